@@ -1,0 +1,148 @@
+"""The ``vodaxa`` command: ``vodaxa sandbox serve|query`` and ``vodaxa config show`` (more to come)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import VodaxaError
+
+DEFAULT_QUERY = (
+    "SELECT __row, obsid, name, ra, dec, exposure_a, public_date FROM numaster "
+    "WHERE CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', 61.8232, 3.7099, 0.5)) = 1 "
+    "AND exposure_a < 10000 ORDER BY obsid"
+)
+
+
+def _sandbox_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rows", type=int, default=200, help="rows per master table (default 200)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic data (default 0)")
+    parser.add_argument("--cache", type=Path, default=None, help="where generated files go")
+
+
+def _config(args: argparse.Namespace):
+    from .sandbox import SandboxConfig
+
+    return SandboxConfig(
+        rows=args.rows,
+        seed=args.seed,
+        cache=args.cache,
+        ports={"heasarc": args.port} if getattr(args, "port", None) else {},
+    )
+
+
+def cmd_sandbox_serve(args: argparse.Namespace) -> int:
+    """Serve until interrupted; print the endpoints (and write them to a file if asked)."""
+    from .sandbox import Sandbox
+
+    with Sandbox(_config(args)) as sandbox:
+        print(json.dumps(sandbox.endpoints, indent=2))
+        if args.endpoints_file:
+            path = sandbox.write_endpoints(args.endpoints_file)
+            print(f"endpoints written to {path}; in another shell: export VODAXA_ENDPOINTS={path.resolve()}")
+        print("sandbox running on 127.0.0.1; press Ctrl-C to stop", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print("stopped")
+    return 0
+
+
+def cmd_sandbox_query(args: argparse.Namespace) -> int:
+    """Start a sandbox, run ADQL on its TAP service with pyvo, resolve DataLink, list one directory."""
+    import pyvo
+    import requests
+
+    from .sandbox import serve
+
+    with serve(_config(args)) as sandbox:
+        tap = pyvo.dal.TAPService(sandbox.endpoints["heasarc"]["tap"])
+        print(f"sandbox HEASARC at {sandbox.url}\nADQL: {args.adql}\n")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = tap.run_sync(args.adql)
+        result.to_table().pprint(max_lines=40, max_width=140)
+        if "__row" not in result.fieldnames:
+            return 0
+        print("\nDataLink (one batched request per table):")
+        directories = []
+        for links in result.iter_datalinks():
+            for link in links:
+                if link.error_message:
+                    print(f"  {link['ID']}: {link.error_message}")
+                elif link.content_type == "directory":
+                    print(f"  {link['ID']}: {link.access_url}  ({link['content_length']} bytes)")
+                    directories.append(link.access_url)
+        if directories:
+            print(f"\nListing of {directories[0]}:")
+            page = requests.get(directories[0], timeout=30).text
+            for line in page.splitlines():
+                if 'alt="[' in line and "PARENTDIR" not in line:
+                    print("  " + line.split(">", 2)[-1].split("</a>")[0])
+    return 0
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    """Print the effective endpoint table."""
+    from .config import endpoints
+
+    endpoints.show()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``vodaxa`` command."""
+    parser = argparse.ArgumentParser(
+        prog="vodaxa", description="Archive data through Virtual Observatory protocols."
+    )
+    parser.add_argument("--version", action="version", version=f"vodaxa {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sandbox = sub.add_parser("sandbox", help="the offline sandbox archive on 127.0.0.1")
+    sandbox_sub = sandbox.add_subparsers(dest="action", required=True)
+    serve_p = sandbox_sub.add_parser("serve", help="serve until Ctrl-C and print the endpoints")
+    _sandbox_options(serve_p)
+    serve_p.add_argument("--port", type=int, default=0, help="port of the HEASARC shape (default: any free)")
+    serve_p.add_argument("--endpoints-file", type=Path, default=None, help="write the endpoints JSON here")
+    serve_p.set_defaults(func=cmd_sandbox_serve)
+    query_p = sandbox_sub.add_parser("query", help="start a sandbox, run ADQL on it, resolve DataLink")
+    _sandbox_options(query_p)
+    query_p.add_argument(
+        "adql", nargs="?", default=DEFAULT_QUERY, help="the ADQL (default: NuSTAR near 3C 105)"
+    )
+    query_p.set_defaults(func=cmd_sandbox_query)
+
+    config = sub.add_parser("config", help="settings")
+    config_sub = config.add_subparsers(dest="action", required=True)
+    show_p = config_sub.add_parser("show", help="print the effective endpoints")
+    show_p.set_defaults(func=cmd_config_show)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: run the command; errors become one line on stderr and a non-zero exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except VodaxaError as err:
+        if args.debug:
+            raise
+        print(f"vodaxa: error: {err}", file=sys.stderr)
+        return 2
+    except Exception as err:  # the CLI's last line of defence: one readable line, not a traceback
+        if args.debug:
+            raise
+        print(f"vodaxa: error: {type(err).__name__}: {err} (rerun with --debug for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

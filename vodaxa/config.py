@@ -1,0 +1,216 @@
+"""Settings: archive service endpoints (with overrides) and the cache directory.
+
+Every URL vodaxa calls comes from :data:`endpoints`.  Defaults point at the real archives; a JSON
+or TOML file named by ``$VODAXA_ENDPOINTS`` (``{archive: {service: url}}``) replaces some of them,
+and ``endpoints.override({...})`` replaces them inside a ``with`` block (the sandbox uses this).
+Innermost wins: override blocks, then the file, then the defaults.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+__all__ = ["DEFAULT_ENDPOINTS", "ENV_ENDPOINTS", "Endpoints", "cache_dir", "endpoints"]
+
+ENV_ENDPOINTS = "VODAXA_ENDPOINTS"
+
+#: The real services (facts: reference/vo-clients.md and daxa.md).
+DEFAULT_ENDPOINTS: Mapping[str, Mapping[str, str]] = {
+    "heasarc": {
+        "tap": "https://heasarc.gsfc.nasa.gov/xamin/vo/tap",
+        "datalink": "https://heasarc.gsfc.nasa.gov/xamin/vo/datalink",
+        "ftp": "https://heasarc.gsfc.nasa.gov/FTP/",
+        "tar": "https://heasarc.gsfc.nasa.gov/xamin/TarServlet",
+        "s3": "https://nasa-heasarc.s3.amazonaws.com/",
+    },
+    "eso": {
+        "tap_obs": "https://archive.eso.org/tap_obs",
+        "datalink": "https://archive.eso.org/datalink/links",
+        "calselector": "https://archive.eso.org/calselector/v1/associations",
+        "token": "https://www.eso.org/sso/oidc/token",
+        "dataportal": "https://dataportal.eso.org/dataPortal/file/",
+    },
+    "cxc": {
+        "tap": "https://cda.cfa.harvard.edu/cxctap",
+        "cdaftp": "https://cxc.cfa.harvard.edu/cdaftp/",
+    },
+    "xsa": {
+        "tap": "https://nxsa.esac.esa.int/tap-server/tap",
+        "aio": "https://nxsa.esac.esa.int/nxsa-sl/servlet/data-action-aio",
+    },
+    "erosita": {
+        "calpv": "https://erosita.mpe.mpg.de/edr/eROSITAObservations/CalPvObs/",
+        "dr1": "https://erosita.mpe.mpg.de/dr1/erodat/data/download/",
+    },
+}
+
+
+def _check_url(url: object, where: str) -> str:
+    if not isinstance(url, str):
+        raise ConfigError(f"{where}: the URL must be a string, got {type(url).__name__}")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{where}: '{url}' is not an http(s) URL with a host")
+    return url
+
+
+def validate(mapping: object, source: str) -> dict[str, dict[str, str]]:
+    """Check an override mapping against the known archives and services; name what is wrong."""
+    if not isinstance(mapping, Mapping):
+        raise ConfigError(f"{source}: expected a table of archives, {{archive: {{service: url}}}}")
+    out: dict[str, dict[str, str]] = {}
+    for archive, services in mapping.items():
+        if archive not in DEFAULT_ENDPOINTS:
+            known = ", ".join(DEFAULT_ENDPOINTS)
+            raise ConfigError(f"{source}: unknown archive '{archive}' (known archives: {known})")
+        if not isinstance(services, Mapping):
+            raise ConfigError(f"{source}: '{archive}' must map service names to URLs")
+        for service, url in services.items():
+            if service not in DEFAULT_ENDPOINTS[archive]:
+                known = ", ".join(DEFAULT_ENDPOINTS[archive])
+                raise ConfigError(
+                    f"{source}: unknown service '{archive}.{service}' (services of {archive}: {known})"
+                )
+            out.setdefault(archive, {})[service] = _check_url(url, f"{source}: key '{archive}.{service}'")
+    return out
+
+
+def load_file(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
+    """Read and validate an endpoints file (``.json`` or ``.toml``)."""
+    file = Path(path)
+    try:
+        text = file.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"{file}: cannot read the endpoints file ({err.strerror})") from None
+    try:
+        if file.suffix.lower() == ".toml":
+            data = tomllib.loads(text.decode())
+        else:
+            data = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ConfigError(
+            f"{file}: not valid {'TOML' if file.suffix.lower() == '.toml' else 'JSON'}: {err}"
+        ) from None
+    return validate(data, str(file))
+
+
+class Endpoints:
+    """The effective service URLs, with a stack of overrides that is safe across threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._stack: list[dict[str, dict[str, str]]] = []
+        self._file_cache: tuple[str, float, dict[str, dict[str, str]]] | None = None
+
+    def _from_env(self) -> dict[str, dict[str, str]]:
+        path = os.environ.get(ENV_ENDPOINTS)
+        if not path:
+            return {}
+        try:
+            mtime = os.stat(path).st_mtime
+        except OSError:
+            raise ConfigError(f"{path}: {ENV_ENDPOINTS} names a file that does not exist") from None
+        cached = self._file_cache
+        if cached and cached[0] == path and cached[1] == mtime:
+            return cached[2]
+        data = load_file(path)
+        self._file_cache = (path, mtime, data)
+        return data
+
+    def _layers(self) -> list[tuple[str, Mapping[str, Mapping[str, str]]]]:
+        with self._lock:
+            overrides = list(self._stack)
+        env = self._from_env()
+        layers: list[tuple[str, Mapping[str, Mapping[str, str]]]] = [("default", DEFAULT_ENDPOINTS)]
+        if env:
+            layers.append((f"${ENV_ENDPOINTS}", env))
+        layers += [("override", o) for o in overrides]
+        return layers
+
+    def get(self, archive: str, service: str) -> str:
+        """The URL of ``service`` at ``archive``, after overrides."""
+        if archive not in DEFAULT_ENDPOINTS or service not in DEFAULT_ENDPOINTS[archive]:
+            raise ConfigError(f"no endpoint '{archive}.{service}'; known: {', '.join(self.names())}")
+        url = DEFAULT_ENDPOINTS[archive][service]
+        for _, layer in self._layers():
+            url = layer.get(archive, {}).get(service, url)
+        return url
+
+    def names(self) -> list[str]:
+        """Every ``archive.service`` key."""
+        return [f"{a}.{s}" for a, services in DEFAULT_ENDPOINTS.items() for s in services]
+
+    def table(self) -> dict[str, dict[str, str]]:
+        """The whole effective table, ``{archive: {service: url}}``."""
+        return {a: {s: self.get(a, s) for s in services} for a, services in DEFAULT_ENDPOINTS.items()}
+
+    def sources(self) -> dict[str, str]:
+        """Where each effective URL came from: default, the env file, or an override block."""
+        out = {}
+        for archive, services in DEFAULT_ENDPOINTS.items():
+            for service in services:
+                origin = "default"
+                for name, layer in self._layers():
+                    if service in layer.get(archive, {}):
+                        origin = name
+                out[f"{archive}.{service}"] = origin
+        return out
+
+    def show(self, file: TextIO | None = None) -> None:
+        """Print the effective endpoints, one per line, with where each came from."""
+        out = file or sys.stdout
+        sources = self.sources()
+        width = max(len(k) for k in sources)
+        for archive, services in self.table().items():
+            for service, url in services.items():
+                key = f"{archive}.{service}"
+                print(f"{key:<{width}}  {url}  [{sources[key]}]", file=out)
+
+    @contextmanager
+    def override(self, mapping: Mapping[str, Mapping[str, str]]) -> Iterator[Endpoints]:
+        """Use the URLs in ``mapping`` inside the ``with`` block (in every thread)."""
+        layer = validate(mapping, "endpoints.override()")
+        with self._lock:
+            self._stack.append(layer)
+        try:
+            yield self
+        finally:
+            with self._lock:
+                # remove this exact layer, even if blocks were exited out of order
+                for i in range(len(self._stack) - 1, -1, -1):
+                    if self._stack[i] is layer:
+                        del self._stack[i]
+                        break
+
+
+#: The process-wide endpoint table.
+endpoints = Endpoints()
+
+
+def cache_dir(*parts: str) -> Path:
+    """vodaxa's cache directory (``$VODAXA_CACHE_DIR`` or the platform's user cache), created."""
+    root = os.environ.get("VODAXA_CACHE_DIR")
+    if root:
+        base = Path(root)
+    else:
+        import platformdirs
+
+        base = Path(platformdirs.user_cache_dir("vodaxa"))
+    path = base.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path

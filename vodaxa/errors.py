@@ -1,0 +1,64 @@
+"""One exception hierarchy: every vodaxa error is a :class:`VodaxaError` and says what to do next."""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthError",
+    "ConfigError",
+    "DownloadError",
+    "NoObservationsError",
+    "QueryError",
+    "ResolveError",
+    "SandboxError",
+    "ServiceError",
+    "UnknownMissionError",
+    "VodaxaError",
+]
+
+
+class VodaxaError(Exception):
+    """Root of every error vodaxa raises on purpose; catch this to catch them all."""
+
+
+class ConfigError(VodaxaError, ValueError):
+    """A setting, endpoint override or configuration file is wrong (the message names file and key)."""
+
+
+class UnknownMissionError(VodaxaError, KeyError):
+    """A mission name that the registry does not know (the message lists the known ones)."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ServiceError(VodaxaError):
+    """An archive service answered with an error, an unexpected document, or not at all."""
+
+    def __init__(self, message: str, *, url: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status
+
+
+class QueryError(ServiceError):
+    """A TAP query was refused or failed on the server (bad ADQL, unknown column, timeout)."""
+
+
+class ResolveError(ServiceError):
+    """DataLink or a directory listing could not be turned into files."""
+
+
+class DownloadError(ServiceError):
+    """A file could not be fetched or failed verification."""
+
+
+class AuthError(VodaxaError):
+    """Credentials are missing, wrong or expired."""
+
+
+class NoObservationsError(VodaxaError):
+    """A filter left no observations (the message names the filter)."""
+
+
+class SandboxError(VodaxaError):
+    """The embedded sandbox archive could not start or was misused."""

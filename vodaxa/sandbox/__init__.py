@@ -1,0 +1,13 @@
+"""vodaxa.sandbox: an offline archive on 127.0.0.1 that answers in the real archives' shapes.
+
+    with vodaxa.sandbox.serve(rows=500) as sb:
+        print(sb.url, sb.endpoints)   # vodaxa's endpoints point here inside the block
+
+HEASARC's shape (Xamin TAP, DataLink, the /FTP tree) comes first; the ESO and CXC shapes are
+further applications beside it.  Data are synthetic and deterministic for a given config.
+"""
+
+from .faults import Faults
+from .server import Sandbox, SandboxConfig, serve, today_mjd
+
+__all__ = ["Faults", "Sandbox", "SandboxConfig", "serve", "today_mjd"]

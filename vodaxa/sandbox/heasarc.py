@@ -1,0 +1,297 @@
+"""The HEASARC shape: Xamin TAP over the master tables, per-table DataLink, and the ``/FTP`` tree.
+
+URL layout as at heasarc.gsfc.nasa.gov: ``/xamin/vo/tap``, ``/xamin/vo/datalink/<table>`` (IDs are
+``__row`` values or ``ivo://nasa.heasarc/<table>?<__row>``), ``/FTP/<mission>/...`` with Apache
+listings.  Only observations whose data are public have a directory in the tree, as on HEASARC;
+DataLink answers the others with an error row.  Observation directories are written on first use
+(deterministically, into a cache directory keyed by the data), so a 100,000-row sandbox starts fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from aiohttp import web
+
+from . import heasarc_tree
+from .datalink import LinksEndpoint
+from .faults import FaultInjector, make_app
+from .files import directory_entries, listing_page, serve_file
+from .heasarc_tables import TABLES, generate
+from .tap import TapService
+from .tapdb import QueryResult, TapDatabase, TapTable
+from .vo import DATALINK_MIME, FieldMeta, Link, ServiceDescriptor
+
+__all__ = ["HeasarcArchive", "mjd_to_datetime"]
+
+IVO_PREFIX = "ivo://nasa.heasarc/"
+#: Status values meaning the observation has not been taken or processed yet.
+_NOT_DONE = {"scheduled", "accepted", "unobserved", "observed"}
+_MJD0 = datetime(1858, 11, 17, tzinfo=timezone.utc)
+
+
+def mjd_to_datetime(mjd: float) -> datetime:
+    """UTC datetime of a Modified Julian Date."""
+    return _MJD0 + timedelta(days=float(mjd))
+
+
+def _py(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether an observation's data are in the archive, and if not, why."""
+
+    public: bool
+    reason: str = ""
+
+
+class HeasarcArchive:
+    """Synthetic HEASARC: tables, DataLink and the FTP tree, served by one aiohttp application."""
+
+    def __init__(
+        self,
+        *,
+        rows: int | dict[str, int] = 200,
+        seed: int = 0,
+        now_mjd: float,
+        cache: Path,
+        injector: FaultInjector,
+        datalink_max_ids: int = 1000,
+        default_maxrec: int = 100_000,
+        queue_delay: float = 0.0,
+    ) -> None:
+        self.seed = seed
+        self.now_mjd = now_mjd
+        self.injector = injector
+        sizes = {t: (rows.get(t, 200) if isinstance(rows, dict) else rows) for t in TABLES}
+        self.data = {t: generate(t, n, seed=seed, now_mjd=now_mjd) for t, n in sizes.items()}
+        key = hashlib.sha256(repr((heasarc_tree.TREE_VERSION, seed, sorted(sizes.items()), now_mjd)).encode())
+        self.root = cache / f"heasarc-{key.hexdigest()[:16]}"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.db = TapDatabase(
+            [
+                TapTable(
+                    name,
+                    spec.description,
+                    [FieldMeta(c.name, c.datatype, c.unit, c.ucd, c.description) for c in spec.columns],
+                    self.data[name],
+                )
+                for name, spec in TABLES.items()
+            ]
+        )
+        self.tap = TapService(
+            self.db, descriptors=self._descriptors, default_maxrec=default_maxrec, queue_delay=queue_delay
+        )
+        self.links = {t: LinksEndpoint(self._link_resolver(t), max_ids=datalink_max_ids) for t in TABLES}
+        self._by_row = {t: {k: i for i, k in enumerate(d["__row"])} for t, d in self.data.items()}
+        self._paths: dict[str, tuple[str, int]] | None = None
+        self._children: dict[str, set[str]] = {}
+        self._index_lock = threading.Lock()
+        self._build_locks: dict[str, asyncio.Lock] = {}
+
+    def close(self) -> None:
+        """Release the query engine."""
+        self.db.close()
+
+    # --------------------------------------------------------------------------- application
+    def app(self) -> web.Application:
+        """The aiohttp application answering in HEASARC's shapes."""
+        app = make_app(self.injector)
+        self.tap.add_routes(app, "/xamin/vo/tap")
+        app.router.add_route("*", "/xamin/vo/datalink/{table}", self._datalink)
+        app.router.add_get("/xamin/vo/products/{table}/{row}.html", self._product_page)
+        app.router.add_get("/FTP", self._ftp_root)
+        app.router.add_get("/FTP/{tail:.*}", self._ftp)
+        return app
+
+    # --------------------------------------------------------------------------- rows
+    def row(self, table: str, index: int) -> dict[str, Any]:
+        """One row as plain Python values (None for NULL)."""
+        return {name: _py(values[index]) for name, values in self.data[table].items()}
+
+    def availability(self, table: str, index: int) -> Availability:
+        """Public data exist for this row?  HEASARC keeps no directory for the others."""
+        row = self.row(table, index)
+        status = str(row.get("status") or "").lower()
+        if status in _NOT_DONE:
+            return Availability(False, f"the observation is {status}: no data yet")
+        if row.get("data_in_heasarc") == "N":
+            return Availability(False, "the data are not in the HEASARC archive")
+        if "public_date" in row:
+            public = row["public_date"]
+            if public is None:
+                return Availability(False, "no public date is scheduled yet")
+            if public > self.now_mjd:
+                when = mjd_to_datetime(public).strftime("%Y-%m-%d")
+                return Availability(False, f"the data are proprietary until {when}")
+        return Availability(True)
+
+    def obs_id(self, table: str, index: int) -> str:
+        """The observation identifier of a row, as text."""
+        return str(_py(self.data[table][TABLES[table].key][index]))
+
+    # --------------------------------------------------------------------------- TAP
+    def _descriptors(self, result: QueryResult, base: str) -> list[ServiceDescriptor]:
+        names = [f.name for f in result.fields]
+        if "__row" not in names:
+            return []
+        for table in result.tables:
+            if table in TABLES:
+                return [ServiceDescriptor(f"{base}/xamin/vo/datalink/{table}", "__row")]
+        return []
+
+    # --------------------------------------------------------------------------- DataLink
+    async def _datalink(self, request: web.Request) -> web.StreamResponse:
+        table = request.match_info["table"]
+        if table not in self.links:
+            raise web.HTTPNotFound(text=f"no DataLink service for table '{table}'")
+        return await self.links[table](request)
+
+    def _link_resolver(self, table: str):
+        async def resolve(request: web.Request, ids: Sequence[str]) -> list[Link]:
+            base = f"{request.scheme}://{request.host}"
+            form = await request.post() if request.method == "POST" else {}
+            sizes = str(request.query.get("sizefiles", form.get("sizefiles", "true"))).lower() != "false"
+            out: list[Link] = []
+            for ident in ids:
+                out.extend(await self._links_for(table, ident, base, sizes))
+            return out
+
+        return resolve
+
+    async def _links_for(self, table: str, ident: str, base: str, sizes: bool) -> list[Link]:
+        key = ident[len(f"{IVO_PREFIX}{table}?") :] if ident.startswith(f"{IVO_PREFIX}{table}?") else ident
+        index = self._by_row[table].get(key)
+        if index is None:
+            return [Link(ident, error_message=f"NotFoundFault: {ident} is not a row of {table}")]
+        mission = TABLES[table].mission
+        obsid = self.obs_id(table, index)
+        state = self.availability(table, index)
+        if not state.public:
+            return [
+                Link(
+                    ident,
+                    error_message=f"NotFoundFault: {mission} observation {obsid}: {state.reason}",
+                    semantics="#this",
+                )
+            ]
+        path = heasarc_tree.observation_path(table, self.row(table, index))
+        length = None
+        if sizes:
+            directory = await self._ensure_built(path)
+            length = sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
+        return [
+            Link(
+                ident,
+                access_url=f"{base}/FTP/{path}",
+                semantics="#this",
+                content_type="directory",
+                description=f"{mission} observation {obsid}: archive directory",
+                content_length=length,
+            ),
+            Link(
+                ident,
+                access_url=f"{base}/xamin/vo/products/{table}/{key}.html",
+                semantics="#documentation",
+                content_type="text/html",
+                description=f"Bibliography and abstracts for {obsid}",
+            ),
+            Link(
+                ident,
+                access_url=f"{base}/xamin/vo/datalink/{table}?ID={key}",
+                semantics="#auxiliary",
+                content_type=DATALINK_MIME,
+                description="Links for this observation (this document)",
+            ),
+        ]
+
+    async def _product_page(self, request: web.Request) -> web.Response:
+        table, key = request.match_info["table"], request.match_info["row"]
+        index = self._by_row.get(table, {}).get(key)
+        if index is None:
+            raise web.HTTPNotFound(text="no such observation")
+        row = self.row(table, index)
+        items = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in row.items())
+        return web.Response(
+            text=f"<html><body><h1>{table} row {key}</h1><table>{items}</table></body></html>",
+            content_type="text/html",
+        )
+
+    # --------------------------------------------------------------------------- FTP tree
+    def _index(self) -> dict[str, tuple[str, int]]:
+        """Directory path -> (table, row) for every public observation, plus the virtual parents."""
+        with self._index_lock:
+            if self._paths is None:
+                paths: dict[str, tuple[str, int]] = {}
+                children: dict[str, set[str]] = {}
+                for table in TABLES:
+                    for index in range(len(self.data[table]["__row"])):
+                        if not self.availability(table, index).public:
+                            continue
+                        row = self.row(table, index)
+                        for path in (
+                            heasarc_tree.observation_path(table, row),
+                            *heasarc_tree.shared_paths(table, row),
+                        ):
+                            paths.setdefault(path, (table, index))
+                            parts = path.rstrip("/").split("/")
+                            for depth in range(len(parts)):
+                                parent = "/".join(parts[:depth]) + ("/" if depth else "")
+                                children.setdefault(parent, set()).add(parts[depth])
+                self._paths, self._children = paths, children
+            return self._paths
+
+    async def _ensure_built(self, obs_path: str) -> Path:
+        table, index = self._index()[obs_path]
+        lock = self._build_locks.setdefault(obs_path, asyncio.Lock())
+        async with lock:
+            target = self.root / obs_path
+            if not target.exists():
+                await asyncio.to_thread(
+                    heasarc_tree.build_observation, table, self.row(table, index), self.root
+                )
+        return target
+
+    async def _ftp_root(self, request: web.Request) -> web.StreamResponse:
+        raise web.HTTPMovedPermanently("/FTP/")
+
+    async def _ftp(self, request: web.Request) -> web.StreamResponse:
+        tail = request.match_info["tail"]
+        parts = [p for p in tail.split("/") if p]
+        if any(p in ("..", ".") or "\\" in p for p in parts):
+            raise web.HTTPNotFound(text="no such file")
+        index = self._index()
+        for depth in range(len(parts), 0, -1):
+            prefix = "/".join(parts[:depth]) + "/"
+            if prefix in index:
+                await self._ensure_built(prefix)
+                break
+        target = self.root.joinpath(*parts) if parts else self.root
+        is_dir_request = tail == "" or tail.endswith("/")
+        virtual = "/".join(parts) + "/" if parts else ""
+        if target.is_file() and not is_dir_request:
+            return await serve_file(request, target, self.injector)
+        if target.is_dir() or virtual in self._children:
+            if not is_dir_request:
+                raise web.HTTPMovedPermanently(f"/FTP/{tail}/")
+            entries = {name: (name, True, 0, 0.0) for name in self._children.get(virtual, ())}
+            if target.is_dir():
+                entries.update({e[0]: e for e in directory_entries(target)})
+            page = listing_page(f"/FTP/{virtual}", entries.values())
+            return web.Response(text=page, content_type="text/html")
+        raise web.HTTPNotFound(text=f"/FTP/{tail} was not found on this server")

@@ -1,0 +1,28 @@
+"""pytest fixtures for code that talks to archives: ``vodaxa_sandbox`` runs one for the test session.
+
+Registered through the ``pytest11`` entry point, so any project with vodaxa installed can write
+``def test_x(vodaxa_sandbox): ...``; vodaxa's endpoints point at the sandbox during the test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from ..config import endpoints
+from .server import Sandbox, SandboxConfig
+
+
+@pytest.fixture(scope="session")
+def vodaxa_sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """One sandbox (200 rows per table, no faults) shared by the session; files in a temp cache."""
+    with Sandbox(SandboxConfig(cache=tmp_path_factory.mktemp("vodaxa-sandbox"))) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def vodaxa_sandbox(vodaxa_sandbox_session: Sandbox) -> Iterator[Sandbox]:
+    """The session's sandbox, with vodaxa's endpoints overridden to it for this test."""
+    with endpoints.override(vodaxa_sandbox_session.endpoints):
+        yield vodaxa_sandbox_session

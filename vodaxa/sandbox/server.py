@@ -1,0 +1,185 @@
+"""Run the sandbox archives on 127.0.0.1, each on its own port, from a background event-loop thread.
+
+Each archive gets its own port so that it is a distinct origin, as the real archives are distinct
+hosts (credentials scoped to one must not reach another).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from aiohttp import web
+
+from ..config import cache_dir, endpoints
+from ..errors import SandboxError
+from .faults import FaultInjector, Faults
+from .heasarc import HeasarcArchive
+
+__all__ = ["Sandbox", "SandboxConfig", "serve", "today_mjd"]
+
+_MJD_UNIX_EPOCH = 40587.0
+
+
+def today_mjd() -> float:
+    """MJD of today's UTC midnight: the sandbox's default "now" (stable within a day)."""
+    now = datetime.now(timezone.utc)
+    return _MJD_UNIX_EPOCH + (now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp() / 86400.0)
+
+
+@dataclass
+class SandboxConfig:
+    """How big and how unreliable the sandbox is.  The same config always gives the same data."""
+
+    rows: int | dict[str, int] = 200  # rows per master table (or per table name)
+    seed: int = 0
+    now_mjd: float | None = None  # "today" for public dates; default: today's UTC midnight
+    faults: Faults = field(default_factory=Faults)
+    datalink_max_ids: int = 1000
+    default_maxrec: int = 100_000
+    queue_delay: float = 0.0  # seconds an async job waits in QUEUED
+    cache: Path | None = None  # where generated files go; default: vodaxa's cache directory
+    host: str = "127.0.0.1"
+    ports: Mapping[str, int] = field(default_factory=dict)  # archive -> port (0 or absent: any free port)
+
+
+class Sandbox:
+    """The running sandbox: ``urls`` per archive, ``endpoints`` for vodaxa, ``stop()`` to end it."""
+
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        self.config = config or SandboxConfig()
+        if self.config.host not in ("127.0.0.1", "localhost", "::1"):
+            raise SandboxError(f"the sandbox serves on loopback only, not {self.config.host}")
+        self.now_mjd = self.config.now_mjd if self.config.now_mjd is not None else today_mjd()
+        self.injector = FaultInjector(self.config.faults)
+        cache = self.config.cache or cache_dir("sandbox")
+        self.heasarc = HeasarcArchive(
+            rows=self.config.rows,
+            seed=self.config.seed,
+            now_mjd=self.now_mjd,
+            cache=cache,
+            injector=self.injector,
+            datalink_max_ids=self.config.datalink_max_ids,
+            default_maxrec=self.config.default_maxrec,
+            queue_delay=self.config.queue_delay,
+        )
+        self.urls: dict[str, str] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runners: list[web.AppRunner] = []
+
+    # ------------------------------------------------------------------------------ lifecycle
+    def start(self) -> Sandbox:
+        """Start serving in a daemon thread; returns once every archive answers."""
+        if self._thread is not None:
+            raise SandboxError("this sandbox is already running")
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self._start_sites())
+            except BaseException as err:  # reported to the starting thread
+                failure.append(err)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self._cleanup())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="vodaxa-sandbox", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            self._thread.join()
+            self._thread = None
+            raise SandboxError(f"the sandbox could not start: {failure[0]}") from failure[0]
+        return self
+
+    async def _start_sites(self) -> None:
+        for name, app in self._apps().items():
+            runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            await runner.setup()
+            site = web.TCPSite(runner, self.config.host, self.config.ports.get(name, 0), reuse_address=True)
+            await site.start()
+            self._runners.append(runner)
+            sock = site._server.sockets[0]  # type: ignore[union-attr]
+            host, port = sock.getsockname()[:2]
+            self.urls[name] = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
+
+    async def _cleanup(self) -> None:
+        for runner in self._runners:
+            await runner.cleanup()
+        self._runners.clear()
+
+    def _apps(self) -> dict[str, web.Application]:
+        return {"heasarc": self.heasarc.app()}
+
+    def stop(self) -> None:
+        """Stop serving and release everything (idempotent)."""
+        if self._thread is None or self._loop is None:
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=30)
+        self._thread = None
+        self.heasarc.close()
+
+    def __enter__(self) -> Sandbox:
+        return self.start() if self._thread is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def set_faults(self, faults: Faults) -> None:
+        """Change the injected faults of the running sandbox (attempt counters start afresh)."""
+        self.injector.faults = faults
+        self.injector.attempts.clear()
+        self.injector.injected.clear()
+
+    # ------------------------------------------------------------------------------ endpoints
+    @property
+    def url(self) -> str:
+        """The HEASARC-shaped archive's base URL."""
+        return self.urls["heasarc"]
+
+    @property
+    def endpoints(self) -> dict[str, dict[str, str]]:
+        """vodaxa endpoint overrides pointing at this sandbox, ``{archive: {service: url}}``."""
+        h = self.urls["heasarc"]
+        return {
+            "heasarc": {"tap": f"{h}/xamin/vo/tap", "datalink": f"{h}/xamin/vo/datalink", "ftp": f"{h}/FTP/"}
+        }
+
+    def write_endpoints(self, path: str | Path) -> Path:
+        """Write :attr:`endpoints` as a JSON file for ``$VODAXA_ENDPOINTS``."""
+        target = Path(path)
+        target.write_text(json.dumps(self.endpoints, indent=2) + "\n")
+        return target
+
+
+@contextmanager
+def serve(config: SandboxConfig | None = None, **options: object) -> Iterator[Sandbox]:
+    """Run a sandbox for the ``with`` block, with vodaxa's endpoints pointing at it.
+
+    ``options`` are :class:`SandboxConfig` fields, e.g. ``serve(rows=1000, faults=Faults(latency=0.02))``.
+    """
+    if config is not None and options:
+        raise SandboxError("give either a SandboxConfig or keyword options, not both")
+    try:
+        cfg = config or SandboxConfig(**options)  # type: ignore[arg-type]
+    except TypeError as err:
+        raise SandboxError(f"unknown sandbox option: {err}") from None
+    with ExitStack() as stack:
+        sandbox = stack.enter_context(Sandbox(cfg))
+        stack.enter_context(endpoints.override(sandbox.endpoints))
+        yield sandbox
