@@ -49,3 +49,40 @@ def test_module_entry_point_help():
         [sys.executable, "-m", "vodaxa.sandbox", "--help"], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0 and "serve" in done.stdout
+
+
+def test_serve_command_writes_endpoints_and_answers(tmp_path):
+    import json
+    import os
+    import signal
+    import time
+
+    import pyvo
+
+    target = tmp_path / "endpoints.json"
+    env = {**os.environ, "VODAXA_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vodaxa.sandbox", "--rows", "30", "--endpoints-file", str(target)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not target.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.2)
+        tap_url = json.loads(target.read_text())["heasarc"]["tap"]
+        assert tap_url.startswith("http://127.0.0.1:")
+        assert len(pyvo.dal.TAPService(tap_url).run_sync("SELECT obsid FROM numaster")) == 30
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "VODAXA_ENDPOINTS=" in out and "stopped" in out
+
+
+def test_pytest_fixture(vodaxa_sandbox):
+    from vodaxa.config import endpoints
+
+    assert endpoints.get("heasarc", "tap") == vodaxa_sandbox.endpoints["heasarc"]["tap"]
+    assert endpoints.get("heasarc", "tap").startswith("http://127.0.0.1:")

@@ -39,13 +39,15 @@ def _config(args: argparse.Namespace):
 
 def cmd_sandbox_serve(args: argparse.Namespace) -> int:
     """Serve until interrupted; print the endpoints (and write them to a file if asked)."""
+    from .config import cache_dir
     from .sandbox import Sandbox
 
     with Sandbox(_config(args)) as sandbox:
         print(json.dumps(sandbox.endpoints, indent=2))
-        if args.endpoints_file:
-            path = sandbox.write_endpoints(args.endpoints_file)
-            print(f"endpoints written to {path}; in another shell: export VODAXA_ENDPOINTS={path.resolve()}")
+        port = sandbox.url.rsplit(":", 1)[1]
+        target = args.endpoints_file or cache_dir() / f"sandbox-endpoints-{port}.json"
+        path = sandbox.write_endpoints(target).resolve()
+        print(f"endpoints file: {path}\nin another shell: export VODAXA_ENDPOINTS={path}")
         print("sandbox running on 127.0.0.1; press Ctrl-C to stop", flush=True)
         try:
             while True:

@@ -41,6 +41,7 @@ def _next_maxcode(n_bits: int, max_bits: int) -> int:
 
 # ------------------------------------------------------------------------------------------ encoding
 
+
 def _pack(codes: list[int], n_bits: int, pad: bool) -> bytes:
     """Pack ``codes`` LSB-first at ``n_bits`` each; ``pad`` fills the last group of eight codes."""
     count = len(codes)
@@ -113,6 +114,7 @@ def compress(data: bytes, max_bits: int = 16) -> bytes:
 
 
 # ------------------------------------------------------------------------------------------ decoding
+
 
 def _unpack(buf: np.ndarray, pos: int, n_bits: int, count: int) -> np.ndarray:
     """``count`` codes of ``n_bits`` starting at byte ``pos`` of ``buf`` (padded with 2 spare bytes)."""
@@ -196,7 +198,7 @@ class _Strings:
 
     def reset(self) -> None:
         """Forget every string added since the last reset (a CLEAR code)."""
-        del self.table[self.first:]
+        del self.table[self.first :]
         self.prev: bytes | None = None
         self.gather: _Gather | None = None
 

@@ -99,8 +99,14 @@ class HeasarcArchive:
         )
         self.links = {t: LinksEndpoint(self._link_resolver(t), max_ids=datalink_max_ids) for t in TABLES}
         self._by_row = {t: {k: i for i, k in enumerate(d["__row"])} for t, d in self.data.items()}
-        self._paths: dict[str, tuple[str, int]] | None = None
-        self._children: dict[str, set[str]] = {}
+        self._roots: dict[str, list[str]] = {}  # first path component -> tables laid out below it
+        for table, data in self.data.items():
+            if len(data["__row"]):
+                root = heasarc_tree.observation_path(table, self.row(table, 0)).split("/")[0]
+                self._roots.setdefault(root, []).append(table)
+        self._paths: dict[str, tuple[str, int]] = {}
+        self._children: dict[str, set[str]] = {"": set(self._roots)}
+        self._indexed: set[str] = set()
         self._index_lock = threading.Lock()
         self._build_locks: dict[str, asyncio.Lock] = {}
 
@@ -233,38 +239,60 @@ class HeasarcArchive:
         )
 
     # --------------------------------------------------------------------------- FTP tree
-    def _index(self) -> dict[str, tuple[str, int]]:
-        """Directory path -> (table, row) for every public observation, plus the virtual parents."""
+    def public_mask(self, table: str) -> np.ndarray:
+        """Rows whose data are public (vectorised :meth:`availability`)."""
+        data = self.data[table]
+        ok = np.ones(len(data["__row"]), dtype=bool)
+        if "status" in data:
+            ok &= ~np.isin(np.char.lower(data["status"].astype(str)), sorted(_NOT_DONE))
+        if "data_in_heasarc" in data:
+            ok &= data["data_in_heasarc"] != "N"
+        if "public_date" in data:
+            public = np.asarray(data["public_date"], dtype=float)
+            ok &= np.isfinite(public) & (public <= self.now_mjd)
+        return ok
+
+    def _index_root(self, root: str) -> None:
+        """Map the directories of every public observation below ``root`` (once per root)."""
         with self._index_lock:
-            if self._paths is None:
-                paths: dict[str, tuple[str, int]] = {}
-                children: dict[str, set[str]] = {}
-                for table in TABLES:
-                    for index in range(len(self.data[table]["__row"])):
-                        if not self.availability(table, index).public:
-                            continue
-                        row = self.row(table, index)
-                        for path in (
-                            heasarc_tree.observation_path(table, row),
-                            *heasarc_tree.shared_paths(table, row),
-                        ):
-                            paths.setdefault(path, (table, index))
-                            parts = path.rstrip("/").split("/")
-                            for depth in range(len(parts)):
-                                parent = "/".join(parts[:depth]) + ("/" if depth else "")
-                                children.setdefault(parent, set()).add(parts[depth])
-                self._paths, self._children = paths, children
-            return self._paths
+            if root in self._indexed or root not in self._roots:
+                return
+            for table in self._roots[root]:
+                for index in np.nonzero(self.public_mask(table))[0]:
+                    row = self.row(table, int(index))
+                    paths = [
+                        heasarc_tree.observation_path(table, row),
+                        *heasarc_tree.shared_paths(table, row),
+                    ]
+                    for path in paths:
+                        self._paths.setdefault(path, (table, int(index)))
+                        parts = path.rstrip("/").split("/")
+                        for depth in range(len(parts)):
+                            parent = "/".join(parts[:depth]) + ("/" if depth else "")
+                            self._children.setdefault(parent, set()).add(parts[depth])
+            self._indexed.add(root)
+
+    def materialize(self, tables: Sequence[str] | None = None) -> int:
+        """Write the directories of every public observation of ``tables`` now; returns how many were new."""
+        built = 0
+        for table in tables or list(TABLES):
+            for index in np.nonzero(self.public_mask(table))[0]:
+                row = self.row(table, int(index))
+                if not (self.root / heasarc_tree.observation_path(table, row)).exists():
+                    heasarc_tree.build_observation(table, row, self.root)
+                    built += 1
+        return built
 
     async def _ensure_built(self, obs_path: str) -> Path:
-        table, index = self._index()[obs_path]
+        """The observation's directory, written first if this is its first use."""
+        await asyncio.to_thread(self._index_root, obs_path.split("/")[0])
+        table, index = self._paths[obs_path]
         lock = self._build_locks.setdefault(obs_path, asyncio.Lock())
         async with lock:
             target = self.root / obs_path
             if not target.exists():
-                await asyncio.to_thread(
-                    heasarc_tree.build_observation, table, self.row(table, index), self.root
-                )
+                row = self.row(table, index)
+                await asyncio.to_thread(heasarc_tree.build_observation, table, row, self.root)
         return target
 
     async def _ftp_root(self, request: web.Request) -> web.StreamResponse:
@@ -275,10 +303,11 @@ class HeasarcArchive:
         parts = [p for p in tail.split("/") if p]
         if any(p in ("..", ".") or "\\" in p for p in parts):
             raise web.HTTPNotFound(text="no such file")
-        index = self._index()
+        if parts:
+            await asyncio.to_thread(self._index_root, parts[0])
         for depth in range(len(parts), 0, -1):
             prefix = "/".join(parts[:depth]) + "/"
-            if prefix in index:
+            if prefix in self._paths:
                 await self._ensure_built(prefix)
                 break
         target = self.root.joinpath(*parts) if parts else self.root

@@ -134,19 +134,32 @@ def _hdu(cards: list[Card], data: bytes = b"") -> bytes:
     total = _ones_sum(header) + datasum
     total = (total & 0xFFFFFFFF) + (total >> 32)
     at = (len(lines) - 1) * 80 + 11  # the CHECKSUM value, after "CHECKSUM= '"
-    header = header[:at] + _encode_checksum(~total & 0xFFFFFFFF).encode("ascii") + header[at + 16:]
+    header = header[:at] + _encode_checksum(~total & 0xFFFFFFFF).encode("ascii") + header[at + 16 :]
     return header + data
 
 
 def _primary(keys: list[Card], image: np.ndarray | None = None) -> bytes:
     """A primary HDU: header only, or a 2-D image (int16, int32 or float32)."""
     if image is None:
-        return _hdu([("SIMPLE", True, "conforms to FITS standard"), ("BITPIX", 8, ""), ("NAXIS", 0, ""),
-                     ("EXTEND", True, ""), *keys])
+        return _hdu(
+            [
+                ("SIMPLE", True, "conforms to FITS standard"),
+                ("BITPIX", 8, ""),
+                ("NAXIS", 0, ""),
+                ("EXTEND", True, ""),
+                *keys,
+            ]
+        )
     bitpix = {"i2": 16, "i4": 32, "f4": -32}[image.dtype.str[1:]]
-    cards: list[Card] = [("SIMPLE", True, "conforms to FITS standard"), ("BITPIX", bitpix, ""),
-                         ("NAXIS", 2, ""), ("NAXIS1", image.shape[1], ""), ("NAXIS2", image.shape[0], ""),
-                         ("EXTEND", True, ""), *keys]
+    cards: list[Card] = [
+        ("SIMPLE", True, "conforms to FITS standard"),
+        ("BITPIX", bitpix, ""),
+        ("NAXIS", 2, ""),
+        ("NAXIS1", image.shape[1], ""),
+        ("NAXIS2", image.shape[0], ""),
+        ("EXTEND", True, ""),
+        *keys,
+    ]
     return _hdu(cards, image.astype(image.dtype.newbyteorder(">")).tobytes())
 
 
@@ -176,10 +189,16 @@ def _bintable(extname: str, cols: list[Col], keys: list[Card]) -> bytes:
     rec = np.zeros(rows, dtype=[_col_dtype(c) for c in cols])
     for col in cols:
         rec[col.name] = col.values
-    cards: list[Card] = [("XTENSION", "BINTABLE", "binary table extension"), ("BITPIX", 8, ""),
-                         ("NAXIS", 2, ""), ("NAXIS1", rec.dtype.itemsize, "width of table in bytes"),
-                         ("NAXIS2", rows, "rows"), ("PCOUNT", 0, ""), ("GCOUNT", 1, ""),
-                         ("TFIELDS", len(cols), "")]
+    cards: list[Card] = [
+        ("XTENSION", "BINTABLE", "binary table extension"),
+        ("BITPIX", 8, ""),
+        ("NAXIS", 2, ""),
+        ("NAXIS1", rec.dtype.itemsize, "width of table in bytes"),
+        ("NAXIS2", rows, "rows"),
+        ("PCOUNT", 0, ""),
+        ("GCOUNT", 1, ""),
+        ("TFIELDS", len(cols), ""),
+    ]
     for n, col in enumerate(cols, 1):
         cards += [(f"TTYPE{n}", col.name, ""), (f"TFORM{n}", col.tform, "")]
         if col.unit:
@@ -190,6 +209,7 @@ def _bintable(extname: str, cols: list[Col], keys: list[Card]) -> bytes:
 
 
 # ======================================================================================= data model
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -270,6 +290,7 @@ class File:
 
 # ======================================================================================= helpers
 
+
 def _num(row: Mapping[str, Any], column: str, default: float) -> float:
     """A numeric row value, or ``default`` when the column is missing, NULL or NaN."""
     value = row.get(column) if column else None
@@ -322,6 +343,7 @@ def _items(rng: np.random.Generator, names: list[str], lo: int, hi: int) -> list
 
 # ======================================================================================= per-mission fields
 
+
 def _on(row: Mapping[str, Any], column: str, inst: str) -> list[dict[str, Any]]:
     """A one-item loop list when the row gives the instrument exposure (or says nothing), else empty."""
     return [{"inst": inst}] if _num(row, column, 1.0) > 0 else []
@@ -332,9 +354,17 @@ def _path_fields(mission: Mission, row: Mapping[str, Any]) -> dict[str, Any]:
     o = _obsid(row, mission.key)
     start = _num(row, mission.start, mission.mjdref + 1000.0)
     return {
-        "o": o, "lo": o.lower(), "o5": o.zfill(5), "o0": o[:1], "o12": o[1:3], "o2": o[2:3],
-        "olast": o[-1:], "rev": o[:4], "ver": _text(row, "scw_ver", "001") or "001",
-        "ym": _date(start).strftime("%Y_%m"), "rdet": "hri" if o[1:2].upper() == "H" else "pspc",
+        "o": o,
+        "lo": o.lower(),
+        "o5": o.zfill(5),
+        "o0": o[:1],
+        "o12": o[1:3],
+        "o2": o[2:3],
+        "olast": o[-1:],
+        "rev": o[:4],
+        "ver": _text(row, "scw_ver", "001") or "001",
+        "ym": _date(start).strftime("%Y_%m"),
+        "rdet": "hri" if o[1:2].upper() == "H" else "pspc",
     }
 
 
@@ -356,8 +386,10 @@ def _chandra(row: Mapping[str, Any], rng: np.random.Generator, o: str, span: Spa
     multi = number % 17 == 0
     alternating = acis and number % 17 == 1
     if multi:
-        obis = [{"obi": "000", "asol": "ASPSOLOBI", "t0": 0.0, "t1": 0.48},
-                {"obi": "001", "asol": "ASPSOLOBI", "t0": 0.52, "t1": 1.0}]
+        obis = [
+            {"obi": "000", "asol": "ASPSOLOBI", "t0": 0.0, "t1": 0.48},
+            {"obi": "001", "asol": "ASPSOLOBI", "t0": 0.52, "t1": 1.0},
+        ]
     else:
         obis = [{"obi": "000", "asol": "ASPSOL"}]
     exposures = [{"e": "_e1"}, {"e": "_e2"}] if alternating else [{"e": ""}]
@@ -365,15 +397,26 @@ def _chandra(row: Mapping[str, Any], rng: np.random.Generator, o: str, span: Spa
     mode = _text(row, "data_mode", "")
     ccds = _ACIS_CCDS.get(det, ())
     return {
-        "det": "acis" if acis else "hrc", "inst": "ACIS" if acis else "HRC",
+        "det": "acis" if acis else "hrc",
+        "inst": "ACIS" if acis else "HRC",
         "detnam": "ACIS-" + "".join(map(str, ccds)) if acis else det,
-        "v": int(rng.integers(1, 6)), "t9": f"{max(0, int(span.t0)):09d}",
-        "obis": obis, "subs": [{**b, **e} for b in obis for e in exposures], "evt2s": exposures,
-        "bias": [{"ccd": c} for c in ccds], "acis": [{}] if acis else [], "hrc_obis": [] if acis else obis,
-        "grating_obis": obis if grating != "NONE" else [], "gratings": [{}] if grating != "NONE" else [],
-        "grating": grating, "datamode": (mode.replace("TE_", "") or "FAINT") if acis else "NONE",
-        "seq": f"{200000 + number * 37 % 700000:06d}", "roll": round(float(rng.uniform(0, 360)), 4),
-        "sim_z": _SIM_Z.get(det, -190.5548), "multi_obi": multi, "alternating": alternating,
+        "v": int(rng.integers(1, 6)),
+        "t9": f"{max(0, int(span.t0)):09d}",
+        "obis": obis,
+        "subs": [{**b, **e} for b in obis for e in exposures],
+        "evt2s": exposures,
+        "bias": [{"ccd": c} for c in ccds],
+        "acis": [{}] if acis else [],
+        "hrc_obis": [] if acis else obis,
+        "grating_obis": obis if grating != "NONE" else [],
+        "gratings": [{}] if grating != "NONE" else [],
+        "grating": grating,
+        "datamode": (mode.replace("TE_", "") or "FAINT") if acis else "NONE",
+        "seq": f"{200000 + number * 37 % 700000:06d}",
+        "roll": round(float(rng.uniform(0, 360)), 4),
+        "sim_z": _SIM_Z.get(det, -190.5548),
+        "multi_obi": multi,
+        "alternating": alternating,
     }
 
 
@@ -383,20 +426,35 @@ def _xmm(row: Mapping[str, Any], rng: np.random.Generator, o: str, span: Span) -
 
     def ccds(inst: str, exp: str, name: str, n: int) -> list[dict[str, Any]]:
         """One item per CCD of an instrument exposure, each with a 1/n share of the events."""
-        return [{"i": inst, "exp": exp, "ccd": f"{c:02d}", "inst": name, "frac": 1.0 / n}
-                for c in range(1, n + 1)]
+        return [
+            {"i": inst, "exp": exp, "ccd": f"{c:02d}", "inst": name, "frac": 1.0 / n} for c in range(1, n + 1)
+        ]
 
     return {
         "rev4": f"{rev:04d}",
-        "epic_ccds": [*ccds("M1", "001", "EMOS1", 7), *ccds("M2", "002", "EMOS2", 7),
-                      *ccds("PN", "003", "EPN", 12)],
+        "epic_ccds": [
+            *ccds("M1", "001", "EMOS1", 7),
+            *ccds("M2", "002", "EMOS2", 7),
+            *ccds("PN", "003", "EPN", 12),
+        ],
         "rgs_ccds": ccds("R1", "004", "RGS1", 9) + ccds("R2", "005", "RGS2", 9),
         "om_windows": [{"w": f"{w:02d}", "inst": "OM"} for w in range(int(rng.integers(1, 4)))],
-        "hk": [{"i": i, "inst": n} for i, n in (("M1", "EMOS1"), ("M2", "EMOS2"), ("PN", "EPN"),
-                                                 ("R1", "RGS1"), ("R2", "RGS2"), ("OM", "OM"))],
-        "pps": [{"i": "M1", "exp": "001", "t": "MIEVLI", "inst": "EMOS1"},
-                {"i": "M2", "exp": "002", "t": "MIEVLI", "inst": "EMOS2"},
-                {"i": "PN", "exp": "003", "t": "PIEVLI", "inst": "EPN"}],
+        "hk": [
+            {"i": i, "inst": n}
+            for i, n in (
+                ("M1", "EMOS1"),
+                ("M2", "EMOS2"),
+                ("PN", "EPN"),
+                ("R1", "RGS1"),
+                ("R2", "RGS2"),
+                ("OM", "OM"),
+            )
+        ],
+        "pps": [
+            {"i": "M1", "exp": "001", "t": "MIEVLI", "inst": "EMOS1"},
+            {"i": "M2", "exp": "002", "t": "MIEVLI", "inst": "EMOS2"},
+            {"i": "PN", "exp": "003", "t": "PIEVLI", "inst": "EPN"},
+        ],
     }
 
 
@@ -404,9 +462,13 @@ def _swift(row: Mapping[str, Any], rng: np.random.Generator, o: str, span: Span)
     """Instruments with exposure, XRT windowed-timing mode on some, one to three UVOT filters."""
     xrt, uvot = _on(row, "xrt_exposure", "XRT"), _on(row, "uvot_exposure", "UVOTA")
     filters = _items(rng, ["w1", "m2", "w2", "uu", "bb", "vv"], 1, 3) if uvot else []
-    return {"xrt": xrt, "xrt_wt": xrt if rng.random() < 0.4 else [], "uvot": uvot,
-            "uvot_filters": [{"f": f, "inst": "UVOTA"} for f in filters],
-            "bat": _on(row, "bat_exposure", "BAT")}
+    return {
+        "xrt": xrt,
+        "xrt_wt": xrt if rng.random() < 0.4 else [],
+        "uvot": uvot,
+        "uvot_filters": [{"f": f, "inst": "UVOTA"} for f in filters],
+        "bat": _on(row, "bat_exposure", "BAT"),
+    }
 
 
 def _suzaku(row: Mapping[str, Any], rng: np.random.Generator, o: str, span: Span) -> dict[str, Any]:
@@ -426,20 +488,32 @@ def _asca(row: Mapping[str, Any], rng: np.random.Generator, o: str, span: Span) 
     """SIS and GIS sensors with exposure, bit rates, and the date-based telemetry file names."""
     sis = [{"i": f"s{n}", "inst": f"SIS{n}", "unf": "0101", "scr": "0102"} for n in (0, 1)]
     gis = [{"i": f"g{n}", "inst": f"GIS{n}", "unf": "0170", "scr": "0270"} for n in (2, 3)]
-    insts = [*(sis if _num(row, "sis_exposure", 1.0) > 0 else []),
-             *(gis if _num(row, "gis_exposure", 1.0) > 0 else [])]
+    insts = [
+        *(sis if _num(row, "sis_exposure", 1.0) > 0 else []),
+        *(gis if _num(row, "gis_exposure", 1.0) > 0 else []),
+    ]
     begin, end = _date(span.mjd0), _date(span.mjd1)
-    return {"insts": insts, "sis": [d for d in insts if d["i"][0] == "s"],
-            "bitrates": [{**d, "b": b, "frac": 0.5} for d in insts for b in "hm"],
-            "day": begin.strftime("%y%m%d"), "hm0": begin.strftime("%H%M"), "hm1": end.strftime("%H%M")}
+    return {
+        "insts": insts,
+        "sis": [d for d in insts if d["i"][0] == "s"],
+        "bitrates": [{**d, "b": b, "frac": 0.5} for d in insts for b in "hm"],
+        "day": begin.strftime("%y%m%d"),
+        "hm0": begin.strftime("%H%M"),
+        "hm1": end.strftime("%H%M"),
+    }
 
 
 def _integral(row: Mapping[str, Any], rng: np.random.Generator, o: str, span: Span) -> dict[str, Any]:
     """Instruments with good time in this science window."""
     isgri, picsit = _on(row, "good_isgri", "IBIS"), _on(row, "good_picsit", "IBIS")
-    return {"isgri": isgri, "picsit": picsit, "ibis": (isgri or picsit)[:1],
-            "spi": _on(row, "good_spi", "SPI"), "jmx1": _on(row, "good_jemx1", "JMX1"),
-            "jmx2": _on(row, "good_jemx2", "JMX2")}
+    return {
+        "isgri": isgri,
+        "picsit": picsit,
+        "ibis": (isgri or picsit)[:1],
+        "spi": _on(row, "good_spi", "SPI"),
+        "jmx1": _on(row, "good_jemx1", "JMX1"),
+        "jmx2": _on(row, "good_jemx2", "JMX2"),
+    }
 
 
 def _rosat(row: Mapping[str, Any], rng: np.random.Generator, o: str, span: Span) -> dict[str, Any]:
@@ -448,9 +522,13 @@ def _rosat(row: Mapping[str, Any], rng: np.random.Generator, o: str, span: Span)
     default = "HRI" if hri else ("PSPCC" if o[:2].upper() == "RS" else "PSPCB")  # the survey used PSPC-C
     inst = _text(row, "instrument", default) or default
     rdf = [{}] if _num(row, "proc_rev", 2.0) != 0 else []
-    return {"inst": "PSPCB" if inst == "PSPC" else inst, "rdf": rdf, "old": [] if rdf else [{}],
-            "bands": [{"b": b} for b in ((1,) if hri else (1, 2, 3))] if rdf else [],
-            "pspc": [] if hri or not rdf else [{}]}
+    return {
+        "inst": "PSPCB" if inst == "PSPC" else inst,
+        "rdf": rdf,
+        "old": [] if rdf else [{}],
+        "bands": [{"b": b} for b in ((1,) if hri else (1, 2, 3))] if rdf else [],
+        "pspc": [] if hri or not rdf else [{}],
+    }
 
 
 def _xrism(row: Mapping[str, Any], rng: np.random.Generator, o: str, span: Span) -> dict[str, Any]:
@@ -487,8 +565,14 @@ _CHANDRA = (
     _E("axaff{o5}N00{v}_VV001_vv2.pdf", "pdf"),
     _E("axaff{o5}N00{v}_VV001_vvref2.pdf", "pdf"),
     _E(f"primary/{_CXC}N00{{v}}{{e}}_evt2.fits.gz", "evt", over="evt2s", content="EVT2"),
-    _E("primary/pcadf{o5}_{obi}N00{v}_asol1.fits.gz", "tab", over="obis", ext="ASPSOL", content="{asol}",
-       inst="PCAD"),
+    _E(
+        "primary/pcadf{o5}_{obi}N00{v}_asol1.fits.gz",
+        "tab",
+        over="obis",
+        ext="ASPSOL",
+        content="{asol}",
+        inst="PCAD",
+    ),
     _E(f"primary/{_CXC}_{{obi}}N00{{v}}_bpix1.fits.gz", "tab", over="obis", ext="BADPIX", content="BPIX"),
     _E(f"primary/{_CXC}_{{obi}}N00{{v}}_fov1.fits.gz", "tab", over="obis", ext="FOV", content="FOV"),
     _E(f"primary/{_CXC}N00{{v}}_src2.fits.gz", "tab", ext="SRCLIST", content="SRC2"),
@@ -501,24 +585,51 @@ _CHANDRA = (
     _E(f"secondary/{_CXC}_{{obi}}N00{{v}}{{e}}_evt1.fits.gz", "evt", over="subs", content="EVT1"),
     _E(f"secondary/{_CXC}_{{obi}}N00{{v}}_evt1a.fits.gz", "evt", over="grating_obis", content="EVT1A"),
     _E(f"secondary/{_CXC}_{{obi}}N00{{v}}_mtl1.fits.gz", "tab", over="obis", ext="MTL", content="MTL"),
-    _E(f"secondary/{_CXC}_{{obi}}N00{{v}}{{e}}_flt1.fits.gz", "gti", over="subs", ext="FILTER",
-       content="FLT"),
+    _E(
+        f"secondary/{_CXC}_{{obi}}N00{{v}}{{e}}_flt1.fits.gz", "gti", over="subs", ext="FILTER", content="FLT"
+    ),
     _E(f"secondary/{_CXC}_{{obi}}N00{{v}}_msk1.fits.gz", "tab", over="obis", ext="MASK", content="MSK"),
-    _E(f"secondary/{_CXC}_{{obi}}N00{{v}}{{e}}_stat1.fits.gz", "tab", over="subs", ext="EXPSTATS",
-       content="STAT"),
+    _E(
+        f"secondary/{_CXC}_{{obi}}N00{{v}}{{e}}_stat1.fits.gz",
+        "tab",
+        over="subs",
+        ext="EXPSTATS",
+        content="STAT",
+    ),
     _E("secondary/acisf{t9}N00{v}_{ccd}_bias0.fits.gz", "img", over="bias", content="BIAS"),
     _E("secondary/acisf{t9}N00{v}_pbk0.fits.gz", "tab", over="acis", ext="PARAMBLOCK", content="PBK"),
-    _E("secondary/aspect/pcadf{t9}N00{v}_aqual1.fits.gz", "tab", ext="ASPQUAL", content="ASPQUAL",
-       inst="PCAD"),
+    _E(
+        "secondary/aspect/pcadf{t9}N00{v}_aqual1.fits.gz",
+        "tab",
+        ext="ASPQUAL",
+        content="ASPQUAL",
+        inst="PCAD",
+    ),
     _E("secondary/aspect/pcadf{t9}N00{v}_osol1.fits.gz", "tab", ext="ASPSOL", content="OSOL", inst="PCAD"),
-    _E("secondary/ephem/orbitf{t9}N00{v}_eph1.fits.gz", "tab", ext="EPHEM", content="ORBITEPHEM",
-       inst="EPHEM"),
-    _E("secondary/ephem/angelf{t9}N00{v}_eph1.fits.gz", "tab", ext="EPHEM", content="ANGLEEPHEM",
-       inst="EPHEM"),
-    _E("secondary/ephem/lunef{t9}N00{v}_eph1.fits.gz", "tab", ext="EPHEM", content="LUNAREPHEM",
-       inst="EPHEM"),
-    _E("secondary/ephem/solarf{t9}N00{v}_eph1.fits.gz", "tab", ext="EPHEM", content="SOLAREPHEM",
-       inst="EPHEM"),
+    _E(
+        "secondary/ephem/orbitf{t9}N00{v}_eph1.fits.gz",
+        "tab",
+        ext="EPHEM",
+        content="ORBITEPHEM",
+        inst="EPHEM",
+    ),
+    _E(
+        "secondary/ephem/angelf{t9}N00{v}_eph1.fits.gz",
+        "tab",
+        ext="EPHEM",
+        content="ANGLEEPHEM",
+        inst="EPHEM",
+    ),
+    _E(
+        "secondary/ephem/lunef{t9}N00{v}_eph1.fits.gz", "tab", ext="EPHEM", content="LUNAREPHEM", inst="EPHEM"
+    ),
+    _E(
+        "secondary/ephem/solarf{t9}N00{v}_eph1.fits.gz",
+        "tab",
+        ext="EPHEM",
+        content="SOLAREPHEM",
+        inst="EPHEM",
+    ),
 )
 
 _ODF = "ODF/{rev4}_{o}_"
@@ -650,28 +761,152 @@ _XRISM = (
 
 #: Every HEASARC master table the sandbox serves, with its archive layout (daxa.md section 1.4).
 MISSIONS: dict[str, Mission] = {
-    "numaster": Mission("NuSTAR", "obsid", "nustar/data/obs/{o12}/{o0}/{o}/", "time", "end_time", 55197.0,
-                        "FPMA", 40.0, (3e3, 79e3), 6.8e-4, _NUSTAR, _nustar),
-    "chanmaster": Mission("CHANDRA", "obsid", "chandra/data/byobsid/{olast}/{o}/", "time", "", 50814.0,
-                          "ACIS", 14.6, (300.0, 10e3), 1.366e-4, _CHANDRA, _chandra, span="exposure"),
-    "xmmmaster": Mission("XMM", "obsid", "xmm/data/rev0/{o}/", "time", "end_time", 50814.0,
-                         "EPN", 5.0, (150.0, 12e3), 1.2e-3, _XMM, _xmm),
-    "swiftmastr": Mission("SWIFT", "obsid", "swift/data/obs/{ym}/{o}/", "start_time", "stop_time", 51910.0,
-                          "XRT", 10.0, (300.0, 10e3), 6.5e-4, _SWIFT, _swift),
-    "suzamaster": Mission("SUZAKU", "obsid", "suzaku/data/obs/{o0}/{o}/", "time", "stop_time", 51544.0,
-                          "XIS0", 3.65, (200.0, 12e3), 2.9e-4, _SUZAKU, _suzaku),
-    "ascamaster": Mission("ASCA", "sequence_number", "asca/data/rev2/{o}/", "time", "end_time", 48988.0,
-                          "SIS0", 3.65, (400.0, 10e3), 7.4e-4, _ASCA, _asca),
-    "intscwpub": Mission("INTEGRAL", "scw_id", "integral/data/scw/{rev}/{o}.{ver}/", "start_date",
-                         "end_date", 51544.0, "IBIS", 500.0, (15e3, 1e6), 1.3e-2, _INTEGRAL, _integral,
-                         day_time=True, shared=(("integral/data/scw/{rev}/rev.001/", _INTEGRAL_REV),
-                                                ("integral/data/aux/adp/{rev}.001/", _INTEGRAL_ADP))),
-    "rosmaster": Mission("ROSAT", "seq_id", "rosat/data/{rdet}/processed_data/{o2}00000/{lo}/", "start_time",
-                         "end_time", 48043.0, "PSPCB", 10.0, (100.0, 2.4e3), 1.4e-4, _ROSAT, _rosat),
-    "rassmaster": Mission("ROSAT", "seq_id", "rosat/data/pspc/processed_data/900000/{lo}/", "start_date",
-                          "end_date", 48043.0, "PSPCC", 10.0, (100.0, 2.4e3), 1.4e-4, _ROSAT, _rosat),
-    "xrismmastr": Mission("XRISM", "obsid", "xrism/data/obs/{o0}/{o}/", "time", "end_time", 58484.0,
-                          "XTEND", 6.0, (300.0, 16e3), 4.8e-4, _XRISM, _xrism),
+    "numaster": Mission(
+        "NuSTAR",
+        "obsid",
+        "nustar/data/obs/{o12}/{o0}/{o}/",
+        "time",
+        "end_time",
+        55197.0,
+        "FPMA",
+        40.0,
+        (3e3, 79e3),
+        6.8e-4,
+        _NUSTAR,
+        _nustar,
+    ),
+    "chanmaster": Mission(
+        "CHANDRA",
+        "obsid",
+        "chandra/data/byobsid/{olast}/{o}/",
+        "time",
+        "",
+        50814.0,
+        "ACIS",
+        14.6,
+        (300.0, 10e3),
+        1.366e-4,
+        _CHANDRA,
+        _chandra,
+        span="exposure",
+    ),
+    "xmmmaster": Mission(
+        "XMM",
+        "obsid",
+        "xmm/data/rev0/{o}/",
+        "time",
+        "end_time",
+        50814.0,
+        "EPN",
+        5.0,
+        (150.0, 12e3),
+        1.2e-3,
+        _XMM,
+        _xmm,
+    ),
+    "swiftmastr": Mission(
+        "SWIFT",
+        "obsid",
+        "swift/data/obs/{ym}/{o}/",
+        "start_time",
+        "stop_time",
+        51910.0,
+        "XRT",
+        10.0,
+        (300.0, 10e3),
+        6.5e-4,
+        _SWIFT,
+        _swift,
+    ),
+    "suzamaster": Mission(
+        "SUZAKU",
+        "obsid",
+        "suzaku/data/obs/{o0}/{o}/",
+        "time",
+        "stop_time",
+        51544.0,
+        "XIS0",
+        3.65,
+        (200.0, 12e3),
+        2.9e-4,
+        _SUZAKU,
+        _suzaku,
+    ),
+    "ascamaster": Mission(
+        "ASCA",
+        "sequence_number",
+        "asca/data/rev2/{o}/",
+        "time",
+        "end_time",
+        48988.0,
+        "SIS0",
+        3.65,
+        (400.0, 10e3),
+        7.4e-4,
+        _ASCA,
+        _asca,
+    ),
+    "intscwpub": Mission(
+        "INTEGRAL",
+        "scw_id",
+        "integral/data/scw/{rev}/{o}.{ver}/",
+        "start_date",
+        "end_date",
+        51544.0,
+        "IBIS",
+        500.0,
+        (15e3, 1e6),
+        1.3e-2,
+        _INTEGRAL,
+        _integral,
+        day_time=True,
+        shared=(
+            ("integral/data/scw/{rev}/rev.001/", _INTEGRAL_REV),
+            ("integral/data/aux/adp/{rev}.001/", _INTEGRAL_ADP),
+        ),
+    ),
+    "rosmaster": Mission(
+        "ROSAT",
+        "seq_id",
+        "rosat/data/{rdet}/processed_data/{o2}00000/{lo}/",
+        "start_time",
+        "end_time",
+        48043.0,
+        "PSPCB",
+        10.0,
+        (100.0, 2.4e3),
+        1.4e-4,
+        _ROSAT,
+        _rosat,
+    ),
+    "rassmaster": Mission(
+        "ROSAT",
+        "seq_id",
+        "rosat/data/pspc/processed_data/900000/{lo}/",
+        "start_date",
+        "end_date",
+        48043.0,
+        "PSPCC",
+        10.0,
+        (100.0, 2.4e3),
+        1.4e-4,
+        _ROSAT,
+        _rosat,
+    ),
+    "xrismmastr": Mission(
+        "XRISM",
+        "obsid",
+        "xrism/data/obs/{o0}/{o}/",
+        "time",
+        "end_time",
+        58484.0,
+        "XTEND",
+        6.0,
+        (300.0, 16e3),
+        4.8e-4,
+        _XRISM,
+        _xrism,
+    ),
 }
 
 
@@ -686,6 +921,7 @@ def _mission(table: str) -> Mission:
 
 # ======================================================================================= observation
 
+
 def _span(mission: Mission, row: Mapping[str, Any]) -> Span:
     """The observation's time range, never shorter than 1000 s."""
     mjd0 = _num(row, mission.start, mission.mjdref + 1000.0)
@@ -697,8 +933,12 @@ def _span(mission: Mission, row: Mapping[str, Any]) -> Span:
         mjd1 = mjd0 + 10_000.0 / 86400.0
     mjd1 = max(mjd1, mjd0 + 1000.0 / 86400.0)
     scale, digits = (1.0, 9) if mission.day_time else (86400.0, 3)  # mission times to the millisecond
-    return Span(mjd0, mjd1, round((mjd0 - mission.mjdref) * scale, digits),
-                round((mjd1 - mission.mjdref) * scale, digits))
+    return Span(
+        mjd0,
+        mjd1,
+        round((mjd0 - mission.mjdref) * scale, digits),
+        round((mjd1 - mission.mjdref) * scale, digits),
+    )
 
 
 def _gtis(rng: np.random.Generator, t0: float, t1: float, seconds: float) -> np.ndarray:
@@ -748,21 +988,29 @@ def _revolution(table: str, rev: str) -> Obs:
 def _common_keys(obs: Obs, inst: str) -> list[Card]:
     """Header keys every HDU carries: mission, instrument, ObsID, target, dates and time system."""
     mission, span = obs.mission, obs.span
-    keys: list[Card] = [("TELESCOP", mission.telescop, "mission"), ("INSTRUME", inst, "instrument"),
-                        ("OBS_ID", obs.obsid, "observation identifier"),
-                        ("OBJECT", obs.target[:60], "target"),
-                        ("DATE-OBS", _iso(span.mjd0), "start (UTC)"),
-                        ("DATE-END", _iso(span.mjd1), "end (UTC)"),
-                        ("MJDREF", mission.mjdref, "MJD of time zero"), ("TIMESYS", "TT", ""),
-                        ("TIMEUNIT", "d" if mission.day_time else "s", "")]
+    keys: list[Card] = [
+        ("TELESCOP", mission.telescop, "mission"),
+        ("INSTRUME", inst, "instrument"),
+        ("OBS_ID", obs.obsid, "observation identifier"),
+        ("OBJECT", obs.target[:60], "target"),
+        ("DATE-OBS", _iso(span.mjd0), "start (UTC)"),
+        ("DATE-END", _iso(span.mjd1), "end (UTC)"),
+        ("MJDREF", mission.mjdref, "MJD of time zero"),
+        ("TIMESYS", "TT", ""),
+        ("TIMEUNIT", "d" if mission.day_time else "s", ""),
+    ]
     if obs.ra is not None and obs.dec is not None:
-        keys += [("RA_NOM", obs.ra, "nominal pointing RA (deg)"),
-                 ("DEC_NOM", obs.dec, "nominal pointing Dec (deg)"),
-                 ("EQUINOX", 2000.0, ""), ("RADECSYS", "FK5", "")]
+        keys += [
+            ("RA_NOM", obs.ra, "nominal pointing RA (deg)"),
+            ("DEC_NOM", obs.dec, "nominal pointing Dec (deg)"),
+            ("EQUINOX", 2000.0, ""),
+            ("RADECSYS", "FK5", ""),
+        ]
     return [*keys, ("ORIGIN", "VODAXA-SANDBOX", "synthetic data"), ("CREATOR", "vodaxa.sandbox", "")]
 
 
 # ======================================================================================= file writers
+
 
 def _window(f: File) -> tuple[np.ndarray, float, float]:
     """The file's GTIs and time range: the observation's, cut to an OBI's share when the item has one."""
@@ -781,8 +1029,12 @@ def _seconds(f: File, length: float) -> float:
 def _time_keys(f: File, lo: float, hi: float, gtis: np.ndarray) -> list[Card]:
     """TSTART/TSTOP and exposure keys for a file covering ``[lo, hi]``."""
     live = _seconds(f, float(np.sum(gtis[:, 1] - gtis[:, 0])))
-    return [("TSTART", lo, "start (mission time)"), ("TSTOP", hi, "stop (mission time)"),
-            ("EXPOSURE", round(live, 3), "exposure (s)"), ("ONTIME", round(live, 3), "on-source time (s)")]
+    return [
+        ("TSTART", lo, "start (mission time)"),
+        ("TSTOP", hi, "stop (mission time)"),
+        ("EXPOSURE", round(live, 3), "exposure (s)"),
+        ("ONTIME", round(live, 3), "on-source time (s)"),
+    ]
 
 
 def _uniform_in(rng: np.random.Generator, gtis: np.ndarray, n: int) -> np.ndarray:
@@ -821,10 +1073,24 @@ def _sky_wcs(f: File, axis: str) -> tuple[tuple[str, Any], ...]:
     dec = f.obs.dec if f.obs.dec is not None else 0.0
     pix = f.obs.mission.pixel_deg
     if axis == "X":
-        return (("TCTYP", "RA---TAN"), ("TCRPX", 512.5), ("TCRVL", ra), ("TCDLT", -pix), ("TCUNI", "deg"),
-                ("TLMIN", 0.5), ("TLMAX", 1024.5))
-    return (("TCTYP", "DEC--TAN"), ("TCRPX", 512.5), ("TCRVL", dec), ("TCDLT", pix), ("TCUNI", "deg"),
-            ("TLMIN", 0.5), ("TLMAX", 1024.5))
+        return (
+            ("TCTYP", "RA---TAN"),
+            ("TCRPX", 512.5),
+            ("TCRVL", ra),
+            ("TCDLT", -pix),
+            ("TCUNI", "deg"),
+            ("TLMIN", 0.5),
+            ("TLMAX", 1024.5),
+        )
+    return (
+        ("TCTYP", "DEC--TAN"),
+        ("TCRPX", 512.5),
+        ("TCRVL", dec),
+        ("TCDLT", pix),
+        ("TCUNI", "deg"),
+        ("TLMIN", 0.5),
+        ("TLMAX", 1024.5),
+    )
 
 
 def _gti_hdu(f: File, gtis: np.ndarray, extname: str, keys: list[Card]) -> bytes:
@@ -849,17 +1115,28 @@ def _write_evt(f: File) -> bytes:
     flagged = np.flatnonzero(rng.random(n) < 0.04)
     status[flagged, rng.integers(0, 4, flagged.size)] = 1 << rng.integers(0, 8, flagged.size)
     x, y = _sky(f, n)
-    cols = [Col("TIME", "D", "d" if f.obs.mission.day_time else "s", times),
-            Col("ENERGY", "E", "eV", energy.astype(np.float32)),
-            Col("PI", "J", "chan", np.clip((energy / f.obs.mission.ev_per_chan).astype(np.int64), 0,
-                                           nchan - 1), (("TLMIN", 0), ("TLMAX", nchan - 1))),
-            Col("GRADE", "I", "", rng.choice(_GRADES, n, p=_GRADE_WEIGHTS)),
-            Col("STATUS", "32X", "", status),
-            Col("X", "E", "pixel", x, _sky_wcs(f, "X")), Col("Y", "E", "pixel", y, _sky_wcs(f, "Y"))]
+    cols = [
+        Col("TIME", "D", "d" if f.obs.mission.day_time else "s", times),
+        Col("ENERGY", "E", "eV", energy.astype(np.float32)),
+        Col(
+            "PI",
+            "J",
+            "chan",
+            np.clip((energy / f.obs.mission.ev_per_chan).astype(np.int64), 0, nchan - 1),
+            (("TLMIN", 0), ("TLMAX", nchan - 1)),
+        ),
+        Col("GRADE", "I", "", rng.choice(_GRADES, n, p=_GRADE_WEIGHTS)),
+        Col("STATUS", "32X", "", status),
+        Col("X", "E", "pixel", x, _sky_wcs(f, "X")),
+        Col("Y", "E", "pixel", y, _sky_wcs(f, "Y")),
+    ]
     keys = _common_keys(f.obs, f.inst)
     timing = _time_keys(f, lo, hi, gtis)
-    events = _bintable("EVENTS", cols, [("HDUCLASS", "OGIP", ""), ("HDUCLAS1", "EVENTS", ""),
-                                        ("TIMEZERO", 0.0, ""), *timing, *keys])
+    events = _bintable(
+        "EVENTS",
+        cols,
+        [("HDUCLASS", "OGIP", ""), ("HDUCLAS1", "EVENTS", ""), ("TIMEZERO", 0.0, ""), *timing, *keys],
+    )
     return _primary(keys) + events + _gti_hdu(f, gtis, "GTI", timing[:2] + keys)
 
 
@@ -911,11 +1188,19 @@ def _write_img(f: File) -> bytes:
         image = f.rng.poisson(model).astype(np.int32)
         unit = "count"
     pix = f.obs.mission.pixel_deg * 1024 / size
-    wcs: list[Card] = [("CTYPE1", "RA---TAN", ""), ("CRPIX1", size / 2 + 0.5, ""),
-                       ("CRVAL1", f.obs.ra or 0.0, ""), ("CDELT1", -pix, ""), ("CUNIT1", "deg", ""),
-                       ("CTYPE2", "DEC--TAN", ""), ("CRPIX2", size / 2 + 0.5, ""),
-                       ("CRVAL2", f.obs.dec or 0.0, ""), ("CDELT2", pix, ""), ("CUNIT2", "deg", ""),
-                       ("BUNIT", unit, "")]
+    wcs: list[Card] = [
+        ("CTYPE1", "RA---TAN", ""),
+        ("CRPIX1", size / 2 + 0.5, ""),
+        ("CRVAL1", f.obs.ra or 0.0, ""),
+        ("CDELT1", -pix, ""),
+        ("CUNIT1", "deg", ""),
+        ("CTYPE2", "DEC--TAN", ""),
+        ("CRPIX2", size / 2 + 0.5, ""),
+        ("CRVAL2", f.obs.dec or 0.0, ""),
+        ("CDELT2", pix, ""),
+        ("CUNIT2", "deg", ""),
+        ("BUNIT", unit, ""),
+    ]
     return _primary(wcs + _time_keys(f, lo, hi, gtis) + _common_keys(f.obs, f.inst), image)
 
 
@@ -926,12 +1211,26 @@ def _write_pha(f: File) -> bytes:
     channel = np.arange(nchan)
     counts = f.rng.poisson(50.0 * np.exp(-channel / (0.2 * nchan)))
     keys = _common_keys(f.obs, f.inst)
-    spec = _bintable("SPECTRUM", [Col("CHANNEL", "J", "chan", channel), Col("COUNTS", "J", "count", counts)],
-                     [("HDUCLASS", "OGIP", ""), ("HDUCLAS1", "SPECTRUM", ""), ("HDUVERS", "1.2.1", ""),
-                      ("CHANTYPE", "PI", ""), ("DETCHANS", nchan, ""), ("POISSERR", True, ""),
-                      ("AREASCAL", 1.0, ""), ("BACKSCAL", 1.0, ""), ("CORRSCAL", 0.0, ""),
-                      ("BACKFILE", "none", ""), ("RESPFILE", "none", ""), ("ANCRFILE", "none", ""),
-                      *_time_keys(f, lo, hi, gtis), *keys])
+    spec = _bintable(
+        "SPECTRUM",
+        [Col("CHANNEL", "J", "chan", channel), Col("COUNTS", "J", "count", counts)],
+        [
+            ("HDUCLASS", "OGIP", ""),
+            ("HDUCLAS1", "SPECTRUM", ""),
+            ("HDUVERS", "1.2.1", ""),
+            ("CHANTYPE", "PI", ""),
+            ("DETCHANS", nchan, ""),
+            ("POISSERR", True, ""),
+            ("AREASCAL", 1.0, ""),
+            ("BACKSCAL", 1.0, ""),
+            ("CORRSCAL", 0.0, ""),
+            ("BACKFILE", "none", ""),
+            ("RESPFILE", "none", ""),
+            ("ANCRFILE", "none", ""),
+            *_time_keys(f, lo, hi, gtis),
+            *keys,
+        ],
+    )
     return _primary(keys) + spec
 
 
@@ -944,27 +1243,37 @@ def _write_lc(f: File) -> bytes:
     counts = f.rng.poisson(20.0, bins)
     keys = _common_keys(f.obs, f.inst)
     timing = _time_keys(f, lo, hi, gtis)
-    rate = _bintable("RATE", [Col("TIME", "D", "d" if f.obs.mission.day_time else "s", times),
-                              Col("RATE", "E", "count/s", counts / delta),
-                              Col("ERROR", "E", "count/s", np.sqrt(np.maximum(counts, 1)) / delta)],
-                     [("HDUCLASS", "OGIP", ""), ("HDUCLAS1", "LIGHTCURVE", ""), ("TIMEDEL", delta, "s"),
-                      *timing, *keys])
+    rate = _bintable(
+        "RATE",
+        [
+            Col("TIME", "D", "d" if f.obs.mission.day_time else "s", times),
+            Col("RATE", "E", "count/s", counts / delta),
+            Col("ERROR", "E", "count/s", np.sqrt(np.maximum(counts, 1)) / delta),
+        ],
+        [("HDUCLASS", "OGIP", ""), ("HDUCLAS1", "LIGHTCURVE", ""), ("TIMEDEL", delta, "s"), *timing, *keys],
+    )
     return _primary(keys) + rate + _gti_hdu(f, gtis, "GTI", timing[:2] + keys)
 
 
 def _write_txt(f: File) -> bytes:
     """A short text file describing the observation (README, ODF summary, ASCII orbit)."""
     o = f.obs
-    lines = [f"{o.mission.telescop} observation {o.obsid} ({o.target})",
-             f"start {_iso(o.span.mjd0)}  end {_iso(o.span.mjd1)}",
-             f"file {Path(f.path).name}: synthetic sandbox data, not real observations", ""]
+    lines = [
+        f"{o.mission.telescop} observation {o.obsid} ({o.target})",
+        f"start {_iso(o.span.mjd0)}  end {_iso(o.span.mjd1)}",
+        f"file {Path(f.path).name}: synthetic sandbox data, not real observations",
+        "",
+    ]
     return "\n".join(lines).encode("ascii", "replace")
 
 
 def _write_pdf(f: File) -> bytes:
     """A placeholder PDF (valid header and trailer markers)."""
-    return (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n% sandbox "
-            + f.path.encode() + b"\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+    return (
+        b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n% sandbox "
+        + f.path.encode()
+        + b"\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    )
 
 
 def _write_jpg(f: File) -> bytes:
@@ -975,26 +1284,43 @@ def _write_jpg(f: File) -> bytes:
 
 def _write_gif(f: File) -> bytes:
     """A 1x1 GIF."""
-    return (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
-            b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
+    return (
+        b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
+        b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+    )
 
 
 def _write_html(f: File) -> bytes:
     """A placeholder HTML page."""
-    return (f"<!DOCTYPE html>\n<html><head><title>{f.obs.obsid}</title></head>"
-            f"<body><p>{f.obs.mission.telescop} observation {f.obs.obsid}</p></body></html>\n").encode()
+    return (
+        f"<!DOCTYPE html>\n<html><head><title>{f.obs.obsid}</title></head>"
+        f"<body><p>{f.obs.mission.telescop} observation {f.obs.obsid}</p></body></html>\n"
+    ).encode()
 
 
 _Writer = Callable[[File], bytes]
 _WRITERS: dict[str, _Writer] = {
-    "evt": _write_evt, "gti": _write_gti, "tab": _write_tab, "img": _write_img, "pha": _write_pha,
-    "lc": _write_lc, "txt": _write_txt, "pdf": _write_pdf, "jpg": _write_jpg, "gif": _write_gif,
+    "evt": _write_evt,
+    "gti": _write_gti,
+    "tab": _write_tab,
+    "img": _write_img,
+    "pha": _write_pha,
+    "lc": _write_lc,
+    "txt": _write_txt,
+    "pdf": _write_pdf,
+    "jpg": _write_jpg,
+    "gif": _write_gif,
     "html": _write_html,
 }
 
 #: (MEMBER_XTENSION, MEMBER_NAME, MEMBER_POSITION) of each kind's main HDU, for oif.fits.
-_MEMBER_HDU = {"evt": ("BINTABLE", "EVENTS", 2), "gti": ("BINTABLE", "", 2), "tab": ("BINTABLE", "", 2),
-               "img": ("PRIMARY", "PRIMARY", 1), "pha": ("BINTABLE", "SPECTRUM", 2)}
+_MEMBER_HDU = {
+    "evt": ("BINTABLE", "EVENTS", 2),
+    "gti": ("BINTABLE", "", 2),
+    "tab": ("BINTABLE", "", 2),
+    "img": ("PRIMARY", "PRIMARY", 1),
+    "pha": ("BINTABLE", "SPECTRUM", 2),
+}
 
 
 def _write_oif(f: File, members: list[File]) -> bytes:
@@ -1002,22 +1328,31 @@ def _write_oif(f: File, members: list[File]) -> bytes:
     rows = [m for m in members if m.entry.content]
     width = max(len(m.path) for m in rows)
     hdus = [_MEMBER_HDU[m.entry.kind] for m in rows]
-    cols = [Col("MEMBER_XTENSION", "8A", "", [h[0] for h in hdus]),
-            Col("MEMBER_NAME", "16A", "", [h[1] or m.entry.ext for h, m in zip(hdus, rows)]),
-            Col("MEMBER_VERSION", "J", "", [m.fields["v"] for m in rows]),
-            Col("MEMBER_POSITION", "J", "", [h[2] for h in hdus]),
-            Col("MEMBER_LOCATION", f"{width}A", "", [m.path for m in rows]),
-            Col("MEMBER_URI_TYPE", "3A", "", ["URL"] * len(rows)),
-            Col("MEMBER_CONTENT", "16A", "", [m.entry.content.format(**m.fields) for m in rows])]
+    cols = [
+        Col("MEMBER_XTENSION", "8A", "", [h[0] for h in hdus]),
+        Col("MEMBER_NAME", "16A", "", [h[1] or m.entry.ext for h, m in zip(hdus, rows)]),
+        Col("MEMBER_VERSION", "J", "", [m.fields["v"] for m in rows]),
+        Col("MEMBER_POSITION", "J", "", [h[2] for h in hdus]),
+        Col("MEMBER_LOCATION", f"{width}A", "", [m.path for m in rows]),
+        Col("MEMBER_URI_TYPE", "3A", "", ["URL"] * len(rows)),
+        Col("MEMBER_CONTENT", "16A", "", [m.entry.content.format(**m.fields) for m in rows]),
+    ]
     fd, o = f.fields, f.obs
-    keys: list[Card] = [("GRPNAME", "OIF", "observation index file"),
-                        ("SEQ_NUM", fd["seq"], "sequence number"), ("DETNAM", fd["detnam"], "detector"),
-                        ("GRATING", fd["grating"], "grating"), ("OBS_MODE", "POINTING", ""),
-                        ("DATAMODE", fd["datamode"], ""), ("ROLL_NOM", fd["roll"], "nominal roll (deg)"),
-                        ("SIM_X", -0.7837, "SIM position (mm)"), ("SIM_Y", 0.0, ""),
-                        ("SIM_Z", fd["sim_z"], ""),
-                        ("TSTART", o.span.t0, ""), ("TSTOP", o.span.t1, ""),
-                        ("REVISION", fd["v"], "processing version")]
+    keys: list[Card] = [
+        ("GRPNAME", "OIF", "observation index file"),
+        ("SEQ_NUM", fd["seq"], "sequence number"),
+        ("DETNAM", fd["detnam"], "detector"),
+        ("GRATING", fd["grating"], "grating"),
+        ("OBS_MODE", "POINTING", ""),
+        ("DATAMODE", fd["datamode"], ""),
+        ("ROLL_NOM", fd["roll"], "nominal roll (deg)"),
+        ("SIM_X", -0.7837, "SIM position (mm)"),
+        ("SIM_Y", 0.0, ""),
+        ("SIM_Z", fd["sim_z"], ""),
+        ("TSTART", o.span.t0, ""),
+        ("TSTOP", o.span.t1, ""),
+        ("REVISION", fd["v"], "processing version"),
+    ]
     common = _common_keys(o, fd["inst"])
     if o.ra is None:  # RA_NOM/DEC_NOM are required by oif readers
         common += [("RA_NOM", 0.0, ""), ("DEC_NOM", 0.0, "")]
@@ -1027,13 +1362,17 @@ def _write_oif(f: File, members: list[File]) -> bytes:
 def _write_manifest(f: File, members: list[File]) -> bytes:
     """The ODF MANIFEST: the ODF's file names (uncompressed), one per line."""
     here = str(Path(f.path).parent)
-    names = sorted(Path(m.path).name.removesuffix(".gz") for m in members
-                   if str(Path(m.path).parent) == here and m.entry.kind not in _INDEX_WRITERS)
+    names = sorted(
+        Path(m.path).name.removesuffix(".gz")
+        for m in members
+        if str(Path(m.path).parent) == here and m.entry.kind not in _INDEX_WRITERS
+    )
     return ("\n".join(names) + "\n").encode("ascii")
 
 
 _INDEX_WRITERS: dict[str, Callable[[File, list[File]], bytes]] = {
-    "oif": _write_oif, "manifest": _write_manifest,
+    "oif": _write_oif,
+    "manifest": _write_manifest,
 }
 
 
@@ -1075,6 +1414,7 @@ def _render(obs: Obs, entries: tuple[Entry, ...]) -> dict[str, bytes]:
 
 
 # ======================================================================================= directories
+
 
 def _listing(root: Path, directory: Path) -> list[str]:
     """Files below ``directory``, as sorted POSIX paths relative to ``root``."""
@@ -1126,9 +1466,11 @@ def build_observation(table: str, row: Mapping[str, Any], root: Path) -> list[st
     root = Path(root)
     mission = _mission(table)
     fields = _path_fields(mission, row)
-    paths = _materialise(root, mission.path.format(**fields),
-                         lambda: _render(_observation(table, row), mission.entries))
+    paths = _materialise(
+        root, mission.path.format(**fields), lambda: _render(_observation(table, row), mission.entries)
+    )
     for template, entries in mission.shared:
-        paths += _materialise(root, template.format(**fields),
-                              lambda e=entries: _render(_revolution(table, fields["rev"]), e))
+        paths += _materialise(
+            root, template.format(**fields), lambda e=entries: _render(_revolution(table, fields["rev"]), e)
+        )
     return sorted(paths)

@@ -47,6 +47,7 @@ class SandboxConfig:
     cache: Path | None = None  # where generated files go; default: vodaxa's cache directory
     host: str = "127.0.0.1"
     ports: Mapping[str, int] = field(default_factory=dict)  # archive -> port (0 or absent: any free port)
+    prebuild: bool = False  # write every observation directory at start (default: on first use)
 
 
 class Sandbox:
@@ -69,6 +70,8 @@ class Sandbox:
             default_maxrec=self.config.default_maxrec,
             queue_delay=self.config.queue_delay,
         )
+        if self.config.prebuild:
+            self.heasarc.materialize()
         self.urls: dict[str, str] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
