@@ -29,7 +29,7 @@ from .files import directory_entries, listing_page, serve_file
 from .heasarc_tables import TABLES, generate
 from .tap import TapService
 from .tapdb import QueryResult, TapDatabase, TapTable
-from .vo import DATALINK_MIME, FieldMeta, Link, ServiceDescriptor
+from .vo import DATALINK_MIME, Link, ServiceDescriptor
 
 __all__ = ["HeasarcArchive", "mjd_to_datetime"]
 
@@ -88,7 +88,7 @@ class HeasarcArchive:
                 TapTable(
                     name,
                     spec.description,
-                    [FieldMeta(c.name, c.datatype, c.unit, c.ucd, c.description) for c in spec.columns],
+                    list(spec.columns),
                     self.data[name],
                 )
                 for name, spec in TABLES.items()

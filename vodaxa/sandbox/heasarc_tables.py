@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .vo import FieldMeta
+
 #: Targets around which observations cluster: (name, ra, dec) in degrees (J2000).
 TARGETS: tuple[tuple[str, float, float], ...] = (
     ("3C 105", 61.8232, 3.7099),
@@ -36,17 +38,6 @@ TARGET_FRACTION = 0.3
 
 
 @dataclass(frozen=True)
-class Column:
-    """One column of a master table, as HEASARC's TAP service describes it."""
-
-    name: str
-    datatype: str  # VOTable datatype: char, double, int, long, boolean
-    unit: str = ""
-    ucd: str = ""
-    description: str = ""
-
-
-@dataclass(frozen=True)
 class TableSpec:
     """A HEASARC master table: its name, mission, key column and column list."""
 
@@ -54,10 +45,10 @@ class TableSpec:
     mission: str
     description: str
     key: str  # the column holding the observation identifier
-    columns: tuple[Column, ...]
+    columns: tuple[FieldMeta, ...]
     build: Callable[[np.random.Generator, int, float], dict[str, np.ndarray]] = field(repr=False)
 
-    def column(self, name: str) -> Column:
+    def column(self, name: str) -> FieldMeta:
         """The column called ``name`` (case-insensitive)."""
         for col in self.columns:
             if col.name.lower() == name.lower():
@@ -65,17 +56,35 @@ class TableSpec:
         raise KeyError(name)
 
 
-def _c(name: str, datatype: str = "double", unit: str = "", ucd: str = "", description: str = "") -> Column:
-    return Column(name, datatype, unit, ucd, description)
+def _c(
+    name: str, datatype: str = "double", unit: str = "", ucd: str = "", description: str = ""
+) -> FieldMeta:
+    return FieldMeta(name, datatype, unit, ucd, description)
 
 
-_ROW = _c("__row", "char", "", "meta.id", "HEASARC row key; the DataLink ID of the observation")
+def _char(name: str, ucd: str, description: str) -> FieldMeta:
+    return FieldMeta(name, "char", "", ucd, description)
+
+
+def _int(name: str, ucd: str, description: str) -> FieldMeta:
+    return FieldMeta(name, "int", "", ucd, description)
+
+
+def _secs(name: str, description: str) -> FieldMeta:
+    return FieldMeta(name, "double", "s", "time.duration", description)
+
+
+def _mjd(name: str, ucd: str, description: str) -> FieldMeta:
+    return FieldMeta(name, "double", "d", ucd, description)
+
+
+_ROW = _char("__row", "meta.id", "HEASARC row key; the DataLink ID of the observation")
 _RA = _c("ra", "double", "deg", "pos.eq.ra;meta.main", "Right ascension of the pointing (J2000)")
 _DEC = _c("dec", "double", "deg", "pos.eq.dec;meta.main", "Declination of the pointing (J2000)")
-_NAME = _c("name", "char", "", "meta.id;src", "Designation of the target")
+_NAME = _char("name", "meta.id;src", "Designation of the target")
 _TIME = _c("time", "double", "d", "time.start;obs", "Start of the observation (MJD)")
 _END = _c("end_time", "double", "d", "time.end;obs", "End of the observation (MJD)")
-_STATUS = _c("status", "char", "", "meta.code.status", "Observation status")
+_STATUS = _char("status", "meta.code.status", "Observation status")
 _PUBLIC = _c("public_date", "double", "d", "time.release", "Date the data become public (MJD)")
 
 
@@ -451,7 +460,6 @@ def _xrismmastr(rng: np.random.Generator, n: int, now: float) -> dict[str, np.nd
     }
 
 
-_t = _c
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (
@@ -462,25 +470,25 @@ TABLES: dict[str, TableSpec] = {
             "obsid",
             (
                 _ROW,
-                _c("obsid", "char", "", "meta.id;obs", "NuSTAR observation ID"),
+                _char("obsid", "meta.id;obs", "NuSTAR observation ID"),
                 _NAME,
                 _RA,
                 _DEC,
                 _TIME,
                 _END,
-                _t("exposure_a", unit="s", ucd="time.duration", description="Exposure of FPMA"),
-                _t("exposure_b", unit="s", ucd="time.duration", description="Exposure of FPMB"),
-                _t("ontime_a", unit="s", ucd="time.duration", description="On-source time of FPMA"),
-                _t("ontime_b", unit="s", ucd="time.duration", description="On-source time of FPMB"),
-                _c("observation_mode", "char", "", "meta.code", "SCIENCE, SLEW or CALIBRATION"),
-                _c("instrument_mode", "char", "", "meta.code", "Instrument mode"),
-                _c("spacecraft_mode", "char", "", "meta.code", "INERTIAL or SLEW"),
+                _secs("exposure_a", "Exposure of FPMA"),
+                _secs("exposure_b", "Exposure of FPMB"),
+                _secs("ontime_a", "On-source time of FPMA"),
+                _secs("ontime_b", "On-source time of FPMB"),
+                _char("observation_mode", "meta.code", "SCIENCE, SLEW or CALIBRATION"),
+                _char("instrument_mode", "meta.code", "Instrument mode"),
+                _char("spacecraft_mode", "meta.code", "INERTIAL or SLEW"),
                 _STATUS,
                 _PUBLIC,
-                _c("issue_flag", "int", "", "meta.code.qual", "1 if the data have known issues"),
-                _c("nupsdout", "int", "", "meta.code", "PSD output flag"),
-                _c("subject_category", "char", "", "src.class", "Subject category"),
-                _c("obs_type", "char", "", "meta.code", "Observation type (GO, GT, LEGACY, DDT, CAL)"),
+                _int("issue_flag", "meta.code.qual", "1 if the data have known issues"),
+                _int("nupsdout", "meta.code", "PSD output flag"),
+                _char("subject_category", "src.class", "Subject category"),
+                _char("obs_type", "meta.code", "Observation type (GO, GT, LEGACY, DDT, CAL)"),
             ),
             _numaster,
         ),
@@ -497,12 +505,12 @@ TABLES: dict[str, TableSpec] = {
                 _DEC,
                 _TIME,
                 _STATUS,
-                _c("detector", "char", "", "instr", "ACIS-I, ACIS-S, HRC-I or HRC-S"),
-                _c("grating", "char", "", "instr.filter", "NONE, HETG or LETG"),
-                _t("exposure", unit="s", ucd="time.duration", description="Exposure"),
-                _c("type", "char", "", "meta.code", "Proposal type (GO, GTO, TOO, DDT, CAL, CCT)"),
-                _c("data_mode", "char", "", "meta.code", "ACIS data mode"),
-                _c("class", "char", "", "src.class", "Target class"),
+                _char("detector", "instr", "ACIS-I, ACIS-S, HRC-I or HRC-S"),
+                _char("grating", "instr.filter", "NONE, HETG or LETG"),
+                _secs("exposure", "Exposure"),
+                _char("type", "meta.code", "Proposal type (GO, GTO, TOO, DDT, CAL, CCT)"),
+                _char("data_mode", "meta.code", "ACIS data mode"),
+                _char("class", "src.class", "Target class"),
                 _PUBLIC,
             ),
             _chanmaster,
@@ -514,18 +522,18 @@ TABLES: dict[str, TableSpec] = {
             "obsid",
             (
                 _ROW,
-                _c("obsid", "char", "", "meta.id;obs", "XMM-Newton ObsID"),
+                _char("obsid", "meta.id;obs", "XMM-Newton ObsID"),
                 _NAME,
                 _RA,
                 _DEC,
                 _TIME,
                 _END,
                 _STATUS,
-                _t("duration", unit="s", ucd="time.duration", description="Scheduled duration"),
+                _secs("duration", "Scheduled duration"),
                 _PUBLIC,
-                _c("data_in_heasarc", "char", "", "meta.code", "Y if the data are in the HEASARC archive"),
-                _c("xmm_revolution", "int", "", "meta.id", "Orbit (revolution) number"),
-                _c("subject_category", "char", "", "src.class", "Subject category"),
+                _char("data_in_heasarc", "meta.code", "Y if the data are in the HEASARC archive"),
+                _int("xmm_revolution", "meta.id", "Orbit (revolution) number"),
+                _char("subject_category", "src.class", "Subject category"),
             ),
             _xmmmaster,
         ),
@@ -536,16 +544,16 @@ TABLES: dict[str, TableSpec] = {
             "obsid",
             (
                 _ROW,
-                _c("obsid", "char", "", "meta.id;obs", "Swift ObsID"),
+                _char("obsid", "meta.id;obs", "Swift ObsID"),
                 _NAME,
                 _RA,
                 _DEC,
-                _t("roll_angle", unit="deg", ucd="pos.posAng", description="Roll angle"),
-                _t("start_time", unit="d", ucd="time.start;obs", description="Start (MJD)"),
-                _t("stop_time", unit="d", ucd="time.end;obs", description="Stop (MJD)"),
-                _t("xrt_exposure", unit="s", ucd="time.duration", description="XRT exposure"),
-                _t("uvot_exposure", unit="s", ucd="time.duration", description="UVOT exposure"),
-                _t("bat_exposure", unit="s", ucd="time.duration", description="BAT exposure"),
+                _c("roll_angle", "double", "deg", "pos.posAng", "Roll angle"),
+                _mjd("start_time", "time.start;obs", "Start (MJD)"),
+                _mjd("stop_time", "time.end;obs", "Stop (MJD)"),
+                _secs("xrt_exposure", "XRT exposure"),
+                _secs("uvot_exposure", "UVOT exposure"),
+                _secs("bat_exposure", "BAT exposure"),
             ),
             _swiftmastr,
         ),
@@ -556,22 +564,16 @@ TABLES: dict[str, TableSpec] = {
             "obsid",
             (
                 _ROW,
-                _c("obsid", "char", "", "meta.id;obs", "Suzaku ObsID"),
+                _char("obsid", "meta.id;obs", "Suzaku ObsID"),
                 _NAME,
                 _RA,
                 _DEC,
                 _TIME,
-                _t("stop_time", unit="d", ucd="time.end;obs", description="Stop (MJD)"),
-                _c("category_code", "int", "", "src.class", "Subject category code"),
+                _mjd("stop_time", "time.end;obs", "Stop (MJD)"),
+                _int("category_code", "src.class", "Subject category code"),
                 _STATUS,
-                *[
-                    _t(f"xis{k}_expo", unit="s", ucd="time.duration", description=f"XIS{k} exposure")
-                    for k in range(4)
-                ],
-                *[
-                    _c(f"xis{k}_num_modes", "int", "", "meta.number", f"XIS{k} number of modes")
-                    for k in range(4)
-                ],
+                *[_secs(f"xis{k}_expo", f"XIS{k} exposure") for k in range(4)],
+                *[_int(f"xis{k}_num_modes", "meta.number", f"XIS{k} number of modes") for k in range(4)],
             ),
             _suzamaster,
         ),
@@ -582,16 +584,16 @@ TABLES: dict[str, TableSpec] = {
             "sequence_number",
             (
                 _ROW,
-                _c("sequence_number", "char", "", "meta.id;obs", "ASCA sequence number"),
+                _char("sequence_number", "meta.id;obs", "ASCA sequence number"),
                 _NAME,
                 _RA,
                 _DEC,
                 _TIME,
                 _END,
-                _c("subject_category", "char", "", "src.class", "Subject category code"),
+                _char("subject_category", "src.class", "Subject category code"),
                 _STATUS,
-                _t("gis_exposure", unit="s", ucd="time.duration", description="GIS exposure"),
-                _t("sis_exposure", unit="s", ucd="time.duration", description="SIS exposure"),
+                _secs("gis_exposure", "GIS exposure"),
+                _secs("sis_exposure", "SIS exposure"),
             ),
             _ascamaster,
         ),
@@ -602,19 +604,19 @@ TABLES: dict[str, TableSpec] = {
             "scw_id",
             (
                 _ROW,
-                _c("scw_id", "char", "", "meta.id;obs", "Science window ID (RRRRPPPPSSSF)"),
-                _c("scw_ver", "char", "", "meta.version", "Science window version"),
-                _c("scw_type", "char", "", "meta.code", "POINTING or SLEW"),
+                _char("scw_id", "meta.id;obs", "Science window ID (RRRRPPPPSSSF)"),
+                _char("scw_ver", "meta.version", "Science window version"),
+                _char("scw_type", "meta.code", "POINTING or SLEW"),
                 _RA,
                 _DEC,
-                _t("start_date", unit="d", ucd="time.start;obs", description="Start (MJD)"),
-                _t("end_date", unit="d", ucd="time.end;obs", description="End (MJD)"),
-                _c("spi_mode", "int", "", "meta.code", "SPI mode"),
+                _mjd("start_date", "time.start;obs", "Start (MJD)"),
+                _mjd("end_date", "time.end;obs", "End (MJD)"),
+                _int("spi_mode", "meta.code", "SPI mode"),
                 *[
-                    _t(k, unit="s", ucd="time.duration", description=f"Good time of {k[5:].upper()}")
+                    _secs(k, f"Good time of {k[5:].upper()}")
                     for k in ("good_jemx1", "good_jemx2", "good_isgri", "good_picsit", "good_spi")
                 ],
-                _c("data_in_heasarc", "char", "", "meta.code", "Y if the data are in the HEASARC archive"),
+                _char("data_in_heasarc", "meta.code", "Y if the data are in the HEASARC archive"),
             ),
             _intscwpub,
         ),
@@ -625,19 +627,19 @@ TABLES: dict[str, TableSpec] = {
             "seq_id",
             (
                 _ROW,
-                _c("seq_id", "char", "", "meta.id;obs", "ROSAT sequence ID"),
+                _char("seq_id", "meta.id;obs", "ROSAT sequence ID"),
                 _NAME,
                 _RA,
                 _DEC,
-                _t("start_time", unit="d", ucd="time.start;obs", description="Start (MJD)"),
-                _t("end_time", unit="d", ucd="time.end;obs", description="End (MJD)"),
-                _t("exposure", unit="s", ucd="time.duration", description="Exposure"),
-                _c("fits_type", "char", "", "meta.code", "RDF or US"),
-                _c("instrument", "char", "", "instr", "PSPCB, PSPCC, HRI or PSPC"),
-                _c("filter", "char", "", "instr.filter", "Filter"),
-                _c("proc_rev", "int", "", "meta.version", "Processing revision"),
-                _c("subj_cat", "char", "", "src.class", "Subject category code"),
-                _c("site", "char", "", "meta.code", "Processing site"),
+                _mjd("start_time", "time.start;obs", "Start (MJD)"),
+                _mjd("end_time", "time.end;obs", "End (MJD)"),
+                _secs("exposure", "Exposure"),
+                _char("fits_type", "meta.code", "RDF or US"),
+                _char("instrument", "instr", "PSPCB, PSPCC, HRI or PSPC"),
+                _char("filter", "instr.filter", "Filter"),
+                _int("proc_rev", "meta.version", "Processing revision"),
+                _char("subj_cat", "src.class", "Subject category code"),
+                _char("site", "meta.code", "Processing site"),
             ),
             _rosmaster,
         ),
@@ -648,12 +650,12 @@ TABLES: dict[str, TableSpec] = {
             "seq_id",
             (
                 _ROW,
-                _c("seq_id", "char", "", "meta.id;obs", "RASS sequence ID"),
+                _char("seq_id", "meta.id;obs", "RASS sequence ID"),
                 _RA,
                 _DEC,
-                _t("start_date", unit="d", ucd="time.start;obs", description="Start (MJD)"),
-                _t("end_date", unit="d", ucd="time.end;obs", description="End (MJD)"),
-                _t("exposure", unit="s", ucd="time.duration", description="Exposure"),
+                _mjd("start_date", "time.start;obs", "Start (MJD)"),
+                _mjd("end_date", "time.end;obs", "End (MJD)"),
+                _secs("exposure", "Exposure"),
             ),
             _rassmaster,
         ),
@@ -664,21 +666,21 @@ TABLES: dict[str, TableSpec] = {
             "obsid",
             (
                 _ROW,
-                _c("obsid", "char", "", "meta.id;obs", "XRISM ObsID"),
+                _char("obsid", "meta.id;obs", "XRISM ObsID"),
                 _NAME,
                 _RA,
                 _DEC,
                 _TIME,
                 _END,
-                _t("duration", unit="s", ucd="time.duration", description="Duration"),
-                _t("exposure", unit="s", ucd="time.duration", description="Exposure"),
-                _t("xtd_expo", unit="s", ucd="time.duration", description="Xtend exposure"),
-                _c("subject_category", "char", "", "src.class", "Subject category"),
-                _c("rsl_datamode", "char", "", "meta.code", "Resolve data mode"),
-                _c("xtd_datamode1", "char", "", "meta.code", "Xtend data mode 1"),
-                _c("xtd_datamode2", "char", "", "meta.code", "Xtend data mode 2"),
-                _c("xtd_dataclas1", "char", "", "meta.code", "Xtend data class 1"),
-                _c("xtd_dataclas2", "char", "", "meta.code", "Xtend data class 2"),
+                _secs("duration", "Duration"),
+                _secs("exposure", "Exposure"),
+                _secs("xtd_expo", "Xtend exposure"),
+                _char("subject_category", "src.class", "Subject category"),
+                _char("rsl_datamode", "meta.code", "Resolve data mode"),
+                _char("xtd_datamode1", "meta.code", "Xtend data mode 1"),
+                _char("xtd_datamode2", "meta.code", "Xtend data mode 2"),
+                _char("xtd_dataclas1", "meta.code", "Xtend data class 1"),
+                _char("xtd_dataclas2", "meta.code", "Xtend data class 2"),
                 _PUBLIC,
                 _STATUS,
             ),
