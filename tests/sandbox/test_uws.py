@@ -113,3 +113,10 @@ def test_job_settings(slow):
     assert bad.status_code == 400
     assert requests.get(_async(slow) + "/nosuchjob", timeout=10).status_code == 404
     assert requests.post(job + "/phase", data={"PHASE": "FLY"}, timeout=10).status_code == 400
+
+
+def test_jobs_past_destruction_are_removed(slow):
+    job = _create(slow)
+    requests.post(job + "/destruction", data={"DESTRUCTION": "2001-01-01T00:00:00Z"}, timeout=10)
+    _create(slow)  # any new job makes the service clean up
+    assert requests.get(job, timeout=10).status_code == 404

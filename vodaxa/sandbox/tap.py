@@ -232,11 +232,20 @@ class TapService:
             uploads = self._uploads(params, files)
         except (ParameterError, UploadError) as err:
             return _error(str(err), 400)
+        self._reap()
         job = Job(str(next(self._ids)), params, uploads)
         self.jobs[job.id] = job
         if params.get("PHASE", "").upper() == "RUN":
             self._start(job, self._base(request))
         raise web.HTTPSeeOther(self._job_url(request, job))
+
+    def _reap(self) -> None:
+        """Destroy jobs whose destruction time has passed, as a UWS service must."""
+        now = _now()
+        for job in [j for j in self.jobs.values() if j.destruction <= now]:
+            if job.task and not job.task.done():
+                job.task.cancel()
+            del self.jobs[job.id]
 
     def _start(self, job: Job, base: str) -> None:
         if job.phase not in {"PENDING", "HELD"}:
@@ -359,7 +368,8 @@ class TapService:
                 return _error("EXECUTIONDURATION must be a number of seconds", 400)
         elif item == "destruction":
             try:
-                job.destruction = datetime.fromisoformat(form.get("DESTRUCTION", "").replace("Z", "+00:00"))
+                when = datetime.fromisoformat(form.get("DESTRUCTION", "").replace("Z", "+00:00"))
+                job.destruction = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
             except ValueError:
                 return _error("DESTRUCTION must be an ISO 8601 time", 400)
         elif item == "parameters":
