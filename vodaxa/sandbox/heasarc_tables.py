@@ -146,7 +146,13 @@ def _row_keys(table: str, n: int) -> np.ndarray:
 def _digits(rng: np.random.Generator, n: int, width: int, prefix_choices: list[str]) -> np.ndarray:
     """Unique numeric ObsIDs of ``width`` digits, each starting with one of ``prefix_choices``."""
     tail = width - len(prefix_choices[0])
-    seq = rng.permutation(min(10**tail, max(n * 3, 1000)))[:n]
+    space = 10**tail
+    if n > space:
+        raise ValueError(f"cannot draw {n} unique {width}-digit identifiers")
+    seq = np.unique(rng.integers(0, space, n + n // 10 + 10))  # spread over the whole range
+    while seq.size < n:
+        seq = np.unique(np.concatenate([seq, rng.integers(0, space, n)]))
+    seq = rng.permutation(seq)[:n]
     prefixes = _choice(rng, prefix_choices, n)
     return np.array([f"{p}{s:0{tail}d}" for p, s in zip(prefixes, seq)], dtype=object)
 
