@@ -7,7 +7,8 @@ HEASARC's shape (Xamin TAP, DataLink, the /FTP tree) comes first; the ESO and CX
 further applications beside it.  Data are synthetic and deterministic for a given config.
 """
 
+from .base import SandboxConfig
 from .faults import Faults
-from .server import Sandbox, SandboxConfig, serve, today_mjd
+from .server import Sandbox, serve, today_mjd
 
 __all__ = ["Faults", "Sandbox", "SandboxConfig", "serve", "today_mjd"]

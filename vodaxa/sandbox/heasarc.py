@@ -23,6 +23,7 @@ import numpy as np
 from aiohttp import web
 
 from . import heasarc_tree
+from .base import ShapeContext
 from .datalink import LinksEndpoint
 from .faults import FaultInjector, make_app
 from .files import directory_entries, listing_page, serve_file
@@ -31,7 +32,7 @@ from .tap import TapService
 from .tapdb import QueryResult, TapDatabase, TapTable
 from .vo import DATALINK_MIME, Link, ServiceDescriptor
 
-__all__ = ["HeasarcArchive", "mjd_to_datetime"]
+__all__ = ["HeasarcArchive", "create", "mjd_to_datetime"]
 
 IVO_PREFIX = "ivo://nasa.heasarc/"
 #: Status values meaning the observation has not been taken or processed yet.
@@ -113,6 +114,10 @@ class HeasarcArchive:
     def close(self) -> None:
         """Release the query engine."""
         self.db.close()
+
+    def endpoints(self, base: str) -> dict[str, str]:
+        """vodaxa's HEASARC services at ``base``."""
+        return {"tap": f"{base}/xamin/vo/tap", "datalink": f"{base}/xamin/vo/datalink", "ftp": f"{base}/FTP/"}
 
     # --------------------------------------------------------------------------- application
     def app(self) -> web.Application:
@@ -324,3 +329,21 @@ class HeasarcArchive:
             page = listing_page(f"/FTP/{virtual}", entries.values())
             return web.Response(text=page, content_type="text/html")
         raise web.HTTPNotFound(text=f"/FTP/{tail} was not found on this server")
+
+
+def create(context: ShapeContext) -> HeasarcArchive:
+    """The HEASARC shape for a sandbox (``base.SHAPES`` entry point)."""
+    cfg = context.config
+    archive = HeasarcArchive(
+        rows={t: context.rows_for(t) for t in TABLES},
+        seed=cfg.seed,
+        now_mjd=context.now_mjd,
+        cache=context.cache,
+        injector=context.injector,
+        datalink_max_ids=cfg.datalink_max_ids,
+        default_maxrec=cfg.default_maxrec,
+        queue_delay=cfg.queue_delay,
+    )
+    if cfg.prebuild:
+        archive.materialize()
+    return archive

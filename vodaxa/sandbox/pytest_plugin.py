@@ -11,7 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from ..config import endpoints
-from .server import Sandbox, SandboxConfig
+from .base import SandboxConfig
+from .server import Sandbox
 
 
 @pytest.fixture(scope="session")

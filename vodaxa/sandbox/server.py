@@ -9,9 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -19,10 +18,10 @@ from aiohttp import web
 
 from ..config import cache_dir, endpoints
 from ..errors import SandboxError
+from .base import SHAPES, ArchiveShape, SandboxConfig, ShapeContext, load_shape
 from .faults import FaultInjector, Faults
-from .heasarc import HeasarcArchive
 
-__all__ = ["Sandbox", "SandboxConfig", "serve", "today_mjd"]
+__all__ = ["Sandbox", "SandboxConfig", "serve", "today_mjd"]  # SandboxConfig re-exported from base
 
 _MJD_UNIX_EPOCH = 40587.0
 
@@ -31,23 +30,6 @@ def today_mjd() -> float:
     """MJD of today's UTC midnight: the sandbox's default "now" (stable within a day)."""
     now = datetime.now(timezone.utc)
     return _MJD_UNIX_EPOCH + (now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp() / 86400.0)
-
-
-@dataclass
-class SandboxConfig:
-    """How big and how unreliable the sandbox is.  The same config always gives the same data."""
-
-    rows: int | dict[str, int] = 200  # rows per master table (or per table name)
-    seed: int = 0
-    now_mjd: float | None = None  # "today" for public dates; default: today's UTC midnight
-    faults: Faults = field(default_factory=Faults)
-    datalink_max_ids: int = 1000
-    default_maxrec: int = 100_000
-    queue_delay: float = 0.0  # seconds an async job waits in QUEUED
-    cache: Path | None = None  # where generated files go; default: vodaxa's cache directory
-    host: str = "127.0.0.1"
-    ports: Mapping[str, int] = field(default_factory=dict)  # archive -> port (0 or absent: any free port)
-    prebuild: bool = False  # write every observation directory at start (default: on first use)
 
 
 class Sandbox:
@@ -60,18 +42,18 @@ class Sandbox:
         self.now_mjd = self.config.now_mjd if self.config.now_mjd is not None else today_mjd()
         self.injector = FaultInjector(self.config.faults)
         cache = self.config.cache or cache_dir("sandbox")
-        self.heasarc = HeasarcArchive(
-            rows=self.config.rows,
-            seed=self.config.seed,
-            now_mjd=self.now_mjd,
-            cache=cache,
-            injector=self.injector,
-            datalink_max_ids=self.config.datalink_max_ids,
-            default_maxrec=self.config.default_maxrec,
-            queue_delay=self.config.queue_delay,
-        )
-        if self.config.prebuild:
-            self.heasarc.materialize()
+        context = ShapeContext(self.config, self.now_mjd, cache, self.injector)
+        names = self.config.archives or tuple(SHAPES)
+        unknown = sorted(set(names) - set(SHAPES))
+        if unknown:
+            raise SandboxError(f"unknown sandbox archives {unknown}; known: {', '.join(SHAPES)}")
+        self.archives: dict[str, ArchiveShape] = {}
+        try:
+            for name in names:
+                self.archives[name] = load_shape(name, context)
+        except BaseException:
+            self._close_archives()
+            raise
         self.urls: dict[str, str] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -126,7 +108,11 @@ class Sandbox:
         self._runners.clear()
 
     def _apps(self) -> dict[str, web.Application]:
-        return {"heasarc": self.heasarc.app()}
+        return {name: shape.app() for name, shape in self.archives.items()}
+
+    def _close_archives(self) -> None:
+        for shape in self.archives.values():
+            shape.close()
 
     def stop(self) -> None:
         """Stop serving and release everything (idempotent)."""
@@ -135,7 +121,7 @@ class Sandbox:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=30)
         self._thread = None
-        self.heasarc.close()
+        self._close_archives()
 
     def __enter__(self) -> Sandbox:
         return self.start() if self._thread is None else self
@@ -156,12 +142,16 @@ class Sandbox:
         return self.urls["heasarc"]
 
     @property
+    def heasarc(self):  # -> HeasarcArchive, imported lazily with its shape
+        """The HEASARC shape (its tables, DataLink endpoints and FTP tree)."""
+        return self.archives["heasarc"]
+
+    @property
     def endpoints(self) -> dict[str, dict[str, str]]:
         """vodaxa endpoint overrides pointing at this sandbox, ``{archive: {service: url}}``."""
-        h = self.urls["heasarc"]
-        return {
-            "heasarc": {"tap": f"{h}/xamin/vo/tap", "datalink": f"{h}/xamin/vo/datalink", "ftp": f"{h}/FTP/"}
-        }
+        if not self.urls:
+            raise SandboxError("the sandbox is not running: start() it or use it in a with block")
+        return {name: shape.endpoints(self.urls[name]) for name, shape in self.archives.items()}
 
     def write_endpoints(self, path: str | Path) -> Path:
         """Write :attr:`endpoints` as a JSON file for ``$VODAXA_ENDPOINTS``."""

@@ -475,8 +475,8 @@ class TapService:
                 f"<column><name>{escape(c.name)}</name><description>{escape(c.description)}</description>"
                 + (f"<unit>{escape(c.unit)}</unit>" if c.unit else "")
                 + (f"<ucd>{escape(c.ucd)}</ucd>" if c.ucd else "")
-                + f'<dataType xsi:type="vs:VOTableType"{_ARRAYSIZE if c.datatype == "char" else ""}>'
-                f"{c.datatype}</dataType></column>"
+                + _datatype_xml(c.datatype)
+                + "</column>"
                 for c in table.columns
             )
             by_schema.setdefault(table.schema or "default", []).append(
@@ -501,3 +501,11 @@ def _xml(text: str) -> web.Response:
 
 def _error(message: str, status: int) -> web.Response:
     return web.Response(body=error_document(message), status=status, content_type=VOTABLE_MIME)
+
+
+def _datatype_xml(datatype: str) -> str:
+    """A VODataService dataType element; timestamps are char with extendedType timestamp."""
+    if datatype == "timestamp":
+        return '<dataType xsi:type="vs:VOTableType" arraysize="*" extendedType="timestamp">char</dataType>'
+    size = _ARRAYSIZE if datatype == "char" else ""
+    return f'<dataType xsi:type="vs:VOTableType"{size}>{datatype}</dataType>'

@@ -22,6 +22,7 @@ _DUCK_TYPES = {
     "int": "INTEGER",
     "long": "BIGINT",
     "boolean": "BOOLEAN",
+    "timestamp": "TIMESTAMP",
 }
 _VOT_TYPES = {
     "VARCHAR": "char",
@@ -34,6 +35,8 @@ _VOT_TYPES = {
     "HUGEINT": "long",
     "BOOLEAN": "boolean",
     "DECIMAL": "double",
+    "TIMESTAMP": "timestamp",
+    "DATE": "timestamp",
 }
 
 
@@ -193,12 +196,7 @@ class TapDatabase:
             if overflow:
                 frame = frame.iloc[:cap]
             fields = self._fields(description, read)
-            columns = [
-                frame.iloc[:, i].to_numpy(dtype=float, na_value=np.nan)
-                if f.datatype == "double"
-                else frame.iloc[:, i].tolist()
-                for i, f in enumerate(fields)
-            ]
+            columns = [_column_values(frame.iloc[:, i], f.datatype) for i, f in enumerate(fields)]
             return QueryResult(fields, columns, overflow=overflow, tables=read)
         finally:
             cursor.close()
@@ -281,3 +279,14 @@ def _duck_message(err: Exception) -> str:
     ):
         text = text.replace(prefix, "")
     return f"query failed: {text}"
+
+
+def _column_values(series: pd.Series, datatype: str) -> list | np.ndarray:
+    """One result column as plain values: floats as an array (NaN = NULL), timestamps as datetimes."""
+    if datatype == "double":
+        return series.to_numpy(dtype=float, na_value=np.nan)
+    if datatype == "timestamp":
+        return [None if pd.isna(v) else pd.Timestamp(v).to_pydatetime() for v in series]
+    return [
+        None if v is None or (isinstance(v, float) and v != v) or v is pd.NA else v for v in series.tolist()
+    ]

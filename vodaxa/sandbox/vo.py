@@ -33,7 +33,7 @@ class FieldMeta:
     """What a result column says about itself in the VOTable."""
 
     name: str
-    datatype: str  # char, double, int, long, boolean
+    datatype: str  # char, double, int, long, boolean, or timestamp (char with xtype="timestamp")
     unit: str = ""
     ucd: str = ""
     description: str = ""
@@ -58,6 +58,8 @@ def _cells(values: Sequence, datatype: str) -> list[str]:
         return ["" if v is None or v != v else ("T" if v else "F") for v in values]
     if datatype in ("int", "long"):
         return ["" if v is None or v != v else str(int(v)) for v in values]
+    if datatype == "timestamp":
+        return ["" if v is None or v != v else v.isoformat() for v in values]
     out = []
     for v in values:
         if v is None or (isinstance(v, float) and v != v):
@@ -72,10 +74,12 @@ def _field_xml(meta: FieldMeta) -> str:
     attrs = [
         f"name={quoteattr(meta.name)}",
         f"ID={quoteattr(_ncname(meta.name))}",
-        f'datatype="{meta.datatype if meta.datatype != "char" else "char"}"',
+        f'datatype="{"char" if meta.datatype == "timestamp" else meta.datatype}"',
     ]
-    if meta.datatype == "char":
+    if meta.datatype in ("char", "timestamp"):
         attrs.append('arraysize="*"')
+    if meta.datatype == "timestamp":
+        attrs.append('xtype="timestamp"')
     if meta.unit:
         attrs.append(f"unit={quoteattr(meta.unit)}")
     if meta.ucd:

@@ -1,0 +1,82 @@
+"""What every sandbox archive shape shares: the sandbox's settings and the shape protocol.
+
+An archive shape (HEASARC, ESO, CXC, XSA, eROSITA) is one module with a ``create(context)``
+function returning an :class:`ArchiveShape`; :data:`SHAPES` names them, so a new shape is one
+module and one line here, and the server never imports a shape it does not run.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from aiohttp import web
+
+from .faults import FaultInjector, Faults
+
+__all__ = ["SHAPES", "ArchiveShape", "SandboxConfig", "ShapeContext", "load_shape"]
+
+
+@dataclass
+class SandboxConfig:
+    """How big and how unreliable the sandbox is.  The same config always gives the same data."""
+
+    rows: int | dict[str, int] = 200  # rows per table (or per table name)
+    seed: int = 0
+    now_mjd: float | None = None  # "today" for public dates; default: today's UTC midnight
+    faults: Faults = field(default_factory=Faults)
+    datalink_max_ids: int = 1000
+    default_maxrec: int = 100_000
+    queue_delay: float = 0.0  # seconds an async job waits in QUEUED
+    cache: Path | None = None  # where generated files go; default: vodaxa's cache directory
+    host: str = "127.0.0.1"
+    ports: Mapping[str, int] = field(default_factory=dict)  # archive -> port (0 or absent: any free port)
+    prebuild: bool = False  # write every observation directory at start (default: on first use)
+    archives: tuple[str, ...] | None = None  # which shapes to run (default: all of SHAPES)
+
+
+@dataclass(frozen=True)
+class ShapeContext:
+    """Everything a shape needs to build itself."""
+
+    config: SandboxConfig
+    now_mjd: float
+    cache: Path
+    injector: FaultInjector
+
+    def rows_for(self, table: str, default: int | None = None) -> int:
+        """The configured row count of ``table``."""
+        rows = self.config.rows
+        if isinstance(rows, dict):
+            return rows.get(table, default if default is not None else 200)
+        return rows
+
+
+class ArchiveShape(Protocol):
+    """One archive as the sandbox serves it, on its own port."""
+
+    def app(self) -> web.Application:
+        """The aiohttp application answering in this archive's shapes."""
+
+    def endpoints(self, base: str) -> dict[str, str]:
+        """vodaxa's ``{service: url}`` for this archive served at ``base``."""
+
+    def close(self) -> None:
+        """Release what the shape holds (query engines, files)."""
+
+
+#: Archive name (as in vodaxa.config) -> "module:factory" of its shape.
+SHAPES: dict[str, str] = {
+    "heasarc": "vodaxa.sandbox.heasarc:create",
+}
+
+
+def load_shape(name: str, context: ShapeContext) -> ArchiveShape:
+    """Import and build the shape called ``name``."""
+    if name not in SHAPES:
+        raise KeyError(f"no sandbox shape '{name}'; known: {', '.join(SHAPES)}")
+    module, _, factory = SHAPES[name].partition(":")
+    return getattr(importlib.import_module(module), factory)(context)
