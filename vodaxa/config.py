@@ -56,6 +56,12 @@ DEFAULT_ENDPOINTS: Mapping[str, Mapping[str, str]] = {
     "erosita": {
         "calpv": "https://erosita.mpe.mpg.de/edr/eROSITAObservations/CalPvObs/",
         "dr1": "https://erosita.mpe.mpg.de/dr1/erodat/data/download/",
+        # the EDR observations page (an HTML table of Cal-PV fields, ObsIDs, positions, tarballs)
+        "calpv_table": "https://erosita.mpe.mpg.de/edr/eROSITAObservations/",
+        # the eRASS1-DE sky-tile definitions (FITS, extension SMAPS), linked from the DR1 pages
+        "dr1_tiles": (
+            "https://erosita.mpe.mpg.de/dr1/eSASS4DR1/eSASS4DR1_ProductsDescription/SKYMAPS_052022_MPE.fits"
+        ),
     },
 }
 

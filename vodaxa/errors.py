@@ -6,6 +6,7 @@ __all__ = [
     "AuthError",
     "ConfigError",
     "DownloadError",
+    "NameResolutionError",
     "NoObservationsError",
     "QueryError",
     "ResolveError",
@@ -54,6 +55,10 @@ class DownloadError(ServiceError):
 
 class AuthError(VodaxaError):
     """Credentials are missing, wrong or expired."""
+
+
+class NameResolutionError(VodaxaError):
+    """An object name could not be turned into coordinates."""
 
 
 class NoObservationsError(VodaxaError):

@@ -71,6 +71,9 @@ class ArchiveShape(Protocol):
 #: Archive name (as in vodaxa.config) -> "module:factory" of its shape.
 SHAPES: dict[str, str] = {
     "heasarc": "vodaxa.sandbox.heasarc:create",
+    "eso": "vodaxa.sandbox.eso:create",
+    "xsa": "vodaxa.sandbox.xsa:create",
+    "cxc": "vodaxa.sandbox.cxc:create",
 }
 
 

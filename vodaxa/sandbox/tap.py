@@ -93,9 +93,12 @@ class TapService:
         queue_delay: float = 0.0,
         max_wait: float = 30.0,
         max_upload_bytes: int = 100_000_000,
+        base_placeholder: str | None = None,
     ) -> None:
         self.db = db
         self.descriptors = descriptors
+        # Stored URLs beginning with this stand for the archive's own base URL, known only per request.
+        self.base_placeholder = base_placeholder
         self.default_maxrec = default_maxrec
         self.queue_delay = queue_delay
         self.max_wait = max_wait
@@ -192,7 +195,11 @@ class TapService:
 
     # ------------------------------------------------------------------------------ execution
     def _run(self, query: str, maxrec: int | None, uploads: Mapping[str, Table], base: str) -> bytes:
+        if self.base_placeholder:
+            query = query.replace(base, self.base_placeholder)  # literals then match the stored URLs
         result = self.db.execute(query, maxrec=maxrec, uploads=uploads)
+        if self.base_placeholder:
+            _rebase(result, self.base_placeholder, base)
         descriptors = self.descriptors(result, base) if self.descriptors else []
         return result_document(
             result.fields, result.columns, overflow=result.overflow, descriptors=descriptors
@@ -489,6 +496,16 @@ class TapService:
             'xmlns:vs="http://www.ivoa.net/xml/VODataService/v1.1" '
             f'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">{body}</vtm:tableset>'
         )
+
+
+def _rebase(result: QueryResult, placeholder: str, base: str) -> None:
+    """Serve stored self-referencing URLs with this request's base URL (text columns, in place)."""
+    for i, meta in enumerate(result.fields):
+        if meta.datatype == "char":
+            result.columns[i] = [
+                v.replace(placeholder, base) if isinstance(v, str) and placeholder in v else v
+                for v in result.columns[i]
+            ]
 
 
 def _time_element(tag: str, when: datetime | None) -> str:

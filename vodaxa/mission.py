@@ -1,0 +1,625 @@
+"""Mission: a spec plus a cumulative filter history, evaluated as one ADQL query on the archive's server.
+
+The normalised observation table has the columns ``mission, obs_id, ra, dec, start, end, duration,
+science_usable, proprietary_end, proprietary_usable, instrument, target_category`` followed by the
+mission's own columns; times are UTC timestamps and durations timedeltas.  Filters follow DAXA's
+semantics and record themselves in :attr:`Mission.filtering_operations`; each call re-evaluates the
+whole history (many positions go up as one TAP upload joined on the server) and a filter that would
+leave nothing raises :class:`~vodaxa.errors.NoObservationsError` and leaves the selection as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import astropy.units as u
+import numpy as np
+import pandas as pd
+from astropy.coordinates import FK5, SkyCoord
+from astropy.table import Table
+from astropy.time import Time
+
+from . import missions as registry
+from .config import endpoints
+from .errors import NoObservationsError, QueryError, ServiceError, VodaxaError
+from .missions.registry import TAXONOMY, MissionSpec
+from .query import adql
+from .query.cache import default_cache
+from .query.names import Resolver, resolve_names
+from .query.tap import TapRunner
+
+__all__ = ["STATE_VERSION", "Mission"]
+
+log = logging.getLogger(__name__)
+STATE_VERSION = 1
+_IN_LIST_LIMIT = 1000  # more ObsIDs than this go up as a table
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """One evaluation: the query text and the tables to upload with it."""
+
+    adql: str
+    uploads: dict[str, Table]
+    pairs: bool  # whether rows carry vx_pos (position index) from a join
+
+
+class Mission:
+    """Observations of one mission, narrowed by DAXA-style cumulative filters run on the server."""
+
+    def __init__(
+        self,
+        name: str | MissionSpec,
+        insts: str | Iterable[str] | None = None,
+        *,
+        source: str | None = None,
+        runner: TapRunner | None = None,
+        resolver: Resolver | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        spec = name if isinstance(name, MissionSpec) else registry.get(name)
+        if source is not None:
+            if source not in spec.alternatives:
+                known = ", ".join([spec.archive, *spec.alternatives]) or spec.archive
+                if source != spec.archive:
+                    raise VodaxaError(f"{spec.name} has no source '{source}'; sources: {known}")
+            else:
+                spec = registry.get(spec.alternatives[source])
+        self.spec = spec
+        self._explicit_runner = runner
+        self._runner = runner
+        self.resolver = resolver
+        self.now = now
+        self._chosen = spec.canonical_instruments(insts)
+        self._history: list[dict[str, Any]] = []
+        self._selection: pd.DataFrame | None = None
+        self._all: pd.DataFrame | None = None
+
+    # ------------------------------------------------------------------------------ basics
+    @property
+    def name(self) -> str:
+        """The registry name (DAXA's internal name)."""
+        return self.spec.name
+
+    @property
+    def pretty_name(self) -> str:
+        """The human name."""
+        return self.spec.pretty_name
+
+    @property
+    def chosen_instruments(self) -> tuple[str, ...]:
+        """Instruments whose data are wanted; changing them re-evaluates the selection."""
+        return self._chosen
+
+    @chosen_instruments.setter
+    def chosen_instruments(self, insts: str | Iterable[str]) -> None:
+        self._chosen = self.spec.canonical_instruments(insts)
+        self._selection = None
+
+    @property
+    def filtering_operations(self) -> list[dict[str, Any]]:
+        """The filter history, ``[{"name": method, "arguments": {...}}]``, JSON-ready."""
+        return [json.loads(json.dumps(op, default=str)) for op in self._history]
+
+    def __repr__(self) -> str:
+        return f"<Mission {self.name}: {len(self._history)} filters, instruments {', '.join(self._chosen)}>"
+
+    @property
+    def runner(self) -> TapRunner:
+        """Where queries go (the archive's TAP service from vodaxa's endpoints, unless given)."""
+        if self._explicit_runner is not None:
+            return self._explicit_runner
+        url = endpoints.get(self.spec.archive, self.spec.service)
+        if self._runner is None or self._runner.url != url:
+            self._runner = TapRunner(url, cache=default_cache())
+        return self._runner
+
+    # ------------------------------------------------------------------------------ tables
+    @property
+    def all_obs_info(self) -> pd.DataFrame:
+        """Every observation that passes the mission's row cuts (fetched when first asked, then kept)."""
+        if self._all is None:
+            frame, _ = self._fetch(
+                lambda: _Compiled(
+                    adql.Query(self.spec.table, self._select(), where=[*self.spec.cuts]).adql(), {}, False
+                )
+            )
+            self._all = frame
+        return self._all
+
+    @property
+    def filtered_obs_info(self) -> pd.DataFrame:
+        """The observations the current filters and instruments select (science-usable ones)."""
+        if self._selection is None:
+            self._selection = self._evaluate(self._history)[0]
+        return self._selection
+
+    @property
+    def filtered_obs_ids(self) -> list[str]:
+        """ObsIDs of :attr:`filtered_obs_info`."""
+        return list(self.filtered_obs_info["obs_id"])
+
+    def reset_filter(self) -> None:
+        """Forget every filter (instruments stay chosen)."""
+        self._history.clear()
+        self._selection = None
+
+    # ------------------------------------------------------------------------------ filters
+    def filter_on_obs_ids(self, allowed_obs_ids: str | Iterable[str], invert: bool = False) -> None:
+        """Keep (or with ``invert`` drop) the given ObsIDs; each must match the mission's ObsID regex."""
+        ids = self.spec.check_ids([allowed_obs_ids] if isinstance(allowed_obs_ids, str) else allowed_obs_ids)
+        self._apply("filter_on_obs_ids", {"allowed_obs_ids": ids, "invert": bool(invert)})
+
+    def filter_on_rect_region(self, lower_left: Any, upper_right: Any) -> None:
+        """Keep observations whose centre lies in an RA/Dec rectangle (wrapping through RA 0 if needed)."""
+        ll, ur = self._coords(lower_left), self._coords(upper_right)
+        if ll.size != 1 or ur.size != 1:
+            raise VodaxaError("filter_on_rect_region takes one lower-left and one upper-right coordinate")
+        ra0, dec0, ra1, dec1 = ll.ra.deg.item(), ll.dec.deg.item(), ur.ra.deg.item(), ur.dec.deg.item()
+        if dec0 > dec1:
+            raise VodaxaError(f"lower_left Dec ({dec0}) is above upper_right Dec ({dec1})")
+        if ra0 > ra1 and ra0 - ra1 < 180.0:
+            warnings.warn(
+                "RA decreases from lower_left to upper_right; the corners were swapped", stacklevel=2
+            )
+            ra0, ra1 = ra1, ra0
+        self._apply("filter_on_rect_region", {"lower_left": [ra0, dec0], "upper_right": [ra1, dec1]})
+
+    def filter_on_positions(
+        self, positions: Any, search_distance: Any = None, return_pos_obs_info: bool = False
+    ) -> pd.DataFrame | None:
+        """Keep observations centred within ``search_distance`` of any position (default 1.2 x FoV)."""
+        coords = self._coords(positions)
+        args = {"positions": _coords_json(coords), "search_distance": _distance_json(search_distance)}
+        return self._apply("filter_on_positions", args, want_pairs=return_pos_obs_info)
+
+    def filter_on_name(
+        self, object_name: str | Sequence[str], search_distance: Any = None, parse_name: bool = False
+    ) -> pd.DataFrame | None:
+        """Resolve names (Sesame, or J-names with ``parse_name``) and filter on those positions."""
+        coords = resolve_names(object_name, resolver=self.resolver, parse_name=parse_name)
+        names = [object_name] if isinstance(object_name, str) else list(object_name)
+        args = {
+            "object_name": names,
+            "search_distance": _distance_json(search_distance),
+            "parse_name": bool(parse_name),
+            "positions": _coords_json(coords.transform_to(self._frame())),
+        }
+        return self._apply("filter_on_name", args)
+
+    def filter_on_time(self, start_datetime: Any, end_datetime: Any, over_run: bool = True) -> None:
+        """Keep observations overlapping the window (``over_run``), or wholly inside it."""
+        lo, hi = _utc(start_datetime), _utc(end_datetime)
+        if lo > hi:
+            raise VodaxaError(f"the time window starts ({lo}) after it ends ({hi})")
+        self._apply(
+            "filter_on_time",
+            {"start_datetime": lo.isoformat(), "end_datetime": hi.isoformat(), "over_run": bool(over_run)},
+        )
+
+    def filter_on_target_type(self, target_type: str | Iterable[str]) -> None:
+        """Keep observations whose target category is one of DAXA's taxonomy codes given."""
+        types = [target_type] if isinstance(target_type, str) else list(target_type)
+        wanted = [str(t).upper() for t in types]
+        bad = [t for t in wanted if t not in TAXONOMY]
+        if bad:
+            raise VodaxaError(f"unknown target type(s) {bad}; valid: {', '.join(TAXONOMY)}")
+        self._apply("filter_on_target_type", {"target_type": wanted})
+
+    def filter_on_positions_at_time(
+        self,
+        positions: Any,
+        start_datetimes: Any,
+        end_datetimes: Any,
+        search_distance: Any = None,
+        return_obs_info: bool = False,
+        over_run: bool = True,
+    ) -> pd.DataFrame | None:
+        """Keep observations near each position and within that position's own time window."""
+        coords = self._coords(positions)
+        starts, ends = _utc_list(start_datetimes, coords.size), _utc_list(end_datetimes, coords.size)
+        args = {
+            "positions": _coords_json(coords),
+            "start_datetimes": [s.isoformat() for s in starts],
+            "end_datetimes": [e.isoformat() for e in ends],
+            "search_distance": _distance_json(search_distance),
+            "over_run": bool(over_run),
+        }
+        return self._apply("filter_on_positions_at_time", args, want_pairs=return_obs_info)
+
+    # ------------------------------------------------------------------------------ evaluation
+    def _apply(
+        self, name: str, arguments: dict[str, Any], *, want_pairs: bool = False
+    ) -> pd.DataFrame | None:
+        op = {"name": name, "arguments": arguments}
+        selection, pairs = self._evaluate([*self._history, op], pairs_for=op)
+        if selection.empty:
+            raise NoObservationsError(
+                f"{self.name}: {name} would leave no observations; the selection is unchanged "
+                f"({len(self._history)} earlier filters)"
+            )
+        self._history.append(op)
+        self._selection = selection
+        return pairs if want_pairs else None
+
+    def _evaluate(
+        self, history: Sequence[dict[str, Any]], pairs_for: dict[str, Any] | None = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        frame, compiled = self._fetch(lambda: self._compile(history, pairs_for))
+        frame = frame[frame["science_usable"]]
+        for op in history:
+            if op["name"] == "filter_on_target_type":
+                frame = frame[frame["target_category"].isin(op["arguments"]["target_type"])]
+        pairs = _pairs_table(frame, compiled.uploads["vx_positions"]) if compiled.pairs else None
+        frame = frame.drop(columns=["_vx_pos"], errors="ignore").drop_duplicates("obs_id")
+        return frame.reset_index(drop=True), pairs
+
+    def _select(self, alias: str = "m") -> list[str]:
+        return [adql.column(c, alias) for c in self.spec.select_columns]
+
+    def _compile(
+        self, history: Sequence[dict[str, Any]], pairs_for: dict[str, Any] | None = None
+    ) -> _Compiled:
+        spec = self.spec
+        where = [*spec.cuts, *spec.instrument_where(self._chosen)]
+        uploads: dict[str, Table] = {}
+        joins: list[str] = []
+        positional = [op for op in history if op["name"] in _POSITIONAL]
+        joined = pairs_for if pairs_for in positional else (positional[-1] if positional else None)
+        for op in history:
+            name, args = op["name"], op["arguments"]
+            if name == "filter_on_obs_ids":
+                where.append(self._id_condition(args["allowed_obs_ids"], args["invert"], uploads))
+            elif name == "filter_on_rect_region":
+                (ra0, dec0), (ra1, dec1) = args["lower_left"], args["upper_right"]
+                where.append(adql.box(adql.ident(spec.ra), adql.ident(spec.dec), ra0, ra1, dec0, dec1))
+            elif name == "filter_on_time":
+                lo = spec.time_value(datetime.fromisoformat(args["start_datetime"]))
+                hi = spec.time_value(datetime.fromisoformat(args["end_datetime"]))
+                where.append(
+                    adql.time_window(spec.start_expr(), spec.end_expr(), lo, hi, over_run=args["over_run"])
+                )
+            elif name == "filter_on_target_type":
+                condition = self._target_condition(args["target_type"])
+                if condition:
+                    where.append(condition)
+            elif name in _POSITIONAL:
+                table_name = f"vx_positions{len(uploads) or ''}" if op is not joined else "vx_positions"
+                uploads[table_name] = self._position_table(args)
+                if op is joined:
+                    joins.append(f"JOIN TAP_UPLOAD.{table_name} AS p ON {self._match('m', 'p', args)}")
+                else:
+                    inner = (
+                        f"SELECT s.{adql.ident(spec.id_column)} FROM {adql.table_name(spec.table)} AS s "
+                        f"JOIN TAP_UPLOAD.{table_name} AS q ON {self._match('s', 'q', args)}"
+                    )
+                    where.append(f"m.{adql.ident(spec.id_column)} IN ({inner})")
+        columns = self._select()
+        if joined is not None:
+            columns.append("p.vx_pos")
+        query = adql.Query(spec.table, columns, where=where, joins=joins)
+        return _Compiled(query.adql(), uploads, joined is not None)
+
+    def _id_condition(self, ids: Sequence[str], invert: bool, uploads: dict[str, Table]) -> str:
+        column = f"m.{adql.ident(self.spec.id_column)}"
+        values = self.spec.id_values(ids)
+        if len(values) <= _IN_LIST_LIMIT:
+            condition = adql.in_list(column, values)
+        else:
+            name = f"vx_ids{len(uploads) or ''}"
+            uploads[name] = Table({"vx_id": np.asarray(values)})
+            condition = f"{column} IN (SELECT i.vx_id FROM TAP_UPLOAD.{name} AS i)"
+        return f"NOT ({condition})" if invert else condition
+
+    def _target_condition(self, types: Sequence[str]) -> str | None:
+        spec = self.spec
+        if spec.target_function is not None:
+            return None  # derived from several columns: applied to the (already small) answer
+        if not spec.target_column:
+            return None if spec.target_default in types else "1 = 0"
+        raw = [k for k, v in spec.target_map.items() if v in types]
+        column = adql.ident(spec.target_column)
+        parts = [adql.in_list(column, raw)] if raw else []
+        if spec.target_default in types:
+            parts.append(f"NOT ({adql.in_list(column, list(spec.target_map))})")
+            parts.append(f"{column} IS NULL")
+        return "(" + " OR ".join(parts) + ")" if parts else "1 = 0"
+
+    def _position_table(self, args: Mapping[str, Any]) -> Table:
+        """The upload for a positional filter: a row per position (per instrument value if FoVs differ)."""
+        ra = np.asarray(args["positions"]["ra"], dtype=float)
+        dec = np.asarray(args["positions"]["dec"], dtype=float)
+        radius = self._radii(args.get("search_distance"), ra.size)
+        columns: dict[str, Any] = {"vx_pos": np.arange(ra.size)}
+        if isinstance(radius, dict):  # per instrument value, one instrument per observation
+            rows = [
+                (i, r, d, value, rad)
+                for inst, rad in radius.items()
+                for value in self.spec.instrument_values.get(inst, (inst,))
+                for i, (r, d) in enumerate(zip(ra, dec))
+            ]
+            columns = {
+                "vx_pos": np.array([x[0] for x in rows]),
+                "vx_ra": np.array([x[1] for x in rows]),
+                "vx_dec": np.array([x[2] for x in rows]),
+                "vx_value": np.array([x[3] for x in rows]),
+                "vx_radius": np.array([x[4] for x in rows], dtype=float),
+            }
+        else:
+            columns.update({"vx_ra": ra, "vx_dec": dec, "vx_radius": np.asarray(radius, dtype=float)})
+        if "start_datetimes" in args:
+            starts = [self.spec.time_value(datetime.fromisoformat(s)) for s in args["start_datetimes"]]
+            ends = [self.spec.time_value(datetime.fromisoformat(s)) for s in args["end_datetimes"]]
+            index = columns["vx_pos"]
+            columns["vx_t0"] = _time_column([starts[i] for i in index])
+            columns["vx_t1"] = _time_column([ends[i] for i in index])
+        return Table(columns)
+
+    def _radii(self, distance: Any, count: int) -> np.ndarray | dict[str, float]:
+        if distance is None:
+            default = self.spec.search_radius(self._chosen)
+            return default if isinstance(default, dict) else np.full(count, default)
+        if isinstance(distance, dict):
+            unknown = [k for k in distance if k not in self.spec.instruments]
+            if unknown:
+                raise VodaxaError(f"search_distance names unknown instruments {unknown}")
+            chosen = {k: float(v) for k, v in distance.items() if k in self._chosen}
+            if self.spec.instrument_column:
+                return chosen
+            return np.full(count, max(chosen.values()))
+        values = np.atleast_1d(np.asarray(distance, dtype=float))
+        if values.size == 1:
+            return np.full(count, values.item())
+        if values.size != count:
+            raise VodaxaError(f"search_distance has {values.size} values for {count} positions")
+        return values
+
+    def _match(self, table_alias: str, pos_alias: str, args: Mapping[str, Any]) -> str:
+        spec = self.spec
+        ra, dec = adql.column(spec.ra, table_alias), adql.column(spec.dec, table_alias)
+        parts = [adql.circle(ra, dec, f"{pos_alias}.vx_ra", f"{pos_alias}.vx_dec", f"{pos_alias}.vx_radius")]
+        if isinstance(self._radii(args.get("search_distance"), 1), dict):
+            parts.append(f"{adql.column(spec.instrument_column, table_alias)} = {pos_alias}.vx_value")
+        if "start_datetimes" in args:
+            parts.append(
+                adql.time_between(
+                    spec.start_expr(table_alias),
+                    spec.end_expr(table_alias),
+                    f"{pos_alias}.vx_t0",
+                    f"{pos_alias}.vx_t1",
+                    over_run=args["over_run"],
+                )
+            )
+        return " AND ".join(parts)
+
+    def _fetch(self, build: Callable[[], _Compiled]) -> tuple[pd.DataFrame, _Compiled]:
+        """Run the compiled query; if the archive cannot be reached, switch to the fallback source once."""
+        compiled = build()
+        try:
+            return self._run(compiled), compiled
+        except QueryError:
+            raise
+        except ServiceError as err:
+            if not self.spec.fallback or self._explicit_runner is not None:
+                raise
+            fallback = registry.get(self.spec.fallback)
+            warnings.warn(
+                f"{self.name}: {self.spec.archive} failed ({err}); using {fallback.archive} instead",
+                stacklevel=4,
+            )
+            self.spec, self._runner = fallback, None
+            compiled = build()
+            return self._run(compiled), compiled
+
+    def _run(self, compiled: _Compiled) -> pd.DataFrame:
+        """The normalised rows of one query (with ``_vx_pos`` when the query joined positions)."""
+        log.debug("%s ADQL:\n%s", self.name, compiled.adql)
+        table = self.runner.run(compiled.adql, uploads=compiled.uploads or None)
+        raw = _to_frame(table)
+        frame = self.spec.normalise(raw, now=self.now)
+        if "vx_pos" in raw.columns:
+            frame["_vx_pos"] = raw["vx_pos"].to_numpy()
+        return frame
+
+    # ------------------------------------------------------------------------------ helpers
+    def _frame(self):
+        return FK5(equinox="J2000") if self.spec.frame == "fk5" else "icrs"
+
+    def _coords(self, positions: Any) -> SkyCoord:
+        """Positions as SkyCoord in the mission's frame (lists and arrays are degrees in that frame)."""
+        if isinstance(positions, SkyCoord):
+            coords = positions.transform_to(self._frame())
+        else:
+            try:
+                values = np.asarray(positions, dtype=float)
+            except (TypeError, ValueError):
+                raise VodaxaError(
+                    f"positions must be a SkyCoord or [ra, dec] pairs in degrees, not {positions!r}"
+                ) from None
+            if values.ndim == 1 and values.size == 2:
+                values = values[None, :]
+            if values.ndim != 2 or values.shape[1] != 2 or values.shape[0] == 0:
+                raise VodaxaError("positions must be [ra, dec] or [[ra1, dec1], [ra2, dec2], ...] in degrees")
+            if np.any(~np.isfinite(values)) or np.any(np.abs(values[:, 1]) > 90):
+                raise VodaxaError("positions hold a non-finite value or a Dec outside [-90, 90]")
+            coords = SkyCoord(values[:, 0] * u.deg, values[:, 1] * u.deg, frame=self._frame())
+        return coords.reshape(1) if coords.isscalar else coords.reshape(-1)
+
+    # ------------------------------------------------------------------------------ state
+    def save(self, path: str | Path) -> Path:
+        """Write the mission's state as JSON (spec, instruments, history, selection); no credentials."""
+        selection = self.filtered_obs_info
+        state = {
+            "vodaxa_state": STATE_VERSION,
+            "mission": self.name,
+            "spec_version": self.spec.version,
+            "instruments": list(self._chosen),
+            "filtering_operations": self.filtering_operations,
+            "selected_obs": list(selection["obs_id"]),
+            "science_usable": selection["science_usable"].astype(bool).tolist(),
+            "proprietary_usable": selection["proprietary_usable"].astype(bool).tolist(),
+            "saved": datetime.now(timezone.utc).isoformat(),
+        }
+        target = Path(path)
+        target.write_text(json.dumps(state, indent=2) + "\n")
+        return target
+
+    @classmethod
+    def load(cls, path: str | Path, **options: Any) -> Mission:
+        """Rebuild a saved mission and replay its filters against the archive."""
+        try:
+            state = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as err:
+            raise VodaxaError(f"{path}: not a readable vodaxa mission state ({err})") from None
+        if state.get("vodaxa_state") != STATE_VERSION or "mission" not in state:
+            raise VodaxaError(
+                f"{path}: not a vodaxa mission state file (version {state.get('vodaxa_state')})"
+            )
+        mission = cls(state["mission"], state.get("instruments"), **options)
+        if state.get("spec_version") != mission.spec.version:
+            warnings.warn(
+                f"{path} was saved with spec version {state.get('spec_version')}, "
+                f"now {mission.spec.version}; the replay may differ",
+                stacklevel=2,
+            )
+        mission._history = list(state.get("filtering_operations", []))
+        mission._saved = state
+        return mission
+
+    def update(self) -> dict[str, Any]:
+        """Replay the history now; report ObsIDs added and removed and usability changes since last time."""
+        before = getattr(self, "_saved", None)
+        if before is None and self._selection is not None:
+            before = {
+                "selected_obs": list(self._selection["obs_id"]),
+                "science_usable": self._selection["science_usable"].tolist(),
+                "proprietary_usable": self._selection["proprietary_usable"].tolist(),
+            }
+        self._selection = None
+        self._all = None
+        now = self.filtered_obs_info
+        old_ids = list(before["selected_obs"]) if before else []
+        old_prop = dict(zip(old_ids, before.get("proprietary_usable", []))) if before else {}
+        old_sci = dict(zip(old_ids, before.get("science_usable", []))) if before else {}
+        new_ids = list(now["obs_id"])
+        added = sorted(set(new_ids) - set(old_ids))
+        removed = sorted(set(old_ids) - set(new_ids))
+        prop_changed = sorted(
+            o
+            for o, p in zip(now["obs_id"], now["proprietary_usable"])
+            if o in old_prop and bool(old_prop[o]) != bool(p)
+        )
+        sci_changed = sorted(
+            o
+            for o, s in zip(now["obs_id"], now["science_usable"])
+            if o in old_sci and bool(old_sci[o]) != bool(s)
+        )
+        self._saved = None
+        return {
+            "new_obs_ids": added,
+            "removed_obs_ids": removed,
+            "any_obs_add": bool(added),
+            "any_obs_removed": bool(removed),
+            "which_changed_proprietary_usable": prop_changed,
+            "which_changed_science_usable": sci_changed,
+        }
+
+
+_POSITIONAL = {"filter_on_positions", "filter_on_name", "filter_on_positions_at_time"}
+
+
+def _to_frame(table: Table) -> pd.DataFrame:
+    """An astropy Table as a DataFrame: masked numbers NaN, masked text None, bytes decoded."""
+    data: dict[str, Any] = {}
+    for name in table.colnames:
+        col = table[name]
+        mask = np.asarray(getattr(col, "mask", np.zeros(len(col), dtype=bool)), dtype=bool)
+        values = np.asarray(col)
+        if values.dtype.kind in "OSU":
+            data[name] = [
+                None if m else (v.decode() if isinstance(v, bytes) else v) for v, m in zip(values, mask)
+            ]
+        elif values.dtype.kind in "iufb" and mask.any():
+            data[name] = np.where(mask, np.nan, values.astype(float))
+        else:
+            data[name] = values
+    return pd.DataFrame(data)
+
+
+def _pairs_table(frame: pd.DataFrame, positions: Table) -> pd.DataFrame:
+    """DAXA's return_pos_obs_info: pos_ind, pos_ra, pos_dec and the comma-joined ObsIDs per position."""
+    ids = frame.groupby(frame["_vx_pos"].astype(int))["obs_id"].agg(lambda s: ",".join(sorted(set(s))))
+    first: dict[int, tuple[float, float]] = {}
+    for p, r, d in zip(positions["vx_pos"], positions["vx_ra"], positions["vx_dec"]):
+        first.setdefault(int(p), (float(r), float(d)))
+    return pd.DataFrame(
+        {
+            "pos_ind": ids.index.astype(int),
+            "pos_ra": [first[p][0] for p in ids.index],
+            "pos_dec": [first[p][1] for p in ids.index],
+            "obs_ids": ids.to_numpy(),
+        }
+    )
+
+
+def _coords_json(coords: SkyCoord) -> dict[str, Any]:
+    flat = coords.reshape(-1)
+    return {
+        "ra": [float(v) for v in flat.spherical.lon.deg],
+        "dec": [float(v) for v in flat.spherical.lat.deg],
+    }
+
+
+def _distance_json(distance: Any) -> Any:
+    """Search distances as degrees (floats, lists or instrument dicts) for the history."""
+    if distance is None:
+        return None
+    if isinstance(distance, Mapping):
+        return {str(k): _distance_json(v) for k, v in distance.items()}
+    if isinstance(distance, u.Quantity):
+        value = distance.to_value(u.deg)
+        return value.tolist() if np.ndim(value) else float(value)
+    value = np.asarray(distance, dtype=float)
+    if np.any(value <= 0) or np.any(~np.isfinite(value)):
+        raise VodaxaError("search_distance must be positive and finite")
+    return value.tolist() if value.ndim else float(value)
+
+
+def _utc(value: Any) -> datetime:
+    """A datetime, date, ISO string or astropy Time as an aware UTC datetime."""
+    if isinstance(value, Time):
+        value = value.to_datetime(timezone=timezone.utc)
+    elif isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise VodaxaError(f"'{value}' is not an ISO date or time") from None
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    elif isinstance(value, (pd.Timestamp, np.datetime64)):
+        value = pd.Timestamp(value).to_pydatetime()
+    if not isinstance(value, datetime):
+        raise VodaxaError(f"expected a date or time, got {type(value).__name__}")
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _utc_list(values: Any, count: int) -> list[datetime]:
+    items = [values] if not isinstance(values, (list, tuple, np.ndarray, pd.Series)) else list(values)
+    if len(items) == 1 and count > 1:
+        items = items * count
+    if len(items) != count:
+        raise VodaxaError(f"{len(items)} time windows were given for {count} positions")
+    return [_utc(v) for v in items]
+
+
+def _time_column(values: list) -> np.ndarray:
+    if values and isinstance(values[0], datetime):
+        return np.array([v.replace(tzinfo=None).isoformat() for v in values])
+    return np.asarray(values, dtype=float)

@@ -1,0 +1,346 @@
+"""Mission specs and their registry: a mission is data (table, columns, cuts, FoV, instruments), not a class.
+
+Built-in specs live one per module in this package; third-party packages add theirs through the
+``vodaxa.missions`` entry-point group (each entry point names a :class:`MissionSpec` object).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib.metadata import entry_points
+
+import numpy as np
+import pandas as pd
+
+from ..errors import UnknownMissionError, VodaxaError
+from ..query.adql import ident, in_list
+
+__all__ = ["TAXONOMY", "MissionSpec", "get", "names", "register", "specs"]
+
+log = logging.getLogger(__name__)
+
+#: DAXA's target-type taxonomy (codes filter_on_target_type accepts).
+TAXONOMY: Mapping[str, str] = {
+    "AGN": "Active Galactic Nuclei",
+    "BLZ": "Blazars",
+    "CV": "Cataclysmic Variables",
+    "CAL": "Calibration",
+    "EGS": "Extragalactic Surveys",
+    "GCL": "Galaxy Clusters",
+    "GS": "Galactic Survey",
+    "ASK": "All-Sky",
+    "MAG": "Magnetars",
+    "NGS": "Normal Galaxies",
+    "NS": "Neutron Stars",
+    "STR": "Stars",
+    "OAGN": "Other AGN",
+    "SNE": "Supernovae",
+    "SNR": "Supernova Remnants",
+    "SOL": "Solar System",
+    "ULX": "Ultra-Luminous X-ray Sources",
+    "XRB": "X-ray Binaries",
+    "TOO": "Targets of Opportunity",
+    "EGE": "Extended Galactic Emission",
+    "MISC": "Miscellaneous",
+}
+_MJD_UNIX = 40587.0
+
+
+@dataclass(frozen=True)
+class MissionSpec:
+    """Everything vodaxa knows about one mission's observation table.
+
+    Column names are the archive's own.  ``cuts`` are ADQL conditions always applied on the server
+    (the rows DAXA drops); ``exposure_columns`` say which instrument took data in a row (a row is
+    kept when one of the chosen instruments has a non-zero value); ``instrument_column`` is for
+    missions with one instrument per observation, its values mapped by ``instrument_values``.
+    """
+
+    name: str
+    pretty_name: str
+    archive: str  # key of vodaxa.config endpoints: heasarc, xsa, cxc, eso, erosita
+    table: str
+    id_column: str
+    id_regex: str
+    instruments: tuple[str, ...]
+    default_instruments: tuple[str, ...]
+    fov: float | Mapping[str, float]  # half-width in degrees, scalar or per instrument
+    start: str
+    service: str = "tap"
+    id_numeric: bool = False
+    ra: str = "ra"
+    dec: str = "dec"
+    frame: str = "fk5"
+    time_format: str = "mjd"  # mjd or timestamp
+    end: str | None = None
+    duration: str | None = None  # seconds; used for ``end`` when there is no end column
+    columns: tuple[str, ...] = ()  # the mission's own columns kept in the table
+    cuts: tuple[str, ...] = ()
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    exposure_columns: Mapping[str, str] = field(default_factory=dict)
+    instrument_column: str | None = None
+    instrument_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    instrument_condition: Callable[[Sequence[str]], list[str]] | None = None
+    science_usable: Callable[[pd.DataFrame], pd.Series] | None = None
+    proprietary_column: str | None = None
+    proprietary_sentinels: tuple[float, ...] = (0.0,)
+    proprietary_condition: Callable[[pd.DataFrame], pd.Series] | None = None
+    target_column: str | None = None
+    target_map: Mapping[str, str] = field(default_factory=dict)
+    target_default: str | None = "MISC"
+    target_function: Callable[[pd.DataFrame], pd.Series] | None = None
+    normalise_extra: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+    alternatives: Mapping[str, str] = field(default_factory=dict)  # source name -> spec name
+    fallback: str | None = None  # spec used when this one's archive cannot be reached
+    listed: bool = True  # False for alternative sources, reachable through ``source=``
+    version: int = 1
+
+    # ------------------------------------------------------------------------------ instruments
+    def canonical_instruments(self, insts: str | Iterable[str] | None) -> tuple[str, ...]:
+        """Chosen instruments, canonically spelt; any case and aliases work (fixes DAXA's PICsIT bug)."""
+        if insts is None:
+            return self.default_instruments
+        items = [insts] if isinstance(insts, str) else list(insts)
+        lookup = {i.upper(): i for i in self.instruments}
+        lookup.update({a.upper(): c for a, c in self.aliases.items()})
+        out: list[str] = []
+        for item in items:
+            canonical = lookup.get(str(item).upper())
+            if canonical is None:
+                valid = ", ".join(self.instruments)
+                alias = f" (aliases: {', '.join(self.aliases)})" if self.aliases else ""
+                raise VodaxaError(f"{self.name} has no instrument '{item}'; valid: {valid}{alias}")
+            if canonical not in out:
+                out.append(canonical)
+        if not out:
+            raise VodaxaError(
+                f"choose at least one {self.name} instrument from {', '.join(self.instruments)}"
+            )
+        return tuple(out)
+
+    def instrument_where(self, chosen: Sequence[str]) -> list[str]:
+        """ADQL conditions keeping rows in which one of ``chosen`` took data."""
+        if self.instrument_condition is not None:
+            return self.instrument_condition(chosen)
+        if self.instrument_column:
+            values = [v for inst in chosen for v in self.instrument_values.get(inst, (inst,))]
+            return [in_list(ident(self.instrument_column), values)]
+        columns = list(dict.fromkeys(self.exposure_columns[i] for i in chosen if i in self.exposure_columns))
+        return ["(" + " OR ".join(f"{ident(c)} > 0" for c in columns) + ")"] if columns else []
+
+    def search_radius(self, chosen: Sequence[str]) -> float | dict[str, float]:
+        """DAXA's default search distance: 1.2 x FoV, per instrument where it varies by observation."""
+        if not isinstance(self.fov, Mapping):
+            return 1.2 * float(self.fov)
+        radii = {i: 1.2 * float(self.fov[i]) for i in chosen if i in self.fov}
+        if self.instrument_column:
+            return radii
+        if len(set(radii.values())) > 1:
+            log.warning("%s: instruments have different FoVs; searching with the largest", self.name)
+        return max(radii.values()) if radii else 1.2 * max(float(v) for v in self.fov.values())
+
+    # ------------------------------------------------------------------------------ ADQL pieces
+    @property
+    def select_columns(self) -> tuple[str, ...]:
+        """Every column to fetch: the id, position, times and the mission's own."""
+        base = [
+            self.id_column,
+            self.ra,
+            self.dec,
+            self.start,
+            self.end,
+            self.duration,
+            self.instrument_column,
+            self.proprietary_column,
+            self.target_column,
+            *self.columns,
+        ]
+        return tuple(dict.fromkeys(c for c in base if c))
+
+    def start_expr(self, alias: str | None = None) -> str:
+        """ADQL for the observation start."""
+        return f"{alias}.{ident(self.start)}" if alias else ident(self.start)
+
+    def end_expr(self, alias: str | None = None) -> str:
+        """ADQL for the observation end (start + duration when the table has no end column)."""
+        pre = f"{alias}." if alias else ""
+        if self.end:
+            return pre + ident(self.end)
+        if self.duration and self.time_format == "mjd":
+            return f"({pre}{ident(self.start)} + {pre}{ident(self.duration)} / 86400.0)"
+        raise VodaxaError(f"{self.name}: no end time can be written in ADQL for this table")
+
+    def time_value(self, when: datetime) -> float | datetime:
+        """A datetime as this table stores times (MJD float or UTC timestamp)."""
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        if self.time_format == "mjd":
+            return _MJD_UNIX + when.timestamp() / 86400.0
+        return when.astimezone(timezone.utc)
+
+    def id_values(self, ids: Iterable[str]) -> list[str | int]:
+        """ObsIDs as the table stores them (numbers for numeric id columns)."""
+        return [int(i) for i in ids] if self.id_numeric else list(ids)
+
+    def check_ids(self, ids: Iterable[str]) -> list[str]:
+        """Upper-cased ObsIDs, each matched against the mission's regex (error names the regex)."""
+        out = []
+        pattern = re.compile(self.id_regex)
+        for raw in ids:
+            value = str(raw).strip().upper() if not self.id_numeric else str(raw).strip()
+            if not pattern.match(value) and not pattern.match(str(raw).strip()):
+                raise VodaxaError(f"'{raw}' is not a {self.name} ObsID: it must match {self.id_regex}")
+            out.append(value if pattern.match(value) else str(raw).strip())
+        return out
+
+    # ------------------------------------------------------------------------------ normalising
+    def normalise(self, table: pd.DataFrame, *, now: datetime | None = None) -> pd.DataFrame:
+        """The archive's rows as vodaxa's normalised observation table (see vodaxa.mission)."""
+        now = now or datetime.now(timezone.utc)
+        src = table.copy()
+        src.columns = [str(c) for c in src.columns]
+        out = pd.DataFrame(index=src.index)
+        out["mission"] = self.name
+        out["obs_id"] = src[self.id_column].map(_text)
+        out["ra"] = pd.to_numeric(src[self.ra], errors="coerce").astype(float)
+        out["dec"] = pd.to_numeric(src[self.dec], errors="coerce").astype(float)
+        out["start"] = self._times(src[self.start])
+        if self.end:
+            out["end"] = self._times(src[self.end])
+        elif self.duration:
+            out["end"] = out["start"] + pd.to_timedelta(
+                pd.to_numeric(src[self.duration], errors="coerce"), unit="s"
+            )
+        else:
+            out["end"] = out["start"]
+        out["duration"] = out["end"] - out["start"]
+        if self.duration:
+            out["duration"] = pd.to_timedelta(pd.to_numeric(src[self.duration], errors="coerce"), unit="s")
+        out["science_usable"] = (
+            self.science_usable(src) if self.science_usable else pd.Series(True, src.index)
+        )
+        out["science_usable"] = out["science_usable"].fillna(False).astype(bool)
+        if self.proprietary_column:
+            end = src[self.proprietary_column]
+            if self.time_format == "mjd" or pd.api.types.is_numeric_dtype(end):
+                numeric = pd.to_numeric(end, errors="coerce")
+                numeric = numeric.where(~numeric.isin(self.proprietary_sentinels))
+                out["proprietary_end"] = _mjd_times(numeric)
+            else:
+                out["proprietary_end"] = self._times(end)
+            usable = out["proprietary_end"].notna() & (out["proprietary_end"] <= pd.Timestamp(now))
+        else:
+            out["proprietary_end"] = pd.NaT
+            out["proprietary_end"] = out["proprietary_end"].astype("datetime64[ns, UTC]")
+            usable = pd.Series(True, src.index)
+        if self.proprietary_condition is not None:
+            usable &= self.proprietary_condition(src).fillna(False).astype(bool)
+        out["proprietary_usable"] = usable.astype(bool)
+        out["instrument"] = self._instruments(src)
+        out["target_category"] = self._targets(src)
+        for col in self.columns:
+            if col in src.columns and col not in out.columns:
+                out[col] = src[col].map(_text) if src[col].dtype == object else src[col]
+        if self.normalise_extra is not None:
+            out = self.normalise_extra(out)
+        return out.reset_index(drop=True)
+
+    def _times(self, values: pd.Series) -> pd.Series:
+        if self.time_format == "mjd":
+            return _mjd_times(pd.to_numeric(values, errors="coerce"))
+        return pd.to_datetime(
+            values.map(lambda v: None if v is None or v == "" else str(v)), utc=True, errors="coerce"
+        )
+
+    def _instruments(self, src: pd.DataFrame) -> pd.Series:
+        if not self.instrument_column:
+            return pd.Series([None] * len(src), index=src.index, dtype=object)
+        reverse = {raw: inst for inst, raws in self.instrument_values.items() for raw in raws}
+        return src[self.instrument_column].map(lambda v: reverse.get(_text(v), _text(v)))
+
+    def _targets(self, src: pd.DataFrame) -> pd.Series:
+        if self.target_function is not None:
+            return self.target_function(src)
+        if not self.target_column:
+            return pd.Series([self.target_default] * len(src), index=src.index, dtype=object)
+        return src[self.target_column].map(lambda v: self.target_map.get(_text(v), self.target_default))
+
+
+def _text(value: object) -> str | None:
+    """Archive values as clean text (bytes decoded, padding stripped, masked as None)."""
+    if value is None or value is np.ma.masked:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode(errors="replace")
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, (np.integer, int)) and not isinstance(value, bool):
+        return str(int(value))
+    return str(value).strip()
+
+
+def _mjd_times(mjd: pd.Series) -> pd.Series:
+    """UTC timestamps of MJD values (NaN -> NaT)."""
+    seconds = (mjd.astype(float) - _MJD_UNIX) * 86400.0
+    return pd.to_datetime(seconds, unit="s", utc=True, errors="coerce")
+
+
+# ---------------------------------------------------------------------------------- registry
+_REGISTRY: dict[str, MissionSpec] = {}
+_BUILTIN = ("xmm", "nustar", "chandra", "swift", "suzaku", "asca", "integral", "rosat", "xrism")
+_loaded = False
+
+
+def register(spec: MissionSpec, *, replace: bool = False) -> MissionSpec:
+    """Add ``spec`` to the registry (a name may only be taken once unless ``replace``)."""
+    if spec.name in _REGISTRY and not replace and _REGISTRY[spec.name] is not spec:
+        raise VodaxaError(f"a mission called '{spec.name}' is already registered")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def _load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for module in _BUILTIN:
+        importlib.import_module(f"vodaxa.missions.{module}")
+    for ep in entry_points(group="vodaxa.missions"):
+        try:
+            spec = ep.load()
+        except Exception as err:  # a broken plugin must not hide the built-in missions
+            log.warning("mission plugin %s could not be loaded: %s", ep.name, err)
+            continue
+        if not isinstance(spec, MissionSpec):
+            log.warning("mission plugin %s is not a MissionSpec; ignored", ep.name)
+            continue
+        register(spec, replace=True)
+
+
+def specs() -> list[MissionSpec]:
+    """Every registered mission spec."""
+    _load()
+    return list(_REGISTRY.values())
+
+
+def names() -> list[str]:
+    """Every listed mission name (alternative sources are reached through ``source=``)."""
+    return [s.name for s in specs() if s.listed]
+
+
+def get(name: str) -> MissionSpec:
+    """The spec called ``name``; the error lists the known missions."""
+    _load()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownMissionError(
+            f"unknown mission '{name}'; known missions: {', '.join(sorted(_REGISTRY))}"
+        ) from None

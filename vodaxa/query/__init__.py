@@ -1,0 +1,1 @@
+"""Queries: the safe ADQL builder, TAP execution, the answer cache and name resolution."""

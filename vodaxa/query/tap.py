@@ -1,0 +1,186 @@
+"""Run ADQL on a TAP service through pyvo: sync for small queries, UWS async for large or authenticated
+ones, with a total time budget, retries on transient failures, jobs always deleted, and MAXREC
+overflow detected (never a silently truncated answer).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pyvo
+import requests
+from astropy.table import Table
+from pyvo.dal.exceptions import DALFormatError, DALOverflowWarning, DALQueryError, DALServiceError
+
+from ..errors import QueryError, ServiceError
+from .cache import QueryCache
+
+__all__ = ["TapRunner", "TruncatedResultError"]
+
+log = logging.getLogger(__name__)
+
+
+class TruncatedResultError(QueryError):
+    """The service cut the answer at MAXREC; the message says how to get all of it."""
+
+
+@dataclass
+class TapRunner:
+    """Runs queries on one TAP service.
+
+    ``mode`` is ``"sync"``, ``"async"``, or ``"auto"`` (async when uploads are large or a session
+    with credentials is given).  ``budget`` bounds the whole call in seconds, polling included.
+    """
+
+    url: str
+    session: requests.Session | None = None
+    mode: str = "auto"
+    budget: float = 600.0
+    retries: int = 3
+    maxrec: int | None = None  # None: ask for the service's hard limit, so overflow means "too big"
+    cache: QueryCache | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("auto", "sync", "async"):
+            raise ValueError(f"mode must be 'auto', 'sync' or 'async', not {self.mode!r}")
+        self._service: pyvo.dal.TAPService | None = None
+
+    def _maxrec(self) -> int | None:
+        """MAXREC to send: the configured one, else the service's hard limit (read once from VOSI)."""
+        if self.maxrec is not None:
+            return self.maxrec
+        if not hasattr(self, "_hardlimit"):
+            try:
+                self._hardlimit = self.service.hardlimit
+            except Exception as err:  # VOSI is optional; without it the server default applies
+                log.info("no VOSI capabilities at %s (%s); using the server's default MAXREC", self.url, err)
+                self._hardlimit = None
+        return self._hardlimit
+
+    @property
+    def service(self) -> pyvo.dal.TAPService:
+        """The pyvo service object (created lazily; VOSI is read only when needed)."""
+        if self._service is None:
+            self._service = pyvo.dal.TAPService(self.url, session=self.session)
+        return self._service
+
+    def run(
+        self, adql: str, *, uploads: Mapping[str, Table] | None = None, authenticated: bool = False
+    ) -> Table:
+        """The full answer of ``adql`` as an astropy Table; raises :class:`QueryError` on failure."""
+        key = None
+        if self.cache is not None and not authenticated:
+            key = self.cache.key(self.url, adql, uploads)
+            cached = self.cache.get(key)
+            if cached is not None:
+                return cached
+        use_async = self.mode == "async" or (
+            self.mode == "auto" and (authenticated or sum(len(t) for t in (uploads or {}).values()) > 20_000)
+        )
+        deadline = time.monotonic() + self.budget
+        attempt = 0
+        while True:
+            try:
+                table = (
+                    self._run_async(adql, uploads, deadline) if use_async else self._run_sync(adql, uploads)
+                )
+                break
+            except (requests.ConnectionError, requests.Timeout, _Transient) as err:
+                attempt += 1
+                if attempt > self.retries or time.monotonic() >= deadline:
+                    raise ServiceError(
+                        f"TAP service {self.url} failed {attempt} times: {err}", url=self.url
+                    ) from None
+                pause = min(2.0**attempt * random.uniform(0.5, 1.0), max(0.0, deadline - time.monotonic()))
+                log.warning("TAP %s: %s; retrying in %.1f s", self.url, err, pause)
+                time.sleep(pause)
+        if key is not None:
+            self.cache.put(key, table)  # type: ignore[union-attr]
+        return table
+
+    # ------------------------------------------------------------------------------ sync
+    def _run_sync(self, adql: str, uploads: Mapping[str, Table] | None) -> Table:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DALOverflowWarning)
+            try:
+                result = self.service.run_sync(
+                    adql, uploads=dict(uploads) if uploads else None, maxrec=self._maxrec()
+                )
+            except DALQueryError as err:
+                raise QueryError(
+                    f"the TAP service {self.url} refused the query: {err}", url=self.url
+                ) from None
+            except DALFormatError as err:
+                raise ServiceError(
+                    f"TAP service {self.url} did not answer with a VOTable ({err}); is the URL right?",
+                    url=self.url,
+                ) from None
+            except DALServiceError as err:
+                raise _classify(err, self.url) from None
+        self._check_overflow(result, caught)
+        return result.to_table()
+
+    # ------------------------------------------------------------------------------ async
+    def _run_async(self, adql: str, uploads: Mapping[str, Table] | None, deadline: float) -> Table:
+        try:
+            job = self.service.submit_job(
+                adql, uploads=dict(uploads) if uploads else None, maxrec=self._maxrec()
+            )
+        except DALServiceError as err:
+            raise _classify(err, self.url) from None
+        try:
+            remaining = max(1.0, deadline - time.monotonic())
+            with contextlib.suppress(DALServiceError):  # some services fix it; not worth failing for
+                job.execution_duration = int(min(remaining, 3600))
+            job.run()
+            job.wait(phases={"COMPLETED", "ERROR", "ABORTED"}, timeout=remaining)
+            if job.phase != "COMPLETED":
+                message = getattr(job.errorsummary, "message", None) if job.errorsummary else None
+                raise QueryError(
+                    f"TAP job at {job.url} ended {job.phase}: {message or 'no reason given'}", url=self.url
+                )
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", DALOverflowWarning)
+                result = job.fetch_result()
+            self._check_overflow(result, caught)
+            return result.to_table()
+        except DALServiceError as err:
+            if "timeout" in str(err).lower() or "timed out" in str(err).lower():
+                raise QueryError(
+                    f"TAP job on {self.url} did not finish within the {self.budget:.0f} s budget",
+                    url=self.url,
+                ) from None
+            raise _classify(err, self.url) from None
+        finally:
+            try:
+                job.delete()
+            except Exception as err:  # the answer matters more than the clean-up; say so
+                log.warning("could not delete TAP job %s: %s", job.url, err)
+
+    # ------------------------------------------------------------------------------ overflow
+    def _check_overflow(self, result: pyvo.dal.DALResults, caught: list) -> None:
+        status = str(getattr(result, "status", ("OK", ""))[0]).upper()
+        if status == "OVERFLOW" or any(issubclass(w.category, DALOverflowWarning) for w in caught):
+            raise TruncatedResultError(
+                f"the TAP service {self.url} truncated the answer at {len(result)} rows (MAXREC); "
+                "narrow the query (filters, positions) or raise maxrec if the service allows",
+                url=self.url,
+            )
+
+
+class _Transient(Exception):
+    """A server error worth retrying (5xx, 429)."""
+
+
+def _classify(err: DALServiceError, url: str) -> Exception:
+    """Transient server errors become retryable; the rest a ServiceError naming the service."""
+    code = getattr(err, "code", None)
+    if code in (429, 500, 502, 503, 504):
+        return _Transient(f"HTTP {code}: {err.reason if hasattr(err, 'reason') else err}")
+    return ServiceError(f"TAP service {url} failed: {err}", url=url, status=code)

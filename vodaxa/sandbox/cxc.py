@@ -1,0 +1,231 @@
+"""The CXC shape: the Chandra Data Archive's observation TAP, served at ``/cxctap`` as at cda.cfa.harvard.edu.
+
+It publishes ``cxc.observation``, one row per ObsID, derived from the HEASARC ``chanmaster``
+synthetic table of the same size and seed, so both archives hold exactly the same ObsIDs with the
+same positions, instruments, gratings, start times, exposures and release dates.  CXC's own ways:
+
+- ``exposure_time`` is in kiloseconds; ``start_date`` and ``public_avail_date`` are timestamps;
+- ``target_name`` is upper case with the spaces removed (``3C 105`` becomes ``3C105``);
+- ``status`` uses CXC's words: HEASARC's ``processed`` is ``archived``, and an unobserved
+  target-of-opportunity observation is ``untriggered``;
+- an observation not yet taken has NULL ``start_date``, ``exposure_time`` and event counts, and a
+  NULL ``public_avail_date`` when its release is unknown;
+- ``exposure_mode`` is ``TE`` or ``CC`` for ACIS (from the data mode) and NULL for HRC.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+
+import numpy as np
+from aiohttp import web
+from astropy.coordinates import SkyCoord
+
+from .base import ShapeContext
+from .faults import FaultInjector, make_app
+from .heasarc_tables import generate
+from .tap import TapService
+from .tapdb import TapDatabase, TapTable
+from .vo import FieldMeta
+
+__all__ = ["COLUMNS", "SCHEMA", "TABLE", "CxcArchive", "create", "table"]
+
+SCHEMA = "cxc"
+TABLE = "observation"
+TAP_PATH = "/cxctap"
+_MJD0 = np.datetime64("1858-11-17T00:00:00", "s")
+_LAUNCH_MJD = 51384.0  # 1999-07-23
+#: Statuses meaning the observation has not been taken yet.
+NOT_TAKEN = ("scheduled", "unobserved", "untriggered")
+#: HEASARC chanmaster class -> the science category digit that starts proposal and sequence numbers.
+CATEGORY = {
+    "STARS AND WD": 1,
+    "WD BINARIES AND CV": 2,
+    "BH AND NS BINARIES": 3,
+    "X-RAY BINARIES": 3,
+    "SN, SNR AND ISOLATED NS": 4,
+    "NORMAL GALAXIES": 5,
+    "ACTIVE GALAXIES AND QUASARS": 6,
+    "CLUSTERS OF GALAXIES": 7,
+    "EXTRAGALACTIC DIFFUSE EMISSION AND SURVEYS": 8,
+    "GALACTIC DIFFUSE EMISSION AND SURVEYS": 9,
+    "SOLAR SYSTEM": 1,
+    "CALIBRATION": 9,
+}
+
+
+def _f(name: str, datatype: str, unit: str, ucd: str, description: str) -> FieldMeta:
+    return FieldMeta(name, datatype, unit, ucd, description)
+
+
+COLUMNS: tuple[FieldMeta, ...] = (
+    _f("obsid", "int", "", "meta.id;obs;meta.main", "Chandra observation identifier (ObsID)"),
+    _f("target_name", "char", "", "meta.id;src", "Target name (upper case, without spaces)"),
+    _f("ra", "double", "deg", "pos.eq.ra;meta.main", "Right ascension of the pointing (J2000)"),
+    _f("dec", "double", "deg", "pos.eq.dec;meta.main", "Declination of the pointing (J2000)"),
+    _f("gal_l", "double", "deg", "pos.galactic.lon", "Galactic longitude of the pointing"),
+    _f("gal_b", "double", "deg", "pos.galactic.lat", "Galactic latitude of the pointing"),
+    _f("instrument", "char", "", "instr", "Detector: ACIS-I, ACIS-S, HRC-I or HRC-S"),
+    _f("grating", "char", "", "instr.filter", "Transmission grating: NONE, HETG or LETG"),
+    _f("proposal_number", "char", "", "meta.id", "Proposal number (cycle, category, sequence)"),
+    _f("status", "char", "", "meta.code.status", "archived, observed, scheduled, unobserved or untriggered"),
+    _f("start_date", "timestamp", "", "time.start;obs", "Start of the observation (UTC)"),
+    _f("public_avail_date", "timestamp", "", "time.release", "Date the data become public; NULL if unknown"),
+    _f("exposure_time", "double", "ks", "time.duration;obs.exposure", "Exposure time"),
+    _f("exposure_mode", "char", "", "instr.setup", "TE or CC for ACIS; NULL for HRC"),
+    _f("event_count", "long", "", "phot.count", "Number of events"),
+    _f("event_count_rate", "double", "Hz", "phot.count;arith.rate", "Events per second"),
+    _f("sequence_num", "int", "", "meta.id", "Sequence number linking related observations"),
+    _f("grid_name", "char", "", "meta.id", "Name of the grid of pointings the observation belongs to"),
+    _f("joint_obs", "char", "", "meta.note", "Observatories observing jointly, if any"),
+)
+
+
+# ----------------------------------------------------------------------------------- derivation
+
+
+def _timestamps(mjd: np.ndarray) -> np.ndarray:
+    """UTC timestamps (to the second, NaT for NaN) of Modified Julian Dates."""
+    mjd = np.asarray(mjd, dtype=float)
+    out = _MJD0 + np.rint(np.nan_to_num(mjd) * 86400.0).astype(np.int64).astype("timedelta64[s]")
+    out[~np.isfinite(mjd)] = np.datetime64("NaT")
+    return out.astype("datetime64[us]")
+
+
+def _status(status: np.ndarray, kind: np.ndarray) -> np.ndarray:
+    """CXC's status words for HEASARC's."""
+    out = np.where(status == "processed", "archived", status).astype(object)
+    out[(out == "unobserved") & (kind == "TOO")] = "untriggered"
+    return out
+
+
+def _exposure_mode(detector: np.ndarray, data_mode: np.ndarray) -> np.ndarray:
+    """``TE``/``CC`` from the ACIS data mode's prefix; NULL for HRC."""
+    acis = np.char.startswith(detector.astype(str), "ACIS")
+    prefix = np.array([str(m).split("_")[0][:2] for m in data_mode], dtype=object)
+    return np.where(acis, prefix, None).astype(object)
+
+
+def _numbers(
+    start: np.ndarray, classes: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Proposal numbers (``CCKNNNNN``: cycle, category, serial) and sequence numbers (``KNNNNN``)."""
+    n = start.size
+    cycle = np.clip(((np.nan_to_num(start, nan=_LAUNCH_MJD) - _LAUNCH_MJD) / 365.25).astype(int) + 1, 1, 99)
+    category = np.array([CATEGORY.get(str(c), 9) for c in classes], dtype=int)
+    serial = rng.integers(0, 100_000, n)
+    proposals = np.array([f"{c:02d}{k}{s:05d}" for c, k, s in zip(cycle, category, serial)], dtype=object)
+    sequence = (category * 100_000 + rng.integers(0, 100_000, n)).astype(np.int32)
+    return proposals, sequence
+
+
+def _events(
+    exposure_s: np.ndarray, archived: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Event counts and rates, known only for archived observations with exposure."""
+    known = archived & (exposure_s > 0)
+    rate = np.exp(rng.uniform(np.log(0.5), np.log(200.0), exposure_s.size))
+    counts = np.where(known, np.rint(rate * exposure_s), 0).astype(np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rates = np.where(known, np.round(counts / exposure_s, 4), np.nan)
+    return np.where(known, counts, None).astype(object), rates
+
+
+def _rare(rng: np.random.Generator, values: list[str], n: int, fraction: float) -> np.ndarray:
+    """``values`` drawn for a ``fraction`` of rows, NULL elsewhere."""
+    out = np.full(n, None, dtype=object)
+    pick = rng.random(n) < fraction
+    out[pick] = np.array(values, dtype=object)[rng.integers(0, len(values), int(pick.sum()))]
+    return out
+
+
+def _derive(ch: Mapping[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """cxc.observation's columns for every chanmaster row."""
+    n = len(ch["obsid"])
+    status = _status(np.asarray(ch["status"], dtype=object), np.asarray(ch["type"], dtype=object))
+    taken = ~np.isin(status, NOT_TAKEN)
+    exposure_s = np.asarray(ch["exposure"], dtype=float)
+    start = np.where(taken, np.asarray(ch["time"], dtype=float), np.nan)
+    gal = SkyCoord(ra=ch["ra"], dec=ch["dec"], unit="deg", frame="icrs").galactic
+    proposals, sequence = _numbers(start, np.asarray(ch["class"]), rng)
+    counts, rates = _events(exposure_s, status == "archived", rng)
+    return {
+        "obsid": np.asarray(ch["obsid"]).astype(np.int32),
+        "target_name": np.array([str(t).upper().replace(" ", "") for t in ch["name"]], dtype=object),
+        "ra": np.asarray(ch["ra"], dtype=float),
+        "dec": np.asarray(ch["dec"], dtype=float),
+        "gal_l": np.round(gal.l.deg, 6),
+        "gal_b": np.round(gal.b.deg, 6),
+        "instrument": np.asarray(ch["detector"], dtype=object),
+        "grating": np.asarray(ch["grating"], dtype=object),
+        "proposal_number": proposals,
+        "status": status,
+        "start_date": _timestamps(start),
+        "public_avail_date": _timestamps(np.asarray(ch["public_date"], dtype=float)),
+        "exposure_time": np.where(taken, np.round(exposure_s / 1000.0, 4), np.nan),
+        "exposure_mode": _exposure_mode(np.asarray(ch["detector"]), np.asarray(ch["data_mode"])),
+        "event_count": counts,
+        "event_count_rate": rates,
+        "sequence_num": sequence,
+        "grid_name": _rare(rng, ["GC-GRID", "M31-GRID", "LMC-GRID"], n, 0.03),
+        "joint_obs": _rare(rng, ["HST", "XMM-Newton", "NuSTAR", "VLA", "NOIRLab"], n, 0.08),
+    }
+
+
+def table(rows: int, *, seed: int = 0, now_mjd: float = 61000.0) -> dict[str, np.ndarray]:
+    """cxc.observation derived from ``generate("chanmaster", rows, ...)``, ordered by ObsID."""
+    ch = generate("chanmaster", rows, seed=seed, now_mjd=now_mjd)
+    data = _derive(ch, np.random.default_rng([seed, zlib.crc32(b"cxc")]))
+    order = np.argsort(data["obsid"], kind="stable")
+    return {c.name: data[c.name][order] for c in COLUMNS}
+
+
+# ----------------------------------------------------------------------------------- service
+
+
+class CxcArchive:
+    """Synthetic CDA: ``cxc.observation`` behind a TAP service."""
+
+    def __init__(
+        self,
+        *,
+        rows: int,
+        seed: int,
+        now_mjd: float,
+        injector: FaultInjector,
+        default_maxrec: int = 100_000,
+        queue_delay: float = 0.0,
+    ) -> None:
+        self.injector = injector
+        self.data = table(rows, seed=seed, now_mjd=now_mjd)
+        description = "Chandra observations: every ObsID with its status, instrument and release date"
+        self.db = TapDatabase([TapTable(TABLE, description, list(COLUMNS), self.data, SCHEMA)])
+        self.tap = TapService(self.db, default_maxrec=default_maxrec, queue_delay=queue_delay)
+
+    def app(self) -> web.Application:
+        """The aiohttp application answering at the CDA's TAP path."""
+        app = make_app(self.injector)
+        self.tap.add_routes(app, TAP_PATH)
+        return app
+
+    def endpoints(self, base: str) -> dict[str, str]:
+        """vodaxa's CXC services at ``base`` (the cdaftp tree is not served yet)."""
+        return {"tap": f"{base}{TAP_PATH}"}
+
+    def close(self) -> None:
+        """Release the query engine."""
+        self.db.close()
+
+
+def create(context: ShapeContext) -> CxcArchive:
+    """The CXC shape for a sandbox (``base.SHAPES`` entry point); as many rows as chanmaster."""
+    cfg = context.config
+    return CxcArchive(
+        rows=context.rows_for("chanmaster"),
+        seed=cfg.seed,
+        now_mjd=context.now_mjd,
+        injector=context.injector,
+        default_maxrec=cfg.default_maxrec,
+        queue_delay=cfg.queue_delay,
+    )
