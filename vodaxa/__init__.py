@@ -1,14 +1,45 @@
 """vodaxa: from "these targets, these missions" to verified files and reduced products, through the VO.
 
 The pipeline reads as the package: missions -> query -> resolve -> manifest -> download -> process.
-This release has the foundation: settings with endpoint overrides (:mod:`vodaxa.config`), the error
-hierarchy (:mod:`vodaxa.errors`) and the offline sandbox archive (:mod:`vodaxa.sandbox`).
+
+    import vodaxa
+    vodaxa.missions()                                   # what is known
+    nu = vodaxa.mission("nustar_pointed")               # DAXA-style filters, evaluated on the server
+    nu.filter_on_name("3C 105")
+    vodaxa.search(["Coma Cluster", "Perseus Cluster"])  # several missions at once
 """
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
 
 from . import config, errors
 from .config import endpoints
 from .errors import VodaxaError
+from .mission import Mission
+from .search import missions_table, search
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["VodaxaError", "__version__", "config", "endpoints", "errors"]
+__all__ = [
+    "Mission",
+    "VodaxaError",
+    "__version__",
+    "config",
+    "endpoints",
+    "errors",
+    "mission",
+    "missions",
+    "search",
+]
+
+
+def mission(name: str, insts: str | Iterable[str] | None = None, **options: Any) -> Mission:
+    """A :class:`Mission` by registry name (``vodaxa.missions()`` lists them)."""
+    return Mission(name, insts, **options)
+
+
+def missions() -> pandas.DataFrame:  # noqa: F821 - pandas is imported lazily by missions_table
+    """The known missions as a table: name, pretty name, archive, instruments, FoV."""
+    return missions_table()

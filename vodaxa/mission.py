@@ -159,10 +159,7 @@ class Mission:
 
     def filter_on_rect_region(self, lower_left: Any, upper_right: Any) -> None:
         """Keep observations whose centre lies in an RA/Dec rectangle (wrapping through RA 0 if needed)."""
-        ll, ur = self._coords(lower_left), self._coords(upper_right)
-        if ll.size != 1 or ur.size != 1:
-            raise VodaxaError("filter_on_rect_region takes one lower-left and one upper-right coordinate")
-        ra0, dec0, ra1, dec1 = ll.ra.deg.item(), ll.dec.deg.item(), ur.ra.deg.item(), ur.dec.deg.item()
+        (ra0, dec0), (ra1, dec1) = self._corner(lower_left), self._corner(upper_right)
         if dec0 > dec1:
             raise VodaxaError(f"lower_left Dec ({dec0}) is above upper_right Dec ({dec1})")
         if ra0 > ra1 and ra0 - ra1 < 180.0:
@@ -171,6 +168,23 @@ class Mission:
             )
             ra0, ra1 = ra1, ra0
         self._apply("filter_on_rect_region", {"lower_left": [ra0, dec0], "upper_right": [ra1, dec1]})
+
+    def _corner(self, value: Any) -> tuple[float, float]:
+        """One box corner in degrees; plain numbers are kept as given, so RA 360 stays 360."""
+        if isinstance(value, SkyCoord):
+            coords = self._coords(value)
+            if coords.size != 1:
+                raise VodaxaError("filter_on_rect_region takes one lower-left and one upper-right coordinate")
+            return float(coords.spherical.lon.deg[0]), float(coords.spherical.lat.deg[0])
+        values = np.asarray(value, dtype=float).reshape(-1) if np.ndim(value) else np.array([np.nan])
+        if (
+            values.size != 2
+            or not np.all(np.isfinite(values))
+            or not 0 <= values[0] <= 360
+            or abs(values[1]) > 90
+        ):
+            raise VodaxaError(f"a box corner must be [ra, dec] in degrees (0-360, -90-90), not {value!r}")
+        return float(values[0]), float(values[1])
 
     def filter_on_positions(
         self, positions: Any, search_distance: Any = None, return_pos_obs_info: bool = False
@@ -362,6 +376,14 @@ class Mission:
             columns["vx_t1"] = _time_column([ends[i] for i in index])
         return Table(columns)
 
+    def _per_instrument(self, distance: Any) -> bool:
+        """Whether positions are matched with a radius per instrument (one instrument per observation)."""
+        if not self.spec.instrument_column:
+            return False
+        return isinstance(distance, dict) or (
+            distance is None and isinstance(self.spec.search_radius(self._chosen), dict)
+        )
+
     def _radii(self, distance: Any, count: int) -> np.ndarray | dict[str, float]:
         if distance is None:
             default = self.spec.search_radius(self._chosen)
@@ -385,7 +407,7 @@ class Mission:
         spec = self.spec
         ra, dec = adql.column(spec.ra, table_alias), adql.column(spec.dec, table_alias)
         parts = [adql.circle(ra, dec, f"{pos_alias}.vx_ra", f"{pos_alias}.vx_dec", f"{pos_alias}.vx_radius")]
-        if isinstance(self._radii(args.get("search_distance"), 1), dict):
+        if self._per_instrument(args.get("search_distance")):
             parts.append(f"{adql.column(spec.instrument_column, table_alias)} = {pos_alias}.vx_value")
         if "start_datetimes" in args:
             parts.append(

@@ -236,8 +236,7 @@ class MissionSpec:
                 out["proprietary_end"] = self._times(end)
             usable = out["proprietary_end"].notna() & (out["proprietary_end"] <= pd.Timestamp(now))
         else:
-            out["proprietary_end"] = pd.NaT
-            out["proprietary_end"] = out["proprietary_end"].astype("datetime64[ns, UTC]")
+            out["proprietary_end"] = pd.Series(pd.NaT, index=src.index, dtype="datetime64[ns, UTC]")
             usable = pd.Series(True, src.index)
         if self.proprietary_condition is not None:
             usable &= self.proprietary_condition(src).fillna(False).astype(bool)

@@ -1,0 +1,124 @@
+"""``vodaxa.search``: one call, several missions at once, one table back with a ``mission`` column."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pandas as pd
+from astropy.coordinates import SkyCoord
+
+from . import missions as registry
+from .errors import NoObservationsError, VodaxaError
+from .mission import Mission
+from .query.names import Resolver, resolve_names
+
+__all__ = ["missions_table", "search"]
+
+log = logging.getLogger(__name__)
+
+
+def search(
+    targets: Any,
+    missions: str | Sequence[str] | None = None,
+    radius: Any = None,
+    *,
+    instruments: Mapping[str, Any] | None = None,
+    resolver: Resolver | None = None,
+    parse_name: bool = False,
+    max_workers: int = 8,
+) -> pd.DataFrame:
+    """Observations near ``targets`` (names, a SkyCoord, or [ra, dec] pairs in degrees) by each mission.
+
+    Missions run concurrently, each as one server-side query.  The answer's ``attrs`` say which
+    missions found nothing (``"no_observations"``) and which failed and why (``"errors"``); both are
+    also warned about, so nothing is hidden.  ``radius`` is a distance (degrees or Quantity), a
+    ``{mission: distance}`` dict, or None for 1.2 x each mission's field of view.
+    """
+    names = (
+        registry.names()
+        if missions is None
+        else ([missions] if isinstance(missions, str) else list(missions))
+    )
+    for name in names:
+        registry.get(name)  # unknown names fail before any query, with the list of known ones
+    positions = _positions(targets, resolver, parse_name)
+    frames, empty, errors = [], [], {}
+
+    def one(name: str) -> pd.DataFrame | None:
+        mission = Mission(name, (instruments or {}).get(name), resolver=resolver)
+        distance = radius.get(name) if isinstance(radius, Mapping) else radius
+        mission.filter_on_positions(positions, search_distance=distance)
+        return mission.filtered_obs_info
+
+    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(names)))) as pool:
+        futures = {name: pool.submit(one, name) for name in names}
+        for name, future in futures.items():
+            try:
+                frames.append(future.result())
+            except NoObservationsError:
+                empty.append(name)
+            except VodaxaError as err:
+                errors[name] = str(err)
+    if empty:
+        warnings.warn(f"no observations found by: {', '.join(empty)}", stacklevel=2)
+    if errors:
+        warnings.warn(
+            "missions that failed: " + "; ".join(f"{k}: {v}" for k, v in errors.items()), stacklevel=2
+        )
+    columns = [
+        "mission",
+        "obs_id",
+        "ra",
+        "dec",
+        "start",
+        "end",
+        "duration",
+        "science_usable",
+        "proprietary_end",
+        "proprietary_usable",
+        "instrument",
+        "target_category",
+    ]
+    result = pd.concat(frames, ignore_index=True, sort=False) if frames else pd.DataFrame(columns=columns)
+    result.attrs["no_observations"] = empty
+    result.attrs["errors"] = errors
+    return result
+
+
+def _positions(targets: Any, resolver: Resolver | None, parse_name: bool) -> SkyCoord | Any:
+    if isinstance(targets, str) or (
+        isinstance(targets, Iterable) and not isinstance(targets, SkyCoord) and _all_strings(targets)
+    ):
+        return resolve_names(targets, resolver=resolver, parse_name=parse_name)
+    return targets
+
+
+def _all_strings(items: Iterable) -> bool:
+    try:
+        values = list(items)
+    except TypeError:
+        return False
+    return bool(values) and all(isinstance(v, str) for v in values)
+
+
+def missions_table() -> pd.DataFrame:
+    """Every listed mission: name, pretty name, archive, instruments, default instruments, FoV (deg)."""
+    rows = []
+    for spec in registry.specs():
+        if not spec.listed:
+            continue
+        rows.append(
+            {
+                "name": spec.name,
+                "pretty_name": spec.pretty_name,
+                "archive": spec.archive,
+                "instruments": ", ".join(spec.instruments),
+                "default_instruments": ", ".join(spec.default_instruments),
+                "fov": dict(spec.fov) if isinstance(spec.fov, Mapping) else spec.fov,
+            }
+        )
+    return pd.DataFrame(rows)
