@@ -38,9 +38,7 @@ def test_every_service_has_a_real_default(eps):
 def test_override_nests_and_restores(eps):
     with eps.override({"heasarc": {"tap": "http://127.0.0.1:1/tap"}}):
         assert eps.get("heasarc", "tap") == "http://127.0.0.1:1/tap"
-        with eps.override(
-            {"heasarc": {"tap": "http://127.0.0.1:2/tap"}, "eso": {"token": "http://127.0.0.1:2/t"}}
-        ):
+        with eps.override({"heasarc": {"tap": "http://127.0.0.1:2/tap"}, "eso": {"token": "http://127.0.0.1:2/t"}}):
             assert eps.get("heasarc", "tap") == "http://127.0.0.1:2/tap"
             assert eps.get("eso", "token") == "http://127.0.0.1:2/t"
         assert eps.get("heasarc", "tap") == "http://127.0.0.1:1/tap"

@@ -118,9 +118,7 @@ def test_compress_rejects_bad_widths(max_bits: int) -> None:
 @pytest.mark.parametrize("max_bits", [9, 12, 16])
 def test_gzip_reads_our_streams(repetitive: bytes, max_bits: int) -> None:
     for data in (b"x", _random_bytes(60_000), repetitive[:400_000]):
-        done = subprocess.run(
-            ["gzip", "-dc"], input=lzw.compress(data, max_bits), capture_output=True, check=True
-        )
+        done = subprocess.run(["gzip", "-dc"], input=lzw.compress(data, max_bits), capture_output=True, check=True)
         assert done.stdout == data
 
 

@@ -101,9 +101,7 @@ def cmd_config_show(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``vodaxa`` command."""
-    parser = argparse.ArgumentParser(
-        prog="vodaxa", description="Archive data through Virtual Observatory protocols."
-    )
+    parser = argparse.ArgumentParser(prog="vodaxa", description="Archive data through Virtual Observatory protocols.")
     parser.add_argument("--version", action="version", version=f"vodaxa {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -117,9 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve_p.set_defaults(func=cmd_sandbox_serve)
     query_p = sandbox_sub.add_parser("query", help="start a sandbox, run ADQL on it, resolve DataLink")
     _sandbox_options(query_p)
-    query_p.add_argument(
-        "adql", nargs="?", default=DEFAULT_QUERY, help="the ADQL (default: NuSTAR near 3C 105)"
-    )
+    query_p.add_argument("adql", nargs="?", default=DEFAULT_QUERY, help="the ADQL (default: NuSTAR near 3C 105)")
     query_p.set_defaults(func=cmd_sandbox_query)
 
     config = sub.add_parser("config", help="settings")

@@ -59,9 +59,7 @@ DEFAULT_ENDPOINTS: Mapping[str, Mapping[str, str]] = {
         # the EDR observations page (an HTML table of Cal-PV fields, ObsIDs, positions, tarballs)
         "calpv_table": "https://erosita.mpe.mpg.de/edr/eROSITAObservations/",
         # the eRASS1-DE sky-tile definitions (FITS, extension SMAPS), linked from the DR1 pages
-        "dr1_tiles": (
-            "https://erosita.mpe.mpg.de/dr1/eSASS4DR1/eSASS4DR1_ProductsDescription/SKYMAPS_052022_MPE.fits"
-        ),
+        "dr1_tiles": ("https://erosita.mpe.mpg.de/dr1/eSASS4DR1/eSASS4DR1_ProductsDescription/SKYMAPS_052022_MPE.fits"),
     },
 }
 
@@ -89,9 +87,7 @@ def validate(mapping: object, source: str) -> dict[str, dict[str, str]]:
         for service, url in services.items():
             if service not in DEFAULT_ENDPOINTS[archive]:
                 known = ", ".join(DEFAULT_ENDPOINTS[archive])
-                raise ConfigError(
-                    f"{source}: unknown service '{archive}.{service}' (services of {archive}: {known})"
-                )
+                raise ConfigError(f"{source}: unknown service '{archive}.{service}' (services of {archive}: {known})")
             out.setdefault(archive, {})[service] = _check_url(url, f"{source}: key '{archive}.{service}'")
     return out
 
@@ -109,9 +105,7 @@ def load_file(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
         else:
             data = json.loads(text)
     except (ValueError, UnicodeDecodeError) as err:
-        raise ConfigError(
-            f"{file}: not valid {'TOML' if file.suffix.lower() == '.toml' else 'JSON'}: {err}"
-        ) from None
+        raise ConfigError(f"{file}: not valid {'TOML' if file.suffix.lower() == '.toml' else 'JSON'}: {err}") from None
     return validate(data, str(file))
 
 

@@ -163,9 +163,7 @@ class Mission:
         if dec0 > dec1:
             raise VodaxaError(f"lower_left Dec ({dec0}) is above upper_right Dec ({dec1})")
         if ra0 > ra1 and ra0 - ra1 < 180.0:
-            warnings.warn(
-                "RA decreases from lower_left to upper_right; the corners were swapped", stacklevel=2
-            )
+            warnings.warn("RA decreases from lower_left to upper_right; the corners were swapped", stacklevel=2)
             ra0, ra1 = ra1, ra0
         self._apply("filter_on_rect_region", {"lower_left": [ra0, dec0], "upper_right": [ra1, dec1]})
 
@@ -177,12 +175,7 @@ class Mission:
                 raise VodaxaError("filter_on_rect_region takes one lower-left and one upper-right coordinate")
             return float(coords.spherical.lon.deg[0]), float(coords.spherical.lat.deg[0])
         values = np.asarray(value, dtype=float).reshape(-1) if np.ndim(value) else np.array([np.nan])
-        if (
-            values.size != 2
-            or not np.all(np.isfinite(values))
-            or not 0 <= values[0] <= 360
-            or abs(values[1]) > 90
-        ):
+        if values.size != 2 or not np.all(np.isfinite(values)) or not 0 <= values[0] <= 360 or abs(values[1]) > 90:
             raise VodaxaError(f"a box corner must be [ra, dec] in degrees (0-360, -90-90), not {value!r}")
         return float(values[0]), float(values[1])
 
@@ -249,9 +242,7 @@ class Mission:
         return self._apply("filter_on_positions_at_time", args, want_pairs=return_obs_info)
 
     # ------------------------------------------------------------------------------ evaluation
-    def _apply(
-        self, name: str, arguments: dict[str, Any], *, want_pairs: bool = False
-    ) -> pd.DataFrame | None:
+    def _apply(self, name: str, arguments: dict[str, Any], *, want_pairs: bool = False) -> pd.DataFrame | None:
         op = {"name": name, "arguments": arguments}
         selection, pairs = self._evaluate([*self._history, op], pairs_for=op)
         if selection.empty:
@@ -278,9 +269,7 @@ class Mission:
     def _select(self, alias: str = "m") -> list[str]:
         return [adql.column(c, alias) for c in self.spec.select_columns]
 
-    def _compile(
-        self, history: Sequence[dict[str, Any]], pairs_for: dict[str, Any] | None = None
-    ) -> _Compiled:
+    def _compile(self, history: Sequence[dict[str, Any]], pairs_for: dict[str, Any] | None = None) -> _Compiled:
         spec = self.spec
         where = [*spec.cuts, *spec.instrument_where(self._chosen)]
         uploads: dict[str, Table] = {}
@@ -297,9 +286,7 @@ class Mission:
             elif name == "filter_on_time":
                 lo = spec.time_value(datetime.fromisoformat(args["start_datetime"]))
                 hi = spec.time_value(datetime.fromisoformat(args["end_datetime"]))
-                where.append(
-                    adql.time_window(spec.start_expr(), spec.end_expr(), lo, hi, over_run=args["over_run"])
-                )
+                where.append(adql.time_window(spec.start_expr(), spec.end_expr(), lo, hi, over_run=args["over_run"]))
             elif name == "filter_on_target_type":
                 condition = self._target_condition(args["target_type"])
                 if condition:
@@ -501,9 +488,7 @@ class Mission:
         except (OSError, ValueError) as err:
             raise VodaxaError(f"{path}: not a readable vodaxa mission state ({err})") from None
         if state.get("vodaxa_state") != STATE_VERSION or "mission" not in state:
-            raise VodaxaError(
-                f"{path}: not a vodaxa mission state file (version {state.get('vodaxa_state')})"
-            )
+            raise VodaxaError(f"{path}: not a vodaxa mission state file (version {state.get('vodaxa_state')})")
         mission = cls(state["mission"], state.get("instruments"), **options)
         if state.get("spec_version") != mission.spec.version:
             warnings.warn(
@@ -539,9 +524,7 @@ class Mission:
             if o in old_prop and bool(old_prop[o]) != bool(p)
         )
         sci_changed = sorted(
-            o
-            for o, s in zip(now["obs_id"], now["science_usable"])
-            if o in old_sci and bool(old_sci[o]) != bool(s)
+            o for o, s in zip(now["obs_id"], now["science_usable"]) if o in old_sci and bool(old_sci[o]) != bool(s)
         )
         self._saved = None
         return {
@@ -565,9 +548,7 @@ def _to_frame(table: Table) -> pd.DataFrame:
         mask = np.asarray(getattr(col, "mask", np.zeros(len(col), dtype=bool)), dtype=bool)
         values = np.asarray(col)
         if values.dtype.kind in "OSU":
-            data[name] = [
-                None if m else (v.decode() if isinstance(v, bytes) else v) for v, m in zip(values, mask)
-            ]
+            data[name] = [None if m else (v.decode() if isinstance(v, bytes) else v) for v, m in zip(values, mask)]
         elif values.dtype.kind in "iufb" and mask.any():
             data[name] = np.where(mask, np.nan, values.astype(float))
         else:

@@ -38,11 +38,7 @@ def search(
     also warned about, so nothing is hidden.  ``radius`` is a distance (degrees or Quantity), a
     ``{mission: distance}`` dict, or None for 1.2 x each mission's field of view.
     """
-    names = (
-        registry.names()
-        if missions is None
-        else ([missions] if isinstance(missions, str) else list(missions))
-    )
+    names = registry.names() if missions is None else ([missions] if isinstance(missions, str) else list(missions))
     for name in names:
         registry.get(name)  # unknown names fail before any query, with the list of known ones
     positions = _positions(targets, resolver, parse_name)
@@ -66,9 +62,7 @@ def search(
     if empty:
         warnings.warn(f"no observations found by: {', '.join(empty)}", stacklevel=2)
     if errors:
-        warnings.warn(
-            "missions that failed: " + "; ".join(f"{k}: {v}" for k, v in errors.items()), stacklevel=2
-        )
+        warnings.warn("missions that failed: " + "; ".join(f"{k}: {v}" for k, v in errors.items()), stacklevel=2)
     columns = [
         "mission",
         "obs_id",

@@ -146,9 +146,7 @@ def test_full_table_equals_generated_rows(
         ),
         (
             "obs_type IN ('GT', 'DDT') AND issue_flag = 1 AND spacecraft_mode = 'INERTIAL'",
-            lambda r: (
-                r["obs_type"] in ("GT", "DDT") and r["issue_flag"] == 1 and r["spacecraft_mode"] == "INERTIAL"
-            ),
+            lambda r: r["obs_type"] in ("GT", "DDT") and r["issue_flag"] == 1 and r["spacecraft_mode"] == "INERTIAL",
         ),
         (
             "name LIKE '3C 105%' AND exposure_a < 10000 AND exposure_a > 0",
@@ -157,9 +155,7 @@ def test_full_table_equals_generated_rows(
         (
             "public_date > 65000 AND subject_category != 'CALIBRATION'",
             lambda r: (
-                r["public_date"] is not None
-                and r["public_date"] > 65000
-                and r["subject_category"] != "CALIBRATION"
+                r["public_date"] is not None and r["public_date"] > 65000 and r["subject_category"] != "CALIBRATION"
             ),
         ),
     ],
@@ -245,8 +241,7 @@ def test_box_wrapping_ra_zero(
     expected = expect(
         numaster_rows,
         lambda r: (
-            (r["ra"] >= box["ra_min"] or r["ra"] <= box["ra_max"])
-            and box["dec_min"] <= r["dec"] <= box["dec_max"]
+            (r["ra"] >= box["ra_min"] or r["ra"] <= box["ra_max"]) and box["dec_min"] <= r["dec"] <= box["dec_max"]
         ),
     )
     assert len(expected) == 7
@@ -262,9 +257,7 @@ def test_obsid_in_list(tap: pyvo.dal.TAPService, numaster_rows: list[Row]) -> No
     assert sorted_obsids(result) == sorted(set(zero_led + others))
 
 
-def test_upload_crossmatch(
-    tap: pyvo.dal.TAPService, numaster_rows: list[Row], dachs_data: ModuleType
-) -> None:
+def test_upload_crossmatch(tap: pyvo.dal.TAPService, numaster_rows: list[Row], dachs_data: ModuleType) -> None:
     """TAP_UPLOAD of 50 positions joined with CONTAINS/CIRCLE on the server equals brute-force pairs."""
     radius = 0.3
     rnd = random.Random(4242)
@@ -420,9 +413,7 @@ def test_datalink_iter_batched(
     assert 1 <= len(dl_calls) < len(by_obsid), f"DataLink requests not batched: {dl_calls}"
 
 
-def test_datalink_several_ids_get_and_post(
-    dlmeta_url: str, numaster_rows: list[Row], dachs_data: ModuleType
-) -> None:
+def test_datalink_several_ids_get_and_post(dlmeta_url: str, numaster_rows: list[Row], dachs_data: ModuleType) -> None:
     """Several IDs per request give the same links by GET and POST; an unknown ID gives a NotFoundFault."""
     now = now_mjd()
     sample = numaster_rows[:3] + [r for r in numaster_rows if not dachs_data.is_public(r, now)][:3]
@@ -433,9 +424,7 @@ def test_datalink_several_ids_get_and_post(
 
     def summary(dl: DatalinkResults) -> list[tuple[str, str, bool, bool]]:
         """(ID, semantics, has access_url, has error) for each row, sorted."""
-        return sorted(
-            (str(r.id), str(r.semantics), bool(raw_access_url(r)), bool(r.error_message)) for r in dl
-        )
+        return sorted((str(r.id), str(r.semantics), bool(raw_access_url(r)), bool(r.error_message)) for r in dl)
 
     assert summary(via_get) == summary(via_post)
     expected = []

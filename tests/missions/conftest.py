@@ -46,20 +46,45 @@ def _any_positive(df: pd.DataFrame, columns: list[str]) -> pd.Series:
 
 #: mission -> (table, id column, DAXA's row cuts with the default instruments)
 CUTS: dict[str, tuple[str, str, Callable[[pd.DataFrame], pd.Series]]] = {
-    "nustar_pointed": ("numaster", "obsid", lambda d: (d.observation_mode == "SCIENCE")
-                       & (d.spacecraft_mode == "INERTIAL") & d.status.isin(["processed", "archived"])
-                       & _any_positive(d, ["ontime_a", "ontime_b"])),
-    "chandra": ("chanmaster", "obsid", lambda d: d.status.isin(["processed", "archived"])
-                & d.detector.str.split("-").str[0].isin(["ACIS", "HRC"]) & (d.grating == "NONE")),
-    "xmm_pointed_heasarc": ("xmmmaster", "obsid", lambda d: d.status.isin(["processed", "archived"])
-                            & ~d.obsid.str.startswith("9") & ~((d.ra == 0) & (d.dec == 0))),
+    "nustar_pointed": (
+        "numaster",
+        "obsid",
+        lambda d: (
+            (d.observation_mode == "SCIENCE")
+            & (d.spacecraft_mode == "INERTIAL")
+            & d.status.isin(["processed", "archived"])
+            & _any_positive(d, ["ontime_a", "ontime_b"])
+        ),
+    ),
+    "chandra": (
+        "chanmaster",
+        "obsid",
+        lambda d: (
+            d.status.isin(["processed", "archived"])
+            & d.detector.str.split("-").str[0].isin(["ACIS", "HRC"])
+            & (d.grating == "NONE")
+        ),
+    ),
+    "xmm_pointed_heasarc": (
+        "xmmmaster",
+        "obsid",
+        lambda d: (
+            d.status.isin(["processed", "archived"]) & ~d.obsid.str.startswith("9") & ~((d.ra == 0) & (d.dec == 0))
+        ),
+    ),
     "swift": ("swiftmastr", "obsid", lambda d: _any_positive(d, ["xrt_exposure", "bat_exposure"])),
     "suzaku": ("suzamaster", "obsid", lambda d: _any_positive(d, [f"xis{k}_expo" for k in range(4)])),
     "asca": ("ascamaster", "sequence_number", lambda d: _any_positive(d, ["gis_exposure", "sis_exposure"])),
-    "integral_pointed": ("intscwpub", "scw_id", lambda d: _any_positive(d, ["good_jemx1", "good_jemx2", "good_isgri"])
-                         & (d.data_in_heasarc == "Y")),
-    "rosat_pointed": ("rosmaster", "seq_id", lambda d: d.instrument.isin(["PSPCB", "PSPCC", "PSPC", "HRI"])
-                      & (d.exposure > 0)),
+    "integral_pointed": (
+        "intscwpub",
+        "scw_id",
+        lambda d: _any_positive(d, ["good_jemx1", "good_jemx2", "good_isgri"]) & (d.data_in_heasarc == "Y"),
+    ),
+    "rosat_pointed": (
+        "rosmaster",
+        "seq_id",
+        lambda d: d.instrument.isin(["PSPCB", "PSPCC", "PSPC", "HRI"]) & (d.exposure > 0),
+    ),
     "rosat_all_sky": ("rassmaster", "seq_id", lambda d: pd.Series(True, d.index)),
     "xrism_pointed": ("xrismmastr", "obsid", lambda d: d.exposure > 0),
 }
@@ -80,10 +105,15 @@ RADII: dict[str, float | Callable[[pd.DataFrame], pd.Series]] = {
 
 #: start and end columns (MJD) of each table; end None = start + the duration column (s)
 TIMES = {
-    "numaster": ("time", "end_time"), "chanmaster": ("time", "exposure"), "xmmmaster": ("time", "end_time"),
-    "swiftmastr": ("start_time", "stop_time"), "suzamaster": ("time", "stop_time"),
-    "ascamaster": ("time", "end_time"), "intscwpub": ("start_date", "end_date"),
-    "rosmaster": ("start_time", "end_time"), "rassmaster": ("start_date", "end_date"),
+    "numaster": ("time", "end_time"),
+    "chanmaster": ("time", "exposure"),
+    "xmmmaster": ("time", "end_time"),
+    "swiftmastr": ("start_time", "stop_time"),
+    "suzamaster": ("time", "stop_time"),
+    "ascamaster": ("time", "end_time"),
+    "intscwpub": ("start_date", "end_date"),
+    "rosmaster": ("start_time", "end_time"),
+    "rassmaster": ("start_date", "end_date"),
     "xrismmastr": ("time", "end_time"),
 }
 

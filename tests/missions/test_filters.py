@@ -33,8 +33,20 @@ def test_all_obs_and_unfiltered_selection(sandbox, name):
     expected = base(name)
     assert set(mission.filtered_obs_ids) == set(expected["obs_id"])
     info = mission.filtered_obs_info
-    for col in ("mission", "obs_id", "ra", "dec", "start", "end", "duration", "science_usable", "proprietary_end",
-                "proprietary_usable", "instrument", "target_category"):
+    for col in (
+        "mission",
+        "obs_id",
+        "ra",
+        "dec",
+        "start",
+        "end",
+        "duration",
+        "science_usable",
+        "proprietary_end",
+        "proprietary_usable",
+        "instrument",
+        "target_category",
+    ):
         assert col in info.columns
     assert str(info["start"].dtype).startswith("datetime64") and str(info["start"].dt.tz) == "UTC"
     assert str(info["duration"].dtype).startswith("timedelta64")
@@ -133,8 +145,9 @@ def test_explicit_distances(sandbox):
     targets = [TARGETS[0][1:], TARGETS[1][1:]]
     mission = Mission("nustar_pointed")
     mission.filter_on_positions([list(t) for t in targets], search_distance=[0.05, 0.3])
-    sep = [SkyCoord(expected["ra"], expected["dec"], unit="deg").separation(SkyCoord(*t, unit="deg")).deg
-           for t in targets]
+    sep = [
+        SkyCoord(expected["ra"], expected["dec"], unit="deg").separation(SkyCoord(*t, unit="deg")).deg for t in targets
+    ]
     mask = (sep[0] <= 0.05) | (sep[1] <= 0.3)
     assert _ids(mission) == set(expected[mask]["obs_id"])
 
@@ -182,8 +195,9 @@ def test_filter_on_target_type(sandbox):
     mission = Mission("nustar_pointed")
     everything = mission.filtered_obs_info
     mission.filter_on_target_type(["agn", "GCL"])
-    assert set(mission.filtered_obs_ids) == set(everything[everything["target_category"].isin(["AGN", "GCL"])]
-                                                ["obs_id"])
+    assert set(mission.filtered_obs_ids) == set(
+        everything[everything["target_category"].isin(["AGN", "GCL"])]["obs_id"]
+    )
     chandra = Mission("chandra")
     all_chandra = chandra.filtered_obs_info
     chandra.filter_on_target_type("XRB")  # derived from several columns: applied to the answer
@@ -199,8 +213,12 @@ def test_instruments_choose_rows(sandbox):
     from .conftest import table
 
     nu = table("numaster")
-    mask = ((nu.observation_mode == "SCIENCE") & (nu.spacecraft_mode == "INERTIAL")
-            & nu.status.isin(["processed", "archived"]) & (nu.ontime_b > 0))
+    mask = (
+        (nu.observation_mode == "SCIENCE")
+        & (nu.spacecraft_mode == "INERTIAL")
+        & nu.status.isin(["processed", "archived"])
+        & (nu.ontime_b > 0)
+    )
     assert set(only_b.filtered_obs_ids) == set(nu[mask]["obsid"])
     assert set(only_b.filtered_obs_ids) <= set(expected_a["obs_id"])
     integral = Mission("integral_pointed", ["picsit"])  # DAXA could not select PICsIT
@@ -234,7 +252,7 @@ def test_bad_input(sandbox, call, fragment):
 
 
 def test_unknown_mission_and_instrument():
-    with pytest.raises(VodaxaError, match="known missions: .*nustar_pointed"):
+    with pytest.raises(VodaxaError, match=r"known missions: .*nustar_pointed"):
         Mission("nustarr")
     with pytest.raises(VodaxaError, match="valid: FPMA, FPMB"):
         Mission("nustar_pointed", ["XRT"])

@@ -40,8 +40,6 @@ def separation(ra1, dec1, ra2, dec2) -> np.ndarray:
     """Great-circle distance in degrees (Vincenty form, independent of the server's haversine)."""
     ra1, dec1, ra2, dec2 = (np.radians(np.asarray(x, dtype=float)) for x in (ra1, dec1, ra2, dec2))
     dra = ra2 - ra1
-    num = np.hypot(
-        np.cos(dec2) * np.sin(dra), np.cos(dec1) * np.sin(dec2) - np.sin(dec1) * np.cos(dec2) * np.cos(dra)
-    )
+    num = np.hypot(np.cos(dec2) * np.sin(dra), np.cos(dec1) * np.sin(dec2) - np.sin(dec1) * np.cos(dec2) * np.cos(dra))
     den = np.sin(dec1) * np.sin(dec2) + np.cos(dec1) * np.cos(dec2) * np.cos(dra)
     return np.degrees(np.arctan2(num, den))

@@ -59,30 +59,25 @@ def test_integer_division_truncates(db):
 
 
 def test_box_across_ra_zero_and_distance(db):
-    assert sorted(
-        _col(db, "SELECT id FROM t WHERE CONTAINS(POINT('ICRS', ra, dec), BOX('ICRS', 0, 0, 1, 1)) = 1")
-    ) == ["a", "b"]
+    assert sorted(_col(db, "SELECT id FROM t WHERE CONTAINS(POINT('ICRS', ra, dec), BOX('ICRS', 0, 0, 1, 1)) = 1")) == [
+        "a",
+        "b",
+    ]
     assert _col(
         db, "SELECT id FROM t WHERE CONTAINS(POINT('ICRS', ra, dec), BOX('ICRS', 0, 0, 1, 1)) = 0ORDER BY id"
     ) == ["c", "d"]
-    dist = _col(
-        db, "SELECT DISTANCE(POINT('ICRS', ra, dec), POINT('ICRS', 0.1, 0)) AS d FROM t WHERE id = 'a'"
-    )
+    dist = _col(db, "SELECT DISTANCE(POINT('ICRS', ra, dec), POINT('ICRS', 0.1, 0)) AS d FROM t WHERE id = 'a'")
     assert dist[0] == pytest.approx(0.2, abs=1e-9)
     dist4 = _col(db, "SELECT DISTANCE(ra, dec, 0.1, 0) AS d FROM t WHERE id = 'a'")
     assert dist4 == dist
 
 
 def test_intersects_forms(db):
-    assert _col(
-        db, "SELECT id FROM t WHERE INTERSECTS(CIRCLE('', 180, 45, 0.1), POINT('', ra, dec)) = 1"
-    ) == ["c"]
-    assert _col(
-        db, "SELECT id FROM t WHERE INTERSECTS(CIRCLE('', ra, dec, 1), CIRCLE('', 181.5, 45, 0.1)) = 1"
-    ) == ["c"]
-    assert _col(
-        db, "SELECT id FROM t WHERE CONTAINS(POINT('', ra, dec), CIRCLE(POINT('', 10, -10), 0.5)) = 1"
-    ) == ["d"]
+    assert _col(db, "SELECT id FROM t WHERE INTERSECTS(CIRCLE('', 180, 45, 0.1), POINT('', ra, dec)) = 1") == ["c"]
+    assert _col(db, "SELECT id FROM t WHERE INTERSECTS(CIRCLE('', ra, dec, 1), CIRCLE('', 181.5, 45, 0.1)) = 1") == [
+        "c"
+    ]
+    assert _col(db, "SELECT id FROM t WHERE CONTAINS(POINT('', ra, dec), CIRCLE(POINT('', 10, -10), 0.5)) = 1") == ["d"]
     as_value = _col(db, "SELECT CONTAINS(POINT('', ra, dec), CIRCLE('', 10, -10, 1)) AS c FROM t ORDER BY id")
     assert as_value == [0, 0, 0, 1]
 
@@ -97,9 +92,7 @@ def test_maxrec_overflow_and_zero(db):
 
 
 def test_tap_schema(db):
-    names = _col(
-        db, "SELECT column_name FROM TAP_SCHEMA.columns WHERE table_name = 't' ORDER BY column_index"
-    )
+    names = _col(db, "SELECT column_name FROM TAP_SCHEMA.columns WHERE table_name = 't' ORDER BY column_index")
     assert names == ["id", "x", "n", "ra", "dec"]
 
 

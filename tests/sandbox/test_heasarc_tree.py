@@ -336,9 +336,7 @@ def test_swift_files_and_zero_exposure_instruments(tmp_path: Path) -> None:
 
 def test_rosat_files(tmp_path: Path) -> None:
     _, pspc = _build(tmp_path, "rosmaster", {"seq_id": "RP700001N00", "instrument": "PSPCB", "proc_rev": 2})
-    assert pspc == {
-        f"rp700001n00_{k}.fits.Z" for k in ("anc", "bas", "bk1", "bk2", "bk3", "im1", "im2", "im3", "mex")
-    }
+    assert pspc == {f"rp700001n00_{k}.fits.Z" for k in ("anc", "bas", "bk1", "bk2", "bk3", "im1", "im2", "im3", "mex")}
     _, hri = _build(tmp_path, "rosmaster", {"seq_id": "RH600123A01", "instrument": "HRI", "proc_rev": 2})
     assert hri == {f"rh600123a01_{k}.fits.Z" for k in ("anc", "bas", "bk1", "im1")}
     _, old = _build(tmp_path, "rosmaster", {"seq_id": "RP700068N00", "proc_rev": 0})
@@ -369,9 +367,7 @@ def test_integral_revolution_data_are_shared(tmp_path: Path) -> None:
     rows = [{"scw_id": f"00440{k}110010", "scw_ver": "001"} for k in range(4)]
     results: list[list[str]] = []
     threads = [
-        threading.Thread(
-            target=lambda r=r: results.append(heasarc_tree.build_observation("intscwpub", r, tmp_path))
-        )
+        threading.Thread(target=lambda r=r: results.append(heasarc_tree.build_observation("intscwpub", r, tmp_path)))
         for r in rows
     ]
     for t in threads:

@@ -69,8 +69,7 @@ def test_cone(tap, tables):
 def test_box_wraps_right_ascension(tap, tables):
     nu = tables["numaster"]
     result = tap.run_sync(
-        "SELECT obsid FROM numaster WHERE CONTAINS(POINT('ICRS', ra, dec), "
-        "BOX('ICRS', 0.0, 10.0, 1.0, 2.0)) = 1"
+        "SELECT obsid FROM numaster WHERE CONTAINS(POINT('ICRS', ra, dec), BOX('ICRS', 0.0, 10.0, 1.0, 2.0)) = 1"
     )
     ra = np.asarray(nu["ra"])
     in_ra = (ra >= 359.5) | (ra <= 0.5)
@@ -114,8 +113,7 @@ def test_ids_and_between(tap, tables):
     ch = tables["chanmaster"]
     chosen = [int(x) for x in ch["obsid"][:7]]
     result = tap.run_sync(
-        f"SELECT obsid FROM chanmaster WHERE obsid IN ({', '.join(map(str, chosen))}) "
-        "AND exposure BETWEEN 0 AND 1e9"
+        f"SELECT obsid FROM chanmaster WHERE obsid IN ({', '.join(map(str, chosen))}) AND exposure BETWEEN 0 AND 1e9"
     )
     assert _ids(result) == {str(x) for x in chosen}
 
@@ -212,17 +210,13 @@ def test_datalink_batched(sandbox, tap, tables):
 def test_datalink_cap_sets_overflow_and_per_row_getdatalink(sandbox, tap):
     url = sandbox.endpoints["heasarc"]["datalink"] + "/chanmaster"
     cap = sandbox.heasarc.links["chanmaster"].max_ids
-    response = requests.post(
-        url, data={"ID": [str(i) for i in range(1, cap + 6)], "sizefiles": "false"}, timeout=60
-    )
+    response = requests.post(url, data={"ID": [str(i) for i in range(1, cap + 6)], "sizefiles": "false"}, timeout=60)
     assert response.headers["Content-Type"].startswith("application/x-votable+xml;content=datalink")
     with pytest.warns(DALOverflowWarning):
         links = pyvo.dal.DALResults(parse(BytesIO(response.content)))
     assert links.status[0] == "OVERFLOW"
     assert len(set(links.to_table()["ID"])) == cap
-    one = tap.run_sync(
-        "SELECT TOP 1 __row, obsid FROM chanmaster WHERE status = 'archived' AND public_date < 60000"
-    )[0]
+    one = tap.run_sync("SELECT TOP 1 __row, obsid FROM chanmaster WHERE status = 'archived' AND public_date < 60000")[0]
     assert "#this" in list(one.getdatalink().to_table()["semantics"])
 
 
@@ -253,9 +247,7 @@ def test_vosi(tap):
     assert columns["ra"].unit == "deg" and columns["time"].datatype.content == "double"
     assert tap.maxrec == 100_000 and tap.hardlimit == 10_000_000
     assert "ADQL" in [lang.name for lang in tap.capabilities[-1].languages]
-    assert (
-        "<avl:available>true</avl:available>" in requests.get(tap.baseurl + "/availability", timeout=10).text
-    )
+    assert "<avl:available>true</avl:available>" in requests.get(tap.baseurl + "/availability", timeout=10).text
 
 
 @pytest.mark.parametrize(
@@ -273,8 +265,7 @@ def test_vosi(tap):
         ("SELECT GAIA_HEALPIX_INDEX(4, obsid) FROM numaster", "unsupported ADQL function"),
         ("SELECT POINT('ICRS', ra, dec) FROM numaster", "can only be used inside"),
         (
-            "SELECT obsid FROM numaster WHERE "
-            "CONTAINS(POINT('', ra, dec), POLYGON('', ra, 1, 2, 3, 4, 5)) = 1",
+            "SELECT obsid FROM numaster WHERE CONTAINS(POINT('', ra, dec), POLYGON('', ra, 1, 2, 3, 4, 5)) = 1",
             "numeric literals",
         ),
     ],

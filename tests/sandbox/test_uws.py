@@ -61,9 +61,7 @@ def test_lifecycle_with_blocking_wait(slow):
     href = ET.fromstring(doc).find("uws:results/uws:result", NS).get(f"{{{NS['xlink']}}}href")
     result = requests.get(href, timeout=10)
     assert result.status_code == 200 and result.text.count("<TR>") == 3
-    assert (
-        ET.fromstring(doc).find("uws:startTime", NS).text and ET.fromstring(doc).find("uws:endTime", NS).text
-    )
+    assert ET.fromstring(doc).find("uws:startTime", NS).text and ET.fromstring(doc).find("uws:endTime", NS).text
 
 
 def test_phase_run_at_creation_and_delete(slow):

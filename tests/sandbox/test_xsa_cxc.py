@@ -171,9 +171,7 @@ def test_xsa_async_ids_in_equals_sync(xsa_tap, xsa_data):
     v_all = xsa_data["v_all_observations"]
     chosen = list(v_all["observation_id"][::29])
     quoted = ", ".join(f"'{o}'" for o in chosen)
-    query = (
-        f"SELECT observation_id, revolution FROM xsa.v_all_observations WHERE observation_id IN ({quoted})"
-    )
+    query = f"SELECT observation_id, revolution FROM xsa.v_all_observations WHERE observation_id IN ({quoted})"
     job = xsa_tap.submit_job(query)
     job.run()
     job.wait(timeout=30)
@@ -261,16 +259,13 @@ def test_cxc_cone_time_window_and_status(cxc_tap, cxc_data):
 def test_cxc_async_ids_in_equals_sync(cxc_tap, cxc_data):
     chosen = [int(o) for o in cxc_data["obsid"][::17]]
     query = (
-        "SELECT obsid, target_name, exposure_time FROM cxc.observation "
-        f"WHERE obsid IN ({', '.join(map(str, chosen))})"
+        f"SELECT obsid, target_name, exposure_time FROM cxc.observation WHERE obsid IN ({', '.join(map(str, chosen))})"
     )
     result = cxc_tap.run_async(query, timeout=30).to_table()
     assert {int(o) for o in result["obsid"]} == set(chosen)
     assert _ids(cxc_tap.run_sync(query), "obsid") == {str(o) for o in chosen}
     names = dict(zip(cxc_data["obsid"].tolist(), cxc_data["target_name"]))
-    assert all(
-        names[int(o)] == str(t) and " " not in str(t) for o, t in zip(result["obsid"], result["target_name"])
-    )
+    assert all(names[int(o)] == str(t) and " " not in str(t) for o, t in zip(result["obsid"], result["target_name"]))
 
 
 def test_cxc_matches_chanmaster_columns(cxc_data):

@@ -372,9 +372,7 @@ def _observation_rows(table: _HtmlTable, url: str) -> list[dict[str, object]]:
         ras = _per_obs(_angles(cells[roles["ra"]].text, hours=True, url=url), n, "R.A.", url)
         decs = _per_obs(_angles(cells[roles["dec"]].text, hours=False, url=url), n, "Dec.", url)
         modes = _per_obs(_modes(cells[roles["mode"]].text) if "mode" in roles else [None], n, "mode", url)
-        tarball = next(
-            (link for c in cells for link in c.links if re.search(r"\.(tar\.gz|tgz|tar)$", link)), ""
-        )
+        tarball = next((link for c in cells for link in c.links if re.search(r"\.(tar\.gz|tgz|tar)$", link)), "")
         name = cells[roles["field"]].text if "field" in roles else ""
         name = name or Path(urlsplit(tarball).path).name.split(".")[0]
         kind = _field_type(cells[roles["type"]].text if "type" in roles else table.heading)

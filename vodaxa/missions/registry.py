@@ -119,9 +119,7 @@ class MissionSpec:
             if canonical not in out:
                 out.append(canonical)
         if not out:
-            raise VodaxaError(
-                f"choose at least one {self.name} instrument from {', '.join(self.instruments)}"
-            )
+            raise VodaxaError(f"choose at least one {self.name} instrument from {', '.join(self.instruments)}")
         return tuple(out)
 
     def instrument_where(self, chosen: Sequence[str]) -> list[str]:
@@ -214,17 +212,13 @@ class MissionSpec:
         if self.end:
             out["end"] = self._times(src[self.end])
         elif self.duration:
-            out["end"] = out["start"] + pd.to_timedelta(
-                pd.to_numeric(src[self.duration], errors="coerce"), unit="s"
-            )
+            out["end"] = out["start"] + pd.to_timedelta(pd.to_numeric(src[self.duration], errors="coerce"), unit="s")
         else:
             out["end"] = out["start"]
         out["duration"] = out["end"] - out["start"]
         if self.duration:
             out["duration"] = pd.to_timedelta(pd.to_numeric(src[self.duration], errors="coerce"), unit="s")
-        out["science_usable"] = (
-            self.science_usable(src) if self.science_usable else pd.Series(True, src.index)
-        )
+        out["science_usable"] = self.science_usable(src) if self.science_usable else pd.Series(True, src.index)
         out["science_usable"] = out["science_usable"].fillna(False).astype(bool)
         if self.proprietary_column:
             end = src[self.proprietary_column]
@@ -253,9 +247,7 @@ class MissionSpec:
     def _times(self, values: pd.Series) -> pd.Series:
         if self.time_format == "mjd":
             return _mjd_times(pd.to_numeric(values, errors="coerce"))
-        return pd.to_datetime(
-            values.map(lambda v: None if v is None or v == "" else str(v)), utc=True, errors="coerce"
-        )
+        return pd.to_datetime(values.map(lambda v: None if v is None or v == "" else str(v)), utc=True, errors="coerce")
 
     def _instruments(self, src: pd.DataFrame) -> pd.Series:
         if not self.instrument_column:
@@ -340,6 +332,4 @@ def get(name: str) -> MissionSpec:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise UnknownMissionError(
-            f"unknown mission '{name}'; known missions: {', '.join(sorted(_REGISTRY))}"
-        ) from None
+        raise UnknownMissionError(f"unknown mission '{name}'; known missions: {', '.join(sorted(_REGISTRY))}") from None

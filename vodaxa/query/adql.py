@@ -106,9 +106,7 @@ def in_list(expr: str, values: Iterable[object]) -> str:
 def circle(ra_expr: str, dec_expr: str, ra: str | float, dec: str | float, radius: str | float) -> str:
     """Points within ``radius`` degrees of (ra, dec): CONTAINS(POINT, CIRCLE) = 1."""
     args = [a if isinstance(a, str) else literal(float(a)) for a in (ra, dec, radius)]
-    return (
-        f"CONTAINS(POINT('ICRS', {ra_expr}, {dec_expr}), CIRCLE('ICRS', {args[0]}, {args[1]}, {args[2]})) = 1"
-    )
+    return f"CONTAINS(POINT('ICRS', {ra_expr}, {dec_expr}), CIRCLE('ICRS', {args[0]}, {args[1]}, {args[2]})) = 1"
 
 
 def box(ra_expr: str, dec_expr: str, ra_min: float, ra_max: float, dec_min: float, dec_max: float) -> str:
@@ -152,9 +150,7 @@ class Query:
 
     def adql(self) -> str:
         """The query text."""
-        head = (
-            "SELECT " + ("DISTINCT " if self.distinct else "") + (f"TOP {int(self.top)} " if self.top else "")
-        )
+        head = "SELECT " + ("DISTINCT " if self.distinct else "") + (f"TOP {int(self.top)} " if self.top else "")
         parts = [head + ", ".join(self.columns), f"FROM {table_name(self.table)} AS {ident(self.alias)}"]
         parts += self.joins
         if self.where:

@@ -70,9 +70,7 @@ class TapRunner:
             self._service = pyvo.dal.TAPService(self.url, session=self.session)
         return self._service
 
-    def run(
-        self, adql: str, *, uploads: Mapping[str, Table] | None = None, authenticated: bool = False
-    ) -> Table:
+    def run(self, adql: str, *, uploads: Mapping[str, Table] | None = None, authenticated: bool = False) -> Table:
         """The full answer of ``adql`` as an astropy Table; raises :class:`QueryError` on failure."""
         key = None
         if self.cache is not None and not authenticated:
@@ -87,16 +85,12 @@ class TapRunner:
         attempt = 0
         while True:
             try:
-                table = (
-                    self._run_async(adql, uploads, deadline) if use_async else self._run_sync(adql, uploads)
-                )
+                table = self._run_async(adql, uploads, deadline) if use_async else self._run_sync(adql, uploads)
                 break
             except (requests.ConnectionError, requests.Timeout, _Transient) as err:
                 attempt += 1
                 if attempt > self.retries or time.monotonic() >= deadline:
-                    raise ServiceError(
-                        f"TAP service {self.url} failed {attempt} times: {err}", url=self.url
-                    ) from None
+                    raise ServiceError(f"TAP service {self.url} failed {attempt} times: {err}", url=self.url) from None
                 pause = min(2.0**attempt * random.uniform(0.5, 1.0), max(0.0, deadline - time.monotonic()))
                 log.warning("TAP %s: %s; retrying in %.1f s", self.url, err, pause)
                 time.sleep(pause)
@@ -109,13 +103,9 @@ class TapRunner:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DALOverflowWarning)
             try:
-                result = self.service.run_sync(
-                    adql, uploads=dict(uploads) if uploads else None, maxrec=self._maxrec()
-                )
+                result = self.service.run_sync(adql, uploads=dict(uploads) if uploads else None, maxrec=self._maxrec())
             except DALQueryError as err:
-                raise QueryError(
-                    f"the TAP service {self.url} refused the query: {err}", url=self.url
-                ) from None
+                raise QueryError(f"the TAP service {self.url} refused the query: {err}", url=self.url) from None
             except DALFormatError as err:
                 raise ServiceError(
                     f"TAP service {self.url} did not answer with a VOTable ({err}); is the URL right?",
@@ -129,9 +119,7 @@ class TapRunner:
     # ------------------------------------------------------------------------------ async
     def _run_async(self, adql: str, uploads: Mapping[str, Table] | None, deadline: float) -> Table:
         try:
-            job = self.service.submit_job(
-                adql, uploads=dict(uploads) if uploads else None, maxrec=self._maxrec()
-            )
+            job = self.service.submit_job(adql, uploads=dict(uploads) if uploads else None, maxrec=self._maxrec())
         except DALServiceError as err:
             raise _classify(err, self.url) from None
         try:

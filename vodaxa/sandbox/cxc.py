@@ -107,9 +107,7 @@ def _exposure_mode(detector: np.ndarray, data_mode: np.ndarray) -> np.ndarray:
     return np.where(acis, prefix, None).astype(object)
 
 
-def _numbers(
-    start: np.ndarray, classes: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
+def _numbers(start: np.ndarray, classes: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Proposal numbers (``CCKNNNNN``: cycle, category, serial) and sequence numbers (``KNNNNN``)."""
     n = start.size
     cycle = np.clip(((np.nan_to_num(start, nan=_LAUNCH_MJD) - _LAUNCH_MJD) / 365.25).astype(int) + 1, 1, 99)
@@ -120,9 +118,7 @@ def _numbers(
     return proposals, sequence
 
 
-def _events(
-    exposure_s: np.ndarray, archived: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
+def _events(exposure_s: np.ndarray, archived: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Event counts and rates, known only for archived observations with exposure."""
     known = archived & (exposure_s > 0)
     rate = np.exp(rng.uniform(np.log(0.5), np.log(200.0), exposure_s.size))

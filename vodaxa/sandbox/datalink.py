@@ -48,6 +48,4 @@ class LinksEndpoint:
         ids = await request_ids(request)
         overflow = len(ids) > self.max_ids
         links = await self.resolve(request, ids[: self.max_ids])
-        return web.Response(
-            body=links_document(links, overflow=overflow), headers={"Content-Type": DATALINK_MIME}
-        )
+        return web.Response(body=links_document(links, overflow=overflow), headers={"Content-Type": DATALINK_MIME})

@@ -113,11 +113,7 @@ class FaultInjector:
             return _error_response(decision.status, self.faults.retry_after)
         response = await handler(request)
         body = getattr(response, "body", None)
-        if (
-            isinstance(response, web.Response)
-            and isinstance(body, bytes)
-            and (decision.cut or self.faults.bandwidth)
-        ):
+        if isinstance(response, web.Response) and isinstance(body, bytes) and (decision.cut or self.faults.bandwidth):
             return await self.send(request, response.status, dict(response.headers), _chunks(body), len(body))
         return response
 
@@ -131,9 +127,7 @@ class FaultInjector:
     ) -> web.StreamResponse:
         """Stream a body of ``length`` bytes, honouring the bandwidth cap and any drawn cut."""
         decision: Decision = request.get(FAULT_KEY, Decision())
-        headers = {
-            k: v for k, v in headers.items() if k.lower() not in ("content-length", "transfer-encoding")
-        }
+        headers = {k: v for k, v in headers.items() if k.lower() not in ("content-length", "transfer-encoding")}
         response = web.StreamResponse(status=status, headers=headers)
         response.content_length = length
         await response.prepare(request)

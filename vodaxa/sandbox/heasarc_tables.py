@@ -56,9 +56,7 @@ class TableSpec:
         raise KeyError(name)
 
 
-def _c(
-    name: str, datatype: str = "double", unit: str = "", ucd: str = "", description: str = ""
-) -> FieldMeta:
+def _c(name: str, datatype: str = "double", unit: str = "", ucd: str = "", description: str = "") -> FieldMeta:
     return FieldMeta(name, datatype, unit, ucd, description)
 
 
@@ -249,9 +247,7 @@ def _chanmaster(rng: np.random.Generator, n: int, now: float) -> dict[str, np.nd
         "detector": detector,
         "grating": grating,
         "exposure": exposure,
-        "type": _choice(
-            rng, ["GO", "GTO", "TOO", "DDT", "CAL", "CCT"], n, [0.6, 0.2, 0.08, 0.04, 0.05, 0.03]
-        ),
+        "type": _choice(rng, ["GO", "GTO", "TOO", "DDT", "CAL", "CCT"], n, [0.6, 0.2, 0.08, 0.04, 0.05, 0.03]),
         "data_mode": np.where(
             np.char.startswith(detector.astype(str), "ACIS"),
             _choice(rng, ["TE_FAINT", "TE_VFAINT", "CC33_GRADED"], n),
@@ -336,9 +332,7 @@ def _suzamaster(rng: np.random.Generator, n: int, now: float) -> dict[str, np.nd
     }
     out.update(expos)
     for k in range(4):
-        out[f"xis{k}_num_modes"] = np.where(expos[f"xis{k}_expo"] > 0, rng.integers(1, 4, n), 0).astype(
-            np.int32
-        )
+        out[f"xis{k}_num_modes"] = np.where(expos[f"xis{k}_expo"] > 0, rng.integers(1, 4, n), 0).astype(np.int32)
     return out
 
 

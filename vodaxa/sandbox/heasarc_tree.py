@@ -126,9 +126,7 @@ def _xmm(row: Mapping[str, Any], rng: np.random.Generator, o: str, span: Span) -
 
     def ccds(inst: str, exp: str, name: str, n: int) -> list[dict[str, Any]]:
         """One item per CCD of an instrument exposure, each with a 1/n share of the events."""
-        return [
-            {"i": inst, "exp": exp, "ccd": f"{c:02d}", "inst": name, "frac": 1.0 / n} for c in range(1, n + 1)
-        ]
+        return [{"i": inst, "exp": exp, "ccd": f"{c:02d}", "inst": name, "frac": 1.0 / n} for c in range(1, n + 1)]
 
     return {
         "rev4": f"{rev:04d}",
@@ -285,9 +283,7 @@ _CHANDRA = (
     _E(f"secondary/{_CXC}_{{obi}}N00{{v}}{{e}}_evt1.fits.gz", "evt", over="subs", content="EVT1"),
     _E(f"secondary/{_CXC}_{{obi}}N00{{v}}_evt1a.fits.gz", "evt", over="grating_obis", content="EVT1A"),
     _E(f"secondary/{_CXC}_{{obi}}N00{{v}}_mtl1.fits.gz", "tab", over="obis", ext="MTL", content="MTL"),
-    _E(
-        f"secondary/{_CXC}_{{obi}}N00{{v}}{{e}}_flt1.fits.gz", "gti", over="subs", ext="FILTER", content="FLT"
-    ),
+    _E(f"secondary/{_CXC}_{{obi}}N00{{v}}{{e}}_flt1.fits.gz", "gti", over="subs", ext="FILTER", content="FLT"),
     _E(f"secondary/{_CXC}_{{obi}}N00{{v}}_msk1.fits.gz", "tab", over="obis", ext="MASK", content="MSK"),
     _E(
         f"secondary/{_CXC}_{{obi}}N00{{v}}{{e}}_stat1.fits.gz",
@@ -320,9 +316,7 @@ _CHANDRA = (
         content="ANGLEEPHEM",
         inst="EPHEM",
     ),
-    _E(
-        "secondary/ephem/lunef{t9}N00{v}_eph1.fits.gz", "tab", ext="EPHEM", content="LUNAREPHEM", inst="EPHEM"
-    ),
+    _E("secondary/ephem/lunef{t9}N00{v}_eph1.fits.gz", "tab", ext="EPHEM", content="LUNAREPHEM", inst="EPHEM"),
     _E(
         "secondary/ephem/solarf{t9}N00{v}_eph1.fits.gz",
         "tab",
@@ -738,9 +732,7 @@ def build_observation(table: str, row: Mapping[str, Any], root: Path) -> list[st
     root = Path(root)
     mission = _mission(table)
     fields = _path_fields(mission, row)
-    paths = _materialise(
-        root, mission.path.format(**fields), lambda: render(_observation(table, row), mission.entries)
-    )
+    paths = _materialise(root, mission.path.format(**fields), lambda: render(_observation(table, row), mission.entries))
     for template, entries in mission.shared:
         paths += _materialise(
             root, template.format(**fields), lambda e=entries: render(_revolution(table, fields["rev"]), e)

@@ -201,9 +201,7 @@ class TapService:
         if self.base_placeholder:
             _rebase(result, self.base_placeholder, base)
         descriptors = self.descriptors(result, base) if self.descriptors else []
-        return result_document(
-            result.fields, result.columns, overflow=result.overflow, descriptors=descriptors
-        )
+        return result_document(result.fields, result.columns, overflow=result.overflow, descriptors=descriptors)
 
     @staticmethod
     def _base(request: web.Request) -> str:
@@ -352,9 +350,7 @@ class TapService:
             return _xml(f"<uws:results {_UWS_NS}>{self._results_xml(request, job)}</uws:results>")
         raise web.HTTPNotFound(text=f"jobs have no '{item}'")
 
-    async def _post_item(
-        self, request: web.Request, job: Job, item: str, form: dict[str, str]
-    ) -> web.Response:
+    async def _post_item(self, request: web.Request, job: Job, item: str, form: dict[str, str]) -> web.Response:
         if item == "phase":
             phase = form.get("PHASE", "").upper()
             if phase == "RUN":
@@ -397,8 +393,7 @@ class TapService:
 
     def _params_xml(self, job: Job) -> str:
         return "".join(
-            f"<uws:parameter id={quoteattr(k.lower())}>{escape(str(v))}</uws:parameter>"
-            for k, v in job.params.items()
+            f"<uws:parameter id={quoteattr(k.lower())}>{escape(str(v))}</uws:parameter>" for k, v in job.params.items()
         )
 
     def _results_xml(self, request: web.Request, job: Job) -> str:

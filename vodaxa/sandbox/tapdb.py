@@ -145,10 +145,7 @@ class TapDatabase:
             TapTable(
                 "columns",
                 "Columns in this service",
-                [
-                    FieldMeta(n, "char")
-                    for n in ("table_name", "column_name", "datatype", "unit", "ucd", "description")
-                ]
+                [FieldMeta(n, "char") for n in ("table_name", "column_name", "datatype", "unit", "ucd", "description")]
                 + [FieldMeta("column_index", "int")],
                 {
                     name: np.array([row[i] for row in columns], dtype=object)
@@ -172,9 +169,7 @@ class TapDatabase:
             self.tables[t.qualified.lower()] = t
 
     # ------------------------------------------------------------------------------- queries
-    def execute(
-        self, adql: str, *, maxrec: int | None, uploads: Mapping[str, Table] | None = None
-    ) -> QueryResult:
+    def execute(self, adql: str, *, maxrec: int | None, uploads: Mapping[str, Table] | None = None) -> QueryResult:
         """Run ``adql``; at most ``maxrec`` rows come back, with ``overflow`` set if more existed."""
         cursor = self._con.cursor()
         try:
@@ -201,9 +196,7 @@ class TapDatabase:
         finally:
             cursor.close()
 
-    def _resolve(
-        self, schema: str | None, name: str, uploads: Mapping[str, str], read: list[str]
-    ) -> TableRef:
+    def _resolve(self, schema: str | None, name: str, uploads: Mapping[str, str], read: list[str]) -> TableRef:
         key = f"{schema}.{name}".lower() if schema else name.lower()
         if schema and schema.lower() == "tap_upload":
             if name.lower() not in uploads:
@@ -216,9 +209,7 @@ class TapDatabase:
         read.append(table.qualified)
         return TableRef(table.schema, table.name)
 
-    def _register_uploads(
-        self, cursor: duckdb.DuckDBPyConnection, uploads: Mapping[str, Table]
-    ) -> dict[str, str]:
+    def _register_uploads(self, cursor: duckdb.DuckDBPyConnection, uploads: Mapping[str, Table]) -> dict[str, str]:
         names: dict[str, str] = {}
         for name, table in uploads.items():
             temp = f"upload_{next(self._counter)}_{name.lower()}"
@@ -287,6 +278,4 @@ def _column_values(series: pd.Series, datatype: str) -> list | np.ndarray:
         return series.to_numpy(dtype=float, na_value=np.nan)
     if datatype == "timestamp":
         return [None if pd.isna(v) else pd.Timestamp(v).to_pydatetime() for v in series]
-    return [
-        None if v is None or (isinstance(v, float) and v != v) or v is pd.NA else v for v in series.tolist()
-    ]
+    return [None if v is None or (isinstance(v, float) and v != v) or v is pd.NA else v for v in series.tolist()]

@@ -165,9 +165,7 @@ class Link:
 def links_document(links: Sequence[Link], *, overflow: bool = False) -> bytes:
     """A DataLink ``links`` response with the 1.1 standardID INFO."""
     columns = [[getattr(link, f.name if f.name != "ID" else "id") for link in links] for f in DATALINK_FIELDS]
-    return result_document(
-        DATALINK_FIELDS, columns, overflow=overflow, infos=[("standardID", DATALINK_STANDARD)]
-    )
+    return result_document(DATALINK_FIELDS, columns, overflow=overflow, infos=[("standardID", DATALINK_STANDARD)])
 
 
 def xml_attr(value: str) -> str:

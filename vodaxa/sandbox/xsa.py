@@ -182,8 +182,7 @@ def _complete(base: dict[str, np.ndarray], rng: np.random.Generator, now_mjd: fl
     proposal = np.array([str(o)[:6] for o in core["observation_id"]], dtype=object)
     _, proposal_index = np.unique(proposal.astype(str), return_inverse=True)
     stc = [
-        None if r != r else f"Circle ICRS {r:.6f} {d:.6f} {FOV_RADIUS_DEG}"
-        for r, d in zip(ra.tolist(), dec.tolist())
+        None if r != r else f"Circle ICRS {r:.6f} {d:.6f} {FOV_RADIUS_DEG}" for r, d in zip(ra.tolist(), dec.tolist())
     ]
     return {
         "bii": bii,
@@ -206,9 +205,7 @@ def _complete(base: dict[str, np.ndarray], rng: np.random.Generator, now_mjd: fl
         "ra": ra,
         "ra_nom": np.round(ra_nom, 6),
         "revolution": core["revolution"],
-        "sas_version": np.where(
-            science, _choice(rng, ["xmmsas_20210317_1624", "xmmsas_20230412_1735"], n), None
-        ),
+        "sas_version": np.where(science, _choice(rng, ["xmmsas_20210317_1624", "xmmsas_20230412_1735"], n), None),
         "start_utc": start,
         "stc_s": np.array(stc, dtype=object),
         "target": core["target"],
@@ -241,9 +238,7 @@ def tables(rows: int, *, seed: int = 0, now_mjd: float = 61000.0) -> dict[str, d
 class _XsaDatabase(TapDatabase):
     """XSA's query engine: an unqualified table name is looked up in the ``xsa`` schema too."""
 
-    def _resolve(
-        self, schema: str | None, name: str, uploads: Mapping[str, str], read: list[str]
-    ) -> TableRef:
+    def _resolve(self, schema: str | None, name: str, uploads: Mapping[str, str], read: list[str]) -> TableRef:
         if schema is None and name.lower() not in self.tables and f"{SCHEMA}.{name}".lower() in self.tables:
             schema = SCHEMA
         return super()._resolve(schema, name, uploads, read)
@@ -270,10 +265,7 @@ class XsaArchive:
         }
         columns = {"v_all_observations": ALL_COLUMNS, "v_public_observations": PUBLIC_COLUMNS}
         self.db = _XsaDatabase(
-            [
-                TapTable(name, descriptions[name], list(columns[name]), data, SCHEMA)
-                for name, data in self.data.items()
-            ]
+            [TapTable(name, descriptions[name], list(columns[name]), data, SCHEMA) for name, data in self.data.items()]
         )
         self.tap = TapService(self.db, default_maxrec=default_maxrec, queue_delay=queue_delay)
 
