@@ -129,10 +129,12 @@ class TapRunner:
             job.run()
             job.wait(phases={"COMPLETED", "ERROR", "ABORTED"}, timeout=remaining)
             if job.phase != "COMPLETED":
-                message = getattr(job.errorsummary, "message", None) if job.errorsummary else None
-                raise QueryError(
-                    f"TAP job at {job.url} ended {job.phase}: {message or 'no reason given'}", url=self.url
-                )
+                try:
+                    job.raise_if_error()
+                    reason = f"it ended {job.phase}"
+                except DALQueryError as err:
+                    reason = str(err)
+                raise QueryError(f"the TAP job at {job.url} failed: {reason}", url=self.url)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", DALOverflowWarning)
                 result = job.fetch_result()
