@@ -29,7 +29,7 @@ from astropy.time import Time
 from . import missions as registry
 from .config import endpoints
 from .errors import NoObservationsError, QueryError, ServiceError, VodaxaError
-from .missions.registry import TAXONOMY, MissionSpec
+from .missions.registry import TAXONOMY, MissionSpec, clean_text
 from .query import adql
 from .query.cache import default_cache
 from .query.names import Resolver, resolve_names
@@ -48,7 +48,7 @@ class _Compiled:
 
     adql: str
     uploads: dict[str, Table]
-    pairs: bool  # whether rows carry vx_pos (position index) from a join
+    pairs_adql: str | None = None  # (position index, ObsID) pairs of the joined positional filter
 
 
 class Mission:
@@ -127,9 +127,7 @@ class Mission:
         """Every observation that passes the mission's row cuts (fetched when first asked, then kept)."""
         if self._all is None:
             frame, _ = self._fetch(
-                lambda: _Compiled(
-                    adql.Query(self.spec.table, self._select(), where=[*self.spec.cuts]).adql(), {}, False
-                )
+                lambda: _Compiled(adql.Query(self.spec.table, self._select(), where=[*self.spec.cuts]).adql(), {})
             )
             self._all = frame
         return self._all
@@ -244,7 +242,7 @@ class Mission:
     # ------------------------------------------------------------------------------ evaluation
     def _apply(self, name: str, arguments: dict[str, Any], *, want_pairs: bool = False) -> pd.DataFrame | None:
         op = {"name": name, "arguments": arguments}
-        selection, pairs = self._evaluate([*self._history, op], pairs_for=op)
+        selection, pairs = self._evaluate([*self._history, op], pairs_for=op if want_pairs else None)
         if selection.empty:
             raise NoObservationsError(
                 f"{self.name}: {name} would leave no observations; the selection is unchanged "
@@ -262,9 +260,13 @@ class Mission:
         for op in history:
             if op["name"] == "filter_on_target_type":
                 frame = frame[frame["target_category"].isin(op["arguments"]["target_type"])]
-        pairs = _pairs_table(frame, compiled.uploads["vx_positions"]) if compiled.pairs else None
-        frame = frame.drop(columns=["_vx_pos"], errors="ignore").drop_duplicates("obs_id")
-        return frame.reset_index(drop=True), pairs
+        frame = frame.drop_duplicates("obs_id").reset_index(drop=True)
+        pairs = None
+        if compiled.pairs_adql is not None:
+            raw = _to_frame(self.runner.run(compiled.pairs_adql, uploads=compiled.uploads))
+            found = pd.DataFrame({"_vx_pos": raw["vx_pos"], "obs_id": raw[self.spec.id_column].map(clean_text)})
+            pairs = _pairs_table(found[found["obs_id"].isin(frame["obs_id"])], compiled.uploads["vx_positions"])
+        return frame, pairs
 
     def _select(self, alias: str = "m") -> list[str]:
         return [adql.column(c, alias) for c in self.spec.select_columns]
@@ -302,11 +304,14 @@ class Mission:
                         f"JOIN TAP_UPLOAD.{table_name} AS q ON {self._match('s', 'q', args)}"
                     )
                     where.append(f"m.{adql.ident(spec.id_column)} IN ({inner})")
-        columns = self._select()
-        if joined is not None:
-            columns.append("p.vx_pos")
-        query = adql.Query(spec.table, columns, where=where, joins=joins)
-        return _Compiled(query.adql(), uploads, joined is not None)
+        # a join repeats an observation once per matching position: DISTINCT keeps the answer small,
+        # and the pairs (only when asked for) come from a second, two-column query
+        query = adql.Query(spec.table, self._select(), where=where, joins=joins, distinct=bool(joins))
+        pairs = None
+        if joined is not None and joined is pairs_for:
+            id_column = adql.column(spec.id_column, "m")
+            pairs = adql.Query(spec.table, ["p.vx_pos", id_column], where=where, joins=joins, distinct=True).adql()
+        return _Compiled(query.adql(), uploads, pairs)
 
     def _id_condition(self, ids: Sequence[str], invert: bool, uploads: dict[str, Table]) -> str:
         column = f"m.{adql.ident(self.spec.id_column)}"
@@ -428,14 +433,11 @@ class Mission:
             return self._run(compiled), compiled
 
     def _run(self, compiled: _Compiled) -> pd.DataFrame:
-        """The normalised rows of one query (with ``_vx_pos`` when the query joined positions)."""
+        """The normalised rows of one query."""
         log.debug("%s ADQL:\n%s", self.name, compiled.adql)
         table = self.runner.run(compiled.adql, uploads=compiled.uploads or None)
         raw = _to_frame(table)
-        frame = self.spec.normalise(raw, now=self.now)
-        if "vx_pos" in raw.columns:
-            frame["_vx_pos"] = raw["vx_pos"].to_numpy()
-        return frame
+        return self.spec.normalise(raw, now=self.now)
 
     # ------------------------------------------------------------------------------ helpers
     def _frame(self):

@@ -32,6 +32,7 @@ def test_identifiers():
         (True, "1"),
         (None, "NULL"),
         (np.int64(7), "7"),
+        (np.float64(1.5), "1.5"),
         (datetime(2020, 1, 2, 3, 4, 5, tzinfo=timezone.utc), "'2020-01-02T03:04:05.000'"),
     ],
 )

@@ -205,7 +205,7 @@ class MissionSpec:
         src.columns = [str(c) for c in src.columns]
         out = pd.DataFrame(index=src.index)
         out["mission"] = self.name
-        out["obs_id"] = src[self.id_column].map(_text)
+        out["obs_id"] = src[self.id_column].map(clean_text)
         out["ra"] = pd.to_numeric(src[self.ra], errors="coerce").astype(float)
         out["dec"] = pd.to_numeric(src[self.dec], errors="coerce").astype(float)
         out["start"] = self._times(src[self.start])
@@ -239,7 +239,7 @@ class MissionSpec:
         out["target_category"] = self._targets(src)
         for col in self.columns:
             if col in src.columns and col not in out.columns:
-                out[col] = src[col].map(_text) if src[col].dtype == object else src[col]
+                out[col] = src[col].map(clean_text) if src[col].dtype == object else src[col]
         if self.normalise_extra is not None:
             out = self.normalise_extra(out)
         return out.reset_index(drop=True)
@@ -253,17 +253,17 @@ class MissionSpec:
         if not self.instrument_column:
             return pd.Series([None] * len(src), index=src.index, dtype=object)
         reverse = {raw: inst for inst, raws in self.instrument_values.items() for raw in raws}
-        return src[self.instrument_column].map(lambda v: reverse.get(_text(v), _text(v)))
+        return src[self.instrument_column].map(lambda v: reverse.get(clean_text(v), clean_text(v)))
 
     def _targets(self, src: pd.DataFrame) -> pd.Series:
         if self.target_function is not None:
             return self.target_function(src)
         if not self.target_column:
             return pd.Series([self.target_default] * len(src), index=src.index, dtype=object)
-        return src[self.target_column].map(lambda v: self.target_map.get(_text(v), self.target_default))
+        return src[self.target_column].map(lambda v: self.target_map.get(clean_text(v), self.target_default))
 
 
-def _text(value: object) -> str | None:
+def clean_text(value: object) -> str | None:
     """Archive values as clean text (bytes decoded, padding stripped, masked as None)."""
     if value is None or value is np.ma.masked:
         return None

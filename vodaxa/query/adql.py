@@ -78,11 +78,11 @@ def literal(value: object) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
+        return str(int(value))
+    if isinstance(value, float):  # numpy floats too (their repr is "np.float64(...)")
         if not math.isfinite(value):
             raise ValueError(f"{value} cannot be written in ADQL")
-        return repr(value)
+        return repr(float(value))
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = value.astimezone(timezone.utc).replace(tzinfo=None)
