@@ -56,6 +56,7 @@ CATEGORY = {
 
 
 def _f(name: str, datatype: str, unit: str, ucd: str, description: str) -> FieldMeta:
+    """A column's metadata, positionally."""
     return FieldMeta(name, datatype, unit, ucd, description)
 
 

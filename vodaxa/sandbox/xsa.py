@@ -52,6 +52,7 @@ NO_SCIENCE_FRACTION = 0.03
 
 
 def _f(name: str, datatype: str, unit: str, ucd: str, description: str) -> FieldMeta:
+    """A column's metadata, positionally."""
     return FieldMeta(name, datatype, unit, ucd, description)
 
 
@@ -154,11 +155,40 @@ def _extras(n: int, taken: set[str], rng: np.random.Generator, now_mjd: float) -
 
 
 def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Rows of several column dicts, one after another."""
     return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
 
 
 def _choice(rng: np.random.Generator, values: list[str], n: int) -> np.ndarray:
+    """``n`` values drawn uniformly from ``values``."""
     return np.array(values, dtype=object)[rng.integers(0, len(values), n)]
+
+
+def _nominal(ra: np.ndarray, dec: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Nominal pointings (ra_nom, dec_nom) up to 2 arcmin from the targets; NaN where the target has none."""
+    offset = rng.uniform(0.0, 2.0 / 60.0, ra.size)
+    angle = rng.uniform(0.0, 2 * np.pi, ra.size)
+    dec_nom = np.clip(dec + offset * np.cos(angle), -90.0, 90.0)
+    ra_nom = (ra + offset * np.sin(angle) / np.maximum(np.cos(np.radians(dec)), 1e-3)) % 360.0
+    return np.round(ra_nom, 6), np.round(dec_nom, 6)
+
+
+def _processing(
+    end: np.ndarray, science: np.ndarray, rng: np.random.Generator, now_mjd: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """ODF and pipeline-product dates after the observation's end (no products without science data)."""
+    now = mjd_to_datetime64(np.array([now_mjd]))[0]
+    days = np.timedelta64(86400, "s")
+    odf = np.minimum(end + (rng.uniform(1.0, 10.0, end.size) * days).astype("timedelta64[s]"), now)
+    pps = np.minimum(odf + (rng.uniform(5.0, 60.0, end.size) * days).astype("timedelta64[s]"), now)
+    pps[~science] = np.datetime64("NaT")
+    return odf, pps
+
+
+def _stc_s(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+    """The field of view as STC-S text; NULL where the position is."""
+    text = [f"Circle ICRS {r:.6f} {d:.6f} {FOV_RADIUS_DEG}" for r, d in zip(ra.tolist(), dec.tolist())]
+    return np.where(np.isnan(ra), None, np.array(text, dtype=object)).astype(object)
 
 
 def _complete(base: dict[str, np.ndarray], rng: np.random.Generator, now_mjd: float) -> dict[str, np.ndarray]:
@@ -166,28 +196,18 @@ def _complete(base: dict[str, np.ndarray], rng: np.random.Generator, now_mjd: fl
     order = np.argsort(base["start_mjd"], kind="stable")
     core = {k: v[order] for k, v in base.items()}
     n = len(order)
-    ra, dec = core["ra"], core["dec"]
+    ra, dec, science = core["ra"], core["dec"], core["with_science"]
     lii, bii = _galactic(ra, dec)
-    offset = rng.uniform(0.0, 2.0 / 60.0, n)  # nominal pointing up to 2 arcmin from the target
-    angle = rng.uniform(0.0, 2 * np.pi, n)
-    dec_nom = np.clip(dec + offset * np.cos(angle), -90.0, 90.0)
-    ra_nom = (ra + offset * np.sin(angle) / np.maximum(np.cos(np.radians(dec)), 1e-3)) % 360.0
+    ra_nom, dec_nom = _nominal(ra, dec, rng)
     start = mjd_to_datetime64(core["start_mjd"])
     end = start + core["duration"].astype("timedelta64[s]")
-    now = mjd_to_datetime64(np.array([now_mjd]))[0]
-    odf_proc = np.minimum(end + (rng.uniform(1.0, 10.0, n) * 86400).astype("timedelta64[s]"), now)
-    pps_proc = np.minimum(odf_proc + (rng.uniform(5.0, 60.0, n) * 86400).astype("timedelta64[s]"), now)
-    science = core["with_science"]
-    pps_proc[~science] = np.datetime64("NaT")
+    odf_proc, pps_proc = _processing(end, science, rng, now_mjd)
     proposal = np.array([str(o)[:6] for o in core["observation_id"]], dtype=object)
     _, proposal_index = np.unique(proposal.astype(str), return_inverse=True)
-    stc = [
-        None if r != r else f"Circle ICRS {r:.6f} {d:.6f} {FOV_RADIUS_DEG}" for r, d in zip(ra.tolist(), dec.tolist())
-    ]
     return {
         "bii": bii,
         "dec": dec,
-        "dec_nom": np.round(dec_nom, 6),
+        "dec_nom": dec_nom,
         "duration": core["duration"].astype(np.int32),
         "end_utc": end,
         "lii": lii,
@@ -203,11 +223,11 @@ def _complete(base: dict[str, np.ndarray], rng: np.random.Generator, now_mjd: fl
         "proposal_oid": proposal_index.astype(np.int64) + 500_001,
         "proprietary_end_date": mjd_to_datetime64(core["public_mjd"]),
         "ra": ra,
-        "ra_nom": np.round(ra_nom, 6),
+        "ra_nom": ra_nom,
         "revolution": core["revolution"],
         "sas_version": np.where(science, _choice(rng, ["xmmsas_20210317_1624", "xmmsas_20230412_1735"], n), None),
         "start_utc": start,
-        "stc_s": np.array(stc, dtype=object),
+        "stc_s": _stc_s(ra, dec),
         "target": core["target"],
         "with_science": science,
     }
