@@ -15,7 +15,7 @@ import logging
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +125,8 @@ class Mission:
     @property
     def all_obs_info(self) -> pd.DataFrame:
         """Every observation that passes the mission's row cuts (fetched when first asked, then kept)."""
+        if self.spec.loader is not None:
+            self._local_table()
         if self._all is None:
             frame, _ = self._fetch(
                 lambda: _Compiled(adql.Query(self.spec.table, self._select(), where=[*self.spec.cuts]).adql(), {})
@@ -255,11 +257,15 @@ class Mission:
     def _evaluate(
         self, history: Sequence[dict[str, Any]], pairs_for: dict[str, Any] | None = None
     ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        if self.spec.loader is not None:
+            return self._evaluate_local(history, pairs_for)
         frame, compiled = self._fetch(lambda: self._compile(history, pairs_for))
         frame = frame[frame["science_usable"]]
         for op in history:
             if op["name"] == "filter_on_target_type":
                 frame = frame[frame["target_category"].isin(op["arguments"]["target_type"])]
+            elif op["name"] == "filter_on_time" and not self.spec.end_in_adql:
+                frame = _in_window(frame, op["arguments"])
         frame = frame.drop_duplicates("obs_id").reset_index(drop=True)
         pairs = None
         if compiled.pairs_adql is not None:
@@ -267,6 +273,72 @@ class Mission:
             found = pd.DataFrame({"_vx_pos": raw["vx_pos"], "obs_id": raw[self.spec.id_column].map(clean_text)})
             pairs = _pairs_table(found[found["obs_id"].isin(frame["obs_id"])], compiled.uploads["vx_positions"])
         return frame, pairs
+
+    def _local_table(self) -> pd.DataFrame:
+        """The normalised whole table of a mission without TAP, after its cuts and instrument choice."""
+        assert self.spec.loader is not None
+        if self._all is None:
+            raw = self.spec.loader()
+            frame = self.spec.normalise(raw, now=self.now)
+            if self.spec.local_mask is not None:
+                frame = frame[self.spec.local_mask(raw.reset_index(drop=True), ())].reset_index(drop=True)
+            self._all = frame
+        frame = self._all
+        if self.spec.local_mask is not None:
+            frame = frame[self.spec.local_mask(frame, self._chosen).to_numpy()]
+        return frame
+
+    def _evaluate_local(
+        self, history: Sequence[dict[str, Any]], pairs_for: dict[str, Any] | None
+    ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        """The same filters, applied in pandas to a table fetched whole (eROSITA has no TAP service)."""
+        frame = self._local_table()
+        frame = frame[frame["science_usable"]]
+        pairs = None
+        for op in history:
+            name, args = op["name"], op["arguments"]
+            if name == "filter_on_obs_ids":
+                hit = frame["obs_id"].isin([str(i) for i in args["allowed_obs_ids"]])
+                frame = frame[~hit if args["invert"] else hit]
+            elif name == "filter_on_rect_region":
+                (ra0, dec0), (ra1, dec1) = args["lower_left"], args["upper_right"]
+                in_ra = (
+                    (frame["ra"] >= ra0) & (frame["ra"] <= ra1)
+                    if ra0 <= ra1
+                    else ((frame["ra"] >= ra0) | (frame["ra"] <= ra1))
+                )
+                frame = frame[in_ra & frame["dec"].between(dec0, dec1)]
+            elif name == "filter_on_time":
+                frame = _in_window(frame, args)
+            elif name == "filter_on_target_type":
+                frame = frame[frame["target_category"].isin(args["target_type"])]
+            elif name in _POSITIONAL:
+                found = self._local_matches(frame, args)
+                frame = frame[frame["obs_id"].isin(found["obs_id"])]
+                if op is pairs_for:
+                    pairs = _pairs_table(found[found["obs_id"].isin(frame["obs_id"])], self._position_table(args))
+        return frame.drop_duplicates("obs_id").reset_index(drop=True), pairs
+
+    def _local_matches(self, frame: pd.DataFrame, args: Mapping[str, Any]) -> pd.DataFrame:
+        """(position index, ObsID) pairs within each position's radius (and time window, if any)."""
+        positions = self._position_table(args)
+        if frame.empty:
+            return pd.DataFrame({"_vx_pos": [], "obs_id": []})
+        obs = SkyCoord(frame["ra"].to_numpy() * u.deg, frame["dec"].to_numpy() * u.deg)
+        pos = SkyCoord(np.asarray(positions["vx_ra"]) * u.deg, np.asarray(positions["vx_dec"]) * u.deg)
+        limit = float(np.max(positions["vx_radius"]))
+        i_pos, i_obs, sep, _ = obs.search_around_sky(pos, limit * u.deg)
+        keep = sep.deg <= np.asarray(positions["vx_radius"])[i_pos]
+        if "vx_value" in positions.colnames:
+            keep &= frame["instrument"].to_numpy()[i_obs] == np.asarray(positions["vx_value"])[i_pos]
+        if "vx_t0" in positions.colnames:
+            t0 = pd.to_datetime(np.asarray(positions["vx_t0"])[i_pos], utc=True)
+            t1 = pd.to_datetime(np.asarray(positions["vx_t1"])[i_pos], utc=True)
+            start, end = frame["start"].to_numpy()[i_obs], frame["end"].to_numpy()[i_obs]
+            keep &= (start <= t1) & (end >= t0) if args["over_run"] else (start >= t0) & (end <= t1)
+        return pd.DataFrame(
+            {"_vx_pos": np.asarray(positions["vx_pos"])[i_pos][keep], "obs_id": frame["obs_id"].to_numpy()[i_obs][keep]}
+        )
 
     def _select(self, alias: str = "m") -> list[str]:
         return [adql.column(c, alias) for c in self.spec.select_columns]
@@ -286,9 +358,7 @@ class Mission:
                 (ra0, dec0), (ra1, dec1) = args["lower_left"], args["upper_right"]
                 where.append(adql.box(adql.ident(spec.ra), adql.ident(spec.dec), ra0, ra1, dec0, dec1))
             elif name == "filter_on_time":
-                lo = spec.time_value(datetime.fromisoformat(args["start_datetime"]))
-                hi = spec.time_value(datetime.fromisoformat(args["end_datetime"]))
-                where.append(adql.time_window(spec.start_expr(), spec.end_expr(), lo, hi, over_run=args["over_run"]))
+                where.append(self._time_condition(args))
             elif name == "filter_on_target_type":
                 condition = self._target_condition(args["target_type"])
                 if condition:
@@ -312,6 +382,16 @@ class Mission:
             id_column = adql.column(spec.id_column, "m")
             pairs = adql.Query(spec.table, ["p.vx_pos", id_column], where=where, joins=joins, distinct=True).adql()
         return _Compiled(query.adql(), uploads, pairs)
+
+    def _time_condition(self, args: Mapping[str, Any]) -> str:
+        """ADQL for a time window; where the end is not in the table, a superset refined on the answer."""
+        spec = self.spec
+        lo_dt, hi_dt = datetime.fromisoformat(args["start_datetime"]), datetime.fromisoformat(args["end_datetime"])
+        lo, hi = spec.time_value(lo_dt), spec.time_value(hi_dt)
+        if spec.end_in_adql:
+            return adql.time_window(spec.start_expr(), spec.end_expr(), lo, hi, over_run=args["over_run"])
+        earliest = spec.time_value(lo_dt - timedelta(days=spec.max_duration_days)) if args["over_run"] else lo
+        return f"{spec.start_expr()} >= {adql.literal(earliest)} AND {spec.start_expr()} <= {adql.literal(hi)}"
 
     def _id_condition(self, ids: Sequence[str], invert: bool, uploads: dict[str, Table]) -> str:
         column = f"m.{adql.ident(self.spec.id_column)}"
@@ -402,6 +482,10 @@ class Mission:
         if self._per_instrument(args.get("search_distance")):
             parts.append(f"{adql.column(spec.instrument_column, table_alias)} = {pos_alias}.vx_value")
         if "start_datetimes" in args:
+            if not spec.end_in_adql:
+                raise VodaxaError(
+                    f"{spec.name}: its table has no end time usable in ADQL; filter on positions, then on time"
+                )
             parts.append(
                 adql.time_between(
                     spec.start_expr(table_alias),
@@ -572,6 +656,14 @@ def _pairs_table(frame: pd.DataFrame, positions: Table) -> pd.DataFrame:
             "obs_ids": ids.to_numpy(),
         }
     )
+
+
+def _in_window(frame: pd.DataFrame, args: Mapping[str, Any]) -> pd.DataFrame:
+    """Rows overlapping (over_run) or inside the window, on the normalised start and end."""
+    lo, hi = pd.Timestamp(args["start_datetime"]), pd.Timestamp(args["end_datetime"])
+    if args["over_run"]:
+        return frame[(frame["start"] <= hi) & (frame["end"] >= lo)]
+    return frame[(frame["start"] >= lo) & (frame["end"] <= hi)]
 
 
 def _coords_json(coords: SkyCoord) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -20,19 +19,25 @@ NOW_MJD = 61000.0
 
 
 @pytest.fixture(scope="session")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    """HEASARC-shaped sandbox; vodaxa's endpoints point at it and the query cache is off."""
-    previous = os.environ.get("VODAXA_QUERY_CACHE")
-    os.environ["VODAXA_QUERY_CACHE"] = "0"
+def sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """The HEASARC, XSA and CXC shapes, shared by the mission tests."""
     config = SandboxConfig(
-        rows=ROWS, seed=SEED, now_mjd=NOW_MJD, archives=("heasarc",), cache=tmp_path_factory.mktemp("missions")
+        rows=ROWS,
+        seed=SEED,
+        now_mjd=NOW_MJD,
+        archives=("heasarc", "xsa", "cxc"),
+        cache=tmp_path_factory.mktemp("missions"),
     )
-    with Sandbox(config) as sb, endpoints.override(sb.endpoints):
+    with Sandbox(config) as sb:
         yield sb
-    if previous is None:
-        os.environ.pop("VODAXA_QUERY_CACHE", None)
-    else:
-        os.environ["VODAXA_QUERY_CACHE"] = previous
+
+
+@pytest.fixture
+def sandbox(sandbox_session: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+    """Per test: vodaxa's endpoints point at the sandbox and the query cache is off."""
+    monkeypatch.setenv("VODAXA_QUERY_CACHE", "0")
+    with endpoints.override(sandbox_session.endpoints):
+        yield sandbox_session
 
 
 def table(name: str) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from vodaxa.sandbox.heasarc_tables import generate
 
 ROWS = 400
 SEED = 7
-NOW_MJD = 61000.0  # a fixed "today" (2025-09-04) so public/proprietary splits are stable
+NOW_MJD = 61000.0  # a fixed "today" (2025-11-21) so public/proprietary splits are stable
 
 
 @pytest.fixture(scope="session")

@@ -79,7 +79,9 @@ class MissionSpec:
     frame: str = "fk5"
     time_format: str = "mjd"  # mjd or timestamp
     end: str | None = None
-    duration: str | None = None  # seconds; used for ``end`` when there is no end column
+    duration: str | None = None  # used for ``end`` when there is no end column
+    duration_unit: float = 1.0  # seconds per unit of the duration column (CXC: kiloseconds)
+    max_duration_days: float = 3.0  # bounds ADQL time windows when the end cannot be written in ADQL
     columns: tuple[str, ...] = ()  # the mission's own columns kept in the table
     cuts: tuple[str, ...] = ()
     aliases: Mapping[str, str] = field(default_factory=dict)
@@ -96,6 +98,8 @@ class MissionSpec:
     target_default: str | None = "MISC"
     target_function: Callable[[pd.DataFrame], pd.Series] | None = None
     normalise_extra: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+    loader: Callable[[], pd.DataFrame] | None = None  # for archives without TAP: the whole table, filtered locally
+    local_mask: Callable[[pd.DataFrame, Sequence[str]], pd.Series] | None = None  # cuts + instruments, locally
     alternatives: Mapping[str, str] = field(default_factory=dict)  # source name -> spec name
     fallback: str | None = None  # spec used when this one's archive cannot be reached
     listed: bool = True  # False for alternative sources, reachable through ``source=``
@@ -171,8 +175,13 @@ class MissionSpec:
         if self.end:
             return pre + ident(self.end)
         if self.duration and self.time_format == "mjd":
-            return f"({pre}{ident(self.start)} + {pre}{ident(self.duration)} / 86400.0)"
+            return f"({pre}{ident(self.start)} + {pre}{ident(self.duration)} * {self.duration_unit!r} / 86400.0)"
         raise VodaxaError(f"{self.name}: no end time can be written in ADQL for this table")
+
+    @property
+    def end_in_adql(self) -> bool:
+        """Whether the observation end can be written in ADQL (else time windows are refined locally)."""
+        return bool(self.end) or bool(self.duration and self.time_format == "mjd")
 
     def time_value(self, when: datetime) -> float | datetime:
         """A datetime as this table stores times (MJD float or UTC timestamp)."""
@@ -212,12 +221,16 @@ class MissionSpec:
         if self.end:
             out["end"] = self._times(src[self.end])
         elif self.duration:
-            out["end"] = out["start"] + pd.to_timedelta(pd.to_numeric(src[self.duration], errors="coerce"), unit="s")
+            out["end"] = out["start"] + pd.to_timedelta(
+                pd.to_numeric(src[self.duration], errors="coerce") * self.duration_unit, unit="s"
+            )
         else:
             out["end"] = out["start"]
         out["duration"] = out["end"] - out["start"]
         if self.duration:
-            out["duration"] = pd.to_timedelta(pd.to_numeric(src[self.duration], errors="coerce"), unit="s")
+            out["duration"] = pd.to_timedelta(
+                pd.to_numeric(src[self.duration], errors="coerce") * self.duration_unit, unit="s"
+            )
         out["science_usable"] = self.science_usable(src) if self.science_usable else pd.Series(True, src.index)
         out["science_usable"] = out["science_usable"].fillna(False).astype(bool)
         if self.proprietary_column:
