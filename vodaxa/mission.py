@@ -309,6 +309,11 @@ class Mission:
                 )
                 frame = frame[in_ra & frame["dec"].between(dec0, dec1)]
             elif name == "filter_on_time":
+                if frame["start"].isna().all():
+                    raise VodaxaError(
+                        f"{self.name}: the archive publishes no observation times (they are only in the "
+                        "event-list headers), so this mission cannot be filtered on time"
+                    )
                 frame = _in_window(frame, args)
             elif name == "filter_on_target_type":
                 frame = frame[frame["target_category"].isin(args["target_type"])]

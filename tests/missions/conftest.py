@@ -25,7 +25,7 @@ def sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbo
         rows=ROWS,
         seed=SEED,
         now_mjd=NOW_MJD,
-        archives=("heasarc", "xsa", "cxc"),
+        archives=("heasarc", "xsa", "cxc", "erosita"),
         cache=tmp_path_factory.mktemp("missions"),
     )
     with Sandbox(config) as sb:
@@ -36,6 +36,7 @@ def sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbo
 def sandbox(sandbox_session: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
     """Per test: vodaxa's endpoints point at the sandbox and the query cache is off."""
     monkeypatch.setenv("VODAXA_QUERY_CACHE", "0")
+    monkeypatch.setenv("VODAXA_CACHE_DIR", str(sandbox_session.config.cache / "vodaxa-cache"))
     with endpoints.override(sandbox_session.endpoints):
         yield sandbox_session
 

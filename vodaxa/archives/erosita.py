@@ -36,6 +36,7 @@ import io
 import os
 import re
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -67,16 +68,19 @@ CACHE_TTL = timedelta(days=30)
 TIMEOUT = (10.0, 120.0)
 #: OWNER codes of the sky-tile file that belong to the DE release: 2 DE only, 0 shared DE and RU.
 DE_OWNERS = (0, 2)
+#: The columns of :func:`calpv_observations`, in order.
 CALPV_COLUMNS = (
     "ObsID", "ra", "dec", "start", "end", "duration", "science_usable",
     "field_name", "field_type", "obs_mode", "download", "active_insts",
 )  # fmt: skip
+#: The columns of :func:`dr1_tiles`, in order.
 DR1_COLUMNS = (
     "ObsID", "ra", "dec", "start", "end", "duration", "science_usable", "owner",
     "ra_min", "ra_max", "dec_min", "dec_max", "glon", "glat", "neigh_obs",
 )  # fmt: skip
 #: ObsIDs the EDR page misprints -> the ObsIDs the data really carry.
 _OBSID_ERRATA = {"700195": ("700199", "700200")}
+_TARBALL = r"\.(tar\.gz|tgz|tar)$"
 _TILE_COLUMNS = ("SRVMAP", "OWNER", "RA_MIN", "RA_MAX", "DE_MIN", "DE_MAX", "RA_CEN", "DE_CEN")
 
 
@@ -216,19 +220,17 @@ def _tile_records(body: bytes, url: str) -> dict[str, np.ndarray]:
     if not body.startswith(b"SIMPLE  ="):
         raise ServiceError(f"{url} did not return the sky-tile FITS file; it sent {_describe(body)}", url=url)
     try:
-        with fits.open(io.BytesIO(body), memmap=False) as hdus:
-            for hdu in hdus[1:]:
-                if isinstance(hdu, fits.BinTableHDU) and "SRVMAP" in hdu.columns.names:
-                    header = hdu.header
-                    end = hdu.fileinfo()["datLoc"] + header["NAXIS1"] * header["NAXIS2"]
-                    if end > len(body):
-                        raise ServiceError(
-                            f"{url}: the sky-tile file is truncated ({len(body)} of {end} bytes)", url=url
-                        )
-                    records = {name: np.array(hdu.data[name]) for name in hdu.columns.names}
-                    break
-            else:
+        with warnings.catch_warnings(), fits.open(io.BytesIO(body), memmap=False) as hdus:
+            warnings.simplefilter("ignore")  # astropy warns of truncation; the size check decides
+            found = [h for h in hdus[1:] if isinstance(h, fits.BinTableHDU) and "SRVMAP" in h.columns.names]
+            if not found:
                 raise ServiceError(f"{url}: the FITS file has no sky-tile table (no SRVMAP column)", url=url)
+            table = found[0]
+            end = table.fileinfo()["datLoc"] + table.header["NAXIS1"] * table.header["NAXIS2"]
+            if end > len(body):
+                problem = f"the sky-tile file is truncated ({len(body)} of {end} bytes)"
+                raise ServiceError(f"{url}: {problem}", url=url)
+            records = {name: np.array(table.data[name]) for name in table.columns.names}
     except ServiceError:
         raise
     except (OSError, ValueError, TypeError, KeyError, IndexError) as err:
@@ -254,7 +256,7 @@ class _HtmlTable:
 
 
 class _TableReader(HTMLParser):
-    """Collects every HTML table as rows of cells (text and links), with the heading above it."""
+    """Collects every HTML table (nested ones too) as rows of cells, with the heading above it."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -264,12 +266,14 @@ class _TableReader(HTMLParser):
         self._table: _HtmlTable | None = None
         self._row: list[_Cell] | None = None
         self._cell: _Cell | None = None
+        self._outer: list[tuple[_HtmlTable | None, list[_Cell] | None, _Cell | None]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if re.fullmatch(r"h[1-6]", tag):
             self._heading = []
         elif tag == "table":
-            self._table = _HtmlTable(self._last_heading)
+            self._outer.append((self._table, self._row, self._cell))
+            self._table, self._row, self._cell = _HtmlTable(self._last_heading), None, None
         elif tag == "tr" and self._table is not None:
             self._row = []
         elif tag in ("td", "th") and self._row is not None:
@@ -293,13 +297,13 @@ class _TableReader(HTMLParser):
             self._row = None
         elif tag == "table" and self._table is not None:
             self.tables.append(self._table)
-            self._table = None
+            self._table, self._row, self._cell = self._outer.pop() if self._outer else (None, None, None)
 
     def handle_data(self, data: str) -> None:
+        if self._heading is not None:
+            self._heading.append(data)
         if self._cell is not None:
             self._cell.text += data
-        elif self._heading is not None:
-            self._heading.append(data)
 
 
 #: Column roles recognised by their heading, tried in this order for each heading cell.
@@ -356,40 +360,45 @@ def _roles(header: list[_Cell]) -> dict[str, int]:
 
 def _observation_rows(table: _HtmlTable, url: str) -> list[dict[str, object]]:
     """One record per ObsID from a table, or none if the table is not an observation list."""
-    if not table.rows:
+    needed = {"obsid", "ra", "dec"}
+    top = next((i for i, row in enumerate(table.rows[:5]) if needed <= _roles(row).keys()), None)
+    if top is None:
         return []
-    roles = _roles(table.rows[0])
-    if not {"obsid", "ra", "dec"} <= roles.keys():
-        return []
+    roles = _roles(table.rows[top])
+    context = " ".join(c.text for row in table.rows[:top] for c in row) or table.heading
     out: list[dict[str, object]] = []
-    for cells in table.rows[1:]:
-        if len(cells) <= max(roles.values()) or all(c.header for c in cells):
+    for cells in table.rows[top + 1 :]:
+        if len(cells) <= max(roles.values()):
+            text = " ".join(c.text for c in cells)
+            if any(key in text.lower() for key, _ in _FIELD_TYPES):
+                context = text  # a category row inside the table, e.g. "Galactic fields"
             continue
         obsids = re.findall(r"(?<!\d)\d{6}(?!\d)", cells[roles["obsid"]].text)
-        if not obsids:
-            continue
-        n = len(obsids)
-        ras = _per_obs(_angles(cells[roles["ra"]].text, hours=True, url=url), n, "R.A.", url)
-        decs = _per_obs(_angles(cells[roles["dec"]].text, hours=False, url=url), n, "Dec.", url)
-        modes = _per_obs(_modes(cells[roles["mode"]].text) if "mode" in roles else [None], n, "mode", url)
-        tarball = next((link for c in cells for link in c.links if re.search(r"\.(tar\.gz|tgz|tar)$", link)), "")
-        name = cells[roles["field"]].text if "field" in roles else ""
-        name = name or Path(urlsplit(tarball).path).name.split(".")[0]
-        kind = _field_type(cells[roles["type"]].text if "type" in roles else table.heading)
-        for obsid, ra, dec, mode in zip(obsids, ras, decs, modes):
-            for real in _OBSID_ERRATA.get(obsid, (obsid,)):
-                out.append(
-                    {
-                        "ObsID": real,
-                        "ra": ra,
-                        "dec": dec,
-                        "field_name": re.sub(r"\s+", "_", name.strip()).upper(),
-                        "field_type": kind,
-                        "obs_mode": mode,
-                        "download": urljoin(url, tarball) if tarball else None,
-                    }
-                )
+        if obsids:
+            out += _row_records(cells, roles, obsids, context, url)
     return out
+
+
+def _row_records(
+    cells: list[_Cell], roles: dict[str, int], obsids: list[str], context: str, url: str
+) -> list[dict[str, object]]:
+    """The records of one table row (a field), one per ObsID, misprinted ObsIDs corrected."""
+    n = len(obsids)
+    ras = _per_obs(_angles(cells[roles["ra"]].text, hours=True, url=url), n, "R.A.", url)
+    decs = _per_obs(_angles(cells[roles["dec"]].text, hours=False, url=url), n, "Dec.", url)
+    modes = _per_obs(_modes(cells[roles["mode"]].text) if "mode" in roles else [None], n, "mode", url)
+    tarball = next((link for c in cells for link in c.links if re.search(_TARBALL, link)), "")
+    name = (cells[roles["field"]].text if "field" in roles else "") or Path(urlsplit(tarball).path).name
+    common = {
+        "field_name": re.sub(r"\s+", "_", re.sub(_TARBALL, "", name).strip()).upper(),
+        "field_type": _field_type(cells[roles["type"]].text if "type" in roles else context),
+        "download": urljoin(url, tarball) if tarball else None,
+    }
+    return [
+        {"ObsID": real, "ra": ra, "dec": dec, "obs_mode": mode, **common}
+        for obsid, ra, dec, mode in zip(obsids, ras, decs, modes)
+        for real in _OBSID_ERRATA.get(obsid, (obsid,))
+    ]
 
 
 def _angles(text: str, *, hours: bool, url: str) -> list[float]:

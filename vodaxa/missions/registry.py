@@ -297,7 +297,7 @@ def _mjd_times(mjd: pd.Series) -> pd.Series:
 
 # ---------------------------------------------------------------------------------- registry
 _REGISTRY: dict[str, MissionSpec] = {}
-_BUILTIN = ("xmm", "nustar", "chandra", "swift", "suzaku", "asca", "integral", "rosat", "xrism")
+_BUILTIN = ("xmm", "nustar", "chandra", "swift", "suzaku", "asca", "integral", "rosat", "xrism", "erosita")
 _loaded = False
 
 

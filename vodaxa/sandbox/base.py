@@ -71,6 +71,7 @@ class ArchiveShape(Protocol):
 #: Archive name (as in vodaxa.config) -> "module:factory" of its shape.
 SHAPES: dict[str, str] = {
     "heasarc": "vodaxa.sandbox.heasarc:create",
+    "erosita": "vodaxa.sandbox.erosita:create",
     "eso": "vodaxa.sandbox.eso:create",
     "xsa": "vodaxa.sandbox.xsa:create",
     "cxc": "vodaxa.sandbox.cxc:create",

@@ -31,7 +31,15 @@ from aiohttp import web
 from .base import ShapeContext
 from .faults import FaultInjector, make_app
 
-__all__ = ["CalPvObservation", "ErositaArchive", "calpv_observations", "calpv_page", "create", "sky_tiles"]
+__all__ = [
+    "CalPvObservation",
+    "ErositaArchive",
+    "calpv_page",
+    "calpv_programme",
+    "create",
+    "sky_tiles",
+    "tiles_fits",
+]
 
 CALPV_PAGE = "/edr/eROSITAObservations/"
 TILES_FILE = "/dr1/eSASS4DR1/eSASS4DR1_ProductsDescription/SKYMAPS_052022_MPE.fits"
@@ -101,7 +109,7 @@ class CalPvObservation:
 
 
 # ------------------------------------------------------------------------------------------- Cal-PV
-def calpv_observations(seed: int = 0) -> list[CalPvObservation]:
+def calpv_programme(seed: int = 0) -> list[CalPvObservation]:
     """The synthetic Cal-PV programme: ~170 ObsIDs in ~30 fields, observed between Sept and Dec 2019."""
     rng = np.random.default_rng(seed)
     reserved = {"700195"} | {o for _, real in _MISPRINTED.values() for o in real}
@@ -112,15 +120,14 @@ def calpv_observations(seed: int = 0) -> list[CalPvObservation]:
         ids = list(_MISPRINTED[name][1]) if name in _MISPRINTED else []
         for i in range(count):
             mode = modes[i] if len(modes) == count else modes
-            ids_i = ids[i] if ids else next(scan if mode == "s" else pointing)
+            obsid = ids[i] if ids else next(scan if mode == "s" else pointing)
             if name == "eFEDS":  # four long scans side by side along the equator
                 pos = (129.55 + 4.3 * i, dec)
             else:
                 offset = rng.normal(0.0, 0.15, 2) if count > 1 else np.zeros(2)
                 pos = ((ra + offset[0] / math.cos(math.radians(dec))) % 360, dec + offset[1])
-            specs.append((ids_i, name, kind, round(pos[0], 2), round(pos[1], 2), mode))
-    durations = [rng.uniform(85e3, 95e3) if s[5] == "s" else float(np.clip(rng.lognormal(9.0, 0.9), 2.7e3, 1.5e5))
-                 for s in specs]  # fmt: skip
+            specs.append((obsid, name, kind, round(pos[0], 2), round(pos[1], 2), mode))
+    durations = [_duration(rng, spec[5]) for spec in specs]
     span = (_CALPV[1] - _CALPV[0]).total_seconds()
     gaps = rng.dirichlet(np.ones(len(specs) + 1)) * (span - sum(durations))
     out, clock = [], _CALPV[0]
@@ -130,6 +137,13 @@ def calpv_observations(seed: int = 0) -> list[CalPvObservation]:
         out.append(CalPvObservation(*spec, start, end, _cameras(rng, start)))
         clock = end
     return out
+
+
+def _duration(rng: np.random.Generator, mode: str) -> float:
+    """Seconds on target: scans of a day or so, pointings of an hour to a day and a half."""
+    if mode == "s":
+        return float(rng.uniform(85e3, 95e3))
+    return float(np.clip(rng.lognormal(9.0, 0.9), 2.7e3, 1.5e5))
 
 
 def _cameras(rng: np.random.Generator, start: datetime) -> tuple[str, ...]:
@@ -184,13 +198,21 @@ def _bands() -> list[tuple[float, float, float, int]]:
     return [*bands, (88.5, 90.0, 90.0, 1)]
 
 
-def _overlapping(lo: float, hi: float, n: int) -> list[int]:
-    """Indices of the tiles of an n-tile band whose R.A. range overlaps (lo, hi)."""
-    width = 360.0 / n
-    if n == 1 or hi - lo >= 360.0:
-        return list(range(n))
-    first, last = math.floor((lo + 1e-6) / width), math.floor((hi - 1e-6) / width)
-    return [k % n for k in range(first, last + 1)]
+def _neighbours(band: np.ndarray, ra: np.ndarray, dec: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """FIELD1..9 per tile: the tiles whose 3.6-degree squares can touch (centres under 5 deg apart),
+    those of the band to the north first, then of its own band, then of the band to the south."""
+    out = np.zeros((len(ids), 9), dtype=np.int64)
+    members = [np.flatnonzero(band == b) for b in range(int(band.max()) + 1)]
+    for b, mine in enumerate(members):
+        near = np.concatenate([members[c] for c in (b + 1, b, b - 1) if 0 <= c < len(members)])
+        r1, d1 = np.radians(ra[mine])[:, None], np.radians(dec[mine])[:, None]
+        r2, d2 = np.radians(ra[near])[None, :], np.radians(dec[near])[None, :]
+        hav = np.sin((d2 - d1) / 2) ** 2 + np.cos(d1) * np.cos(d2) * np.sin((r2 - r1) / 2) ** 2
+        close = np.degrees(2 * np.arcsin(np.sqrt(np.clip(hav, 0, 1)))) < 5.0
+        for row, i in enumerate(mine):
+            found = near[close[row] & (near != i)][:9]
+            out[i, : len(found)] = ids[found]
+    return out
 
 
 def sky_tiles(owners: tuple[int, ...] = DE_OWNERS) -> dict[str, np.ndarray]:
@@ -201,32 +223,26 @@ def sky_tiles(owners: tuple[int, ...] = DE_OWNERS) -> dict[str, np.ndarray]:
     rows: list[tuple[int, int, float, float]] = []  # band, index, ra_min, ra_max
     for b, (_, _, _, n) in enumerate(bands):
         rows += [(b, k, 360.0 * k / n, 360.0 * (k + 1) / n) for k in range(n)]
-    ids = {}
-    for b, k, lo, hi in rows:
-        dec_c = bands[b][2]
-        ids[b, k] = 1180 if dec_c == -90 else 1000 if dec_c == 90 else round((lo + hi) / 2) * 1000 + round(90 - dec_c)
+    band = np.array([r[0] for r in rows])
     t = {
-        "SRVMAP": np.array([ids[b, k] for b, k, _, _ in rows]),
         "RA_MIN": np.array([r[2] for r in rows]),
         "RA_MAX": np.array([r[3] for r in rows]),
-        "DE_MIN": np.array([bands[r[0]][0] for r in rows]),
-        "DE_MAX": np.array([bands[r[0]][1] for r in rows]),
-        "DE_CEN": np.array([bands[r[0]][2] for r in rows]),
+        "DE_MIN": np.array([bands[b][0] for b in band]),
+        "DE_MAX": np.array([bands[b][1] for b in band]),
+        "DE_CEN": np.array([bands[b][2] for b in band]),
     }
-    t["RA_CEN"] = np.where(t["RA_MAX"] - t["RA_MIN"] >= 360, 0.0, (t["RA_MIN"] + t["RA_MAX"]) / 2)
+    cap = t["RA_MAX"] - t["RA_MIN"] >= 360
+    t["RA_CEN"] = np.where(cap, 0.0, (t["RA_MIN"] + t["RA_MAX"]) / 2)
+    # RRRDDD: R.A. and 90 - Dec. of the centre in degrees; the caps are 001180 (south) and 001000 (north)
+    t["SRVMAP"] = np.where(cap, 1000, np.round(t["RA_CEN"]) * 1000) + np.round(90 - t["DE_CEN"])
+    t["SRVMAP"] = t["SRVMAP"].astype(np.int64)
     centre = SkyCoord(t["RA_CEN"], t["DE_CEN"], unit="deg")
     gal, ecl = centre.galactic, centre.barycentricmeanecliptic
     t["ELON_CEN"], t["ELAT_CEN"] = ecl.lon.deg, ecl.lat.deg
     t["GLON_CEN"], t["GLAT_CEN"] = gal.l.deg, gal.b.deg
     t["X_MIN"] = t["Y_MIN"] = np.full(len(rows), 18.0)  # the margins that widen a tile to 3.6 deg
-    t["OWNER"] = _owners(t, SkyCoord)
-    fields = np.zeros((len(rows), 9), dtype=np.int64)
-    for i, (b, k, lo, hi) in enumerate(rows):
-        near = [ids[b + 1, j] for j in _overlapping(lo, hi, bands[b + 1][3])] if b + 1 < len(bands) else []
-        n = bands[b][3]
-        near += [ids[b, j] for j in sorted({(k - 1) % n, (k + 1) % n} - {k})]
-        near += [ids[b - 1, j] for j in _overlapping(lo, hi, bands[b - 1][3])] if b > 0 else []
-        fields[i, : len(near)] = near
+    t["OWNER"] = _owners(t)
+    fields = _neighbours(band, t["RA_CEN"], t["DE_CEN"], t["SRVMAP"])
     t["N_NBRS"] = (fields > 0).sum(axis=1)
     t |= {f"FIELD{i + 1}": fields[:, i] for i in range(9)}
     t["START"], t["END"] = _scan_windows(t["ELON_CEN"], t["ELAT_CEN"])
@@ -234,8 +250,10 @@ def sky_tiles(owners: tuple[int, ...] = DE_OWNERS) -> dict[str, np.ndarray]:
     return {name: values[keep] for name, values in t.items()}
 
 
-def _owners(t: dict[str, np.ndarray], skycoord: type) -> np.ndarray:
+def _owners(t: dict[str, np.ndarray]) -> np.ndarray:
     """OWNER per tile: 2 if its 3.6-degree footprint is all in the DE half, 1 if none of it, else 0."""
+    from astropy.coordinates import SkyCoord
+
     frac = np.linspace(0.0, 1.0, 3)
     cosd = np.clip(np.cos(np.radians(t["DE_CEN"])), 0.05, None)
     ra_lo, ra_hi = t["RA_MIN"] - 0.3 / cosd, t["RA_MAX"] + 0.3 / cosd
@@ -243,7 +261,7 @@ def _owners(t: dict[str, np.ndarray], skycoord: type) -> np.ndarray:
     ra = (ra_lo[:, None, None] + (ra_hi - ra_lo)[:, None, None] * frac[None, :, None]) % 360
     dec = de_lo[:, None, None] + (de_hi - de_lo)[:, None, None] * frac[None, None, :]
     ra, dec = np.broadcast_arrays(ra, dec)
-    lon = skycoord(ra.ravel(), dec.ravel(), unit="deg").galactic.l.deg.reshape(len(ra), -1)
+    lon = SkyCoord(ra.ravel(), dec.ravel(), unit="deg").galactic.l.deg.reshape(len(ra), -1)
     de = (lon > _DE_LON[0]) & (lon < _DE_LON[1])
     return np.where(de.all(axis=1), 2, np.where(de.any(axis=1), 0, 1))
 
@@ -286,7 +304,7 @@ class ErositaArchive:
 
     def __init__(self, *, seed: int, injector: FaultInjector) -> None:
         self.injector = injector
-        self.observations = calpv_observations(seed)
+        self.observations = calpv_programme(seed)
         self.hits: Counter[str] = Counter()  # requests answered, per path
         self._tiles: bytes | None = None
         self._lock = threading.Lock()
