@@ -25,7 +25,7 @@ def sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbo
         rows=ROWS,
         seed=SEED,
         now_mjd=NOW_MJD,
-        archives=("heasarc", "xsa", "cxc", "erosita"),
+        archives=("heasarc", "xsa", "cxc", "erosita", "eso"),
         cache=tmp_path_factory.mktemp("missions"),
     )
     with Sandbox(config) as sb:

@@ -235,7 +235,7 @@ class MissionSpec:
         out["science_usable"] = out["science_usable"].fillna(False).astype(bool)
         if self.proprietary_column:
             end = src[self.proprietary_column]
-            if self.time_format == "mjd" or pd.api.types.is_numeric_dtype(end):
+            if pd.api.types.is_numeric_dtype(end):  # MJD; anything else is a timestamp
                 numeric = pd.to_numeric(end, errors="coerce")
                 numeric = numeric.where(~numeric.isin(self.proprietary_sentinels))
                 out["proprietary_end"] = _mjd_times(numeric)
@@ -297,7 +297,7 @@ def _mjd_times(mjd: pd.Series) -> pd.Series:
 
 # ---------------------------------------------------------------------------------- registry
 _REGISTRY: dict[str, MissionSpec] = {}
-_BUILTIN = ("xmm", "nustar", "chandra", "swift", "suzaku", "asca", "integral", "rosat", "xrism", "erosita")
+_BUILTIN = ("xmm", "nustar", "chandra", "swift", "suzaku", "asca", "integral", "rosat", "xrism", "erosita", "eso")
 _loaded = False
 
 
