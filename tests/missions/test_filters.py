@@ -152,7 +152,7 @@ def test_explicit_distances(sandbox):
     assert _ids(mission) == set(expected[mask]["obs_id"])
 
 
-@pytest.mark.parametrize("name", ["nustar_pointed", "chandra", "swift"])
+@pytest.mark.parametrize("name", MISSIONS)
 def test_filter_on_positions_at_time(sandbox, name):
     expected = base(name)
     targets = [TARGETS[1][1:], TARGETS[2][1:]]
@@ -265,3 +265,27 @@ def test_empty_filter_raises_and_keeps_selection(sandbox):
     with pytest.raises(NoObservationsError, match="filter_on_time"):
         mission.filter_on_time("1990-01-01", "1990-01-02")
     assert mission.filtered_obs_ids == before and len(mission.filtering_operations) == 1
+
+
+@pytest.mark.parametrize("name", MISSIONS)
+def test_filter_on_name_everywhere(sandbox, name):
+    expected = base(name)
+    target = TARGETS[4]
+    mission = Mission(name, resolver=lambda n: SkyCoord(target[1], target[2], unit="deg"))
+    want = set(expected[near(expected, name, target[1], target[2])]["obs_id"])
+    if not want:
+        with pytest.raises(NoObservationsError):
+            mission.filter_on_name(target[0])
+    else:
+        mission.filter_on_name(target[0])
+        assert _ids(mission) == want
+
+
+def test_unresolvable_name_is_an_error(sandbox):
+    from vodaxa.errors import NameResolutionError
+
+    def resolver(name):
+        raise LookupError(f"{name} is unknown to the resolver")
+
+    with pytest.raises(NameResolutionError, match="could not resolve 'Bogus X-1'"):
+        Mission("nustar_pointed", resolver=resolver).filter_on_name("Bogus X-1")

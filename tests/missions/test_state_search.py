@@ -119,3 +119,36 @@ def test_no_observation_error_names_filter(sandbox):
     mission = Mission("suzaku")
     with pytest.raises(NoObservationsError, match="filter_on_obs_ids"):
         mission.filter_on_obs_ids(["999999999"])
+
+
+def test_entry_point_plugins(monkeypatch):
+    from vodaxa.missions import registry
+
+    spec = MissionSpec(
+        name="plugin_from_entry_point",
+        pretty_name="EP",
+        archive="heasarc",
+        table="numaster",
+        id_column="obsid",
+        id_regex=r"^\d{11}$",
+        instruments=("X",),
+        default_instruments=("X",),
+        fov=0.1,
+        start="time",
+        end="end_time",
+    )
+
+    class EntryPoint:
+        def __init__(self, name, value):
+            self.name, self.value = name, value
+
+        def load(self):
+            if isinstance(self.value, Exception):
+                raise self.value
+            return self.value
+
+    points = [EntryPoint("good", spec), EntryPoint("broken", ImportError("no module")), EntryPoint("odd", 42)]
+    monkeypatch.setattr(registry, "entry_points", lambda group: points if group == "vodaxa.missions" else [])
+    monkeypatch.setattr(registry, "_loaded", False)
+    assert registry.get("plugin_from_entry_point") is spec  # broken and odd plugins are skipped, not fatal
+    assert "nustar_pointed" in registry.names()
