@@ -15,9 +15,11 @@ from typing import Protocol
 
 from aiohttp import web
 
-from .faults import FaultInjector, Faults
+from .faults import FaultInjector, Faults, make_app
+from .tap import TapService
+from .tapdb import TapDatabase
 
-__all__ = ["SHAPES", "ArchiveShape", "SandboxConfig", "ShapeContext", "load_shape"]
+__all__ = ["SHAPES", "ArchiveShape", "SandboxConfig", "ShapeContext", "TapArchive", "load_shape"]
 
 
 @dataclass
@@ -66,6 +68,35 @@ class ArchiveShape(Protocol):
 
     def close(self) -> None:
         """Release what the shape holds (query engines, files)."""
+
+
+class TapArchive:
+    """A shape that is one TAP service at one path (the XSA, the CDA, ESO's tap_obs)."""
+
+    path: str = "/tap"
+    service: str = "tap"  # the vodaxa.config service name of the TAP endpoint
+
+    def __init__(self, db: TapDatabase, context: ShapeContext, *, base_placeholder: str | None = None) -> None:
+        self.db = db
+        self.injector = context.injector
+        cfg = context.config
+        self.tap = TapService(
+            db, default_maxrec=cfg.default_maxrec, queue_delay=cfg.queue_delay, base_placeholder=base_placeholder
+        )
+
+    def app(self) -> web.Application:
+        """The aiohttp application answering at the archive's TAP path."""
+        app = make_app(self.injector)
+        self.tap.add_routes(app, self.path)
+        return app
+
+    def endpoints(self, base: str) -> dict[str, str]:
+        """vodaxa's ``{service: url}`` for the TAP service at ``base``."""
+        return {self.service: f"{base}{self.path}"}
+
+    def close(self) -> None:
+        """Release the query engine."""
+        self.db.close()
 
 
 #: Archive name (as in vodaxa.config) -> "module:factory" of its shape.

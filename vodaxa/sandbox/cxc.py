@@ -19,13 +19,10 @@ import zlib
 from collections.abc import Mapping
 
 import numpy as np
-from aiohttp import web
 from astropy.coordinates import SkyCoord
 
-from .base import ShapeContext
-from .faults import FaultInjector, make_app
+from .base import ShapeContext, TapArchive
 from .heasarc_tables import generate
-from .tap import TapService
 from .tapdb import TapDatabase, TapTable
 from .vo import FieldMeta
 
@@ -181,48 +178,17 @@ def table(rows: int, *, seed: int = 0, now_mjd: float = 61000.0) -> dict[str, np
 # ----------------------------------------------------------------------------------- service
 
 
-class CxcArchive:
-    """Synthetic CDA: ``cxc.observation`` behind a TAP service."""
+class CxcArchive(TapArchive):
+    """Synthetic CDA: ``cxc.observation`` behind a TAP service, as many rows as chanmaster."""
 
-    def __init__(
-        self,
-        *,
-        rows: int,
-        seed: int,
-        now_mjd: float,
-        injector: FaultInjector,
-        default_maxrec: int = 100_000,
-        queue_delay: float = 0.0,
-    ) -> None:
-        self.injector = injector
-        self.data = table(rows, seed=seed, now_mjd=now_mjd)
+    path = TAP_PATH
+
+    def __init__(self, context: ShapeContext) -> None:
+        self.data = table(context.rows_for("chanmaster"), seed=context.config.seed, now_mjd=context.now_mjd)
         description = "Chandra observations: every ObsID with its status, instrument and release date"
-        self.db = TapDatabase([TapTable(TABLE, description, list(COLUMNS), self.data, SCHEMA)])
-        self.tap = TapService(self.db, default_maxrec=default_maxrec, queue_delay=queue_delay)
-
-    def app(self) -> web.Application:
-        """The aiohttp application answering at the CDA's TAP path."""
-        app = make_app(self.injector)
-        self.tap.add_routes(app, TAP_PATH)
-        return app
-
-    def endpoints(self, base: str) -> dict[str, str]:
-        """vodaxa's CXC services at ``base`` (the cdaftp tree is not served yet)."""
-        return {"tap": f"{base}{TAP_PATH}"}
-
-    def close(self) -> None:
-        """Release the query engine."""
-        self.db.close()
+        super().__init__(TapDatabase([TapTable(TABLE, description, list(COLUMNS), self.data, SCHEMA)]), context)
 
 
 def create(context: ShapeContext) -> CxcArchive:
-    """The CXC shape for a sandbox (``base.SHAPES`` entry point); as many rows as chanmaster."""
-    cfg = context.config
-    return CxcArchive(
-        rows=context.rows_for("chanmaster"),
-        seed=cfg.seed,
-        now_mjd=context.now_mjd,
-        injector=context.injector,
-        default_maxrec=cfg.default_maxrec,
-        queue_delay=cfg.queue_delay,
-    )
+    """The CXC shape for a sandbox (``base.SHAPES`` entry point)."""
+    return CxcArchive(context)

@@ -16,18 +16,15 @@ URLs pointing back at the archive (``access_url``, ``datalink_url``, ...) are st
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import astropy.units as u
 import numpy as np
-from aiohttp import web
 from astropy.coordinates import BarycentricMeanEcliptic, SkyCoord
 
-from .base import ShapeContext
-from .faults import FaultInjector, make_app
-from .tap import TapService
+from .base import ShapeContext, TapArchive
 from .tapdb import TapDatabase, TapTable
 from .vo import DATALINK_MIME, FieldMeta
 
@@ -989,51 +986,22 @@ def generate(table: str, n: int, *, seed: int = 0, now_mjd: float = 61000.0) -> 
 # ---------------------------------------------------------------------------------- the shape
 
 
-class EsoArchive:
+class EsoArchive(TapArchive):
     """Synthetic ESO archive: the tap_obs TAP service over dbo.raw and ivoa.ObsCore."""
 
-    def __init__(
-        self,
-        *,
-        rows: Mapping[str, int],
-        seed: int = 0,
-        now_mjd: float,
-        injector: FaultInjector,
-        default_maxrec: int = 100_000,
-        queue_delay: float = 0.0,
-    ) -> None:
-        self.injector = injector
-        self.data = {t: generate(t, rows.get(t, 200), seed=seed, now_mjd=now_mjd) for t in TABLES}
-        self.db = TapDatabase(
+    path = "/tap_obs"
+    service = "tap_obs"
+
+    def __init__(self, context: ShapeContext) -> None:
+        self.data = {
+            t: generate(t, context.rows_for(t), seed=context.config.seed, now_mjd=context.now_mjd) for t in TABLES
+        }
+        db = TapDatabase(
             [TapTable(s.name, s.description, list(s.columns), self.data[t], s.schema) for t, s in TABLES.items()]
         )
-        self.tap = TapService(
-            self.db, default_maxrec=default_maxrec, queue_delay=queue_delay, base_placeholder=PLACEHOLDER
-        )
-
-    def app(self) -> web.Application:
-        """The aiohttp application answering in ESO's shapes."""
-        app = make_app(self.injector)
-        self.tap.add_routes(app, "/tap_obs")
-        return app
-
-    def endpoints(self, base: str) -> dict[str, str]:
-        """vodaxa's ESO services at ``base``."""
-        return {"tap_obs": f"{base}/tap_obs"}
-
-    def close(self) -> None:
-        """Release the query engine."""
-        self.db.close()
+        super().__init__(db, context, base_placeholder=PLACEHOLDER)
 
 
 def create(context: ShapeContext) -> EsoArchive:
     """The ESO shape for a sandbox (``base.SHAPES`` entry point)."""
-    cfg = context.config
-    return EsoArchive(
-        rows={t: context.rows_for(t) for t in TABLES},
-        seed=cfg.seed,
-        now_mjd=context.now_mjd,
-        injector=context.injector,
-        default_maxrec=cfg.default_maxrec,
-        queue_delay=cfg.queue_delay,
-    )
+    return EsoArchive(context)

@@ -27,13 +27,10 @@ import zlib
 from collections.abc import Mapping
 
 import numpy as np
-from aiohttp import web
 from astropy.coordinates import SkyCoord
 
-from .base import ShapeContext
-from .faults import FaultInjector, make_app
+from .base import ShapeContext, TapArchive
 from .heasarc_tables import generate
-from .tap import TapService
 from .tapdb import TableRef, TapDatabase, TapTable
 from .vo import FieldMeta
 
@@ -264,54 +261,24 @@ class _XsaDatabase(TapDatabase):
         return super()._resolve(schema, name, uploads, read)
 
 
-class XsaArchive:
-    """Synthetic XSA: the two observation views behind a TAP service."""
+class XsaArchive(TapArchive):
+    """Synthetic XSA: the two observation views behind a TAP service, from as many rows as xmmmaster."""
 
-    def __init__(
-        self,
-        *,
-        rows: int,
-        seed: int,
-        now_mjd: float,
-        injector: FaultInjector,
-        default_maxrec: int = 100_000,
-        queue_delay: float = 0.0,
-    ) -> None:
-        self.injector = injector
-        self.data = tables(rows, seed=seed, now_mjd=now_mjd)
+    path = TAP_PATH
+
+    def __init__(self, context: ShapeContext) -> None:
+        self.data = tables(context.rows_for("xmmmaster"), seed=context.config.seed, now_mjd=context.now_mjd)
         descriptions = {
             "v_all_observations": "All XMM-Newton observations in the archive",
             "v_public_observations": "XMM-Newton observations whose proprietary period has ended",
         }
         columns = {"v_all_observations": ALL_COLUMNS, "v_public_observations": PUBLIC_COLUMNS}
-        self.db = _XsaDatabase(
+        db = _XsaDatabase(
             [TapTable(name, descriptions[name], list(columns[name]), data, SCHEMA) for name, data in self.data.items()]
         )
-        self.tap = TapService(self.db, default_maxrec=default_maxrec, queue_delay=queue_delay)
-
-    def app(self) -> web.Application:
-        """The aiohttp application answering at XSA's TAP path."""
-        app = make_app(self.injector)
-        self.tap.add_routes(app, TAP_PATH)
-        return app
-
-    def endpoints(self, base: str) -> dict[str, str]:
-        """vodaxa's XSA services at ``base`` (the AIO download servlet is not served yet)."""
-        return {"tap": f"{base}{TAP_PATH}"}
-
-    def close(self) -> None:
-        """Release the query engine."""
-        self.db.close()
+        super().__init__(db, context)
 
 
 def create(context: ShapeContext) -> XsaArchive:
-    """The XSA shape for a sandbox (``base.SHAPES`` entry point); as many source rows as xmmmaster."""
-    cfg = context.config
-    return XsaArchive(
-        rows=context.rows_for("xmmmaster"),
-        seed=cfg.seed,
-        now_mjd=context.now_mjd,
-        injector=context.injector,
-        default_maxrec=cfg.default_maxrec,
-        queue_delay=cfg.queue_delay,
-    )
+    """The XSA shape for a sandbox (``base.SHAPES`` entry point)."""
+    return XsaArchive(context)
