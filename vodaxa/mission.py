@@ -329,11 +329,14 @@ class Mission:
         positions = self._position_table(args)
         if frame.empty:
             return pd.DataFrame({"_vx_pos": [], "obs_id": []})
-        obs = SkyCoord(frame["ra"].to_numpy() * u.deg, frame["dec"].to_numpy() * u.deg)
-        pos = SkyCoord(np.asarray(positions["vx_ra"]) * u.deg, np.asarray(positions["vx_dec"]) * u.deg)
-        limit = float(np.max(positions["vx_radius"]))
-        i_pos, i_obs, sep, _ = obs.search_around_sky(pos, limit * u.deg)
-        keep = sep.deg <= np.asarray(positions["vx_radius"])[i_pos]
+        i_pos, i_obs = _pairs_within(
+            np.asarray(positions["vx_ra"], dtype=float),
+            np.asarray(positions["vx_dec"], dtype=float),
+            frame["ra"].to_numpy(dtype=float),
+            frame["dec"].to_numpy(dtype=float),
+            np.asarray(positions["vx_radius"], dtype=float),
+        )
+        keep = np.ones(i_pos.size, dtype=bool)
         if "vx_value" in positions.colnames:
             keep &= frame["instrument"].to_numpy()[i_obs] == np.asarray(positions["vx_value"])[i_pos]
         if "vx_t0" in positions.colnames:
@@ -661,6 +664,30 @@ def _pairs_table(frame: pd.DataFrame, positions: Table) -> pd.DataFrame:
             "obs_ids": ids.to_numpy(),
         }
     )
+
+
+def _unit_vectors(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+    r, d = np.radians(ra), np.radians(dec)
+    return np.stack([np.cos(d) * np.cos(r), np.cos(d) * np.sin(r), np.sin(d)], axis=-1)
+
+
+def _pairs_within(
+    pos_ra: np.ndarray, pos_dec: np.ndarray, ra: np.ndarray, dec: np.ndarray, radius: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(position index, row index) of every row within its position's radius (deg); chunked, bounded memory."""
+    rows = _unit_vectors(ra, dec)
+    finite = np.isfinite(rows).all(axis=1)
+    rows[~finite] = 0.0
+    points = _unit_vectors(pos_ra, pos_dec)
+    cos_limit = np.cos(np.radians(radius))
+    out_p, out_r = [], []
+    step = max(1, 2_000_000 // max(len(rows), 1))
+    for first in range(0, len(points), step):
+        cosines = points[first : first + step] @ rows.T
+        p, r = np.nonzero((cosines >= cos_limit[first : first + step, None]) & finite[None, :])
+        out_p.append(p + first)
+        out_r.append(r)
+    return np.concatenate(out_p) if out_p else np.array([], int), np.concatenate(out_r) if out_r else np.array([], int)
 
 
 def _in_window(frame: pd.DataFrame, args: Mapping[str, Any]) -> pd.DataFrame:
