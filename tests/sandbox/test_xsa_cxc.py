@@ -80,7 +80,7 @@ def _stamps(values) -> np.ndarray:
 def test_endpoints_name_xsa_and_cxc_and_override_accepts_them(sb):
     eps = sb.endpoints
     assert eps["xsa"] == {"tap": sb.urls["xsa"] + "/tap-server/tap"}
-    assert eps["cxc"] == {"tap": sb.urls["cxc"] + "/cxctap"}
+    assert eps["cxc"] == {"tap": sb.urls["cxc"] + "/cxctap", "cdaftp": sb.urls["cxc"] + "/cdaftp/"}
     assert len({sb.urls[a] for a in ("heasarc", "xsa", "cxc")}) == 3  # three origins
     with endpoints.override(eps):
         assert endpoints.get("xsa", "tap") == eps["xsa"]["tap"]

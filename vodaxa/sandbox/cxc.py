@@ -11,19 +11,28 @@ same positions, instruments, gratings, start times, exposures and release dates.
 - an observation not yet taken has NULL ``start_date``, ``exposure_time`` and event counts, and a
   NULL ``public_avail_date`` when its release is unknown;
 - ``exposure_mode`` is ``TE`` or ``CC`` for ACIS (from the data mode) and NULL for HRC.
+
+The CDA's file tree is served at ``/cdaftp/byobsid/<last digit>/<obsid>/`` with the very files of
+HEASARC's Chandra mirror (same layout rules and builder, same cache directory), for the archived,
+public ObsIDs only.  Like the real CDA it labels ``.gz`` files ``Content-Encoding: gzip``, so a
+client that decodes transparently saves decompressed bytes under a ``.gz`` name.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import numpy as np
+from aiohttp import web
 from astropy.coordinates import SkyCoord
 
+from . import heasarc_tree
 from .base import ShapeContext, TapArchive
-from .heasarc_tables import generate
+from .heasarc import public_mask, row_values, tree_root
+from .heasarc_tables import TABLES, generate
 from .tapdb import TapDatabase, TapTable
+from .tree import ObservationTree
 from .vo import FieldMeta
 
 __all__ = ["COLUMNS", "SCHEMA", "TABLE", "CxcArchive", "create", "table"]
@@ -31,6 +40,9 @@ __all__ = ["COLUMNS", "SCHEMA", "TABLE", "CxcArchive", "create", "table"]
 SCHEMA = "cxc"
 TABLE = "observation"
 TAP_PATH = "/cxctap"
+FTP_PATH = "/cdaftp/"
+#: HEASARC's Chandra directory, which the CDA's tree root corresponds to (``byobsid/`` below both).
+_MIRRORED = "chandra/data/"
 _MJD0 = np.datetime64("1858-11-17T00:00:00", "s")
 _LAUNCH_MJD = 51384.0  # 1999-07-23
 #: Statuses meaning the observation has not been taken yet.
@@ -169,7 +181,11 @@ def _derive(ch: Mapping[str, np.ndarray], rng: np.random.Generator) -> dict[str,
 
 def table(rows: int, *, seed: int = 0, now_mjd: float = 61000.0) -> dict[str, np.ndarray]:
     """cxc.observation derived from ``generate("chanmaster", rows, ...)``, ordered by ObsID."""
-    ch = generate("chanmaster", rows, seed=seed, now_mjd=now_mjd)
+    return _from_chanmaster(generate("chanmaster", rows, seed=seed, now_mjd=now_mjd), seed)
+
+
+def _from_chanmaster(ch: Mapping[str, np.ndarray], seed: int) -> dict[str, np.ndarray]:
+    """cxc.observation's columns, ordered by ObsID, from chanmaster rows."""
     data = _derive(ch, np.random.default_rng([seed, zlib.crc32(b"cxc")]))
     order = np.argsort(data["obsid"], kind="stable")
     return {c.name: data[c.name][order] for c in COLUMNS}
@@ -179,16 +195,56 @@ def table(rows: int, *, seed: int = 0, now_mjd: float = 61000.0) -> dict[str, np
 
 
 class CxcArchive(TapArchive):
-    """Synthetic CDA: ``cxc.observation`` behind a TAP service, as many rows as chanmaster."""
+    """Synthetic CDA: ``cxc.observation`` behind a TAP service, as many rows as chanmaster, and ``/cdaftp``."""
 
     path = TAP_PATH
+    #: Send ``.gz`` files with ``Content-Encoding: gzip``, as the real CDA does.
+    gzip_encoding = True
 
-    def __init__(self, context: ShapeContext) -> None:
-        self.data = table(context.rows_for("chanmaster"), seed=context.config.seed, now_mjd=context.now_mjd)
+    def __init__(self, context: ShapeContext, *, gzip_encoding: bool | None = None) -> None:
+        cfg = context.config
+        self.now_mjd = context.now_mjd
+        self.chanmaster = generate("chanmaster", context.rows_for("chanmaster"), seed=cfg.seed, now_mjd=self.now_mjd)
+        self.data = _from_chanmaster(self.chanmaster, cfg.seed)
         description = "Chandra observations: every ObsID with its status, instrument and release date"
         super().__init__(TapDatabase([TapTable(TABLE, description, list(COLUMNS), self.data, SCHEMA)]), context)
+        sizes = {t: context.rows_for(t) for t in TABLES}  # HEASARC's key: both shapes build into one directory
+        self.heasarc_root = tree_root(context.cache, cfg.seed, sizes, self.now_mjd)
+        self.tree: ObservationTree[int] = ObservationTree(
+            FTP_PATH,
+            self.heasarc_root / _MIRRORED,
+            self.injector,
+            tops=("byobsid",),
+            index=self._tree_index,
+            build=self._build,
+            gzip_encoding=self.gzip_encoding if gzip_encoding is None else gzip_encoding,
+        )
+
+    def app(self) -> web.Application:
+        """The TAP service at ``/cxctap`` and the file tree at ``/cdaftp/``."""
+        app = super().app()
+        self.tree.add_routes(app)
+        return app
+
+    def endpoints(self, base: str) -> dict[str, str]:
+        """The TAP service and the ``cdaftp`` tree at ``base``."""
+        return {**super().endpoints(base), "cdaftp": f"{base}{FTP_PATH}"}
+
+    def _tree_index(self, top: str) -> Iterator[tuple[str, int]]:
+        """(``byobsid/<digit>/<obsid>/``, chanmaster row) for every ObsID HEASARC also serves."""
+        for index in np.nonzero(public_mask(self.chanmaster, self.now_mjd))[0]:
+            path = heasarc_tree.observation_path("chanmaster", row_values(self.chanmaster, int(index)))
+            if path.startswith(_MIRRORED + top + "/"):
+                yield path[len(_MIRRORED) :], int(index)
+
+    def _build(self, index: int) -> list[str]:
+        """Write one ObsID's directory exactly as the HEASARC shape does (same builder, same cache)."""
+        return heasarc_tree.build_observation("chanmaster", row_values(self.chanmaster, index), self.heasarc_root)
 
 
 def create(context: ShapeContext) -> CxcArchive:
     """The CXC shape for a sandbox (``base.SHAPES`` entry point)."""
-    return CxcArchive(context)
+    archive = CxcArchive(context)
+    if context.config.prebuild:
+        archive.tree.materialize()
+    return archive

@@ -9,11 +9,9 @@ DataLink answers the others with an error row.  Observation directories are writ
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import math
-import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -26,13 +24,13 @@ from . import heasarc_tree
 from .base import ShapeContext
 from .datalink import LinksEndpoint
 from .faults import FaultInjector, make_app
-from .files import directory_entries, listing_page, serve_file
 from .heasarc_tables import TABLES, generate
 from .tap import TapService
 from .tapdb import QueryResult, TapDatabase, TapTable
+from .tree import ObservationTree
 from .vo import DATALINK_MIME, Link, ServiceDescriptor
 
-__all__ = ["HeasarcArchive", "create", "mjd_to_datetime"]
+__all__ = ["HeasarcArchive", "create", "mjd_to_datetime", "public_mask", "row_values", "tree_root"]
 
 IVO_PREFIX = "ivo://nasa.heasarc/"
 #: Status values meaning the observation has not been taken or processed yet.
@@ -51,6 +49,30 @@ def _py(value: Any) -> Any:
     if isinstance(value, float) and math.isnan(value):
         return None
     return value
+
+
+def row_values(data: Mapping[str, np.ndarray], index: int) -> dict[str, Any]:
+    """One row of a column table as plain Python values (None for NULL), as the tree builder gets it."""
+    return {name: _py(values[index]) for name, values in data.items()}
+
+
+def public_mask(data: Mapping[str, np.ndarray], now_mjd: float) -> np.ndarray:
+    """Rows of a master table whose data are public at ``now_mjd``: the rows with an archive directory."""
+    ok = np.ones(len(data["__row"]), dtype=bool)
+    if "status" in data:
+        ok &= ~np.isin(np.char.lower(data["status"].astype(str)), sorted(_NOT_DONE))
+    if "data_in_heasarc" in data:
+        ok &= data["data_in_heasarc"] != "N"
+    if "public_date" in data:
+        public = np.asarray(data["public_date"], dtype=float)
+        ok &= np.isfinite(public) & (public <= now_mjd)
+    return ok
+
+
+def tree_root(cache: Path, seed: int, sizes: Mapping[str, int], now_mjd: float) -> Path:
+    """The cache directory of the tree built from these tables, shared by every shape that mirrors it."""
+    key = hashlib.sha256(repr((heasarc_tree.TREE_VERSION, seed, sorted(sizes.items()), now_mjd)).encode())
+    return cache / f"heasarc-{key.hexdigest()[:16]}"
 
 
 @dataclass(frozen=True)
@@ -81,8 +103,7 @@ class HeasarcArchive:
         self.injector = injector
         sizes = {t: (rows.get(t, 200) if isinstance(rows, dict) else rows) for t in TABLES}
         self.data = {t: generate(t, n, seed=seed, now_mjd=now_mjd) for t, n in sizes.items()}
-        key = hashlib.sha256(repr((heasarc_tree.TREE_VERSION, seed, sorted(sizes.items()), now_mjd)).encode())
-        self.root = cache / f"heasarc-{key.hexdigest()[:16]}"
+        self.root = tree_root(cache, seed, sizes, now_mjd)
         self.root.mkdir(parents=True, exist_ok=True)
         self.db = TapDatabase(
             [
@@ -105,11 +126,9 @@ class HeasarcArchive:
             if len(data["__row"]):
                 root = heasarc_tree.observation_path(table, self.row(table, 0)).split("/")[0]
                 self._roots.setdefault(root, []).append(table)
-        self._paths: dict[str, tuple[str, int]] = {}
-        self._children: dict[str, set[str]] = {"": set(self._roots)}
-        self._indexed: set[str] = set()
-        self._index_lock = threading.Lock()
-        self._build_locks: dict[str, asyncio.Lock] = {}
+        self.tree: ObservationTree[tuple[str, int]] = ObservationTree(
+            "/FTP/", self.root, injector, tops=self._roots, index=self._tree_index, build=self._build
+        )
 
     def close(self) -> None:
         """Release the query engine."""
@@ -126,14 +145,13 @@ class HeasarcArchive:
         self.tap.add_routes(app, "/xamin/vo/tap")
         app.router.add_route("*", "/xamin/vo/datalink/{table}", self._datalink)
         app.router.add_get("/xamin/vo/products/{table}/{row}.html", self._product_page)
-        app.router.add_get("/FTP", self._ftp_root)
-        app.router.add_get("/FTP/{tail:.*}", self._ftp)
+        self.tree.add_routes(app)
         return app
 
     # --------------------------------------------------------------------------- rows
     def row(self, table: str, index: int) -> dict[str, Any]:
         """One row as plain Python values (None for NULL)."""
-        return {name: _py(values[index]) for name, values in self.data[table].items()}
+        return row_values(self.data[table], index)
 
     def availability(self, table: str, index: int) -> Availability:
         """Public data exist for this row?  HEASARC keeps no directory for the others."""
@@ -204,7 +222,7 @@ class HeasarcArchive:
         path = heasarc_tree.observation_path(table, self.row(table, index))
         length = None
         if sizes:
-            directory = await self._ensure_built(path)
+            directory = await self.tree.ensure_built(path)
             length = sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
         return [
             Link(
@@ -246,36 +264,20 @@ class HeasarcArchive:
     # --------------------------------------------------------------------------- FTP tree
     def public_mask(self, table: str) -> np.ndarray:
         """Rows whose data are public (vectorised :meth:`availability`)."""
-        data = self.data[table]
-        ok = np.ones(len(data["__row"]), dtype=bool)
-        if "status" in data:
-            ok &= ~np.isin(np.char.lower(data["status"].astype(str)), sorted(_NOT_DONE))
-        if "data_in_heasarc" in data:
-            ok &= data["data_in_heasarc"] != "N"
-        if "public_date" in data:
-            public = np.asarray(data["public_date"], dtype=float)
-            ok &= np.isfinite(public) & (public <= self.now_mjd)
-        return ok
+        return public_mask(self.data[table], self.now_mjd)
 
-    def _index_root(self, root: str) -> None:
-        """Map the directories of every public observation below ``root`` (once per root)."""
-        with self._index_lock:
-            if root in self._indexed or root not in self._roots:
-                return
-            for table in self._roots[root]:
-                for index in np.nonzero(self.public_mask(table))[0]:
-                    row = self.row(table, int(index))
-                    paths = [
-                        heasarc_tree.observation_path(table, row),
-                        *heasarc_tree.shared_paths(table, row),
-                    ]
-                    for path in paths:
-                        self._paths.setdefault(path, (table, int(index)))
-                        parts = path.rstrip("/").split("/")
-                        for depth in range(len(parts)):
-                            parent = "/".join(parts[:depth]) + ("/" if depth else "")
-                            self._children.setdefault(parent, set()).add(parts[depth])
-            self._indexed.add(root)
+    def _tree_index(self, root: str) -> Iterator[tuple[str, tuple[str, int]]]:
+        """(directory, (table, row)) for every public observation below ``root``, shared directories included."""
+        for table in self._roots.get(root, []):
+            for index in np.nonzero(self.public_mask(table))[0]:
+                row = self.row(table, int(index))
+                for path in (heasarc_tree.observation_path(table, row), *heasarc_tree.shared_paths(table, row)):
+                    yield path, (table, int(index))
+
+    def _build(self, key: tuple[str, int]) -> list[str]:
+        """Write the directories of one observation (``(table, row)``) into the cache."""
+        table, index = key
+        return heasarc_tree.build_observation(table, self.row(table, index), self.root)
 
     def materialize(self, tables: Sequence[str] | None = None) -> int:
         """Write the directories of every public observation of ``tables`` now; returns how many were new."""
@@ -287,48 +289,6 @@ class HeasarcArchive:
                     heasarc_tree.build_observation(table, row, self.root)
                     built += 1
         return built
-
-    async def _ensure_built(self, obs_path: str) -> Path:
-        """The observation's directory, written first if this is its first use."""
-        await asyncio.to_thread(self._index_root, obs_path.split("/")[0])
-        table, index = self._paths[obs_path]
-        lock = self._build_locks.setdefault(obs_path, asyncio.Lock())
-        async with lock:
-            target = self.root / obs_path
-            if not target.exists():
-                row = self.row(table, index)
-                await asyncio.to_thread(heasarc_tree.build_observation, table, row, self.root)
-        return target
-
-    async def _ftp_root(self, request: web.Request) -> web.StreamResponse:
-        raise web.HTTPMovedPermanently("/FTP/")
-
-    async def _ftp(self, request: web.Request) -> web.StreamResponse:
-        tail = request.match_info["tail"]
-        parts = [p for p in tail.split("/") if p]
-        if any(p in ("..", ".") or "\\" in p for p in parts):
-            raise web.HTTPNotFound(text="no such file")
-        if parts:
-            await asyncio.to_thread(self._index_root, parts[0])
-        for depth in range(len(parts), 0, -1):
-            prefix = "/".join(parts[:depth]) + "/"
-            if prefix in self._paths:
-                await self._ensure_built(prefix)
-                break
-        target = self.root.joinpath(*parts) if parts else self.root
-        is_dir_request = tail == "" or tail.endswith("/")
-        virtual = "/".join(parts) + "/" if parts else ""
-        if target.is_file() and not is_dir_request:
-            return await serve_file(request, target, self.injector)
-        if target.is_dir() or virtual in self._children:
-            if not is_dir_request:
-                raise web.HTTPMovedPermanently(f"/FTP/{tail}/")
-            entries = {name: (name, True, 0, 0.0) for name in self._children.get(virtual, ())}
-            if target.is_dir():
-                entries.update({e[0]: e for e in directory_entries(target)})
-            page = listing_page(f"/FTP/{virtual}", entries.values())
-            return web.Response(text=page, content_type="text/html")
-        raise web.HTTPNotFound(text=f"/FTP/{tail} was not found on this server")
 
 
 def create(context: ShapeContext) -> HeasarcArchive:
