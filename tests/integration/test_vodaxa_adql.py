@@ -41,6 +41,7 @@ SPEC = dataclasses.replace(
         "issue_flag",
     ),
     listed=False,
+    datalink_id=None,  # DaCHS's table has no HEASARC __row column
 )
 RADIUS = 1.2 * 6.5 / 60
 MJD_UNIX = 40587.0

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from .registry import MissionSpec, register
+from .registry import FileRules, MissionSpec, register
 
 _CATEGORIES = {
     "1": "STR",
@@ -26,6 +26,17 @@ ASCA = register(
         name="asca",
         pretty_name="ASCA",
         archive="heasarc",
+        files=FileRules(
+            raw=("aux/*", "calib/*", "telem/*", "unscreened/*"),
+            products=("images/*", "spectra/*", "lcurves/*", "screened/*"),
+            instruments={
+                "SIS0": ("*/ad{o}s0*",),
+                "SIS1": ("*/ad{o}s1*",),
+                "GIS2": ("*/ad{o}g2*",),
+                "GIS3": ("*/ad{o}g3*",),
+            },
+        ),
+        datalink_id="__row",
         table="ascamaster",
         id_column="sequence_number",
         id_regex=r"^[0-9]{8}$",

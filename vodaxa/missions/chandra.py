@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from ..query.adql import in_list
-from .registry import MissionSpec, register
+from .registry import FileRules, MissionSpec, register
 
 _CLASSES = {
     "ACTIVE GALAXIES AND QUASARS": "AGN",
@@ -45,6 +45,26 @@ CHANDRA = register(
         name="chandra",
         pretty_name="Chandra",
         archive="heasarc",
+        files=FileRules(
+            raw=(
+                "oif.fits",
+                *(
+                    f"secondary/*{t}*"
+                    for t in (
+                        "evt1.fits",
+                        "mtl1.fits",
+                        "bias0.fits",
+                        "pbk0.fits",
+                        "flt1.fits",
+                        "bpix1.fits",
+                        "msk1.fits",
+                        "stat1.fits",
+                    )
+                ),
+            ),
+            products=("primary/*.fits.gz",),
+        ),
+        datalink_id="__row",
         table="chanmaster",
         id_column="obsid",
         id_numeric=True,

@@ -3,13 +3,36 @@
 Science-window IDs play the part of ObsIDs.  PICsIT is selectable in any case (DAXA's bug fixed).
 """
 
-from .registry import MissionSpec, register
+from .registry import FileRules, MissionSpec, register
 
 INTEGRAL = register(
     MissionSpec(
         name="integral_pointed",
         pretty_name="INTEGRAL Pointed",
         archive="heasarc",
+        files=FileRules(
+            raw=(
+                "{o}_scw.txt",
+                "sc_*",
+                "swg.fits",
+                "swg_*",
+                "*jmx1*",
+                "*jmx2*",
+                "*isgri*",
+                "*ibis*",
+                "*compton*",
+                "*picsit*",
+                "*spi*",
+            ),
+            instruments={
+                "JEMX1": ("*jmx1*",),
+                "JEMX2": ("*jmx2*",),
+                "ISGRI": ("*isgri*",),
+                "PICsIT": ("*picsit*",),
+                "SPI": ("*spi*",),
+            },
+        ),
+        datalink_id="__row",
         table="intscwpub",
         id_column="scw_id",
         id_regex=r"^[0-9]{12}$",

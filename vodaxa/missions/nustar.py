@@ -1,12 +1,18 @@
 """NuSTAR pointed observations, from HEASARC's numaster (DAXA's NuSTARPointed)."""
 
-from .registry import MissionSpec, register
+from .registry import FileRules, MissionSpec, register
 
 NUSTAR = register(
     MissionSpec(
         name="nustar_pointed",
         pretty_name="NuSTAR Pointed",
         archive="heasarc",
+        files=FileRules(
+            raw=("nu{o}.cat.gz", "auxil/*", "event_uf/*", "hk/*"),
+            products=("event_cl/*",),
+            instruments={"FPMA": ("*/nu{o}A*",), "FPMB": ("*/nu{o}B*",)},
+        ),
+        datalink_id="__row",
         table="numaster",
         id_column="obsid",
         id_regex=r"^[0-9]{11}$",

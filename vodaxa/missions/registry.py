@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from fnmatch import fnmatchcase
 from importlib.metadata import entry_points
 
 import numpy as np
@@ -21,7 +22,7 @@ import pandas as pd
 from ..errors import UnknownMissionError, VodaxaError
 from ..query.adql import ident, in_list
 
-__all__ = ["TAXONOMY", "MissionSpec", "get", "names", "register", "specs"]
+__all__ = ["TAXONOMY", "FileRules", "MissionSpec", "get", "names", "register", "specs"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,31 @@ TAXONOMY: Mapping[str, str] = {
     "MISC": "Miscellaneous",
 }
 _MJD_UNIX = 40587.0
+
+
+@dataclass(frozen=True)
+class FileRules:
+    """Which files of an observation directory to fetch (DAXA's per-mission rules, daxa.md section 1.4).
+
+    Patterns are ``fnmatch`` patterns on the path relative to the observation directory, with ``{o}``
+    (ObsID) and ``{ol}`` (ObsID in lower case) filled in.  A file is kept when it matches ``raw`` (or
+    ``products``, when products are wanted) and no pattern of an instrument that was not chosen.
+    """
+
+    raw: tuple[str, ...]
+    products: tuple[str, ...] = ()
+    instruments: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def select(self, paths: Iterable[str], obs_id: str, chosen: Sequence[str], products: bool = True) -> list[str]:
+        """The relative paths to fetch, in the order given."""
+        fill = {"o": obs_id, "ol": obs_id.lower()}
+        wanted = [p.format(**fill) for p in (*self.raw, *(self.products if products else ()))]
+        unwanted = [p.format(**fill) for inst, pats in self.instruments.items() if inst not in chosen for p in pats]
+        keep = []
+        for path in paths:
+            if any(fnmatchcase(path, w) for w in wanted) and not any(fnmatchcase(path, u) for u in unwanted):
+                keep.append(path)
+        return keep
 
 
 @dataclass(frozen=True)
@@ -98,6 +124,8 @@ class MissionSpec:
     target_default: str | None = "MISC"
     target_function: Callable[[pd.DataFrame], pd.Series] | None = None
     normalise_extra: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+    files: FileRules | None = None  # how an observation directory maps to files (HEASARC-style trees)
+    datalink_id: str | None = None  # the column whose values the archive's DataLink service takes as ID
     loader: Callable[[], pd.DataFrame] | None = None  # for archives without TAP: the whole table, filtered locally
     local_mask: Callable[[pd.DataFrame, Sequence[str]], pd.Series] | None = None  # cuts + instruments, locally
     alternatives: Mapping[str, str] = field(default_factory=dict)  # source name -> spec name
@@ -161,6 +189,7 @@ class MissionSpec:
             self.instrument_column,
             self.proprietary_column,
             self.target_column,
+            self.datalink_id,
             *self.columns,
         ]
         return tuple(dict.fromkeys(c for c in base if c))
@@ -250,6 +279,8 @@ class MissionSpec:
         out["proprietary_usable"] = usable.astype(bool)
         out["instrument"] = self._instruments(src)
         out["target_category"] = self._targets(src)
+        if self.datalink_id and self.datalink_id in src.columns:
+            out["datalink_id"] = src[self.datalink_id].map(clean_text)
         for col in self.columns:
             if col in src.columns and col not in out.columns:
                 out[col] = src[col].map(clean_text) if src[col].dtype == object else src[col]

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from .registry import MissionSpec, register
+from .registry import FileRules, MissionSpec, register
 
 _SUBJECTS = {
     "1": "STR",
@@ -31,6 +31,11 @@ ROSAT_POINTED = register(
         name="rosat_pointed",
         pretty_name="ROSAT Pointed",
         archive="heasarc",
+        files=FileRules(
+            raw=("{ol}_anc.fits.Z", "{ol}_bas.fits.Z", "{ol}.fits.Z"),
+            products=("{ol}_bk*.fits.Z", "{ol}_im*.fits.Z", "{ol}_mex.fits.Z"),
+        ),
+        datalink_id="__row",
         table="rosmaster",
         id_column="seq_id",
         id_regex=r"^(RH|rh|RP|rp|RF|rf|WH|wh|WP|wp|WF|wf)\d{6}([A-Z]\d{2}|)$",
@@ -53,6 +58,11 @@ ROSAT_ALL_SKY = register(
         name="rosat_all_sky",
         pretty_name="ROSAT All-Sky Survey",
         archive="heasarc",
+        files=FileRules(
+            raw=("{ol}_anc.fits.Z", "{ol}_bas.fits.Z"),
+            products=("{ol}_bk*.fits.Z", "{ol}_im*.fits.Z", "{ol}_mex.fits.Z"),
+        ),
+        datalink_id="__row",
         table="rassmaster",
         id_column="seq_id",
         id_regex=r"^(RS|rs)\d{6}[A-Z]\d{2}$",

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from .registry import MissionSpec, register
+from .registry import FileRules, MissionSpec, register
 
 _CODES = {0: "MISC", 1: "CAL", 4: "GS", 5: "GS", 7: "EGS", 8: "GCL", 9: "TOO"}
 
@@ -16,6 +16,12 @@ SUZAKU = register(
         name="suzaku",
         pretty_name="Suzaku",
         archive="heasarc",
+        files=FileRules(
+            raw=("auxil/*", "xis/event_uf/*", "xis/hk/*", "xis/products/*"),
+            products=("xis/event_cl/*",),
+            instruments={f"XIS{k}": (f"xis/*/ae{{o}}xi{k}_*",) for k in range(4)},
+        ),
+        datalink_id="__row",
         table="suzamaster",
         id_column="obsid",
         id_regex=r"^[0-9]{9}$",

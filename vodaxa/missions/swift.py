@@ -1,12 +1,29 @@
 """Swift, from HEASARC's swiftmastr (DAXA's Swift); no proprietary period."""
 
-from .registry import MissionSpec, register
+from .registry import FileRules, MissionSpec, register
 
 SWIFT = register(
     MissionSpec(
         name="swift",
         pretty_name="Swift",
         archive="heasarc",
+        files=FileRules(
+            raw=(
+                "auxil/*",
+                "xrt/event/*_uf.evt.gz",
+                "xrt/hk/*",
+                "xrt/image/*",
+                "uvot/hk/*",
+                "uvot/event/*",
+                "uvot/image/*",
+                "bat/event/*",
+                "bat/rate/*",
+                "bat/survey/*",
+            ),
+            products=("xrt/products/*", "uvot/products/*", "xrt/event/*_cl.evt.gz"),
+            instruments={"XRT": ("xrt/*",), "UVOT": ("uvot/*",), "BAT": ("bat/*",)},
+        ),
+        datalink_id="__row",
         table="swiftmastr",
         id_column="obsid",
         id_regex=r"^[0-9]{11}$",

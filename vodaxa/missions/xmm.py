@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from .registry import MissionSpec, register
+from .registry import FileRules, MissionSpec, register
 
 _COMMON = dict(
     pretty_name="XMM-Newton Pointed",
@@ -47,6 +47,11 @@ XMM_HEASARC = register(
         name="xmm_pointed_heasarc",
         archive="heasarc",
         table="xmmmaster",
+        files=FileRules(
+            raw=("ODF/*_{o}_*", "ODF/MANIFEST*"),
+            instruments={i: (f"ODF/*_{{o}}_{i}*",) for i in ("M1", "M2", "PN", "OM", "R1", "R2")},
+        ),
+        datalink_id="__row",
         id_column="obsid",
         start="time",
         end="end_time",

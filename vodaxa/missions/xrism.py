@@ -1,12 +1,18 @@
 """XRISM pointed observations, from HEASARC's xrismmastr (DAXA's XRISMPointed)."""
 
-from .registry import MissionSpec, register
+from .registry import FileRules, MissionSpec, register
 
 XRISM = register(
     MissionSpec(
         name="xrism_pointed",
         pretty_name="XRISM Pointed",
         archive="heasarc",
+        files=FileRules(
+            raw=("auxil/*", "*/event_uf/*", "*/hk/*", "*/products/*"),
+            products=("*/event_cl/*",),
+            instruments={"RESOLVE": ("resolve/*",), "XTEND": ("xtend/*",)},
+        ),
+        datalink_id="__row",
         table="xrismmastr",
         id_column="obsid",
         id_regex=r"^[0-9]{9}$",
