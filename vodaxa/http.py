@@ -1,0 +1,234 @@
+"""The one async HTTP core: pooled aiohttp sessions, per-host and total limits, timeouts, retries with
+jittered backoff (Retry-After honoured), and :func:`run_sync`, which runs a coroutine from plain code
+and from inside a running event loop (Jupyter) alike.  The resolver and the downloader both use it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from .errors import ServiceError
+
+__all__ = ["HttpClient", "HttpConfig", "Response", "run_sync"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: Statuses worth another try (the server is busy, restarting or rate-limiting us).
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    """Limits and patience.  ``per_host`` can be overridden per host (archives ask for politeness)."""
+
+    per_host: int = 8
+    total: int = 64
+    host_limits: Mapping[str, int] = field(default_factory=dict)  # "host:port" or "host" -> max connections
+    connect_timeout: float = 15.0
+    read_timeout: float = 120.0
+    retries: int = 4
+    backoff: float = 0.5  # first pause, doubled each retry, jittered
+    max_backoff: float = 30.0
+    user_agent: str = "vodaxa (https://github.com/vodaxa)"
+
+
+@dataclass(frozen=True)
+class Response:
+    """A complete answer: status, final URL, headers and body."""
+
+    status: int
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+
+    @property
+    def content_type(self) -> str:
+        """The Content-Type header, lower-cased, with parameters."""
+        return self.headers.get("Content-Type", "").lower()
+
+    def text(self, limit: int | None = None) -> str:
+        """The body decoded leniently (for messages and HTML listings)."""
+        data = self.body if limit is None else self.body[:limit]
+        return data.decode("utf-8", errors="replace")
+
+
+class HttpClient:
+    """An aiohttp session with vodaxa's limits and retry policy; use ``async with HttpClient() as http``."""
+
+    def __init__(
+        self,
+        config: HttpConfig | None = None,
+        *,
+        headers_for: Callable[[str], Mapping[str, str]] | None = None,
+    ) -> None:
+        self.config = config or HttpConfig()
+        self.headers_for = headers_for  # per-URL extra headers (scoped credentials, later)
+        self._session: aiohttp.ClientSession | None = None
+        self._host_gates: dict[str, asyncio.Semaphore] = {}
+        self.requests = 0  # answered requests, for tests and benchmarks
+
+    async def __aenter__(self) -> HttpClient:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Create the session (idempotent)."""
+        if self._session is None:
+            cfg = self.config
+            connector = aiohttp.TCPConnector(limit=cfg.total, limit_per_host=0, enable_cleanup_closed=True)
+            timeout = aiohttp.ClientTimeout(total=None, sock_connect=cfg.connect_timeout, sock_read=cfg.read_timeout)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=timeout,
+                auto_decompress=False,  # archives send .gz files with Content-Encoding: gzip; keep the bytes
+                headers={"User-Agent": cfg.user_agent},
+            )
+
+    async def close(self) -> None:
+        """Close the session and its connections."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The underlying session (open it first)."""
+        if self._session is None:
+            raise RuntimeError("HttpClient is not open: use 'async with HttpClient() as http'")
+        return self._session
+
+    def gate(self, url: str) -> asyncio.Semaphore:
+        """The semaphore bounding concurrent requests to ``url``'s host."""
+        parts = urlsplit(url)
+        key = parts.netloc.lower()
+        if key not in self._host_gates:
+            limit = self.config.host_limits.get(key) or self.config.host_limits.get(parts.hostname or "")
+            self._host_gates[key] = asyncio.Semaphore(limit or self.config.per_host)
+        return self._host_gates[key]
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Any = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        retries: int | None = None,
+    ) -> Response:
+        """One request, retried on connection errors and retryable statuses; the last answer is returned.
+
+        Only a connection that never answered raises (:class:`ServiceError` naming the URL); an HTTP error
+        status is returned for the caller to judge.
+        """
+        attempts = (self.config.retries if retries is None else retries) + 1
+        last_error: Exception | None = None
+        for attempt in range(attempts):
+            try:
+                response = await self._once(method, url, params=params, data=data, headers=headers)
+            except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+                last_error = err
+                if attempt + 1 < attempts:
+                    await asyncio.sleep(self._pause(attempt, None))
+                continue
+            if response.status in RETRY_STATUSES and attempt + 1 < attempts:
+                log.info("%s %s answered %s; retrying", method, url, response.status)
+                await asyncio.sleep(self._pause(attempt, response.headers.get("Retry-After")))
+                continue
+            return response
+        raise ServiceError(f"{method} {url} failed after {attempts} attempts: {_describe(last_error)}", url=url)
+
+    async def _once(
+        self, method: str, url: str, *, params: Any, data: Any, headers: Mapping[str, str] | None
+    ) -> Response:
+        merged = dict(self.headers_for(url)) if self.headers_for else {}
+        merged.update(headers or {})
+        async with (
+            self.gate(url),
+            self.session.request(method, url, params=params, data=data, headers=merged) as answer,
+        ):
+            body = await answer.read()
+            self.requests += 1
+            return Response(answer.status, str(answer.url), dict(answer.headers), body)
+
+    def _pause(self, attempt: int, retry_after: str | None) -> float:
+        """Seconds to wait: Retry-After when the server gives one, else jittered exponential backoff."""
+        if retry_after:
+            try:
+                return min(float(retry_after), self.config.max_backoff)
+            except ValueError:
+                pass
+        base = min(self.config.backoff * 2**attempt, self.config.max_backoff)
+        return base * random.uniform(0.5, 1.0)
+
+    async def get(self, url: str, **options: Any) -> Response:
+        """GET with retries."""
+        return await self.request("GET", url, **options)
+
+    async def post(self, url: str, **options: Any) -> Response:
+        """POST with retries."""
+        return await self.request("POST", url, **options)
+
+
+def _describe(err: Exception | None) -> str:
+    if err is None:
+        return "no answer"
+    text = str(err) or type(err).__name__
+    return f"{type(err).__name__}: {text}" if text != type(err).__name__ else text
+
+
+# ---------------------------------------------------------------------------------- sync bridge
+_loop_thread: threading.Thread | None = None
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_lock = threading.Lock()
+
+
+def _background_loop() -> asyncio.AbstractEventLoop:
+    """A private event loop on a daemon thread, for callers already inside a running loop."""
+    global _loop, _loop_thread
+    with _loop_lock:
+        if _loop is None or not _loop.is_running():
+            loop = asyncio.new_event_loop()
+            started = threading.Event()
+
+            def run() -> None:
+                asyncio.set_event_loop(loop)
+                loop.call_soon(started.set)
+                loop.run_forever()
+
+            _loop_thread = threading.Thread(target=run, name="vodaxa-io", daemon=True)
+            _loop_thread.start()
+            started.wait()
+            _loop = loop
+        return _loop
+
+
+def run_sync(coro: Coroutine[Any, Any, T] | Awaitable[T]) -> T:
+    """Run ``coro`` to completion and return its result, from any thread.
+
+    With no loop running here, ``asyncio.run`` is used; inside a running loop (a Jupyter cell) the
+    coroutine runs on vodaxa's private loop thread, so the call blocks the cell but never the loop.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_as_coroutine(coro))
+    future = asyncio.run_coroutine_threadsafe(_as_coroutine(coro), _background_loop())
+    return future.result()
+
+
+async def _as_coroutine(awaitable: Awaitable[T]) -> T:
+    return await awaitable

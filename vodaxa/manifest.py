@@ -1,0 +1,179 @@
+"""Manifest: one row per file to fetch, the plain-data hand-over from resolve to download.
+
+Columns (see :data:`COLUMNS`): ``mission, obs_id, instrument, url, local_path, size, content_type,
+semantics, category, checksum, auth_realm, source_id, note``.  ``local_path`` is always relative and
+sanitised (nothing a server says can point outside the destination); ``obs_id`` lists every
+observation that shares the file, comma-separated, after :meth:`Manifest.merge_duplicates`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pandas as pd
+
+from .errors import ResolveError
+
+__all__ = ["COLUMNS", "Manifest", "safe_relative_path"]
+
+COLUMNS: tuple[str, ...] = (
+    "mission", "obs_id", "instrument", "url", "local_path", "size", "content_type", "semantics", "category",
+    "checksum", "auth_realm", "source_id", "note",
+)  # fmt: skip
+_TEXT = [c for c in COLUMNS if c != "size"]
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def safe_relative_path(path: str) -> str:
+    """``path`` as a clean relative POSIX path, or :class:`ResolveError` if it could leave the destination.
+
+    Refused: absolute paths, ``..`` segments, drive letters, backslashes, NUL and control characters,
+    and empty names.  ``.`` segments and repeated slashes are dropped.
+    """
+    if not isinstance(path, str) or not path.strip():
+        raise ResolveError(f"refusing an empty local path {path!r}")
+    if "\x00" in path or any(ord(ch) < 32 for ch in path) or "\\" in path:
+        raise ResolveError(f"refusing local path {path!r}: control characters or backslashes")
+    if path.startswith("/") or _DRIVE.match(path):
+        raise ResolveError(f"refusing local path {path!r}: it is absolute")
+    parts = [p for p in PurePosixPath(path).parts if p not in ("", ".")]
+    if not parts or any(p == ".." for p in parts):
+        raise ResolveError(f"refusing local path {path!r}: it would leave the destination folder")
+    return "/".join(parts)
+
+
+class Manifest:
+    """A table of files (pandas underneath, in :attr:`frame`) with the operations resolve and download need."""
+
+    def __init__(self, rows: pd.DataFrame | Iterable[Mapping[str, Any]] | None = None) -> None:
+        frame = rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows or []))
+        for column in COLUMNS:
+            if column not in frame.columns:
+                frame[column] = None
+        frame = frame[list(COLUMNS)]
+        frame["size"] = pd.array(pd.to_numeric(frame["size"], errors="coerce"), dtype="Int64")
+        for column in _TEXT:
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+        bad = frame["url"].isna() & frame["note"].isna()
+        if bad.any():
+            raise ResolveError(f"{int(bad.sum())} manifest rows have neither a URL nor a note saying why")
+        frame["local_path"] = [
+            None if u is None else safe_relative_path(p) for u, p in zip(frame["url"], frame["local_path"])
+        ]
+        self.frame = frame.reset_index(drop=True)
+
+    # ------------------------------------------------------------------------------ basics
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __repr__(self) -> str:
+        missions = ", ".join(sorted(set(self.frame["mission"].dropna()))) or "-"
+        return f"<Manifest: {len(self)} files, {self.total_bytes()} bytes known, missions {missions}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Manifest) and self.frame.equals(other.frame)
+
+    @property
+    def urls(self) -> list[str]:
+        """Every file URL, in order (rows without one are :attr:`unavailable`)."""
+        return list(self.frame["url"].dropna())
+
+    @property
+    def unavailable(self) -> pd.DataFrame:
+        """Observations or files the archive would not give (proprietary, not found), with the reason in ``note``."""
+        return self.frame[self.frame["url"].isna()].reset_index(drop=True)
+
+    @property
+    def files(self) -> pd.DataFrame:
+        """The rows that name a file to fetch."""
+        return self.frame[self.frame["url"].notna()].reset_index(drop=True)
+
+    def total_bytes(self) -> int:
+        """Sum of the known sizes."""
+        return int(self.frame["size"].fillna(0).sum())
+
+    # ------------------------------------------------------------------------------ selection
+    def select(self, **criteria: Any) -> Manifest:
+        """Rows whose columns equal the given values (a list or set means any of them)."""
+        mask = pd.Series(True, index=self.frame.index)
+        for column, wanted in criteria.items():
+            if column not in self.frame.columns:
+                raise KeyError(f"no manifest column {column!r}; columns: {', '.join(COLUMNS)}")
+            values = wanted if isinstance(wanted, (list, set, tuple, frozenset)) else [wanted]
+            mask &= self.frame[column].isin(list(values))
+        return Manifest(self.frame[mask])
+
+    def exclude(self, **criteria: Any) -> Manifest:
+        """The rows :meth:`select` would not return."""
+        chosen = set(self.select(**criteria).frame["url"])
+        return Manifest(self.frame[~self.frame["url"].isin(chosen)])
+
+    def __add__(self, other: Manifest) -> Manifest:
+        return Manifest(pd.concat([self.frame, other.frame], ignore_index=True))
+
+    def merge_duplicates(self) -> Manifest:
+        """One row per URL: a file shared by several observations (a calibration) is fetched once."""
+        if self.frame.empty:
+            return Manifest(self.frame)
+        missing = self.frame[self.frame["url"].isna()]
+        groups = self.frame[self.frame["url"].notna()].groupby("url", sort=False)
+        first = groups.first()
+        first["obs_id"] = groups["obs_id"].agg(lambda s: ",".join(dict.fromkeys(str(v) for v in s.dropna())) or None)
+        first["mission"] = groups["mission"].agg(lambda s: ",".join(dict.fromkeys(str(v) for v in s.dropna())) or None)
+        out = pd.concat([first.reset_index(), missing], ignore_index=True)[list(COLUMNS)]
+        taken: dict[str, int] = {}
+        for path in out["local_path"].dropna():
+            taken[path] = taken.get(path, 0) + 1
+        clashes = [p for p, n in taken.items() if n > 1]
+        if clashes:
+            raise ResolveError(f"different files would be saved under the same path: {clashes[:3]}")
+        return Manifest(out)
+
+    def summary(self) -> pd.DataFrame:
+        """Files and bytes (known sizes) per mission and category."""
+        frame = self.frame.assign(
+            mission=self.frame["mission"].fillna("-"),
+            category=self.frame["category"].fillna("-"),
+            size=self.frame["size"].fillna(0),
+        )
+        table = frame.groupby(["mission", "category"]).agg(files=("url", "size"), bytes=("size", "sum"))
+        return table.reset_index()
+
+    # ------------------------------------------------------------------------------ persistence
+    def to_json(self, path: str | Path | None = None) -> str:
+        """JSON text (and a file when ``path`` is given) that :meth:`from_json` reads back exactly."""
+        records = [
+            {c: (None if pd.isna(v) else (int(v) if c == "size" else v)) for c, v in row.items()}
+            for row in self.frame.to_dict(orient="records")
+        ]
+        text = json.dumps({"vodaxa_manifest": 1, "columns": list(COLUMNS), "rows": records}, indent=1)
+        if path is not None:
+            Path(path).write_text(text + "\n")
+        return text
+
+    @classmethod
+    def from_json(cls, source: str | Path) -> Manifest:
+        """A manifest from :meth:`to_json` text or a file holding it."""
+        text = source if isinstance(source, str) and source.lstrip().startswith("{") else Path(source).read_text()
+        try:
+            data = json.loads(text)
+        except ValueError as err:
+            raise ResolveError(f"not a vodaxa manifest (invalid JSON: {err})") from None
+        if not isinstance(data, dict) or data.get("vodaxa_manifest") != 1:
+            raise ResolveError("not a vodaxa manifest (version 1 expected)")
+        return cls(data["rows"])
+
+    def to_parquet(self, path: str | Path) -> Path:
+        """Write Parquet (pyarrow); :meth:`from_parquet` reads it back exactly."""
+        target = Path(path)
+        self.frame.to_parquet(target, index=False)
+        return target
+
+    @classmethod
+    def from_parquet(cls, path: str | Path) -> Manifest:
+        """A manifest written by :meth:`to_parquet`."""
+        return cls(pd.read_parquet(path))
