@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import numpy as np
 
@@ -192,14 +193,24 @@ class DataLinkEngine:
         self, service: str, ids: Sequence[str], *, params: Mapping[str, str] | None = None
     ) -> list[LinkRow]:
         """Every row for ``ids`` from the links endpoint ``service`` (nested documents followed)."""
-        pending = list(dict.fromkeys(str(i) for i in ids))
+        fetched: set[tuple[str, str]] = set()
+        rows = await self._resolve(service, ids, {**self.params, **(params or {})}, fetched)
+        followed = await self._follow(rows, 1, fetched)
+        unique = {(r.id, r.access_url, r.service_def, r.error_message, r.semantics): r for r in reversed(followed)}
+        return list(reversed(unique.values()))  # a nested document may repeat rows already known
+
+    async def _resolve(
+        self, service: str, ids: Sequence[str], params: Mapping[str, str], fetched: set[tuple[str, str]]
+    ) -> list[LinkRow]:
+        """The rows of ``ids`` at one endpoint: batches of the known (or probed) cap, several in flight."""
+        pending = [i for i in dict.fromkeys(str(i) for i in ids) if (service, i) not in fetched]
+        fetched.update((service, i) for i in pending)
         rows: list[LinkRow] = []
         gate = asyncio.Semaphore(self.concurrency)
-        extra = {**self.params, **(params or {})}
         while pending:
             size = min(self.learned_caps.get(service, self.batch), self.batch)
             chunks = [pending[i : i + size] for i in range(0, len(pending), size)]
-            results = await asyncio.gather(*(self._batch(service, chunk, extra, gate) for chunk in chunks))
+            results = await asyncio.gather(*(self._batch(service, chunk, params, gate) for chunk in chunks))
             leftover: list[str] = []
             for chunk, (page_rows, answered) in zip(chunks, results):
                 rows.extend(page_rows)
@@ -210,9 +221,7 @@ class DataLinkEngine:
                     self._learn(service, len(chunk) - len(missing))
                 leftover.extend(missing)
             pending = leftover
-        followed = await self._follow(rows, depth=1)
-        unique = {(r.id, r.access_url, r.service_def, r.error_message, r.semantics): r for r in reversed(followed)}
-        return list(reversed(unique.values()))  # a nested document may repeat rows already known
+        return rows
 
     def _learn(self, service: str, cap: int) -> None:
         known = self.learned_caps.get(service)
@@ -239,13 +248,32 @@ class DataLinkEngine:
             log.debug("%s flagged OVERFLOW but answered every ID", service)
         return page.rows, answered
 
-    async def _follow(self, rows: list[LinkRow], depth: int) -> list[LinkRow]:
-        """Replace nested-DataLink rows by the rows of the documents they point at, up to max_depth."""
+    async def _follow(self, rows: list[LinkRow], depth: int, fetched: set[tuple[str, str]]) -> list[LinkRow]:
+        """Replace nested-DataLink rows by the rows of the documents they point at, up to max_depth.
+
+        Nested links of the form ``<endpoint>?ID=<id>`` are batched per endpoint like the first call; a
+        link back to a document already read (same endpoint and ID) is dropped, which cuts loops.
+        """
         nested = [r for r in rows if r.access_url and is_datalink(r.content_type) and not r.error_message]
         if not nested or depth > self.max_depth:
             return rows
-        seen: set[str] = set()
-        todo = [r for r in nested if not (r.access_url in seen or seen.add(r.access_url))]  # type: ignore[func-returns-value]
+        kept = [r for r in rows if r not in nested]
+        by_service: dict[tuple[str, tuple[tuple[str, str], ...]], list[tuple[str, LinkRow]]] = {}
+        singles: list[LinkRow] = []
+        for row in nested:
+            split = _split_id(row.access_url or "")
+            if split is None:
+                singles.append(row)
+                continue
+            base, ident, params = split
+            if (base, ident) in fetched:
+                continue  # a loop back to a document already read
+            by_service.setdefault((base, params), []).append((ident, row))
+        children: list[LinkRow] = []
+        for (base, params), items in by_service.items():
+            parent = {ident: row.id for ident, row in items}
+            got = await self._resolve(base, list(parent), dict(params), fetched)
+            children += [replace(r, depth=depth, parent=parent.get(r.id, r.id)) for r in got]
         gate = asyncio.Semaphore(self.concurrency)
 
         async def fetch(row: LinkRow) -> list[LinkRow]:
@@ -255,10 +283,19 @@ class DataLinkEngine:
             if response.status >= 400:
                 return [replace(row, access_url=None, error_message=f"nested DataLink answered HTTP {response.status}")]
             page = parse_links(response.body, row.access_url or "", response.content_type)
-            # rows pointing back at a document already being followed would loop: drop them
-            return [replace(r, depth=depth, parent=row.id) for r in page.rows if r.access_url not in seen]
+            return [replace(r, depth=depth, parent=row.id) for r in page.rows]
 
-        children = await asyncio.gather(*(fetch(r) for r in todo))
-        flat = [c for group in children for c in group]
-        kept = [r for r in rows if r not in nested]
-        return kept + await self._follow(flat, depth + 1)
+        for group in await asyncio.gather(*(fetch(r) for r in {r.access_url: r for r in singles}.values())):
+            children += group
+        return kept + await self._follow(children, depth + 1, fetched)
+
+
+def _split_id(url: str) -> tuple[str, str, tuple[tuple[str, str], ...]] | None:
+    """(endpoint, ID, other parameters) of a links URL with exactly one ID parameter, else None."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    ids = [v for k, v in query if k.upper() == "ID"]
+    if len(ids) != 1:
+        return None
+    rest = tuple((k, v) for k, v in query if k.upper() != "ID")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), ids[0], rest

@@ -1,0 +1,109 @@
+"""Manifest: sanitised paths, duplicates merged, summary, exact JSON and Parquet round trips."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from vodaxa.errors import ResolveError
+from vodaxa.manifest import COLUMNS, Manifest, safe_relative_path
+
+
+def _rows():
+    return [
+        {
+            "mission": "eso",
+            "obs_id": "A",
+            "url": "http://h/cal1",
+            "local_path": "eso/cal/cal1.fits",
+            "size": 10,
+            "category": "BIAS",
+            "semantics": "#calibration",
+        },
+        {
+            "mission": "eso",
+            "obs_id": "B",
+            "url": "http://h/cal1",
+            "local_path": "eso/cal/cal1.fits",
+            "size": 10,
+            "category": "BIAS",
+            "semantics": "#calibration",
+        },
+        {
+            "mission": "eso",
+            "obs_id": "A",
+            "url": "http://h/sci",
+            "local_path": "eso/A/sci.fits",
+            "size": None,
+            "category": "SCIENCE",
+            "semantics": "#this",
+            "checksum": "sha256:00",
+        },
+        {
+            "mission": "nustar_pointed",
+            "obs_id": "C",
+            "url": None,
+            "local_path": None,
+            "category": "unavailable",
+            "note": "NotFoundFault: proprietary until 2027-01-01",
+        },
+    ]
+
+
+@pytest.mark.parametrize(
+    "bad", ["../x", "a/../../x", "/etc/passwd", "C:/win", "a\\b", "", "a/\x00b", "..", "./..", "a/\nb"]
+)
+def test_paths_that_could_leave_the_destination_are_refused(bad):
+    with pytest.raises(ResolveError):
+        safe_relative_path(bad)
+
+
+def test_clean_paths():
+    assert safe_relative_path("a//b/./c.fits") == "a/b/c.fits"
+    assert safe_relative_path("x..y/z") == "x..y/z"
+
+
+def test_columns_merge_and_unavailable():
+    manifest = Manifest(_rows())
+    assert list(manifest.frame.columns) == list(COLUMNS)
+    merged = manifest.merge_duplicates()
+    assert len(merged) == 3 and len(merged.files) == 2 and len(merged.unavailable) == 1
+    shared = merged.select(url="http://h/cal1").frame.iloc[0]
+    assert shared["obs_id"] == "A,B"
+    assert "proprietary" in merged.unavailable["note"][0]
+    assert merged.urls == ["http://h/cal1", "http://h/sci"]
+    assert merged.total_bytes() == 10
+
+
+def test_summary_and_selection():
+    manifest = Manifest(_rows()).merge_duplicates()
+    summary = manifest.summary()
+    bias = summary[(summary["mission"] == "eso") & (summary["category"] == "BIAS")].iloc[0]
+    assert bias["files"] == 1 and bias["bytes"] == 10
+    assert len(manifest.select(category=["BIAS", "SCIENCE"])) == 2
+    assert len(manifest.exclude(category="BIAS").files) == 1
+    with pytest.raises(KeyError, match="no manifest column"):
+        manifest.select(colour="red")
+
+
+def test_clashing_paths_are_refused():
+    rows = [{"url": "http://h/a", "local_path": "x/f.fits"}, {"url": "http://h/b", "local_path": "x/f.fits"}]
+    with pytest.raises(ResolveError, match="same path"):
+        Manifest(rows).merge_duplicates()
+
+
+def test_rows_need_a_url_or_a_reason():
+    with pytest.raises(ResolveError, match="neither a URL nor a note"):
+        Manifest([{"mission": "x", "obs_id": "1"}])
+
+
+def test_json_and_parquet_round_trip_exactly(tmp_path):
+    manifest = Manifest(_rows()).merge_duplicates()
+    again = Manifest.from_json(manifest.to_json(tmp_path / "m.json"))
+    assert again == manifest
+    assert Manifest.from_json(tmp_path / "m.json") == manifest
+    parquet = Manifest.from_parquet(manifest.to_parquet(tmp_path / "m.parquet"))
+    assert parquet == manifest
+    assert str(parquet.frame["size"].dtype) == "Int64" and pd.isna(parquet.frame["size"][1])
+    with pytest.raises(ResolveError, match="not a vodaxa manifest"):
+        Manifest.from_json('{"rows": []}')
