@@ -67,9 +67,10 @@ def _eq(values: np.ndarray, text: str) -> np.ndarray:
 # ------------------------------------------------------------------------------ service and metadata
 
 
-def test_registered_with_tap_obs_endpoint_only(sb):
+def test_registered_with_its_endpoints(sb):
     assert SHAPES["eso"] == "vodaxa.sandbox.eso:create"
-    assert sb.endpoints == {"eso": {"tap_obs": f"{sb.urls['eso']}/tap_obs"}}
+    assert set(sb.endpoints) == {"eso"} and sb.endpoints["eso"]["tap_obs"] == f"{sb.urls['eso']}/tap_obs"
+    assert set(sb.endpoints["eso"]) == {"tap_obs", "datalink", "calselector", "dataportal"}  # see test_eso_links
     assert validate(sb.endpoints, "sandbox") == sb.endpoints  # names vodaxa.config knows
 
 

@@ -10,7 +10,8 @@ the prefix is the instrument's at most five-letter file prefix, so SINFONI frame
 
 URLs pointing back at the archive (``access_url``, ``datalink_url``, ...) are stored under
 :data:`PLACEHOLDER` and served with the requesting client's own base URL (``TapService``'s
-``base_placeholder``): the tables are loaded once, before the server knows its port.
+``base_placeholder``): the tables are loaded once, before the server knows its port.  The
+DataLink, calSelector and dataportal services those URLs lead to are :mod:`.eso_links`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import NamedTuple
 
 import astropy.units as u
 import numpy as np
+from aiohttp import web
 from astropy.coordinates import BarycentricMeanEcliptic, SkyCoord
 
 from .base import ShapeContext, TapArchive
@@ -987,12 +989,14 @@ def generate(table: str, n: int, *, seed: int = 0, now_mjd: float = 61000.0) -> 
 
 
 class EsoArchive(TapArchive):
-    """Synthetic ESO archive: the tap_obs TAP service over dbo.raw and ivoa.ObsCore."""
+    """Synthetic ESO archive: tap_obs over dbo.raw and ivoa.ObsCore, DataLink, calSelector and the dataportal."""
 
     path = "/tap_obs"
     service = "tap_obs"
 
     def __init__(self, context: ShapeContext) -> None:
+        from .eso_links import EsoLinks  # it builds on this module's tables
+
         self.data = {
             t: generate(t, context.rows_for(t), seed=context.config.seed, now_mjd=context.now_mjd) for t in TABLES
         }
@@ -1000,6 +1004,17 @@ class EsoArchive(TapArchive):
             [TapTable(s.name, s.description, list(s.columns), self.data[t], s.schema) for t, s in TABLES.items()]
         )
         super().__init__(db, context, base_placeholder=PLACEHOLDER)
+        self.links = EsoLinks(self.data, context)
+
+    def app(self) -> web.Application:
+        """tap_obs plus the DataLink, calSelector and dataportal routes."""
+        app = super().app()
+        self.links.add_routes(app)
+        return app
+
+    def endpoints(self, base: str) -> dict[str, str]:
+        """vodaxa's ESO services at ``base``: tap_obs, datalink, calselector and dataportal."""
+        return super().endpoints(base) | self.links.endpoints(base)
 
 
 def create(context: ShapeContext) -> EsoArchive:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
@@ -160,12 +161,23 @@ class Link:
     semantics: str | None = None
     content_type: str | None = None
     content_length: int | None = None
+    extra: tuple[tuple[FieldMeta, Any], ...] = ()  # archive-specific columns (DataLink allows them), e.g. ESO's
 
 
-def links_document(links: Sequence[Link], *, overflow: bool = False) -> bytes:
-    """A DataLink ``links`` response with the 1.1 standardID INFO."""
+def links_document(
+    links: Sequence[Link], *, overflow: bool = False, extra_fields: Sequence[FieldMeta] | None = None
+) -> bytes:
+    """A DataLink ``links`` response with the 1.1 standardID INFO, archive-specific columns after the standard ones.
+
+    The extra columns are ``extra_fields`` or, by default, those the links' ``extra`` name, in order of first use.
+    """
+    if extra_fields is None:
+        extra_fields = list(dict.fromkeys(meta for link in links for meta, _ in link.extra))
     columns = [[getattr(link, f.name if f.name != "ID" else "id") for link in links] for f in DATALINK_FIELDS]
-    return result_document(DATALINK_FIELDS, columns, overflow=overflow, infos=[("standardID", DATALINK_STANDARD)])
+    values = [{meta.name: value for meta, value in link.extra} for link in links]
+    columns += [[row.get(meta.name) for row in values] for meta in extra_fields]
+    fields = (*DATALINK_FIELDS, *extra_fields)
+    return result_document(fields, columns, overflow=overflow, infos=[("standardID", DATALINK_STANDARD)])
 
 
 def xml_attr(value: str) -> str:
