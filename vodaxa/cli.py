@@ -24,12 +24,18 @@ def _sandbox_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rows", type=int, default=200, help="rows per master table (default 200)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic data (default 0)")
     parser.add_argument("--cache", type=Path, default=None, help="where generated files go")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer (default 0)")
+    parser.add_argument("--datalink-max-ids", type=int, default=1000, help="DataLink IDs per request (default 1000)")
+    parser.add_argument("--no-sizes", action="store_true", help="DataLink gives no directory sizes (faster)")
 
 
 def _config(args: argparse.Namespace):
-    from .sandbox import SandboxConfig
+    from .sandbox import Faults, SandboxConfig
 
     return SandboxConfig(
+        faults=Faults(latency=args.latency),
+        datalink_max_ids=args.datalink_max_ids,
+        datalink_sizes=not args.no_sizes,
         rows=args.rows,
         seed=args.seed,
         cache=args.cache,

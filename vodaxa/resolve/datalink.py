@@ -112,11 +112,35 @@ def parse_links(body: bytes, url: str, content_type: str = "") -> _Page:
         return _Page([], overflow)
     if _local(encoding.tag) != "TABLEDATA":
         return _Page(_astropy_rows(body, url), overflow)
+    return _Page(_tabledata_rows(encoding, names), overflow)
+
+
+def _tabledata_rows(encoding: ET.Element, names: list[str]) -> list[LinkRow]:
+    """LinkRows straight from TABLEDATA cells (hot path: thousands of rows per resolve)."""
+    where = {n: names.index(n) if n in names else None for n in _STANDARD}
+    extras = [(i, n) for i, n in enumerate(names) if n not in _STANDARD]
+    width = len(names)
     rows = []
     for tr in encoding:
-        cells = [(td.text or "").strip() for td in tr]
-        rows.append(_row(dict(zip(names, cells))))
-    return _Page(rows, overflow)
+        cells = [td.text.strip() if td.text else None for td in tr]
+        if len(cells) < width:
+            cells += [None] * (width - len(cells))
+        get = [cells[i] if i is not None else None for i in where.values()]
+        ident, access, service, error, description, semantics, ctype, length = (v or None for v in get)
+        rows.append(
+            LinkRow(
+                ident or "",
+                access,
+                service,
+                error,
+                description,
+                semantics,
+                ctype,
+                int(float(length)) if length else None,
+                {n: cells[i] or None for i, n in extras},
+            )
+        )
+    return rows
 
 
 def _row(cells: Mapping[str, Any]) -> LinkRow:
@@ -208,7 +232,9 @@ class DataLinkEngine:
         rows: list[LinkRow] = []
         gate = asyncio.Semaphore(self.concurrency)
         while pending:
-            size = min(self.learned_caps.get(service, self.batch), self.batch)
+            known = self.learned_caps.get(service)
+            # unknown cap: spread the first round over every slot, so the probe itself does useful work
+            size = min(known, self.batch) if known else max(1, min(self.batch, -(-len(pending) // self.concurrency)))
             chunks = [pending[i : i + size] for i in range(0, len(pending), size)]
             results = await asyncio.gather(*(self._batch(service, chunk, params, gate) for chunk in chunks))
             leftover: list[str] = []
@@ -257,7 +283,8 @@ class DataLinkEngine:
         nested = [r for r in rows if r.access_url and is_datalink(r.content_type) and not r.error_message]
         if not nested or depth > self.max_depth:
             return rows
-        kept = [r for r in rows if r not in nested]
+        nested_ids = {id(r) for r in nested}
+        kept = [r for r in rows if id(r) not in nested_ids]
         by_service: dict[tuple[str, tuple[tuple[str, str], ...]], list[tuple[str, LinkRow]]] = {}
         singles: list[LinkRow] = []
         for row in nested:

@@ -98,6 +98,9 @@ class HeasarcArchive:
         default_maxrec: int = 100_000,
         queue_delay: float = 0.0,
     ) -> None:
+        self.datalink_sizes = True  # HEASARC sizes #this directories unless sizefiles=false
+        self._masks: dict[str, np.ndarray] = {}
+        self._obs_paths: dict[tuple[str, int], str] = {}
         self.seed = seed
         self.now_mjd = now_mjd
         self.injector = injector
@@ -153,6 +156,19 @@ class HeasarcArchive:
         """One row as plain Python values (None for NULL)."""
         return row_values(self.data[table], index)
 
+    def _public(self, table: str) -> np.ndarray:
+        """The public mask of ``table``, computed once (the sandbox's "now" does not move)."""
+        if table not in self._masks:
+            self._masks[table] = self.public_mask(table)
+        return self._masks[table]
+
+    def _path(self, table: str, index: int) -> str:
+        """The observation directory of a row, computed once."""
+        key = (table, index)
+        if key not in self._obs_paths:
+            self._obs_paths[key] = heasarc_tree.observation_path(table, self.row(table, index))
+        return self._obs_paths[key]
+
     def availability(self, table: str, index: int) -> Availability:
         """Public data exist for this row?  HEASARC keeps no directory for the others."""
         row = self.row(table, index)
@@ -195,7 +211,8 @@ class HeasarcArchive:
         async def resolve(request: web.Request, ids: Sequence[str]) -> list[Link]:
             base = f"{request.scheme}://{request.host}"
             form = await request.post() if request.method == "POST" else {}
-            sizes = str(request.query.get("sizefiles", form.get("sizefiles", "true"))).lower() != "false"
+            default = "true" if self.datalink_sizes else "false"
+            sizes = str(request.query.get("sizefiles", form.get("sizefiles", default))).lower() != "false"
             out: list[Link] = []
             for ident in ids:
                 out.extend(await self._links_for(table, ident, base, sizes))
@@ -210,16 +227,12 @@ class HeasarcArchive:
             return [Link(ident, error_message=f"NotFoundFault: {ident} is not a row of {table}")]
         mission = TABLES[table].mission
         obsid = self.obs_id(table, index)
-        state = self.availability(table, index)
-        if not state.public:
+        if not self._public(table)[index]:
+            reason = self.availability(table, index).reason
             return [
-                Link(
-                    ident,
-                    error_message=f"NotFoundFault: {mission} observation {obsid}: {state.reason}",
-                    semantics="#this",
-                )
+                Link(ident, error_message=f"NotFoundFault: {mission} observation {obsid}: {reason}", semantics="#this")
             ]
-        path = heasarc_tree.observation_path(table, self.row(table, index))
+        path = self._path(table, index)
         length = None
         if sizes:
             directory = await self.tree.ensure_built(path)
@@ -304,6 +317,7 @@ def create(context: ShapeContext) -> HeasarcArchive:
         default_maxrec=cfg.default_maxrec,
         queue_delay=cfg.queue_delay,
     )
+    archive.datalink_sizes = cfg.datalink_sizes
     if cfg.prebuild:
         archive.materialize()
     return archive
