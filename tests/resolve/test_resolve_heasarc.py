@@ -101,6 +101,8 @@ def test_table_without_datalink_is_an_error(sandbox):
         resolve(result)
 
 
-def test_unsupported_options_say_so(sandbox):
-    with pytest.raises(ResolveError, match="not supported"):
+def test_options_that_do_not_apply_say_so(sandbox):
+    with pytest.raises(ResolveError, match="do not apply to nustar_pointed"):
         resolve(Mission("nustar_pointed"), filetypes=["evt2"])
+    with pytest.raises(ResolveError, match="calibrations select ESO"):
+        resolve(Mission("nustar_pointed"), calibrations="raw2raw")

@@ -7,20 +7,47 @@ only routes observations to them and collects one :class:`~vodaxa.manifest.Manif
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from ..config import endpoints
 from ..errors import ResolveError
 from ..http import HttpClient, HttpConfig, run_sync
 from ..manifest import Manifest
 from ..missions import registry
 from ..missions.registry import MissionSpec
+from .chandra import resolve_chandra
 from .datalink import DataLinkEngine
 from .generic import resolve_vo
 from .heasarc import resolve_heasarc
 
-__all__ = ["resolve", "resolve_async"]
+__all__ = ["ResolveOptions", "resolve", "resolve_async"]
+
+
+@dataclass(frozen=True)
+class ResolveOptions:
+    """Archive-specific choices: Chandra file types and mirror, ESO calibration cascades."""
+
+    filetypes: Iterable[str] | None = None
+    exclude: Iterable[str] | None = None
+    calibrations: str | None = None  # raw2raw or raw2master (ESO)
+    mirror: str | None = None
+
+    @property
+    def by_file_type(self) -> bool:
+        """Whether Chandra file types were chosen (then the CDA byobsid layout is used)."""
+        return self.filetypes is not None or self.exclude is not None
+
+    def refuse(self, what: str, *, allow_calibrations: bool = False) -> None:
+        """Say clearly which options do not apply to ``what``, instead of ignoring them."""
+        if self.by_file_type:
+            raise ResolveError(f"filetypes/exclude select Chandra files; they do not apply to {what}")
+        if self.calibrations is not None and not allow_calibrations:
+            raise ResolveError(f"calibrations select ESO calibration cascades; they do not apply to {what}")
+        if self.calibrations is not None and self.calibrations.lower() not in ("raw2raw", "raw2master"):
+            raise ResolveError(f"calibrations must be 'raw2raw' or 'raw2master', not {self.calibrations!r}")
 
 
 def resolve(
@@ -31,6 +58,7 @@ def resolve(
     filetypes: Iterable[str] | None = None,
     exclude: Iterable[str] | None = None,
     calibrations: str | None = None,
+    mirror: str | None = None,
     session: Any = None,
     http_config: HttpConfig | None = None,
 ) -> Manifest:
@@ -39,7 +67,9 @@ def resolve(
 
     ``products`` adds processed products to the raw data; ``instruments`` narrows the files to those
     instruments.  Observations the archive will not give (proprietary, unknown) appear in
-    ``Manifest.unavailable`` with the archive's reason, never silently dropped.
+    ``Manifest.unavailable`` with the archive's reason, never silently dropped.  For Chandra,
+    ``filetypes``/``exclude`` select CIAO file types from the CDA (or ``mirror``, any base URL holding
+    ``byobsid/``).
     """
     return run_sync(
         resolve_async(
@@ -49,6 +79,7 @@ def resolve(
             filetypes=filetypes,
             exclude=exclude,
             calibrations=calibrations,
+            mirror=mirror,
             session=session,
             http_config=http_config,
         )
@@ -63,12 +94,12 @@ async def resolve_async(
     filetypes: Iterable[str] | None = None,
     exclude: Iterable[str] | None = None,
     calibrations: str | None = None,
+    mirror: str | None = None,
     session: Any = None,
     http_config: HttpConfig | None = None,
 ) -> Manifest:
     """:func:`resolve` for asyncio callers."""
-    if filetypes is not None or exclude is not None or calibrations is not None:
-        raise ResolveError("filetypes, exclude and calibrations are not supported for these archives yet")
+    options = ResolveOptions(filetypes=filetypes, exclude=exclude, calibrations=calibrations, mirror=mirror)
     async with HttpClient(http_config) as http:
         engine = DataLinkEngine(http)
         if _is_observation_table(source):
@@ -76,9 +107,12 @@ async def resolve_async(
             parts = []
             for mission, group in frame.groupby("mission", sort=False):
                 spec = registry.get(str(mission))
-                parts.append(await _resolve_mission(spec, group, chosen.get(str(mission)), products, http, engine))
+                parts.append(
+                    await _resolve_mission(spec, group, chosen.get(str(mission)), products, http, engine, options)
+                )
             manifest = sum(parts[1:], parts[0]) if parts else Manifest()
         else:
+            options.refuse("a VO result")
             manifest = await resolve_vo(source, http, engine)
     return manifest.merge_duplicates()
 
@@ -107,8 +141,16 @@ async def _resolve_mission(
     products: bool,
     http: HttpClient,
     engine: DataLinkEngine,
+    options: ResolveOptions | None = None,
 ) -> Manifest:
     chosen = chosen or spec.default_instruments
+    options = options or ResolveOptions()
+    if spec.name.startswith("chandra") and (spec.archive == "cxc" or options.by_file_type):
+        mirror = options.mirror or (None if spec.archive == "cxc" else endpoints.get("heasarc", "ftp") + "chandra/data")
+        return await resolve_chandra(
+            spec, frame, http, filetypes=options.filetypes, exclude=options.exclude, mirror=mirror
+        )
+    options.refuse(spec.name, allow_calibrations=spec.archive == "eso")
     if spec.archive == "heasarc":
         return await resolve_heasarc(spec, frame, chosen, products, http, engine)
     raise ResolveError(f"{spec.name}: resolving {spec.archive} observations into files is not available yet")
