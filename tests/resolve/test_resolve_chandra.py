@@ -54,7 +54,7 @@ def test_type_selection():
     assert select_types(paths, ["evt2", "oif"], None) == ["oif.fits", "a_evt2.fits.gz"]
     assert select_types(paths, None, ["vvref"]) == ["oif.fits", "a_evt2.fits.gz", "b_evt1.fits.gz", "notes.txt"]
     assert select_types(paths, ["evt1", "evt2"], ["evt1"]) == ["a_evt2.fits.gz"]
-    with pytest.raises(ResolveError, match="unknown Chandra file type.*evt3.*valid: oif"):
+    with pytest.raises(ResolveError, match=r"unknown Chandra file type.*evt3.*valid: oif"):
         select_types(paths, ["evt3"], None)
     assert "readme" in KNOWN_FILE_TYPES
 
