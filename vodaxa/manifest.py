@@ -54,7 +54,10 @@ class Manifest:
         for column in COLUMNS:
             if column not in frame.columns:
                 frame[column] = None
-        frame = frame[list(COLUMNS)]
+        extras = [c for c in frame.columns if c not in COLUMNS]  # archive-specific (ESO cascade_*), kept after
+        frame = frame[[*COLUMNS, *extras]]
+        for column in extras:
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
         frame["size"] = pd.array(pd.to_numeric(frame["size"], errors="coerce"), dtype="Int64")
         for column in _TEXT:
             frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
@@ -124,7 +127,7 @@ class Manifest:
         first = groups.first()
         first["obs_id"] = groups["obs_id"].agg(lambda s: ",".join(dict.fromkeys(str(v) for v in s.dropna())) or None)
         first["mission"] = groups["mission"].agg(lambda s: ",".join(dict.fromkeys(str(v) for v in s.dropna())) or None)
-        out = pd.concat([first.reset_index(), missing], ignore_index=True)[list(COLUMNS)]
+        out = pd.concat([first.reset_index(), missing], ignore_index=True)[list(self.frame.columns)]
         taken: dict[str, int] = {}
         for path in out["local_path"].dropna():
             taken[path] = taken.get(path, 0) + 1
@@ -150,7 +153,7 @@ class Manifest:
             {c: (None if pd.isna(v) else (int(v) if c == "size" else v)) for c, v in row.items()}
             for row in self.frame.to_dict(orient="records")
         ]
-        text = json.dumps({"vodaxa_manifest": 1, "columns": list(COLUMNS), "rows": records}, indent=1)
+        text = json.dumps({"vodaxa_manifest": 1, "columns": list(self.frame.columns), "rows": records}, indent=1)
         if path is not None:
             Path(path).write_text(text + "\n")
         return text
@@ -165,7 +168,7 @@ class Manifest:
             raise ResolveError(f"not a vodaxa manifest (invalid JSON: {err})") from None
         if not isinstance(data, dict) or data.get("vodaxa_manifest") != 1:
             raise ResolveError("not a vodaxa manifest (version 1 expected)")
-        return cls(data["rows"])
+        return cls(pd.DataFrame(data["rows"], columns=data.get("columns")))
 
     def to_parquet(self, path: str | Path) -> Path:
         """Write Parquet (pyarrow); :meth:`from_parquet` reads it back exactly."""

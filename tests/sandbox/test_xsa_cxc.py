@@ -79,13 +79,16 @@ def _stamps(values) -> np.ndarray:
 
 def test_endpoints_name_xsa_and_cxc_and_override_accepts_them(sb):
     eps = sb.endpoints
-    assert eps["xsa"] == {"tap": sb.urls["xsa"] + "/tap-server/tap"}
+    assert eps["xsa"] == {
+        "tap": sb.urls["xsa"] + "/tap-server/tap",
+        "aio": sb.urls["xsa"] + "/nxsa-sl/servlet/data-action-aio",
+    }
     assert eps["cxc"] == {"tap": sb.urls["cxc"] + "/cxctap", "cdaftp": sb.urls["cxc"] + "/cdaftp/"}
     assert len({sb.urls[a] for a in ("heasarc", "xsa", "cxc")}) == 3  # three origins
     with endpoints.override(eps):
         assert endpoints.get("xsa", "tap") == eps["xsa"]["tap"]
         assert endpoints.get("cxc", "tap") == eps["cxc"]["tap"]
-        assert endpoints.get("xsa", "aio").startswith("https://nxsa.esac.esa.int/")  # not overridden
+        assert endpoints.get("xsa", "aio") == eps["xsa"]["aio"]  # the sandbox serves the AIO servlet too
 
 
 # ----------------------------------------------------------------------------------- VOSI

@@ -20,8 +20,11 @@ from ..missions import registry
 from ..missions.registry import MissionSpec
 from .chandra import resolve_chandra
 from .datalink import DataLinkEngine
+from .erosita import resolve_erosita
+from .eso import resolve_eso
 from .generic import resolve_vo
 from .heasarc import resolve_heasarc
+from .xsa import resolve_xsa
 
 __all__ = ["ResolveOptions", "resolve", "resolve_async"]
 
@@ -153,4 +156,10 @@ async def _resolve_mission(
     options.refuse(spec.name, allow_calibrations=spec.archive == "eso")
     if spec.archive == "heasarc":
         return await resolve_heasarc(spec, frame, chosen, products, http, engine)
+    if spec.archive == "eso":
+        return await resolve_eso(spec, frame, http, engine, calibrations=options.calibrations)
+    if spec.archive == "xsa":
+        return await resolve_xsa(spec, frame, chosen, products, http, engine)
+    if spec.archive == "erosita":
+        return await resolve_erosita(spec, frame, chosen, products, http, engine)
     raise ResolveError(f"{spec.name}: resolving {spec.archive} observations into files is not available yet")

@@ -55,7 +55,7 @@ async def resolve_vo(source: Any, http: HttpClient, engine: DataLinkEngine, sema
         base = (row.access_url or "").rstrip("/") + "/"
         return [
             {
-                "obs_id": key,
+                "obs_id": _ident(row),
                 "url": base + p,
                 "local_path": f"{key}/{p}",
                 "semantics": row.semantics,
@@ -68,6 +68,11 @@ async def resolve_vo(source: Any, http: HttpClient, engine: DataLinkEngine, sema
     for group in await asyncio.gather(*(expand(r) for r in directories)):
         records.extend(group)
     return Manifest(records)
+
+
+def _ident(row: LinkRow) -> str:
+    """The observation or dataset a row belongs to: its ID's last part (``ivo://...?<this>``)."""
+    return row.id.rsplit("?", 1)[-1] or row.id
 
 
 def _key(row: LinkRow) -> str:
@@ -135,7 +140,7 @@ def _records(row: LinkRow, wanted: frozenset[str]) -> list[dict]:
         if row.semantics in wanted or row.semantics is None:
             return [
                 {
-                    "obs_id": key,
+                    "obs_id": _ident(row),
                     "url": None,
                     "local_path": None,
                     "semantics": row.semantics,
@@ -151,7 +156,7 @@ def _records(row: LinkRow, wanted: frozenset[str]) -> list[dict]:
     name = _SAFE.sub("_", name).strip("_") or "file"
     return [
         {
-            "obs_id": key,
+            "obs_id": _ident(row),
             "url": row.access_url,
             "local_path": f"{key}/{name}",
             "size": row.content_length,

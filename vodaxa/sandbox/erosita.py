@@ -10,8 +10,9 @@ hemisphere (179.944 < l < 359.944 deg), shared (OWNER 0) when it straddles the b
 otherwise, and the file holds the DE and shared tiles as the real one does.  Cal-PV fields are ~30
 real targets with synthetic ObsIDs; the page misprints Puppis A's ObsIDs as 700195, as the real one does.
 
-What the real tables lack (observation times, active cameras) the shape still knows, for the event
-lists a later sandbox tree will write: :attr:`ErositaArchive.observations` and the tiles' START/END.
+What the real tables lack (observation times, active cameras) the shape still knows and writes into
+the files it serves (:mod:`.erosita_files`): the Cal-PV field tarballs at ``/edr/eROSITAObservations/
+CalPvObs/<Field>.tar.gz`` and the DR1 tile directories below ``/dr1/erodat/data/download/``.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from html import escape
+from pathlib import Path
 
 import numpy as np
 from aiohttp import web
 
 from .base import ShapeContext
+from .erosita_files import CALPV_TARBALLS, DR1_DOWNLOAD, CalPvTarballs, Tile, dr1_tree
 from .faults import FaultInjector, make_app
 
 __all__ = [
@@ -44,6 +47,7 @@ __all__ = [
 CALPV_PAGE = "/edr/eROSITAObservations/"
 TILES_FILE = "/dr1/eSASS4DR1/eSASS4DR1_ProductsDescription/SKYMAPS_052022_MPE.fits"
 DE_OWNERS = (0, 2)
+FILES_VERSION = 1  # bump when the served files change, so old sandbox caches are not reused
 _DE_LON = (179.94423568, 359.94423568)  # the western Galactic hemisphere: eROSITA-DE's half
 _ERASS1 = (datetime(2019, 12, 12, tzinfo=timezone.utc), datetime(2020, 6, 11, 12, tzinfo=timezone.utc))
 _CALPV = (datetime(2019, 9, 9, 12, tzinfo=timezone.utc), datetime(2019, 12, 8, 12, tzinfo=timezone.utc))
@@ -300,18 +304,30 @@ def tiles_fits(tiles: dict[str, np.ndarray]) -> bytes:
 
 # ------------------------------------------------------------------------------------------- the shape
 class ErositaArchive:
-    """Synthetic erosita.mpe.mpg.de: the EDR observations page and the DR1 sky-tile file."""
+    """Synthetic erosita.mpe.mpg.de: the EDR page, Cal-PV field tarballs, the DR1 sky-tile file and tiles."""
 
-    def __init__(self, *, seed: int, injector: FaultInjector) -> None:
+    def __init__(self, *, seed: int, injector: FaultInjector, cache: Path) -> None:
         self.injector = injector
+        self.seed = seed
         self.observations = calpv_programme(seed)
         self.hits: Counter[str] = Counter()  # requests answered, per path
+        self._sky: dict[str, np.ndarray] | None = None
         self._tiles: bytes | None = None
-        self._lock = threading.Lock()
+        self._tile_table: dict[str, Tile] | None = None
+        self._lock = threading.RLock()
+        root = cache / f"erosita-v{FILES_VERSION}-s{seed}"
+        self.tarballs = CalPvTarballs(root / "CalPvObs", self.observations, seed=seed)
+        tops = {f"{round(90 - centre):03d}" for _, _, centre, _ in _bands()}
+        self.tree = dr1_tree(root / "dr1", injector, tops=tops, tiles=self.tiles, seed=seed)
 
     def endpoints(self, base: str) -> dict[str, str]:
-        """vodaxa's eROSITA table services at ``base``."""
-        return {"calpv_table": f"{base}{CALPV_PAGE}", "dr1_tiles": f"{base}{TILES_FILE}"}
+        """vodaxa's eROSITA services at ``base``: both tables, the Cal-PV tarballs and the DR1 download area."""
+        return {
+            "calpv_table": f"{base}{CALPV_PAGE}",
+            "dr1_tiles": f"{base}{TILES_FILE}",
+            "calpv": f"{base}{CALPV_TARBALLS}",
+            "dr1": f"{base}{DR1_DOWNLOAD}",
+        }
 
     def close(self) -> None:
         """Nothing to release."""
@@ -322,18 +338,44 @@ class ErositaArchive:
         app.router.add_get(CALPV_PAGE, self._calpv)
         app.router.add_get(CALPV_PAGE.rstrip("/"), self._to_directory)
         app.router.add_get(TILES_FILE, self._tiles_file)
+        app.router.add_get(CALPV_TARBALLS + "{name}", self._tarball)
+        self.tree.add_routes(app)
         return app
+
+    def tiles(self) -> dict[str, Tile]:
+        """The DR1 sky tiles by id (computed once, on first use)."""
+        with self._lock:
+            if self._tile_table is None:
+                t = self.sky()
+                self._tile_table = {
+                    f"{int(srv):06d}": Tile(f"{int(srv):06d}", int(owner), float(ra), float(dec), start, end)
+                    for srv, owner, ra, dec, start, end in zip(
+                        t["SRVMAP"], t["OWNER"], t["RA_CEN"], t["DE_CEN"], t["START"], t["END"]
+                    )
+                }
+            return self._tile_table
+
+    def sky(self) -> dict[str, np.ndarray]:
+        """The DE and shared sky tiles' columns (computed once, on first use)."""
+        with self._lock:
+            if self._sky is None:
+                self._sky = sky_tiles()
+            return self._sky
 
     def tiles_body(self) -> bytes:
         """The sky-tile FITS file (built once, on first use)."""
         with self._lock:
             if self._tiles is None:
-                self._tiles = tiles_fits(sky_tiles())
+                self._tiles = tiles_fits(self.sky())
             return self._tiles
 
     async def _calpv(self, request: web.Request) -> web.Response:
         self.hits[request.path] += 1
         return web.Response(text=calpv_page(self.observations), content_type="text/html")
+
+    async def _tarball(self, request: web.Request) -> web.StreamResponse:
+        self.hits[request.path] += 1
+        return await self.tarballs.handle(request, self.injector)
 
     async def _to_directory(self, request: web.Request) -> web.StreamResponse:
         raise web.HTTPMovedPermanently(CALPV_PAGE)
@@ -346,4 +388,4 @@ class ErositaArchive:
 
 def create(context: ShapeContext) -> ErositaArchive:
     """The eROSITA shape for a sandbox (``base.SHAPES`` entry point)."""
-    return ErositaArchive(seed=context.config.seed, injector=context.injector)
+    return ErositaArchive(seed=context.config.seed, injector=context.injector, cache=context.cache)

@@ -19,6 +19,9 @@ Unqualified table names resolve in the ``xsa`` schema, as on the real service (D
 ``from v_all_observations``).  XSA's geometry columns (``footprint_fov``,
 ``observation_*_spoint``, ``observation_fov_scircle``) are not served: the sandbox's query engine
 has no pgsphere types.  ``stc_s`` carries the field of view as STC-S text instead.
+
+The AIO data servlet (``/nxsa-sl/servlet/data-action-aio``, tarballs of each observation's ODF
+and PPS files) is :mod:`.xsa_aio`; its files are those of the HEASARC tree for the same ObsID.
 """
 
 from __future__ import annotations
@@ -27,12 +30,15 @@ import zlib
 from collections.abc import Mapping
 
 import numpy as np
+from aiohttp import web
 from astropy.coordinates import SkyCoord
 
 from .base import ShapeContext, TapArchive
-from .heasarc_tables import generate
+from .heasarc import row_values, tree_root
+from .heasarc_tables import TABLES, generate
 from .tapdb import TableRef, TapDatabase, TapTable
 from .vo import FieldMeta
+from .xsa_aio import AIO_PATH, AioObservation, AioServlet
 
 __all__ = ["ALL_COLUMNS", "PUBLIC_COLUMNS", "SCHEMA", "XsaArchive", "create", "mjd_to_datetime64", "tables"]
 
@@ -230,9 +236,11 @@ def _complete(base: dict[str, np.ndarray], rng: np.random.Generator, now_mjd: fl
     }
 
 
-def tables(rows: int, *, seed: int = 0, now_mjd: float = 61000.0) -> dict[str, dict[str, np.ndarray]]:
-    """XSA's tables derived from ``generate("xmmmaster", rows, ...)``: table name -> column -> values."""
-    xmm = generate("xmmmaster", rows, seed=seed, now_mjd=now_mjd)
+def tables(
+    rows: int, *, seed: int = 0, now_mjd: float = 61000.0, xmm: Mapping[str, np.ndarray] | None = None
+) -> dict[str, dict[str, np.ndarray]]:
+    """XSA's tables derived from ``generate("xmmmaster", rows, ...)`` (or ``xmm``, that table already generated)."""
+    xmm = xmm if xmm is not None else generate("xmmmaster", rows, seed=seed, now_mjd=now_mjd)
     rng = np.random.default_rng([seed, zlib.crc32(b"xsa")])
     shared = _shared(xmm, rng)
     extras = _extras(int(np.ceil(rows * EXTRA_FRACTION)), set(xmm["obsid"]), rng, now_mjd)
@@ -262,12 +270,14 @@ class _XsaDatabase(TapDatabase):
 
 
 class XsaArchive(TapArchive):
-    """Synthetic XSA: the two observation views behind a TAP service, from as many rows as xmmmaster."""
+    """Synthetic XSA: the two observation views behind a TAP service, from as many rows as xmmmaster, and AIO."""
 
     path = TAP_PATH
 
     def __init__(self, context: ShapeContext) -> None:
-        self.data = tables(context.rows_for("xmmmaster"), seed=context.config.seed, now_mjd=context.now_mjd)
+        cfg, rows = context.config, context.rows_for("xmmmaster")
+        self.xmmmaster = generate("xmmmaster", rows, seed=cfg.seed, now_mjd=context.now_mjd)
+        self.data = tables(rows, seed=cfg.seed, now_mjd=context.now_mjd, xmm=self.xmmmaster)
         descriptions = {
             "v_all_observations": "All XMM-Newton observations in the archive",
             "v_public_observations": "XMM-Newton observations whose proprietary period has ended",
@@ -277,6 +287,52 @@ class XsaArchive(TapArchive):
             [TapTable(name, descriptions[name], list(columns[name]), data, SCHEMA) for name, data in self.data.items()]
         )
         super().__init__(db, context)
+        self._xsa_index = {str(o): i for i, o in enumerate(self.data["v_all_observations"]["observation_id"])}
+        self._xmm_index = {str(o): i for i, o in enumerate(self.xmmmaster["obsid"])}
+        sizes = {t: context.rows_for(t) for t in TABLES}  # HEASARC's key: both shapes build into one directory
+        self.aio = AioServlet(
+            self.aio_observation,
+            heasarc_root=tree_root(context.cache, cfg.seed, sizes, context.now_mjd),
+            cache=context.cache,
+            injector=context.injector,
+            now_mjd=context.now_mjd,
+        )
+
+    def app(self) -> web.Application:
+        """The TAP service at ``/tap-server/tap`` and the AIO servlet."""
+        app = super().app()
+        self.aio.add_routes(app)
+        return app
+
+    def endpoints(self, base: str) -> dict[str, str]:
+        """The TAP service and the AIO servlet at ``base``."""
+        return {**super().endpoints(base), "aio": base + AIO_PATH}
+
+    def aio_observation(self, obsid: str) -> AioObservation | None:
+        """What the AIO servlet needs of ``obsid``: HEASARC's xmmmaster row (or one made from XSA's), dates."""
+        index = self._xsa_index.get(obsid)
+        if index is None:
+            return None
+        obs = self.data["v_all_observations"]
+        end = obs["proprietary_end_date"][index]
+        at = self._xmm_index.get(obsid)
+        row = row_values(self.xmmmaster, at) if at is not None else _xmmmaster_row(obs, index)
+        return AioObservation(row, None if np.isnat(end) else end, obs["pps_version"][index] is not None)
+
+
+def _xmmmaster_row(obs: Mapping[str, np.ndarray], index: int) -> dict[str, object]:
+    """An xmmmaster-style row for an XSA-only observation, so the HEASARC tree builder can write its files."""
+    start = (obs["start_utc"][index] - _MJD0) / np.timedelta64(1, "s") / _SECONDS_PER_DAY
+    ra, dec = float(obs["ra"][index]), float(obs["dec"][index])
+    return {
+        "obsid": str(obs["observation_id"][index]),
+        "name": str(obs["observation_id"][index]),
+        "ra": None if np.isnan(ra) else ra,
+        "dec": None if np.isnan(dec) else dec,
+        "time": float(start),
+        "end_time": float(start + int(obs["duration"][index]) / _SECONDS_PER_DAY),
+        "xmm_revolution": int(obs["revolution"][index]),
+    }
 
 
 def create(context: ShapeContext) -> XsaArchive:

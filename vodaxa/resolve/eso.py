@@ -1,0 +1,218 @@
+"""ESO: raw frames through DataLink (``#this``, night logs, calSelector links) and, on request, their
+calibration cascades through calSelector (batched, 100 datasets per call as astroquery does); Phase 3
+products through their ObsCore DataLink URLs.
+
+Cascade summaries land in the manifest (``cascade_*`` columns on the science frames' rows) and any
+incomplete, uncertified or fallen-back cascade is also warned about.  Frames still proprietary are
+kept and marked for the ESO realm (the token belongs to the credentials stage), never dropped.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import defaultdict
+from urllib.parse import parse_qsl, urlsplit
+
+import pandas as pd
+
+from ..config import endpoints
+from ..errors import ResolveError
+from ..http import HttpClient
+from ..manifest import Manifest
+from ..missions.registry import MissionSpec
+from .calselector import parse_cascade
+from .datalink import DataLinkEngine, LinkRow, parse_links
+from .generic import resolve_vo
+
+__all__ = ["CALSELECTOR_BATCH", "resolve_eso"]
+
+IVO = "ivo://eso.org/ID?"
+CALSELECTOR_BATCH = 100
+_ESO = "http://archive.eso.org/rdf/datalink/eso#"
+
+
+async def resolve_eso(
+    spec: MissionSpec,
+    frame: pd.DataFrame,
+    http: HttpClient,
+    engine: DataLinkEngine,
+    *,
+    calibrations: str | None = None,
+) -> Manifest:
+    """Manifest rows for ESO raw frames (``eso``) or Phase 3 products (``eso_products``)."""
+    if spec.name == "eso_products":
+        table = frame[["access_url", "access_format"]].copy()
+        products = await resolve_vo(_Rows(table), http, engine)
+        products.frame["mission"] = spec.name
+        return products
+    realm = {str(d): ("eso" if not bool(u) else None) for d, u in zip(frame["obs_id"], frame["proprietary_usable"])}
+    rows = await engine.links(endpoints.get("eso", "datalink"), [IVO + d for d in realm])
+    records = [r for row in rows if (r := _frame_record(spec, row, realm))]
+    if calibrations:
+        science = [
+            d
+            for d, c in zip(frame["obs_id"], frame.get("dp_cat", pd.Series("SCIENCE", frame.index)))
+            if str(c).upper() == "SCIENCE"
+        ]
+        records += await _cascades(spec, science, calibrations, http, records)
+    return Manifest(records)
+
+
+class _Rows:
+    """An astropy-like view of a DataFrame for the generic resolver (column names and values)."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self.colnames = list(frame.columns)
+
+    def __getitem__(self, name: str):
+        return list(self.frame[name])
+
+
+def _dp_id(ident: str) -> str:
+    return ident[len(IVO) :] if ident.startswith(IVO) else ident
+
+
+def _file_name(dp_id: str, row: LinkRow) -> str:
+    """Where ESO's file lands: the original file name ESO gives, else ``<dp_id>.fits[.Z]``."""
+    original = row.extra.get("eso_origfile")
+    if original:
+        return str(original).replace("/", "_").replace("\\", "_")
+    return dp_id + (".fits" if dp_id.startswith(("M.", "ADP.")) else ".fits.Z")
+
+
+def _frame_record(spec: MissionSpec, row: LinkRow, realm: dict[str, str | None]) -> dict | None:
+    dp_id = _dp_id(row.id)
+    base = {
+        "mission": spec.name,
+        "obs_id": dp_id,
+        "source_id": row.id,
+        "semantics": row.semantics,
+        "auth_realm": realm.get(dp_id),
+    }
+    if row.error_message:
+        return {**base, "url": None, "local_path": None, "category": "unavailable", "note": row.error_message}
+    if row.semantics == "#this" and row.access_url:
+        return {
+            **base,
+            "url": row.access_url,
+            "local_path": f"eso/{_file_name(dp_id, row)}",
+            "content_type": row.content_type,
+            "size": row.content_length,
+            "category": "raw",
+            "note": "needs an ESO token (proprietary)" if base["auth_realm"] else None,
+        }
+    if row.semantics == _ESO + "night_log" and row.access_url:
+        return {
+            **base,
+            "url": row.access_url,
+            "local_path": f"eso/{_file_name(dp_id, row)}",
+            "content_type": row.content_type,
+            "category": "night_log",
+        }
+    return None  # calSelector links are followed on request (calibrations=...)
+
+
+async def _cascades(
+    spec: MissionSpec, science: list[str], calibrations: str, http: HttpClient, records: list[dict]
+) -> list[dict]:
+    """calSelector in batches; files of each cascade, with its summary on the science frame's rows."""
+    mode = {"raw2raw": "Raw2Raw", "raw2master": "Raw2Master"}[calibrations.lower()]
+    service = endpoints.get("eso", "calselector")
+    found: list[LinkRow] = []
+    for start in range(0, len(science), CALSELECTOR_BATCH):
+        batch = science[start : start + CALSELECTOR_BATCH]
+        form = [("dp_id", d) for d in batch] + [("mode", mode), ("responseformat", "votable")]
+        response = await http.post(service, data=form)
+        if response.status >= 400:
+            raise ResolveError(
+                f"calSelector answered HTTP {response.status} for {len(batch)} datasets",
+                url=service,
+                status=response.status,
+            )
+        found += parse_links(response.body, service, response.content_type).rows
+    by_frame: dict[str, list[LinkRow]] = defaultdict(list)
+    for row in found:
+        by_frame[_dp_id(row.id)].append(row)
+    summaries = {}
+    out: list[dict] = []
+    for dp_id, rows in by_frame.items():
+        this = next((r for r in rows if r.semantics == "#this"), None)
+        cascade = parse_cascade(this.description if this else None)
+        summaries[dp_id] = cascade
+        for message in cascade.warnings(mode):
+            warnings.warn(f"{dp_id}: {message}", stacklevel=4)
+        for row in rows:
+            record = _cascade_record(spec, dp_id, row, mode)
+            if record:
+                out.append(record)
+    for record in records + out:  # the summary goes on every row of the frame it belongs to
+        cascade = (
+            summaries.get(record.get("obs_id", "")) if record.get("category") in ("raw", "association_tree") else None
+        )
+        if cascade is not None:
+            record.update(
+                {
+                    "cascade_category": cascade.category,
+                    "cascade_complete": cascade.complete,
+                    "cascade_certified": cascade.certified,
+                    "cascade_mode": cascade.mode,
+                    "cascade_messages": cascade.messages,
+                }
+            )
+    return out
+
+
+def _cascade_record(spec: MissionSpec, frame_id: str, row: LinkRow, mode: str) -> dict | None:
+    if row.error_message or not row.access_url:
+        return (
+            None
+            if not row.error_message
+            else {
+                "mission": spec.name,
+                "obs_id": frame_id,
+                "url": None,
+                "local_path": None,
+                "category": "unavailable",
+                "semantics": row.semantics,
+                "source_id": row.id,
+                "note": f"calSelector: {row.error_message}",
+            }
+        )
+    category = str(row.extra.get("eso_category") or "")
+    if row.semantics == "#this":
+        return None  # the frame itself is already in the manifest
+    if category == "ASSOCIATION_TREE":
+        return {
+            "mission": spec.name,
+            "obs_id": frame_id,
+            "url": row.access_url,
+            "semantics": row.semantics,
+            "local_path": f"eso/{frame_id}_{mode.lower()}.xml",
+            "category": "association_tree",
+            "content_type": row.content_type,
+            "source_id": row.id,
+        }
+    target = _target_id(row.access_url)
+    kind = "calibration" if row.semantics in ("#calibration", "#bias", "#dark", "#flat") else "sibling_raw"
+    # the dataportal's URL for the same file: a frame that is also a sibling or a shared calibration is fetched once
+    url = endpoints.get("eso", "dataportal") + target if target else row.access_url
+    target = target or frame_id
+    return {
+        "mission": spec.name,
+        "obs_id": frame_id,
+        "url": url,
+        "semantics": row.semantics,
+        "local_path": f"eso/{_file_name(target, row)}",
+        "category": category or kind,
+        "source_id": row.id,
+        "note": kind,
+    }
+
+
+def _target_id(url: str) -> str | None:
+    """The dataset a calSelector file link points at (its ``ID=ivo://eso.org/ID?<dp_id>`` parameter)."""
+    for key, value in parse_qsl(urlsplit(url).query):
+        if key.upper() == "ID":
+            return _dp_id(value)
+    return None
