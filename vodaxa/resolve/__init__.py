@@ -62,7 +62,6 @@ def resolve(
     exclude: Iterable[str] | None = None,
     calibrations: str | None = None,
     mirror: str | None = None,
-    session: Any = None,
     http_config: HttpConfig | None = None,
 ) -> Manifest:
     """A :class:`Manifest` of the files behind ``source`` (a Mission, an observation DataFrame, or a VO
@@ -83,7 +82,6 @@ def resolve(
             exclude=exclude,
             calibrations=calibrations,
             mirror=mirror,
-            session=session,
             http_config=http_config,
         )
     )
@@ -98,7 +96,6 @@ async def resolve_async(
     exclude: Iterable[str] | None = None,
     calibrations: str | None = None,
     mirror: str | None = None,
-    session: Any = None,
     http_config: HttpConfig | None = None,
 ) -> Manifest:
     """:func:`resolve` for asyncio callers."""

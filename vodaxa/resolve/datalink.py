@@ -12,6 +12,7 @@ import io
 import logging
 import warnings
 import xml.etree.ElementTree as ET
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
@@ -226,27 +227,33 @@ class DataLinkEngine:
     async def _resolve(
         self, service: str, ids: Sequence[str], params: Mapping[str, str], fetched: set[tuple[str, str]]
     ) -> list[LinkRow]:
-        """The rows of ``ids`` at one endpoint: batches of the known (or probed) cap, several in flight."""
-        pending = [i for i in dict.fromkeys(str(i) for i in ids) if (service, i) not in fetched]
+        """The rows of ``ids`` at one endpoint, from ``concurrency`` workers sharing one queue of IDs.
+
+        While the cap is unknown the IDs are spread over every worker (so the probe does useful work);
+        IDs a capped answer left out go back to the front of the queue, and each worker takes the next
+        chunk as soon as its answer is in, rather than waiting for a whole round.
+        """
+        pending = deque(i for i in dict.fromkeys(str(i) for i in ids) if (service, i) not in fetched)
         fetched.update((service, i) for i in pending)
         rows: list[LinkRow] = []
-        gate = asyncio.Semaphore(self.concurrency)
-        while pending:
-            known = self.learned_caps.get(service)
-            # unknown cap: spread the first round over every slot, so the probe itself does useful work
-            size = min(known, self.batch) if known else max(1, min(self.batch, -(-len(pending) // self.concurrency)))
-            chunks = [pending[i : i + size] for i in range(0, len(pending), size)]
-            results = await asyncio.gather(*(self._batch(service, chunk, params, gate) for chunk in chunks))
-            leftover: list[str] = []
-            for chunk, (page_rows, answered) in zip(chunks, results):
+        first = max(1, min(self.batch, -(-len(pending) // self.concurrency)))
+
+        async def worker() -> None:
+            while pending:
+                known = self.learned_caps.get(service)
+                size = min(known, self.batch) if known else first
+                chunk = [pending.popleft() for _ in range(min(size, len(pending)))]
+                page_rows, answered = await self._batch(service, chunk, params)
                 rows.extend(page_rows)
                 missing = [i for i in chunk if i not in answered]
                 if len(missing) == len(chunk):
                     raise ResolveError(f"{service} answered none of {len(chunk)} IDs (first: {chunk[0]})", url=service)
                 if missing:
                     self._learn(service, len(chunk) - len(missing))
-                leftover.extend(missing)
-            pending = leftover
+                    pending.extendleft(reversed(missing))
+
+        while pending:  # a worker may put IDs back after the others have finished
+            await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(pending)))))
         return rows
 
     def _learn(self, service: str, cap: int) -> None:
@@ -255,12 +262,9 @@ class DataLinkEngine:
             log.info("%s answers at most %d IDs per request", service, cap)
             self.learned_caps[service] = cap
 
-    async def _batch(
-        self, service: str, ids: list[str], params: Mapping[str, str], gate: asyncio.Semaphore
-    ) -> tuple[list[LinkRow], set[str]]:
+    async def _batch(self, service: str, ids: list[str], params: Mapping[str, str]) -> tuple[list[LinkRow], set[str]]:
         form = [("ID", i) for i in ids] + list(params.items())
-        async with gate:
-            response = await self.http.post(service, data=form)
+        response = await self.http.post(service, data=form)
         self.requests += 1
         if response.status >= 400:
             raise ResolveError(

@@ -101,6 +101,7 @@ class HeasarcArchive:
         self.datalink_sizes = True  # HEASARC sizes #this directories unless sizefiles=false
         self._masks: dict[str, np.ndarray] = {}
         self._obs_paths: dict[tuple[str, int], str] = {}
+        self._link_cache: dict[tuple[str, str, str], list[Link]] = {}  # rows without sizes never change
         self.seed = seed
         self.now_mjd = now_mjd
         self.injector = injector
@@ -215,7 +216,12 @@ class HeasarcArchive:
             sizes = str(request.query.get("sizefiles", form.get("sizefiles", default))).lower() != "false"
             out: list[Link] = []
             for ident in ids:
-                out.extend(await self._links_for(table, ident, base, sizes))
+                cached = None if sizes else self._link_cache.get((table, ident, base))
+                if cached is None:
+                    cached = await self._links_for(table, ident, base, sizes)
+                    if not sizes:
+                        self._link_cache[(table, ident, base)] = cached
+                out.extend(cached)
             return out
 
         return resolve
