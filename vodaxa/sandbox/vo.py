@@ -63,11 +63,15 @@ def _cells(values: Sequence, datatype: str) -> list[str]:
         return ["" if v is None or v != v else v.isoformat() for v in values]
     out = []
     for v in values:
-        if v is None or (isinstance(v, float) and v != v):
+        if v is None:
             out.append("")
-        else:
-            text = str(v)
-            out.append(escape(text) if ("&" in text or "<" in text or ">" in text) else text)
+            continue
+        if v.__class__ is not str:
+            if isinstance(v, float) and v != v:
+                out.append("")
+                continue
+            v = str(v)
+        out.append(escape(v) if ("&" in v or "<" in v or ">" in v) else v)
     return out
 
 
