@@ -230,14 +230,15 @@ class DataLinkEngine:
     ) -> list[LinkRow]:
         """The rows of ``ids`` at one endpoint, from ``concurrency`` workers sharing one queue of IDs.
 
-        While the cap is unknown the IDs are spread over every worker (so the probe does useful work);
+        While the cap is unknown the first chunks hold half of the IDs spread over every worker (the probe
+        does useful work and no worker waits while the others' leftovers come back);
         IDs a capped answer left out go back to the front of the queue, and each worker takes the next
         chunk as soon as its answer is in, rather than waiting for a whole round.
         """
         pending = deque(i for i in dict.fromkeys(str(i) for i in ids) if (service, i) not in fetched)
         fetched.update((service, i) for i in pending)
         rows: list[LinkRow] = []
-        first = max(1, min(self.batch, -(-len(pending) // self.concurrency)))
+        first = max(1, min(self.batch, -(-len(pending) // (2 * self.concurrency))))
 
         async def worker() -> None:
             while pending:
