@@ -106,3 +106,27 @@ def test_options_that_do_not_apply_say_so(sandbox):
         resolve(Mission("nustar_pointed"), filetypes=["evt2"])
     with pytest.raises(ResolveError, match="calibrations select ESO"):
         resolve(Mission("nustar_pointed"), calibrations="raw2raw")
+
+
+def test_a_result_mixing_two_datalink_services(sandbox):
+    from io import BytesIO
+
+    from astropy.io.votable import parse
+
+    from vodaxa.sandbox.vo import FieldMeta, ServiceDescriptor, result_document
+
+    base = sandbox.endpoints["heasarc"]["datalink"]
+    doc = result_document(
+        [FieldMeta("nu_row", "char"), FieldMeta("ch_row", "char")],
+        [["1", "2"], ["3", "4"]],
+        descriptors=[
+            ServiceDescriptor(base + "/numaster", "nu_row", ident="nu"),
+            ServiceDescriptor(base + "/chanmaster", "ch_row", ident="ch"),
+        ],
+    )
+    result = pyvo.dal.DALResults(parse(BytesIO(doc)))
+    manifest = resolve(result)
+    sources = set(manifest.frame["source_id"])
+    assert {"1", "2", "3", "4"} == sources
+    urls = " ".join(manifest.files["url"])
+    assert "/FTP/nustar/" in urls and "/FTP/chandra/" in urls

@@ -24,12 +24,11 @@ _SAFE = re.compile(r"[^A-Za-z0-9._+-]+")
 
 async def resolve_vo(source: Any, http: HttpClient, engine: DataLinkEngine, semantics: str = "#this") -> Manifest:
     """Manifest rows for the ``semantics`` links (``#this`` and narrower) of every row of ``source``."""
-    table, descriptor = _table_and_descriptor(source)
+    table, descriptors = _table_and_descriptors(source)
     groups: dict[str, list[str]] = defaultdict(list)
-    if descriptor is not None:
-        service, column = descriptor
-        groups[service] = [str(v) for v in table[column]]
-    else:
+    for service, column in descriptors:  # a result may carry several services, each keyed on its own column
+        groups[service] += [str(v) for v in table[column] if v is not None and str(v) not in ("", "--")]
+    if not descriptors:
         for base, ident in _row_links(table):
             groups[base].append(ident)
     if not groups:
@@ -80,27 +79,22 @@ def _key(row: LinkRow) -> str:
     return _SAFE.sub("_", row.id.rsplit("?", 1)[-1]).strip("_") or "unnamed"
 
 
-def _table_and_descriptor(source: Any) -> tuple[Any, tuple[str, str] | None]:
-    """The rows as an astropy Table and, if the VOTable carries one, (links endpoint, ID column)."""
+def _table_and_descriptors(source: Any) -> tuple[Any, list[tuple[str, str]]]:
+    """The rows as an astropy Table and every DataLink descriptor it carries, as (links endpoint, ID column)."""
     votable = getattr(source, "votable", None)
     table = source.to_table() if hasattr(source, "to_table") else source
-    if votable is None:
-        return table, None
-    for resource in getattr(votable, "resources", []):
+    found: list[tuple[str, str]] = []
+    for resource in getattr(votable, "resources", []) if votable is not None else []:
         if resource.type != "meta" or (resource.utype or "").lower() != "adhoc:service":
             continue
         params = {p.name: p.value for p in resource.params}
-        standard = str(params.get("standardID") or "")
-        if not standard.lower().startswith("ivo://ivoa.net/std/datalink"):
+        if not str(params.get("standardID") or "").lower().startswith("ivo://ivoa.net/std/datalink"):
             continue
-        for group in resource.groups:
-            if group.name != "inputParams":
-                continue
+        for group in (g for g in resource.groups if g.name == "inputParams"):
             for param in group.entries:
                 if getattr(param, "name", None) == "ID" and getattr(param, "ref", None):
-                    column = _column_for_ref(votable, param.ref, table)
-                    return table, (str(params["accessURL"]), column)
-    return table, None
+                    found.append((str(params["accessURL"]), _column_for_ref(votable, param.ref, table)))
+    return table, found
 
 
 def _column_for_ref(votable: Any, ref: str, table: Any) -> str:
