@@ -17,12 +17,15 @@ from typing import Any
 from . import config, errors
 from .config import endpoints
 from .errors import VodaxaError
+from .manifest import Manifest
 from .mission import Mission
+from .resolve import resolve
 from .search import missions_table, search
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "Manifest",
     "Mission",
     "VodaxaError",
     "__version__",
@@ -31,6 +34,7 @@ __all__ = [
     "errors",
     "mission",
     "missions",
+    "resolve",
     "search",
 ]
 
