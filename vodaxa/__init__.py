@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from . import config, errors
+from .auth import login, logout, whoami
 from .config import endpoints
 from .errors import VodaxaError
 from .manifest import Manifest
@@ -32,10 +33,13 @@ __all__ = [
     "config",
     "endpoints",
     "errors",
+    "login",
+    "logout",
     "mission",
     "missions",
     "resolve",
     "search",
+    "whoami",
 ]
 
 

@@ -12,16 +12,21 @@ import threading
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
+from .auth.scoped import same_origin
 from .errors import ServiceError
 
 __all__ = ["HttpClient", "HttpConfig", "Response", "run_sync"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+#: Redirect statuses followed by hand (at most MAX_REDIRECTS), so credentials are re-decided at each hop.
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 10
 
 #: Statuses worth another try (the server is busy, restarting or rate-limiting us).
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -70,9 +75,11 @@ class HttpClient:
         config: HttpConfig | None = None,
         *,
         headers_for: Callable[[str], Mapping[str, str]] | None = None,
+        on_rejected: Callable[[str], bool] | None = None,
     ) -> None:
         self.config = config or HttpConfig()
-        self.headers_for = headers_for  # per-URL extra headers (scoped credentials, later)
+        self.headers_for = headers_for  # per-URL credential headers (vodaxa.auth.scope().headers_for)
+        self.on_rejected = on_rejected  # told when a credential was refused; True means "try once more"
         self._session: aiohttp.ClientSession | None = None
         self._host_gates: dict[str, asyncio.Semaphore] = {}
         self.requests = 0  # answered requests, for tests and benchmarks
@@ -136,6 +143,7 @@ class HttpClient:
         """
         attempts = (self.config.retries if retries is None else retries) + 1
         last_error: Exception | None = None
+        rejected_once = False
         for attempt in range(attempts):
             try:
                 response = await self._once(method, url, params=params, data=data, headers=headers)
@@ -143,6 +151,9 @@ class HttpClient:
                 last_error = err
                 if attempt + 1 < attempts:
                     await asyncio.sleep(self._pause(attempt, None))
+                continue
+            if self._rejected(url, response) and not rejected_once:
+                rejected_once = True
                 continue
             if response.status in RETRY_STATUSES and attempt + 1 < attempts:
                 log.info("%s %s answered %s; retrying", method, url, response.status)
@@ -154,15 +165,39 @@ class HttpClient:
     async def _once(
         self, method: str, url: str, *, params: Any, data: Any, headers: Mapping[str, str] | None
     ) -> Response:
-        merged = dict(self.headers_for(url)) if self.headers_for else {}
-        merged.update(headers or {})
-        async with (
-            self.gate(url),
-            self.session.request(method, url, params=params, data=data, headers=merged) as answer,
-        ):
-            body = await answer.read()
-            self.requests += 1
-            return Response(answer.status, str(answer.url), dict(answer.headers), body)
+        """One exchange, following redirects hop by hop so credentials are re-decided for every URL."""
+        explicit = dict(headers or {})
+        current, hops = url, 0
+        while True:
+            merged = {**(self.headers_for(current) if self.headers_for else {}), **explicit}
+            async with (
+                self.gate(current),
+                self.session.request(
+                    method, current, params=params, data=data, headers=merged, allow_redirects=False
+                ) as answer,
+            ):
+                body = await answer.read()
+                self.requests += 1
+                location = answer.headers.get("Location")
+                if answer.status not in REDIRECTS or not location or hops >= MAX_REDIRECTS:
+                    return Response(answer.status, str(answer.url), dict(answer.headers), body)
+            target = urljoin(str(answer.url), location)
+            if not same_origin(current, target):
+                explicit = {k: v for k, v in explicit.items() if k.lower() not in ("authorization", "cookie")}
+            if answer.status == 303 or (answer.status in (301, 302) and method == "POST"):
+                method, data = "GET", None
+            current, params, hops = target, None, hops + 1
+
+    def _rejected(self, url: str, response: Response) -> bool:
+        """A credential was sent and refused (401, or a login page with status 200): ask for a fresh one."""
+        if self.on_rejected is None or not (self.headers_for and self.headers_for(url)):
+            return False
+        login_page = (
+            response.status == 200
+            and response.content_type.startswith("text/html")
+            and (b"login" in response.body[:4096].lower())
+        )
+        return (response.status == 401 or login_page) and self.on_rejected(url)
 
     def _pause(self, attempt: int, retry_after: str | None) -> float:
         """Seconds to wait: Retry-After when the server gives one, else jittered exponential backoff."""

@@ -116,9 +116,11 @@ class Mission:
         """Where queries go (the archive's TAP service from vodaxa's endpoints, unless given)."""
         if self._explicit_runner is not None:
             return self._explicit_runner
+        from . import auth
+
         url = endpoints.get(self.spec.archive, self.spec.service)
         if self._runner is None or self._runner.url != url:
-            self._runner = TapRunner(url, cache=default_cache())
+            self._runner = TapRunner(url, session=auth.session(), cache=default_cache())
         return self._runner
 
     # ------------------------------------------------------------------------------ tables
@@ -527,7 +529,10 @@ class Mission:
     def _run(self, compiled: _Compiled) -> pd.DataFrame:
         """The normalised rows of one query."""
         log.debug("%s ADQL:\n%s", self.name, compiled.adql)
-        table = self.runner.run(compiled.adql, uploads=compiled.uploads or None)
+        from . import auth
+
+        signed_in = auth.scope().realm_of(self.runner.url + "/sync") is not None
+        table = self.runner.run(compiled.adql, uploads=compiled.uploads or None, authenticated=signed_in)
         raw = _to_frame(table)
         return self.spec.normalise(raw, now=self.now)
 

@@ -100,7 +100,9 @@ async def resolve_async(
 ) -> Manifest:
     """:func:`resolve` for asyncio callers."""
     options = ResolveOptions(filetypes=filetypes, exclude=exclude, calibrations=calibrations, mirror=mirror)
-    async with HttpClient(http_config) as http:
+    from .. import auth
+
+    async with HttpClient(http_config, headers_for=auth.scope().headers_for, on_rejected=auth.rejected) as http:
         engine = DataLinkEngine(http)
         if _is_observation_table(source):
             frame, chosen = _observations(source, instruments)

@@ -1,0 +1,92 @@
+"""Credentials: where they live (keyring, environment), archive logins (ESO tokens), and the scoping
+that keeps each secret on its own archive's hosts.
+
+    vodaxa.login("eso")            # username/password from the environment, keyring or a prompt
+    vodaxa.whoami()                # {'eso': 'astro (token valid for 3590 s)'}
+    vodaxa.logout("eso")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import AuthError
+from .credentials import Credential, find, forget, keyring_service, remember
+from .eso import EsoToken, eso_realm
+from .scoped import Realm, ScopedAuth, ScopedSession
+
+__all__ = [
+    "Credential", "Realm", "ScopedAuth", "ScopedSession", "find", "forget", "keyring_service", "login", "logout",
+    "remember", "scope", "session", "whoami",
+]  # fmt: skip
+
+_SCOPE = ScopedAuth()
+_LOGINS: dict[str, EsoToken] = {}
+
+
+def scope() -> ScopedAuth:
+    """The process's scoped credentials, consulted by every vodaxa request."""
+    return _SCOPE
+
+
+def session() -> ScopedSession:
+    """A requests session (for pyvo) that carries each credential only to its realm."""
+    return ScopedSession(_SCOPE)
+
+
+def login(
+    archive: str,
+    username: str | None = None,
+    *,
+    credentials: Any = None,
+    prompt: bool = False,
+    store: bool = False,
+    allow_http_loopback: bool = False,
+) -> EsoToken:
+    """Log in to ``archive`` (ESO): find the credential, get a token, and scope it to ESO's services.
+
+    ``allow_http_loopback`` lets the token go over plain http to 127.0.0.1 (the sandbox); never elsewhere.
+    """
+    if archive != "eso":
+        raise AuthError(f"logging in is for ESO; {archive} takes credentials per request (vodaxa.auth.find)")
+    credential = find(archive, username=username, credentials=credentials, prompt=prompt)
+    if credential is None:
+        raise AuthError(
+            "no ESO credentials found: set VODAXA_ESO_USERNAME and VODAXA_ESO_PASSWORD (or VODAXA_ESO_TOKEN), "
+            "store them with vodaxa.auth.remember, or call login(..., prompt=True)"
+        )
+    token = EsoToken(credential)
+    token.login()
+    if store and credential.kind == "password" and credential.source != "keyring":
+        remember(credential)
+    _LOGINS[archive] = token
+    _SCOPE.add(eso_realm(allow_http_loopback=allow_http_loopback), token.headers)
+    return token
+
+
+def logout(archive: str) -> None:
+    """Forget the archive's token (and stop sending it anywhere)."""
+    token = _LOGINS.pop(archive, None)
+    if token is not None:
+        token.invalidate()
+    _SCOPE.remove(archive)
+
+
+def rejected(url: str) -> bool:
+    """A server turned a credential down at ``url``: drop the token so the next try logs in again."""
+    realm = _SCOPE.realm_of(url)
+    token = _LOGINS.get(realm.name) if realm else None
+    if token is None:
+        return False
+    token.invalidate()
+    return True
+
+
+def whoami() -> dict[str, str]:
+    """Who is logged in where, and for how long the token stays valid."""
+    import time
+
+    return {
+        name: f"{t.credential.username} (token valid for {max(0, t.expires - time.time()):.0f} s)"
+        for name, t in _LOGINS.items()
+    }

@@ -1,0 +1,153 @@
+"""Where credentials come from: what the caller gives (DAXA's forms too), the environment, keyring, or a
+prompt when the caller asks for one.  Secrets never appear in a repr, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import configparser
+import getpass
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ..config import endpoints
+from ..errors import AuthError
+
+__all__ = ["Credential", "find", "forget", "keyring_service", "remember"]
+
+log = logging.getLogger(__name__)
+
+#: The URL whose host names each archive's keyring entry (``vodaxa:<host>``).
+_REALM_URLS = {"eso": ("eso", "token"), "xsa": ("xsa", "aio"), "heasarc": ("heasarc", "tap"), "cxc": ("cxc", "tap")}
+#: astroquery's keyring services, read when vodaxa has none of its own.
+_ASTROQUERY = {"eso": "astroquery:www.eso.org", "xsa": "xmm_newton"}
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A username and password (or a token) for one archive; the secret is never shown."""
+
+    archive: str
+    username: str | None
+    secret: str = field(repr=False)
+    kind: str = "password"  # or "token"
+    source: str = "given"  # given, environment, keyring, astroquery keyring, prompt, file
+
+    def __repr__(self) -> str:
+        return f"Credential(archive={self.archive!r}, username={self.username!r}, kind={self.kind!r}, secret=***)"
+
+    __str__ = __repr__
+
+
+def keyring_service(archive: str) -> str:
+    """vodaxa's keyring service name for an archive: ``vodaxa:<host of the archive's service>``."""
+    service = _REALM_URLS.get(archive)
+    if service is None:
+        raise AuthError(f"no credentials are used for archive '{archive}'; known: {', '.join(_REALM_URLS)}")
+    return "vodaxa:" + (urlsplit(endpoints.get(*service)).hostname or archive)
+
+
+def _env(archive: str, what: str) -> str | None:
+    return os.environ.get(f"VODAXA_{archive.upper()}_{what}") or None
+
+
+def _keyring():
+    try:
+        import keyring
+        from keyring.errors import KeyringError, NoKeyringError
+    except ImportError:  # keyring is a dependency; a broken install still gets a useful message
+        return None, Exception, Exception
+    return keyring, KeyringError, NoKeyringError
+
+
+def _from_keyring(archive: str, username: str | None) -> Credential | None:
+    keyring, keyring_error, _ = _keyring()
+    if keyring is None:
+        return None
+    for service, source in ((keyring_service(archive), "keyring"), (_ASTROQUERY.get(archive), "astroquery keyring")):
+        if not service or not username:
+            continue
+        try:
+            secret = keyring.get_password(service, username)
+        except keyring_error as err:
+            log.info("keyring unavailable (%s); skipping it", type(err).__name__)
+            return None
+        if secret:
+            return Credential(archive, username, secret, "password", source)
+    return None
+
+
+def _from_daxa(archive: str, given: object) -> Credential:
+    """DAXA's credential forms: ``{'user': ..., 'password': ...}`` or the path of an ini file."""
+    if isinstance(given, Credential):
+        return given
+    if isinstance(given, Mapping):
+        user = given.get("user") or given.get("username")
+        secret = given.get("password")
+        if not user or not secret:
+            raise AuthError("credentials dicts need 'user' and 'password'")
+        return Credential(archive, str(user), str(secret), "password", "given")
+    if isinstance(given, (str, os.PathLike)) and Path(given).is_file():
+        parser = configparser.ConfigParser()
+        parser.read(given)
+        for section in parser.sections():
+            if {"username", "password"} <= set(parser[section]) or {"user", "password"} <= set(parser[section]):
+                user = parser[section].get("username") or parser[section].get("user")
+                return Credential(archive, user, parser[section]["password"], "password", "file")
+        raise AuthError(f"{given}: no section with username and password")
+    raise AuthError("credentials must be a Credential, a {'user', 'password'} dict or an ini file path")
+
+
+def find(
+    archive: str, *, username: str | None = None, credentials: object = None, prompt: bool = False
+) -> Credential | None:
+    """The first credential found: given, then ``VODAXA_<ARCHIVE>_TOKEN`` / ``_USERNAME`` + ``_PASSWORD``,
+    then keyring (vodaxa's, then astroquery's), then a prompt if ``prompt``; None if there is none.
+    """
+    if credentials is not None:
+        return _from_daxa(archive, credentials)
+    token = _env(archive, "TOKEN")
+    if token:
+        return Credential(archive, _env(archive, "USERNAME"), token, "token", "environment")
+    user = username or _env(archive, "USERNAME")
+    password = _env(archive, "PASSWORD")
+    if user and password:
+        return Credential(archive, user, password, "password", "environment")
+    stored = _from_keyring(archive, user)
+    if stored is not None:
+        return stored
+    if prompt:
+        user = user or input(f"{archive} username: ").strip()
+        secret = getpass.getpass(f"{archive} password for {user}: ")
+        if not user or not secret:
+            raise AuthError("no username or password was entered")
+        return Credential(archive, user, secret, "password", "prompt")
+    return None
+
+
+def remember(credential: Credential) -> None:
+    """Store a password in the system keyring (never in a file)."""
+    keyring, keyring_error, no_keyring = _keyring()
+    if keyring is None or not credential.username:
+        raise AuthError("cannot store credentials: keyring is not installed or no username was given")
+    try:
+        keyring.set_password(keyring_service(credential.archive), credential.username, credential.secret)
+    except (keyring_error, no_keyring) as err:
+        raise AuthError(
+            f"no usable keyring backend ({type(err).__name__}); use the environment variables "
+            f"VODAXA_{credential.archive.upper()}_USERNAME and _PASSWORD, or log in with a prompt"
+        ) from None
+
+
+def forget(archive: str, username: str) -> None:
+    """Remove a stored password (no error if there was none)."""
+    keyring, _, _ = _keyring()
+    if keyring is None:
+        return
+    try:
+        keyring.delete_password(keyring_service(archive), username)
+    except Exception as err:  # PasswordDeleteError or no backend: nothing stored, nothing to do
+        log.debug("nothing to forget for %s in the keyring (%s)", archive, type(err).__name__)

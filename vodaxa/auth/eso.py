@@ -1,0 +1,115 @@
+"""ESO's OIDC login: an id_token from the SSO token endpoint, kept in memory, refreshed before it expires
+and again when a server rejects it, and sent only to ESO's archive services.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+import requests
+
+from ..config import endpoints
+from ..errors import AuthError, ServiceError
+from .credentials import Credential
+from .scoped import Realm
+
+__all__ = ["EsoToken", "eso_realm", "token_expiry"]
+
+log = logging.getLogger(__name__)
+
+
+def token_expiry(token: str) -> float:
+    """The ``exp`` claim (Unix seconds) of a JWT, read without checking the signature (ESO checks it)."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return float(claims["exp"])
+    except (IndexError, ValueError, KeyError, TypeError) as err:
+        raise AuthError(f"the ESO token endpoint answered a token that is not a JWT with an expiry ({err})") from None
+
+
+def eso_realm(*, allow_http_loopback: bool = False) -> Realm:
+    """The URLs an ESO token may go to: tap_obs, DataLink, calSelector and the dataportal."""
+    prefixes = tuple(endpoints.get("eso", s) for s in ("tap_obs", "datalink", "calselector", "dataportal"))
+    return Realm("eso", prefixes, allow_http_loopback)
+
+
+@dataclass
+class EsoToken:
+    """A logged-in ESO identity: the credential (in memory only) and the current id_token."""
+
+    credential: Credential
+    timeout: float = 30.0
+    margin: float = 60.0  # refresh this many seconds before expiry (shorter for short-lived tokens)
+    _token: str | None = field(default=None, repr=False)
+    _expires: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    refreshes: int = 0
+
+    def __repr__(self) -> str:
+        left = max(0.0, self._expires - time.time())
+        return f"EsoToken(user={self.credential.username!r}, valid for {left:.0f} s, token=***)"
+
+    def login(self) -> None:
+        """Get a fresh id_token; a wrong password is an AuthError at once (no retries that could lock the account)."""
+        if self.credential.kind == "token":
+            self._token, self._expires = self.credential.secret, token_expiry(self.credential.secret)
+            return
+        url = endpoints.get("eso", "token")
+        params = {
+            "response_type": "id_token token",
+            "grant_type": "password",
+            "client_id": "clientid",
+            "username": self.credential.username or "",
+            "password": self.credential.secret,
+        }
+        try:
+            answer = requests.get(url, params=params, timeout=self.timeout)
+        except requests.RequestException as err:
+            raise ServiceError(
+                f"the ESO token endpoint {url} could not be reached ({type(err).__name__})", url=url
+            ) from None
+        if answer.status_code in (400, 401, 403):
+            raise AuthError(f"ESO refused the login of '{self.credential.username}': wrong username or password")
+        if answer.status_code != 200:
+            raise ServiceError(
+                f"the ESO token endpoint answered HTTP {answer.status_code}", url=url, status=answer.status_code
+            )
+        try:
+            token = answer.json()["id_token"]
+        except (ValueError, KeyError):
+            raise ServiceError(
+                "the ESO token endpoint did not answer a token (no id_token in its JSON)", url=url
+            ) from None
+        expires = token_expiry(token)
+        lifetime = max(1.0, expires - time.time())
+        with self._lock:
+            self._token, self._expires = token, expires
+            self.margin = min(self.margin, lifetime / 5)
+            self.refreshes += 1
+        log.info("logged in to ESO as %s; the token is valid for %.0f s", self.credential.username, lifetime)
+
+    def valid(self) -> bool:
+        """Whether the token is present and not about to expire."""
+        return self._token is not None and time.time() < self._expires - self.margin
+
+    def headers(self) -> dict[str, str]:
+        """The Authorization header, logging in again first if the token is (nearly) expired."""
+        if not self.valid():
+            self.login()
+        return {"Authorization": f"Bearer {self._token}"}
+
+    def invalidate(self) -> None:
+        """Forget the token (a server rejected it): the next request logs in again."""
+        with self._lock:
+            self._token, self._expires = None, 0.0
+
+    @property
+    def expires(self) -> float:
+        """Unix time at which the current token expires."""
+        return self._expires

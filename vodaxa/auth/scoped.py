@@ -1,0 +1,109 @@
+"""Scoped credentials: a secret goes only to the URLs of its realm, over https (or loopback http when
+the user opts in), and never survives a redirect to another scheme, host or port.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import requests
+
+__all__ = ["Realm", "ScopedAuth", "ScopedSession", "is_loopback", "same_origin"]
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` is this machine (localhost or a loopback address)."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _origin(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+def same_origin(a: str, b: str) -> bool:
+    """Same scheme, host and port."""
+    return _origin(a) == _origin(b)
+
+
+@dataclass(frozen=True)
+class Realm:
+    """Where one credential may go: URL prefixes (scheme, host, port and path prefix all must match)."""
+
+    name: str
+    prefixes: tuple[str, ...]
+    allow_http_loopback: bool = False
+
+    def covers(self, url: str) -> bool:
+        """Whether ``url`` belongs to this realm and may carry its credential."""
+        scheme, host, _ = _origin(url)
+        if scheme != "https" and not (scheme == "http" and self.allow_http_loopback and is_loopback(host)):
+            return False
+        path = urlsplit(url).path or "/"
+        for prefix in self.prefixes:
+            if same_origin(url, prefix) and path.startswith(urlsplit(prefix).path or "/"):
+                return True
+        return False
+
+
+class ScopedAuth:
+    """Realms and the headers each adds; :meth:`headers_for` is what every request consults."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._realms: dict[str, tuple[Realm, Callable[[], Mapping[str, str]]]] = {}
+
+    def add(self, realm: Realm, headers: Callable[[], Mapping[str, str]]) -> None:
+        """Attach ``headers()`` (called per request, so tokens can refresh) to URLs under ``realm``."""
+        with self._lock:
+            self._realms[realm.name] = (realm, headers)
+
+    def remove(self, name: str) -> None:
+        """Forget a realm's credential."""
+        with self._lock:
+            self._realms.pop(name, None)
+
+    def realm_of(self, url: str) -> Realm | None:
+        """The realm covering ``url``, if any."""
+        with self._lock:
+            realms = list(self._realms.values())
+        return next((realm for realm, _ in realms if realm.covers(url)), None)
+
+    def headers_for(self, url: str) -> dict[str, str]:
+        """The credential headers for ``url`` (empty outside every realm)."""
+        with self._lock:
+            realms = list(self._realms.values())
+        for realm, headers in realms:
+            if realm.covers(url):
+                return dict(headers())
+        return {}
+
+
+class ScopedSession(requests.Session):
+    """A requests session (pyvo takes one) that adds credentials per URL and re-decides them at every redirect."""
+
+    def __init__(self, auth: ScopedAuth) -> None:
+        super().__init__()
+        self.scoped = auth
+
+    def request(self, method, url, *args, **kwargs):
+        headers = {**self.scoped.headers_for(url), **(kwargs.pop("headers", None) or {})}
+        return super().request(method, url, *args, headers=headers, **kwargs)
+
+    def rebuild_auth(self, prepared_request, response):
+        """At each redirect: drop any Authorization, then add only what the new URL's realm allows."""
+        prepared_request.headers.pop("Authorization", None)
+        prepared_request.headers.pop("Cookie", None) if not same_origin(prepared_request.url, response.url) else None
+        prepared_request.headers.update(self.scoped.headers_for(prepared_request.url))
