@@ -21,7 +21,9 @@ SGR_A = (266.4168, -29.0078)
 
 def _raw() -> pd.DataFrame:
     df = pd.DataFrame(eso.generate("raw", ROWS, seed=SEED, now_mjd=NOW_MJD))
-    return df[(df["dp_cat"] == "SCIENCE") & df["instrument"].isin(list(FOV))].assign(obs_id=lambda d: d["dp_id"])
+    keep = (df["dp_cat"] == "SCIENCE") & df["instrument"].isin(list(FOV))
+    keep &= df["release_date"] <= pd.Timestamp((NOW_MJD - 40587.0) * 86400, unit="s")  # anonymous: public only
+    return df[keep].assign(obs_id=lambda d: d["dp_id"])
 
 
 def _products() -> pd.DataFrame:

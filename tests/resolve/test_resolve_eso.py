@@ -37,7 +37,8 @@ def sandbox(sb, monkeypatch) -> Iterator[Sandbox]:
 
 def _science(sb: Sandbox) -> pd.DataFrame:
     raw = pd.DataFrame(eso.generate("raw", ROWS, seed=2, now_mjd=sb.now_mjd))
-    return raw[raw["dp_cat"] == "SCIENCE"]
+    public = raw["release_date"] <= pd.Timestamp((sb.now_mjd - 40587.0) * 86400, unit="s")  # anonymous queries
+    return raw[(raw["dp_cat"] == "SCIENCE") & public]
 
 
 def _frame_of_kind(sb: Sandbox, kind: str) -> str:

@@ -167,7 +167,8 @@ def test_proprietary_needs_credentials(xsa: XsaArchive, aio: str) -> None:
     ):
         assert answer.status_code == 401
         assert "text/html" in answer.headers["Content-Type"] and "Content-Disposition" not in answer.headers
-    opened = _get(aio, obsno=locked, AIOUSER="someone", AIOPWD="secret")
+    assert _get(aio, obsno=locked, AIOUSER="astro", AIOPWD="wrong").status_code == 401
+    opened = _get(aio, obsno=locked, AIOUSER="astro", AIOPWD="correct horse")  # SandboxConfig.accounts
     assert opened.status_code == 200 and _odf(opened.content)[0].endswith(f"_{locked}.TAR")
 
 

@@ -16,7 +16,7 @@ from typing import Protocol
 from aiohttp import web
 
 from .faults import FaultInjector, Faults, make_app
-from .tap import TapService
+from .tap import AccessHook, TapService
 from .tapdb import TapDatabase
 
 __all__ = ["SHAPES", "ArchiveShape", "SandboxConfig", "ShapeContext", "TapArchive", "load_shape"]
@@ -39,6 +39,8 @@ class SandboxConfig:
     ports: Mapping[str, int] = field(default_factory=dict)  # archive -> port (0 or absent: any free port)
     prebuild: bool = False  # write every observation directory at start (default: on first use)
     archives: tuple[str, ...] | None = None  # which shapes to run (default: all of SHAPES)
+    accounts: Mapping[str, str] = field(default_factory=lambda: {"astro": "correct horse"}, repr=False)  # user: pwd
+    token_lifetime: float = 600.0  # seconds an ESO id_token stays valid
 
 
 @dataclass(frozen=True)
@@ -77,12 +79,23 @@ class TapArchive:
     path: str = "/tap"
     service: str = "tap"  # the vodaxa.config service name of the TAP endpoint
 
-    def __init__(self, db: TapDatabase, context: ShapeContext, *, base_placeholder: str | None = None) -> None:
+    def __init__(
+        self,
+        db: TapDatabase,
+        context: ShapeContext,
+        *,
+        base_placeholder: str | None = None,
+        access: AccessHook | None = None,
+    ) -> None:
         self.db = db
         self.injector = context.injector
         cfg = context.config
         self.tap = TapService(
-            db, default_maxrec=cfg.default_maxrec, queue_delay=cfg.queue_delay, base_placeholder=base_placeholder
+            db,
+            default_maxrec=cfg.default_maxrec,
+            queue_delay=cfg.queue_delay,
+            base_placeholder=base_placeholder,
+            access=access,
         )
 
     def app(self) -> web.Application:

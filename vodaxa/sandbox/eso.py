@@ -11,7 +11,8 @@ the prefix is the instrument's at most five-letter file prefix, so SINFONI frame
 URLs pointing back at the archive (``access_url``, ``datalink_url``, ...) are stored under
 :data:`PLACEHOLDER` and served with the requesting client's own base URL (``TapService``'s
 ``base_placeholder``): the tables are loaded once, before the server knows its port.  The
-DataLink, calSelector and dataportal services those URLs lead to are :mod:`.eso_links`.
+DataLink, calSelector and dataportal services those URLs lead to are :mod:`.eso_links`; the token
+endpoint, and who may see frames still proprietary (anonymous TAP queries do not), are :mod:`.eso_auth`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from aiohttp import web
 from astropy.coordinates import BarycentricMeanEcliptic, SkyCoord
 
 from .base import ShapeContext, TapArchive
+from .eso_auth import TOKEN_PATH, EsoAuth, TokenIssuer
 from .tapdb import TapDatabase, TapTable
 from .vo import DATALINK_MIME, FieldMeta
 
@@ -1003,18 +1005,21 @@ class EsoArchive(TapArchive):
         db = TapDatabase(
             [TapTable(s.name, s.description, list(s.columns), self.data[t], s.schema) for t, s in TABLES.items()]
         )
-        super().__init__(db, context, base_placeholder=PLACEHOLDER)
-        self.links = EsoLinks(self.data, context)
+        cfg = context.config
+        self.auth = EsoAuth(TokenIssuer(cfg.accounts, cfg.token_lifetime), self.data["raw"], context.now_mjd)
+        super().__init__(db, context, base_placeholder=PLACEHOLDER, access=self.auth.tap_access)
+        self.links = EsoLinks(self.data, context, auth=self.auth)
 
     def app(self) -> web.Application:
-        """tap_obs plus the DataLink, calSelector and dataportal routes."""
+        """tap_obs plus the DataLink, calSelector, dataportal and single sign-on routes."""
         app = super().app()
         self.links.add_routes(app)
+        self.auth.add_routes(app)
         return app
 
     def endpoints(self, base: str) -> dict[str, str]:
-        """vodaxa's ESO services at ``base``: tap_obs, datalink, calselector and dataportal."""
-        return super().endpoints(base) | self.links.endpoints(base)
+        """vodaxa's ESO services at ``base``: tap_obs, datalink, calselector, dataportal and the token endpoint."""
+        return super().endpoints(base) | self.links.endpoints(base) | {"token": base + TOKEN_PATH}
 
 
 def create(context: ShapeContext) -> EsoArchive:

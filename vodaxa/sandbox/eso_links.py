@@ -16,8 +16,10 @@ calibration frames and master calibrations (``M.<INSTRUMENT>.<timestamp>``), der
 any such dp_id can be checked and served without listing them all.  What a night's cascade looks like is
 :func:`cascade_kind`: complete, incomplete (no standard star), uncertified, or without master calibrations
 (a Raw2Master request then falls back to Raw2Raw, as ESO does).  Files are written on first use into a
-cache directory keyed by the data, each atomically.  Proprietary data answer like public ones for now:
-:meth:`EsoLinks.authorized` is where a token check goes.
+cache directory keyed by the data, each atomically.  Frames still proprietary need their owner's Bearer
+token (:meth:`EsoLinks.authorized`, :mod:`.eso_auth`): without it DataLink gives an error row, calSelector
+refuses the dp_id and the dataportal sends its HTML login page with status 200; a token that is expired or
+not the sandbox's is a 401 everywhere but the dataportal, which treats it as none.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from vodaxa import lzw
 from .base import ShapeContext
 from .datalink import LinksEndpoint, request_ids
 from .eso import INSTRUMENTS, IVO_ID, Instrument
+from .eso_auth import EsoAuth, login_page
 from .files import serve_file
 from .fitsgen import Card, primary_hdu
 from .vo import DATALINK_MIME, FieldMeta, Link, links_document
@@ -568,8 +571,11 @@ def _did_name(did: str | None) -> str:
 class EsoLinks:
     """ESO's DataLink, calSelector and dataportal over the rows of an :class:`~.eso.EsoArchive`."""
 
-    def __init__(self, data: Mapping[str, Mapping[str, np.ndarray]], context: ShapeContext) -> None:
+    def __init__(
+        self, data: Mapping[str, Mapping[str, np.ndarray]], context: ShapeContext, *, auth: EsoAuth | None = None
+    ) -> None:
         self.raw, self.obscore = data["raw"], data["ObsCore"]
+        self.auth = auth  # None: everything is public
         self.injector = context.injector
         self._raw_index = {str(d): i for i, d in enumerate(self.raw["dp_id"])}
         self._product_index = {str(d): i for i, d in enumerate(self.obscore["dp_id"])}
@@ -602,8 +608,13 @@ class EsoLinks:
         }
 
     def authorized(self, request: web.Request, dp_id: str) -> bool:
-        """Whether ``request`` may have ``dp_id``: always for now; the token check for proprietary data goes here."""
-        return True
+        """Whether ``request`` may have ``dp_id``: public data always, proprietary frames with their owner's token."""
+        return self.auth is None or self.auth.authorized(request, dp_id)
+
+    def _require_valid_token(self, request: web.Request) -> None:
+        """401 ``invalid_token`` for a Bearer token that is expired or forged (the dataportal skips this)."""
+        if self.auth is not None:
+            self.auth.require_valid_token(request)
 
     # --------------------------------------------------------------------------- datasets
     def dataset(self, dp_id: str) -> Dataset | None:
@@ -677,6 +688,7 @@ class EsoLinks:
     # --------------------------------------------------------------------------- DataLink
     async def _datalink(self, request: web.Request) -> web.StreamResponse:
         """The links endpoint; with ``eso_download=file`` the one identified file itself."""
+        self._require_valid_token(request)
         if request.query.get("eso_download", "").lower() == "file":
             ids = await request_ids(request)
             if len(ids) != 1:
@@ -697,7 +709,7 @@ class EsoLinks:
         """Rows of all ``ids`` (run in a worker thread: sizes need the files)."""
         out: list[Link] = []
         for ident, ok in zip(ids, allowed):
-            denied = _error(ident, f"DefaultFault: {ident} is proprietary: log in first")
+            denied = _error(ident, f"NotFoundFault: {ident} is protected: log in as an account allowed to see it")
             out += self._links_for(ident, base) if ok else [denied]
         return out
 
@@ -767,6 +779,7 @@ class EsoLinks:
     # --------------------------------------------------------------------------- calSelector
     async def _calselector(self, request: web.Request) -> web.Response:
         """calSelector: association trees (XML, multipart for several) or their DataLink-style VOTable."""
+        self._require_valid_token(request)
         params = await _params(request)
         dp_ids = list(dict.fromkeys(v for k, v in params if k == "dp_id"))
         mode = _mode(next((v for k, v in params if k == "mode"), "Raw2Raw"))
@@ -785,7 +798,9 @@ class EsoLinks:
         if unknown:
             raise web.HTTPNotFound(text=f"unknown raw dp_id: {', '.join(unknown)}")
         if not all(allowed.values()):
-            raise web.HTTPUnauthorized(text="some of the datasets are proprietary: log in first")
+            raise web.HTTPUnauthorized(
+                text="some of the datasets are proprietary: log in first", headers={"WWW-Authenticate": "Bearer"}
+            )
         parts = []
         for dp_id, frame in frames.items():
             top = cascade(frame, mode)  # type: ignore[arg-type]
@@ -862,9 +877,9 @@ class EsoLinks:
         return await self._send(request, dataset, night_log=log)
 
     async def _send(self, request: web.Request, dataset: Dataset, *, night_log: bool = False) -> web.StreamResponse:
-        """Serve a dataset's file (or night log) with ESO's Content-Disposition, ETag and Range."""
+        """Serve a dataset's file (or night log) with ESO's Content-Disposition, ETag and Range; else the login page."""
         if not self.authorized(request, dataset.dp_id):
-            raise web.HTTPUnauthorized(text=f"{dataset.dp_id} is proprietary: log in first")
+            return login_page(request)  # status 200, as ESO's single sign-on answers (astroquery#1272)
         make = self.night_log_path if night_log else self.file_path
         path = await asyncio.to_thread(make, dataset)
         request[_DISPOSITION] = f"attachment; filename={path.name}"

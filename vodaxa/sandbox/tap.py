@@ -23,6 +23,18 @@ from .vo import VOTABLE_MIME, ServiceDescriptor, error_document, result_document
 
 DescriptorHook = Callable[[QueryResult, str], list[ServiceDescriptor]]
 
+
+@dataclass(frozen=True)
+class Access:
+    """Who a request acts for and which rows each table shows them (qualified name, lower case -> condition)."""
+
+    owner: str | None = None  # None: anonymous; jobs created with an owner answer only that owner
+    filters: Mapping[str, str] = field(default_factory=dict)  # DuckDB conditions on the table's columns
+
+
+#: Decides a request's :class:`Access`; it may raise an ``aiohttp`` HTTP error (a 401 for a bad token).
+AccessHook = Callable[[web.Request], Access]
+
 _UWS_NS = (
     'xmlns:uws="http://www.ivoa.net/xml/UWS/v1.0" xmlns:xlink="http://www.w3.org/1999/xlink" '
     'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
@@ -63,6 +75,7 @@ class Job:
     id: str
     params: MultiDict
     uploads: dict[str, Table]
+    access: Access = field(default_factory=Access)  # the creator's: the job runs with their rights
     phase: str = "PENDING"
     created: datetime = field(default_factory=_now)
     started: datetime | None = None
@@ -94,9 +107,11 @@ class TapService:
         max_wait: float = 30.0,
         max_upload_bytes: int = 100_000_000,
         base_placeholder: str | None = None,
+        access: AccessHook | None = None,
     ) -> None:
         self.db = db
         self.descriptors = descriptors
+        self.access = access  # None: every request is anonymous and sees every row
         # Stored URLs beginning with this stand for the archive's own base URL, known only per request.
         self.base_placeholder = base_placeholder
         self.default_maxrec = default_maxrec
@@ -194,10 +209,14 @@ class TapService:
         return tables
 
     # ------------------------------------------------------------------------------ execution
-    def _run(self, query: str, maxrec: int | None, uploads: Mapping[str, Table], base: str) -> bytes:
+    def _access(self, request: web.Request) -> Access:
+        """The request's identity and row filters, from the hook (which may raise an HTTP error)."""
+        return self.access(request) if self.access else Access()
+
+    def _run(self, query: str, maxrec: int | None, uploads: Mapping[str, Table], base: str, access: Access) -> bytes:
         if self.base_placeholder:
             query = query.replace(base, self.base_placeholder)  # literals then match the stored URLs
-        result = self.db.execute(query, maxrec=maxrec, uploads=uploads)
+        result = self.db.execute(query, maxrec=maxrec, uploads=uploads, filters=access.filters)
         if self.base_placeholder:
             _rebase(result, self.base_placeholder, base)
         descriptors = self.descriptors(result, base) if self.descriptors else []
@@ -209,11 +228,12 @@ class TapService:
 
     async def sync(self, request: web.Request) -> web.Response:
         """``/sync``: run the query now and answer with the result VOTable."""
+        access = self._access(request)
         try:
             params, files = await self._params(request)
             query, maxrec = self._check(params)
             uploads = self._uploads(params, files)
-            body = await asyncio.to_thread(self._run, query, maxrec, uploads, self._base(request))
+            body = await asyncio.to_thread(self._run, query, maxrec, uploads, self._base(request), access)
         except (ParameterError, ADQLError, UploadError) as err:
             return _error(str(err), 400)
         except Exception as err:  # a sandbox bug still answers as a TAP service would
@@ -228,17 +248,20 @@ class TapService:
         job = self.jobs.get(request.match_info["job"])
         if job is None:
             raise web.HTTPNotFound(text=f"no job {request.match_info['job']} (deleted or never created)")
+        if job.access.owner is not None and self._access(request).owner != job.access.owner:
+            raise web.HTTPForbidden(text=f"job {job.id} belongs to another user")
         return job
 
     async def create_job(self, request: web.Request) -> web.Response:
         """POST ``/async``: create a PENDING job (started at once if PHASE=RUN came along)."""
+        access = self._access(request)
         try:
             params, files = await self._params(request)
             uploads = self._uploads(params, files)
         except (ParameterError, UploadError) as err:
             return _error(str(err), 400)
         self._reap()
-        job = Job(str(next(self._ids)), params, uploads)
+        job = Job(str(next(self._ids)), params, uploads, access)
         self.jobs[job.id] = job
         if params.get("PHASE", "").upper() == "RUN":
             self._start(job, self._base(request))
@@ -265,7 +288,7 @@ class TapService:
             job.started = _now()
             job.set_phase("EXECUTING")
             query, maxrec = self._check(job.params)
-            coro = asyncio.to_thread(self._run, query, maxrec, job.uploads, base)
+            coro = asyncio.to_thread(self._run, query, maxrec, job.uploads, base, job.access)
             limit = job.execution_duration or None
             job.result = await asyncio.wait_for(coro, timeout=limit)
             job.ended = _now()
@@ -289,7 +312,8 @@ class TapService:
     async def job_list(self, request: web.Request) -> web.Response:
         """GET ``/async``: the UWS job list, filtered by PHASE and LAST as UWS 1.1 allows."""
         phases = {p.upper() for p in request.query.getall("PHASE", [])}
-        jobs = [j for j in self.jobs.values() if not phases or j.phase in phases]
+        owner = self._access(request).owner
+        jobs = [j for j in self.jobs.values() if (not phases or j.phase in phases) and j.access.owner in (None, owner)]
         if "LAST" in request.query:
             jobs = sorted(jobs, key=lambda j: j.created)[-int(request.query["LAST"]) :]
         refs = "".join(
@@ -338,8 +362,10 @@ class TapService:
             return web.Response(text=str(job.execution_duration))
         if item == "destruction":
             return web.Response(text=_iso(job.destruction))
-        if item in ("quote", "owner"):
+        if item == "quote":
             return web.Response(text="")
+        if item == "owner":
+            return web.Response(text=job.access.owner or "")
         if item == "error":
             if job.phase != "ERROR":
                 raise web.HTTPNotFound(text="the job has no error")
@@ -411,7 +437,7 @@ class TapService:
             )
         return (
             f'<uws:job {_UWS_NS} version="1.1"><uws:jobId>{job.id}</uws:jobId>'
-            '<uws:runId xsi:nil="true"/><uws:ownerId xsi:nil="true"/>'
+            f'<uws:runId xsi:nil="true"/>{_owner_element(job.access.owner)}'
             f'<uws:phase>{job.phase}</uws:phase><uws:quote xsi:nil="true"/>'
             f"<uws:creationTime>{_iso(job.created)}</uws:creationTime>"
             f"{_time_element('startTime', job.started)}{_time_element('endTime', job.ended)}"
@@ -501,6 +527,11 @@ def _rebase(result: QueryResult, placeholder: str, base: str) -> None:
                 v.replace(placeholder, base) if isinstance(v, str) and placeholder in v else v
                 for v in result.columns[i]
             ]
+
+
+def _owner_element(owner: str | None) -> str:
+    """The UWS ownerId of a job: nil for anonymous jobs."""
+    return '<uws:ownerId xsi:nil="true"/>' if owner is None else f"<uws:ownerId>{escape(owner)}</uws:ownerId>"
 
 
 def _time_element(tag: str, when: datetime | None) -> str:

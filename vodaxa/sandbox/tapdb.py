@@ -169,13 +169,31 @@ class TapDatabase:
             self.tables[t.qualified.lower()] = t
 
     # ------------------------------------------------------------------------------- queries
-    def execute(self, adql: str, *, maxrec: int | None, uploads: Mapping[str, Table] | None = None) -> QueryResult:
-        """Run ``adql``; at most ``maxrec`` rows come back, with ``overflow`` set if more existed."""
+    def execute(
+        self,
+        adql: str,
+        *,
+        maxrec: int | None,
+        uploads: Mapping[str, Table] | None = None,
+        filters: Mapping[str, str] | None = None,
+    ) -> QueryResult:
+        """Run ``adql``; at most ``maxrec`` rows come back, with ``overflow`` set if more existed.
+
+        ``filters`` maps a qualified table name (lower case, ``dbo.raw``) to a DuckDB condition on its columns:
+        the query then sees only the rows meeting it, wherever it reads that table (joins, sub-queries).
+        """
         cursor = self._con.cursor()
         try:
             upload_names = self._register_uploads(cursor, uploads or {})
             read: list[str] = []
-            tree = translate(adql, lambda schema, name: self._resolve(schema, name, upload_names, read))
+
+            def resolve(schema: str | None, name: str) -> TableRef:
+                known = len(read)
+                ref = self._resolve(schema, name, upload_names, read)  # appends a published table it read
+                condition = (filters or {}).get(read[-1].lower()) if len(read) > known else None
+                return self._restricted(cursor, ref, condition) if condition else ref
+
+            tree = translate(adql, resolve)
             limit = self.hard_limit if maxrec is None else min(maxrec, self.hard_limit)
             top = _top(tree)
             capped = top is None or top > limit  # MAXREC (not TOP) bounds the answer
@@ -208,6 +226,13 @@ class TapDatabase:
             raise ADQLError(f"unknown table '{key}'; this service has: {known}")
         read.append(table.qualified)
         return TableRef(table.schema, table.name)
+
+    def _restricted(self, cursor: duckdb.DuckDBPyConnection, table: TableRef, condition: str) -> TableRef:
+        """A view of ``table`` private to this query's cursor holding only the rows meeting ``condition``."""
+        view = f"filtered_{next(self._counter)}_{table.name.lower()}"
+        source = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
+        cursor.execute(f'CREATE TEMP VIEW "{view}" AS SELECT * FROM {source} WHERE ({condition})')
+        return TableRef(None, view)
 
     def _register_uploads(self, cursor: duckdb.DuckDBPyConnection, uploads: Mapping[str, Table]) -> dict[str, str]:
         names: dict[str, str] = {}

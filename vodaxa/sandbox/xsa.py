@@ -296,6 +296,7 @@ class XsaArchive(TapArchive):
             cache=context.cache,
             injector=context.injector,
             now_mjd=context.now_mjd,
+            accounts=cfg.accounts,
         )
 
     def app(self) -> web.Application:

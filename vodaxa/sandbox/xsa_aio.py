@@ -33,8 +33,8 @@ Assumed (no public source found; revisit against the live service):
   ``datasubsetno``, ``sourceno``) are accepted and ignored;
 - an observation without science data (``pps_version`` NULL) has no PPS, and a request that selects
   no file is answered 404; the answers carry Content-Length (the live one may stream without it);
-- any non-empty AIOUSER/AIOPWD pair is accepted (:func:`credentials_ok`; real checks come later);
-  a NULL ``proprietary_end_date`` means no proprietary period.
+- AIOUSER/AIOPWD must be one of the sandbox's configured accounts (:func:`credentials_ok`; the same
+  accounts as ESO's token endpoint); a NULL ``proprietary_end_date`` means no proprietary period.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
+import hmac
 import io
 import os
 import re
@@ -135,9 +136,10 @@ def parse_query(query: Mapping[str, str]) -> AioQuery:
     return AioQuery(obsno, level, instname, extensions)
 
 
-def credentials_ok(user: str | None, password: str | None) -> bool:
-    """Whether AIOUSER/AIOPWD open proprietary data: any non-empty pair, until real accounts exist."""
-    return bool(user) and bool(password)
+def credentials_ok(user: str | None, password: str | None, accounts: Mapping[str, str]) -> bool:
+    """Whether AIOUSER/AIOPWD open proprietary data: a configured account and its password (constant-time)."""
+    known = accounts.get(user or "")
+    return bool(user) and known is not None and hmac.compare_digest(known.encode(), (password or "").encode())
 
 
 # ----------------------------------------------------------------------------------- members
@@ -248,8 +250,10 @@ class AioServlet:
         cache: Path,
         injector: FaultInjector,
         now_mjd: float,
+        accounts: Mapping[str, str],
     ) -> None:
         self.lookup = lookup
+        self.accounts = accounts  # username -> password, as SandboxConfig.accounts
         self.heasarc_root = heasarc_root
         key = hashlib.sha256(f"{LAYOUT_VERSION}:{heasarc_root.name}".encode()).hexdigest()[:16]
         self.cache = cache / f"xsa-aio-{key}"
@@ -273,7 +277,8 @@ class AioServlet:
         obs = self.lookup(query.obsid)
         if obs is None:
             raise _error(web.HTTPNotFound, 404, "Not Found", f"Observation {query.obsid} is not in the archive")
-        if self.proprietary(obs) and not credentials_ok(request.query.get("AIOUSER"), request.query.get("AIOPWD")):
+        user, password = request.query.get("AIOUSER"), request.query.get("AIOPWD")
+        if self.proprietary(obs) and not credentials_ok(user, password, self.accounts):
             raise _error(
                 web.HTTPUnauthorized, 401, "Unauthorized", "Data protected by proprietary rights: login required"
             )
