@@ -69,7 +69,8 @@ class EsoToken:
             "password": self.credential.secret,
         }
         try:
-            answer = requests.get(url, params=params, timeout=self.timeout)
+            # POST, as RFC 6749 asks of token endpoints: a password in a query string ends up in request logs
+            answer = requests.post(url, data=params, timeout=self.timeout)
         except requests.RequestException as err:
             raise ServiceError(
                 f"the ESO token endpoint {url} could not be reached ({type(err).__name__})", url=url
