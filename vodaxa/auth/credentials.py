@@ -16,7 +16,10 @@ from urllib.parse import urlsplit
 from ..config import endpoints
 from ..errors import AuthError
 
-__all__ = ["Credential", "find", "forget", "keyring_service", "remember"]
+__all__ = ["Credential", "find", "forget", "keyring_service", "remember", "remember_username", "remembered_username"]
+
+#: The keyring entry (under the archive's service) that holds the last username used, not a secret.
+_USERNAME_KEY = "__vodaxa_username__"
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +115,7 @@ def find(
     token = _env(archive, "TOKEN")
     if token:
         return Credential(archive, _env(archive, "USERNAME"), token, "token", "environment")
-    user = username or _env(archive, "USERNAME")
+    user = username or _env(archive, "USERNAME") or remembered_username(archive)
     password = _env(archive, "PASSWORD")
     if user and password:
         return Credential(archive, user, password, "password", "environment")
@@ -149,5 +152,28 @@ def forget(archive: str, username: str) -> None:
         return
     try:
         keyring.delete_password(keyring_service(archive), username)
+        if remembered_username(archive) == username:
+            keyring.delete_password(keyring_service(archive), _USERNAME_KEY)
     except Exception as err:  # PasswordDeleteError or no backend: nothing stored, nothing to do
         log.debug("nothing to forget for %s in the keyring (%s)", archive, type(err).__name__)
+
+
+def remember_username(archive: str, username: str) -> None:
+    """Keep the username next to the stored password, so later logins need neither."""
+    keyring, keyring_error, no_keyring = _keyring()
+    if keyring is not None and username:
+        try:
+            keyring.set_password(keyring_service(archive), _USERNAME_KEY, username)
+        except (keyring_error, no_keyring):
+            log.info("no keyring to remember the %s username in", archive)
+
+
+def remembered_username(archive: str) -> str | None:
+    """The username stored by :func:`remember_username`, if any."""
+    keyring, keyring_error, _ = _keyring()
+    if keyring is None:
+        return None
+    try:
+        return keyring.get_password(keyring_service(archive), _USERNAME_KEY)
+    except keyring_error:
+        return None

@@ -1,0 +1,63 @@
+"""``vodaxa login / logout / whoami`` on the sandbox, with an in-memory keyring."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import keyring
+import pytest
+
+from vodaxa import auth
+from vodaxa.cli import main
+from vodaxa.config import endpoints
+from vodaxa.sandbox import Sandbox, SandboxConfig
+
+from .test_credentials import MemoryKeyring
+
+
+@pytest.fixture(scope="module")
+def sb(tmp_path_factory) -> Iterator[Sandbox]:
+    with Sandbox(SandboxConfig(rows=30, archives=("eso",), cache=tmp_path_factory.mktemp("cli-auth"))) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def env(sb, monkeypatch) -> Iterator[MemoryKeyring]:
+    for var in ("TOKEN", "USERNAME", "PASSWORD"):
+        monkeypatch.delenv(f"VODAXA_ESO_{var}", raising=False)
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    with endpoints.override(sb.endpoints):
+        yield backend
+    keyring.set_keyring(previous)
+    auth.logout("eso")
+
+
+def test_login_store_whoami_logout(env, monkeypatch, capsys):
+    monkeypatch.setenv("VODAXA_ESO_USERNAME", "astro")
+    monkeypatch.setenv("VODAXA_ESO_PASSWORD", "correct horse")
+    assert main(["login", "eso", "--store", "--no-prompt", "--allow-http-loopback"]) == 0
+    assert "logged in to eso as astro" in capsys.readouterr().out
+    assert "correct horse" in env.store.values()  # in the keyring, nowhere else
+    monkeypatch.delenv("VODAXA_ESO_USERNAME")
+    monkeypatch.delenv("VODAXA_ESO_PASSWORD")
+    assert main(["whoami"]) == 0
+    out = capsys.readouterr().out
+    assert "eso: astro from keyring" in out and "correct horse" not in out
+    assert main(["logout", "eso"]) == 0
+    assert "correct horse" not in env.store.values()
+    main(["whoami"])
+    assert "eso: no credentials" in capsys.readouterr().out
+
+
+def test_login_errors_are_one_line(env, monkeypatch, capsys):
+    monkeypatch.setenv("VODAXA_ESO_USERNAME", "astro")
+    monkeypatch.setenv("VODAXA_ESO_PASSWORD", "wrong")
+    assert main(["login", "eso", "--no-prompt", "--allow-http-loopback"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "wrong username or password" in err
+    monkeypatch.delenv("VODAXA_ESO_PASSWORD")
+    monkeypatch.delenv("VODAXA_ESO_USERNAME")
+    assert main(["login", "eso", "--no-prompt"]) == 2
+    assert "VODAXA_ESO_USERNAME" in capsys.readouterr().err
