@@ -76,10 +76,12 @@ class HttpClient:
         *,
         headers_for: Callable[[str], Mapping[str, str]] | None = None,
         on_rejected: Callable[[str], bool] | None = None,
+        params_for: Callable[[str], Mapping[str, str]] | None = None,
     ) -> None:
         self.config = config or HttpConfig()
         self.headers_for = headers_for  # per-URL credential headers (vodaxa.auth.scope().headers_for)
         self.on_rejected = on_rejected  # told when a credential was refused; True means "try once more"
+        self.params_for = params_for  # per-URL credential query parameters (the XSA's AIOUSER/AIOPWD)
         self._session: aiohttp.ClientSession | None = None
         self._host_gates: dict[str, asyncio.Semaphore] = {}
         self.requests = 0  # answered requests, for tests and benchmarks
@@ -170,6 +172,9 @@ class HttpClient:
         current, hops = url, 0
         while True:
             merged = {**(self.headers_for(current) if self.headers_for else {}), **explicit}
+            secret_params = self.params_for(current) if self.params_for else {}
+            if secret_params:
+                params = [*(_pairs(params)), *secret_params.items()]
             async with (
                 self.gate(current),
                 self.session.request(
@@ -216,6 +221,15 @@ class HttpClient:
     async def post(self, url: str, **options: Any) -> Response:
         """POST with retries."""
         return await self.request("POST", url, **options)
+
+
+def _pairs(params: Any) -> list[tuple[str, str]]:
+    """Query parameters as a list of pairs, whatever form the caller gave."""
+    if params is None:
+        return []
+    if isinstance(params, Mapping):
+        return [(str(k), str(v)) for k, v in params.items()]
+    return [(str(k), str(v)) for k, v in params]
 
 
 def _describe(err: Exception | None) -> str:

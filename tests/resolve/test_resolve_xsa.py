@@ -118,3 +118,21 @@ def test_missing_tarballs_become_unavailable_rows(sandbox):
     assert list(manifest.files["category"]) == ["ODF"] and manifest.files["size"].notna().all()
     missing = manifest.unavailable
     assert len(missing) == 1 and "no PPS data for instrument OM" in missing.loc[0, "note"]
+
+
+def test_stored_xsa_credentials_open_proprietary_tarballs(sandbox, monkeypatch):
+    import vodaxa
+    from vodaxa import auth
+
+    monkeypatch.setenv("VODAXA_XSA_USERNAME", "astro")
+    monkeypatch.setenv("VODAXA_XSA_PASSWORD", "correct horse")
+    auth.use("xsa", allow_http_loopback=True)
+    try:
+        mission = _mixed(proprietary=1, public=0)
+        manifest = resolve(mission, products=False)
+        rows = manifest.frame
+        assert (rows["auth_realm"] == "xsa").all() and rows["size"].notna().all()  # HEAD succeeded with them
+        assert "correct horse" not in manifest.to_json() and "AIOPWD" not in manifest.to_json()
+    finally:
+        vodaxa.logout("xsa")
+    assert auth.scope().params_for(rows["url"].iloc[0]) == {}

@@ -17,7 +17,7 @@ from .scoped import Realm, ScopedAuth, ScopedSession
 
 __all__ = [
     "Credential", "Realm", "ScopedAuth", "ScopedSession", "find", "forget", "keyring_service", "login", "logout",
-    "remember", "scope", "session", "whoami",
+    "remember", "scope", "session", "use", "whoami",
 ]  # fmt: skip
 
 _SCOPE = ScopedAuth()
@@ -62,6 +62,21 @@ def login(
     _LOGINS[archive] = token
     _SCOPE.add(eso_realm(allow_http_loopback=allow_http_loopback), token.headers)
     return token
+
+
+def use(
+    archive: str, username: str | None = None, *, credentials: Any = None, allow_http_loopback: bool = False
+) -> None:
+    """Send ``archive``'s stored credentials with its requests (the XSA: AIOUSER/AIOPWD on AIO URLs)."""
+    if archive != "xsa":
+        raise AuthError(f"per-request credentials are for the XSA; use vodaxa.login for {archive}")
+    credential = find(archive, username=username, credentials=credentials)
+    if credential is None or not credential.username:
+        raise AuthError("no XSA credentials found: set VODAXA_XSA_USERNAME and VODAXA_XSA_PASSWORD, or store them")
+    from ..config import endpoints
+
+    realm = Realm("xsa", (endpoints.get("xsa", "aio"),), allow_http_loopback)
+    _SCOPE.add_params(realm, lambda: {"AIOUSER": credential.username or "", "AIOPWD": credential.secret})
 
 
 def logout(archive: str) -> None:

@@ -64,21 +64,37 @@ class ScopedAuth:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._realms: dict[str, tuple[Realm, Callable[[], Mapping[str, str]]]] = {}
+        self._params: dict[str, tuple[Realm, Callable[[], Mapping[str, str]]]] = {}
 
     def add(self, realm: Realm, headers: Callable[[], Mapping[str, str]]) -> None:
         """Attach ``headers()`` (called per request, so tokens can refresh) to URLs under ``realm``."""
         with self._lock:
             self._realms[realm.name] = (realm, headers)
 
+    def add_params(self, realm: Realm, params: Callable[[], Mapping[str, str]]) -> None:
+        """Attach query parameters (services that take credentials in the URL, like the XSA's AIO)."""
+        with self._lock:
+            self._params[realm.name] = (realm, params)
+
     def remove(self, name: str) -> None:
         """Forget a realm's credential."""
         with self._lock:
             self._realms.pop(name, None)
+            self._params.pop(name, None)
+
+    def params_for(self, url: str) -> dict[str, str]:
+        """The credential query parameters for ``url`` (empty outside every realm)."""
+        with self._lock:
+            realms = list(self._params.values())
+        for realm, params in realms:
+            if realm.covers(url):
+                return dict(params())
+        return {}
 
     def realm_of(self, url: str) -> Realm | None:
         """The realm covering ``url``, if any."""
         with self._lock:
-            realms = list(self._realms.values())
+            realms = list(self._realms.values()) + list(self._params.values())
         return next((realm for realm, _ in realms if realm.covers(url)), None)
 
     def headers_for(self, url: str) -> dict[str, str]:

@@ -102,7 +102,10 @@ async def resolve_async(
     options = ResolveOptions(filetypes=filetypes, exclude=exclude, calibrations=calibrations, mirror=mirror)
     from .. import auth
 
-    async with HttpClient(http_config, headers_for=auth.scope().headers_for, on_rejected=auth.rejected) as http:
+    scoped = auth.scope()
+    async with HttpClient(
+        http_config, headers_for=scoped.headers_for, on_rejected=auth.rejected, params_for=scoped.params_for
+    ) as http:
         engine = DataLinkEngine(http)
         if _is_observation_table(source):
             frame, chosen = _observations(source, instruments)

@@ -57,7 +57,10 @@ async def resolve_xsa(
         for level in levels
         for inst in instruments
     ]
-    await asyncio.gather(*(_fill_size(http, row) for row in rows if row["auth_realm"] is None))
+    signed_in = [r for r in rows if r["auth_realm"] and r["url"] and http.params_for and http.params_for(r["url"])]
+    for row in signed_in:  # the XSA credentials in use open these; the row keeps its realm for the downloader
+        row["note"] = "proprietary: fetched with the XSA credentials in use"
+    await asyncio.gather(*(_fill_size(http, r) for r in rows if r["auth_realm"] is None or r in signed_in))
     return Manifest(rows)
 
 
