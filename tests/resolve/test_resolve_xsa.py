@@ -136,3 +136,25 @@ def test_stored_xsa_credentials_open_proprietary_tarballs(sandbox, monkeypatch):
     finally:
         vodaxa.logout("xsa")
     assert auth.scope().params_for(rows["url"].iloc[0]) == {}
+
+
+def test_daxa_per_obsid_credentials(sandbox):
+    import vodaxa
+    from vodaxa import auth
+
+    mission = _mixed(proprietary=2, public=0)
+    first, second = mission.filtered_obs_ids[:2]
+    auth.use(
+        "xsa",
+        credentials={
+            first: {"user": "astro", "password": "correct horse"},
+            second: {"user": "astro", "password": "not it"},
+        },
+        allow_http_loopback=True,
+    )
+    try:
+        frame = resolve(mission, products=False, instruments=["PN"]).frame.set_index("obs_id")
+        assert pd.notna(frame.loc[first, "size"])  # the right PI's password opened it
+        assert pd.isna(frame.loc[second, "size"]) and "401" in frame.loc[second, "note"]
+    finally:
+        vodaxa.logout("xsa")

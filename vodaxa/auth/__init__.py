@@ -67,16 +67,32 @@ def login(
 def use(
     archive: str, username: str | None = None, *, credentials: Any = None, allow_http_loopback: bool = False
 ) -> None:
-    """Send ``archive``'s stored credentials with its requests (the XSA: AIOUSER/AIOPWD on AIO URLs)."""
+    """Send ``archive``'s credentials with its requests (the XSA: AIOUSER/AIOPWD on AIO URLs).
+
+    ``credentials`` may also be DAXA's per-ObsID form, ``{obsid: {'user': ..., 'password': ...}}``:
+    each observation's tarballs then go with their own PI's credentials.
+    """
     if archive != "xsa":
         raise AuthError(f"per-request credentials are for the XSA; use vodaxa.login for {archive}")
-    credential = find(archive, username=username, credentials=credentials)
-    if credential is None or not credential.username:
-        raise AuthError("no XSA credentials found: set VODAXA_XSA_USERNAME and VODAXA_XSA_PASSWORD, or store them")
+    from urllib.parse import parse_qsl, urlsplit
+
     from ..config import endpoints
 
-    realm = Realm("xsa", (endpoints.get("xsa", "aio"),), allow_http_loopback)
-    _SCOPE.add_params(realm, lambda: {"AIOUSER": credential.username or "", "AIOPWD": credential.secret})
+    per_obs: dict[str, Credential] = {}
+    default: Credential | None = None
+    if isinstance(credentials, dict) and credentials and all(str(k).isdigit() for k in credentials):
+        per_obs = {str(k).zfill(10): find(archive, credentials=v) for k, v in credentials.items()}  # type: ignore[misc]
+    else:
+        default = find(archive, username=username, credentials=credentials)
+        if default is None or not default.username:
+            raise AuthError("no XSA credentials found: set VODAXA_XSA_USERNAME and VODAXA_XSA_PASSWORD, or store them")
+
+    def params(url: str) -> dict[str, str]:
+        obsno = dict(parse_qsl(urlsplit(url).query)).get("obsno", "")
+        chosen = per_obs.get(obsno.zfill(10)) if per_obs else default
+        return {"AIOUSER": chosen.username or "", "AIOPWD": chosen.secret} if chosen else {}
+
+    _SCOPE.add_params(Realm("xsa", (endpoints.get("xsa", "aio"),), allow_http_loopback), params)
 
 
 def logout(archive: str) -> None:

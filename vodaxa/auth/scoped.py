@@ -64,15 +64,15 @@ class ScopedAuth:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._realms: dict[str, tuple[Realm, Callable[[], Mapping[str, str]]]] = {}
-        self._params: dict[str, tuple[Realm, Callable[[], Mapping[str, str]]]] = {}
+        self._params: dict[str, tuple[Realm, Callable[[str], Mapping[str, str]]]] = {}
 
     def add(self, realm: Realm, headers: Callable[[], Mapping[str, str]]) -> None:
         """Attach ``headers()`` (called per request, so tokens can refresh) to URLs under ``realm``."""
         with self._lock:
             self._realms[realm.name] = (realm, headers)
 
-    def add_params(self, realm: Realm, params: Callable[[], Mapping[str, str]]) -> None:
-        """Attach query parameters (services that take credentials in the URL, like the XSA's AIO)."""
+    def add_params(self, realm: Realm, params: Callable[[str], Mapping[str, str]]) -> None:
+        """Attach query parameters, chosen per URL (services taking credentials in the URL, like the XSA's AIO)."""
         with self._lock:
             self._params[realm.name] = (realm, params)
 
@@ -88,7 +88,7 @@ class ScopedAuth:
             realms = list(self._params.values())
         for realm, params in realms:
             if realm.covers(url):
-                return dict(params())
+                return dict(params(url))
         return {}
 
     def realm_of(self, url: str) -> Realm | None:
