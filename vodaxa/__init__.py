@@ -17,6 +17,7 @@ from typing import Any
 from . import config, errors
 from .auth import login, logout, whoami
 from .config import endpoints
+from .download import DownloadReport, download, download_async
 from .errors import VodaxaError
 from .manifest import Manifest
 from .mission import Mission
@@ -26,11 +27,14 @@ from .search import missions_table, search
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "DownloadReport",
     "Manifest",
     "Mission",
     "VodaxaError",
     "__version__",
     "config",
+    "download",
+    "download_async",
     "endpoints",
     "errors",
     "login",

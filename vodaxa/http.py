@@ -6,10 +6,11 @@ and from inside a running event loop (Jupyter) alike.  The resolver and the down
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
@@ -152,14 +153,14 @@ class HttpClient:
             except (aiohttp.ClientError, asyncio.TimeoutError) as err:
                 last_error = err
                 if attempt + 1 < attempts:
-                    await asyncio.sleep(self._pause(attempt, None))
+                    await asyncio.sleep(self.pause(attempt, None))
                 continue
             if self._rejected(url, response) and not rejected_once:
                 rejected_once = True
                 continue
             if response.status in RETRY_STATUSES and attempt + 1 < attempts:
                 log.info("%s %s answered %s; retrying", method, url, response.status)
-                await asyncio.sleep(self._pause(attempt, response.headers.get("Retry-After")))
+                await asyncio.sleep(self.pause(attempt, response.headers.get("Retry-After")))
                 continue
             return response
         raise ServiceError(f"{method} {url} failed after {attempts} attempts: {_describe(last_error)}", url=url)
@@ -167,7 +168,26 @@ class HttpClient:
     async def _once(
         self, method: str, url: str, *, params: Any, data: Any, headers: Mapping[str, str] | None
     ) -> Response:
-        """One exchange, following redirects hop by hop so credentials are re-decided for every URL."""
+        """One exchange read whole (redirects followed hop by hop, see :meth:`stream`)."""
+        async with self.stream(method, url, params=params, data=data, headers=headers) as answer:
+            body = await answer.read()
+            return Response(answer.status, str(answer.url), dict(answer.headers), body)
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Any = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """One exchange whose final answer is handed over unread, for streaming large bodies.
+
+        Redirects are followed hop by hop so credentials are re-decided for every URL; the host's gate is
+        held until the caller is done with the body.  No retries: the caller decides what a failure means.
+        """
         explicit = dict(headers or {})
         current, hops = url, 0
         while True:
@@ -181,11 +201,12 @@ class HttpClient:
                     method, current, params=params, data=data, headers=merged, allow_redirects=False
                 ) as answer,
             ):
-                body = await answer.read()
                 self.requests += 1
                 location = answer.headers.get("Location")
                 if answer.status not in REDIRECTS or not location or hops >= MAX_REDIRECTS:
-                    return Response(answer.status, str(answer.url), dict(answer.headers), body)
+                    yield answer
+                    return
+                await answer.read()  # drain the redirect page so the connection can be reused
             target = urljoin(str(answer.url), location)
             if not same_origin(current, target):
                 explicit = {k: v for k, v in explicit.items() if k.lower() not in ("authorization", "cookie")}
@@ -204,7 +225,7 @@ class HttpClient:
         )
         return (response.status == 401 or login_page) and self.on_rejected(url)
 
-    def _pause(self, attempt: int, retry_after: str | None) -> float:
+    def pause(self, attempt: int, retry_after: str | None) -> float:
         """Seconds to wait: Retry-After when the server gives one, else jittered exponential backoff."""
         if retry_after:
             try:

@@ -1,0 +1,158 @@
+"""The downloader against a server that misbehaves on purpose: ignored Range, changed ETag, HTML, traversal."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+import vodaxa
+from vodaxa.download.fetch import FileTask, fetch_file
+from vodaxa.errors import DownloadError
+from vodaxa.http import HttpClient, run_sync
+
+FITS = b"SIMPLE  =                    T" + bytes(range(256)) * 4000  # ~1 MB, looks like FITS
+
+
+class Server:
+    """An aiohttp app in a thread whose behaviour tests switch: ``ignore_range``, ``etag``, ``cut_at``."""
+
+    def __init__(self) -> None:
+        self.body = FITS
+        self.etag = '"v1"'
+        self.ignore_range = False
+        self.cut_at: int | None = None  # send only this many bytes of the next full answer, then drop
+        self.requests: list[dict[str, str]] = []
+        app = web.Application()
+        app.router.add_get("/data/{name}", self.file)
+        app.router.add_get("/login/{name}", self.login)
+        self.loop = asyncio.new_event_loop()
+        self.runner = web.AppRunner(app)
+        self.loop.run_until_complete(self.runner.setup())
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        self.loop.run_until_complete(site.start())
+        self.port = self.runner.addresses[0][1]
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    async def file(self, request: web.Request) -> web.StreamResponse:
+        self.requests.append(dict(request.headers))
+        start = 0
+        wanted = request.headers.get("Range")
+        if wanted and not self.ignore_range and request.headers.get("If-Range") == self.etag:
+            start = int(wanted.split("=")[1].split("-")[0])
+        body = self.body[start:]
+        status = 206 if start else 200
+        headers = {"ETag": self.etag, "Content-Length": str(len(body)), "Content-Type": "application/fits"}
+        if start:
+            headers["Content-Range"] = f"bytes {start}-{len(self.body) - 1}/{len(self.body)}"
+        response = web.StreamResponse(status=status, headers=headers)
+        await response.prepare(request)
+        if self.cut_at is not None:
+            await response.write(body[: self.cut_at])
+            self.cut_at = None
+            request.transport.close()  # the connection dies mid-body
+            return response
+        await response.write(body)
+        return response
+
+    async def login(self, request: web.Request) -> web.Response:
+        return web.Response(text="<!DOCTYPE html><html><body>Please log in</body></html>", content_type="text/html")
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    srv = Server()
+    yield srv
+    srv.close()
+
+
+async def _fetch(task: FileTask, retries: int = 0) -> int:
+    async with HttpClient() as http:
+        return await fetch_file(http, task, retries=retries)
+
+
+def test_a_dropped_body_leaves_only_a_part_file_then_resumes(server, tmp_path):
+    target = tmp_path / "evt.fits"
+    server.cut_at = 300_000
+    with pytest.raises(DownloadError, match="connection lost"):
+        run_sync(_fetch(FileTask(server.url("/data/evt.fits"), target)))
+    assert not target.exists() and (tmp_path / "evt.fits.part").stat().st_size == 300_000
+    got = run_sync(_fetch(FileTask(server.url("/data/evt.fits"), target, size=len(FITS))))
+    assert target.read_bytes() == FITS and got == len(FITS) - 300_000
+    assert server.requests[-1]["Range"] == "bytes=300000-" and server.requests[-1]["If-Range"] == '"v1"'
+    assert not list(tmp_path.glob("*.part*"))
+
+
+def test_a_server_that_ignores_range_restarts_the_file(server, tmp_path):
+    target = tmp_path / "evt.fits"
+    server.cut_at = 200_000
+    with pytest.raises(DownloadError):
+        run_sync(_fetch(FileTask(server.url("/data/evt.fits"), target)))
+    server.ignore_range = True
+    got = run_sync(_fetch(FileTask(server.url("/data/evt.fits"), target)))
+    assert got == len(FITS) and target.read_bytes() == FITS  # not the first 200 kB twice
+
+
+def test_a_changed_etag_restarts_instead_of_splicing(server, tmp_path):
+    target = tmp_path / "evt.fits"
+    server.cut_at = 200_000
+    with pytest.raises(DownloadError):
+        run_sync(_fetch(FileTask(server.url("/data/evt.fits"), target)))
+    server.body, server.etag = b"SIMPLE  =  " + b"x" * 500_000, '"v2"'
+    run_sync(_fetch(FileTask(server.url("/data/evt.fits"), target)))
+    assert target.read_bytes() == server.body
+
+
+def test_html_instead_of_fits_is_an_error_and_leaves_nothing(server, tmp_path):
+    report = vodaxa.download([server.url("/login/evt.fits")], tmp_path, retries=0)
+    assert len(report.failed) == 1 and "HTML page" in report.failed["reason"][0]
+    assert not list(tmp_path.rglob("*.fits*"))
+
+
+def test_manifest_paths_cannot_leave_the_destination(server, tmp_path):
+    rows = [
+        {"url": server.url("/data/a.fits"), "local_path": "ok/a.fits"},
+        {"url": server.url("/data/b.fits"), "local_path": "x", "mission": ".."},
+    ]
+    report = vodaxa.download(rows, tmp_path / "dest", template="{mission}/../{local_path}")
+    assert len(report.failed) == 2 and all("refusing" in r for r in report.failed["reason"])
+    report = vodaxa.download(rows[:1], tmp_path / "dest")
+    assert [p.relative_to(tmp_path / "dest").as_posix() for p in report.ok] == ["ok/a.fits"]
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "dest" / "link").symlink_to(tmp_path / "outside")
+    report = vodaxa.download([{"url": server.url("/data/c.fits"), "local_path": "link/c.fits"}], tmp_path / "dest")
+    assert "outside" in report.failed["reason"][0] and not list((tmp_path / "outside").iterdir())
+
+
+def test_complete_files_are_skipped_without_network_and_checksums_verified(server, tmp_path):
+    sha = "sha256:" + hashlib.sha256(FITS).hexdigest()
+    rows = [{"url": server.url("/data/a.fits"), "local_path": "a.fits", "size": len(FITS), "checksum": sha}]
+    first = vodaxa.download(rows, tmp_path)
+    assert len(first.ok) == 1 and first.bytes == len(FITS)
+    count = len(server.requests)
+    second = vodaxa.download(rows, tmp_path)
+    assert len(second.skipped) == 1 and second.bytes == 0 and len(server.requests) == count
+    bad = [{**rows[0], "local_path": "b.fits", "checksum": "sha256:" + "0" * 64}]
+    report = vodaxa.download(bad, tmp_path, retries=1)
+    assert "checksum mismatch" in report.failed["reason"][0] and not (tmp_path / "b.fits").exists()
+
+
+def test_a_size_mismatch_with_the_manifest_fails_clearly(server, tmp_path):
+    rows = [{"url": server.url("/data/a.fits"), "local_path": "a.fits", "size": 10}]
+    report = vodaxa.download(rows, tmp_path, retries=0)
+    assert "manifest expects 10" in report.failed["reason"][0]
+    assert not Path(tmp_path / "a.fits").exists()

@@ -1,0 +1,243 @@
+"""One file, safely: stream into ``<name>.part``, resume it with Range + If-Range, verify, fsync, rename.
+
+A final name only ever holds a verified file.  The validator (ETag or Last-Modified) of the answer a
+``.part`` file came from is kept beside it in ``<name>.part.json`` so a later run resumes only when the
+server still has the same bytes; a 200 to a Range request, or a 206 that does not start where the
+partial file ends, restarts the file from zero.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+from ..errors import DownloadError
+from ..http import RETRY_STATUSES, HttpClient
+
+__all__ = ["FileTask", "fetch_file", "is_complete"]
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1 << 20  # bytes per read: large enough for speed, small enough that memory stays flat
+_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
+_HTML = (b"<!doctype html", b"<html", b"<?xml version", b"<head", b"<body")
+_MAGIC = {".gz": (b"\x1f\x8b",), ".z": (b"\x1f\x9d",), ".fits": (b"SIMPLE  =",), ".fit": (b"SIMPLE  =",),
+          ".fts": (b"SIMPLE  =",), ".tar": (), ".zip": (b"PK",)}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FileTask:
+    """What to fetch and what the result must be (``size`` and ``checksum`` as ``algo:hex`` when known)."""
+
+    url: str
+    path: Path
+    size: int | None = None
+    checksum: str | None = None
+
+
+def _part(path: Path) -> Path:
+    return path.with_name(path.name + ".part")
+
+
+def _meta(path: Path) -> Path:
+    return path.with_name(path.name + ".part.json")
+
+
+def _discard(path: Path) -> None:
+    """Remove a partial file and its validator (they can no longer lead to the right file)."""
+    _part(path).unlink(missing_ok=True)
+    _meta(path).unlink(missing_ok=True)
+
+
+def _digest(path: Path, checksum: str) -> bool:
+    """Whether the file at ``path`` has the ``algo:hex`` checksum (md5, sha1, sha256, ...)."""
+    algo, _, expected = checksum.partition(":")
+    try:
+        hasher = hashlib.new(algo.lower())
+    except ValueError as err:
+        raise DownloadError(f"unknown checksum algorithm {algo!r} in {checksum!r}; use e.g. 'sha256:<hex>'") from err
+    with path.open("rb") as handle:
+        while block := handle.read(CHUNK):
+            hasher.update(block)
+    return hasher.hexdigest().lower() == expected.strip().lower()
+
+
+def is_complete(task: FileTask) -> bool:
+    """Whether ``task.path`` already holds the file, judged without the network (size, then checksum)."""
+    try:
+        size = task.path.stat().st_size
+    except FileNotFoundError:
+        return False
+    if task.size is not None and size != task.size:
+        return False
+    return task.checksum is None or _digest(task.path, task.checksum)
+
+
+def sniff(name: str, head: bytes, content_type: str) -> str | None:
+    """Why the first bytes cannot be the file ``name`` (an HTML page instead of data), or None if they can."""
+    lower_name = name.lower()
+    if lower_name.endswith((".html", ".htm", ".xml", ".txt")):
+        return None
+    start = head.lstrip()[:64].lower()
+    if start.startswith(_HTML) or ("text/html" in content_type and not head.startswith((b"\x1f", b"SIMPLE"))):
+        return "the server sent an HTML page where a data file was expected (a login or error page?)"
+    suffix = os.path.splitext(lower_name)[1]
+    magic = _MAGIC.get(suffix)
+    if magic and head and not head.startswith(magic):
+        return f"the first bytes {head[:8]!r} are not those of a {suffix} file"
+    return None
+
+
+def _load_meta(task: FileTask) -> dict[str, str]:
+    try:
+        meta = json.loads(_meta(task.path).read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) and meta.get("url") == task.url else {}
+
+
+def _validator(headers: aiohttp.typedefs.LooseHeaders) -> dict[str, str]:
+    """The strong validator for If-Range: a strong ETag, else Last-Modified."""
+    etag = headers.get("ETag", "")
+    if etag and not etag.startswith("W/"):
+        return {"etag": etag}
+    modified = headers.get("Last-Modified")
+    return {"last_modified": modified} if modified else {}
+
+
+async def fetch_file(
+    http: HttpClient,
+    task: FileTask,
+    *,
+    retries: int = 5,
+    on_bytes: Callable[[int], None] | None = None,
+) -> int:
+    """Fetch ``task`` into its path (resuming a ``.part``); return the bytes received or raise DownloadError."""
+    task.path.parent.mkdir(parents=True, exist_ok=True)
+    part, received, last = _part(task.path), 0, "no attempt made"
+    retry_after: str | None = None
+    for attempt in range(retries + 1):
+        if attempt:
+            await asyncio.sleep(http.pause(attempt - 1, retry_after))
+            retry_after = None
+        try:
+            got, status, retry_after = await _attempt(http, task, part, on_bytes)
+            received += got
+        except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as err:
+            last = f"connection lost ({type(err).__name__}: {err})".rstrip(" :()")
+            log.info("%s: %s; will resume", task.url, last)
+            received += getattr(err, "vodaxa_received", 0)
+            continue
+        if status == "done":
+            return received
+        last = status
+        if not status.startswith("retry"):
+            break
+    raise DownloadError(f"{task.url}: {last.removeprefix('retry: ')}", url=task.url)
+
+
+async def _attempt(
+    http: HttpClient, task: FileTask, part: Path, on_bytes: Callable[[int], None] | None
+) -> tuple[int, str, str | None]:
+    """One request: (bytes received, "done" | "retry: why" | "why it failed", Retry-After)."""
+    have = part.stat().st_size if part.exists() else 0
+    meta = _load_meta(task) if have else {}
+    headers: dict[str, str] = {"Accept-Encoding": "identity"}
+    if have and (meta.get("etag") or meta.get("last_modified")):
+        headers["Range"] = f"bytes={have}-"
+        headers["If-Range"] = meta.get("etag") or meta["last_modified"]
+    else:
+        have = 0
+    received = 0
+    async with http.stream("GET", task.url, headers=headers) as answer:
+        if answer.status in RETRY_STATUSES:
+            await answer.read()
+            return 0, f"retry: the server answered {answer.status}", answer.headers.get("Retry-After")
+        if answer.status == 416 and have:  # our partial file is no longer a prefix of anything: start again
+            _discard(task.path)
+            return 0, "retry: the server refused the resume range (416); restarting", None
+        if answer.status not in (200, 206):
+            return 0, f"the server answered {answer.status} {answer.reason or ''}".strip(), None
+        total = _expected_total(answer, have)
+        if answer.status == 206:
+            match = _CONTENT_RANGE.match(answer.headers.get("Content-Range", ""))
+            if not have or not match or int(match.group(1)) != have:
+                _discard(task.path)
+                return 0, "retry: a partial answer that does not continue the partial file; restarting", None
+            mode = "ab"
+        else:
+            have, mode = 0, "wb"  # a 200 (the server ignored Range, or the file changed): start over
+            _meta(task.path).write_text(json.dumps({"url": task.url, **_validator(answer.headers)}))
+        if task.size is not None and total is not None and total != task.size:
+            _discard(task.path)
+            return 0, f"the server offers {total} bytes but the manifest expects {task.size}", None
+        first = True
+        try:
+            with part.open(mode) as out:
+                async for block in answer.content.iter_chunked(CHUNK):
+                    if first and mode == "wb":
+                        why = sniff(task.path.name, block[:512], answer.headers.get("Content-Type", "").lower())
+                        if why:
+                            out.close()
+                            _discard(task.path)
+                            return received, why, None
+                    first = False
+                    out.write(block)
+                    received += len(block)
+                    if on_bytes:
+                        on_bytes(len(block))
+                out.flush()
+                os.fsync(out.fileno())
+        except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as err:
+            err.vodaxa_received = received  # type: ignore[attr-defined]
+            raise
+    size = part.stat().st_size
+    expected = total if total is not None else task.size
+    if expected is not None and size != expected:
+        where = "shorter" if size < expected else "longer"
+        if size > expected:
+            _discard(task.path)
+        return received, f"retry: the body was {where} than announced ({size} of {expected} bytes)", None
+    if task.size is not None and size != task.size:
+        return received, f"retry: got {size} bytes, the manifest expects {task.size}", None
+    if task.checksum and not _digest(part, task.checksum):
+        _discard(task.path)
+        return received, f"retry: checksum mismatch (expected {task.checksum})", None
+    os.replace(part, task.path)
+    _meta(task.path).unlink(missing_ok=True)
+    _fsync_dir(task.path.parent)
+    return received, "done", None
+
+
+def _expected_total(answer: aiohttp.ClientResponse, have: int) -> int | None:
+    """The full file size the answer announces (Content-Range total, or Content-Length of a 200)."""
+    if answer.status == 206:
+        match = _CONTENT_RANGE.match(answer.headers.get("Content-Range", ""))
+        if match and match.group(3) != "*":
+            return int(match.group(3))
+        return None
+    length = answer.headers.get("Content-Length")  # raw bytes: the core never decodes Content-Encoding
+    return int(length) if length and length.isdigit() else None
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
