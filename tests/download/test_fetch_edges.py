@@ -31,6 +31,7 @@ class Server:
         app = web.Application()
         app.router.add_get("/data/{name}", self.file)
         app.router.add_get("/login/{name}", self.login)
+        app.router.add_get("/slow/{name}", self.slow)
         self.loop = asyncio.new_event_loop()
         self.runner = web.AppRunner(app)
         self.loop.run_until_complete(self.runner.setup())
@@ -62,6 +63,22 @@ class Server:
             request.transport.close()  # the connection dies mid-body
             return response
         await response.write(body)
+        return response
+
+    async def slow(self, request: web.Request) -> web.StreamResponse:
+        """A 1 MiB file per name, honouring Range, sent in 64 KiB pieces 30 ms apart (a slow link)."""
+        body = hashlib.sha256(request.match_info["name"].encode()).digest() * (1 << 15)
+        start = 0
+        if request.headers.get("Range") and request.headers.get("If-Range") == '"slow"':
+            start = int(request.headers["Range"].split("=")[1].split("-")[0])
+        headers = {"ETag": '"slow"', "Content-Length": str(len(body) - start)}
+        if start:
+            headers["Content-Range"] = f"bytes {start}-{len(body) - 1}/{len(body)}"
+        response = web.StreamResponse(status=206 if start else 200, headers=headers)
+        await response.prepare(request)
+        for offset in range(start, len(body), 1 << 16):
+            await response.write(body[offset : offset + (1 << 16)])
+            await asyncio.sleep(0.03)
         return response
 
     async def login(self, request: web.Request) -> web.Response:
