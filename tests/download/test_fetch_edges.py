@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import threading
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ import pytest
 from aiohttp import web
 
 import vodaxa
+from vodaxa import lzw
 from vodaxa.download.fetch import FileTask, fetch_file
 from vodaxa.errors import DownloadError
 from vodaxa.http import HttpClient, run_sync
@@ -32,6 +34,10 @@ class Server:
         app.router.add_get("/data/{name}", self.file)
         app.router.add_get("/login/{name}", self.login)
         app.router.add_get("/slow/{name}", self.slow)
+        app.router.add_get("/packed/{name}", self.packed)
+        app.router.add_get("/busy/{name}", self.busy)
+        self.busy_left = 2
+        self.active = self.peak = 0
         self.loop = asyncio.new_event_loop()
         self.runner = web.AppRunner(app)
         self.loop.run_until_complete(self.runner.setup())
@@ -80,6 +86,25 @@ class Server:
             await response.write(body[offset : offset + (1 << 16)])
             await asyncio.sleep(0.03)
         return response
+
+    async def packed(self, request: web.Request) -> web.Response:
+        """FITS compressed as the name says (.gz or .Z)."""
+        name = request.match_info["name"]
+        body = gzip.compress(FITS) if name.endswith(".gz") else lzw.compress(FITS)
+        return web.Response(body=body, headers={"ETag": '"p"'}, content_type="application/octet-stream")
+
+    async def busy(self, request: web.Request) -> web.Response:
+        """503 with Retry-After for the first ``busy_left`` requests, then the file; tracks peak concurrency."""
+        self.active += 1
+        self.peak = max(self.peak, self.active)
+        try:
+            await asyncio.sleep(0.05)
+            if self.busy_left > 0:
+                self.busy_left -= 1
+                return web.Response(status=503, headers={"Retry-After": "0"}, text="busy")
+            return web.Response(body=FITS, headers={"ETag": '"b"'})
+        finally:
+            self.active -= 1
 
     async def login(self, request: web.Request) -> web.Response:
         return web.Response(text="<!DOCTYPE html><html><body>Please log in</body></html>", content_type="text/html")
@@ -173,3 +198,46 @@ def test_a_size_mismatch_with_the_manifest_fails_clearly(server, tmp_path):
     report = vodaxa.download(rows, tmp_path, retries=0)
     assert "manifest expects 10" in report.failed["reason"][0]
     assert not Path(tmp_path / "a.fits").exists()
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".Z"])
+def test_decompression_replaces_or_keeps_the_original(server, tmp_path, suffix):
+    url = server.url(f"/packed/evt.fits{suffix}")
+    report = vodaxa.download([url], tmp_path, decompress=True, progress=False)
+    assert report.ok == [tmp_path / "evt.fits"] and (tmp_path / "evt.fits").read_bytes() == FITS
+    assert not (tmp_path / f"evt.fits{suffix}").exists()
+    again = vodaxa.download([url], tmp_path, decompress=True, progress=False)
+    assert again.skipped == [tmp_path / "evt.fits"] and again.bytes == 0
+    kept = vodaxa.download([url], tmp_path / "k", decompress=True, keep_compressed=True, progress=False)
+    assert kept.ok == [tmp_path / "k" / "evt.fits"] and (tmp_path / "k" / f"evt.fits{suffix}").exists()
+
+
+def test_a_corrupt_compressed_file_is_kept_and_reported(server, tmp_path):
+    server.body = b"\x1f\x8b" + b"not really gzip" * 100
+    report = vodaxa.download([server.url("/data/evt.fits.gz")], tmp_path, decompress=True, progress=False)
+    assert "could not be decompressed" in report.failed["reason"][0]
+    assert (tmp_path / "evt.fits.gz").read_bytes() == server.body and not (tmp_path / "evt.fits").exists()
+
+
+def test_retry_after_is_honoured_and_per_host_limits_hold(server, tmp_path):
+    urls = [server.url(f"/busy/f{i}.fits") for i in range(12)]
+    report = vodaxa.download(urls, tmp_path, max_per_host=3, progress=False)
+    assert len(report.ok) == 12 and server.peak <= 3 and server.busy_left == 0
+
+
+def test_progress_bars_and_quiet_mode(server, tmp_path, capsys):
+    vodaxa.download([server.url("/data/a.fits")], tmp_path / "loud")
+    assert "files" in capsys.readouterr().err
+    vodaxa.download([server.url("/data/a.fits")], tmp_path / "quiet", progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_archive_ceilings_come_from_the_endpoints():
+    from vodaxa.config import endpoints
+    from vodaxa.download import host_limits
+
+    limits = host_limits(max_per_host=50)
+    assert limits["nxsa.esac.esa.int"] == 10  # the XSA's ceiling holds even when asked for more
+    assert host_limits(max_per_host=2)["nxsa.esac.esa.int"] == 2
+    with endpoints.override({"xsa": {"aio": "http://127.0.0.1:5999/aio"}}):
+        assert host_limits()["127.0.0.1:5999"] == 10

@@ -11,21 +11,54 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from ..config import endpoints
 from ..errors import DownloadError
 from ..http import HttpClient, HttpConfig, run_sync
 from ..manifest import Manifest, safe_relative_path
+from ..resolve import chandra, erosita, eso, heasarc, xsa
+from .decompress import decompress_file, decompressed_name
 from .fetch import FileTask, fetch_file, is_complete
+from .progress import Progress
 from .report import DownloadReport, FileResult
 
-__all__ = ["DEFAULT_TEMPLATE", "DownloadReport", "FileResult", "download", "download_async"]
+__all__ = [
+    "ARCHIVE_LIMITS",
+    "DEFAULT_TEMPLATE",
+    "DownloadReport",
+    "FileResult",
+    "download",
+    "download_async",
+    "host_limits",
+]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TEMPLATE = "{local_path}"  # resolvers already write <mission>/<obs_id>/<path>
+
+#: Each archive's ceiling on parallel connections, from its own module (``max_per_host`` can only lower it).
+ARCHIVE_LIMITS = {
+    "heasarc": heasarc.MAX_CONNECTIONS,
+    "cxc": chandra.MAX_CONNECTIONS,
+    "xsa": xsa.MAX_CONNECTIONS,
+    "eso": eso.MAX_CONNECTIONS,
+    "erosita": erosita.MAX_CONNECTIONS,
+}
+
+
+def host_limits(max_per_host: int | None = None) -> dict[str, int]:
+    """Connections allowed per archive host ("host:port"), from the effective endpoints."""
+    limits: dict[str, int] = {}
+    for archive, services in endpoints.table().items():
+        ceiling = ARCHIVE_LIMITS.get(archive, HttpConfig.per_host)
+        for url in services.values():
+            host = urlsplit(url).netloc.lower()
+            limits[host] = min(limits.get(host, ceiling), max_per_host or ceiling, ceiling)
+    return limits
 
 
 def _rows(source: Manifest | Iterable[str] | Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -71,6 +104,9 @@ async def download_async(
     verify: bool = True,
     retries: int = 5,
     template: str = DEFAULT_TEMPLATE,
+    decompress: bool = False,
+    keep_compressed: bool = False,
+    progress: bool = True,
     http: HttpClient | None = None,
 ) -> DownloadReport:
     """The coroutine behind :func:`download`, for asyncio callers."""
@@ -92,7 +128,10 @@ async def download_async(
         size = row.get("size")
         size = None if size is None or size != size else int(size)  # NaN/NA -> unknown
         task = FileTask(str(row["url"]), path, size if verify else None, row.get("checksum") if verify else None)
-        if path.exists() and not overwrite and is_complete(task):
+        unpacked = decompressed_name(path) if decompress else None
+        if not overwrite and unpacked is not None and unpacked.exists() and not path.exists():
+            results.append(FileResult(task.url, unpacked, "skipped", row=row))  # decompressed in an earlier run
+        elif path.exists() and not overwrite and is_complete(task):
             results.append(FileResult(task.url, path, "skipped", row=row))
         else:
             if overwrite:
@@ -100,8 +139,14 @@ async def download_async(
             tasks.append((task, row))
 
     own = http is None
-    config = HttpConfig(per_host=max_per_host or HttpConfig.per_host, total=max_total or HttpConfig.total)
+    config = HttpConfig(
+        per_host=max_per_host or HttpConfig.per_host,
+        total=max_total or HttpConfig.total,
+        host_limits=host_limits(max_per_host),
+    )
     client = http or HttpClient(config)
+    known = [t.size for t, _ in tasks]
+    bar = Progress(len(tasks), None if None in known else sum(known), enabled=progress)
     queue: asyncio.Queue[tuple[FileTask, dict[str, Any]]] = asyncio.Queue()
     for item in tasks:
         queue.put_nowait(item)
@@ -110,12 +155,15 @@ async def download_async(
         while not queue.empty():
             task, row = queue.get_nowait()
             try:
-                got = await fetch_file(client, task, retries=retries)
+                got = await fetch_file(client, task, retries=retries, on_bytes=bar.add_bytes)
                 results.append(FileResult(task.url, task.path, "ok", got, row=row))
+                bar.add_file(row.get("mission"))
             except DownloadError as err:
+                bar.add_file(row.get("mission"), failed=True)
                 log.warning("%s", err)
                 results.append(FileResult(task.url, task.path, "failed", reason=str(err), row=row))
             except OSError as err:  # the disk, not the network: say so, keep going with the others
+                bar.add_file(row.get("mission"), failed=True)
                 results.append(FileResult(task.url, task.path, "failed", reason=f"local file error: {err}", row=row))
 
     try:
@@ -123,14 +171,28 @@ async def download_async(
         workers = min(len(tasks), client.config.total) or 0
         await asyncio.gather(*(worker() for _ in range(workers)))
     finally:
+        bar.close()
         if own:
             await client.close()
+    if decompress:
+        results = [await asyncio.to_thread(_unpack, r, keep_compressed) for r in results]
 
     def again(failed: list[FileResult]) -> DownloadReport:
         return download([r.row for r in failed], dest, max_per_host=max_per_host, max_total=max_total,
-                        overwrite=False, verify=verify, retries=retries, template=template)  # fmt: skip
+                        overwrite=False, verify=verify, retries=retries, template=template,
+                        decompress=decompress, keep_compressed=keep_compressed, progress=progress)  # fmt: skip
 
     return DownloadReport(results, time.perf_counter() - started, again)
+
+
+def _unpack(result: FileResult, keep: bool) -> FileResult:
+    """Decompress a fetched or skipped file; a failure keeps the compressed file and says why."""
+    if result.status == "failed" or decompressed_name(result.path) is None or not result.path.exists():
+        return result
+    try:
+        return replace(result, path=decompress_file(result.path, keep=keep))
+    except DownloadError as err:
+        return replace(result, status="failed", reason=str(err))
 
 
 def download(
@@ -141,6 +203,7 @@ def download(
     """Download every file of ``source`` into ``dest``; works in scripts and inside Jupyter alike.
 
     Options as :func:`download_async`: ``max_per_host``, ``max_total``, ``overwrite``, ``verify``,
-    ``retries``, ``template`` (default ``"{local_path}"``; e.g. ``"{obs_id}/{instrument}/{local_path}"``).
+    ``retries``, ``template`` (default ``"{local_path}"``; e.g. ``"{obs_id}/{instrument}/{local_path}"``),
+    ``decompress`` (.gz and .Z) with ``keep_compressed``, ``progress`` (False for quiet runs).
     """
     return run_sync(download_async(source, dest, **options))

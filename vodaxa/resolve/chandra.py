@@ -18,6 +18,8 @@ from .listing import walk
 
 __all__ = ["KNOWN_FILE_TYPES", "file_type", "resolve_chandra", "select_types"]
 
+MAX_CONNECTIONS = 8  # CDA: polite default for file downloads
+
 #: CIAO's file types, most specific first (``evt1a`` before ``evt1``, ``vvref`` handled before ``vv``).
 KNOWN_FILE_TYPES: tuple[str, ...] = (
     "oif", "vv", "bpix", "fov", "evt2", "src2", "cntr_img", "full_img", "src_img", "asol", "eph0", "eph1", "aoff",

@@ -36,6 +36,7 @@ __all__ = ["pick_version", "resolve_erosita", "tile_url"]
 
 #: Tile walks in flight at once (each walk is itself concurrent over the tile's sub-directories).
 WALKS = 8
+MAX_CONNECTIONS = 4  # MPE serves large tarballs from one host; be gentle
 _ALL_TMS = tuple(f"TM{k}" for k in range(1, 8))
 #: (directory kind, name token, category, is a product) of the DR1 files taken from a tile.
 _DR1_FILES = (

@@ -28,6 +28,7 @@ __all__ = ["CALSELECTOR_BATCH", "resolve_eso"]
 
 IVO = "ivo://eso.org/ID?"
 CALSELECTOR_BATCH = 100
+MAX_CONNECTIONS = 8  # the dataportal throttles heavy parallel use
 _ESO = "http://archive.eso.org/rdf/datalink/eso#"
 
 

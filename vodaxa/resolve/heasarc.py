@@ -20,6 +20,7 @@ __all__ = ["resolve_heasarc"]
 
 #: Directory walks in flight at once (each walk is itself concurrent over sub-directories).
 WALKS = 8
+MAX_CONNECTIONS = 16  # polite default for HEASARC file downloads
 
 
 def _is_directory(row: LinkRow) -> bool:

@@ -25,6 +25,7 @@ __all__ = ["REALM", "aio_url", "resolve_xsa"]
 
 #: The auth realm of proprietary XSA rows (credentials go in the AIO query string).
 REALM = "xsa"
+MAX_CONNECTIONS = 10  # ceiling on parallel XSA downloads (the AIO servlet is a shared, slow service)
 _CONTENT_TYPE = "application/x-gzip"
 _SEMANTICS = {"ODF": "#this", "PPS": "#derivation"}
 
