@@ -94,6 +94,19 @@ def cmd_sandbox_query(args: argparse.Namespace) -> int:
             for line in page.splitlines():
                 if 'alt="[' in line and "PARENTDIR" not in line:
                     print("  " + line.split(">", 2)[-1].split("</a>")[0])
+        if args.dest is None:
+            return 0
+        from . import download, resolve
+        from .config import endpoints
+
+        with endpoints.override(sandbox.endpoints):
+            manifest = resolve(result)
+            print(f"\nManifest: {len(manifest.files)} files; downloading into {args.dest}/ (resumable, verified)")
+            report = download(manifest, args.dest, progress=args.progress)
+        print(report)
+        for line in report.errors:
+            print("  failed:", line)
+        return 1 if report.errors else 0
     return 0
 
 
@@ -165,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     query_p = sandbox_sub.add_parser("query", help="start a sandbox, run ADQL on it, resolve DataLink")
     _sandbox_options(query_p)
     query_p.add_argument("adql", nargs="?", default=DEFAULT_QUERY, help="the ADQL (default: NuSTAR near 3C 105)")
+    query_p.add_argument("--dest", default="vodaxa-sandbox-data", help="download the files here (default: %(default)s)")
+    query_p.add_argument("--no-download", dest="dest", action="store_const", const=None, help="stop at the listing")
+    query_p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     query_p.set_defaults(func=cmd_sandbox_query)
 
     login_p = sub.add_parser("login", help="log in to an archive (ESO) and optionally store the password in keyring")

@@ -54,7 +54,8 @@ class DownloadReport:
     @property
     def errors(self) -> list[str]:
         """The failure reasons, one line per failed file."""
-        return [f"{r.url}: {r.reason}" for r in self.results if r.status == "failed"]
+        failed = [r for r in self.results if r.status == "failed"]
+        return [r.reason if r.reason.startswith(r.url) else f"{r.url}: {r.reason}" for r in failed]
 
     @property
     def bytes(self) -> int:

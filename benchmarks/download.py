@@ -1,0 +1,230 @@
+"""Download benchmark, one run against one sandbox file server (its own process, 127.0.0.1):
+
+  (a) 2,000 files x 64 KiB at 20 ms latency per request: vodaxa and parfive at the same connection count,
+      parfive with its defaults, and a sequential requests loop (wget-like; timed on a sample, scaled);
+  (b) 4 files x 256 MiB: vodaxa against curl (one process, --parallel, same files);
+  (c) vodaxa's peak RSS during (b), measured on its own process.
+Targets: (a) >= 2x faster than parfive at equal connections, within 1.5x of the floor
+(files x latency / connections); (b) >= 0.8x curl's throughput; (c) peak RSS < 200 MB.
+
+    python benchmarks/download.py [--files 2000] [--size 65536] [--latency 0.02] [--connections 8]
+                                  [--big-files 4] [--big-size 268435456] [--sample 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+import vodaxa
+
+
+def serve(root: Path, latency: float, port_file: Path) -> None:
+    """The file server: vodaxa.sandbox's static-file handler behind its fault middleware (latency only)."""
+    from aiohttp import web
+
+    from vodaxa.sandbox.faults import FaultInjector, Faults, make_app
+    from vodaxa.sandbox.files import serve_file
+
+    injector = FaultInjector(Faults(latency=latency))
+    app = make_app(injector)
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        path = root / request.match_info["name"]
+        if not path.is_file():
+            raise web.HTTPNotFound()
+        return await serve_file(request, path, injector)
+
+    app.router.add_get("/files/{name}", handler)
+
+    async def main() -> None:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+        await site.start()
+        port_file.write_text(str(runner.addresses[0][1]))
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+def make_files(root: Path, prefix: str, count: int, size: int) -> list[str]:
+    """``count`` files of ``size`` random bytes; returns their names."""
+    names = []
+    for i in range(count):
+        name = f"{prefix}{i:05d}.dat"  # random bytes: not named .fits, which vodaxa checks for SIMPLE
+        with (root / name).open("wb") as out:
+            left = size
+            while left:
+                block = os.urandom(min(left, 1 << 24))
+                out.write(block)
+                left -= len(block)
+        names.append(name)
+    return names
+
+
+def check(dest: Path, root: Path, names: list[str]) -> None:
+    """Every file byte-identical to the source (size, then sha256 for the small ones)."""
+    for name in names:
+        got, want = dest / name, root / name
+        assert got.stat().st_size == want.stat().st_size, name
+        if want.stat().st_size <= 1 << 20:
+            assert hashlib.sha256(got.read_bytes()).digest() == hashlib.sha256(want.read_bytes()).digest(), name
+
+
+def run_vodaxa(urls: list[str], dest: Path, connections: int) -> float:
+    started = time.perf_counter()
+    report = vodaxa.download(urls, dest, max_per_host=connections, max_total=connections, progress=False)
+    elapsed = time.perf_counter() - started
+    assert not len(report.failed), report.errors[:3]
+    return elapsed
+
+
+def run_parfive(urls: list[str], dest: Path, max_conn: int, max_splits: int) -> float:
+    import parfive
+
+    downloader = parfive.Downloader(max_conn=max_conn, max_splits=max_splits, progress=False)
+    for url in urls:
+        downloader.enqueue_file(url, path=dest)
+    started = time.perf_counter()
+    results = downloader.download()
+    elapsed = time.perf_counter() - started
+    assert not results.errors, results.errors[:3]
+    return elapsed
+
+
+def run_sequential(urls: list[str], dest: Path) -> float:
+    started = time.perf_counter()
+    with requests.Session() as session:
+        for url in urls:
+            with session.get(url, stream=True, timeout=60) as answer, (dest / url.rsplit("/", 1)[1]).open("wb") as f:
+                answer.raise_for_status()
+                for block in answer.iter_content(1 << 20):
+                    f.write(block)
+    return time.perf_counter() - started
+
+
+def run_curl(urls: list[str], dest: Path) -> float:
+    command = ["curl", "-sS", "--no-progress-meter", "--fail", "-Z", "--parallel-max", str(len(urls))]
+    for url in urls:
+        command += ["-o", str(dest / url.rsplit("/", 1)[1]), url]
+    started = time.perf_counter()
+    subprocess.run(command, check=True)
+    return time.perf_counter() - started
+
+
+def run_vodaxa_child(urls: list[str], dest: Path) -> tuple[float, float]:
+    """vodaxa in its own process: (seconds, peak RSS in MB of that process alone)."""
+    code = (
+        "import json, sys, time, vodaxa; urls, dest = json.load(sys.stdin); t = time.perf_counter(); "
+        "r = vodaxa.download(urls, dest, progress=False); assert not len(r.failed), r.errors; "
+        "print(time.perf_counter() - t)"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert child.stdin and child.stdout
+    child.stdin.write(json.dumps([urls, str(dest)]))
+    child.stdin.close()
+    elapsed = float(child.stdout.read().strip())
+    _, status, usage = os.wait4(child.pid, 0)
+    assert status == 0, "the vodaxa child failed"
+    return elapsed, usage.ru_maxrss / 1024  # Linux reports KiB
+
+
+def fresh(path: Path) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--size", type=int, default=64 * 1024)
+    parser.add_argument("--latency", type=float, default=0.02)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--big-files", type=int, default=4)
+    parser.add_argument("--big-size", type=int, default=256 * 1024**2)
+    parser.add_argument("--sample", type=int, default=200, help="files the sequential loop is timed on")
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--port-file", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.latency, args.port_file)
+        return
+
+    with tempfile.TemporaryDirectory(prefix="vodaxa-bench-") as tmp:
+        work = Path(tmp)
+        root = fresh(work / "src")
+        t0 = time.perf_counter()
+        small = make_files(root, "s", args.files, args.size)
+        big = make_files(root, "b", args.big_files, args.big_size)
+        print(f"made {len(small)} x {args.size} B and {len(big)} x {args.big_size / 2**20:.0f} MiB "
+              f"in {time.perf_counter() - t0:.1f} s")  # fmt: skip
+        port_file = work / "port"
+        server = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(root), "--port-file", str(port_file),
+             "--latency", str(args.latency)]
+        )  # fmt: skip
+        try:
+            while not port_file.exists() or not port_file.read_text():
+                assert server.poll() is None, "the file server did not start"
+                time.sleep(0.05)
+            base = f"http://127.0.0.1:{port_file.read_text()}/files/"
+            report(args, work, root, base, small, big)
+        finally:
+            server.terminate()
+            server.wait(10)
+
+
+def report(args: argparse.Namespace, work: Path, root: Path, base: str, small: list[str], big: list[str]) -> None:
+    c = args.connections
+    urls = [base + n for n in small]
+    floor = len(urls) * args.latency / c
+    print(f"\n(a) {len(urls)} files x {args.size // 1024} KiB, {args.latency * 1000:.0f} ms latency, "
+          f"{c} connections; floor {floor:.2f} s")  # fmt: skip
+    t_v = run_vodaxa(urls, fresh(work / "v"), c)
+    check(work / "v", root, small)
+    t_pc = run_parfive(urls, fresh(work / "pc"), c, 1)
+    check(work / "pc", root, small)
+    t_pd = run_parfive(urls, fresh(work / "pd"), 5, 5)
+    sample = urls[: args.sample]
+    t_s = run_sequential(sample, fresh(work / "s")) * len(urls) / len(sample)
+    rows = [
+        ("vodaxa", t_v, ""),
+        (f"parfive max_conn={c} max_splits=1", t_pc, f"{t_pc / t_v:.2f}x vodaxa (target >= 2x)"),
+        ("parfive defaults (5 conn, 5 splits)", t_pd, f"{t_pd / t_v:.2f}x vodaxa"),
+        (f"sequential requests (scaled from {len(sample)})", t_s, f"{t_s / t_v:.1f}x vodaxa"),
+    ]
+    for name, seconds, note in rows:
+        print(f"  {name:<42} {seconds:8.2f} s  {seconds / floor:5.2f}x floor  {note}")
+    print(f"  vodaxa / floor = {t_v / floor:.2f} (target <= 1.5)")
+    shutil.rmtree(work / "v"), shutil.rmtree(work / "pc"), shutil.rmtree(work / "pd"), shutil.rmtree(work / "s")
+
+    total = len(big) * args.big_size
+    burls = [base + n for n in big]
+    print(f"\n(b) {len(big)} files x {args.big_size / 2**20:.0f} MiB ({total / 2**30:.2f} GiB)")
+    t_c = run_curl(burls, fresh(work / "c"))
+    check(work / "c", root, big)
+    shutil.rmtree(work / "c")
+    t_b, rss = run_vodaxa_child(burls, fresh(work / "vb"))
+    check(work / "vb", root, big)
+    shutil.rmtree(work / "vb")
+    print(f"  curl --parallel {t_c:8.2f} s  {total / t_c / 2**20:8.1f} MiB/s")
+    print(f"  vodaxa          {t_b:8.2f} s  {total / t_b / 2**20:8.1f} MiB/s  "
+          f"{t_c / t_b:.2f}x curl's throughput (target >= 0.8)")  # fmt: skip
+    print(f"\n(c) vodaxa peak RSS during (b): {rss:.0f} MB (target < 200 MB)")
+
+
+if __name__ == "__main__":
+    main()
