@@ -16,16 +16,20 @@ def _cache(tmp_path, monkeypatch):
     monkeypatch.delenv("VODAXA_ENDPOINTS", raising=False)
 
 
-def test_sandbox_query_is_the_readme_main_job(capsys):
-    assert main(["sandbox", "query", "--rows", "300"]) == 0
+def test_sandbox_query_is_the_readme_main_job(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["sandbox", "query", "--rows", "300", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "numaster" in out and "exposure_a" in out
     assert "/FTP/nustar/data/obs/" in out  # DataLink resolved an observation directory
     assert "Listing of" in out
+    files = [p for p in (tmp_path / "vodaxa-sandbox-data").rglob("*") if p.is_file()]
+    assert files and f"ok={len(files)} skipped=0 failed=0" in out
+    assert not list(tmp_path.rglob("*.part*"))
 
 
 def test_sandbox_query_custom_adql_without_datalink(capsys):
-    assert main(["sandbox", "query", "--rows", "20", "SELECT COUNT(*) AS n FROM chanmaster"]) == 0
+    assert main(["sandbox", "query", "--rows", "20", "--no-download", "SELECT COUNT(*) AS n FROM chanmaster"]) == 0
     assert "20" in capsys.readouterr().out
 
 
