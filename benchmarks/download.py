@@ -7,6 +7,7 @@
 Targets: (a) >= 2x faster than parfive at equal connections, within 1.5x of the floor
 (files x latency / connections); (b) >= 0.8x curl's throughput; (c) peak RSS < 200 MB.
 
+    pip install -e .[bench]
     python benchmarks/download.py [--files 2000] [--size 65536] [--latency 0.02] [--connections 8]
                                   [--big-files 4] [--big-size 268435456] [--sample 200]
 """
