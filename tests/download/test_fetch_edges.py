@@ -15,6 +15,7 @@ from aiohttp import web
 import vodaxa
 from vodaxa import lzw
 from vodaxa.download.fetch import FileTask, fetch_file
+from vodaxa.download.mirrors import candidates, normalise
 from vodaxa.errors import DownloadError
 from vodaxa.http import HttpClient, run_sync
 
@@ -31,7 +32,7 @@ class Server:
         self.cut_at: int | None = None  # send only this many bytes of the next full answer, then drop
         self.requests: list[dict[str, str]] = []
         app = web.Application()
-        app.router.add_get("/data/{name}", self.file)
+        app.router.add_get("/data/{name:.*}", self.file)
         app.router.add_get("/login/{name}", self.login)
         app.router.add_get("/slow/{name}", self.slow)
         app.router.add_get("/packed/{name}", self.packed)
@@ -241,3 +242,51 @@ def test_archive_ceilings_come_from_the_endpoints():
     assert host_limits(max_per_host=2)["nxsa.esac.esa.int"] == 2
     with endpoints.override({"xsa": {"aio": "http://127.0.0.1:5999/aio"}}):
         assert host_limits()["127.0.0.1:5999"] == 10
+
+
+def _dead_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_an_http_mirror_is_used_first_and_the_archive_is_the_fallback(server, tmp_path):
+    dead = f"http://127.0.0.1:{_dead_port()}/data/"
+    report = vodaxa.download([dead + "a.fits"], tmp_path, mirrors={dead: server.url("/data/")}, progress=False)
+    assert report.ok == [tmp_path / "a.fits"] and (tmp_path / "a.fits").read_bytes() == FITS
+    missing_mirror = {server.url("/data/"): server.url("/nowhere/")}  # answers 404: fall back to the archive
+    report = vodaxa.download([server.url("/data/b.fits")], tmp_path, mirrors=missing_mirror, progress=False)
+    assert report.ok == [tmp_path / "b.fits"]
+
+
+def test_a_local_mirror_is_copied_verified_and_never_escaped(server, tmp_path):
+    from vodaxa.config import endpoints
+
+    mirror = tmp_path / "mirror"
+    (mirror / "obs").mkdir(parents=True)
+    (mirror / "obs" / "a.fits").write_bytes(FITS)
+    (mirror / "obs" / "b.fits").write_bytes(FITS[:1000])  # a truncated copy: the manifest size exposes it
+    (tmp_path / "secret.fits").write_bytes(FITS)
+    rows = [
+        {"url": server.url("/data/obs/a.fits"), "local_path": "a.fits", "size": len(FITS)},
+        {"url": server.url("/data/obs/b.fits"), "local_path": "b.fits", "size": len(FITS)},
+        {"url": server.url("/data/%2E%2E/%2E%2E/secret.fits"), "local_path": "s.fits"},
+    ]
+    before = len(server.requests)
+    with endpoints.override({"heasarc": {"ftp": server.url("/data/")}}):
+        report = vodaxa.download(rows, tmp_path / "out", mirrors={"heasarc": str(mirror)}, progress=False)
+    assert len(report.ok) == 2 and report.bytes == len(FITS)  # a.fits came from the mirror, no network
+    assert len(server.requests) - before == 1  # b.fits (a bad copy in the mirror) came from the archive
+    assert all((tmp_path / "out" / n).read_bytes() == FITS for n in ("a.fits", "b.fits"))
+    assert not (tmp_path / "out" / "s.fits").exists()  # the escaping path never read the secret file
+    with endpoints.override({"heasarc": {"ftp": server.url("/data/")}}):
+        assert candidates(rows[2]["url"], normalise({"heasarc": str(mirror)})) == [rows[2]["url"]]
+
+
+def test_an_unknown_mirror_key_is_a_config_error(tmp_path):
+    from vodaxa.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="neither an archive"):
+        vodaxa.download(["http://127.0.0.1:1/x.fits"], tmp_path, mirrors={"nasa": "https://example.org/"})

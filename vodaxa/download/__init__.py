@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from ..manifest import Manifest, safe_relative_path
 from ..resolve import chandra, erosita, eso, heasarc, xsa
 from .decompress import decompress_file, decompressed_name
 from .fetch import FileTask, fetch_file, is_complete
+from .mirrors import candidates, normalise
 from .progress import Progress
 from .report import DownloadReport, FileResult
 
@@ -107,11 +108,13 @@ async def download_async(
     decompress: bool = False,
     keep_compressed: bool = False,
     progress: bool = True,
+    mirrors: Mapping[str, str | Sequence[str]] | None = None,
     http: HttpClient | None = None,
 ) -> DownloadReport:
     """The coroutine behind :func:`download`, for asyncio callers."""
     dest = Path(dest).expanduser()
     dest.mkdir(parents=True, exist_ok=True)
+    alternatives = normalise(mirrors)
     started = time.perf_counter()
     results: list[FileResult] = []
     tasks: list[tuple[FileTask, dict[str, Any]]] = []
@@ -127,7 +130,9 @@ async def download_async(
         seen.add(path)
         size = row.get("size")
         size = None if size is None or size != size else int(size)  # NaN/NA -> unknown
-        task = FileTask(str(row["url"]), path, size if verify else None, row.get("checksum") if verify else None)
+        url = str(row["url"])
+        checksum = row.get("checksum") if verify else None
+        task = FileTask(url, path, size if verify else None, checksum, tuple(candidates(url, alternatives)[:-1]))
         unpacked = decompressed_name(path) if decompress else None
         if not overwrite and unpacked is not None and unpacked.exists() and not path.exists():
             results.append(FileResult(task.url, unpacked, "skipped", row=row))  # decompressed in an earlier run
@@ -180,7 +185,8 @@ async def download_async(
     def again(failed: list[FileResult]) -> DownloadReport:
         return download([r.row for r in failed], dest, max_per_host=max_per_host, max_total=max_total,
                         overwrite=False, verify=verify, retries=retries, template=template,
-                        decompress=decompress, keep_compressed=keep_compressed, progress=progress)  # fmt: skip
+                        decompress=decompress, keep_compressed=keep_compressed, progress=progress,
+                        mirrors=mirrors)  # fmt: skip
 
     return DownloadReport(results, time.perf_counter() - started, again)
 
@@ -204,6 +210,8 @@ def download(
 
     Options as :func:`download_async`: ``max_per_host``, ``max_total``, ``overwrite``, ``verify``,
     ``retries``, ``template`` (default ``"{local_path}"``; e.g. ``"{obs_id}/{instrument}/{local_path}"``),
-    ``decompress`` (.gz and .Z) with ``keep_compressed``, ``progress`` (False for quiet runs).
+    ``decompress`` (.gz and .Z) with ``keep_compressed``, ``progress`` (False for quiet runs), and
+    ``mirrors`` ({archive or URL prefix: base URL(s) or local folder(s)}, tried before the archive,
+    e.g. ``{"heasarc": "https://nasa-heasarc.s3.amazonaws.com/"}``).
     """
     return run_sync(download_async(source, dest, **options))

@@ -42,6 +42,7 @@ class FileTask:
     path: Path
     size: int | None = None
     checksum: str | None = None
+    mirrors: tuple[str, ...] = ()  # tried first, in order: mirror URLs or local file paths
 
 
 def _part(path: Path) -> Path:
@@ -97,12 +98,12 @@ def sniff(name: str, head: bytes, content_type: str) -> str | None:
     return None
 
 
-def _load_meta(task: FileTask) -> dict[str, str]:
+def _load_meta(task: FileTask, url: str) -> dict[str, str]:
     try:
         meta = json.loads(_meta(task.path).read_text())
     except (FileNotFoundError, ValueError):
         return {}
-    return meta if isinstance(meta, dict) and meta.get("url") == task.url else {}
+    return meta if isinstance(meta, dict) and meta.get("url") == url else {}
 
 
 def _validator(headers: aiohttp.typedefs.LooseHeaders) -> dict[str, str]:
@@ -121,8 +122,28 @@ async def fetch_file(
     retries: int = 5,
     on_bytes: Callable[[int], None] | None = None,
 ) -> int:
-    """Fetch ``task`` into its path (resuming a ``.part``); return the bytes received or raise DownloadError."""
+    """Fetch ``task`` into its path, from its mirrors first, then its URL; return the bytes received.
+
+    Raises DownloadError (naming every source tried) when no source gave a verified file.
+    """
     task.path.parent.mkdir(parents=True, exist_ok=True)
+    reasons = []
+    for source in (*task.mirrors, task.url):
+        try:
+            if source.startswith(("http://", "https://")):
+                return await _fetch_url(http, task, source, retries, on_bytes)
+            return await asyncio.to_thread(_copy_local, task, Path(source), on_bytes)
+        except DownloadError as err:
+            if source != task.url:
+                log.info("mirror %s: %s; trying the next source", source, err)
+            reasons.append(str(err))
+    raise DownloadError("; ".join(reasons), url=task.url)
+
+
+async def _fetch_url(
+    http: HttpClient, task: FileTask, url: str, retries: int, on_bytes: Callable[[int], None] | None
+) -> int:
+    """Fetch from one URL with retries, resuming the ``.part`` file between attempts."""
     part, received, last = _part(task.path), 0, "no attempt made"
     retry_after: str | None = None
     for attempt in range(retries + 1):
@@ -130,11 +151,11 @@ async def fetch_file(
             await asyncio.sleep(http.pause(attempt - 1, retry_after))
             retry_after = None
         try:
-            got, status, retry_after = await _attempt(http, task, part, on_bytes)
+            got, status, retry_after = await _attempt(http, task, url, part, on_bytes)
             received += got
         except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as err:
             last = f"connection lost ({type(err).__name__}: {err})".rstrip(" :()")
-            log.info("%s: %s; will resume", task.url, last)
+            log.info("%s: %s; will resume", url, last)
             received += getattr(err, "vodaxa_received", 0)
             continue
         if status == "done":
@@ -142,15 +163,38 @@ async def fetch_file(
         last = status
         if not status.startswith("retry"):
             break
-    raise DownloadError(f"{task.url}: {last.removeprefix('retry: ')}", url=task.url)
+    raise DownloadError(f"{url}: {last.removeprefix('retry: ')}", url=url)
+
+
+def _copy_local(task: FileTask, source: Path, on_bytes: Callable[[int], None] | None) -> int:
+    """Copy from a local mirror through ``.part``, verified like a download; 0 bytes come over the network."""
+    if not source.is_file():
+        raise DownloadError(f"{source}: not in the local mirror")
+    part = _part(task.path)
+    with source.open("rb") as src, part.open("wb") as out:
+        while block := src.read(CHUNK):
+            out.write(block)
+        out.flush()
+        os.fsync(out.fileno())
+    size = part.stat().st_size
+    if task.size is not None and size != task.size:
+        _discard(task.path)
+        raise DownloadError(f"{source}: {size} bytes in the mirror, the manifest expects {task.size}")
+    if task.checksum and not _digest(part, task.checksum):
+        _discard(task.path)
+        raise DownloadError(f"{source}: checksum mismatch in the mirror (expected {task.checksum})")
+    os.replace(part, task.path)
+    _meta(task.path).unlink(missing_ok=True)
+    _fsync_dir(task.path.parent)
+    return 0
 
 
 async def _attempt(
-    http: HttpClient, task: FileTask, part: Path, on_bytes: Callable[[int], None] | None
+    http: HttpClient, task: FileTask, url: str, part: Path, on_bytes: Callable[[int], None] | None
 ) -> tuple[int, str, str | None]:
     """One request: (bytes received, "done" | "retry: why" | "why it failed", Retry-After)."""
     have = part.stat().st_size if part.exists() else 0
-    meta = _load_meta(task) if have else {}
+    meta = _load_meta(task, url) if have else {}
     headers: dict[str, str] = {"Accept-Encoding": "identity"}
     if have and (meta.get("etag") or meta.get("last_modified")):
         headers["Range"] = f"bytes={have}-"
@@ -158,7 +202,7 @@ async def _attempt(
     else:
         have = 0
     received = 0
-    async with http.stream("GET", task.url, headers=headers) as answer:
+    async with http.stream("GET", url, headers=headers) as answer:
         if answer.status in RETRY_STATUSES:
             await answer.read()
             return 0, f"retry: the server answered {answer.status}", answer.headers.get("Retry-After")
@@ -176,7 +220,7 @@ async def _attempt(
             mode = "ab"
         else:
             have, mode = 0, "wb"  # a 200 (the server ignored Range, or the file changed): start over
-            _meta(task.path).write_text(json.dumps({"url": task.url, **_validator(answer.headers)}))
+            _meta(task.path).write_text(json.dumps({"url": url, **_validator(answer.headers)}))
         if task.size is not None and total is not None and total != task.size:
             _discard(task.path)
             return 0, f"the server offers {total} bytes but the manifest expects {task.size}", None
