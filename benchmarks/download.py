@@ -212,6 +212,8 @@ def report(args: argparse.Namespace, work: Path, root: Path, base: str, small: l
     print(f"  vodaxa / floor = {t_v / floor:.2f} (target <= 1.5)")
     shutil.rmtree(work / "v"), shutil.rmtree(work / "pc"), shutil.rmtree(work / "pd"), shutil.rmtree(work / "s")
 
+    if not big:
+        return
     total = len(big) * args.big_size
     burls = [base + n for n in big]
     print(f"\n(b) {len(big)} files x {args.big_size / 2**20:.0f} MiB ({total / 2**30:.2f} GiB)")

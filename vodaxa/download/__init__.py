@@ -22,7 +22,7 @@ from ..http import HttpClient, HttpConfig, run_sync
 from ..manifest import Manifest, safe_relative_path
 from ..resolve import chandra, erosita, eso, heasarc, xsa
 from .decompress import decompress_file, decompressed_name
-from .fetch import FileTask, fetch_file, is_complete
+from .fetch import FileTask, fetch_file, fsync_dirs, is_complete
 from .mirrors import candidates, normalise
 from .progress import Progress
 from .report import DownloadReport, FileResult
@@ -152,6 +152,7 @@ async def download_async(
     client = http or HttpClient(config)
     known = [t.size for t, _ in tasks]
     bar = Progress(len(tasks), None if None in known else sum(known), enabled=progress)
+    written: set[Path] = set()  # folders whose renames are fsynced once, at the end
     queue: asyncio.Queue[tuple[FileTask, dict[str, Any]]] = asyncio.Queue()
     for item in tasks:
         queue.put_nowait(item)
@@ -160,7 +161,7 @@ async def download_async(
         while not queue.empty():
             task, row = queue.get_nowait()
             try:
-                got = await fetch_file(client, task, retries=retries, on_bytes=bar.add_bytes)
+                got = await fetch_file(client, task, retries=retries, on_bytes=bar.add_bytes, sync_dirs=written)
                 results.append(FileResult(task.url, task.path, "ok", got, row=row))
                 bar.add_file(row.get("mission"))
             except DownloadError as err:
@@ -176,6 +177,7 @@ async def download_async(
         workers = min(len(tasks), client.config.total) or 0
         await asyncio.gather(*(worker() for _ in range(workers)))
     finally:
+        await asyncio.to_thread(fsync_dirs, written)
         bar.close()
         if own:
             await client.close()

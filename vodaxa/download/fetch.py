@@ -23,11 +23,12 @@ import aiohttp
 from ..errors import DownloadError
 from ..http import RETRY_STATUSES, HttpClient
 
-__all__ = ["FileTask", "fetch_file", "is_complete"]
+__all__ = ["FileTask", "fetch_file", "fsync_dirs", "is_complete"]
 
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20  # bytes per read: large enough for speed, small enough that memory stays flat
+RESUMABLE = 256 * 1024  # larger files keep their validator beside the .part so an interrupted run resumes
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 _HTML = (b"<!doctype html", b"<html", b"<?xml version", b"<head", b"<body")
 _MAGIC = {".gz": (b"\x1f\x8b",), ".z": (b"\x1f\x9d",), ".fits": (b"SIMPLE  =",), ".fit": (b"SIMPLE  =",),
@@ -121,8 +122,12 @@ async def fetch_file(
     *,
     retries: int = 5,
     on_bytes: Callable[[int], None] | None = None,
+    sync_dirs: set[Path] | None = None,
 ) -> int:
     """Fetch ``task`` into its path, from its mirrors first, then its URL; return the bytes received.
+
+    With ``sync_dirs``, the folders of finished files are collected there for one :func:`fsync_dirs`
+    at the end of a run instead of one directory fsync per file.
 
     Raises DownloadError (naming every source tried) when no source gave a verified file.
     """
@@ -131,7 +136,7 @@ async def fetch_file(
     for source in (*task.mirrors, task.url):
         try:
             if source.startswith(("http://", "https://")):
-                return await _fetch_url(http, task, source, retries, on_bytes)
+                return await _fetch_url(http, task, source, retries, on_bytes, sync_dirs)
             return await asyncio.to_thread(_copy_local, task, Path(source), on_bytes)
         except DownloadError as err:
             if source != task.url:
@@ -141,7 +146,12 @@ async def fetch_file(
 
 
 async def _fetch_url(
-    http: HttpClient, task: FileTask, url: str, retries: int, on_bytes: Callable[[int], None] | None
+    http: HttpClient,
+    task: FileTask,
+    url: str,
+    retries: int,
+    on_bytes: Callable[[int], None] | None,
+    sync_dirs: set[Path] | None,
 ) -> int:
     """Fetch from one URL with retries, resuming the ``.part`` file between attempts."""
     part, received, last = _part(task.path), 0, "no attempt made"
@@ -151,7 +161,7 @@ async def _fetch_url(
             await asyncio.sleep(http.pause(attempt - 1, retry_after))
             retry_after = None
         try:
-            got, status, retry_after = await _attempt(http, task, url, part, on_bytes)
+            got, status, retry_after = await _attempt(http, task, url, part, on_bytes, sync_dirs)
             received += got
         except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as err:
             last = f"connection lost ({type(err).__name__}: {err})".rstrip(" :()")
@@ -190,7 +200,12 @@ def _copy_local(task: FileTask, source: Path, on_bytes: Callable[[int], None] | 
 
 
 async def _attempt(
-    http: HttpClient, task: FileTask, url: str, part: Path, on_bytes: Callable[[int], None] | None
+    http: HttpClient,
+    task: FileTask,
+    url: str,
+    part: Path,
+    on_bytes: Callable[[int], None] | None,
+    sync_dirs: set[Path] | None,
 ) -> tuple[int, str, str | None]:
     """One request: (bytes received, "done" | "retry: why" | "why it failed", Retry-After)."""
     have = part.stat().st_size if part.exists() else 0
@@ -220,7 +235,8 @@ async def _attempt(
             mode = "ab"
         else:
             have, mode = 0, "wb"  # a 200 (the server ignored Range, or the file changed): start over
-            _meta(task.path).write_text(json.dumps({"url": url, **_validator(answer.headers)}))
+            if total is None or total > RESUMABLE:  # small files just restart: spare them a validator file
+                _meta(task.path).write_text(json.dumps({"url": url, **_validator(answer.headers)}))
         if task.size is not None and total is not None and total != task.size:
             _discard(task.path)
             return 0, f"the server offers {total} bytes but the manifest expects {task.size}", None
@@ -257,8 +273,12 @@ async def _attempt(
         _discard(task.path)
         return received, f"retry: checksum mismatch (expected {task.checksum})", None
     os.replace(part, task.path)
-    _meta(task.path).unlink(missing_ok=True)
-    _fsync_dir(task.path.parent)
+    if total is None or total > RESUMABLE:
+        _meta(task.path).unlink(missing_ok=True)
+    if sync_dirs is not None:
+        sync_dirs.add(task.path.parent)  # the caller fsyncs each folder once, after the run
+    else:
+        _fsync_dir(task.path.parent)
     return received, "done", None
 
 
@@ -271,6 +291,12 @@ def _expected_total(answer: aiohttp.ClientResponse, have: int) -> int | None:
         return None
     length = answer.headers.get("Content-Length")  # raw bytes: the core never decodes Content-Encoding
     return int(length) if length and length.isdigit() else None
+
+
+def fsync_dirs(directories: set[Path]) -> None:
+    """Make the renames in ``directories`` durable (once per folder)."""
+    for directory in directories:
+        _fsync_dir(directory)
 
 
 def _fsync_dir(directory: Path) -> None:
