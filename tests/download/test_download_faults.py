@@ -51,3 +51,10 @@ def test_faults_end_in_identical_files_or_clear_failures(sb, manifest, tmp_path,
     assert not list(tmp_path.rglob("*.part")) or len(report.failed)
     again = vodaxa.download(manifest, tmp_path)
     assert len(again.skipped) == len(report.ok) and not len(again.failed)
+
+
+def test_fits_checksums_verified_when_asked(sb, manifest, tmp_path):
+    fits_rows = manifest.files[manifest.files["local_path"].str.contains(r"\.(?:fits|evt|img)(?:\.gz)?$")]
+    assert len(fits_rows) > 5
+    report = vodaxa.download(vodaxa.Manifest(fits_rows), tmp_path, verify="fits", progress=False)
+    assert len(report.ok) == len(fits_rows) and not len(report.failed)

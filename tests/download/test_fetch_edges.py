@@ -290,3 +290,9 @@ def test_an_unknown_mirror_key_is_a_config_error(tmp_path):
 
     with pytest.raises(ConfigError, match="neither an archive"):
         vodaxa.download(["http://127.0.0.1:1/x.fits"], tmp_path, mirrors={"nasa": "https://example.org/"})
+
+
+def test_a_fits_file_failing_its_checksums_is_refused(server, tmp_path):
+    report = vodaxa.download([server.url("/data/a.fits")], tmp_path, verify="fits", retries=1, progress=False)
+    assert "FITS" in report.failed["reason"][0] and not (tmp_path / "a.fits").exists()
+    assert vodaxa.download([server.url("/data/a.fits")], tmp_path, progress=False).ok  # only checked when asked

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ..config import endpoints
-from ..errors import DownloadError
+from ..errors import ConfigError, DownloadError
 from ..http import HttpClient, HttpConfig, run_sync
 from ..manifest import Manifest, safe_relative_path
 from ..resolve import chandra, erosita, eso, heasarc, xsa
@@ -102,7 +102,7 @@ async def download_async(
     max_per_host: int | None = None,
     max_total: int | None = None,
     overwrite: bool = False,
-    verify: bool = True,
+    verify: bool | str = True,
     retries: int = 5,
     template: str = DEFAULT_TEMPLATE,
     decompress: bool = False,
@@ -112,6 +112,8 @@ async def download_async(
     http: HttpClient | None = None,
 ) -> DownloadReport:
     """The coroutine behind :func:`download`, for asyncio callers."""
+    if verify not in (True, False, "fits"):
+        raise ConfigError(f"verify={verify!r}: use True, False or 'fits'")
     dest = Path(dest).expanduser()
     dest.mkdir(parents=True, exist_ok=True)
     alternatives = normalise(mirrors)
@@ -132,7 +134,8 @@ async def download_async(
         size = None if size is None or size != size else int(size)  # NaN/NA -> unknown
         url = str(row["url"])
         checksum = row.get("checksum") if verify else None
-        task = FileTask(url, path, size if verify else None, checksum, tuple(candidates(url, alternatives)[:-1]))
+        mirrored = tuple(candidates(url, alternatives)[:-1])
+        task = FileTask(url, path, size if verify else None, checksum, mirrored, fits=verify == "fits")
         unpacked = decompressed_name(path) if decompress else None
         if not overwrite and unpacked is not None and unpacked.exists() and not path.exists():
             results.append(FileResult(task.url, unpacked, "skipped", row=row))  # decompressed in an earlier run
@@ -210,7 +213,8 @@ def download(
 ) -> DownloadReport:
     """Download every file of ``source`` into ``dest``; works in scripts and inside Jupyter alike.
 
-    Options as :func:`download_async`: ``max_per_host``, ``max_total``, ``overwrite``, ``verify``,
+    Options as :func:`download_async`: ``max_per_host``, ``max_total``, ``overwrite``, ``verify``
+    (True: sizes and manifest checksums; ``"fits"``: also FITS CHECKSUM/DATASUM; False: nothing),
     ``retries``, ``template`` (default ``"{local_path}"``; e.g. ``"{obs_id}/{instrument}/{local_path}"``),
     ``decompress`` (.gz and .Z) with ``keep_compressed``, ``progress`` (False for quiet runs), and
     ``mirrors`` ({archive or URL prefix: base URL(s) or local folder(s)}, tried before the archive,

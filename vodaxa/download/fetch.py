@@ -9,11 +9,13 @@ partial file ends, restarts the file from zero.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import json
 import logging
 import os
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +46,7 @@ class FileTask:
     size: int | None = None
     checksum: str | None = None
     mirrors: tuple[str, ...] = ()  # tried first, in order: mirror URLs or local file paths
+    fits: bool = False  # also check FITS CHECKSUM/DATASUM keywords (plain or gzipped FITS)
 
 
 def _part(path: Path) -> Path:
@@ -71,6 +74,31 @@ def _digest(path: Path, checksum: str) -> bool:
         while block := handle.read(CHUNK):
             hasher.update(block)
     return hasher.hexdigest().lower() == expected.strip().lower()
+
+
+def fits_problem(path: Path) -> str | None:
+    """Why a FITS file (plain or gzipped) fails its CHECKSUM/DATASUM keywords, or None (also for non-FITS)."""
+    with path.open("rb") as handle:
+        head = handle.read(2)
+    if head == b"\x1f\x8b":
+        with gzip.open(path, "rb") as handle:
+            head = handle.read(9)
+    else:
+        with path.open("rb") as handle:
+            head = handle.read(9)
+    if head != b"SIMPLE  =":
+        return None
+    from astropy.io import fits
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            with fits.open(path, checksum=True, memmap=False) as hdul:
+                hdul.readall()
+        except (OSError, ValueError) as err:
+            return f"not a readable FITS file ({err})"
+    failed = sorted({str(w.message).strip() for w in caught if "verification failed" in str(w.message)})
+    return "; ".join(failed) or None
 
 
 def is_complete(task: FileTask) -> bool:
@@ -193,6 +221,10 @@ def _copy_local(task: FileTask, source: Path, on_bytes: Callable[[int], None] | 
     if task.checksum and not _digest(part, task.checksum):
         _discard(task.path)
         raise DownloadError(f"{source}: checksum mismatch in the mirror (expected {task.checksum})")
+    problem = fits_problem(part) if task.fits else None
+    if problem:
+        _discard(task.path)
+        raise DownloadError(f"{source}: FITS checksum in the mirror: {problem}")
     os.replace(part, task.path)
     _meta(task.path).unlink(missing_ok=True)
     _fsync_dir(task.path.parent)
@@ -272,6 +304,11 @@ async def _attempt(
     if task.checksum and not _digest(part, task.checksum):
         _discard(task.path)
         return received, f"retry: checksum mismatch (expected {task.checksum})", None
+    if task.fits:
+        problem = await asyncio.to_thread(fits_problem, part)
+        if problem:
+            _discard(task.path)
+            return received, f"retry: FITS checksum: {problem}", None
     os.replace(part, task.path)
     if total is None or total > RESUMABLE:
         _meta(task.path).unlink(missing_ok=True)
