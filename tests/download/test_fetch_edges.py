@@ -296,3 +296,17 @@ def test_a_fits_file_failing_its_checksums_is_refused(server, tmp_path):
     report = vodaxa.download([server.url("/data/a.fits")], tmp_path, verify="fits", retries=1, progress=False)
     assert "FITS" in report.failed["reason"][0] and not (tmp_path / "a.fits").exists()
     assert vodaxa.download([server.url("/data/a.fits")], tmp_path, progress=False).ok  # only checked when asked
+
+
+def test_retry_redoes_only_the_failures_and_the_sync_call_works_inside_a_running_loop(server, tmp_path):
+    server.busy_left = 10**6  # the busy route answers 503 until told otherwise
+    urls = [server.url("/busy/x.fits"), server.url("/data/y.fits")]
+
+    async def notebook_cell() -> vodaxa.DownloadReport:  # a Jupyter cell runs inside a live event loop
+        return vodaxa.download(urls, tmp_path, retries=1, progress=False)
+
+    first = asyncio.run(notebook_cell())
+    assert first.ok == [tmp_path / "y.fits"] and "503" in first.failed["reason"][0]
+    server.busy_left = 0
+    again = first.retry()
+    assert again.ok == [tmp_path / "x.fits"] and not len(again.failed) and len(again.results) == 1
