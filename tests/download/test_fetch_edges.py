@@ -6,6 +6,7 @@ import asyncio
 import gzip
 import hashlib
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -310,3 +311,10 @@ def test_retry_redoes_only_the_failures_and_the_sync_call_works_inside_a_running
     server.busy_left = 0
     again = first.retry()
     assert again.ok == [tmp_path / "x.fits"] and not len(again.failed) and len(again.results) == 1
+
+
+def test_the_retry_budget_ends_retries_with_a_clear_reason(server, tmp_path):
+    server.busy_left = 10**6
+    started = time.monotonic()
+    report = vodaxa.download([server.url("/busy/x.fits")], tmp_path, retries=50, budget=0.5, progress=False)
+    assert time.monotonic() - started < 5 and "retry budget is spent" in report.failed["reason"][0]

@@ -109,6 +109,7 @@ async def download_async(
     keep_compressed: bool = False,
     progress: bool = True,
     mirrors: Mapping[str, str | Sequence[str]] | None = None,
+    budget: float | None = None,
     http: HttpClient | None = None,
 ) -> DownloadReport:
     """The coroutine behind :func:`download`, for asyncio callers."""
@@ -155,6 +156,7 @@ async def download_async(
     client = http or HttpClient(config)
     known = [t.size for t, _ in tasks]
     bar = Progress(len(tasks), None if None in known else sum(known), enabled=progress)
+    deadline = None if budget is None else time.monotonic() + budget
     written: set[Path] = set()  # folders whose renames are fsynced once, at the end
     queue: asyncio.Queue[tuple[FileTask, dict[str, Any]]] = asyncio.Queue()
     for item in tasks:
@@ -164,7 +166,9 @@ async def download_async(
         while not queue.empty():
             task, row = queue.get_nowait()
             try:
-                got = await fetch_file(client, task, retries=retries, on_bytes=bar.add_bytes, sync_dirs=written)
+                got = await fetch_file(
+                    client, task, retries=retries, on_bytes=bar.add_bytes, sync_dirs=written, deadline=deadline
+                )
                 results.append(FileResult(task.url, task.path, "ok", got, row=row))
                 bar.add_file(row.get("mission"))
             except DownloadError as err:
@@ -191,7 +195,7 @@ async def download_async(
         return download([r.row for r in failed], dest, max_per_host=max_per_host, max_total=max_total,
                         overwrite=False, verify=verify, retries=retries, template=template,
                         decompress=decompress, keep_compressed=keep_compressed, progress=progress,
-                        mirrors=mirrors)  # fmt: skip
+                        mirrors=mirrors, budget=budget)  # fmt: skip
 
     return DownloadReport(results, time.perf_counter() - started, again)
 
@@ -218,6 +222,7 @@ def download(
     ``retries``, ``template`` (default ``"{local_path}"``; e.g. ``"{obs_id}/{instrument}/{local_path}"``),
     ``decompress`` (.gz and .Z) with ``keep_compressed``, ``progress`` (False for quiet runs), and
     ``mirrors`` ({archive or URL prefix: base URL(s) or local folder(s)}, tried before the archive,
-    e.g. ``{"heasarc": "https://nasa-heasarc.s3.amazonaws.com/"}``).
+    e.g. ``{"heasarc": "https://nasa-heasarc.s3.amazonaws.com/"}``), and ``budget`` (seconds after
+    which no file starts another retry; what is still failing is reported, nothing is lost).
     """
     return run_sync(download_async(source, dest, **options))

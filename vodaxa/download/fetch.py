@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import re
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -151,11 +152,13 @@ async def fetch_file(
     retries: int = 5,
     on_bytes: Callable[[int], None] | None = None,
     sync_dirs: set[Path] | None = None,
+    deadline: float | None = None,
 ) -> int:
     """Fetch ``task`` into its path, from its mirrors first, then its URL; return the bytes received.
 
     With ``sync_dirs``, the folders of finished files are collected there for one :func:`fsync_dirs`
-    at the end of a run instead of one directory fsync per file.
+    at the end of a run instead of one directory fsync per file.  Past ``deadline`` (time.monotonic())
+    no retry is started.
 
     Raises DownloadError (naming every source tried) when no source gave a verified file.
     """
@@ -164,7 +167,7 @@ async def fetch_file(
     for source in (*task.mirrors, task.url):
         try:
             if source.startswith(("http://", "https://")):
-                return await _fetch_url(http, task, source, retries, on_bytes, sync_dirs)
+                return await _fetch_url(http, task, source, retries, on_bytes, sync_dirs, deadline)
             return await asyncio.to_thread(_copy_local, task, Path(source), on_bytes)
         except DownloadError as err:
             if source != task.url:
@@ -180,13 +183,18 @@ async def _fetch_url(
     retries: int,
     on_bytes: Callable[[int], None] | None,
     sync_dirs: set[Path] | None,
+    deadline: float | None = None,
 ) -> int:
     """Fetch from one URL with retries, resuming the ``.part`` file between attempts."""
     part, received, last = _part(task.path), 0, "no attempt made"
     retry_after: str | None = None
     for attempt in range(retries + 1):
         if attempt:
-            await asyncio.sleep(http.pause(attempt - 1, retry_after))
+            pause = http.pause(attempt - 1, retry_after)
+            if deadline is not None and time.monotonic() + pause > deadline:
+                last += " (the retry budget is spent)"
+                break
+            await asyncio.sleep(pause)
             retry_after = None
         try:
             got, status, retry_after = await _attempt(http, task, url, part, on_bytes, sync_dirs)
