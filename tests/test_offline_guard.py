@@ -1,0 +1,28 @@
+"""The loopback guard in conftest.py holds for sync and async clients alike (no test can reach a real archive)."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+import vodaxa
+from vodaxa.errors import ServiceError
+from vodaxa.http import HttpClient, HttpConfig, run_sync
+
+
+def test_requests_cannot_leave_loopback():
+    with pytest.raises(requests.ConnectionError, match="only resolve loopback"):
+        requests.get("https://heasarc.gsfc.nasa.gov/xamin/vo/tap/capabilities", timeout=5)
+    with pytest.raises(requests.ConnectionError, match="loopback"):
+        requests.get("http://10.0.0.1:80/", timeout=5)
+
+
+def test_the_async_core_cannot_leave_loopback(tmp_path):
+    async def fetch() -> None:
+        async with HttpClient(HttpConfig(retries=0)) as http:
+            await http.get("https://archive.eso.org/tap_obs/capabilities")
+
+    with pytest.raises(ServiceError, match="loopback"):
+        run_sync(fetch())
+    report = vodaxa.download(["https://nxsa.esac.esa.int/x.tar"], tmp_path, retries=0, progress=False)
+    assert "loopback" in report.failed["reason"][0] and not list(tmp_path.iterdir())
