@@ -210,7 +210,8 @@ def report(args: argparse.Namespace, work: Path, root: Path, base: str, small: l
     for name, seconds, note in rows:
         print(f"  {name:<42} {seconds:8.2f} s  {seconds / floor:5.2f}x floor  {note}")
     print(f"  vodaxa / floor = {t_v / floor:.2f} (target <= 1.5)")
-    shutil.rmtree(work / "v"), shutil.rmtree(work / "pc"), shutil.rmtree(work / "pd"), shutil.rmtree(work / "s")
+    for name in ("v", "pc", "pd", "s"):
+        shutil.rmtree(work / name)
 
     if not big:
         return

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import pandas as pd
+
 from ..config import endpoints
-from ..errors import ConfigError, DownloadError
+from ..errors import ConfigError, DownloadError, ResolveError
 from ..http import HttpClient, HttpConfig, run_sync
 from ..manifest import Manifest, safe_relative_path
 from ..resolve import chandra, erosita, eso, heasarc, xsa
@@ -86,8 +88,8 @@ def target_path(dest: Path, row: Mapping[str, Any], template: str) -> Path:
     except KeyError as err:
         raise DownloadError(f"download template {template!r} names {err}, which the manifest lacks") from None
     try:
-        clean = safe_relative_path(relative.replace("//", "/").strip("/"))
-    except Exception as err:
+        clean = safe_relative_path(relative.strip("/"))  # empty template fields leave "//" or a leading "/"
+    except ResolveError as err:
         raise DownloadError(f"refusing to write {relative!r}: {err}", url=row.get("url")) from None
     path = dest / clean
     if not path.resolve().is_relative_to(dest.resolve()):  # a symlink inside dest pointing out of it
@@ -131,8 +133,7 @@ async def download_async(
         if path in seen:
             continue
         seen.add(path)
-        size = row.get("size")
-        size = None if size is None or size != size else int(size)  # NaN/NA -> unknown
+        size = None if pd.isna(row.get("size")) else int(row["size"])
         url = str(row["url"])
         checksum = row.get("checksum") if verify else None
         mirrored = tuple(candidates(url, alternatives)[:-1])
@@ -158,13 +159,10 @@ async def download_async(
     bar = Progress(len(tasks), None if None in known else sum(known), enabled=progress)
     deadline = None if budget is None else time.monotonic() + budget
     written: set[Path] = set()  # folders whose renames are fsynced once, at the end
-    queue: asyncio.Queue[tuple[FileTask, dict[str, Any]]] = asyncio.Queue()
-    for item in tasks:
-        queue.put_nowait(item)
+    pending = iter(tasks)  # shared by the workers: each takes the next file when it is free
 
     async def worker() -> None:
-        while not queue.empty():
-            task, row = queue.get_nowait()
+        for task, row in pending:
             try:
                 got = await fetch_file(
                     client, task, retries=retries, on_bytes=bar.add_bytes, sync_dirs=written, deadline=deadline

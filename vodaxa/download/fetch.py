@@ -35,7 +35,7 @@ RESUMABLE = 256 * 1024  # larger files keep their validator beside the .part so 
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 _HTML = (b"<!doctype html", b"<html", b"<?xml version", b"<head", b"<body")
 _MAGIC = {".gz": (b"\x1f\x8b",), ".z": (b"\x1f\x9d",), ".fits": (b"SIMPLE  =",), ".fit": (b"SIMPLE  =",),
-          ".fts": (b"SIMPLE  =",), ".tar": (), ".zip": (b"PK",)}  # fmt: skip
+          ".fts": (b"SIMPLE  =",), ".zip": (b"PK",)}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -80,12 +80,9 @@ def _digest(path: Path, checksum: str) -> bool:
 def fits_problem(path: Path) -> str | None:
     """Why a FITS file (plain or gzipped) fails its CHECKSUM/DATASUM keywords, or None (also for non-FITS)."""
     with path.open("rb") as handle:
-        head = handle.read(2)
-    if head == b"\x1f\x8b":
+        head = handle.read(9)
+    if head.startswith(b"\x1f\x8b"):
         with gzip.open(path, "rb") as handle:
-            head = handle.read(9)
-    else:
-        with path.open("rb") as handle:
             head = handle.read(9)
     if head != b"SIMPLE  =":
         return None
@@ -223,20 +220,31 @@ def _copy_local(task: FileTask, source: Path, on_bytes: Callable[[int], None] | 
         out.flush()
         os.fsync(out.fileno())
     size = part.stat().st_size
-    if task.size is not None and size != task.size:
-        _discard(task.path)
-        raise DownloadError(f"{source}: {size} bytes in the mirror, the manifest expects {task.size}")
-    if task.checksum and not _digest(part, task.checksum):
-        _discard(task.path)
-        raise DownloadError(f"{source}: checksum mismatch in the mirror (expected {task.checksum})")
-    problem = fits_problem(part) if task.fits else None
+    problem = f"{size} bytes, the manifest expects {task.size}" if task.size not in (None, size) else None
+    problem = problem or _content_problem(task, part)
     if problem:
         _discard(task.path)
-        raise DownloadError(f"{source}: FITS checksum in the mirror: {problem}")
+        raise DownloadError(f"{source}: in the mirror, {problem}")
+    _install(task, part, None)
+    return 0
+
+
+def _content_problem(task: FileTask, part: Path) -> str | None:
+    """What is wrong with a complete ``.part`` beyond its size: the manifest checksum, FITS checksums if asked."""
+    if task.checksum and not _digest(part, task.checksum):
+        return f"checksum mismatch (expected {task.checksum})"
+    problem = fits_problem(part) if task.fits else None
+    return f"FITS checksum: {problem}" if problem else None
+
+
+def _install(task: FileTask, part: Path, sync_dirs: set[Path] | None) -> None:
+    """Give the verified ``.part`` its final name (atomically), drop its validator, make the rename durable."""
     os.replace(part, task.path)
     _meta(task.path).unlink(missing_ok=True)
-    _fsync_dir(task.path.parent)
-    return 0
+    if sync_dirs is not None:
+        sync_dirs.add(task.path.parent)  # the caller fsyncs each folder once, after the run
+    else:
+        _fsync_dir(task.path.parent)
 
 
 async def _attempt(
@@ -309,21 +317,11 @@ async def _attempt(
         return received, f"retry: the body was {where} than announced ({size} of {expected} bytes)", None
     if task.size is not None and size != task.size:
         return received, f"retry: got {size} bytes, the manifest expects {task.size}", None
-    if task.checksum and not _digest(part, task.checksum):
+    problem = await asyncio.to_thread(_content_problem, task, part) if task.checksum or task.fits else None
+    if problem:
         _discard(task.path)
-        return received, f"retry: checksum mismatch (expected {task.checksum})", None
-    if task.fits:
-        problem = await asyncio.to_thread(fits_problem, part)
-        if problem:
-            _discard(task.path)
-            return received, f"retry: FITS checksum: {problem}", None
-    os.replace(part, task.path)
-    if total is None or total > RESUMABLE:
-        _meta(task.path).unlink(missing_ok=True)
-    if sync_dirs is not None:
-        sync_dirs.add(task.path.parent)  # the caller fsyncs each folder once, after the run
-    else:
-        _fsync_dir(task.path.parent)
+        return received, f"retry: {problem}", None
+    _install(task, part, sync_dirs)
     return received, "done", None
 
 
