@@ -63,21 +63,8 @@ def search(
         warnings.warn(f"no observations found by: {', '.join(empty)}", stacklevel=2)
     if errors:
         warnings.warn("missions that failed: " + "; ".join(f"{k}: {v}" for k, v in errors.items()), stacklevel=2)
-    columns = [
-        "mission",
-        "obs_id",
-        "ra",
-        "dec",
-        "start",
-        "end",
-        "duration",
-        "science_usable",
-        "proprietary_end",
-        "proprietary_usable",
-        "instrument",
-        "target_category",
-    ]
-    result = pd.concat(frames, ignore_index=True, sort=False) if frames else pd.DataFrame(columns=columns)
+    empty_table = pd.DataFrame(columns=list(registry.OBS_COLUMNS))
+    result = pd.concat(frames, ignore_index=True, sort=False) if frames else empty_table
     result.attrs["no_observations"] = empty
     result.attrs["errors"] = errors
     return result

@@ -11,6 +11,7 @@ from astropy.coordinates import SkyCoord
 
 from vodaxa import Mission
 from vodaxa.errors import NoObservationsError, VodaxaError
+from vodaxa.missions import OBS_COLUMNS
 from vodaxa.sandbox.heasarc_tables import TARGETS
 
 from .conftest import CUTS, NOW_MJD, base, near
@@ -33,20 +34,7 @@ def test_all_obs_and_unfiltered_selection(sandbox, name):
     expected = base(name)
     assert set(mission.filtered_obs_ids) == set(expected["obs_id"])
     info = mission.filtered_obs_info
-    for col in (
-        "mission",
-        "obs_id",
-        "ra",
-        "dec",
-        "start",
-        "end",
-        "duration",
-        "science_usable",
-        "proprietary_end",
-        "proprietary_usable",
-        "instrument",
-        "target_category",
-    ):
+    for col in OBS_COLUMNS:
         assert col in info.columns
     assert str(info["start"].dtype).startswith("datetime64") and str(info["start"].dt.tz) == "UTC"
     assert str(info["duration"].dtype).startswith("timedelta64")

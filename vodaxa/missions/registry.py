@@ -22,9 +22,15 @@ import pandas as pd
 from ..errors import UnknownMissionError, VodaxaError
 from ..query.adql import ident, in_list
 
-__all__ = ["TAXONOMY", "FileRules", "MissionSpec", "get", "names", "register", "specs"]
+__all__ = ["OBS_COLUMNS", "TAXONOMY", "FileRules", "MissionSpec", "get", "names", "register", "specs"]
 
 log = logging.getLogger(__name__)
+
+#: The normalised observation table every mission produces (extra mission columns may follow).
+OBS_COLUMNS: tuple[str, ...] = (
+    "mission", "obs_id", "ra", "dec", "start", "end", "duration", "science_usable", "proprietary_end",
+    "proprietary_usable", "instrument", "target_category",
+)  # fmt: skip
 
 #: DAXA's target-type taxonomy (codes filter_on_target_type accepts).
 TAXONOMY: Mapping[str, str] = {
