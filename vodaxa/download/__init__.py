@@ -112,11 +112,14 @@ async def download_async(
     progress: bool = True,
     mirrors: Mapping[str, str | Sequence[str]] | None = None,
     budget: float | None = None,
+    splits: int = 4,
     http: HttpClient | None = None,
 ) -> DownloadReport:
     """The coroutine behind :func:`download`, for asyncio callers."""
     if verify not in (True, False, "fits"):
         raise ConfigError(f"verify={verify!r}: use True, False or 'fits'")
+    if not isinstance(splits, int) or splits < 1:
+        raise ConfigError(f"splits={splits!r}: use a whole number >= 1 (1 fetches every file in one piece)")
     dest = Path(dest).expanduser()
     dest.mkdir(parents=True, exist_ok=True)
     alternatives = normalise(mirrors)
@@ -137,7 +140,7 @@ async def download_async(
         url = str(row["url"])
         checksum = row.get("checksum") if verify else None
         mirrored = tuple(candidates(url, alternatives)[:-1])
-        task = FileTask(url, path, size if verify else None, checksum, mirrored, fits=verify == "fits")
+        task = FileTask(url, path, size if verify else None, checksum, mirrored, fits=verify == "fits", splits=splits)
         unpacked = decompressed_name(path) if decompress else None
         if not overwrite and unpacked is not None and unpacked.exists() and not path.exists():
             results.append(FileResult(task.url, unpacked, "skipped", row=row))  # decompressed in an earlier run
@@ -193,7 +196,7 @@ async def download_async(
         return download([r.row for r in failed], dest, max_per_host=max_per_host, max_total=max_total,
                         overwrite=False, verify=verify, retries=retries, template=template,
                         decompress=decompress, keep_compressed=keep_compressed, progress=progress,
-                        mirrors=mirrors, budget=budget)  # fmt: skip
+                        mirrors=mirrors, budget=budget, splits=splits)  # fmt: skip
 
     return DownloadReport(results, time.perf_counter() - started, again)
 
@@ -221,6 +224,7 @@ def download(
     ``decompress`` (.gz and .Z) with ``keep_compressed``, ``progress`` (False for quiet runs), and
     ``mirrors`` ({archive or URL prefix: base URL(s) or local folder(s)}, tried before the archive,
     e.g. ``{"heasarc": "https://nasa-heasarc.s3.amazonaws.com/"}``), and ``budget`` (seconds after
-    which no file starts another retry; what is still failing is reported, nothing is lost).
+    which no file starts another retry; what is still failing is reported, nothing is lost), and
+    ``splits`` (byte ranges fetched at once for a file of known size >= 64 MiB; 1 turns splitting off).
     """
     return run_sync(download_async(source, dest, **options))

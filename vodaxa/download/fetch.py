@@ -25,6 +25,7 @@ import aiohttp
 
 from ..errors import DownloadError
 from ..http import RETRY_STATUSES, HttpClient
+from .segments import Unsplittable, fetch_segments, splittable
 
 __all__ = ["FileTask", "fetch_file", "fsync_dirs", "is_complete"]
 
@@ -48,6 +49,7 @@ class FileTask:
     checksum: str | None = None
     mirrors: tuple[str, ...] = ()  # tried first, in order: mirror URLs or local file paths
     fits: bool = False  # also check FITS CHECKSUM/DATASUM keywords (plain or gzipped FITS)
+    splits: int = 1  # concurrent byte ranges for a large file of known size (see segments.py)
 
 
 def _part(path: Path) -> Path:
@@ -185,6 +187,22 @@ async def _fetch_url(
     """Fetch from one URL with retries, resuming the ``.part`` file between attempts."""
     part, received, last = _part(task.path), 0, "no attempt made"
     retry_after: str | None = None
+    if splittable(task.size, task.splits):
+        try:
+            received = await fetch_segments(http, task.path, part, url, task.size, task.splits, retries=retries,
+                                            on_bytes=on_bytes, deadline=deadline,
+                                            sniff=lambda head, ctype: sniff(task.path.name, head, ctype))  # fmt: skip
+        except Unsplittable as err:
+            log.info("%s: %s; fetching it whole", url, err)
+            _discard(task.path)
+        else:
+            problem = await asyncio.to_thread(_content_problem, task, part) if task.checksum or task.fits else None
+            if not problem:
+                _install(task, part, sync_dirs)
+                return received
+            _discard(task.path)
+            last = problem
+            log.info("%s: %s; fetching it whole", url, problem)
     for attempt in range(retries + 1):
         if attempt:
             pause = http.pause(attempt - 1, retry_after)
@@ -259,7 +277,7 @@ async def _attempt(
     have = part.stat().st_size if part.exists() else 0
     meta = _load_meta(task, url) if have else {}
     headers: dict[str, str] = {"Accept-Encoding": "identity"}
-    if have and (meta.get("etag") or meta.get("last_modified")):
+    if have and (meta.get("etag") or meta.get("last_modified")) and "segments" not in meta:
         headers["Range"] = f"bytes={have}-"
         headers["If-Range"] = meta.get("etag") or meta["last_modified"]
     else:
