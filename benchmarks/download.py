@@ -3,7 +3,9 @@
   (a) 2,000 files x 64 KiB at 20 ms latency per request: vodaxa and parfive at the same connection count,
       parfive with its defaults, and a sequential requests loop (wget-like; timed on a sample, scaled);
   (b) 4 files x 256 MiB: vodaxa against curl (one process, --parallel, same files);
-  (c) vodaxa's peak RSS during (b), measured on its own process.
+  (c) vodaxa's peak RSS during (b), measured on its own process;
+  (d) one large file with each connection capped (a long path, a throttling server): vodaxa whole and
+      split in ranges, against curl and parfive splitting as much.
 Targets: (a) >= 2x faster than parfive at equal connections, within 1.5x of the floor
 (files x latency / connections); (b) >= 0.8x curl's throughput; (c) peak RSS < 200 MB.
 
@@ -31,23 +33,29 @@ import requests
 import vodaxa
 
 
-def serve(root: Path, latency: float, port_file: Path) -> None:
-    """The file server: vodaxa.sandbox's static-file handler behind its fault middleware (latency only)."""
+def serve(root: Path, latency: float, cap: float, port_file: Path) -> None:
+    """The file server: vodaxa.sandbox's static-file handler behind its fault middleware: ``/files/``
+    with ``latency`` per request, ``/capped/`` with each connection limited to ``cap`` bytes/s."""
     from aiohttp import web
 
     from vodaxa.sandbox.faults import FaultInjector, Faults, make_app
     from vodaxa.sandbox.files import serve_file
 
-    injector = FaultInjector(Faults(latency=latency))
+    injector = FaultInjector(Faults(latency=latency, paths=("/files/",)))
+    capped = FaultInjector(Faults(bandwidth=cap))
     app = make_app(injector)
 
-    async def handler(request: web.Request) -> web.StreamResponse:
-        path = root / request.match_info["name"]
-        if not path.is_file():
-            raise web.HTTPNotFound()
-        return await serve_file(request, path, injector)
+    def handler(which: FaultInjector):
+        async def handle(request: web.Request) -> web.StreamResponse:
+            path = root / request.match_info["name"]
+            if not path.is_file():
+                raise web.HTTPNotFound()
+            return await serve_file(request, path, which)
 
-    app.router.add_get("/files/{name}", handler)
+        return handle
+
+    app.router.add_get("/files/{name}", handler(injector))
+    app.router.add_get("/capped/{name}", handler(capped))
 
     async def main() -> None:
         runner = web.AppRunner(app, access_log=None)
@@ -84,9 +92,9 @@ def check(dest: Path, root: Path, names: list[str]) -> None:
             assert hashlib.sha256(got.read_bytes()).digest() == hashlib.sha256(want.read_bytes()).digest(), name
 
 
-def run_vodaxa(urls: list[str], dest: Path, connections: int) -> float:
+def run_vodaxa(urls: list, dest: Path, connections: int, **options: object) -> float:
     started = time.perf_counter()
-    report = vodaxa.download(urls, dest, max_per_host=connections, max_total=connections, progress=False)
+    report = vodaxa.download(urls, dest, max_per_host=connections, max_total=connections, progress=False, **options)
     elapsed = time.perf_counter() - started
     assert not len(report.failed), report.errors[:3]
     return elapsed
@@ -157,11 +165,12 @@ def main() -> None:
     parser.add_argument("--big-files", type=int, default=4)
     parser.add_argument("--big-size", type=int, default=256 * 1024**2)
     parser.add_argument("--sample", type=int, default=200, help="files the sequential loop is timed on")
+    parser.add_argument("--cap", type=float, default=64 * 1024**2, help="bytes/s per connection in (d)")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--port-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.latency, args.port_file)
+        serve(args.serve, args.latency, args.cap, args.port_file)
         return
 
     with tempfile.TemporaryDirectory(prefix="vodaxa-bench-") as tmp:
@@ -175,7 +184,7 @@ def main() -> None:
         port_file = work / "port"
         server = subprocess.Popen(
             [sys.executable, __file__, "--serve", str(root), "--port-file", str(port_file),
-             "--latency", str(args.latency)]
+             "--latency", str(args.latency), "--cap", str(args.cap)]
         )  # fmt: skip
         try:
             while not port_file.exists() or not port_file.read_text():
@@ -228,6 +237,21 @@ def report(args: argparse.Namespace, work: Path, root: Path, base: str, small: l
     print(f"  vodaxa          {t_b:8.2f} s  {total / t_b / 2**20:8.1f} MiB/s  "
           f"{t_c / t_b:.2f}x curl's throughput (target >= 0.8)")  # fmt: skip
     print(f"\n(c) vodaxa peak RSS during (b): {rss:.0f} MB (target < 200 MB)")
+
+    name, size = big[0], args.big_size
+    url = base.replace("/files/", "/capped/") + name
+    row = [{"url": url, "local_path": name, "size": size}]  # resolvers' manifests carry the size
+    print(f"\n(d) 1 file x {size / 2**20:.0f} MiB, each connection capped at {args.cap / 2**20:.0f} MiB/s")
+    timings = [
+        ("curl (one connection)", run_curl([url], fresh(work / "d"))),
+        ("vodaxa splits=1", run_vodaxa(row, fresh(work / "d"), 8, splits=1)),
+        ("vodaxa splits=4 (default)", run_vodaxa(row, fresh(work / "d"), 8, splits=4)),
+        ("parfive max_splits=4", run_parfive([url], fresh(work / "d"), 8, 4)),
+    ]
+    check(work / "d", root, [name])
+    for label, seconds in timings:
+        print(f"  {label:<26} {seconds:8.2f} s  {size / seconds / 2**20:8.1f} MiB/s  "
+              f"{timings[0][1] / seconds:.2f}x curl")  # fmt: skip
 
 
 if __name__ == "__main__":

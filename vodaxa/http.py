@@ -120,13 +120,17 @@ class HttpClient:
             raise RuntimeError("HttpClient is not open: use 'async with HttpClient() as http'")
         return self._session
 
+    def limit(self, url: str) -> int:
+        """How many requests to ``url``'s host may run at once (its own limit, else ``per_host``)."""
+        parts = urlsplit(url)
+        limits = self.config.host_limits
+        return limits.get(parts.netloc.lower()) or limits.get(parts.hostname or "") or self.config.per_host
+
     def gate(self, url: str) -> asyncio.Semaphore:
         """The semaphore bounding concurrent requests to ``url``'s host."""
-        parts = urlsplit(url)
-        key = parts.netloc.lower()
+        key = urlsplit(url).netloc.lower()
         if key not in self._host_gates:
-            limit = self.config.host_limits.get(key) or self.config.host_limits.get(parts.hostname or "")
-            self._host_gates[key] = asyncio.Semaphore(limit or self.config.per_host)
+            self._host_gates[key] = asyncio.Semaphore(self.limit(url))
         return self._host_gates[key]
 
     async def request(

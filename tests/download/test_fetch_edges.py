@@ -318,3 +318,17 @@ def test_the_retry_budget_ends_retries_with_a_clear_reason(server, tmp_path):
     started = time.monotonic()
     report = vodaxa.download([server.url("/busy/x.fits")], tmp_path, retries=50, budget=0.5, progress=False)
     assert time.monotonic() - started < 5 and "retry budget is spent" in report.failed["reason"][0]
+
+
+def test_a_slow_host_does_not_hold_another_hosts_files(server, tmp_path):
+    fast = Server()
+    try:
+        slow_rows = [{"url": server.url(f"/slow/s{i:02d}.dat"), "local_path": f"slow/s{i:02d}.dat"} for i in range(8)]
+        fast_rows = [{"url": fast.url(f"/data/f{i}.fits"), "local_path": f"fast/f{i}.fits"} for i in range(4)]
+        report = vodaxa.download(slow_rows + fast_rows, tmp_path, max_per_host=2, max_total=4, progress=False)
+    finally:
+        fast.close()
+    assert len(report.ok) == 12, report.errors
+    order = [r.path.parent.name for r in report.results]  # results arrive in the order files finish
+    assert order[:4] == ["fast"] * 4, order  # listed last, done first: the slow host's queue did not hold them
+    assert all((tmp_path / r["local_path"]).read_bytes() == FITS for r in fast_rows)

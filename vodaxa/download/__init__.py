@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -162,9 +162,8 @@ async def download_async(
     bar = Progress(len(tasks), None if None in known else sum(known), enabled=progress)
     deadline = None if budget is None else time.monotonic() + budget
     written: set[Path] = set()  # folders whose renames are fsynced once, at the end
-    pending = iter(tasks)  # shared by the workers: each takes the next file when it is free
 
-    async def worker() -> None:
+    async def worker(pending: Iterator[tuple[FileTask, dict[str, Any]]]) -> None:
         for task, row in pending:
             try:
                 got = await fetch_file(
@@ -182,8 +181,7 @@ async def download_async(
 
     try:
         await client.open()
-        workers = min(len(tasks), client.config.total) or 0
-        await asyncio.gather(*(worker() for _ in range(workers)))
+        await asyncio.gather(*(worker(queue) for queue, count in _queues(tasks, client) for _ in range(count)))
     finally:
         await asyncio.to_thread(fsync_dirs, written)
         bar.close()
@@ -199,6 +197,20 @@ async def download_async(
                         mirrors=mirrors, budget=budget, splits=splits)  # fmt: skip
 
     return DownloadReport(results, time.perf_counter() - started, again)
+
+
+def _queues(tasks: list[tuple[FileTask, dict[str, Any]]], client: HttpClient) -> list[tuple[Iterator, int]]:
+    """One queue per host (of each file's first source) with as many workers as the host allows, so a
+    slow archive never holds the workers another archive's files are waiting for."""
+    by_host: dict[str, list[tuple[FileTask, dict[str, Any]]]] = {}
+    for item in tasks:
+        first = (*item[0].mirrors, item[0].url)[0]
+        by_host.setdefault(urlsplit(first).netloc.lower() if "://" in first else "", []).append(item)
+    queues = []
+    for host, items in by_host.items():
+        allowed = client.limit(f"http://{host}/") if host else HttpConfig.per_host  # "": a local mirror
+        queues.append((iter(items), min(len(items), allowed, client.config.total)))
+    return queues
 
 
 def _unpack(result: FileResult, keep: bool) -> FileResult:
