@@ -61,6 +61,9 @@ DEFAULT_ENDPOINTS: Mapping[str, Mapping[str, str]] = {
         # the eRASS1-DE sky-tile definitions (FITS, extension SMAPS), linked from the DR1 pages
         "dr1_tiles": ("https://erosita.mpe.mpg.de/dr1/eSASS4DR1/eSASS4DR1_ProductsDescription/SKYMAPS_052022_MPE.fits"),
     },
+    "cds": {
+        "sesame": "https://cds.unistra.fr/cgi-bin/nph-sesame/",  # object names to positions
+    },
 }
 
 

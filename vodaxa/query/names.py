@@ -1,15 +1,19 @@
 """Object names to coordinates: J-names parsed offline, everything else through an injectable resolver
-(Sesame by default, via astropy).  An unresolvable name is an error, never a silent skip.
+(CDS Sesame by default, at the configured endpoint, so the sandbox answers offline).  An unresolvable
+name is an error, never a silent skip.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from urllib.parse import quote
 
 import astropy.units as u
+import requests
 from astropy.coordinates import SkyCoord
 
+from ..config import endpoints
 from ..errors import NameResolutionError
 
 __all__ = ["Resolver", "parse_jname", "resolve_names", "sesame"]
@@ -20,6 +24,9 @@ Resolver = Callable[[str], SkyCoord]
 _JNAME = re.compile(
     r"J(?P<h>\d{2})(?P<m>\d{2})(?P<s>\d{2}(?:\.\d+)?)?(?P<sign>[+-])(?P<d>\d{2})(?P<dm>\d{2})(?P<ds>\d{2}(?:\.\d+)?)?"
 )
+
+
+_SESAME_J = re.compile(r"^%J\s+([0-9.]+)\s+([-+]?[0-9.]+)", re.MULTILINE)  # "%J ra dec = hh:mm:ss +dd:mm:ss"
 
 
 def parse_jname(name: str) -> SkyCoord | None:
@@ -37,11 +44,20 @@ def parse_jname(name: str) -> SkyCoord | None:
 
 
 def sesame(name: str) -> SkyCoord:
-    """Resolve ``name`` with the CDS Sesame service (needs the network)."""
+    """Resolve ``name`` with CDS Sesame (SIMBAD, then NED, then VizieR) at the configured endpoint."""
+    url = endpoints.get("cds", "sesame").rstrip("/") + "/SNV?" + quote(name.strip())
     try:
-        return SkyCoord.from_name(name)
-    except Exception as err:  # astropy raises NameResolveError and network errors alike
-        raise NameResolutionError(f"could not resolve '{name}' with Sesame: {err}") from None
+        answer = requests.get(url, timeout=30)
+    except requests.RequestException as err:
+        raise NameResolutionError(f"could not resolve '{name}': Sesame at {url} did not answer ({err})") from None
+    if answer.status_code != 200:
+        raise NameResolutionError(f"could not resolve '{name}': Sesame answered HTTP {answer.status_code}")
+    match = _SESAME_J.search(answer.text)
+    if match is None:
+        raise NameResolutionError(
+            f"Sesame does not know '{name}'; check the spelling, or give coordinates (ra, dec in degrees)"
+        )
+    return SkyCoord(float(match.group(1)) * u.deg, float(match.group(2)) * u.deg, frame="icrs")
 
 
 def resolve_names(

@@ -120,6 +120,7 @@ SHAPES: dict[str, str] = {
     "eso": "vodaxa.sandbox.eso:create",
     "xsa": "vodaxa.sandbox.xsa:create",
     "cxc": "vodaxa.sandbox.cxc:create",
+    "cds": "vodaxa.sandbox.cds:create",
 }
 
 
