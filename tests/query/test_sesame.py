@@ -15,9 +15,9 @@ from vodaxa.sandbox.cds import known_names
 
 @pytest.fixture(scope="module")
 def cds(tmp_path_factory):
-    with Sandbox(SandboxConfig(archives=("cds", "heasarc"), cache=tmp_path_factory.mktemp("cds"))) as sb:
-        with endpoints.override(sb.endpoints):
-            yield sb
+    config = SandboxConfig(archives=("cds", "heasarc"), cache=tmp_path_factory.mktemp("cds"))
+    with Sandbox(config) as sb, endpoints.override(sb.endpoints):
+        yield sb
 
 
 def test_sandbox_answers_in_sesames_text_format(cds):
@@ -41,9 +41,9 @@ def test_an_unknown_name_is_a_clear_error(cds):
 
 
 def test_a_dead_resolver_is_a_clear_error(cds):
-    with endpoints.override({"cds": {"sesame": "http://127.0.0.1:9/cgi-bin/nph-sesame/"}}):
-        with pytest.raises(NameResolutionError, match="did not answer"):
-            sesame("3C 273")
+    dead = {"cds": {"sesame": "http://127.0.0.1:9/cgi-bin/nph-sesame/"}}
+    with endpoints.override(dead), pytest.raises(NameResolutionError, match="did not answer"):
+        sesame("3C 273")
 
 
 def test_filter_on_name_works_offline(cds):
