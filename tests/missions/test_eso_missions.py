@@ -85,3 +85,12 @@ def test_products_from_obscore(sandbox):
 def test_eso_dp_id_validation(sandbox):
     with pytest.raises(VodaxaError, match="must match"):
         Mission("eso").filter_on_obs_ids(["ADP.nope"])
+
+
+def test_raw_frames_release_dates_make_them_usable(sandbox):
+    # ESO times its frames in MJD (mjd_obs) but dates releases as timestamps: both must be read
+    frames = Mission("eso").all_obs_info
+    expected = pd.to_datetime(frames["release_date"], utc=True)
+    assert frames["proprietary_end"].notna().all()
+    assert (frames["proprietary_end"] == expected).all()
+    assert frames["proprietary_usable"].all()  # anonymous queries list public frames only

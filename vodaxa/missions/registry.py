@@ -274,8 +274,8 @@ class MissionSpec:
                 numeric = pd.to_numeric(end, errors="coerce")
                 numeric = numeric.where(~numeric.isin(self.proprietary_sentinels))
                 out["proprietary_end"] = _mjd_times(numeric)
-            else:
-                out["proprietary_end"] = self._times(end)
+            else:  # a timestamp, even where the start times are MJD (ESO: mjd_obs, but release_date)
+                out["proprietary_end"] = _timestamps(end)
             usable = out["proprietary_end"].notna() & (out["proprietary_end"] <= pd.Timestamp(now))
         else:
             out["proprietary_end"] = pd.Series(pd.NaT, index=src.index, dtype="datetime64[ns, UTC]")
@@ -297,7 +297,7 @@ class MissionSpec:
     def _times(self, values: pd.Series) -> pd.Series:
         if self.time_format == "mjd":
             return _mjd_times(pd.to_numeric(values, errors="coerce"))
-        return pd.to_datetime(values.map(lambda v: None if v is None or v == "" else str(v)), utc=True, errors="coerce")
+        return _timestamps(values)
 
     def _instruments(self, src: pd.DataFrame) -> pd.Series:
         if not self.instrument_column:
@@ -311,6 +311,11 @@ class MissionSpec:
         if not self.target_column:
             return pd.Series([self.target_default] * len(src), index=src.index, dtype=object)
         return src[self.target_column].map(lambda v: self.target_map.get(clean_text(v), self.target_default))
+
+
+def _timestamps(values: pd.Series) -> pd.Series:
+    """ISO timestamps (text or datetimes) as UTC times; blanks and garbage become NaT."""
+    return pd.to_datetime(values.map(lambda v: None if v is None or v == "" else str(v)), utc=True, errors="coerce")
 
 
 def clean_text(value: object) -> str | None:
