@@ -6,6 +6,7 @@ __all__ = [
     "AuthError",
     "ConfigError",
     "DownloadError",
+    "InputError",
     "NameResolutionError",
     "NoObservationsError",
     "QueryError",
@@ -63,6 +64,10 @@ class NameResolutionError(VodaxaError):
 
 class NoObservationsError(VodaxaError):
     """A filter left no observations (the message names the filter)."""
+
+
+class InputError(VodaxaError, ValueError):
+    """A file or value the user gave is malformed or missing (the message names it and what is expected)."""
 
 
 class SandboxError(VodaxaError):

@@ -1,0 +1,249 @@
+"""The pipeline on the command line: ``missions``, ``search``, ``resolve``, ``download``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InputError, NoObservationsError, VodaxaError
+from .io import FORMATS, format_for, read_observations, read_positions, write_table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["add_commands", "find_observations"]
+
+EARLIEST, LATEST = "1970-01-01", "2100-01-01"  # an open end of --start/--end
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register missions, search, resolve and download."""
+    p = sub.add_parser("missions", help="the known missions and their archives")
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.set_defaults(func=cmd_missions)
+
+    p = sub.add_parser(
+        "search",
+        help="observations of one or more missions near a name or positions (run on the archives' servers)",
+        description="Examples: vodaxa search nustar_pointed --name '3C 105' --end 2020-01-01;  "
+        "vodaxa search chandra xmm_pointed --positions clusters.csv -o obs.csv",
+    )
+    p.add_argument("missions", nargs="+", metavar="MISSION", help="registry names ('vodaxa missions'), or 'all'")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--name", action="append", help="an object name, resolved with Sesame (repeatable)")
+    where.add_argument("--ra", type=float, help="right ascension in degrees (ICRS), with --dec")
+    where.add_argument("--positions", type=Path, help="a file of positions: 'ra dec' lines or a CSV with ra, dec")
+    p.add_argument("--dec", type=float, help="declination in degrees (ICRS), with --ra")
+    p.add_argument("--radius", type=float, help="search radius in degrees (default: 1.2 x each mission's FoV)")
+    p.add_argument("--start", help="observations overlapping this date or later (ISO, e.g. 2015-01-01)")
+    p.add_argument("--end", help="observations overlapping this date or earlier")
+    p.add_argument("--instrument", action="append", help="keep only this instrument (repeatable)")
+    p.add_argument("--format", choices=FORMATS, help="output format (default: from -o's suffix, else a table)")
+    p.add_argument("-o", "--output", type=Path, help="write the observations here (.csv, .xml/.vot, .json)")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser(
+        "resolve",
+        help="observations -> a manifest of files (DataLink, archive layouts, ESO calibrations)",
+        description="Examples: vodaxa resolve obs.csv -o manifest.json;  "
+        "vodaxa resolve --mission chandra --obs-id 1843 --filetypes evt2,asol -o acis.json",
+    )
+    p.add_argument("observations", nargs="?", type=Path, help="an observation table from 'vodaxa search'")
+    p.add_argument("--mission", help="with --obs-id: the mission the ObsIDs belong to")
+    p.add_argument("--obs-id", nargs="+", help="ObsIDs of --mission, instead of an observation table")
+    p.add_argument("--filetypes", help="Chandra: CIAO file types to keep, comma-separated (e.g. evt2,asol,bpix)")
+    p.add_argument("--exclude", help="Chandra: CIAO file types to drop, comma-separated")
+    p.add_argument("--calibrations", choices=["raw2master", "raw2raw"], help="ESO: add calibration cascades")
+    p.add_argument("--no-products", dest="products", action="store_false", help="raw data only")
+    p.add_argument("--instrument", action="append", help="keep only this instrument's files (repeatable)")
+    p.add_argument("-o", "--output", type=Path, default=Path("manifest.json"), help="manifest file (.json/.parquet)")
+    p.set_defaults(func=cmd_resolve)
+
+    p = sub.add_parser(
+        "download",
+        help="a manifest -> verified files (resumable: run it again after an interruption)",
+        description="Example: vodaxa download manifest.json data/",
+    )
+    p.add_argument("manifest", type=Path, help="a manifest from 'vodaxa resolve' (.json or .parquet)")
+    p.add_argument("dest", nargs="?", type=Path, default=Path("vodaxa-data"), help="folder (default: vodaxa-data)")
+    p.add_argument("--max-per-host", type=int, help="fewer parallel connections per archive than its default")
+    p.add_argument("--splits", type=int, default=4, help="byte ranges per large file (default 4; 1: no split)")
+    p.add_argument("--decompress", action="store_true", help="unpack .gz and .Z files after download")
+    p.add_argument("--keep-compressed", action="store_true", help="with --decompress, keep the packed file too")
+    p.add_argument("--fits-checksums", action="store_true", help="also check FITS CHECKSUM/DATASUM keywords")
+    p.add_argument("--overwrite", action="store_true", help="fetch again even complete files")
+    p.add_argument("--mirror", action="append", default=[], metavar="ARCHIVE=URL",
+                   help="try this base URL or folder first (repeatable), e.g. heasarc=/data/heasarc/")  # fmt: skip
+    p.add_argument("--budget", type=float, help="seconds after which no failed file is retried again")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    p.set_defaults(func=cmd_download)
+
+
+def cmd_missions(args: argparse.Namespace) -> int:
+    """Print the mission registry."""
+    from ..search import missions_table
+
+    write_table(missions_table(), args.format)
+    return 0
+
+
+def find_observations(
+    missions: list[str],
+    *,
+    names: list[str] | None = None,
+    positions: Any = None,
+    radius: float | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    instruments: list[str] | None = None,
+    report: Any = print,
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Each mission's observations after the filters; (table, {mission: why it failed})."""
+    import pandas as pd
+
+    from ..mission import Mission
+    from ..missions import registry
+
+    chosen = registry.names() if missions == ["all"] else missions
+    for name in chosen:
+        registry.get(name)  # an unknown name stops everything before any query, listing the known ones
+    frames, failures = [], {}
+    for name in chosen:
+        try:
+            spec = registry.get(name)
+            insts = [i for i in instruments or () if i.upper() in {x.upper() for x in spec.instruments}] or None
+            if instruments and not insts:
+                has = ", ".join(spec.instruments)
+                report(f"  {name}: none of the instruments {', '.join(instruments)} (it has {has})")
+                continue
+            mission = Mission(name, insts)
+            if names:
+                mission.filter_on_name(names, search_distance=radius)
+            elif positions is not None:
+                mission.filter_on_positions(positions, search_distance=radius)
+            if start or end:
+                mission.filter_on_time(start or EARLIEST, end or LATEST)
+            found = mission.filtered_obs_info
+        except NoObservationsError as err:
+            report(f"  {name}: no observations ({err})")
+            continue
+        except VodaxaError as err:
+            failures[name] = str(err)
+            report(f"  {name}: failed: {err}")
+            continue
+        report(f"  {name}: {len(found)} observation{'s' if len(found) != 1 else ''}")
+        frames.append(found)
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(registry.OBS_COLUMNS))
+    return frame, failures
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """Search, then print or write the observations; exit 1 if a mission failed."""
+    if (args.ra is None) != (args.dec is None):
+        raise InputError("give both --ra and --dec (degrees), or use --name or --positions")
+    positions = None
+    if args.ra is not None:
+        if not (0 <= args.ra < 360 and -90 <= args.dec <= 90):
+            raise InputError(f"--ra {args.ra} --dec {args.dec} is not on the sky (0 <= ra < 360, |dec| <= 90)")
+        positions = [[args.ra, args.dec]]
+    elif args.positions is not None:
+        positions = read_positions(args.positions)
+    if args.radius is not None and args.radius <= 0:
+        raise InputError(f"--radius {args.radius}: the radius must be positive (degrees)")
+
+    def note(line: str) -> None:
+        print(line, file=sys.stderr)
+
+    frame, failures = find_observations(
+        args.missions, names=args.name, positions=positions, radius=args.radius, start=args.start,
+        end=args.end, instruments=args.instrument, report=note,
+    )  # fmt: skip
+    write_table(frame, format_for(args.output, args.format), args.output)
+    if args.output:
+        note(f"{len(frame)} observations written to {args.output}")
+    return 1 if failures else 0
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    """Turn observations into a manifest file and print its summary."""
+    import pandas as pd
+
+    from ..resolve import resolve
+
+    if args.observations is not None and (args.mission or args.obs_id):
+        raise InputError("give an observation table or --mission with --obs-id, not both")
+    if args.observations is not None:
+        source = read_observations(args.observations)
+    elif args.mission and args.obs_id:
+        from ..mission import Mission
+
+        source = Mission(args.mission)
+        source.filter_on_obs_ids([i.strip() for ids in args.obs_id for i in ids.split(",") if i.strip()])
+    else:
+        raise InputError("what to resolve? give an observation table (from 'vodaxa search'), "
+                         "or --mission with --obs-id")  # fmt: skip
+    suffix = args.output.suffix.lower()
+    if suffix not in (".json", ".parquet"):
+        raise InputError(f"{args.output}: a manifest is written as .json or .parquet")
+    split = lambda text: [t.strip() for t in text.split(",") if t.strip()] if text else None  # noqa: E731
+    manifest = resolve(
+        source, products=args.products, instruments=args.instrument, filetypes=split(args.filetypes),
+        exclude=split(args.exclude), calibrations=args.calibrations,
+    )  # fmt: skip
+    if suffix == ".json":
+        manifest.to_json(args.output)
+    else:
+        manifest.to_parquet(args.output)
+    with pd.option_context("display.width", 160):
+        print(manifest.summary().to_string(index=False) if len(manifest.files) else "(no files)")
+    unavailable = manifest.unavailable
+    for row in unavailable.head(20).itertuples(index=False):
+        print(f"  unavailable: {getattr(row, 'mission', '')} {getattr(row, 'obs_id', '')}: {getattr(row, 'note', '')}")
+    if len(unavailable) > 20:
+        print(f"  ... and {len(unavailable) - 20} more unavailable observations (see the manifest)")
+    print(f"{len(manifest.files)} files, {_human(manifest.total_bytes())}: manifest written to {args.output}")
+    return 0
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    """Download a manifest; exit 1 if any file failed (run again to retry and resume)."""
+    from .. import download
+    from ..manifest import Manifest
+
+    path = args.manifest
+    if not path.is_file():
+        raise InputError(f"manifest {path} does not exist; make one with 'vodaxa resolve ... -o {path.name}'")
+    try:
+        manifest = Manifest.from_parquet(path) if path.suffix.lower() == ".parquet" else Manifest.from_json(path)
+    except VodaxaError as err:
+        raise InputError(f"{path}: {err}") from None
+    except Exception as err:
+        raise InputError(f"{path} is not a vodaxa manifest ({type(err).__name__}: {err})") from None
+    mirrors: dict[str, str] = {}
+    for item in args.mirror:
+        key, sep, base = item.partition("=")
+        if not sep or not key or not base:
+            raise InputError(f"--mirror {item!r}: use ARCHIVE=URL or ARCHIVE=FOLDER, e.g. heasarc=/data/heasarc")
+        mirrors[key] = base
+    report = download(
+        manifest, args.dest, max_per_host=args.max_per_host, splits=args.splits, decompress=args.decompress,
+        keep_compressed=args.keep_compressed, verify="fits" if args.fits_checksums else True,
+        overwrite=args.overwrite, mirrors=mirrors or None, budget=args.budget, progress=args.progress,
+    )  # fmt: skip
+    print(f"{len(report.ok)} downloaded, {len(report.skipped)} already complete, {len(report.failed)} failed; "
+          f"{_human(report.bytes)} in {report.elapsed:.1f} s into {args.dest}/")  # fmt: skip
+    for line in report.errors:
+        print(f"  failed: {line}", file=sys.stderr)
+    if len(report.failed):
+        print("run the same command again to retry the failed files (complete ones are skipped)", file=sys.stderr)
+    return 1 if len(report.failed) else 0
+
+
+def _human(size: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size} B"

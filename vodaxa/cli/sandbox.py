@@ -1,0 +1,125 @@
+"""``vodaxa sandbox serve|query``: the offline sandbox archive on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+from pathlib import Path
+
+__all__ = ["DEFAULT_QUERY", "add_commands", "sandbox_config", "sandbox_options"]
+
+DEFAULT_QUERY = (
+    "SELECT __row, obsid, name, ra, dec, exposure_a, public_date FROM numaster "
+    "WHERE CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', 61.8232, 3.7099, 0.5)) = 1 "
+    "AND exposure_a < 10000 ORDER BY obsid"
+)
+
+
+def sandbox_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rows", type=int, default=200, help="rows per master table (default 200)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic data (default 0)")
+    parser.add_argument("--cache", type=Path, default=None, help="where generated files go")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer (default 0)")
+    parser.add_argument("--datalink-max-ids", type=int, default=1000, help="DataLink IDs per request (default 1000)")
+    parser.add_argument("--no-sizes", action="store_true", help="DataLink gives no directory sizes (faster)")
+
+
+def sandbox_config(args: argparse.Namespace):
+    from ..sandbox import Faults, SandboxConfig
+
+    return SandboxConfig(
+        faults=Faults(latency=args.latency),
+        datalink_max_ids=args.datalink_max_ids,
+        datalink_sizes=not args.no_sizes,
+        rows=args.rows,
+        seed=args.seed,
+        cache=args.cache,
+        ports={"heasarc": args.port} if getattr(args, "port", None) else {},
+    )
+
+
+def cmd_sandbox_serve(args: argparse.Namespace) -> int:
+    """Serve until interrupted; print the endpoints (and write them to a file if asked)."""
+    from ..config import cache_dir
+    from ..sandbox import Sandbox
+
+    with Sandbox(sandbox_config(args)) as sandbox:
+        print(json.dumps(sandbox.endpoints, indent=2))
+        port = sandbox.url.rsplit(":", 1)[1]
+        target = args.endpoints_file or cache_dir() / f"sandbox-endpoints-{port}.json"
+        path = sandbox.write_endpoints(target).resolve()
+        print(f"endpoints file: {path}\nin another shell: export VODAXA_ENDPOINTS={path}")
+        print("sandbox running on 127.0.0.1; press Ctrl-C to stop", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print("stopped")
+    return 0
+
+
+def cmd_sandbox_query(args: argparse.Namespace) -> int:
+    """Start a sandbox, run ADQL on its TAP service with pyvo, resolve DataLink, list one directory."""
+    import pyvo
+    import requests
+
+    from ..sandbox import serve
+
+    with serve(sandbox_config(args)) as sandbox:
+        tap = pyvo.dal.TAPService(sandbox.endpoints["heasarc"]["tap"])
+        print(f"sandbox HEASARC at {sandbox.url}\nADQL: {args.adql}\n")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = tap.run_sync(args.adql)
+        result.to_table().pprint(max_lines=40, max_width=140)
+        if "__row" not in result.fieldnames:
+            return 0
+        print("\nDataLink (one batched request per table):")
+        directories = []
+        for links in result.iter_datalinks():
+            for link in links:
+                if link.error_message:
+                    print(f"  {link['ID']}: {link.error_message}")
+                elif link.content_type == "directory":
+                    print(f"  {link['ID']}: {link.access_url}  ({link['content_length']} bytes)")
+                    directories.append(link.access_url)
+        if directories:
+            print(f"\nListing of {directories[0]}:")
+            page = requests.get(directories[0], timeout=30).text
+            for line in page.splitlines():
+                if 'alt="[' in line and "PARENTDIR" not in line:
+                    print("  " + line.split(">", 2)[-1].split("</a>")[0])
+        if args.dest is None:
+            return 0
+        from .. import download, resolve
+        from ..config import endpoints
+
+        with endpoints.override(sandbox.endpoints):
+            manifest = resolve(result)
+            print(f"\nManifest: {len(manifest.files)} files; downloading into {args.dest}/ (resumable, verified)")
+            report = download(manifest, args.dest, progress=args.progress)
+        print(report)
+        for line in report.errors:
+            print("  failed:", line)
+        return 1 if report.errors else 0
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register ``sandbox serve`` and ``sandbox query``."""
+    sandbox = sub.add_parser("sandbox", help="the offline sandbox archive on 127.0.0.1")
+    sandbox_sub = sandbox.add_subparsers(dest="action", required=True)
+    serve_p = sandbox_sub.add_parser("serve", help="serve until Ctrl-C and print the endpoints")
+    sandbox_options(serve_p)
+    serve_p.add_argument("--port", type=int, default=0, help="port of the HEASARC shape (default: any free)")
+    serve_p.add_argument("--endpoints-file", type=Path, default=None, help="write the endpoints JSON here")
+    serve_p.set_defaults(func=cmd_sandbox_serve)
+    query_p = sandbox_sub.add_parser("query", help="start a sandbox, run ADQL on it, resolve DataLink")
+    sandbox_options(query_p)
+    query_p.add_argument("adql", nargs="?", default=DEFAULT_QUERY, help="the ADQL (default: NuSTAR near 3C 105)")
+    query_p.add_argument("--dest", default="vodaxa-sandbox-data", help="download the files here (default: %(default)s)")
+    query_p.add_argument("--no-download", dest="dest", action="store_const", const=None, help="stop at the listing")
+    query_p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    query_p.set_defaults(func=cmd_sandbox_query)
