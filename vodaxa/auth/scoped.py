@@ -115,6 +115,7 @@ class ScopedSession(requests.Session):
         self.scoped = auth
 
     def request(self, method, url, *args, **kwargs):
+        """Send with this URL's credentials (explicit headers win)."""
         headers = {**self.scoped.headers_for(url), **(kwargs.pop("headers", None) or {})}
         return super().request(method, url, *args, headers=headers, **kwargs)
 

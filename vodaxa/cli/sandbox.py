@@ -18,6 +18,7 @@ DEFAULT_QUERY = (
 
 
 def sandbox_options(parser: argparse.ArgumentParser) -> None:
+    """The options shared by ``sandbox serve`` and ``sandbox query`` (size, seed, latency, DataLink)."""
     parser.add_argument("--rows", type=int, default=200, help="rows per master table (default 200)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic data (default 0)")
     parser.add_argument("--cache", type=Path, default=None, help="where generated files go")
@@ -26,7 +27,8 @@ def sandbox_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-sizes", action="store_true", help="DataLink gives no directory sizes (faster)")
 
 
-def sandbox_config(args: argparse.Namespace):
+def sandbox_config(args: argparse.Namespace):  # -> SandboxConfig, imported lazily
+    """The SandboxConfig those options describe."""
     from ..sandbox import Faults, SandboxConfig
 
     return SandboxConfig(

@@ -54,6 +54,7 @@ class CdsArchive:
             self.names.setdefault(_key(name), (name, position))
 
     def app(self) -> web.Application:
+        """The aiohttp application answering at Sesame's path."""
         app = make_app(self.injector)
         app.router.add_get(SESAME_PATH + "{options:.*}", self.sesame)
         return app
@@ -78,6 +79,7 @@ class CdsArchive:
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
     def endpoints(self, base: str) -> dict[str, str]:
+        """vodaxa's ``{"sesame": url}`` for this shape served at ``base``."""
         return {"sesame": base + SESAME_PATH}
 
     def close(self) -> None:

@@ -7,9 +7,10 @@ hosts (credentials scoped to one must not reach another).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,7 +22,7 @@ from ..errors import SandboxError
 from .base import SHAPES, ArchiveShape, SandboxConfig, ShapeContext, load_shape
 from .faults import FaultInjector, Faults
 
-__all__ = ["Sandbox", "SandboxConfig", "serve", "today_mjd"]  # SandboxConfig re-exported from base
+__all__ = ["Sandbox", "SandboxConfig", "activate", "serve", "today_mjd"]  # SandboxConfig re-exported from base
 
 _MJD_UNIX_EPOCH = 40587.0
 
@@ -58,6 +59,7 @@ class Sandbox:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runners: list[web.AppRunner] = []
+        self._on_stop: list[Callable[[], None]] = []
 
     # ------------------------------------------------------------------------------ lifecycle
     def start(self) -> Sandbox:
@@ -115,7 +117,10 @@ class Sandbox:
             shape.close()
 
     def stop(self) -> None:
-        """Stop serving and release everything (idempotent)."""
+        """Stop serving and release everything (idempotent); a sandbox from :func:`activate` also
+        gives vodaxa's endpoints back."""
+        while self._on_stop:
+            self._on_stop.pop()()
         if self._thread is None or self._loop is None:
             return
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -176,3 +181,15 @@ def serve(config: SandboxConfig | None = None, **options: object) -> Iterator[Sa
         sandbox = stack.enter_context(Sandbox(cfg))
         stack.enter_context(endpoints.override(sandbox.endpoints))
         yield sandbox
+
+
+def activate(config: SandboxConfig | None = None, **options: object) -> Sandbox:
+    """Start a sandbox and point vodaxa's endpoints at it until ``stop()`` (or the interpreter exits).
+
+    For notebooks, where a ``with`` block cannot span cells; scripts should prefer :func:`serve`.
+    """
+    stack = ExitStack()
+    sandbox = stack.enter_context(serve(config, **options))
+    sandbox._on_stop.append(stack.pop_all().close)
+    atexit.register(sandbox.stop)
+    return sandbox
