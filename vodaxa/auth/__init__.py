@@ -53,7 +53,8 @@ def login(
     if credential is None:
         raise AuthError(
             "no ESO credentials found: set VODAXA_ESO_USERNAME and VODAXA_ESO_PASSWORD (or VODAXA_ESO_TOKEN), "
-            "store them with vodaxa.auth.remember, or call login(..., prompt=True)"
+            "store them in the keyring ('vodaxa login eso --store', or vodaxa.auth.remember), "
+            "or log in interactively (login(..., prompt=True))"
         )
     token = EsoToken(credential)
     token.login()
