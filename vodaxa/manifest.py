@@ -137,13 +137,17 @@ class Manifest:
         return Manifest(out)
 
     def summary(self) -> pd.DataFrame:
-        """Files and bytes (known sizes) per mission and category."""
+        """Files, files of known size and their bytes, per mission and category (some archives' listings
+        give no exact sizes: ``sized`` says how many of ``files`` the ``bytes`` cover)."""
         frame = self.frame.assign(
             mission=self.frame["mission"].fillna("-"),
             category=self.frame["category"].fillna("-"),
+            sized=self.frame["size"].notna(),
             size=self.frame["size"].fillna(0),
         )
-        table = frame.groupby(["mission", "category"]).agg(files=("url", "size"), bytes=("size", "sum"))
+        table = frame.groupby(["mission", "category"]).agg(
+            files=("url", "size"), sized=("sized", "sum"), bytes=("size", "sum")
+        )
         return table.reset_index()
 
     # ------------------------------------------------------------------------------ persistence

@@ -79,7 +79,9 @@ def test_summary_and_selection():
     manifest = Manifest(_rows()).merge_duplicates()
     summary = manifest.summary()
     bias = summary[(summary["mission"] == "eso") & (summary["category"] == "BIAS")].iloc[0]
-    assert bias["files"] == 1 and bias["bytes"] == 10
+    assert bias["files"] == 1 and bias["sized"] == 1 and bias["bytes"] == 10
+    unsized = Manifest([{"mission": "m", "category": "c", "url": "http://h/x", "local_path": "x"}]).summary()
+    assert unsized.iloc[0][["files", "sized", "bytes"]].tolist() == [1, 0, 0]  # unknown is not zero bytes
     assert len(manifest.select(category=["BIAS", "SCIENCE"])) == 2
     assert len(manifest.exclude(category="BIAS").files) == 1
     with pytest.raises(KeyError, match="no manifest column"):

@@ -78,8 +78,19 @@ def run_demo(
     dest.mkdir(parents=True, exist_ok=True)
     manifest.to_json(dest / "manifest.json")
     found.to_csv(dest / "observations.csv", index=False)
-    for row in manifest.summary().groupby("mission").agg(files=("files", "sum"), bytes=("bytes", "sum")).itertuples():
-        print(f"   {row.Index}: {row.files} files" + (f", {_human(row.bytes)}" if row.bytes else " (sizes not listed)"))
+    totals = (
+        manifest.summary()
+        .groupby("mission")
+        .agg(files=("files", "sum"), sized=("sized", "sum"), bytes=("bytes", "sum"))
+    )
+    for row in totals.itertuples():
+        if row.sized == row.files:
+            sizes = _human(row.bytes)
+        elif row.sized:
+            sizes = f"{_human(row.bytes)} known for {row.sized} of them"
+        else:
+            sizes = "sizes not listed by the archive"
+        print(f"   {row.Index}: {row.files} files, {sizes}")
     print(f"4. Downloading into {dest}/ (verified, resumable):")
     report = download(manifest, dest, progress=progress)
     files = manifest.files
