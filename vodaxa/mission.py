@@ -156,8 +156,17 @@ class Mission:
     # ------------------------------------------------------------------------------ filters
     def filter_on_obs_ids(self, allowed_obs_ids: str | Iterable[str], invert: bool = False) -> None:
         """Keep (or with ``invert`` drop) the given ObsIDs; each must match the mission's ObsID regex."""
-        ids = self.spec.check_ids([allowed_obs_ids] if isinstance(allowed_obs_ids, str) else allowed_obs_ids)
+        single = isinstance(allowed_obs_ids, str | int) and not isinstance(allowed_obs_ids, bool)
+        ids = self.spec.check_ids([allowed_obs_ids] if single else allowed_obs_ids)
         self._apply("filter_on_obs_ids", {"allowed_obs_ids": ids, "invert": bool(invert)})
+        missing = [] if invert else sorted(set(ids) - set(self.filtered_obs_ids))
+        if missing:
+            shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+            warnings.warn(
+                f"{self.name}: {len(missing)} of the {len(set(ids))} ObsIDs asked for are not in the selection "
+                f"(unknown to the archive, or removed by the mission's cuts or instrument choice): {shown}",
+                stacklevel=2,
+            )
 
     def filter_on_rect_region(self, lower_left: Any, upper_right: Any) -> None:
         """Keep observations whose centre lies in an RA/Dec rectangle (wrapping through RA 0 if needed)."""

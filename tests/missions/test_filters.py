@@ -10,7 +10,7 @@ import pytest
 from astropy.coordinates import SkyCoord
 
 from vodaxa import Mission
-from vodaxa.errors import NoObservationsError, VodaxaError
+from vodaxa.errors import InputError, NoObservationsError, VodaxaError
 from vodaxa.missions import OBS_COLUMNS
 from vodaxa.sandbox.heasarc_tables import TARGETS
 
@@ -277,3 +277,16 @@ def test_unresolvable_name_is_an_error(sandbox):
 
     with pytest.raises(NameResolutionError, match="could not resolve 'Bogus X-1'"):
         Mission("nustar_pointed", resolver=resolver).filter_on_name("Bogus X-1")
+
+
+def test_obs_id_input_forms_and_unknown_ids(sandbox):
+    known = Mission("chandra").filtered_obs_ids[:2]
+    one = Mission("chandra")
+    one.filter_on_obs_ids(int(known[0]))  # a bare number is one ObsID
+    assert one.filtered_obs_ids == [known[0]]
+    with pytest.raises(InputError, match="'1234567' is not a chandra ObsID"):
+        Mission("chandra").filter_on_obs_ids(["1234567"])
+    mixed = Mission("chandra")
+    with pytest.warns(UserWarning, match="1 of the 2 ObsIDs asked for are not in the selection.*: 999999"):
+        mixed.filter_on_obs_ids([known[1], "999999"])
+    assert mixed.filtered_obs_ids == [known[1]]

@@ -19,7 +19,7 @@ from importlib.metadata import entry_points
 import numpy as np
 import pandas as pd
 
-from ..errors import UnknownMissionError, VodaxaError
+from ..errors import InputError, UnknownMissionError, VodaxaError
 from ..query.adql import ident, in_list
 
 __all__ = ["OBS_COLUMNS", "TAXONOMY", "FileRules", "MissionSpec", "get", "names", "register", "specs"]
@@ -237,7 +237,7 @@ class MissionSpec:
         for raw in ids:
             value = str(raw).strip().upper() if not self.id_numeric else str(raw).strip()
             if not pattern.match(value) and not pattern.match(str(raw).strip()):
-                raise VodaxaError(f"'{raw}' is not a {self.name} ObsID: it must match {self.id_regex}")
+                raise InputError(f"'{raw}' is not a {self.name} ObsID: it must match {self.id_regex}")
             out.append(value if pattern.match(value) else str(raw).strip())
         return out
 
