@@ -172,3 +172,43 @@ def test_no_secret_leaks(sandbox, caplog, tmp_path):
     assert secret_token and secret_token not in blob
     for form in (PASSWORD, PASSWORD.replace(" ", "+"), PASSWORD.replace(" ", "%20")):
         assert form not in blob  # not even URL-encoded in a logged request line
+
+
+def test_download_carries_the_token_and_refuses_login_pages(sandbox, tmp_path):
+    dp_id = sorted(_private(sandbox))[0]
+    vodaxa.login("eso", allow_http_loopback=True)
+    mission = Mission("eso")
+    mission.filter_on_obs_ids([dp_id])
+    manifest = resolve(mission, calibrations="raw2master")
+    auth.logout("eso")
+    anonymous = vodaxa.download(manifest, tmp_path / "anon", progress=False, retries=0)
+    failed = set(anonymous.failed["url"])
+    raw = manifest.select(category=["raw", "night_log", "association_tree"]).files
+    assert set(raw["url"]) <= failed  # the proprietary frame, its night log and tree: login pages or 401
+    assert any("HTML page where a text file" in e for e in anonymous.errors), anonymous.errors
+    assert any("HTML page (" in e and "check your credentials" in e for e in anonymous.errors)
+    for path in anonymous.ok:  # public calibrations arrive; no login page is ever saved as data
+        assert b"<html" not in path.read_bytes()[:64].lower(), path
+
+    vodaxa.login("eso", allow_http_loopback=True)
+    report = vodaxa.download(manifest, tmp_path / "mine", progress=False)
+    assert len(report.ok) == len(manifest.files) and not len(report.failed), report.errors
+    for path in report.ok:
+        head = path.read_bytes()[:64].lower()
+        assert b"<html" not in head and b"<!doctype" not in head, path
+
+
+def test_download_logs_in_again_when_the_token_is_refused(sandbox, tmp_path):
+    token = vodaxa.login("eso", allow_http_loopback=True)
+    dp_id = sorted(_private(sandbox))[0]
+    mission = Mission("eso")
+    mission.filter_on_obs_ids([dp_id])
+    raw = resolve(mission).select(category="raw")
+    issuer = sandbox.archives["eso"].auth.issuer
+    stale = issuer.issue("astro", sandbox.urls["eso"])["id_token"]
+    token._token, token._expires = stale, time.time() + 3600  # the client believes it is still good
+    time.sleep(4.2)  # ... but the server no longer does
+    issued = issuer.issued
+    report = vodaxa.download(raw, tmp_path, progress=False, retries=2)
+    assert len(report.ok) == 1, report.errors
+    assert issuer.issued > issued and report.ok[0].read_bytes()[:2] == b"\x1f\x9d"

@@ -157,7 +157,14 @@ async def download_async(
         total=max_total or HttpConfig.total,
         host_limits=host_limits(max_per_host),
     )
-    client = http or HttpClient(config)
+    if http is None:
+        from .. import auth  # credentials go only to their own archive's hosts (vodaxa.auth.scoped)
+
+        scoped = auth.scope()
+        http = HttpClient(
+            config, headers_for=scoped.headers_for, on_rejected=auth.rejected, params_for=scoped.params_for
+        )
+    client = http
     known = [t.size for t, _ in tasks]
     bar = Progress(len(tasks), None if None in known else sum(known), enabled=progress)
     deadline = None if budget is None else time.monotonic() + budget

@@ -32,6 +32,7 @@ __all__ = ["FileTask", "fetch_file", "fsync_dirs", "is_complete"]
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20  # bytes per read: large enough for speed, small enough that memory stays flat
+REFUSED = "refused"  # _attempt's status when the archive turned the credential down
 RESUMABLE = 256 * 1024  # larger files keep their validator beside the .part so an interrupted run resumes
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 _HTML = (b"<!doctype html", b"<html", b"<?xml version", b"<head", b"<body")
@@ -115,9 +116,13 @@ def is_complete(task: FileTask) -> bool:
 def sniff(name: str, head: bytes, content_type: str) -> str | None:
     """Why the first bytes cannot be the file ``name`` (an HTML page instead of data), or None if they can."""
     lower_name = name.lower()
-    if lower_name.endswith((".html", ".htm", ".xml", ".txt")):
-        return None
     start = head.lstrip()[:64].lower()
+    if lower_name.endswith((".html", ".htm")):
+        return None
+    if lower_name.endswith((".xml", ".txt", ".json", ".csv")):  # text is fine, but not an HTML page
+        if start.startswith((b"<!doctype html", b"<html")):
+            return "the server sent an HTML page where a text file was expected (a login or error page?)"
+        return None
     if start.startswith(_HTML) or ("text/html" in content_type and not head.startswith((b"\x1f", b"SIMPLE"))):
         return "the server sent an HTML page where a data file was expected (a login or error page?)"
     suffix = os.path.splitext(lower_name)[1]
@@ -187,6 +192,7 @@ async def _fetch_url(
     """Fetch from one URL with retries, resuming the ``.part`` file between attempts."""
     part, received, last = _part(task.path), 0, "no attempt made"
     retry_after: str | None = None
+    relogged = False
     if splittable(task.size, task.splits):
         try:
             received = await fetch_segments(http, task.path, part, url, task.size, task.splits, retries=retries,
@@ -221,6 +227,13 @@ async def _fetch_url(
             continue
         if status == "done":
             return received
+        if status == REFUSED:
+            if relogged or http.on_rejected is None or not http.on_rejected(url):
+                last = "the archive refused the credential (a login page or 401): is this file yours to fetch?"
+                break
+            relogged = True  # a stale or revoked token: log in again, once (the next attempt)
+            last = status
+            continue
         last = status
         if not status.startswith("retry"):
             break
@@ -290,6 +303,9 @@ async def _attempt(
         if answer.status == 416 and have:  # our partial file is no longer a prefix of anything: start again
             _discard(task.path)
             return 0, "retry: the server refused the resume range (416); restarting", None
+        if _refused(http, url, answer, task.path.name):
+            await answer.read()
+            return 0, REFUSED, None
         if answer.status not in (200, 206):
             return 0, f"the server answered {answer.status} {answer.reason or ''}".strip(), None
         total = _expected_total(answer, have)
@@ -305,6 +321,9 @@ async def _attempt(
                 _meta(task.path).write_text(json.dumps({"url": url, **_validator(answer.headers)}))
         if task.size is not None and total is not None and total != task.size:
             _discard(task.path)
+            if "text/html" in answer.headers.get("Content-Type", "").lower():
+                return 0, (f"the server sent an HTML page ({total} bytes) where a {task.size}-byte data file was "
+                           "expected (a login or error page? check your credentials)"), None  # fmt: skip
             return 0, f"the server offers {total} bytes but the manifest expects {task.size}", None
         first = True
         try:
@@ -341,6 +360,15 @@ async def _attempt(
         return received, f"retry: {problem}", None
     _install(task, part, sync_dirs)
     return received, "done", None
+
+
+def _refused(http: HttpClient, url: str, answer: aiohttp.ClientResponse, name: str) -> bool:
+    """A credential went with the request and the archive turned it down (401, or a login page: ESO's way)."""
+    if http.headers_for is None or not http.headers_for(url):
+        return False
+    html = "text/html" in answer.headers.get("Content-Type", "").lower()
+    page = html and not name.lower().endswith((".html", ".htm"))
+    return answer.status == 401 or (answer.status == 200 and page)
 
 
 def _expected_total(answer: aiohttp.ClientResponse, have: int) -> int | None:
