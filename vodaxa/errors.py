@@ -4,11 +4,13 @@ from __future__ import annotations
 
 __all__ = [
     "AuthError",
+    "CiaoNotFoundError",
     "ConfigError",
     "DownloadError",
     "InputError",
     "NameResolutionError",
     "NoObservationsError",
+    "ProcessingError",
     "QueryError",
     "ResolveError",
     "SandboxError",
@@ -68,6 +70,14 @@ class NoObservationsError(VodaxaError):
 
 class InputError(VodaxaError, ValueError):
     """A file or value the user gave is malformed or missing (the message names it and what is expected)."""
+
+
+class ProcessingError(VodaxaError):
+    """A processing step cannot run (missing inputs, tools or an unreadable ledger); the message says which."""
+
+
+class CiaoNotFoundError(ProcessingError):
+    """CIAO (or its CALDB) is not available: install it and start its environment, or use the native reductions."""
 
 
 class SandboxError(VodaxaError):

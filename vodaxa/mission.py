@@ -159,7 +159,8 @@ class Mission:
         single = isinstance(allowed_obs_ids, str | int) and not isinstance(allowed_obs_ids, bool)
         ids = self.spec.check_ids([allowed_obs_ids] if single else allowed_obs_ids)
         self._apply("filter_on_obs_ids", {"allowed_obs_ids": ids, "invert": bool(invert)})
-        missing = [] if invert else sorted(set(ids) - set(self.filtered_obs_ids))
+        first = len(self._history) == 1  # after other filters, an absent ObsID may simply have been filtered out
+        missing = sorted(set(ids) - set(self.filtered_obs_ids)) if first and not invert else []
         if missing:
             shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
             warnings.warn(

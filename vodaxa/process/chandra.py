@@ -1,0 +1,372 @@
+"""Chandra through CIAO, as DAXA runs it: ``prepare_chandra_info`` (oif.fits), ``chandra_repro``,
+``deflare`` (sigma method), ``cleaned_chandra_evts``, ``flux_image`` and ``rate_image``, with DAXA's
+parameters, defaults and product names, on a :class:`~vodaxa.process.runner.Workspace`.
+
+Each uid is ``<ObsID><INST><sub-exposure>`` (``1843ACISE001``); products go to
+``processed/chandra/<ObsID>/{events,cleaning,images,misc}/obsid<o>-inst<i>-subexp<se>-...``.
+Multi-OBI and alternating-exposure observations are listed with the reason they are not processed.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import re
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import CiaoNotFoundError, ProcessingError
+from .runner import ProcessReport, Task, Workspace, run_step
+
+__all__ = [
+    "CSC_BANDS",
+    "chandra_repro",
+    "cleaned_chandra_evts",
+    "deflare",
+    "find_ciao",
+    "flux_image",
+    "full_process_chandra",
+    "parse_oif",
+    "prepare_chandra_info",
+    "rate_image",
+]
+
+MISSION = "chandra"
+#: The Chandra Source Catalog bands, (lo, hi, effective energy) in keV: DAXA's defaults.
+CSC_BANDS: tuple[tuple[float, float, float], ...] = (
+    (0.5, 7.0, 2.3), (0.5, 1.2, 0.92), (1.2, 2.0, 1.56), (2.0, 7.0, 3.8), (0.2, 0.4, 0.4),
+)  # fmt: skip
+REPRO_GRADES = (0, 2, 3, 4, 6)  # the ASCA grades chandra_repro keeps
+
+
+def find_ciao(timeout: float = 60) -> dict[str, str]:
+    """The CIAO and CALDB versions (``ciaover -v``); CiaoNotFoundError if CIAO or its CALDB is missing."""
+    if shutil.which("ciaover") is None:
+        raise CiaoNotFoundError(
+            "CIAO is not available (no 'ciaover' on PATH): install CIAO and start its environment "
+            "(e.g. 'conda activate ciao'), or use vodaxa.process.native for reductions without CIAO"
+        )
+    try:
+        done = subprocess.run(["ciaover", "-v"], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise CiaoNotFoundError(f"'ciaover -v' did not answer within {timeout:g} s") from None
+    text = done.stdout + done.stderr
+    ciao = re.search(r"CIAO\s*:\s*CIAO\s+([0-9][0-9.]*)", text)
+    caldb = re.search(r"CALDB\s*:\s*([^\n]+)", text)
+    if done.returncode != 0 or ciao is None:
+        raise CiaoNotFoundError(f"'ciaover -v' failed or did not name a CIAO version: {text.strip()[:200]}")
+    if caldb is None or "not installed" in caldb.group(1).lower():
+        raise CiaoNotFoundError("CIAO is installed but its CALDB is not: install the CALDB (ciao-install, or conda)")
+    return {"ciao": ciao.group(1), "caldb": caldb.group(1).strip()}
+
+
+# ---------------------------------------------------------------------------------- oif.fits
+def parse_oif(path: str | Path) -> dict[str, Any]:
+    """What an ObsID's ``oif.fits`` says: instrument, detector, grating, mode, pointing, and whether the
+    observation can be processed (active, single OBI, no alternating exposures)."""
+    from astropy.io import fits
+
+    try:
+        with fits.open(path) as hdul:
+            header = hdul[1].header
+            table = hdul[1].data
+            content = [str(c).strip().upper() for c in table["MEMBER_CONTENT"]]
+            location = [str(c).strip() for c in table["MEMBER_LOCATION"]]
+    except (OSError, KeyError, IndexError) as err:
+        raise ProcessingError(f"{path}: not a readable Chandra oif.fits ({err})") from None
+    evt1 = [loc for c, loc in zip(content, location, strict=True) if c == "EVT1"]
+    active = "EVT2" in content and bool(evt1) and ("ASPSOL" in content or "ASPSOLOBI" in content)
+    alternating = len(evt1) > 1 and any("_e1_" in x for x in evt1) and any("_e2_" in x for x in evt1)
+    multi = len(evt1) > 1 and not alternating
+    obis = sorted({m.group(1) for x in evt1 if (m := re.search(r"_(\d{3})N\d{3}", Path(x).name))})
+    grating = str(header.get("GRATING", "NONE")).strip().upper()
+    info = {
+        "instrument": str(header.get("INSTRUME", "")).strip().upper(),
+        "detector": str(header.get("DETNAM", "")).strip().split("-")[-1],
+        "grating": grating != "NONE",
+        "grating_name": grating,
+        "sequence": str(header.get("SEQ_NUM", "")).strip(),
+        "obs_mode": str(header.get("OBS_MODE", "")).strip(),
+        "mode": str(header.get("DATAMODE", "")).strip(),
+        "ra_nom": float(header.get("RA_NOM", "nan")),
+        "dec_nom": float(header.get("DEC_NOM", "nan")),
+        "roll_nom": float(header.get("ROLL_NOM", "nan")),
+        "active": active,
+        "alt_exp_mode": alternating,
+        "multi_obi": multi,
+        "sub_exp_ids": ["E" + o for o in obis] if multi else ["E001"],
+        "file_content_counts": {c: content.count(c) for c in sorted(set(content))},
+    }
+    info["process"] = active and not alternating and not multi
+    info["reason"] = (
+        "" if info["process"] else
+        "not active (no EVT2, EVT1 or aspect solution)" if not active else
+        "alternating exposure mode (not processed yet)" if alternating else "multiple OBIs (not processed yet)"
+    )  # fmt: skip
+    return info
+
+
+def prepare_chandra_info(workspace: Workspace, *, executor: concurrent.futures.Executor | None = None) -> ProcessReport:
+    """Parse every downloaded ObsID's oif.fits (pure Python, no CIAO); the ledger keeps what it found."""
+    folder = workspace.root / MISSION
+    obs_ids = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+    if not obs_ids:
+        raise ProcessingError(f"no Chandra observations under {folder}: download some first (vodaxa.download)")
+    tasks = [
+        Task("prepare_chandra_info", o, str(workspace.root), (str(workspace.raw(MISSION, o) / "oif.fits"),),
+             function="vodaxa.process.chandra:_oif_task", kwargs={"path": str(workspace.raw(MISSION, o) / "oif.fits")})
+        for o in obs_ids
+    ]  # fmt: skip
+    return run_step(workspace, "prepare_chandra_info", {}, tasks, executor=executor)
+
+
+def _oif_task(path: str) -> dict[str, Any]:
+    return parse_oif(path)
+
+
+def observations(workspace: Workspace) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """``(obs_id, instrument, sub-exposure, info)`` of every processable observation, from the ledger."""
+    out = []
+    for entry in workspace.ledger.entries("prepare_chandra_info"):
+        if entry.ok and entry.extra.get("process"):
+            for sub in entry.extra["sub_exp_ids"]:
+                out.append((entry.uid, entry.extra["instrument"], sub, dict(entry.extra)))
+    if not out and not any(True for _ in workspace.ledger.entries("prepare_chandra_info")):
+        raise ProcessingError("run vodaxa.process.chandra.prepare_chandra_info(workspace) first")
+    return sorted(out)
+
+
+# ---------------------------------------------------------------------------------- paths
+def _prefix(obs: str, inst: str, sub: str) -> str:
+    return f"obsid{obs}-inst{inst}-subexp{sub}"
+
+
+def _paths(ws: Workspace, obs: str, inst: str, sub: str) -> dict[str, Path]:
+    p, d = _prefix(obs, inst, sub), ws.processed(MISSION, obs)
+    return {
+        "evt": d / "events" / f"{p}-en-events.fits",
+        "default_gti": d / "cleaning" / f"{p}-defaultGTI.fits",
+        "badpix": d / "misc" / f"{p}-badpix.fits",
+        "fov": d / "misc" / f"{p}-FOVreg.fits",
+        "mask": d / "misc" / f"{p}-mask.fits",
+        "asol": d / "misc" / f"{p}-aspectsolution.fits",
+        "dtf": d / "misc" / f"{p}-deadtimefile.fits",
+        "lightcurve": d / "cleaning" / f"{p}-lightcurve.fits",
+        "flare_gti": d / "cleaning" / f"{p}-flaringGTI.fits",
+    }
+
+
+def _clean_path(ws: Workspace, obs: str, inst: str, sub: str, energy: tuple[float, float] | None) -> Path:
+    band = f"-en{energy[0]:g}_{energy[1]:g}keV" if energy and inst == "ACIS" else "-en"
+    return ws.processed(MISSION, obs) / "events" / f"{_prefix(obs, inst, sub)}{band}-cleanevents.fits"
+
+
+def _uid(obs: str, inst: str, sub: str) -> str:
+    return f"{obs}{inst}{sub}"
+
+
+def _done_before(ws: Workspace, step: str, needed: str) -> list[tuple[str, str, str, dict[str, Any]]]:
+    chosen = [o for o in observations(ws) if ws.ledger.succeeded(needed, _uid(*o[:3]))]
+    if not chosen:
+        raise ProcessingError(f"{step} needs {needed} to have succeeded for at least one observation; run it first")
+    return chosen
+
+
+def _command_task(
+    ws: Workspace,
+    step: str,
+    uid: str,
+    commands: tuple[tuple[str, ...], ...],
+    moves: list[tuple[str, Path]],
+    timeout: float | None,
+) -> Task:
+    """A task running CIAO ``commands`` whose outputs are the ``moves`` targets."""
+    targets = tuple(str(t) for _, t in moves)
+    return Task(step, uid, str(ws.root), targets, commands=commands,
+                moves=tuple((g, str(t)) for g, t in moves), timeout=timeout)  # fmt: skip
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+# ---------------------------------------------------------------------------------- steps
+def chandra_repro(
+    workspace: Workspace, destreak: bool = True, check_very_faint: bool = False, pix_adj: str = "default",
+    asol_update: bool = True, grating_pi_filter: bool = True, *, timeout: float | None = None,
+    executor: concurrent.futures.Executor | None = None, rerun: bool = False,
+) -> ProcessReport:  # fmt: skip
+    """Re-reduce each ObsID with the latest calibrations (CIAO ``chandra_repro``), keeping the evt2,
+    default GTI, bad pixels, FOV, mask and aspect solution (and HRC's dead-time file)."""
+    if pix_adj not in ("default", "edser", "none", "randomize"):
+        raise ProcessingError(f"pix_adj={pix_adj!r}: use 'default', 'edser', 'none' or 'randomize'")
+    find_ciao()
+    args = {"destreak": destreak, "check_very_faint": check_very_faint, "pix_adj": pix_adj,
+            "asol_update": asol_update, "grating_pi_filter": grating_pi_filter}  # fmt: skip
+    tasks = []
+    for obs, inst, sub, _ in observations(workspace):
+        paths, uid = _paths(workspace, obs, inst, sub), _uid(obs, inst, sub)
+        command = ("chandra_repro", f"indir={workspace.raw(MISSION, obs)}/", "outdir={work}", f"root={uid}",
+                   "badpixel=yes", "process_events=yes", f"destreak={_yes(destreak)}", "set_ardlib=no",
+                   f"check_vf_pha={_yes(check_very_faint)}", f"pix_adj={pix_adj}", "tg_zo_position=evt2",
+                   f"asol_update={_yes(asol_update)}", f"pi_filter={_yes(grating_pi_filter)}", "cleanup=no",
+                   "verbose=5")  # fmt: skip
+        moves = [
+            ("*_repro_evt2.fits", paths["evt"]),
+            ("*_repro_flt1.fits", paths["default_gti"]),
+            ("*_repro_bpix1.fits", paths["badpix"]),
+            ("*_repro_fov1.fits", paths["fov"]),
+            ("*_msk1.fits", paths["mask"]),
+            ("pcadf*_repro_asol1.fits | pcadf*_asol1.fits", paths["asol"]),
+        ]
+        if inst == "HRC":
+            moves.append(("*_dtf1.fits", paths["dtf"]))
+        tasks.append(_command_task(workspace, "chandra_repro", uid, (command,), moves, timeout))
+    return run_step(workspace, "chandra_repro", args, tasks, executor=executor, rerun=rerun)
+
+
+def deflare(
+    workspace: Workspace, method: str = "sigma", allowed_sigma: float = 3.0, min_length: int = 3,
+    time_bin_size: float = 200.0, lc_lo_en: float = 0.5, lc_hi_en: float = 7.0, *, timeout: float | None = None,
+    executor: concurrent.futures.Executor | None = None, rerun: bool = False,
+) -> ProcessReport:  # fmt: skip
+    """Flare-free GTIs (CIAO ``dmextract`` light curve, then ``deflare`` method=sigma); energies in keV,
+    ``time_bin_size`` in seconds; HRC light curves take no energy filter."""
+    if method != "sigma":
+        raise ProcessingError(f"deflare method={method!r}: only 'sigma' is supported (as in DAXA)")
+    if not 0 < lc_lo_en < lc_hi_en:
+        raise ProcessingError(f"lc_lo_en={lc_lo_en}, lc_hi_en={lc_hi_en}: need 0 < lo < hi (keV)")
+    find_ciao()
+    args = {"method": method, "allowed_sigma": allowed_sigma, "min_length": min_length,
+            "time_bin_size": time_bin_size, "lc_lo_en": lc_lo_en, "lc_hi_en": lc_hi_en}  # fmt: skip
+    tasks = []
+    for obs, inst, sub, _ in _done_before(workspace, "deflare", "chandra_repro"):
+        paths = _paths(workspace, obs, inst, sub)
+        energy = f"[energy={lc_lo_en * 1000:g}:{lc_hi_en * 1000:g}]" if inst == "ACIS" else ""
+        commands = (
+            ("dmextract", f"infile={paths['evt']}{energy}[bin time=::{time_bin_size:g}]", "outfile={work}/lc.fits",
+             "opt=ltc1", "clobber=yes"),
+            ("deflare", "infile={work}/lc.fits", "outfile={work}/gti.fits", f"method={method}",
+             f"nsigma={allowed_sigma:g}", f"minlength={min_length}", "plot=no", "verbose=5"),
+        )  # fmt: skip
+        moves = (("lc.fits", str(paths["lightcurve"])), ("gti.fits", str(paths["flare_gti"])))
+        tasks.append(Task("deflare", _uid(obs, inst, sub), str(workspace.root), tuple(t for _, t in moves),
+                          commands=commands, moves=moves, timeout=timeout))  # fmt: skip
+    return run_step(workspace, "deflare", args, tasks, executor=executor, rerun=rerun)
+
+
+def cleaned_chandra_evts(
+    workspace: Workspace, lo_en: float | None = None, hi_en: float | None = None,
+    allowed_grades: Sequence[int] | None = None, *, timeout: float | None = None,
+    executor: concurrent.futures.Executor | None = None, rerun: bool = False,
+) -> ProcessReport:  # fmt: skip
+    """Cleaned event lists: STATUS=0, the grades (ASCA; default chandra_repro's), an energy range in keV
+    (ACIS only) with ``dmcopy``, then the flare-free GTIs."""
+    if (lo_en is None) != (hi_en is None) or (lo_en is not None and not 0 <= lo_en < hi_en):  # type: ignore[operator]
+        raise ProcessingError(f"lo_en={lo_en}, hi_en={hi_en}: give both (keV, lo < hi) or neither")
+    grades = tuple(REPRO_GRADES if allowed_grades is None else sorted({int(g) for g in allowed_grades}))
+    if set(grades) - set(REPRO_GRADES):
+        raise ProcessingError(f"grades {sorted(set(grades) - set(REPRO_GRADES))} were already removed by "
+                              f"chandra_repro, which keeps ASCA grades {REPRO_GRADES}")  # fmt: skip
+    find_ciao()
+    energy = (lo_en, hi_en) if lo_en is not None else None
+    args = {"lo_en": lo_en, "hi_en": hi_en, "allowed_grades": list(grades)}
+    tasks = []
+    for obs, inst, sub, _ in _done_before(workspace, "cleaned_chandra_evts", "deflare"):
+        paths = _paths(workspace, obs, inst, sub)
+        target = _clean_path(workspace, obs, inst, sub, energy)
+        if inst == "ACIS":
+            parts = ([f"energy={lo_en * 1000:g}:{hi_en * 1000:g}"] if energy else []) + [  # type: ignore[operator]
+                f"grade={','.join(map(str, grades))}", "status=0"]  # fmt: skip
+        else:
+            parts = ["status=0"]
+        commands = (
+            ("dmcopy", f"{paths['evt']}[EVENTS][{','.join(parts)}]", "{work}/interim.fits", "clobber=yes"),
+            ("dmcopy", f"{{work}}/interim.fits[EVENTS][@{paths['flare_gti']}]", "{work}/clean.fits", "clobber=yes"),
+        )
+        tasks.append(Task("cleaned_chandra_evts", _uid(obs, inst, sub), str(workspace.root), (str(target),),
+                          commands=commands, moves=(("clean.fits", str(target)),), timeout=timeout))  # fmt: skip
+    return run_step(workspace, "cleaned_chandra_evts", args, tasks, executor=executor, rerun=rerun)
+
+
+def _images(
+    workspace: Workspace, step: str, units: str, en_bounds: Sequence[tuple[float, float]],
+    effective_ens: Sequence[float], acis_bin_size: float, hrc_bin_size: float, timeout: float | None,
+    executor: concurrent.futures.Executor | None, rerun: bool,
+) -> ProcessReport:  # fmt: skip
+    if len(en_bounds) != len(effective_ens) or not en_bounds:
+        raise ProcessingError("en_bounds and effective_ens must have the same (non-zero) length")
+    for (lo, hi), eff in zip(en_bounds, effective_ens, strict=True):
+        if not lo < eff < hi and not lo <= eff <= hi:
+            raise ProcessingError(f"effective energy {eff} keV is outside its band {lo}-{hi} keV")
+    find_ciao()
+    args = {"en_bounds": [list(b) for b in en_bounds], "effective_ens": list(effective_ens),
+            "acis_bin_size": acis_bin_size, "hrc_bin_size": hrc_bin_size}  # fmt: skip
+    clean_args = workspace.ledger.steps.get("cleaned_chandra_evts", {})
+    energy = (clean_args["lo_en"], clean_args["hi_en"]) if clean_args.get("lo_en") is not None else None
+    tasks = []
+    for obs, inst, sub, _ in _done_before(workspace, step, "cleaned_chandra_evts"):
+        paths, prefix = _paths(workspace, obs, inst, sub), _prefix(obs, inst, sub)
+        clean = _clean_path(workspace, obs, inst, sub, energy)
+        command = ["fluximage", f"infile={clean}[EVENTS]", "outroot={work}/out",
+                   f"binsize={acis_bin_size if inst == 'ACIS' else hrc_bin_size:g}", f"asolfile={paths['asol']}",
+                   f"badpixfile={paths['badpix']}", f"maskfile={paths['mask']}", f"units={units}", "psfecf=1",
+                   "parallel=no", "tmpdir={work}/sub_temp", "cleanup=yes", "verbose=4"]  # fmt: skip
+        if inst == "ACIS":
+            command.insert(3, "bands=" + ",".join(f"{lo:g}:{hi:g}:{eff:g}" for (lo, hi), eff
+                                                  in zip(en_bounds, effective_ens, strict=True)))  # fmt: skip
+            bands = [(f"{lo:g}-{hi:g}", f"-en{lo:g}_{hi:g}keV") for lo, hi in en_bounds]
+        else:
+            command += [f"dtffile={paths['dtf']}", "background=default"]
+            bands = [("wide", "-en")]
+        images = workspace.processed(MISSION, obs, "images")
+        rate = units == "time"
+        moves = []
+        for band, tag in bands:
+            name = f"{prefix}{tag}"
+            misc = workspace.processed(MISSION, obs, "misc")
+            moves += [(f"out_{band}_thresh.img", images / f"{name}-image.fits"),
+                      (f"out_{band}_flux.img", images / f"{name}-{'ratemap' if rate else 'fluxmap'}.fits"),
+                      (f"out_{band}_thresh.expmap", images / f"{name}-{'expmap' if rate else 'weightedexpmap'}.fits"),
+                      (f"out_{band}_thresh.psfmap", misc / f"{name}-psfmap.fits")]  # fmt: skip
+        tasks.append(_command_task(workspace, step, _uid(obs, inst, sub), (tuple(command),), moves, timeout))
+    return run_step(workspace, step, args, tasks, executor=executor, rerun=rerun)
+
+
+def flux_image(
+    workspace: Workspace, en_bounds: Sequence[tuple[float, float]] = tuple((lo, hi) for lo, hi, _ in CSC_BANDS),
+    effective_ens: Sequence[float] = tuple(e for *_, e in CSC_BANDS), acis_bin_size: float = 4,
+    hrc_bin_size: float = 16, *, timeout: float | None = None, executor: concurrent.futures.Executor | None = None,
+    rerun: bool = False,
+) -> ProcessReport:  # fmt: skip
+    """Images, weighted exposure maps (cm^2 s ct/photon) and flux maps (photon/cm^2/s) per band (``fluximage``)."""
+    return _images(workspace, "flux_image", "default", en_bounds, effective_ens, acis_bin_size, hrc_bin_size,
+                   timeout, executor, rerun)  # fmt: skip
+
+
+def rate_image(
+    workspace: Workspace, en_bounds: Sequence[tuple[float, float]] = tuple((lo, hi) for lo, hi, _ in CSC_BANDS),
+    effective_ens: Sequence[float] = tuple(e for *_, e in CSC_BANDS), acis_bin_size: float = 4,
+    hrc_bin_size: float = 16, *, timeout: float | None = None, executor: concurrent.futures.Executor | None = None,
+    rerun: bool = False,
+) -> ProcessReport:  # fmt: skip
+    """Images, exposure maps (s) and rate maps (count/s) per band (``fluximage units=time``)."""
+    return _images(workspace, "rate_image", "time", en_bounds, effective_ens, acis_bin_size, hrc_bin_size,
+                   timeout, executor, rerun)  # fmt: skip
+
+
+def full_process_chandra(
+    workspace: Workspace, *, executor: concurrent.futures.Executor | None = None, timeout: float | None = None
+) -> ProcessReport:
+    """Every step in DAXA's order with DAXA's defaults; observations that fail a step drop out of the later ones."""
+    report = prepare_chandra_info(workspace, executor=executor)
+    for step in (chandra_repro, deflare, cleaned_chandra_evts, flux_image, rate_image):
+        try:
+            report = report + step(workspace, executor=executor, timeout=timeout)
+        except ProcessingError as err:
+            if "needs" not in str(err):
+                raise
+            break  # nothing survived the previous step: the report says why
+    return report
