@@ -32,8 +32,8 @@ def _one_line_error(capsys, code: int, *needles: str) -> str:
 
 def test_every_command_has_help(capsys):
     commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
-    assert {"missions", "search", "resolve", "download", "login", "logout", "whoami", "config", "sandbox",
-            "demo"} <= set(commands)  # fmt: skip
+    assert {"missions", "search", "resolve", "download", "process", "login", "logout", "whoami", "config",
+            "sandbox", "demo"} <= set(commands)  # fmt: skip
     for name in commands:
         with pytest.raises(SystemExit) as done:
             main([name, "--help"])
@@ -118,6 +118,7 @@ def test_resolve_by_mission_and_obs_ids(vodaxa_sandbox, tmp_path, capsys):
         (["download", "m.json", "--mirror", "nonsense"], ["ARCHIVE=URL"]),
         (["login", "eso", "--no-prompt"], ["no ESO credentials found", "VODAXA_ESO_PASSWORD"]),
         (["demo", "--max-obs", "0"], ["at least one"]),
+        (["process", "no-such-folder"], ["not a folder of downloaded data"]),
     ],
 )
 def test_bad_input_is_one_line_and_non_zero(vodaxa_sandbox, tmp_path, monkeypatch, capsys, argv, needles):
@@ -174,3 +175,10 @@ def test_demo_runs_the_whole_pipeline_offline(tmp_path, capsys):
     for mission in ("nustar_pointed", "chandra", "eso"):
         assert f"{dest}/{mission}" in out
     assert not list(dest.rglob("*.part*"))
+    assert "5. Processing" in out and " 0 failed" in out
+    assert list((dest / "processed" / "chandra").rglob("native/*-ratemap.fits"))
+    assert list((dest / "processed" / "nustar_pointed").rglob("native/*-image.fits"))
+
+    # the same folder through 'vodaxa process': everything already done
+    assert main(["process", str(dest)]) == 0
+    assert "0 done" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""The ``vodaxa`` command: the pipeline (missions, search, resolve, download), ``demo``, credentials,
+"""The ``vodaxa`` command: the pipeline (missions, search, resolve, download, process), ``demo``, credentials,
 settings and the sandbox.  Errors end as one line on stderr and a non-zero exit code (``--debug``
 shows the traceback); 2 means bad input or a refused request, 1 a partial failure, 130 an interrupt.
 """
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import VodaxaError
-from . import account, data, demo, sandbox
+from . import account, data, demo, process, sandbox
 
 __all__ = ["build_parser", "main"]
 
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo.add_commands(sub)
     data.add_commands(sub)
+    process.add_commands(sub)
     account.add_commands(sub)
     config = sub.add_parser("config", help="settings")
     config_sub = config.add_subparsers(dest="action", required=True)

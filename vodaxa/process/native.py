@@ -349,7 +349,7 @@ def reduce(
     lists = find_event_lists(workspace, missions)
     if not lists:
         raise ProcessingError(f"no event lists under {workspace.root}: download observations first")
-    args = {"missions": list(missions) if missions else None, "energy": list(energy) if energy else None,
+    args = {"energy": list(energy) if energy else None,  # the parameters; which missions is a choice of files
             "grades": list(grades) if grades is not None else None, "bin_size": bin_size,
             "time_bin_size": time_bin_size, "allowed_sigma": allowed_sigma, "min_length": min_length,
             "image_energy": list(image_energy) if image_energy else None}  # fmt: skip
@@ -358,7 +358,7 @@ def reduce(
         out = workspace.processed(mission, obs, "native")
         stem = _stem(path)
         outputs = tuple(str(out / f"{stem}-{kind}.fits") for kind in ("flaregti", "clean", "image", "ratemap"))
-        kwargs = {"infile": str(path), "outdir": str(out), **{k: v for k, v in args.items() if k != "missions"}}
+        kwargs = {"infile": str(path), "outdir": str(out), **args}
         tasks.append(Task("native_reduce", f"{mission}-{obs}-{stem}", str(workspace.root), outputs,
                           function="vodaxa.process.native:_reduce_one", kwargs=kwargs))  # fmt: skip
     return run_step(workspace, "native_reduce", args, tasks, executor=executor, rerun=rerun)
