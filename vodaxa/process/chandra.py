@@ -22,6 +22,7 @@ from .runner import ProcessReport, Task, Workspace, run_step
 
 __all__ = [
     "CSC_BANDS",
+    "DependencyError",
     "chandra_repro",
     "cleaned_chandra_evts",
     "deflare",
@@ -167,10 +168,14 @@ def _uid(obs: str, inst: str, sub: str) -> str:
     return f"{obs}{inst}{sub}"
 
 
+class DependencyError(ProcessingError):
+    """A step found no observation for which the step it depends on succeeded."""
+
+
 def _done_before(ws: Workspace, step: str, needed: str) -> list[tuple[str, str, str, dict[str, Any]]]:
     chosen = [o for o in observations(ws) if ws.ledger.succeeded(needed, _uid(*o[:3]))]
     if not chosen:
-        raise ProcessingError(f"{step} needs {needed} to have succeeded for at least one observation; run it first")
+        raise DependencyError(f"{step} needs {needed} to have succeeded for at least one observation; run it first")
     return chosen
 
 
@@ -299,7 +304,7 @@ def _images(
     if len(en_bounds) != len(effective_ens) or not en_bounds:
         raise ProcessingError("en_bounds and effective_ens must have the same (non-zero) length")
     for (lo, hi), eff in zip(en_bounds, effective_ens, strict=True):
-        if not lo < eff < hi and not lo <= eff <= hi:
+        if not lo <= eff <= hi:
             raise ProcessingError(f"effective energy {eff} keV is outside its band {lo}-{hi} keV")
     find_ciao()
     args = {"en_bounds": [list(b) for b in en_bounds], "effective_ens": list(effective_ens),
@@ -365,8 +370,6 @@ def full_process_chandra(
     for step in (chandra_repro, deflare, cleaned_chandra_evts, flux_image, rate_image):
         try:
             report = report + step(workspace, executor=executor, timeout=timeout)
-        except ProcessingError as err:
-            if "needs" not in str(err):
-                raise
+        except DependencyError:
             break  # nothing survived the previous step: the report says why
     return report

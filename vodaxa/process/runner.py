@@ -209,8 +209,7 @@ class Workspace:
 
     def processed(self, mission: str, obs_id: str, *parts: str) -> Path:
         """Where a product of ``obs_id`` goes."""
-        return self.root / "processed" / mission / obs_id / Path(*parts) if parts else \
-            self.root / "processed" / mission / obs_id  # fmt: skip
+        return self.root.joinpath("processed", mission, obs_id, *parts)
 
     def raw(self, mission: str, obs_id: str) -> Path:
         """The downloaded folder of ``obs_id``."""
