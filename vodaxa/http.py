@@ -29,6 +29,9 @@ T = TypeVar("T")
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 10
 
+#: Bytes a response may buffer before reading pauses (aiohttp's default, 64 KiB, costs many small reads).
+READ_BUFFER = 1 << 20
+
 #: Statuses worth another try (the server is busy, restarting or rate-limiting us).
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -104,6 +107,7 @@ class HttpClient:
                 connector=connector,
                 timeout=timeout,
                 auto_decompress=False,  # archives send .gz files with Content-Encoding: gzip; keep the bytes
+                read_bufsize=READ_BUFFER,
                 headers={"User-Agent": cfg.user_agent},
             )
 
