@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from astropy.coordinates import SkyCoord
 
@@ -36,19 +37,27 @@ def search(
     Missions run concurrently, each as one server-side query.  The answer's ``attrs`` say which
     missions found nothing (``"no_observations"``) and which failed and why (``"errors"``); both are
     also warned about, so nothing is hidden.  ``radius`` is a distance (degrees or Quantity), a
-    ``{mission: distance}`` dict, or None for 1.2 x each mission's field of view.
+    ``{mission: distance}`` dict, or None for 1.2 x each mission's field of view.  The ``targets`` column
+    says which targets (names, or "ra,dec") each observation lies near, ";"-joined.
     """
     names = registry.names() if missions is None else ([missions] if isinstance(missions, str) else list(missions))
     for name in names:
         registry.get(name)  # unknown names fail before any query, with the list of known ones
     positions = _positions(targets, resolver, parse_name)
+    labels = _labels(targets, positions)
     frames, empty, errors = [], [], {}
 
     def one(name: str) -> pd.DataFrame | None:
         mission = Mission(name, (instruments or {}).get(name), resolver=resolver)
         distance = radius.get(name) if isinstance(radius, Mapping) else radius
-        mission.filter_on_positions(positions, search_distance=distance)
-        return mission.filtered_obs_info
+        pairs = mission.filter_on_positions(positions, search_distance=distance, return_pos_obs_info=True)
+        found = mission.filtered_obs_info.copy()
+        near: dict[str, list[str]] = {}
+        for index, ids in zip(pairs["pos_ind"], pairs["obs_ids"], strict=True):  # type: ignore[index]
+            for obs in str(ids).split(","):
+                near.setdefault(obs, []).append(labels[int(index)])
+        found.insert(2, "targets", [";".join(near.get(o, [])) for o in found["obs_id"]])
+        return found
 
     with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(names)))) as pool:
         futures = {name: pool.submit(one, name) for name in names}
@@ -76,6 +85,20 @@ def _positions(targets: Any, resolver: Resolver | None, parse_name: bool) -> Sky
     ):
         return resolve_names(targets, resolver=resolver, parse_name=parse_name)
     return targets
+
+
+def _labels(targets: Any, positions: Any) -> list[str]:
+    """A label per position: the name it was resolved from, else "ra,dec" in degrees."""
+    if isinstance(targets, str):
+        return [targets]
+    if isinstance(targets, Iterable) and not isinstance(targets, SkyCoord) and _all_strings(targets):
+        return [str(t) for t in targets]
+    coords = positions if isinstance(positions, SkyCoord) else None
+    if coords is None:
+        values = np.atleast_2d(np.asarray(positions, dtype=float))
+        return [f"{ra:.4f},{dec:+.4f}" for ra, dec in values]
+    icrs = coords.icrs.reshape(-1) if not coords.isscalar else coords.icrs.reshape(1)
+    return [f"{c.ra.deg:.4f},{c.dec.deg:+.4f}" for c in icrs]
 
 
 def _all_strings(items: Iterable) -> bool:

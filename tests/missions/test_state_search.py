@@ -73,6 +73,22 @@ def test_search_several_missions(sandbox):
     assert all("no observations" in str(w.message) for w in caught if "no observations" in str(w.message))
 
 
+def test_search_names_the_targets_each_observation_is_near(sandbox):
+    names = {t[0]: (t[1], t[2]) for t in TARGETS[:5]}
+    result = vodaxa.search(list(names), missions=["chandra", "nustar_pointed"], resolver=lambda n: SkyCoord(
+        *names[n], unit="deg"))  # fmt: skip
+    assert len(result) and (result["targets"] != "").all()
+    for name, (ra, dec) in names.items():
+        for mission in ("chandra", "nustar_pointed"):
+            expected = base(mission)
+            want = set(expected[near(expected, mission, ra, dec)]["obs_id"])
+            mine = result[result["mission"] == mission]
+            tagged = mine[mine["targets"].str.split(";").map(lambda t, n=name: n in t)]
+            assert set(tagged["obs_id"]) == want, (name, mission)
+    by_position = vodaxa.search([list(names["Crab"])], missions="chandra")
+    assert set(by_position["targets"]) == {f"{names['Crab'][0]:.4f},{names['Crab'][1]:+.4f}"}
+
+
 def test_search_reports_empty_missions_and_names(sandbox):
     def resolver(name):
         return SkyCoord(1.0, -89.5, unit="deg")  # a patch of sky with nothing in it
