@@ -148,3 +148,16 @@ def test_reduce_every_downloaded_event_list(data):
     assert len(changed.ok) == len(lists)
     chandra_evt = next(p for m, o, p in lists if o == ACIS[0] and "evt2" in p.name)
     assert chandra_evt.exists()
+
+
+def test_images_of_fine_pixels_get_coarser_bins(tmp_path, monkeypatch):
+    monkeypatch.setattr(native, "MAX_PIXELS", 4)
+    n = 3
+    xy = np.array([1.0, 8.6, 16.0])
+    src = _event_list(tmp_path / "evt.fits", np.array([1.0, 2.0, 3.0]), np.full(n, 1000.0), np.zeros(n, int),
+                      np.zeros(n, np.uint8), xy, xy, [(0.0, 10.0)])  # fmt: skip
+    info = native.count_image(src, tmp_path / "img.fits", bin_size=1)  # 16 pixels a side asked, 4 allowed
+    assert info["bin_size"] == 4 and info["shape"] == [4, 4]
+    with fits.open(tmp_path / "img.fits") as hdul:
+        assert np.diag(hdul[0].data).tolist() == [1, 0, 1, 1]
+        assert "widened from 1 to stay within 4 pixels" in " ".join(hdul[0].header["HISTORY"])

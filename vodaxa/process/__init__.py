@@ -10,10 +10,12 @@ beside the data, rerun only where missing, on a local pool or any ``concurrent.f
 
 from __future__ import annotations
 
-from . import chandra, native
+from . import chandra, native, unpack
 from .runner import ProcessReport, Task, TaskResult, Workspace, execute, run_step
 
-__all__ = ["STEPS", "ProcessReport", "Task", "TaskResult", "Workspace", "chandra", "execute", "native", "run_step"]
+__all__ = [
+    "STEPS", "ProcessReport", "Task", "TaskResult", "Workspace", "chandra", "execute", "native", "run_step", "unpack",
+]  # fmt: skip
 
 #: Every step ``Workspace.update()`` can replay, by the name it is recorded under.
 STEPS = {
@@ -24,4 +26,5 @@ STEPS = {
     "flux_image": chandra.flux_image,
     "rate_image": chandra.rate_image,
     "native_reduce": native.reduce,
+    "unpack": unpack.unpack,
 }

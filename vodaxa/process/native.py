@@ -20,9 +20,11 @@ import numpy as np
 
 from ..errors import ProcessingError
 from .runner import ProcessReport, Task, Workspace, run_step
+from .unpack import unpack
 
 __all__ = [
     "EVENT_PATTERNS",
+    "MAX_PIXELS",
     "count_image",
     "filter_events",
     "find_event_lists",
@@ -33,8 +35,11 @@ __all__ = [
     "reduce",
 ]
 
+#: Largest image side in pixels; wider fields get coarser bins (said in the image's HISTORY).
+MAX_PIXELS = 2048
+
 #: File names taken for event lists (level-2 or cleaned), searched in each downloaded observation.
-EVENT_PATTERNS = ("*evt2.fits*", "*_cl.evt*", "*EventList*.fits*", "*_evt.fits*", "*.evt.gz", "*.evt")
+EVENT_PATTERNS = ("*evt2.fits*", "*_cl.evt*", "*EventList*.fits*", "*_evt.fits*", "*.evt.gz", "*.evt", "*EVLI*.F*")
 
 
 def _creator() -> str:
@@ -223,7 +228,8 @@ def count_image(
     infile: str | Path, outfile: str | Path, *, bin_size: float = 4, energy: tuple[float, float] | None = None
 ) -> dict[str, Any]:
     """A counts image of the events binned ``bin_size`` sky pixels a side (over the TLMIN..TLMAX range
-    of X and Y where given, else the events' extent), with the sky WCS and a physical WCS "P"."""
+    of X and Y where given, else the events' extent; coarser if the image would exceed MAX_PIXELS a
+    side), with the sky WCS and a physical WCS "P"."""
     from astropy.io import fits
 
     infile = Path(infile)
@@ -237,12 +243,16 @@ def count_image(
         band = (ev >= energy[0] * 1000) & (ev < energy[1] * 1000)
         x, y = x[band], y[band]
     axes = {c: _axis(header, names, c) for c in ("X", "Y")}
-    edges = []
+    spans = []
     for values, axis in ((x, axes["X"]), (y, axes["Y"])):
         lo = axis["TLMIN"] if axis["TLMIN"] is not None else (math.floor(values.min()) if values.size else 0.0)
         hi = axis["TLMAX"] if axis["TLMAX"] is not None else (math.ceil(values.max()) if values.size else 1.0)
-        count = max(1, math.ceil((float(hi) - float(lo)) / bin_size))
-        edges.append(float(lo) + bin_size * np.arange(count + 1))
+        spans.append((float(lo), float(hi)))
+    asked = bin_size
+    widest = max(hi - lo for lo, hi in spans)
+    if widest / bin_size > MAX_PIXELS:  # fine sky pixels (eROSITA's are 0.05"): coarser bins, never GBs
+        bin_size = float(math.ceil(widest / MAX_PIXELS))
+    edges = [lo + bin_size * np.arange(max(1, math.ceil((hi - lo) / bin_size)) + 1) for lo, hi in spans]
     image, _, _ = np.histogram2d(y, x, bins=[edges[1], edges[0]])
     hdu = fits.PrimaryHDU(image.astype(np.int32))
     h = hdu.header
@@ -262,10 +272,11 @@ def count_image(
     for key in ("TELESCOP", "INSTRUME", "OBS_ID", "OBJECT", "DATE-OBS", "TSTART", "TSTOP", "MJDREF"):
         if key in header:
             h[key] = header[key]
-    _provenance(h, infile, [f"counts image, {bin_size:g} sky pixels per bin"]
+    coarser = [f"(bins widened from {asked:g} to stay within {MAX_PIXELS} pixels a side)"] if bin_size != asked else []
+    _provenance(h, infile, [f"counts image, {bin_size:g} sky pixels per bin", *coarser]
                 + ([f"energy {energy[0]:g}-{energy[1]:g} keV"] if energy else []))  # fmt: skip
     _write([hdu], Path(outfile))
-    return {"counts": int(image.sum()), "shape": list(image.shape), "exposure": exposure}
+    return {"counts": int(image.sum()), "shape": list(image.shape), "exposure": exposure, "bin_size": bin_size}
 
 
 def rate_map(image_file: str | Path, outfile: str | Path, exposure: float | None = None) -> dict[str, Any]:
@@ -287,23 +298,32 @@ def rate_map(image_file: str | Path, outfile: str | Path, exposure: float | None
 
 # ---------------------------------------------------------------------------------- the step
 def find_event_lists(workspace: Workspace, missions: Sequence[str] | None = None) -> list[tuple[str, str, Path]]:
-    """``(mission, obs_id, path)`` of every event list downloaded under the workspace (evt1 excluded)."""
-    found = []
-    for mission_dir in sorted(p for p in workspace.root.iterdir() if p.is_dir() and p.name != "processed"):
-        if missions is not None and mission_dir.name not in missions:
+    """``(mission, obs_id, path)`` of every event list downloaded under the workspace, or unpacked from a
+    tarball by :func:`vodaxa.process.unpack.unpack` (level-1 ``evt1`` lists excluded)."""
+    folders = []
+    for base in (workspace.root, workspace.root / "processed"):
+        if not base.is_dir():
             continue
-        for obs_dir in sorted(p for p in mission_dir.iterdir() if p.is_dir()):
-            seen: set[Path] = set()
-            for pattern in EVENT_PATTERNS:
-                for path in sorted(obs_dir.rglob(pattern)):
-                    if path not in seen and "evt1" not in path.name and not path.name.endswith(".part"):
-                        seen.add(path)
-                        found.append((mission_dir.name, obs_dir.name, path))
+        for mission_dir in sorted(p for p in base.iterdir() if p.is_dir() and p.name not in ("processed", "logs")):
+            if missions is not None and mission_dir.name not in missions:
+                continue
+            for obs_dir in sorted(p for p in mission_dir.iterdir() if p.is_dir()):
+                folders.append(
+                    (mission_dir.name, obs_dir.name, obs_dir if base == workspace.root else obs_dir / "unpacked")
+                )
+    found = []
+    for mission, obs, folder in folders:
+        seen: set[Path] = set()
+        for pattern in EVENT_PATTERNS:
+            for path in sorted(folder.rglob(pattern)) if folder.is_dir() else []:
+                if path not in seen and "evt1" not in path.name and not path.name.endswith(".part"):
+                    seen.add(path)
+                    found.append((mission, obs, path))
     return found
 
 
 def _stem(path: Path) -> str:
-    name = re.sub(r"(\.gz|\.fits|\.evt|\.fit)+$", "", path.name, flags=re.I)
+    name = re.sub(r"(\.gz|\.fits|\.evt|\.fit|\.ftz)+$", "", path.name, flags=re.I)
     return re.sub(r"[^A-Za-z0-9_.+-]", "_", name)
 
 
@@ -346,6 +366,7 @@ def reduce(
     GTIs), a counts image and a rate map, under ``processed/<mission>/<obs_id>/native/``."""
     if energy is not None and not 0 <= energy[0] < energy[1]:
         raise ProcessingError(f"energy={energy}: give (lo, hi) in keV with lo < hi")
+    unpacked = unpack(workspace, missions, executor=executor)  # tarballs first (the XSA, eROSITA fields)
     lists = find_event_lists(workspace, missions)
     if not lists:
         raise ProcessingError(f"no event lists under {workspace.root}: download observations first")
@@ -361,4 +382,4 @@ def reduce(
         kwargs = {"infile": str(path), "outdir": str(out), **args}
         tasks.append(Task("native_reduce", f"{mission}-{obs}-{stem}", str(workspace.root), outputs,
                           function="vodaxa.process.native:_reduce_one", kwargs=kwargs))  # fmt: skip
-    return run_step(workspace, "native_reduce", args, tasks, executor=executor, rerun=rerun)
+    return unpacked + run_step(workspace, "native_reduce", args, tasks, executor=executor, rerun=rerun)
