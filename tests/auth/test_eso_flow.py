@@ -174,14 +174,18 @@ def test_no_secret_leaks(sandbox, caplog, tmp_path):
         assert form not in blob  # not even URL-encoded in a logged request line
 
 
-def test_download_carries_the_token_and_refuses_login_pages(sandbox, tmp_path):
+def test_download_carries_the_token_and_refuses_login_pages(sandbox, tmp_path, monkeypatch):
     dp_id = sorted(_private(sandbox))[0]
     vodaxa.login("eso", allow_http_loopback=True)
     mission = Mission("eso")
     mission.filter_on_obs_ids([dp_id])
     manifest = resolve(mission, calibrations="raw2master")
     auth.logout("eso")
-    anonymous = vodaxa.download(manifest, tmp_path / "anon", progress=False, retries=0)
+    with monkeypatch.context() as anonymous_session:  # no credentials anywhere: nothing to log in with
+        anonymous_session.delenv("VODAXA_ESO_USERNAME")
+        anonymous_session.delenv("VODAXA_ESO_PASSWORD")
+        anonymous_session.setattr("vodaxa.auth.credentials._from_keyring", lambda archive, user: None)
+        anonymous = vodaxa.download(manifest, tmp_path / "anon", progress=False, retries=0)
     failed = set(anonymous.failed["url"])
     raw = manifest.select(category=["raw", "night_log", "association_tree"]).files
     assert set(raw["url"]) <= failed  # the proprietary frame, its night log and tree: login pages or 401
@@ -212,3 +216,32 @@ def test_download_logs_in_again_when_the_token_is_refused(sandbox, tmp_path):
     report = vodaxa.download(raw, tmp_path, progress=False, retries=2)
     assert len(report.ok) == 1, report.errors
     assert issuer.issued > issued and report.ok[0].read_bytes()[:2] == b"\x1f\x9d"
+
+
+def test_download_logs_in_by_itself_from_stored_credentials(sandbox, tmp_path, caplog):
+    dp_id = sorted(_private(sandbox))[0]
+    vodaxa.login("eso", allow_http_loopback=True)
+    mission = Mission("eso")
+    mission.filter_on_obs_ids([dp_id])
+    manifest = resolve(mission).select(category="raw")
+    auth.logout("eso")  # a new session: credentials in the environment, nobody logged in
+    report = vodaxa.download(manifest, tmp_path / "auto", progress=False)
+    assert len(report.ok) == 1, report.errors
+    assert report.ok[0].read_bytes()[:2] == b"\x1f\x9d" and "eso" in vodaxa.whoami()
+
+
+def test_download_without_credentials_says_how_to_add_them(sandbox, tmp_path, monkeypatch, caplog):
+    dp_id = sorted(_private(sandbox))[0]
+    vodaxa.login("eso", allow_http_loopback=True)
+    mission = Mission("eso")
+    mission.filter_on_obs_ids([dp_id])
+    manifest = resolve(mission).select(category="raw")
+    auth.logout("eso")
+    for name in ("VODAXA_ESO_USERNAME", "VODAXA_ESO_PASSWORD"):
+        monkeypatch.delenv(name)
+    monkeypatch.setattr("vodaxa.auth.credentials._from_keyring", lambda archive, user: None)
+    with caplog.at_level(logging.WARNING, logger="vodaxa.download"):
+        report = vodaxa.download(manifest, tmp_path / "none", progress=False, retries=0)
+    assert len(report.failed) == 1
+    assert "need ESO credentials" in caplog.text and "vodaxa login eso --store" in caplog.text
+    assert PASSWORD not in caplog.text

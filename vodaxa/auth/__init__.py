@@ -16,7 +16,8 @@ from .eso import EsoToken, eso_realm
 from .scoped import Realm, ScopedAuth, ScopedSession
 
 __all__ = [
-    "Credential", "Realm", "ScopedAuth", "ScopedSession", "find", "forget", "keyring_service", "login", "logout",
+    "Credential", "Realm", "ScopedAuth", "ScopedSession", "ensure", "find", "forget", "keyring_service", "login",
+    "logout",
     "remember", "scope", "session", "use", "whoami",
 ]  # fmt: skip
 
@@ -94,6 +95,32 @@ def use(
         return {"AIOUSER": chosen.username or "", "AIOPWD": chosen.secret} if chosen else {}
 
     _SCOPE.add_params(Realm("xsa", (endpoints.get("xsa", "aio"),), allow_http_loopback), params)
+
+
+def ensure(archive: str) -> bool:
+    """Make ``archive``'s credentials active if they are not yet: log in (ESO) or attach them (XSA) from the
+    environment or the keyring, never prompting.  False when none are stored (the caller says what to do).
+
+    Plain http is allowed only when the archive's services are on this machine (the sandbox).
+    """
+    if _SCOPE.has(archive):
+        return True
+    from urllib.parse import urlsplit
+
+    from ..config import endpoints
+    from .scoped import is_loopback
+
+    services = endpoints.table().get(archive, {})
+    loopback = bool(services) and all(is_loopback(urlsplit(u).hostname) for u in services.values())
+    if find(archive) is None:
+        return False
+    if archive == "eso":
+        login("eso", allow_http_loopback=loopback)
+    elif archive == "xsa":
+        use("xsa", allow_http_loopback=loopback)
+    else:
+        return False
+    return True
 
 
 def logout(archive: str) -> None:

@@ -91,6 +91,11 @@ class ScopedAuth:
                 return dict(params(url))
         return {}
 
+    def has(self, name: str) -> bool:
+        """Whether a credential is attached for realm ``name``."""
+        with self._lock:
+            return name in self._realms or name in self._params
+
     def realm_of(self, url: str) -> Realm | None:
         """The realm covering ``url``, if any."""
         with self._lock:

@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 import pandas as pd
 
 from ..config import endpoints
-from ..errors import ConfigError, DownloadError, ResolveError
+from ..errors import ConfigError, DownloadError, ResolveError, VodaxaError
 from ..http import HttpClient, HttpConfig, run_sync
 from ..manifest import Manifest, safe_relative_path
 from ..resolve import chandra, erosita, eso, heasarc, xsa
@@ -160,6 +160,7 @@ async def download_async(
     if http is None:
         from .. import auth  # credentials go only to their own archive's hosts (vodaxa.auth.scoped)
 
+        _activate_credentials({r for _, row in tasks if isinstance(r := row.get("auth_realm"), str) and r})
         scoped = auth.scope()
         http = HttpClient(
             config, headers_for=scoped.headers_for, on_rejected=auth.rejected, params_for=scoped.params_for
@@ -204,6 +205,29 @@ async def download_async(
                         mirrors=mirrors, budget=budget, splits=splits)  # fmt: skip
 
     return DownloadReport(results, time.perf_counter() - started, again)
+
+
+def _activate_credentials(realms: set[str]) -> None:
+    """Log in to the archives whose files need credentials, from the environment or keyring; say so if
+    there are none (those files will fail with a clear reason, the others go on)."""
+    from .. import auth
+
+    for realm in sorted(realms):
+        try:
+            ready = auth.ensure(realm)
+        except VodaxaError as err:  # a refused login: those files fail with the archive's answer, the rest go on
+            log.warning("could not log in to %s: %s", realm, err)
+            continue
+        if not ready:
+            name = realm.upper()
+            log.warning(
+                "some files need %s credentials and none are stored: set VODAXA_%s_USERNAME and "
+                "VODAXA_%s_PASSWORD, or run 'vodaxa login %s --store'",
+                name,
+                name,
+                name,
+                realm,
+            )
 
 
 def _queues(tasks: list[tuple[FileTask, dict[str, Any]]], client: HttpClient) -> list[tuple[Iterator, int]]:
