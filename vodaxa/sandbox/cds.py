@@ -13,7 +13,7 @@ from urllib.parse import unquote_plus
 from aiohttp import web
 
 from .base import ShapeContext
-from .eso import TARGETS as ESO_TARGETS
+from .eso_catalog import TARGETS as ESO_TARGETS
 from .faults import FaultInjector, make_app
 from .heasarc_tables import TARGETS as HEASARC_TARGETS
 

@@ -46,8 +46,8 @@ from vodaxa import lzw
 
 from .base import ShapeContext
 from .datalink import LinksEndpoint, request_ids
-from .eso import INSTRUMENTS, IVO_ID, Instrument
 from .eso_auth import EsoAuth, login_page
+from .eso_catalog import INSTRUMENTS, IVO_ID, Instrument
 from .files import serve_file
 from .fitsgen import Card, primary_hdu
 from .vo import DATALINK_MIME, FieldMeta, Link, links_document
