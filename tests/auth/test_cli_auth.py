@@ -61,3 +61,28 @@ def test_login_errors_are_one_line(env, monkeypatch, capsys):
     monkeypatch.delenv("VODAXA_ESO_USERNAME")
     assert main(["login", "eso", "--no-prompt"]) == 2
     assert "VODAXA_ESO_USERNAME" in capsys.readouterr().err
+
+
+def test_search_login_uses_the_stored_password_across_sessions(env, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("VODAXA_QUERY_CACHE", "0")
+    monkeypatch.setenv("VODAXA_ESO_USERNAME", "astro")
+    monkeypatch.setenv("VODAXA_ESO_PASSWORD", "correct horse")
+    assert main(["login", "eso", "--store", "--no-prompt", "--allow-http-loopback"]) == 0
+    auth.logout("eso")  # a new shell: only the keyring remembers
+    monkeypatch.delenv("VODAXA_ESO_USERNAME")
+    monkeypatch.delenv("VODAXA_ESO_PASSWORD")
+    capsys.readouterr()
+    anonymous, mine = tmp_path / "anon.csv", tmp_path / "mine.csv"
+    assert main(["search", "eso", "-o", str(anonymous)]) == 0
+    assert main(["search", "eso", "--login", "-o", str(mine)]) == 0
+    err = capsys.readouterr().err
+    assert "logged in to eso" in err and "correct horse" not in err
+    import pandas as pd
+
+    public = pd.read_csv(anonymous, dtype={"obs_id": str})
+    everything = pd.read_csv(mine, dtype={"obs_id": str})
+    assert set(public["obs_id"]) < set(everything["obs_id"])  # the proprietary frames appear only logged in
+    auth.logout("eso")
+    env.store.clear()
+    assert main(["search", "eso", "--login"]) == 2
+    assert "no ESO credentials are stored; run 'vodaxa login eso --store'" in capsys.readouterr().err

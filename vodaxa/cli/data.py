@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["add_commands", "find_observations"]
 
 EARLIEST, LATEST = "1970-01-01", "2100-01-01"  # an open end of --start/--end
+LOGIN_HELP = "use your stored ESO/XSA credentials, so proprietary data you may see are included"
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -42,6 +43,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--instrument", action="append", help="keep only this instrument (repeatable)")
     p.add_argument("--format", choices=FORMATS, help="output format (default: from -o's suffix, else a table)")
     p.add_argument("-o", "--output", type=Path, help="write the observations here (.csv, .xml/.vot, .json)")
+    p.add_argument("--login", action="store_true", help=LOGIN_HELP)
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser(
@@ -59,6 +61,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-products", dest="products", action="store_false", help="raw data only")
     p.add_argument("--instrument", action="append", help="keep only this instrument's files (repeatable)")
     p.add_argument("-o", "--output", type=Path, default=Path("manifest.json"), help="manifest file (.json/.parquet)")
+    p.add_argument("--login", action="store_true", help=LOGIN_HELP)
     p.set_defaults(func=cmd_resolve)
 
     p = sub.add_parser(
@@ -156,6 +159,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     def note(line: str) -> None:
         print(line, file=sys.stderr)
 
+    if args.login:
+        _log_in(args.missions)
     frame, failures = find_observations(
         args.missions, names=args.name, positions=positions, radius=args.radius, start=args.start,
         end=args.end, instruments=args.instrument, report=note,
@@ -188,6 +193,8 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     if suffix not in (".json", ".parquet"):
         raise InputError(f"{args.output}: a manifest is written as .json or .parquet")
     split = lambda text: [t.strip() for t in text.split(",") if t.strip()] if text else None  # noqa: E731
+    if args.login:
+        _log_in(sorted(set(source["mission"])) if args.observations is not None else [args.mission])
     manifest = resolve(
         source, products=args.products, instruments=args.instrument, filetypes=split(args.filetypes),
         exclude=split(args.exclude), calibrations=args.calibrations,
@@ -239,6 +246,21 @@ def cmd_download(args: argparse.Namespace) -> int:
     if len(report.failed):
         print("run the same command again to retry the failed files (complete ones are skipped)", file=sys.stderr)
     return 1 if len(report.failed) else 0
+
+
+def _log_in(missions: list[str]) -> None:
+    """Activate the stored credentials of the archives behind ``missions`` that take them (ESO, the XSA)."""
+    from .. import auth
+    from ..errors import AuthError
+    from ..missions import registry
+
+    names = registry.names() if missions == ["all"] else missions
+    for archive in sorted({registry.get(str(m)).archive for m in names} & {"eso", "xsa"}):
+        if not auth.ensure(archive):
+            name = archive.upper()
+            raise AuthError(f"--login: no {name} credentials are stored; run 'vodaxa login {archive} --store' "
+                            f"or set VODAXA_{name}_USERNAME and VODAXA_{name}_PASSWORD")  # fmt: skip
+        print(f"logged in to {archive}", file=sys.stderr)
 
 
 def _human(size: float) -> str:
