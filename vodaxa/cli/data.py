@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, NoObservationsError, VodaxaError
-from .io import FORMATS, format_for, read_observations, read_positions, write_table
+from .io import FORMATS, format_for, human_size, read_observations, read_positions, write_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -210,7 +210,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
         print(f"  unavailable: {getattr(row, 'mission', '')} {getattr(row, 'obs_id', '')}: {getattr(row, 'note', '')}")
     if len(unavailable) > 20:
         print(f"  ... and {len(unavailable) - 20} more unavailable observations (see the manifest)")
-    print(f"{len(manifest.files)} files, {_human(manifest.total_bytes())}: manifest written to {args.output}")
+    print(f"{len(manifest.files)} files, {human_size(manifest.total_bytes())}: manifest written to {args.output}")
     return 0
 
 
@@ -240,7 +240,7 @@ def cmd_download(args: argparse.Namespace) -> int:
         overwrite=args.overwrite, mirrors=mirrors or None, budget=args.budget, progress=args.progress,
     )  # fmt: skip
     print(f"{len(report.ok)} downloaded, {len(report.skipped)} already complete, {len(report.failed)} failed; "
-          f"{_human(report.bytes)} in {report.elapsed:.1f} s into {args.dest}/")  # fmt: skip
+          f"{human_size(report.bytes)} in {report.elapsed:.1f} s into {args.dest}/")  # fmt: skip
     for line in report.errors:
         print(f"  failed: {line}", file=sys.stderr)
     if len(report.failed):
@@ -261,11 +261,3 @@ def _log_in(missions: list[str]) -> None:
             raise AuthError(f"--login: no {name} credentials are stored; run 'vodaxa login {archive} --store' "
                             f"or set VODAXA_{name}_USERNAME and VODAXA_{name}_PASSWORD")  # fmt: skip
         print(f"logged in to {archive}", file=sys.stderr)
-
-
-def _human(size: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size} B"

@@ -63,7 +63,8 @@ def run_demo(
 
     from .. import download, resolve
     from ..query.names import resolve_names
-    from .data import _human, find_observations
+    from .data import find_observations
+    from .io import human_size
 
     where = resolve_names(target)[0]
     print(f"\n1. {target} is at RA {where.ra.deg:.4f}, Dec {where.dec.deg:+.4f} (Sesame).")
@@ -85,9 +86,9 @@ def run_demo(
     )
     for row in totals.itertuples():
         if row.sized == row.files:
-            sizes = _human(row.bytes)
+            sizes = human_size(row.bytes)
         elif row.sized:
-            sizes = f"{_human(row.bytes)} known for {row.sized} of them"
+            sizes = f"{human_size(row.bytes)} known for {row.sized} of them"
         else:
             sizes = "sizes not listed by the archive"
         print(f"   {row.Index}: {row.files} files, {sizes}")
@@ -105,7 +106,7 @@ def run_demo(
             "found": int((found["mission"] == mission).sum()),
             "fetched obs": int(chosen["mission"].eq(mission).sum()),
             "files": len(fetched),
-            "volume": _human(sum(p.stat().st_size for p in fetched)),
+            "volume": human_size(sum(p.stat().st_size for p in fetched)),
             "images": processed.get(mission, 0),
             "folder": str(dest / mission) if fetched else "-",
             "note": failures.get(mission, ""),
@@ -114,7 +115,7 @@ def run_demo(
     print("\nSummary:")
     print(table.to_string(index=False))
     print(f"\n{len(report.ok)} files downloaded, {len(report.skipped)} already there, {len(report.failed)} failed, "
-          f"{_human(report.bytes)} in {report.elapsed:.1f} s.")  # fmt: skip
+          f"{human_size(report.bytes)} in {report.elapsed:.1f} s.")  # fmt: skip
     for line in report.errors:
         print(f"  failed: {line}", file=sys.stderr)
     print(f"The observations are in {dest / 'observations.csv'}, the manifest in {dest / 'manifest.json'};\n"

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from astropy.coordinates import SkyCoord
 
-__all__ = ["FORMATS", "format_for", "read_observations", "read_positions", "write_table"]
+__all__ = ["FORMATS", "format_for", "human_size", "read_observations", "read_positions", "write_table"]
 
 FORMATS = ("table", "csv", "votable", "json")
 _SUFFIXES = {".csv": "csv", ".xml": "votable", ".vot": "votable", ".votable": "votable", ".json": "json"}
@@ -75,7 +75,7 @@ def read_observations(path: Path) -> pd.DataFrame:
     import pandas as pd
 
     kind = format_for(path, None)
-    _read_text(path, "observation table", probe=True)
+    _check(path, "observation table")
     try:
         if kind == "csv":
             frame = pd.read_csv(path, dtype={"obs_id": str})
@@ -148,13 +148,26 @@ def _emit(text: str, path: Path | None) -> None:
         path.write_text(text)
 
 
-def _read_text(path: Path, what: str, probe: bool = False) -> str:
+def _check(path: Path, what: str) -> None:
+    """InputError unless ``path`` is an existing file."""
+    if not path.exists():
+        raise InputError(f"{what} {path} does not exist")
+    if not path.is_file():
+        raise InputError(f"{what} {path} is not a file")
+
+
+def _read_text(path: Path, what: str) -> str:
+    _check(path, what)
     try:
-        if probe:
-            path.open("rb").close()
-            return ""
         return path.read_text()
-    except FileNotFoundError:
-        raise InputError(f"{what} {path} does not exist") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as err:
+    except (PermissionError, UnicodeDecodeError) as err:
         raise InputError(f"{what} {path} cannot be read ({type(err).__name__})") from None
+
+
+def human_size(size: float) -> str:
+    """A byte count as people read it (``123 B``, ``4.5 MiB``)."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size} B"

@@ -15,7 +15,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import time
 import warnings
 from collections.abc import Callable
@@ -26,6 +25,7 @@ import aiohttp
 
 from ..errors import DownloadError
 from ..http import RETRY_STATUSES, HttpClient
+from .partial import CONTENT_RANGE, part_path, state_path, validator
 from .segments import Unsplittable, fetch_segments, splittable
 
 __all__ = ["FileTask", "fetch_file", "fsync_dirs", "is_complete"]
@@ -36,7 +36,6 @@ CHUNK = 1 << 20  # bytes per read: large enough for speed, small enough that mem
 WRITEBACK = 16 << 20  # every this many bytes, the disk starts writing what came (so the final fsync is short)
 REFUSED = "refused"  # _attempt's status when the archive turned the credential down
 RESUMABLE = 256 * 1024  # larger files keep their validator beside the .part so an interrupted run resumes
-_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 _HTML = (b"<!doctype html", b"<html", b"<?xml version", b"<head", b"<body")
 _MAGIC = {".gz": (b"\x1f\x8b",), ".z": (b"\x1f\x9d",), ".fits": (b"SIMPLE  =",), ".fit": (b"SIMPLE  =",),
           ".fts": (b"SIMPLE  =",), ".zip": (b"PK",)}  # fmt: skip
@@ -55,18 +54,10 @@ class FileTask:
     splits: int = 1  # concurrent byte ranges for a large file of known size (see segments.py)
 
 
-def _part(path: Path) -> Path:
-    return path.with_name(path.name + ".part")
-
-
-def _meta(path: Path) -> Path:
-    return path.with_name(path.name + ".part.json")
-
-
 def _discard(path: Path) -> None:
     """Remove a partial file and its validator (they can no longer lead to the right file)."""
-    _part(path).unlink(missing_ok=True)
-    _meta(path).unlink(missing_ok=True)
+    part_path(path).unlink(missing_ok=True)
+    state_path(path).unlink(missing_ok=True)
 
 
 def _digest(path: Path, checksum: str) -> bool:
@@ -134,21 +125,12 @@ def sniff(name: str, head: bytes, content_type: str) -> str | None:
     return None
 
 
-def _load_meta(task: FileTask, url: str) -> dict[str, str]:
+def _loadstate_path(task: FileTask, url: str) -> dict[str, str]:
     try:
-        meta = json.loads(_meta(task.path).read_text())
+        meta = json.loads(state_path(task.path).read_text())
     except (FileNotFoundError, ValueError):
         return {}
     return meta if isinstance(meta, dict) and meta.get("url") == url else {}
-
-
-def _validator(headers: aiohttp.typedefs.LooseHeaders) -> dict[str, str]:
-    """The strong validator for If-Range: a strong ETag, else Last-Modified."""
-    etag = headers.get("ETag", "")
-    if etag and not etag.startswith("W/"):
-        return {"etag": etag}
-    modified = headers.get("Last-Modified")
-    return {"last_modified": modified} if modified else {}
 
 
 async def fetch_file(
@@ -192,7 +174,7 @@ async def _fetch_url(
     deadline: float | None = None,
 ) -> int:
     """Fetch from one URL with retries, resuming the ``.part`` file between attempts."""
-    part, received, last = _part(task.path), 0, "no attempt made"
+    part, received, last = part_path(task.path), 0, "no attempt made"
     retry_after: str | None = None
     relogged = False
     if splittable(task.size, task.splits):
@@ -246,7 +228,7 @@ def _copy_local(task: FileTask, source: Path, on_bytes: Callable[[int], None] | 
     """Copy from a local mirror through ``.part``, verified like a download; 0 bytes come over the network."""
     if not source.is_file():
         raise DownloadError(f"{source}: not in the local mirror")
-    part = _part(task.path)
+    part = part_path(task.path)
     with source.open("rb") as src, part.open("wb") as out:
         while block := src.read(CHUNK):
             out.write(block)
@@ -273,7 +255,7 @@ def _content_problem(task: FileTask, part: Path) -> str | None:
 def _install(task: FileTask, part: Path, sync_dirs: set[Path] | None) -> None:
     """Give the verified ``.part`` its final name (atomically), drop its validator, make the rename durable."""
     os.replace(part, task.path)
-    _meta(task.path).unlink(missing_ok=True)
+    state_path(task.path).unlink(missing_ok=True)
     if sync_dirs is not None:
         sync_dirs.add(task.path.parent)  # the caller fsyncs each folder once, after the run
     else:
@@ -290,7 +272,7 @@ async def _attempt(
 ) -> tuple[int, str, str | None]:
     """One request: (bytes received, "done" | "retry: why" | "why it failed", Retry-After)."""
     have = part.stat().st_size if part.exists() else 0
-    meta = _load_meta(task, url) if have else {}
+    meta = _loadstate_path(task, url) if have else {}
     headers: dict[str, str] = {"Accept-Encoding": "identity"}
     if have and (meta.get("etag") or meta.get("last_modified")) and "segments" not in meta:
         headers["Range"] = f"bytes={have}-"
@@ -312,7 +294,7 @@ async def _attempt(
             return 0, f"the server answered {answer.status} {answer.reason or ''}".strip(), None
         total = _expected_total(answer, have)
         if answer.status == 206:
-            match = _CONTENT_RANGE.match(answer.headers.get("Content-Range", ""))
+            match = CONTENT_RANGE.match(answer.headers.get("Content-Range", ""))
             if not have or not match or int(match.group(1)) != have:
                 _discard(task.path)
                 return 0, "retry: a partial answer that does not continue the partial file; restarting", None
@@ -320,7 +302,7 @@ async def _attempt(
         else:
             have, mode = 0, "wb"  # a 200 (the server ignored Range, or the file changed): start over
             if total is None or total > RESUMABLE:  # small files just restart: spare them a validator file
-                _meta(task.path).write_text(json.dumps({"url": url, **_validator(answer.headers)}))
+                state_path(task.path).write_text(json.dumps({"url": url, **validator(answer.headers)}))
         if task.size is not None and total is not None and total != task.size:
             _discard(task.path)
             if "text/html" in answer.headers.get("Content-Type", "").lower():
@@ -382,7 +364,7 @@ def _refused(http: HttpClient, url: str, answer: aiohttp.ClientResponse, name: s
 def _expected_total(answer: aiohttp.ClientResponse, have: int) -> int | None:
     """The full file size the answer announces (Content-Range total, or Content-Length of a 200)."""
     if answer.status == 206:
-        match = _CONTENT_RANGE.match(answer.headers.get("Content-Range", ""))
+        match = CONTENT_RANGE.match(answer.headers.get("Content-Range", ""))
         if match and match.group(3) != "*":
             return int(match.group(3))
         return None

@@ -14,7 +14,6 @@ import itertools
 import json
 import logging
 import os
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,8 @@ import aiohttp
 
 from ..errors import DownloadError
 from ..http import RETRY_STATUSES, HttpClient
+from .partial import CONTENT_RANGE, state_path
+from .partial import validator as validator_of
 
 __all__ = ["SEGMENT_MIN", "SPLIT_MIN", "Unsplittable", "fetch_segments", "plan", "splittable"]
 
@@ -33,7 +34,6 @@ SEGMENT_MIN = 16 << 20  # no segment smaller than this: each costs a request and
 CHECKPOINTS = 256  # saves of the segment map per file: a kill loses at most splits/256 of it
 CHECKPOINT_MIN = 256 << 10  # ... but no save more often than every this many bytes per segment
 _CHUNK = 1 << 20
-_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 
 
 class Unsplittable(Exception):
@@ -52,14 +52,10 @@ def plan(size: int, splits: int) -> list[list[int]]:
     return [[bounds[i], bounds[i + 1], bounds[i]] for i in range(count)]
 
 
-def _map_path(path: Path) -> Path:
-    return path.with_name(path.name + ".part.json")
-
-
 def _load(part: Path, path: Path, url: str, size: int) -> tuple[list[list[int]], str | None] | None:
     """The saved segment map and validator, if they still describe ``part`` for this URL and size."""
     try:
-        saved = json.loads(_map_path(path).read_text())
+        saved = json.loads(state_path(path).read_text())
         segments = [[int(a), int(b), int(c)] for a, b, c in saved["segments"]]
     except (FileNotFoundError, ValueError, KeyError, TypeError):
         return None
@@ -79,18 +75,10 @@ def _save(path: Path, url: str, size: int, segments: list[list[int]], validator:
     """Write the segment map atomically (only with a validator: without one a resume cannot be trusted)."""
     if not validator:
         return
-    target = _map_path(path)
+    target = state_path(path)
     scratch = target.with_name(target.name + ".tmp")
     scratch.write_text(json.dumps({"url": url, "size": size, "segments": segments, **validator}))
     os.replace(scratch, target)
-
-
-def _validator_of(headers: aiohttp.typedefs.LooseHeaders) -> dict[str, str]:
-    etag = headers.get("ETag", "")
-    if etag and not etag.startswith("W/"):
-        return {"etag": etag}
-    modified = headers.get("Last-Modified")
-    return {"last_modified": modified} if modified else {}
 
 
 async def fetch_segments(
@@ -148,10 +136,10 @@ async def fetch_segments(
                     if answer.status != 206:
                         raise DownloadError(f"{url}: the server answered {answer.status} {answer.reason or ''}".strip(),
                                             url=url)  # fmt: skip
-                    match = _CONTENT_RANGE.match(answer.headers.get("Content-Range", ""))
+                    match = CONTENT_RANGE.match(answer.headers.get("Content-Range", ""))
                     if not match or int(match.group(1)) != seg[2] or match.group(3) not in (str(size), "*"):
                         raise Unsplittable(f"the server sent the range {answer.headers.get('Content-Range')!r}")
-                    here = _validator_of(answer.headers)
+                    here = validator_of(answer.headers)
                     tag = here.get("etag") or here.get("last_modified")
                     if agreed and tag and tag != agreed:
                         raise Unsplittable("the file changed on the server between two ranges")
@@ -200,7 +188,7 @@ async def fetch_segments(
         os.close(fd)
         if rejected:  # not the file at all: nothing here is worth resuming
             part.unlink(missing_ok=True)
-            _map_path(path).unlink(missing_ok=True)
+            state_path(path).unlink(missing_ok=True)
         else:
             _save(path, url, size, segments, validator)
     return received

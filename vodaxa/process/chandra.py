@@ -39,6 +39,8 @@ MISSION = "chandra"
 CSC_BANDS: tuple[tuple[float, float, float], ...] = (
     (0.5, 7.0, 2.3), (0.5, 1.2, 0.92), (1.2, 2.0, 1.56), (2.0, 7.0, 3.8), (0.2, 0.4, 0.4),
 )  # fmt: skip
+_CSC_BOUNDS = tuple((lo, hi) for lo, hi, _ in CSC_BANDS)
+_CSC_EFFECTIVE = tuple(eff for *_, eff in CSC_BANDS)
 REPRO_GRADES = (0, 2, 3, 4, 6)  # the ASCA grades chandra_repro keeps
 
 
@@ -129,14 +131,15 @@ def _oif_task(path: str) -> dict[str, Any]:
 
 def observations(workspace: Workspace) -> list[tuple[str, str, str, dict[str, Any]]]:
     """``(obs_id, instrument, sub-exposure, info)`` of every processable observation, from the ledger."""
-    out = []
-    for entry in workspace.ledger.entries("prepare_chandra_info"):
-        if entry.ok and entry.extra.get("process"):
-            for sub in entry.extra["sub_exp_ids"]:
-                out.append((entry.uid, entry.extra["instrument"], sub, dict(entry.extra)))
-    if not out and not any(True for _ in workspace.ledger.entries("prepare_chandra_info")):
+    entries = list(workspace.ledger.entries("prepare_chandra_info"))
+    if not entries:
         raise ProcessingError("run vodaxa.process.chandra.prepare_chandra_info(workspace) first")
-    return sorted(out)
+    return sorted(
+        (e.uid, e.extra["instrument"], sub, dict(e.extra))
+        for e in entries
+        if e.ok and e.extra.get("process")
+        for sub in e.extra["sub_exp_ids"]
+    )
 
 
 # ---------------------------------------------------------------------------------- paths
@@ -341,8 +344,8 @@ def _images(
 
 
 def flux_image(
-    workspace: Workspace, en_bounds: Sequence[tuple[float, float]] = tuple((lo, hi) for lo, hi, _ in CSC_BANDS),
-    effective_ens: Sequence[float] = tuple(e for *_, e in CSC_BANDS), acis_bin_size: float = 4,
+    workspace: Workspace, en_bounds: Sequence[tuple[float, float]] = _CSC_BOUNDS,
+    effective_ens: Sequence[float] = _CSC_EFFECTIVE, acis_bin_size: float = 4,
     hrc_bin_size: float = 16, *, timeout: float | None = None, executor: concurrent.futures.Executor | None = None,
     rerun: bool = False,
 ) -> ProcessReport:  # fmt: skip
@@ -352,8 +355,8 @@ def flux_image(
 
 
 def rate_image(
-    workspace: Workspace, en_bounds: Sequence[tuple[float, float]] = tuple((lo, hi) for lo, hi, _ in CSC_BANDS),
-    effective_ens: Sequence[float] = tuple(e for *_, e in CSC_BANDS), acis_bin_size: float = 4,
+    workspace: Workspace, en_bounds: Sequence[tuple[float, float]] = _CSC_BOUNDS,
+    effective_ens: Sequence[float] = _CSC_EFFECTIVE, acis_bin_size: float = 4,
     hrc_bin_size: float = 16, *, timeout: float | None = None, executor: concurrent.futures.Executor | None = None,
     rerun: bool = False,
 ) -> ProcessReport:  # fmt: skip

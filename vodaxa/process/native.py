@@ -182,10 +182,18 @@ def filter_events(
 ) -> dict[str, Any]:  # fmt: skip
     """Keep events with energy in ``energy`` (keV), GRADE in ``grades``, STATUS == 0, and TIME inside
     ``gtis`` (intersected with the file's own); write EVENTS + GTI with EXPOSURE updated."""
+    infile = Path(infile)
+    return _filter(infile, read_events(infile), Path(outfile), energy, grades, status_zero, gtis)
+
+
+def _filter(
+    infile: Path, events: tuple[Any, Any, np.ndarray, float], outfile: Path, energy: tuple[float, float] | None,
+    grades: Sequence[int] | None, status_zero: bool, gtis: np.ndarray | None,
+) -> dict[str, Any]:  # fmt: skip
+    """:func:`filter_events` on an event list already read (:func:`read_events`)."""
     from astropy.io import fits
 
-    infile, outfile = Path(infile), Path(outfile)
-    data, header, own, scale = read_events(infile)
+    data, header, own, scale = events
     keep = np.ones(len(data), dtype=bool)
     history = []
     if energy is not None:
@@ -336,7 +344,8 @@ def _reduce_one(
 
     source, out = Path(infile), Path(outdir)
     stem = _stem(source)
-    data, header, gtis, scale = read_events(source)
+    events = read_events(source)  # read once: the flare GTIs and the filtering both use it
+    data, header, gtis, scale = events
     times = np.asarray(data["TIME"], dtype=float)
     ev = _energy_ev(data, header)
     lc_band = ev is not None and energy is not None
@@ -348,8 +357,8 @@ def _reduce_one(
                                          f"runs of >= {min_length} bins; {len(good)} GTIs"])  # fmt: skip
     _write([primary, _gti_hdu(good, scale)], gti_file)
     clean = out / f"{stem}-clean.fits"
-    stats = filter_events(source, clean, energy=tuple(energy) if energy and ev is not None else None,  # type: ignore[arg-type]
-                          grades=grades, gtis=good)  # fmt: skip
+    band = (energy[0], energy[1]) if energy and ev is not None else None
+    stats = _filter(source, events, clean, band, grades, True, good)
     image = out / f"{stem}-image.fits"
     counts = count_image(clean, image, bin_size=bin_size, energy=tuple(image_energy) if image_energy else None)  # type: ignore[arg-type]
     rate_map(image, out / f"{stem}-ratemap.fits")

@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -281,7 +281,3 @@ def _submit(tasks: Sequence[Task], executor: concurrent.futures.Executor | None)
     finally:
         if own:
             pool.shutdown()
-
-
-#: A step function's signature, for the registry in vodaxa.process.
-StepFunction = Callable[..., ProcessReport]
