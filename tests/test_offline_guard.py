@@ -26,3 +26,18 @@ def test_the_async_core_cannot_leave_loopback(tmp_path):
         run_sync(fetch())
     report = vodaxa.download(["https://nxsa.esac.esa.int/x.tar"], tmp_path, retries=0, progress=False)
     assert "loopback" in report.failed["reason"][0] and not list(tmp_path.iterdir())
+
+
+def test_the_guard_nests_and_names_who_tripped_it():
+    import socket
+
+    from vodaxa.sandbox.offline import is_local, loopback_only
+
+    before = socket.getaddrinfo
+    with loopback_only("this demo"):
+        assert socket.getaddrinfo is not before
+        with pytest.raises(socket.gaierror, match="this demo may only resolve loopback names"):
+            socket.getaddrinfo("archive.eso.org", 443)
+        assert socket.getaddrinfo("127.0.0.1", 80)
+    assert socket.getaddrinfo is before  # the outer (session) guard is back, not the raw socket
+    assert is_local("::1") and is_local("localhost") and not is_local("10.0.0.1")

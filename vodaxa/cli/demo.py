@@ -46,7 +46,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print("Using the real archives (HEASARC, CXC, ESO, CDS Sesame).")
         else:
             from ..sandbox import SandboxConfig, serve
+            from ..sandbox.offline import loopback_only
 
+            stack.enter_context(loopback_only("vodaxa demo (use --real for the real archives)"))
             sandbox = stack.enter_context(serve(SandboxConfig(rows=200, seed=0)))
             print(f"Started the sandbox archive on 127.0.0.1 ({', '.join(sorted(sandbox.endpoints))} shapes); "
                   "nothing leaves this machine.")  # fmt: skip

@@ -1,0 +1,70 @@
+"""Loopback only: while active, a connection or name lookup for any host but this machine fails loudly.
+
+The tests, the notebooks run in CI, the benchmarks and ``vodaxa demo`` run under it, so "nothing
+leaves this machine" is checked rather than hoped for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import socket
+from collections.abc import Iterator
+
+__all__ = ["forbid_remote", "is_local", "loopback_only"]
+
+_LOCAL_NAMES = {"localhost", "localhost.localdomain", ""}
+
+
+def is_local(host: object) -> bool:
+    """Whether ``host`` (a name, an address, or a socket's non-IP address) stays on this machine."""
+    if isinstance(host, bytes):
+        host = host.decode()
+    if not isinstance(host, str) or host.lower() in _LOCAL_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback or ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
+
+
+@contextlib.contextmanager
+def loopback_only(who: str = "this run") -> Iterator[None]:
+    """Refuse connections and name lookups for other hosts inside the block (``who`` names the culprit)."""
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    real_getaddrinfo = socket.getaddrinfo
+
+    def check(address: object) -> None:
+        if isinstance(address, tuple) and not is_local(address[0]):
+            raise ConnectionRefusedError(f"{who} may only reach loopback, not {address[0]!r}")
+
+    def connect(self: socket.socket, address: object) -> None:
+        check(address)
+        return real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: object) -> int:
+        check(address)
+        return real_connect_ex(self, address)
+
+    def getaddrinfo(host: object, *args: object, **kwargs: object) -> list:
+        if host is not None and not is_local(host):
+            raise socket.gaierror(socket.EAI_NONAME, f"{who} may only resolve loopback names, not {host!r}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = connect, connect_ex, getaddrinfo
+    try:
+        yield
+    finally:
+        socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = (
+            real_connect, real_connect_ex, real_getaddrinfo,
+        )  # fmt: skip
+
+
+_ACTIVE: list[contextlib.AbstractContextManager[None]] = []  # guards entered for the rest of the process
+
+
+def forbid_remote(who: str = "this process") -> None:
+    """:func:`loopback_only` for the rest of the process (a notebook kernel, where no block spans cells)."""
+    guard = loopback_only(who)
+    guard.__enter__()
+    _ACTIVE.append(guard)  # kept: a collected guard would restore the sockets
