@@ -16,7 +16,19 @@ from vodaxa.sandbox.vo import Link, links_document
 
 @pytest.fixture(scope="module")
 def sb(tmp_path_factory) -> Iterator[Sandbox]:
-    config = SandboxConfig(rows=400, archives=("heasarc",), datalink_max_ids=60, cache=tmp_path_factory.mktemp("dl"))
+    """HEASARC answering in its older DataLink shape (error rows, echoed IDs, a link to itself)."""
+    config = SandboxConfig(
+        rows=400, archives=("heasarc",), datalink_max_ids=60, heasarc_datalink="legacy",
+        cache=tmp_path_factory.mktemp("dl"),
+    )  # fmt: skip
+    with Sandbox(config) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def current(tmp_path_factory) -> Iterator[Sandbox]:
+    """HEASARC answering as it does today: no rows for data that are not public, IDs in the ivo form."""
+    config = SandboxConfig(rows=400, archives=("heasarc",), datalink_max_ids=60, cache=tmp_path_factory.mktemp("dlc"))
     with Sandbox(config) as sandbox:
         yield sandbox
 
@@ -32,7 +44,7 @@ async def _links(service: str, ids, **options):
         return rows, engine
 
 
-def test_many_ids_learn_the_cap_and_answer_every_id(sb):
+def test_many_ids_learn_the_cap_and_answer_every_id(sb):  # the older shape: every ID has rows
     DataLinkEngine.learned_caps.clear()
     service = sb.endpoints["heasarc"]["datalink"] + "/numaster"
     ids = [str(i) for i in range(1, 601)]  # 400 rows and 200 unknown IDs (answered with error rows)
@@ -74,8 +86,24 @@ def test_html_and_broken_documents_are_resolve_errors(sb):
         parse_links(b"<VOTABLE><RESOURCE", "http://x/links")
     with pytest.raises(ResolveError, match="without an ID column"):
         parse_links(b'<VOTABLE><RESOURCE type="results"><TABLE><FIELD name="x"/></TABLE></RESOURCE></VOTABLE>', "u")
-    with pytest.raises(ResolveError, match="answered HTTP 404"):
-        _run(_links(sb.url + "/no/such/links", ["1"]))
+    rows, engine = _run(_links(sb.url + "/no/such/links", ["1", "2"]))
+    assert [r.id for r in rows] == ["1", "2"] and all("answered HTTP 404" in r.error_message for r in rows)
+    assert engine.failures and all("answered HTTP 404" in f for f in engine.failures)
+
+
+def test_current_heasarc_ids_without_rows_are_reported_and_the_cap_still_learned(current):
+    DataLinkEngine.learned_caps.clear()
+    service = current.endpoints["heasarc"]["datalink"] + "/numaster"
+    ids = [str(i) for i in range(1, 601)]  # 400 rows (some not public: no rows at all) and 200 unknown IDs
+    rows, engine = _run(_links(service, ids, batch=500, concurrency=4, max_depth=0))
+    assert {r.key for r in rows} == set(ids)  # answered as ivo://nasa.heasarc/numaster?<id>, tied back
+    assert all(r.id == f"ivo://nasa.heasarc/numaster?{r.key}" for r in rows if not r.error_message)
+    empty = {r.key for r in rows if r.error_message and "answered no links" in r.error_message}
+    public = current.heasarc.public_mask("numaster")
+    assert empty == {i for i in ids if int(i) > 400 or not public[int(i) - 1]}
+    deep = [r for r in rows if r.error_message and "answered no links" not in r.error_message]
+    assert deep and all("deeper than max_depth=0" in r.error_message for r in deep)  # nested rows: reported
+    assert DataLinkEngine.learned_caps[service] == 60 and engine.requests <= 16
 
 
 def test_parse_extra_columns_and_overflow():

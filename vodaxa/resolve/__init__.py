@@ -19,7 +19,7 @@ from ..manifest import Manifest
 from ..missions import registry
 from ..missions.registry import MissionSpec
 from .chandra import resolve_chandra
-from .datalink import DataLinkEngine
+from .datalink import DataLinkEngine, Semantics, semantics_filter
 from .erosita import resolve_erosita
 from .eso import resolve_eso
 from .generic import resolve_vo
@@ -37,6 +37,7 @@ class ResolveOptions:
     exclude: Iterable[str] | None = None
     calibrations: str | None = None  # raw2raw or raw2master (ESO)
     mirror: str | None = None
+    semantics: Semantics = "#this"  # which DataLink links (HEASARC and generic VO sources)
 
     @property
     def by_file_type(self) -> bool:
@@ -52,6 +53,15 @@ class ResolveOptions:
         if self.calibrations is not None and self.calibrations.lower() not in ("raw2raw", "raw2master"):
             raise ResolveError(f"calibrations must be 'raw2raw' or 'raw2master', not {self.calibrations!r}")
 
+    def refuse_semantics(self, what: str) -> None:
+        """``semantics`` other than the default apply to DataLink resolution only; say so instead of ignoring it."""
+        semantics_filter(self.semantics)  # a malformed choice is an error everywhere
+        if self.semantics != "#this":
+            raise ResolveError(
+                f"semantics select DataLink links (HEASARC missions and VO results); {what} files are chosen "
+                "by its own options (products, instruments, filetypes, calibrations)"
+            )
+
 
 def resolve(
     source: Any,
@@ -62,6 +72,7 @@ def resolve(
     exclude: Iterable[str] | None = None,
     calibrations: str | None = None,
     mirror: str | None = None,
+    semantics: Semantics = "#this",
     http_config: HttpConfig | None = None,
 ) -> Manifest:
     """A :class:`Manifest` of the files behind ``source`` (a Mission, an observation DataFrame, or a VO
@@ -71,7 +82,8 @@ def resolve(
     instruments.  Observations the archive will not give (proprietary, unknown) appear in
     ``Manifest.unavailable`` with the archive's reason, never silently dropped.  For Chandra,
     ``filetypes``/``exclude`` select CIAO file types from the CDA (or ``mirror``, any base URL holding
-    ``byobsid/``).
+    ``byobsid/``).  ``semantics`` chooses the DataLink links of HEASARC missions and VO results: ``"#this"``
+    (the data, the default), another term or a list (narrower core terms included), or ``"*"`` for all.
     """
     return run_sync(
         resolve_async(
@@ -83,6 +95,7 @@ def resolve(
             calibrations=calibrations,
             mirror=mirror,
             http_config=http_config,
+            semantics=semantics,
         )
     )
 
@@ -96,10 +109,13 @@ async def resolve_async(
     exclude: Iterable[str] | None = None,
     calibrations: str | None = None,
     mirror: str | None = None,
+    semantics: Semantics = "#this",
     http_config: HttpConfig | None = None,
 ) -> Manifest:
     """:func:`resolve` for asyncio callers."""
-    options = ResolveOptions(filetypes=filetypes, exclude=exclude, calibrations=calibrations, mirror=mirror)
+    options = ResolveOptions(
+        filetypes=filetypes, exclude=exclude, calibrations=calibrations, mirror=mirror, semantics=semantics
+    )
     from .. import auth
 
     scoped = auth.scope()
@@ -112,14 +128,28 @@ async def resolve_async(
             parts = []
             for mission, group in frame.groupby("mission", sort=False):
                 spec = registry.get(str(mission))
-                parts.append(
-                    await _resolve_mission(spec, group, chosen.get(str(mission)), products, http, engine, options)
-                )
+                part = await _resolve_mission(spec, group, chosen.get(str(mission)), products, http, engine, options)
+                parts.append(_account_for_every_observation(spec, group, part))
             manifest = sum(parts[1:], parts[0]) if parts else Manifest()
         else:
             options.refuse("a VO result")
-            manifest = await resolve_vo(source, http, engine)
+            manifest = await resolve_vo(source, http, engine, semantics)
     return manifest.merge_duplicates()
+
+
+def _account_for_every_observation(spec: MissionSpec, frame: pd.DataFrame, manifest: Manifest) -> Manifest:
+    """``manifest`` plus an unavailable row for each observation of ``frame`` the archive gave nothing for,
+    so no observation is ever lost without a word."""
+    listed = {o for cell in manifest.frame["obs_id"].dropna() for o in str(cell).split(",")}
+    lost = [str(o) for o in dict.fromkeys(frame["obs_id"]) if str(o) not in listed]
+    if not lost:
+        return manifest
+    note = f"{spec.archive} listed no files and no reason for this observation"
+    extra = Manifest(
+        [{"mission": spec.name, "obs_id": o, "url": None, "local_path": None, "category": "unavailable", "note": note}
+         for o in lost]
+    )  # fmt: skip
+    return manifest + extra
 
 
 def _is_observation_table(source: Any) -> bool:
@@ -152,12 +182,14 @@ async def _resolve_mission(
     options = options or ResolveOptions()
     if spec.name.startswith("chandra") and (spec.archive == "cxc" or options.by_file_type):
         mirror = options.mirror or (None if spec.archive == "cxc" else endpoints.get("heasarc", "ftp") + "chandra/data")
+        options.refuse_semantics(f"{spec.name} by CIAO file type")
         return await resolve_chandra(
             spec, frame, http, filetypes=options.filetypes, exclude=options.exclude, mirror=mirror
         )
     options.refuse(spec.name, allow_calibrations=spec.archive == "eso")
     if spec.archive == "heasarc":
-        return await resolve_heasarc(spec, frame, chosen, products, http, engine)
+        return await resolve_heasarc(spec, frame, chosen, products, http, engine, options.semantics)
+    options.refuse_semantics(spec.name)
     if spec.archive == "eso":
         return await resolve_eso(spec, frame, http, engine, calibrations=options.calibrations)
     if spec.archive == "xsa":

@@ -1,5 +1,9 @@
-"""The DataLink engine: many IDs per request, several requests in flight, the server's cap learned,
-nested DataLink followed, and error rows kept as data rather than raised.
+"""The DataLink engine (DataLink 1.1): many IDs per request, several requests in flight, the server's
+cap learned, nested DataLink followed (``access_url`` rows and DataLink ``service_def`` descriptors,
+depth-limited, loops cut, and only for the semantics the caller asks for), and every failure kept as
+data rather than raised: error rows, IDs answered with no rows at all, failing batches and unreachable
+nested documents all become error rows naming the reason, so one bad link never aborts the rest and
+no ID vanishes.
 
 Responses are parsed with a small TABLEDATA reader (C ElementTree), an order of magnitude faster
 than a full VOTable parse on thousands of rows; anything else falls back to astropy.
@@ -10,25 +14,38 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import math
 import re
 import warnings
 import xml.etree.ElementTree as ET
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, quote_plus, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
 import numpy as np
 
-from ..errors import ResolveError
+from ..errors import ResolveError, ServiceError
 from ..http import HttpClient
 
-__all__ = ["DATALINK_MIME", "DataLinkEngine", "LinkRow", "is_datalink", "narrower", "parse_links"]
+__all__ = [
+    "DATALINK_MIME",
+    "DataLinkEngine",
+    "LinkRow",
+    "Semantics",
+    "ServiceDef",
+    "is_datalink",
+    "meaning",
+    "narrower",
+    "parse_links",
+    "semantics_filter",
+]
 
 log = logging.getLogger(__name__)
 
 DATALINK_MIME = "application/x-votable+xml;content=datalink"
+DATALINK_STANDARD = "ivo://ivoa.net/std/datalink"
 _CORE = "http://www.ivoa.net/rdf/datalink/core"
 #: The DataLink core vocabulary's narrower terms, shipped so that no vocabulary is fetched over the network.
 NARROWER: Mapping[str, frozenset[str]] = {
@@ -40,12 +57,47 @@ NARROWER: Mapping[str, frozenset[str]] = {
 }
 _STANDARD = ("ID", "access_url", "service_def", "error_message", "description", "semantics", "content_type",
              "content_length")  # fmt: skip
+#: What ``semantics=`` may be: one term, several, or ``"*"`` for every row.
+Semantics = str | Iterable[str]
+
+
+def _short(term: str) -> str:
+    return term[len(_CORE) :] if term.startswith(_CORE) else term
 
 
 def narrower(term: str) -> frozenset[str]:
     """``term`` and its narrower core terms (``#calibration`` also means ``#bias``, ``#dark``, ``#flat``)."""
-    short = term[len(_CORE) :] if term.startswith(_CORE) else term
+    short = _short(term)
     return frozenset({short}) | NARROWER.get(short, frozenset())
+
+
+def semantics_filter(semantics: Semantics) -> Callable[[str | None], bool]:
+    """A test for row semantics: the terms asked for and their narrower core terms, or everything for ``"*"``.
+
+    Core terms may be written ``#this`` or in full (``http://www.ivoa.net/rdf/datalink/core#this``); other
+    vocabularies' terms are compared as written.
+    """
+    terms = [semantics] if isinstance(semantics, str) else list(semantics)
+    if not terms or not all(isinstance(t, str) and t.strip() for t in terms):
+        raise ResolveError(f"semantics must be a term such as '#this', a list of terms, or '*'; got {semantics!r}")
+    if "*" in terms:
+        return lambda term: True
+    wanted = frozenset().union(*(narrower(t.strip()) for t in terms))
+    return lambda term: term is not None and _short(term) in wanted
+
+
+#: Archive quirks: functions giving the core term an archive's own semantics stand for (HEASARC's
+#: ``products.jsp#nustar.obs`` is the observation's data, ``#this``), or None.  Archive modules add to it.
+SEMANTIC_ALIASES: list[Callable[[LinkRow], str | None]] = []
+
+
+def meaning(row: LinkRow) -> str | None:
+    """The semantics a row stands for: an archive's alias for its own term, else the term itself."""
+    for alias in SEMANTIC_ALIASES:
+        term = alias(row)
+        if term is not None:
+            return term
+    return row.semantics
 
 
 def is_datalink(content_type: str | None) -> bool:
@@ -58,7 +110,11 @@ def is_datalink(content_type: str | None) -> bool:
 
 @dataclass(frozen=True)
 class LinkRow:
-    """One DataLink row, with the service's extra columns (ESO's eso_category, ...) in ``extra``."""
+    """One DataLink row, with the service's extra columns (ESO's eso_category, ...) in ``extra``.
+
+    A ``service_def`` row whose descriptor is itself a DataLink service gets that service's URL (with its
+    input parameters) as ``access_url`` and the DataLink content type, so it is followed like any nested link.
+    """
 
     id: str
     access_url: str | None = None
@@ -71,16 +127,41 @@ class LinkRow:
     extra: Mapping[str, Any] = field(default_factory=dict)
     depth: int = 0  # 0 for rows of the first document, n for rows reached through n nested documents
     parent: str | None = None  # the ID of the row whose nested document held this one
+    service: str | None = None  # the links endpoint that answered this row
+    origin: str | None = None  # for rows of nested documents: the ID first asked for, whose links they are
+
+    @property
+    def key(self) -> str:
+        """The ID first asked for: ``origin`` for rows of nested documents, else ``id``."""
+        return self.origin or self.id
+
+
+@dataclass(frozen=True)
+class ServiceDef:
+    """A service descriptor (``<RESOURCE type="meta" utype="adhoc:service">``) of a links document."""
+
+    ident: str
+    standard_id: str
+    access_url: str
+    fixed: tuple[tuple[str, str], ...] = ()  # input parameters with a value
+    bound: tuple[tuple[str, str], ...] = ()  # input parameters taking a column's value: (name, column)
+
+    @property
+    def is_datalink(self) -> bool:
+        """Whether this descriptor leads to another DataLink links document."""
+        return self.standard_id.lower().startswith(DATALINK_STANDARD)
 
 
 @dataclass
 class _Page:
     rows: list[LinkRow]
     overflow: bool
+    services: dict[str, ServiceDef] = field(default_factory=dict)
 
 
 def parse_links(body: bytes, url: str, content_type: str = "") -> _Page:
-    """Rows and overflow flag of a links document; :class:`ResolveError` naming the URL if it is not one."""
+    """Rows, overflow flag and service descriptors of a links document; :class:`ResolveError` naming the
+    URL if it is not one."""
     head = body[:512].lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html")) or "html" in content_type:
         raise ResolveError(
@@ -92,29 +173,88 @@ def parse_links(body: bytes, url: str, content_type: str = "") -> _Page:
         raise ResolveError(f"{url} did not answer a readable VOTable ({err}): {_snippet(body)}", url=url) from None
     if _local(root.tag) != "VOTABLE":
         raise ResolveError(f"{url} answered <{_local(root.tag)}>, not a VOTable: {_snippet(body)}", url=url)
-    resource = next((r for r in root.iter() if _local(r.tag) == "RESOURCE" and r.get("type") == "results"), None)
-    resource = resource if resource is not None else next((r for r in root.iter() if _local(r.tag) == "RESOURCE"), None)
+    resources = [r for r in root.iter() if _local(r.tag) == "RESOURCE"]
+    resource = next((r for r in resources if r.get("type") == "results"), None)
+    resource = resource if resource is not None else next((r for r in resources if r.get("type") != "meta"), None)
     if resource is None:
         raise ResolveError(f"{url} answered a VOTable without a results resource", url=url)
+    services = _services(resources)
     status = [i for i in resource if _local(i.tag) == "INFO" and (i.get("name") or "").upper() == "QUERY_STATUS"]
     if status and status[-1].get("value", "").upper() == "ERROR":
         raise ResolveError(f"{url} reported an error: {(status[-1].text or '').strip() or 'no reason given'}", url=url)
     overflow = any(s.get("value", "").upper() == "OVERFLOW" for s in status)
     table = next((t for t in resource.iter() if _local(t.tag) == "TABLE"), None)
     if table is None:
-        return _Page([], overflow)
-    names = [f.get("name", "") for f in table if _local(f.tag) == "FIELD"]
+        return _Page([], overflow, services)
+    fields = [f for f in table if _local(f.tag) == "FIELD"]
+    names = [f.get("name", "") for f in fields]
     if "ID" not in names:
         raise ResolveError(f"{url} answered a table without an ID column: not DataLink", url=url)
     data = next((d for d in table if _local(d.tag) == "DATA"), None)
-    if data is None:
-        return _Page([], overflow)
-    encoding = next(iter(data), None)
+    encoding = next(iter(data), None) if data is not None else None
     if encoding is None:
-        return _Page([], overflow)
+        return _Page([], overflow, services)
     if _local(encoding.tag) != "TABLEDATA":
-        return _Page(_astropy_rows(body, url), overflow)
-    return _Page(_tabledata_rows(encoding, names), overflow)
+        rows = _astropy_rows(body, url)
+    else:
+        rows = _tabledata_rows(encoding, names)
+    if services:
+        columns = {f.get("ID") or f.get("name", ""): f.get("name", "") for f in fields}
+        rows = [_via_service(r, services, columns) for r in rows]
+    return _Page(rows, overflow, services)
+
+
+def _services(resources: list[ET.Element]) -> dict[str, ServiceDef]:
+    """The document's service descriptors by ID (those without an ID cannot be referenced by rows)."""
+    out: dict[str, ServiceDef] = {}
+    for res in resources:
+        if res.get("type") != "meta" or (res.get("utype") or "").lower() != "adhoc:service" or not res.get("ID"):
+            continue
+        params = {p.get("name"): p.get("value", "") for p in res if _local(p.tag) == "PARAM"}
+        fixed, bound = [], []
+        for group in (g for g in res if _local(g.tag) == "GROUP" and g.get("name") == "inputParams"):
+            for p in (p for p in group if _local(p.tag) == "PARAM"):
+                if p.get("ref"):
+                    bound.append((p.get("name", ""), p.get("ref", "")))
+                elif p.get("value"):
+                    fixed.append((p.get("name", ""), p.get("value", "")))
+        out[res.get("ID", "")] = ServiceDef(
+            res.get("ID", ""), params.get("standardID") or "", params.get("accessURL") or "", tuple(fixed), tuple(bound)
+        )
+    return out
+
+
+def _via_service(row: LinkRow, services: Mapping[str, ServiceDef], columns: Mapping[str, str]) -> LinkRow:
+    """A ``service_def`` row leading to a DataLink descriptor, given that descriptor's URL to follow."""
+    if not row.service_def or row.access_url or row.error_message:
+        return row
+    desc = services.get(row.service_def)
+    if desc is None:
+        return replace(row, error_message=f"the row names a service descriptor '{row.service_def}' the document lacks")
+    if not desc.is_datalink or not desc.access_url:
+        return row  # a service to call (SODA cutouts, ...), not a document to follow
+    cells = {"ID": row.id, **{k: v for k, v in row.extra.items() if v is not None}}
+    for name in _STANDARD[1:]:
+        value = getattr(row, name, None)
+        if value is not None:
+            cells[name] = value
+    pairs = list(desc.fixed) + [(n, str(cells.get(columns.get(ref, ref), ""))) for n, ref in desc.bound]
+    pairs = [(k, v) for k, v in pairs if v]
+    url = desc.access_url
+    if pairs:
+        url += ("&" if "?" in url else "?") + urlencode(pairs)
+    return replace(row, access_url=url, content_type=row.content_type or DATALINK_MIME)
+
+
+def _length(text: str | None) -> int | None:
+    """A content_length cell as bytes, or None when it is empty or not a sane number ("12abc", "inf", "nan")."""
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return int(value) if math.isfinite(value) and value >= 0 else None
 
 
 def _tabledata_rows(encoding: ET.Element, names: list[str]) -> list[LinkRow]:
@@ -138,7 +278,7 @@ def _tabledata_rows(encoding: ET.Element, names: list[str]) -> list[LinkRow]:
                 description,
                 semantics,
                 ctype,
-                int(float(length)) if length else None,
+                _length(length),
                 {n: cells[i] or None for i, n in extras},
             )
         )
@@ -160,7 +300,7 @@ def _row(cells: Mapping[str, Any]) -> LinkRow:
         description=value("description"),
         semantics=value("semantics"),
         content_type=value("content_type"),
-        content_length=int(float(length)) if length else None,
+        content_length=_length(length),
         extra=extra,
     )
 
@@ -191,8 +331,20 @@ def _snippet(body: bytes) -> str:
     return repr(text + ("..." if len(body) > 200 else ""))
 
 
+#: Why an ID got no rows at all: HEASARC answers a non-public observation with an empty document.
+NO_ROWS = "NotFoundFault: the service answered no links for this ID (not public yet, or unknown to it)"
+#: How often an ID left out of capped answers is asked again before it is reported.
+_MAX_TRIES = 4
+Follow = Callable[[LinkRow], bool]
+
+
 class DataLinkEngine:
-    """Resolves IDs through links endpoints with batching, bounded concurrency and learned caps."""
+    """Resolves IDs through links endpoints with batching, bounded concurrency and learned caps.
+
+    Every ID asked for comes back with at least one row: its links, or an error row saying why there are
+    none (the service's own error row, no rows at all, a failed batch).  ``failures`` lists, one line
+    each, the batches and nested documents that failed, for reports.
+    """
 
     #: Caps learned per service URL, shared by every engine in the process.
     learned_caps: ClassVar[dict[str, int]] = {}
@@ -214,16 +366,28 @@ class DataLinkEngine:
         self.max_depth = max_depth
         self.params = dict(params or {})
         self.requests = 0
+        self.failures: list[str] = []
 
     async def links(
-        self, service: str, ids: Sequence[str], *, params: Mapping[str, str] | None = None
+        self,
+        service: str,
+        ids: Sequence[str],
+        *,
+        params: Mapping[str, str] | None = None,
+        follow: Follow | None = None,
     ) -> list[LinkRow]:
-        """Every row for ``ids`` from the links endpoint ``service`` (nested documents followed)."""
+        """Every row for ``ids`` from the links endpoint ``service``, with the nested documents of the rows
+        ``follow`` accepts (every nested row when None) read in their place."""
         fetched: set[tuple[str, str]] = set()
         rows = await self._resolve(service, ids, {**self.params, **(params or {})}, fetched)
-        followed = await self._follow(rows, 1, fetched)
-        unique = {(r.id, r.access_url, r.service_def, r.error_message, r.semantics): r for r in reversed(followed)}
-        return list(reversed(unique.values()))  # a nested document may repeat rows already known
+        return _unique(await self._follow(rows, 1, fetched, follow))
+
+    async def nested(self, rows: Sequence[LinkRow], *, follow: Follow | None = None) -> list[LinkRow]:
+        """``rows`` with the nested documents of those ``follow`` accepts read in their place (for resolvers
+        that decide per observation whether a nested document is needed)."""
+        fetched = {(r.service, r.id) for r in rows if r.service}
+        depth = 1 + max((r.depth for r in rows), default=0)
+        return _unique(await self._follow(list(rows), depth, fetched, follow))
 
     async def _resolve(
         self, service: str, ids: Sequence[str], params: Mapping[str, str], fetched: set[tuple[str, str]]
@@ -231,28 +395,52 @@ class DataLinkEngine:
         """The rows of ``ids`` at one endpoint, from ``concurrency`` workers sharing one queue of IDs.
 
         While the cap is unknown the first chunks hold half of the IDs spread over every worker (the probe
-        does useful work and no worker waits while the others' leftovers come back);
-        IDs a capped answer left out go back to the front of the queue, and each worker takes the next
-        chunk as soon as its answer is in, rather than waiting for a whole round.
+        does useful work and no worker waits while the others' leftovers come back); IDs a capped answer
+        left out go back to the front of the queue, and each worker takes the next chunk as soon as its
+        answer is in, rather than waiting for a whole round.  An ID skipped while a later one was answered,
+        or asked in a request that answered nothing, has no rows: it gets a :data:`NO_ROWS` error row.
         """
         pending = deque(i for i in dict.fromkeys(str(i) for i in ids) if (service, i) not in fetched)
         fetched.update((service, i) for i in pending)
         rows: list[LinkRow] = []
+        tries: dict[str, int] = {}
         first = max(1, min(self.batch, -(-len(pending) // (2 * self.concurrency))))
+
+        def none_for(ident: str, why: str = NO_ROWS) -> LinkRow:
+            return LinkRow(ident, error_message=why, service=service, extra={"vodaxa_no_rows": True})
 
         async def worker() -> None:
             while pending:
                 known = self.learned_caps.get(service)
                 size = min(known, self.batch) if known else first
                 chunk = [pending.popleft() for _ in range(min(size, len(pending)))]
-                page_rows, answered = await self._batch(service, chunk, params)
+                try:
+                    page_rows, overflow = await self._batch(service, chunk, params)
+                except ServiceError as err:
+                    reason = f"{service} failed for {len(chunk)} IDs: {err}"
+                    self.failures.append(reason)
+                    log.warning("%s", reason)
+                    rows.extend(LinkRow(i, error_message=f"TransientFault: {reason}", service=service) for i in chunk)
+                    continue
+                page_rows = _attribute(page_rows, chunk)
                 rows.extend(page_rows)
-                missing = [i for i in chunk if i not in answered]
-                if len(missing) == len(chunk):
-                    raise ResolveError(f"{service} answered none of {len(chunk)} IDs (first: {chunk[0]})", url=service)
-                if missing:
-                    self._learn(service, len(chunk) - len(missing))
-                    pending.extendleft(reversed(missing))
+                answered = {r.key for r in page_rows}
+                last = max((n for n, i in enumerate(chunk) if i in answered), default=-1)
+                retry: list[str] = []
+                for n, ident in enumerate(chunk):
+                    if ident in answered:
+                        continue
+                    if n < last or (last < 0 and not overflow):
+                        rows.append(none_for(ident))  # skipped in order, or nothing at all: no rows
+                        continue
+                    tries[ident] = tries.get(ident, 0) + 1
+                    if tries[ident] >= _MAX_TRIES:
+                        rows.append(none_for(ident, f"{NO_ROWS}; asked {tries[ident]} times"))
+                    else:
+                        retry.append(ident)  # after the last answered ID: the answer was capped
+                if retry and last >= 0 and (overflow or len(retry) > 1):
+                    self._learn(service, last + 1)
+                pending.extendleft(reversed(retry))
 
         while pending:  # a worker may put IDs back after the others have finished
             await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(pending)))))
@@ -264,63 +452,102 @@ class DataLinkEngine:
             log.info("%s answers at most %d IDs per request", service, cap)
             self.learned_caps[service] = cap
 
-    async def _batch(self, service: str, ids: list[str], params: Mapping[str, str]) -> tuple[list[LinkRow], set[str]]:
+    async def _batch(self, service: str, ids: list[str], params: Mapping[str, str]) -> tuple[list[LinkRow], bool]:
         body = _form_body([("ID", i) for i in ids] + list(params.items()))
         response = await self.http.post(service, data=body, headers=_FORM)
         self.requests += 1
         if response.status >= 400:
             raise ResolveError(
-                f"{service} answered HTTP {response.status} for {len(ids)} IDs: {_snippet(response.body)}",
+                f"answered HTTP {response.status}: {_snippet(response.body)}",
                 url=service,
                 status=response.status,
             )
         page = parse_links(response.body, service, response.content_type)
-        answered = {r.id for r in page.rows}
-        if page.overflow and len(answered) == len(ids):
-            log.debug("%s flagged OVERFLOW but answered every ID", service)
-        return page.rows, answered
+        return [replace(r, service=service) for r in page.rows], page.overflow
 
-    async def _follow(self, rows: list[LinkRow], depth: int, fetched: set[tuple[str, str]]) -> list[LinkRow]:
-        """Replace nested-DataLink rows by the rows of the documents they point at, up to max_depth.
+    async def _follow(
+        self, rows: list[LinkRow], depth: int, fetched: set[tuple[str, str]], follow: Follow | None
+    ) -> list[LinkRow]:
+        """Replace the nested-DataLink rows ``follow`` accepts by the rows of the documents they point at.
 
         Nested links of the form ``<endpoint>?ID=<id>`` are batched per endpoint like the first call; a
-        link back to a document already read (same endpoint and ID) is dropped, which cuts loops.
+        link back to a document already read (same endpoint and ID) is dropped, which cuts loops.  Past
+        ``max_depth`` a nested row is kept as an error row saying so; a nested document that fails becomes
+        an error row naming it.
         """
-        nested = [r for r in rows if r.access_url and is_datalink(r.content_type) and not r.error_message]
-        if not nested or depth > self.max_depth:
+        nested = [
+            r
+            for r in rows
+            if r.access_url and is_datalink(r.content_type) and not r.error_message and (follow is None or follow(r))
+        ]
+        if not nested:
             return rows
-        nested_ids = {id(r) for r in nested}
-        kept = [r for r in rows if id(r) not in nested_ids]
-        by_service: dict[tuple[str, tuple[tuple[str, str], ...]], list[tuple[str, LinkRow]]] = {}
-        singles: list[LinkRow] = []
+        chosen = {id(r) for r in nested}
+        if depth > self.max_depth:
+            why = f"nested DataLink not followed: it lies deeper than max_depth={self.max_depth}"
+            return [replace(r, error_message=why) if id(r) in chosen else r for r in rows]
+        kept = [r for r in rows if id(r) not in chosen]
+        by_service: dict[tuple[str, tuple[tuple[str, str], ...]], dict[str, list[LinkRow]]] = {}
+        singles: dict[str, list[LinkRow]] = {}
         for row in nested:
             split = _split_id(row.access_url or "")
             if split is None:
-                singles.append(row)
+                singles.setdefault(row.access_url or "", []).append(row)
                 continue
             base, ident, params = split
-            if (base, ident) in fetched:
-                continue  # a loop back to a document already read
-            by_service.setdefault((base, params), []).append((ident, row))
+            if (base, ident) in fetched and ident not in by_service.get((base, params), {}):
+                log.debug("%s links back to a document already read; not followed again", row.access_url)
+                continue
+            by_service.setdefault((base, params), {}).setdefault(ident, []).append(row)
         children: list[LinkRow] = []
-        for (base, params), items in by_service.items():
-            parent = {ident: row.id for ident, row in items}
-            got = await self._resolve(base, list(parent), dict(params), fetched)
-            children += [replace(r, depth=depth, parent=parent.get(r.id, r.id)) for r in got]
+        for (base, params), parents in by_service.items():
+            got = await self._resolve(base, list(parents), dict(params), fetched)
+            children += [_child(r, p, depth) for r in got for p in parents.get(r.key, ())]
         gate = asyncio.Semaphore(self.concurrency)
 
-        async def fetch(row: LinkRow) -> list[LinkRow]:
-            async with gate:
-                response = await self.http.get(row.access_url)  # type: ignore[arg-type]
-            self.requests += 1
-            if response.status >= 400:
-                return [replace(row, access_url=None, error_message=f"nested DataLink answered HTTP {response.status}")]
-            page = parse_links(response.body, row.access_url or "", response.content_type)
-            return [replace(r, depth=depth, parent=row.id) for r in page.rows]
+        async def fetch(url: str, parents: list[LinkRow]) -> list[LinkRow]:
+            try:
+                async with gate:
+                    response = await self.http.get(url)
+                self.requests += 1
+                if response.status >= 400:
+                    raise ResolveError(f"{url} answered HTTP {response.status}", url=url, status=response.status)
+                page = parse_links(response.body, url, response.content_type)
+            except ServiceError as err:
+                self.failures.append(f"nested DataLink {url}: {err}")
+                return [replace(p, access_url=None, error_message=f"nested DataLink failed: {err}") for p in parents]
+            return [_child(replace(r, service=url), p, depth) for r in page.rows for p in parents]
 
-        for group in await asyncio.gather(*(fetch(r) for r in {r.access_url: r for r in singles}.values())):
+        for group in await asyncio.gather(*(fetch(u, ps) for u, ps in singles.items())):
             children += group
-        return kept + await self._follow(children, depth + 1, fetched)
+        return kept + await self._follow(children, depth + 1, fetched, follow)
+
+
+def _attribute(rows: list[LinkRow], asked: Sequence[str]) -> list[LinkRow]:
+    """Rows tied to the ID asked for: services may answer ``ivo://<authority>/<table>?<id>`` for ``<id>``
+    (HEASARC does), which then becomes the row's ``origin``."""
+    wanted = set(asked)
+    out = []
+    for row in rows:
+        if row.id not in wanted:
+            tail = row.id.rsplit("?", 1)[-1]
+            if tail in wanted:
+                row = replace(row, origin=tail)
+        out.append(row)
+    return out
+
+
+def _child(row: LinkRow, parent: LinkRow, depth: int) -> LinkRow:
+    """A row of a nested document, attributed to the row that led to it and to that row's first ID."""
+    return replace(row, depth=depth, parent=parent.id, origin=parent.origin or parent.id)
+
+
+def _unique(rows: list[LinkRow]) -> list[LinkRow]:
+    """Rows without repeats (a nested document may repeat rows already known), in their first order."""
+    seen = {}
+    for r in rows:
+        seen.setdefault((r.origin or r.id, r.id, r.access_url, r.service_def, r.error_message, r.semantics), r)
+    return list(seen.values())
 
 
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -8,13 +8,14 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-from ..errors import ResolveError
+from ..errors import ResolveError, ServiceError
 from ..http import HttpClient
 from ..manifest import Manifest
-from .datalink import DATALINK_MIME, DataLinkEngine, LinkRow, is_datalink, narrower
+from .datalink import DATALINK_MIME, DataLinkEngine, LinkRow, Semantics, is_datalink, meaning, semantics_filter
 from .listing import walk
 
 __all__ = ["resolve_vo"]
@@ -22,8 +23,11 @@ __all__ = ["resolve_vo"]
 _SAFE = re.compile(r"[^A-Za-z0-9._+-]+")
 
 
-async def resolve_vo(source: Any, http: HttpClient, engine: DataLinkEngine, semantics: str = "#this") -> Manifest:
-    """Manifest rows for the ``semantics`` links (``#this`` and narrower) of every row of ``source``."""
+async def resolve_vo(source: Any, http: HttpClient, engine: DataLinkEngine, semantics: Semantics = "#this") -> Manifest:
+    """Manifest rows for the ``semantics`` links (narrower terms included; ``"*"`` for all) of every row of
+    ``source``.  Every ID ends up with files or with an unavailable row saying why: the service's error
+    message, no rows at all, a failed request, or only links of other semantics."""
+    accept = semantics_filter(semantics)
     table, descriptors = _table_and_descriptors(source)
     groups: dict[str, list[str]] = defaultdict(list)
     for service, column in descriptors:  # a result may carry several services, each keyed on its own column
@@ -36,22 +40,30 @@ async def resolve_vo(source: Any, http: HttpClient, engine: DataLinkEngine, sema
             "the source has no DataLink service descriptor and no DataLink URLs (access_url with "
             f"access_format {DATALINK_MIME}, or datalink_url); nothing to resolve"
         )
-    wanted = narrower(semantics)
     records: list[dict] = []
     directories: list[LinkRow] = []
+    seen: dict[str, set[str]] = {}  # ID asked for -> semantics of the rows it got
     for service, ids in groups.items():
-        for row in await engine.links(service, ids):
-            if row.semantics in wanted and row.access_url and row.content_type == "directory" and not row.error_message:
+        for row in await engine.links(service, ids, follow=lambda r: accept(meaning(r))):
+            seen.setdefault(row.key, set()).add(row.semantics or "")
+            if accept(meaning(row)) and not row.error_message and _is_directory(row):
                 directories.append(row)
             else:
-                records.extend(_records(row, wanted))
+                records.extend(_records(row, accept))
+        for ident in dict.fromkeys(ids):
+            seen.setdefault(ident, set())
+    directories = _outermost(directories)
+    records = [r for r in records if not _inside(r.get("url"), r["obs_id"], directories)]
     gate = asyncio.Semaphore(8)
 
     async def expand(row: LinkRow) -> list[dict]:
-        async with gate:
-            paths = await walk(http, row.access_url or "")
+        try:
+            async with gate:
+                paths = await walk(http, row.access_url or "")
+        except ServiceError as err:
+            return [_unavailable(row, f"the directory {row.access_url} could not be listed: {err}")]
         key = _key(row)
-        base = (row.access_url or "").rstrip("/") + "/"
+        base = _clean(row.access_url or "")
         return [
             {
                 "obs_id": _ident(row),
@@ -59,24 +71,82 @@ async def resolve_vo(source: Any, http: HttpClient, engine: DataLinkEngine, sema
                 "local_path": f"{key}/{p}",
                 "semantics": row.semantics,
                 "category": "file",
-                "source_id": row.id,
+                "source_id": row.key,
             }
             for p in paths
         ]
 
     for group in await asyncio.gather(*(expand(r) for r in directories)):
         records.extend(group)
+    covered = {r["obs_id"] for r in records}
+    for ident, found in seen.items():
+        if _last(ident) not in covered:
+            others = ", ".join(sorted(s for s in found if s)) or "none"
+            note = f"no links with the semantics asked for ({_describe(semantics)}); the service listed: {others}"
+            records.append({"obs_id": _last(ident), "url": None, "local_path": None, "category": "unavailable",
+                            "source_id": ident, "note": note})  # fmt: skip
     return Manifest(records)
 
 
+def _is_directory(row: LinkRow) -> bool:
+    """A directory to walk: labelled ``directory``, or an HTML listing whose URL ends with a slash."""
+    url, ctype = row.access_url or "", (row.content_type or "").lower()
+    return bool(url) and (ctype == "directory" or (url.endswith("/") and ctype.startswith("text/html")))
+
+
+def _clean(url: str) -> str:
+    """A directory URL without repeated slashes in its path, ending with one slash."""
+    parts = urlsplit(url)
+    path = "/" + "/".join(p for p in parts.path.split("/") if p) + "/"
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+
+
+def _outermost(directories: list[LinkRow]) -> list[LinkRow]:
+    """One row per directory, without those inside another directory of the same observation."""
+    unique = {(_ident(r), _clean(r.access_url or "")): r for r in reversed(directories)}
+    return [
+        r
+        for (obs, url), r in reversed(unique.items())
+        if not any(o == obs and u != url and url.startswith(u) for o, u in unique)
+    ]
+
+
+def _inside(url: str | None, obs: str, directories: list[LinkRow]) -> bool:
+    """Whether a file row lies in a directory of its observation that is walked anyway."""
+    if not url:
+        return False
+    return any(_ident(d) == obs and _clean(url).startswith(_clean(d.access_url or "")) for d in directories)
+
+
+def _describe(semantics: Semantics) -> str:
+    return semantics if isinstance(semantics, str) else ", ".join(semantics)
+
+
+def _last(ident: str) -> str:
+    """An ID's last part (``ivo://...?<this>``), which names the observation or dataset."""
+    return ident.rsplit("?", 1)[-1] or ident
+
+
+def _unavailable(row: LinkRow, note: str | None = None) -> dict:
+    return {
+        "obs_id": _ident(row),
+        "url": None,
+        "local_path": None,
+        "semantics": row.semantics,
+        "category": "unavailable",
+        "source_id": row.key,
+        "note": note or row.error_message,
+    }
+
+
 def _ident(row: LinkRow) -> str:
-    """The observation or dataset a row belongs to: its ID's last part (``ivo://...?<this>``)."""
-    return row.id.rsplit("?", 1)[-1] or row.id
+    """The observation or dataset a row belongs to: the last part of the ID first asked for."""
+    return _last(row.key)
 
 
 def _key(row: LinkRow) -> str:
-    """A folder name for a row's files: its ID's last part, made safe."""
-    return _SAFE.sub("_", row.id.rsplit("?", 1)[-1]).strip("_") or "unnamed"
+    """A folder name for a row's files: the observation's ID, made safe."""
+    return _SAFE.sub("_", _ident(row)).strip("_") or "unnamed"
 
 
 def _table_and_descriptors(source: Any) -> tuple[Any, list[tuple[str, str]]]:
@@ -128,23 +198,13 @@ def _row_links(table: Any) -> list[tuple[str, str]]:
     return out
 
 
-def _records(row: LinkRow, wanted: frozenset[str]) -> list[dict]:
-    key = _key(row)
+def _records(row: LinkRow, accept: Callable[[str | None], bool]) -> list[dict]:
+    """A manifest row for a link of the wanted semantics, or for an error that concerns them."""
     if row.error_message:
-        if row.semantics in wanted or row.semantics is None:
-            return [
-                {
-                    "obs_id": _ident(row),
-                    "url": None,
-                    "local_path": None,
-                    "semantics": row.semantics,
-                    "category": "unavailable",
-                    "source_id": row.id,
-                    "note": row.error_message,
-                }
-            ]
+        if accept(meaning(row)) or row.semantics in (None, "", "#error"):
+            return [_unavailable(row)]
         return []
-    if row.semantics not in wanted or not row.access_url or is_datalink(row.content_type):
+    if not accept(meaning(row)) or not row.access_url or is_datalink(row.content_type):
         return []
     name = unquote(urlsplit(row.access_url).path.rstrip("/").rsplit("/", 1)[-1]) or "file"
     name = _SAFE.sub("_", name).strip("_") or "file"
@@ -152,11 +212,11 @@ def _records(row: LinkRow, wanted: frozenset[str]) -> list[dict]:
         {
             "obs_id": _ident(row),
             "url": row.access_url,
-            "local_path": f"{key}/{name}",
+            "local_path": f"{_key(row)}/{name}",
             "size": row.content_length,
             "content_type": row.content_type,
             "semantics": row.semantics,
             "category": str(row.extra.get("eso_category") or row.semantics).lstrip("#"),
-            "source_id": row.id,
+            "source_id": row.key,
         }
     ]

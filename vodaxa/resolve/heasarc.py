@@ -1,32 +1,76 @@
-"""HEASARC: DataLink on ``__row`` gives each observation's directory (``#this``); its Apache listings are
+"""HEASARC: DataLink on ``__row`` gives each observation's archive directory; its Apache listings are
 walked and the mission's file rules pick the raw data, products and instruments wanted.
+
+HEASARC's answer has changed under its users.  The older one labels the directory row
+``content_type=directory``; the current one (2026) labels it ``text/html`` with HEASARC's own product
+semantics (``https://heasarc.gsfc.nasa.gov/xamin/jsp/products.jsp#nustar.obs``), beside a nested DataLink
+row for the same product, bibliography pages and cross-links to other catalogues, and answers an
+observation that is not public with no rows at all.  So the observation's data are picked by the
+archive's data-path layout (a URL in the ``/FTP/`` tree at or below a directory named after the
+observation) and product semantics, never by ``content_type`` or ``#this`` alone; the nested document is
+read only for observations whose first answer holds no data directory.  An observation with neither is
+listed as unavailable with the service's reason.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import pandas as pd
 
 from ..config import endpoints
-from ..errors import ResolveError
+from ..errors import ResolveError, ServiceError
 from ..http import HttpClient
 from ..manifest import Manifest
 from ..missions.registry import MissionSpec
-from .datalink import DataLinkEngine, LinkRow
+from .datalink import SEMANTIC_ALIASES, DataLinkEngine, LinkRow, Semantics, is_datalink, semantics_filter
 from .listing import walk
 
-__all__ = ["resolve_heasarc"]
+__all__ = ["is_observation_link", "product_key", "resolve_heasarc"]
 
 #: Directory walks in flight at once (each walk is itself concurrent over sub-directories).
 WALKS = 8
 MAX_CONNECTIONS = 16  # polite default for HEASARC file downloads
+_PRODUCT = re.compile(r"/xamin/jsp/products\.jsp#(?P<key>[\w.+-]+)$")
+_NOT_DATA = ("point.", "link.")  # bibliography, abstracts and cross-links to other catalogues
+_SAFE = re.compile(r"[^A-Za-z0-9._+-]+")
 
 
-def _is_directory(row: LinkRow) -> bool:
-    """HEASARC labels directories ``directory``; some rows say text/html, so /FTP/ URLs ending in / count too."""
-    url = row.access_url or ""
-    return row.content_type == "directory" or ("/FTP/" in url and url.endswith("/"))
+def product_key(semantics: str | None) -> str | None:
+    """HEASARC's product key of a semantics URI (``...products.jsp#nustar.obs`` -> ``nustar.obs``), else None."""
+    found = _PRODUCT.search(semantics or "")
+    return found.group("key") if found else None
+
+
+def is_observation_link(row: LinkRow) -> bool:
+    """Whether a row stands for the observation's data: ``#this`` (older answers) or a HEASARC data product."""
+    key = product_key(row.semantics)
+    return row.semantics == "#this" or (key is not None and not key.startswith(_NOT_DATA))
+
+
+def _alias(row: LinkRow) -> str | None:
+    """HEASARC's data-product semantics stand for ``#this`` (for resolvers that know only core terms)."""
+    return "#this" if row.semantics != "#this" and is_observation_link(row) else None
+
+
+SEMANTIC_ALIASES.append(_alias)
+
+
+@dataclass
+class _Observation:
+    """What the DataLink answer says about one observation's data."""
+
+    obs_id: str
+    roots: dict[str, LinkRow] = field(default_factory=dict)  # observation directory URL -> the row naming it
+    walks: dict[str, tuple[str, str]] = field(default_factory=dict)  # directory URL -> (root, path below root)
+    files: dict[str, tuple[str, str, LinkRow]] = field(default_factory=dict)  # file URL -> (root, path, row)
+    errors: list[str] = field(default_factory=list)
+    nested: list[LinkRow] = field(default_factory=list)
+    semantics: set[str] = field(default_factory=set)
 
 
 async def resolve_heasarc(
@@ -36,41 +80,201 @@ async def resolve_heasarc(
     products: bool,
     http: HttpClient,
     engine: DataLinkEngine,
+    semantics: Semantics = "#this",
 ) -> Manifest:
-    """Manifest rows for ``frame``'s observations of a HEASARC mission."""
+    """Manifest rows for ``frame``'s observations of a HEASARC mission (every one: files or a reason)."""
     if spec.files is None or "datalink_id" not in frame.columns:
         raise ResolveError(f"{spec.name}: no HEASARC file rules or DataLink key; cannot resolve its files")
+    accept = semantics_filter(semantics)
+    data_wanted = accept("#this")
     service = endpoints.get("heasarc", "datalink").rstrip("/") + f"/{spec.table}"
-    by_key = {str(k): o for k, o in zip(frame["datalink_id"], frame["obs_id"]) if k is not None}
-    rows = await engine.links(service, list(by_key), params={"sizefiles": "false"})
-    records: list[dict] = []
-    directories: list[tuple[str, str, LinkRow]] = []
+    by_key = {str(k): str(o) for k, o in zip(frame["datalink_id"], frame["obs_id"]) if k is not None}
+    rows = await engine.links(service, list(by_key), params={"sizefiles": "false"}, follow=lambda r: False)
+    observations = {key: _Observation(obs) for key, obs in by_key.items()}
+    private = _private_notes(spec, frame)
+    extra: list[dict] = []
     for row in rows:
-        obs_id = by_key.get(row.id) or by_key.get(row.id.rsplit("?", 1)[-1]) or row.id
-        if row.error_message:
-            if row.semantics in (None, "#this"):
-                records.append(_unavailable(spec, obs_id, row))
-        elif row.semantics == "#this" and _is_directory(row):
-            directories.append((obs_id, row.access_url or "", row))
+        obs = observations.get(row.key)
+        if obs is not None:
+            _sort(obs, row)
+            if not row.error_message and row.access_url and _wanted_link(row, accept):
+                extra.append(_link_file(spec, obs.obs_id, row))
+    if data_wanted:
+        lacking = [r for o in observations.values() if not o.roots and not o.files for r in o.nested]
+        if lacking:  # the current answer: the data directory may be listed only in the nested document
+            for row in await engine.nested(lacking):
+                obs = observations.get(row.key)
+                if obs is not None:
+                    _sort(obs, row)
     gate = asyncio.Semaphore(WALKS)
 
-    async def expand(obs_id: str, url: str, row: LinkRow) -> list[dict]:
-        async with gate:
-            paths = await walk(http, url)
-        picked = spec.files.select(paths, obs_id, chosen, products)  # type: ignore[union-attr]
-        return [_file(spec, obs_id, url, path, row) for path in picked]
+    async def expand(obs: _Observation) -> list[dict]:
+        found: dict[str, tuple[str, str, LinkRow]] = dict(obs.files)
+        for url, (root, below) in _outermost(obs.walks).items():
+            try:
+                async with gate:
+                    paths = await walk(http, url)
+            except ServiceError as err:
+                obs.errors.append(f"the archive directory {url} could not be listed: {err}")
+                continue
+            for path in paths:
+                found.setdefault(root + below + path, (root, below + path, obs.roots.get(root) or _any(obs)))
+        by_path = {below: (root, row) for root, below, row in found.values()}
+        picked = spec.files.select(list(by_path), obs.obs_id, chosen, products)  # type: ignore[union-attr]
+        records = [_file(spec, obs.obs_id, by_path[p][0], p, by_path[p][1]) for p in picked]
+        if not found:
+            records.append(_unavailable(spec, obs))
+        elif not records:
+            rules = f"instruments {', '.join(chosen) or 'none'}, {'with' if products else 'without'} products"
+            note = f"none of the {len(found)} files in the archive directory match {spec.name}'s file rules ({rules})"
+            records.append(_unavailable(spec, obs, note))
+        if obs.errors:
+            records += [_unavailable(spec, obs, note) for note in obs.errors if "could not be listed" in note]
+        return records
 
-    groups = await asyncio.gather(*(expand(*d) for d in directories))
-    records += [r for group in groups for r in group]
+    groups = await asyncio.gather(*(expand(o) for o in observations.values() if data_wanted))
+    records = [r for group in groups for r in group] + extra
+    covered = {r["obs_id"] for r in records}
+    records += [_unavailable(spec, o) for o in observations.values() if o.obs_id not in covered]
+    for record in records:
+        if record["category"] == "unavailable" and record["obs_id"] in private:
+            record["note"] = f"{private[record['obs_id']]} (HEASARC: {record['note']})"
     return Manifest(records)
 
 
-def _file(spec: MissionSpec, obs_id: str, directory: str, path: str, row: LinkRow) -> dict:
+def _private_notes(spec: MissionSpec, frame: pd.DataFrame) -> dict[str, str]:
+    """Why the observation table already says an observation's data are not public, by ObsID."""
+    if "proprietary_usable" not in frame.columns:
+        return {}
+    out = {}
+    dates = frame[spec.proprietary_column] if spec.proprietary_column in frame.columns else None
+    for n, (obs_id, usable) in enumerate(zip(frame["obs_id"], frame["proprietary_usable"])):
+        if usable is False or usable == False:  # noqa: E712 - numpy and pandas booleans too
+            note = "the data are proprietary (not public yet)"
+            when = _date(dates.iloc[n], spec) if dates is not None else None
+            out[str(obs_id)] = note if when is None else f"the data are proprietary until {when}"
+    return out
+
+
+def _date(value: object, spec: MissionSpec) -> str | None:
+    """A public date from the observation table (MJD or timestamp) as YYYY-MM-DD, when it is a real date."""
+    try:
+        if spec.time_format == "mjd" or isinstance(value, (int, float)):
+            mjd = float(value)  # type: ignore[arg-type]
+            if mjd != mjd or mjd <= 0:
+                return None
+            return (pd.Timestamp("1858-11-17") + pd.Timedelta(days=mjd)).strftime("%Y-%m-%d")
+        stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+        return None if pd.isna(stamp) else stamp.strftime("%Y-%m-%d")
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _sort(obs: _Observation, row: LinkRow) -> None:
+    """File one DataLink row of an observation under its data, its nested documents or its errors."""
+    obs.semantics.add(row.semantics or "")
+    if row.error_message:
+        obs.errors.append(row.error_message)
+        return
+    if not row.access_url:
+        return
+    if is_datalink(row.content_type):
+        if is_observation_link(row):
+            obs.nested.append(row)
+        return
+    place = _place(row, obs.obs_id)
+    if place is None:
+        return
+    root, below, is_dir = place
+    obs.roots.setdefault(root, row)
+    if is_dir:
+        obs.walks.setdefault(root + below, (root, below))
+    else:
+        obs.files.setdefault(root + below, (root, below, row))
+
+
+def _place(row: LinkRow, obs_id: str) -> tuple[str, str, bool] | None:
+    """(observation directory URL, path below it, is a directory) for a data row in HEASARC's tree, else None.
+
+    The observation directory is the ``/FTP/`` path segment named after the ObsID (HEASARC's layout:
+    ``.../<obsid>/``, ``.../<obsid lower case>/``, INTEGRAL's ``.../<scw>.001/``); a row of observation
+    semantics in the tree that names no such segment is taken as the directory itself.  Repeated slashes
+    (HEASARC writes ``.../00/8//80002092003/``) are dropped.
+    """
+    url = row.access_url or ""
+    parts = urlsplit(url)
+    segments = [s for s in parts.path.split("/") if s]
+    if not _in_tree(parts.scheme, parts.netloc, segments):
+        return None
+    is_dir = url.endswith("/") or (row.content_type or "").lower() in ("directory", "application/x-directory")
+    low = obs_id.lower()
+    for n, segment in enumerate(segments):
+        name = unquote(segment).lower()
+        if name == low or name.startswith(low + "."):
+            root = urlunsplit((parts.scheme, parts.netloc, "/" + "/".join(segments[: n + 1]) + "/", "", ""))
+            below = "/".join(segments[n + 1 :])
+            if not below:
+                return root, "", True
+            return root, below + ("/" if is_dir else ""), is_dir
+    if not is_observation_link(row):
+        return None
+    if not is_dir and (row.content_type or "").lower().startswith("text/html"):
+        is_dir = True  # the observation's own row, labelled text/html: its directory listing
+    if is_dir:
+        return urlunsplit((parts.scheme, parts.netloc, "/" + "/".join(segments) + "/", "", "")), "", True
+    root = urlunsplit((parts.scheme, parts.netloc, "/" + "/".join(segments[:-1]) + "/", "", ""))
+    return root, segments[-1], False
+
+
+def _in_tree(scheme: str, netloc: str, segments: list[str]) -> bool:
+    """Whether a URL lies in HEASARC's data tree: below the configured ``ftp`` root, or in an ``/FTP/`` path."""
+    ftp = urlsplit(endpoints.get("heasarc", "ftp"))
+    root = [s for s in ftp.path.split("/") if s]
+    if (scheme, netloc) == (ftp.scheme, ftp.netloc) and segments[: len(root)] == root:
+        return True
+    return "FTP" in segments
+
+
+def _outermost(walks: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """The directories to walk, without those inside another one that is walked anyway."""
+    ordered = sorted(walks)
+    return {u: walks[u] for u in ordered if not any(u != o and u.startswith(o) for o in ordered)}
+
+
+def _any(obs: _Observation) -> LinkRow:
+    return next(iter(obs.roots.values()))
+
+
+def _wanted_link(row: LinkRow, accept: Callable[[str | None], bool]) -> bool:
+    """A non-data row (bibliography, cross-link, ...) whose semantics the caller asked for by name."""
+    if is_observation_link(row):
+        return False
+    key = product_key(row.semantics)
+    return (bool(row.semantics) and accept(row.semantics)) or (key is not None and accept("#" + key))
+
+
+def _link_file(spec: MissionSpec, obs_id: str, row: LinkRow) -> dict:
+    name = unquote(urlsplit(row.access_url or "").path.rstrip("/").rsplit("/", 1)[-1]) or "link"
+    label = product_key(row.semantics) or (row.semantics or "link").lstrip("#")
+    return {
+        "mission": spec.name,
+        "obs_id": obs_id,
+        "url": row.access_url,
+        "local_path": f"{spec.name}/{obs_id}/links/{_SAFE.sub('_', label)}-{_SAFE.sub('_', name) or 'page'}",
+        "content_type": row.content_type,
+        "size": row.content_length,
+        "semantics": row.semantics,
+        "category": "link",
+        "source_id": row.id,
+    }
+
+
+def _file(spec: MissionSpec, obs_id: str, root: str, path: str, row: LinkRow) -> dict:
     return {
         "mission": spec.name,
         "obs_id": obs_id,
         "instrument": None,
-        "url": directory.rstrip("/") + "/" + path,
+        "url": root + path,
         "local_path": f"{spec.name}/{obs_id}/{path}",
         "size": None,
         "content_type": None,
@@ -83,16 +287,19 @@ def _file(spec: MissionSpec, obs_id: str, directory: str, path: str, row: LinkRo
     }
 
 
-def _unavailable(spec: MissionSpec, obs_id: str, row: LinkRow) -> dict:
+def _unavailable(spec: MissionSpec, obs: _Observation, note: str | None = None) -> dict:
+    if note is None:
+        listed = ", ".join(sorted(s for s in obs.semantics if s)) or "nothing"
+        note = "; ".join(dict.fromkeys(obs.errors)) or (
+            f"HEASARC's DataLink answer lists no data directory for this observation (it listed: {listed})"
+        )
     return {
         "mission": spec.name,
-        "obs_id": obs_id,
+        "obs_id": obs.obs_id,
         "url": None,
         "local_path": None,
-        "semantics": row.semantics,
         "category": "unavailable",
-        "source_id": row.id,
-        "note": row.error_message,
+        "note": note,
     }
 
 

@@ -32,6 +32,7 @@ class SandboxConfig:
     faults: Faults = field(default_factory=Faults)
     datalink_max_ids: int = 1000
     datalink_sizes: bool = True  # HEASARC sizes #this directories unless asked not to (sizefiles=false)
+    heasarc_datalink: str = "current"  # HEASARC's DataLink shape: "current" (2026) or "legacy" (see heasarc_links)
     default_maxrec: int = 100_000
     queue_delay: float = 0.0  # seconds an async job waits in QUEUED
     cache: Path | None = None  # where generated files go; default: vodaxa's cache directory

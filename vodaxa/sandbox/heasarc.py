@@ -1,10 +1,12 @@
 """The HEASARC shape: Xamin TAP over the master tables, per-table DataLink, and the ``/FTP`` tree.
 
 URL layout as at heasarc.gsfc.nasa.gov: ``/xamin/vo/tap``, ``/xamin/vo/datalink/<table>`` (IDs are
-``__row`` values or ``ivo://nasa.heasarc/<table>?<__row>``), ``/FTP/<mission>/...`` with Apache
-listings.  Only observations whose data are public have a directory in the tree, as on HEASARC;
-DataLink answers the others with an error row.  Observation directories are written on first use
-(deterministically, into a cache directory keyed by the data), so a 100,000-row sandbox starts fast.
+``__row`` values or ``ivo://nasa.heasarc/<table>?<__row>``), the nested ``/xamin/vo/datalink``,
+``/FTP/<mission>/...`` with Apache listings.  Only observations whose data are public have a directory
+in the tree, as on HEASARC.  DataLink answers in the shape chosen by ``SandboxConfig.heasarc_datalink``
+(today's by default, the older one on request; see :mod:`.heasarc_links`).  Observation directories are
+written on first use (deterministically, into a cache directory keyed by the data), so a 100,000-row
+sandbox starts fast.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from html import escape
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from aiohttp import web
 
-from . import heasarc_tree
+from . import heasarc_links, heasarc_tree
 from .base import ShapeContext
 from .datalink import LinksEndpoint
 from .faults import FaultInjector, make_app
@@ -28,11 +31,11 @@ from .heasarc_tables import TABLES, generate
 from .tap import TapService
 from .tapdb import QueryResult, TapDatabase, TapTable
 from .tree import ObservationTree
-from .vo import DATALINK_MIME, Link, ServiceDescriptor
+from .vo import Link, ServiceDescriptor
 
 __all__ = ["HeasarcArchive", "create", "mjd_to_datetime", "public_mask", "row_values", "tree_root"]
 
-IVO_PREFIX = "ivo://nasa.heasarc/"
+IVO_PREFIX = heasarc_links.IVO_PREFIX
 #: Status values meaning the observation has not been taken or processed yet.
 _NOT_DONE = {"scheduled", "accepted", "unobserved", "observed"}
 _MJD0 = datetime(1858, 11, 17, tzinfo=timezone.utc)
@@ -97,7 +100,11 @@ class HeasarcArchive:
         datalink_max_ids: int = 1000,
         default_maxrec: int = 100_000,
         queue_delay: float = 0.0,
+        datalink_shape: str = "current",
     ) -> None:
+        if datalink_shape not in heasarc_links.SHAPES:
+            raise ValueError(f"heasarc_datalink must be one of {heasarc_links.SHAPES}, not {datalink_shape!r}")
+        self.datalink_shape = datalink_shape
         self.datalink_sizes = True  # HEASARC sizes #this directories unless sizefiles=false
         self._masks: dict[str, np.ndarray] = {}
         self._obs_paths: dict[tuple[str, int], str] = {}
@@ -124,6 +131,7 @@ class HeasarcArchive:
             self.db, descriptors=self._descriptors, default_maxrec=default_maxrec, queue_delay=queue_delay
         )
         self.links = {t: LinksEndpoint(self._link_resolver(t), max_ids=datalink_max_ids) for t in TABLES}
+        self.nested = LinksEndpoint(self._nested_resolver, max_ids=datalink_max_ids)
         self._by_row = {t: {k: i for i, k in enumerate(d["__row"])} for t, d in self.data.items()}
         self._roots: dict[str, list[str]] = {}  # first path component -> tables laid out below it
         for table, data in self.data.items():
@@ -148,7 +156,10 @@ class HeasarcArchive:
         app = make_app(self.injector)
         self.tap.add_routes(app, "/xamin/vo/tap")
         app.router.add_route("*", "/xamin/vo/datalink/{table}", self._datalink)
+        app.router.add_route("*", "/xamin/vo/datalink", self._nested_datalink)
         app.router.add_get("/xamin/vo/products/{table}/{row}.html", self._product_page)
+        app.router.add_get("/xamin/bib", self._page)
+        app.router.add_get("/xamin/query", self._page)
         self.tree.add_routes(app)
         return app
 
@@ -229,11 +240,14 @@ class HeasarcArchive:
     async def _links_for(self, table: str, ident: str, base: str, sizes: bool) -> list[Link]:
         key = ident[len(f"{IVO_PREFIX}{table}?") :] if ident.startswith(f"{IVO_PREFIX}{table}?") else ident
         index = self._by_row[table].get(key)
+        current = self.datalink_shape == "current"
         if index is None:
-            return [Link(ident, error_message=f"NotFoundFault: {ident} is not a row of {table}")]
+            return [] if current else [Link(ident, error_message=f"NotFoundFault: {ident} is not a row of {table}")]
         mission = TABLES[table].mission
         obsid = self.obs_id(table, index)
         if not self._public(table)[index]:
+            if current:
+                return []  # today's HEASARC: no rows at all for data that are not public
             reason = self.availability(table, index).reason
             return [
                 Link(ident, error_message=f"NotFoundFault: {mission} observation {obsid}: {reason}", semantics="#this")
@@ -243,30 +257,39 @@ class HeasarcArchive:
         if sizes:
             directory = await self.tree.ensure_built(path)
             length = sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
-        return [
-            Link(
-                ident,
-                access_url=f"{base}/FTP/{path}",
-                semantics="#this",
-                content_type="directory",
-                description=f"{mission} observation {obsid}: archive directory",
-                content_length=length,
-            ),
-            Link(
-                ident,
-                access_url=f"{base}/xamin/vo/products/{table}/{key}.html",
-                semantics="#documentation",
-                content_type="text/html",
-                description=f"Bibliography and abstracts for {obsid}",
-            ),
-            Link(
-                ident,
-                access_url=f"{base}/xamin/vo/datalink/{table}?ID={key}",
-                semantics="#auxiliary",
-                content_type=DATALINK_MIME,
-                description="Links for this observation (this document)",
-            ),
-        ]
+        if current:
+            return heasarc_links.current_links(table, key, base, path, obsid, length)
+        return heasarc_links.legacy_links(table, ident, key, base, path, obsid, mission, length)
+
+    async def _nested_datalink(self, request: web.Request) -> web.StreamResponse:
+        return await self.nested(request)
+
+    async def _nested_resolver(self, request: web.Request, ids: Sequence[str]) -> list[Link]:
+        """The nested documents ``<ID>/<product>``: an observation product's entries (none if not public)."""
+        base = f"{request.scheme}://{request.host}"
+        out: list[Link] = []
+        for ident in ids:
+            parts = heasarc_links.split_nested(ident)
+            index = self._by_row.get(parts[0], {}).get(parts[1]) if parts else None
+            if parts is None or index is None:
+                out.append(Link(ident, error_message=f"NotFoundFault: {ident} names no HEASARC product"))
+                continue
+            table, _, product = parts
+            if not self._public(table)[index]:
+                continue
+            path = self._path(table, index)
+            if product != path.split("/", 1)[0] + ".obs":
+                out.append(Link(ident, error_message=f"NotFoundFault: {table} has no product {product}"))
+                continue
+            directory = await self.tree.ensure_built(path)
+            out += heasarc_links.nested_links(ident, base, path, directory, product)
+        return out
+
+    async def _page(self, request: web.Request) -> web.Response:
+        """Bibliography, abstract and cross-link pages: small HTML, as the real ones are for people."""
+        items = "".join(f"<li>{escape(k)}: {escape(v)}</li>" for k, v in request.query.items())
+        page = f"<html><body><h1>HEASARC</h1><ul>{items}</ul></body></html>"
+        return web.Response(text=page, content_type="text/html")
 
     async def _product_page(self, request: web.Request) -> web.Response:
         table, key = request.match_info["table"], request.match_info["row"]
@@ -324,6 +347,9 @@ def create(context: ShapeContext) -> HeasarcArchive:
         queue_delay=cfg.queue_delay,
     )
     archive.datalink_sizes = cfg.datalink_sizes
+    if cfg.heasarc_datalink not in heasarc_links.SHAPES:
+        raise ValueError(f"heasarc_datalink must be one of {heasarc_links.SHAPES}, not {cfg.heasarc_datalink!r}")
+    archive.datalink_shape = cfg.heasarc_datalink
     if cfg.prebuild:
         archive.materialize()
     return archive
