@@ -130,3 +130,82 @@ def test_a_result_mixing_two_datalink_services(sandbox):
     assert {"1", "2", "3", "4"} == sources
     urls = " ".join(manifest.files["url"])
     assert "/FTP/nustar/" in urls and "/FTP/chandra/" in urls
+
+
+@pytest.fixture(scope="module")
+def legacy(tmp_path_factory) -> Iterator[Sandbox]:
+    """The same archive answering in HEASARC's older DataLink shape (``#this``, ``directory``)."""
+    config = SandboxConfig(rows=300, seed=4, archives=("heasarc",), heasarc_datalink="legacy",
+                           cache=tmp_path_factory.mktemp("res-legacy"))  # fmt: skip
+    with Sandbox(config) as sandbox:
+        yield sandbox
+
+
+def _nustar_three_public(sb: Sandbox) -> Mission:
+    mission = Mission("nustar_pointed")
+    info = mission.filtered_obs_info
+    mission.filter_on_obs_ids(list(info[info["proprietary_usable"]]["obs_id"][:3]))
+    return mission
+
+
+def test_current_and_legacy_heasarc_shapes_give_the_same_files(sb, legacy, monkeypatch):
+    monkeypatch.setenv("VODAXA_QUERY_CACHE", "0")
+    manifests = []
+    for archive in (sb, legacy):
+        with endpoints.override(archive.endpoints):
+            manifests.append(resolve(_nustar_three_public(archive)).files)
+    now, before = manifests
+    assert len(now) == len(before) > 20 and now["obs_id"].nunique() == 3
+    assert sorted(now["local_path"]) == sorted(before["local_path"])
+    assert not any("//" in u.split("://", 1)[1] for u in now["url"])  # HEASARC's double slash is not kept
+
+
+def test_the_current_answer_is_what_heasarc_sends(sandbox):
+    """The real 2026 shape: ivo IDs, text/html directories with products.jsp semantics, nested DataLink."""
+    from vodaxa.resolve.datalink import DATALINK_MIME
+
+    info = Mission("chandra").filtered_obs_info
+    public = info[info["proprietary_usable"]].iloc[0]
+    url = sandbox.endpoints["heasarc"]["datalink"] + "/chanmaster"
+    table = pyvo.dal.adhoc.DatalinkResults.from_result_url(f"{url}?ID={public['datalink_id']}").to_table()
+    assert len(table) == 8 and sum(t == "text/html" for t in table["content_type"]) == 7
+    assert set(table["ID"]) == {f"ivo://nasa.heasarc/chanmaster?{public['datalink_id']}"}
+    semantics = set(table["semantics"])
+    assert "https://heasarc.gsfc.nasa.gov/xamin/jsp/products.jsp#chandra.obs" in semantics
+    assert any(s.endswith("#point.bib") for s in semantics) and any("#link." in s for s in semantics)
+    directory = next(u for u, t in zip(table["access_url"], table["content_type"]) if "/FTP/" in u)
+    assert f"//{public['obs_id']}/" in directory  # as HEASARC writes it
+    nested = next(u for u, t in zip(table["access_url"], table["content_type"]) if t == DATALINK_MIME)
+    inner = pyvo.dal.adhoc.DatalinkResults.from_result_url(nested).to_table()
+    assert len(inner) > 2 and all("/FTP/chandra/" in u for u in inner["access_url"])
+    private = info[~info["proprietary_usable"]].iloc[0]
+    empty = pyvo.dal.adhoc.DatalinkResults.from_result_url(f"{url}?ID={private['datalink_id']}").to_table()
+    assert len(empty) == 0  # not public: no rows at all, as the HEASARC tutorial says
+    links = resolve(_chandra(public["obs_id"]), semantics=["#this", "#point.bib"]).files
+    assert (links["category"] == "link").sum() == 1 and (links["category"] != "link").sum() > 3
+
+
+def _chandra(obs_id: str) -> Mission:
+    mission = Mission("chandra")
+    mission.filter_on_obs_ids([obs_id])
+    return mission
+
+
+def test_nested_document_is_read_when_the_answer_lists_no_directory(sandbox, monkeypatch):
+    """If HEASARC lists the observation's products only in the nested document, those are resolved."""
+    from vodaxa.sandbox import heasarc_links
+
+    real = heasarc_links.current_links
+
+    def only_nested(*args, **kwargs):
+        return [r for r in real(*args, **kwargs) if "/FTP/" not in (r.access_url or "")]
+
+    mission = _nustar_three_public(sandbox)
+    expected = sorted(resolve(mission).files["local_path"])
+    sandbox.heasarc._link_cache.clear()
+    monkeypatch.setattr(heasarc_links, "current_links", only_nested)
+    try:
+        got = resolve(mission).files
+    finally:
+        sandbox.heasarc._link_cache.clear()
+    assert sorted(got["local_path"]) == expected

@@ -398,12 +398,14 @@ class DataLinkEngine:
         does useful work and no worker waits while the others' leftovers come back); IDs a capped answer
         left out go back to the front of the queue, and each worker takes the next chunk as soon as its
         answer is in, rather than waiting for a whole round.  An ID skipped while a later one was answered,
-        or asked in a request that answered nothing, has no rows: it gets a :data:`NO_ROWS` error row.
+        or asked in a request that answered nothing, has no rows: it gets a :data:`NO_ROWS` error row.  A cap
+        is learned from OVERFLOW, or (for services that cap silently) when an ID left out is answered later.
         """
         pending = deque(i for i in dict.fromkeys(str(i) for i in ids) if (service, i) not in fetched)
         fetched.update((service, i) for i in pending)
         rows: list[LinkRow] = []
         tries: dict[str, int] = {}
+        suspects: dict[str, int] = {}  # ID left out of an answer without OVERFLOW -> the cap that would mean
         first = max(1, min(self.batch, -(-len(pending) // (2 * self.concurrency))))
 
         def none_for(ident: str, why: str = NO_ROWS) -> LinkRow:
@@ -425,6 +427,8 @@ class DataLinkEngine:
                 page_rows = _attribute(page_rows, chunk)
                 rows.extend(page_rows)
                 answered = {r.key for r in page_rows}
+                for ident in answered & suspects.keys():
+                    self._learn(service, suspects.pop(ident))  # left out, then answered: a silent cap
                 last = max((n for n, i in enumerate(chunk) if i in answered), default=-1)
                 retry: list[str] = []
                 for n, ident in enumerate(chunk):
@@ -437,8 +441,10 @@ class DataLinkEngine:
                     if tries[ident] >= _MAX_TRIES:
                         rows.append(none_for(ident, f"{NO_ROWS}; asked {tries[ident]} times"))
                     else:
-                        retry.append(ident)  # after the last answered ID: the answer was capped
-                if retry and last >= 0 and (overflow or len(retry) > 1):
+                        retry.append(ident)  # after the last answered ID: perhaps the answer was capped
+                        if not overflow and last >= 0:
+                            suspects[ident] = last + 1
+                if retry and last >= 0 and overflow:
                     self._learn(service, last + 1)
                 pending.extendleft(reversed(retry))
 
