@@ -60,7 +60,8 @@ class LinksServer:
         self.loop.run_until_complete(self.runner.setup())
         self.loop.run_until_complete(web.TCPSite(self.runner, "127.0.0.1", 0).start())
         self.base = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
 
     async def handle(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
@@ -76,7 +77,10 @@ class LinksServer:
         return web.Response(body=b"data", content_type="application/octet-stream")
 
     def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(timeout=10)
         self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
 
 
 @pytest.fixture(scope="module")

@@ -60,6 +60,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--calibrations", choices=["raw2master", "raw2raw"], help="ESO: add calibration cascades")
     p.add_argument("--no-products", dest="products", action="store_false", help="raw data only")
     p.add_argument("--instrument", action="append", help="keep only this instrument's files (repeatable)")
+    p.add_argument("--semantics", help="DataLink links to keep, comma-separated (default '#this'; '*' for all)")
     p.add_argument("-o", "--output", type=Path, default=Path("manifest.json"), help="manifest file (.json/.parquet)")
     p.add_argument("--login", action="store_true", help=LOGIN_HELP)
     p.set_defaults(func=cmd_resolve)
@@ -197,7 +198,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
         _log_in(sorted(set(source["mission"])) if args.observations is not None else [args.mission])
     manifest = resolve(
         source, products=args.products, instruments=args.instrument, filetypes=split(args.filetypes),
-        exclude=split(args.exclude), calibrations=args.calibrations,
+        exclude=split(args.exclude), calibrations=args.calibrations, semantics=split(args.semantics) or "#this",
     )  # fmt: skip
     if suffix == ".json":
         manifest.to_json(args.output)
