@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import pandas as pd
 
@@ -26,6 +26,7 @@ from ..resolve import chandra, erosita, eso, heasarc, xsa
 from .decompress import decompress_file, decompressed_name
 from .fetch import FileTask, fetch_file, fsync_dirs, is_complete
 from .mirrors import candidates, normalise
+from .naming import URL_NAMED, ServerName, recorded, url_name, url_named
 from .progress import Progress
 from .report import DownloadReport, FileResult
 
@@ -65,16 +66,16 @@ def host_limits(max_per_host: int | None = None) -> dict[str, int]:
 
 
 def _rows(source: Manifest | Iterable[str] | Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Manifest rows with a URL, or rows made from plain URLs (named after the URL's last segment)."""
+    """Manifest rows with a URL, or rows made from plain URLs (or mappings without ``local_path``): those are
+    named after the URL's last segment until the server names them (see :mod:`.naming`)."""
     if isinstance(source, Manifest):
         return [r for r in source.frame.to_dict("records") if r.get("url")]
     rows = []
     for item in source:
-        if isinstance(item, str):
-            name = unquote(urlsplit(item).path.rstrip("/").rsplit("/", 1)[-1]) or "index"
-            rows.append({"url": item, "local_path": name})
-        else:
-            rows.append(dict(item))
+        row = {"url": item} if isinstance(item, str) else dict(item)
+        if isinstance(row.get("url"), str) and not row.get("local_path"):
+            row.update({"local_path": url_name(row["url"]), URL_NAMED: True})
+        rows.append(row)
     return rows
 
 
@@ -140,7 +141,17 @@ async def download_async(
         url = str(row["url"])
         checksum = row.get("checksum") if verify else None
         mirrored = tuple(candidates(url, alternatives)[:-1])
-        task = FileTask(url, path, size if verify else None, checksum, mirrored, fits=verify == "fits", splits=splits)
+        named = ServerName(path, url, seen) if url_named(row) and path.name == _leaf(row) else None
+        task = FileTask(url, path, size if verify else None, checksum, mirrored, fits=verify == "fits", splits=splits,
+                        named=named)  # fmt: skip
+        earlier = recorded(path, url) if named else None  # named by the server in an earlier run
+        if earlier is not None:
+            seen.add(earlier)
+            if overwrite:
+                earlier.unlink(missing_ok=True)
+            elif (done := _complete(replace(task, path=earlier, named=None), decompress)) is not None:
+                results.append(FileResult(task.url, done, "skipped", row=row))
+                continue
         unpacked = decompressed_name(path) if decompress else None
         if not overwrite and unpacked is not None and unpacked.exists() and not path.exists():
             results.append(FileResult(task.url, unpacked, "skipped", row=row))  # decompressed in an earlier run
@@ -177,7 +188,7 @@ async def download_async(
                 got = await fetch_file(
                     client, task, retries=retries, on_bytes=bar.add_bytes, sync_dirs=written, deadline=deadline
                 )
-                results.append(FileResult(task.url, task.path, "ok", got, row=row))
+                results.append(FileResult(task.url, task.target, "ok", got, row=row))
                 bar.add_file(row.get("mission"))
             except DownloadError as err:
                 bar.add_file(row.get("mission"), failed=True)
@@ -205,6 +216,19 @@ async def download_async(
                         mirrors=mirrors, budget=budget, splits=splits)  # fmt: skip
 
     return DownloadReport(results, time.perf_counter() - started, again)
+
+
+def _leaf(row: Mapping[str, Any]) -> str:
+    """The file name ``local_path`` gives."""
+    return str(row.get("local_path") or "").rstrip("/").rsplit("/", 1)[-1]
+
+
+def _complete(task: FileTask, decompress: bool) -> Path | None:
+    """Where ``task``'s file already is, complete (or decompressed by an earlier run), without the network."""
+    unpacked = decompressed_name(task.path) if decompress else None
+    if unpacked is not None and unpacked.exists() and not task.path.exists():
+        return unpacked
+    return task.path if task.path.exists() and is_complete(task) else None
 
 
 def _activate_credentials(realms: set[str]) -> None:

@@ -75,11 +75,13 @@ def _dp_id(ident: str) -> str:
 
 
 def _file_name(dp_id: str, row: LinkRow) -> str:
-    """Where ESO's file lands: the original file name ESO gives, else ``<dp_id>.fits[.Z]``."""
+    """Where ESO's file lands: the file name ESO gives (``eso_origfile``), else the bare ``<dp_id>`` of the
+    dataportal URL, which the dataportal's Content-Disposition (``<dp_id>.fits.Z``, ``<dp_id>.fits``) then
+    replaces at download time (vodaxa.download.naming): no guessing of the compression here."""
     original = row.extra.get("eso_origfile")
     if original:
         return str(original).replace("/", "_").replace("\\", "_")
-    return dp_id + (".fits" if dp_id.startswith(("M.", "ADP.")) else ".fits.Z")
+    return dp_id
 
 
 def _frame_record(spec: MissionSpec, row: LinkRow, realm: dict[str, str | None]) -> dict | None:
