@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import pandas as pd
 import pytest
 
-from vodaxa import Mission
+import vodaxa
+from vodaxa import Manifest, Mission
 from vodaxa.config import endpoints
 from vodaxa.errors import ResolveError
 from vodaxa.http import HttpClient
@@ -161,3 +162,26 @@ def test_products_through_obscore_datalink(sandbox):
 def test_bad_calibration_mode(sandbox):
     with pytest.raises(ResolveError, match="raw2raw' or 'raw2master"):
         resolve(Mission("eso"), calibrations="everything")
+
+
+def test_dataportal_files_are_named_by_the_server_on_download(sandbox, tmp_path):
+    dp_id = _frame_of_kind(sandbox, "complete")
+    raw2raw, _ = _resolve_one(dp_id, "raw2raw")
+    raw2master, _ = _resolve_one(dp_id, "raw2master")
+    frames = [raw2raw.files, raw2master.files]
+    calibrations = [f[f["note"] == "calibration"] for f in frames]
+    for cal in calibrations:  # no guessed suffix: the dataportal URL's own name, for the server to replace
+        assert (cal["local_path"] == "eso/" + cal["url"].str.rsplit("/", n=1).str[-1]).all()
+    raw = raw2raw.files[raw2raw.files["category"] == "raw"]
+    picked = Manifest(pd.concat([raw, calibrations[0].head(2), calibrations[1].head(1)], ignore_index=True))
+    ids = [u.rsplit("/", 1)[-1] for u in picked.frame["url"]]
+    packed = vodaxa.download(picked, tmp_path / "packed", progress=False)
+    assert len(packed.failed) == 0
+    expected = [f"{i}.fits" if i.startswith("M.") else f"{i}.fits.Z" for i in ids]
+    assert sorted(p.name for p in packed.ok) == sorted(expected)
+    assert all(p.parent == tmp_path / "packed" / "eso" for p in packed.ok)
+    unpacked = vodaxa.download(picked, tmp_path / "unpacked", decompress=True, progress=False)
+    assert sorted(p.name for p in unpacked.ok) == sorted(f"{i}.fits" for i in ids)
+    assert all(p.read_bytes().startswith(b"SIMPLE  =") for p in unpacked.ok)
+    again = vodaxa.download(picked, tmp_path / "unpacked", decompress=True, progress=False)
+    assert sorted(again.skipped) == sorted(unpacked.ok) and again.bytes == 0
