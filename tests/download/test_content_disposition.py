@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -259,3 +260,19 @@ def test_overwrite_refetches_a_file_the_server_named(server, tmp_path):
     server.disposition["ow"] = 'attachment; filename="ow2.fits"'
     report = vodaxa.download([url], tmp_path, overwrite=True, progress=False)
     assert report.ok == [tmp_path / "ow2.fits"] and _files(tmp_path) == ["ow2.fits"]
+
+
+def test_a_deleted_file_comes_back_under_its_recorded_name(server, tmp_path):
+    url = server.serve("gone", 'attachment; filename="gone.fits"')
+    assert vodaxa.download([url], tmp_path, progress=False).ok == [tmp_path / "gone.fits"]
+    (tmp_path / "gone.fits").unlink()
+    assert vodaxa.download([url], tmp_path, progress=False).ok == [tmp_path / "gone.fits"]
+    assert _files(tmp_path) == ["gone.fits"]
+
+
+def test_a_tampered_index_cannot_point_outside(server, tmp_path):
+    url = server.serve("t1", 'attachment; filename="t1.fits"')
+    vodaxa.download([url], tmp_path, progress=False)
+    (tmp_path / INDEX).write_text(json.dumps({"t1": {"url": url, "name": "../../etc/passwd"}}))
+    report = vodaxa.download([url], tmp_path, progress=False)
+    assert report.ok == [tmp_path / "t1.fits"] and _files(tmp_path) == ["t1.fits"]  # refetched, same place

@@ -3,6 +3,7 @@
 Each file goes to ``dest/<local_path>`` (resolvers lay manifests out as ``<mission>/<obs_id>/...``; pass
 ``template`` to choose another layout from the manifest's columns) through ``<name>.part``;
 a complete file is skipped without touching the network; one file's failure never stops the others.
+A file whose name came from its URL alone is named by the server's Content-Disposition (:mod:`.naming`).
 """
 
 from __future__ import annotations
@@ -145,7 +146,8 @@ async def download_async(
         task = FileTask(url, path, size if verify else None, checksum, mirrored, fits=verify == "fits", splits=splits,
                         named=named)  # fmt: skip
         earlier = recorded(path, url) if named else None  # named by the server in an earlier run
-        if earlier is not None:
+        if named is not None and earlier is not None:
+            named.previous = earlier
             seen.add(earlier)
             if overwrite:
                 earlier.unlink(missing_ok=True)
@@ -293,5 +295,9 @@ def download(
     e.g. ``{"heasarc": "https://nasa-heasarc.s3.amazonaws.com/"}``), and ``budget`` (seconds after
     which no file starts another retry; what is still failing is reported, nothing is lost), and
     ``splits`` (byte ranges fetched at once for a file of known size >= 64 MiB; 1 turns splitting off).
+
+    A plain URL, a row without ``local_path``, or a row whose ``local_path`` ends in the URL's last segment
+    when that has no type extension (ESO's ``.../dataPortal/file/<dp_id>``) is named by the server's
+    ``Content-Disposition`` when it sends one (sanitised, same folder); ``report.ok`` shows the final path.
     """
     return run_sync(download_async(source, dest, **options))

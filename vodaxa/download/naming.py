@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -47,6 +48,8 @@ _EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,7}$")
 _EXT_VALUE = re.compile(r"^([A-Za-z0-9!#$&+^_`{}~-]+)'[^']*'(.*)$", re.S)
 _CHARSETS = {"utf-8": "utf-8", "iso-8859-1": "latin-1", "us-ascii": "ascii"}
 _OURS = (".part", ".part.json", ".tmp")  # names of vodaxa's own working files: never a server's to take
+_LOCK = threading.Lock()  # index updates come from the event loop and from local-mirror copy threads
+_CACHE: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}  # folder -> (index mtime_ns and size, content)
 
 
 def url_name(url: str) -> str:
@@ -136,6 +139,7 @@ class ServerName:
     url: str
     taken: set[Path] = field(default_factory=set)  # every path some file of this run is written to
     final: Path | None = None
+    previous: Path | None = None  # where an earlier run installed it (:func:`recorded`): this file's to reuse
 
     @property
     def path(self) -> Path:
@@ -148,7 +152,7 @@ class ServerName:
         if name is None or name == self.path.name:
             return self.path
         candidate = self.provisional.with_name(name)
-        if candidate in self.taken and candidate != self.provisional:
+        if candidate in self.taken and candidate not in (self.provisional, self.previous):
             log.warning("%s: the server names it %r, which another file of this download uses; keeping %r",
                         self.url, name, self.path.name)  # fmt: skip
             return self.path
@@ -177,15 +181,30 @@ def recorded(provisional: Path, url: str) -> Path | None:
 
 
 def _read(folder: Path) -> dict[str, Any]:
+    """The folder's index (a copy), read once per change of the file (a run plans many files per folder)."""
     try:
-        data = json.loads((folder / INDEX).read_text())
-    except (FileNotFoundError, ValueError, OSError):
+        stat = (folder / INDEX).stat()
+    except OSError:
         return {}
-    return data if isinstance(data, dict) else {}
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    cached = _CACHE.get(folder)
+    if cached is None or cached[0] != stamp:
+        try:
+            data = json.loads((folder / INDEX).read_text())
+        except (ValueError, OSError):
+            data = {}
+        cached = (stamp, data if isinstance(data, dict) else {})
+        _CACHE[folder] = cached
+    return dict(cached[1])
 
 
 def _write(provisional: Path, url: str, final: Path | None) -> None:
-    """Update one entry of the folder's index atomically (synchronous: no other task interleaves)."""
+    """Update one entry of the folder's index atomically."""
+    with _LOCK:
+        _update(provisional, url, final)
+
+
+def _update(provisional: Path, url: str, final: Path | None) -> None:
     data = _read(provisional.parent)
     if final is None:
         if data.pop(provisional.name, None) is None:
