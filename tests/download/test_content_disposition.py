@@ -152,6 +152,7 @@ def test_our_own_working_names_are_never_the_servers():
     [
         ({"url": f"https://dataportal.eso.org/dataPortal/file/{DP_ID}", "local_path": f"eso/{DP_ID}"}, True),
         ({"url": "https://x/data-action-aio?obsno=1", "local_path": "xmm/data-action-aio"}, True),
+        ({"url": f"https://d/dataPortal/file/ADP.{DP_ID[6:]}", "local_path": "eso/ADP.2021-01-02T00_59_12.533"}, True),
         ({"url": f"https://dataportal.eso.org/dataPortal/file/{DP_ID}", "local_path": f"eso/{DP_ID}.fits.Z"}, False),
         ({"url": "https://x/obs/evt2.fits.gz", "local_path": "chandra/1/evt2.fits.gz"}, False),  # has a type
         ({"url": "https://x/obs/evt2", "local_path": "chandra/1/events"}, False),  # the resolver named it

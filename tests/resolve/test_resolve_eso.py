@@ -160,6 +160,15 @@ def test_products_through_obscore_datalink(sandbox):
     assert (manifest.files["mission"] == "eso_products").all() and (manifest.files["semantics"] == "#this").all()
 
 
+def test_products_are_named_by_the_dataportal_on_download(sandbox, tmp_path):
+    mission = Mission("eso_products")
+    mission.filter_on_obs_ids(list(mission.filtered_obs_ids[:3]))
+    manifest = resolve(mission)
+    report = vodaxa.download(manifest, tmp_path, progress=False)
+    assert len(report.failed) == 0 and len(report.ok) == len(manifest.files)
+    assert sorted(p.name for p in report.ok) == sorted(f"{u.rsplit('/', 1)[-1]}.fits" for u in manifest.urls)
+
+
 def test_bad_calibration_mode(sandbox):
     with pytest.raises(ResolveError, match="raw2raw' or 'raw2master"):
         resolve(Mission("eso"), calibrations="everything")

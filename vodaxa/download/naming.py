@@ -2,7 +2,8 @@
 
 The rule (:func:`url_named`): the server's name is used only when the row's file name came from its URL
 alone, that is when the row is a plain URL (or a mapping without ``local_path``), or a manifest row whose
-``local_path`` ends in exactly the URL's last path segment and that segment has no type extension
+``local_path`` ends in the URL's last path segment (as is, or with runs of characters outside
+``[A-Za-z0-9._+-]`` turned into ``_``, as resolvers spell them) and that segment has no type extension
 (``.../dataPortal/file/FORS2.2021-01-02T00:59:12.533``: ``.533`` is not one; ``evt2.fits.gz`` has one).
 The server's name (RFC 6266; ``filename*`` of RFC 5987/8187 before ``filename``) then replaces the last
 component only, in the folder the manifest or template chose, after :func:`vodaxa.manifest.safe_file_name`;
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 INDEX = ".vodaxa-names.json"  # per folder: {URL's name: {"url": ..., "name": the server's name}}
 URL_NAMED = "_name_from_url"  # row key set by download() on rows made from plain URLs
 _EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,7}$")
+_ESCAPE = re.compile(r"[^A-Za-z0-9._+-]+")  # characters the generic DataLink resolver turns into "_"
 _EXT_VALUE = re.compile(r"^([A-Za-z0-9!#$&+^_`{}~-]+)'[^']*'(.*)$", re.S)
 _CHARSETS = {"utf-8": "utf-8", "iso-8859-1": "latin-1", "us-ascii": "ascii"}
 _OURS = (".part", ".part.json", ".tmp")  # names of vodaxa's own working files: never a server's to take
@@ -65,7 +67,9 @@ def url_named(row: Mapping[str, Any]) -> bool:
     if not isinstance(local, str) or not isinstance(url, str):
         return False
     leaf = url_name(url)
-    return PurePosixPath(local).name == leaf and not _EXTENSION.search(leaf)
+    name = PurePosixPath(local).name
+    same = name == leaf or name == _ESCAPE.sub("_", leaf).strip("_")  # as resolvers spell unsafe characters
+    return same and not _EXTENSION.search(leaf)
 
 
 def content_disposition_name(value: str | None) -> str | None:
