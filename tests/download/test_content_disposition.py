@@ -277,3 +277,12 @@ def test_a_tampered_index_cannot_point_outside(server, tmp_path):
     (tmp_path / INDEX).write_text(json.dumps({"t1": {"url": url, "name": "../../etc/passwd"}}))
     report = vodaxa.download([url], tmp_path, progress=False)
     assert report.ok == [tmp_path / "t1.fits"] and _files(tmp_path) == ["t1.fits"]  # refetched, same place
+
+
+def test_many_files_named_at_once_are_all_found_on_rerun(server, tmp_path):
+    urls = [server.serve(f"m{i}", f'attachment; filename="named{i}.fits"', FITS[:5000] + bytes([i])) for i in range(30)]
+    first = vodaxa.download(urls, tmp_path, max_per_host=8, progress=False)
+    assert sorted(p.name for p in first.ok) == sorted(f"named{i}.fits" for i in range(30))
+    count = len(server.requests)
+    again = vodaxa.download(urls, tmp_path, progress=False)
+    assert len(again.skipped) == 30 and len(server.requests) == count

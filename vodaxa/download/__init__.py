@@ -297,7 +297,8 @@ def download(
     ``splits`` (byte ranges fetched at once for a file of known size >= 64 MiB; 1 turns splitting off).
 
     A plain URL, a row without ``local_path``, or a row whose ``local_path`` ends in the URL's last segment
-    when that has no type extension (ESO's ``.../dataPortal/file/<dp_id>``) is named by the server's
-    ``Content-Disposition`` when it sends one (sanitised, same folder); ``report.ok`` shows the final path.
+    (unsafe characters may be ``_``) when that has no type extension (ESO's ``.../dataPortal/file/<dp_id>``)
+    is named by the server's ``Content-Disposition`` when it sends one (sanitised, same folder; see
+    :mod:`vodaxa.download.naming`); ``report.ok`` shows the final path.
     """
     return run_sync(download_async(source, dest, **options))

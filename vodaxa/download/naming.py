@@ -51,7 +51,7 @@ _EXT_VALUE = re.compile(r"^([A-Za-z0-9!#$&+^_`{}~-]+)'[^']*'(.*)$", re.S)
 _CHARSETS = {"utf-8": "utf-8", "iso-8859-1": "latin-1", "us-ascii": "ascii"}
 _OURS = (".part", ".part.json", ".tmp")  # names of vodaxa's own working files: never a server's to take
 _LOCK = threading.Lock()  # index updates come from the event loop and from local-mirror copy threads
-_CACHE: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}  # folder -> (index mtime_ns and size, content)
+_CACHE: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}  # folder -> (index inode, mtime, size; content)
 
 
 def url_name(url: str) -> str:
@@ -190,7 +190,7 @@ def _read(folder: Path) -> dict[str, Any]:
         stat = (folder / INDEX).stat()
     except OSError:
         return {}
-    stamp = (stat.st_mtime_ns, stat.st_size)
+    stamp = _stamp(stat)
     cached = _CACHE.get(folder)
     if cached is None or cached[0] != stamp:
         try:
@@ -200,6 +200,10 @@ def _read(folder: Path) -> dict[str, Any]:
         cached = (stamp, data if isinstance(data, dict) else {})
         _CACHE[folder] = cached
     return dict(cached[1])
+
+
+def _stamp(stat: os.stat_result) -> tuple[int, int, int]:
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
 
 def _write(provisional: Path, url: str, final: Path | None) -> None:
@@ -214,11 +218,16 @@ def _update(provisional: Path, url: str, final: Path | None) -> None:
         if data.pop(provisional.name, None) is None:
             return
     else:
-        data[provisional.name] = {"url": url, "name": final.name}
+        entry = {"url": url, "name": final.name}
+        if data.get(provisional.name) == entry:
+            return
+        data[provisional.name] = entry
     index = provisional.parent / INDEX
     if not data:
         index.unlink(missing_ok=True)
+        _CACHE.pop(provisional.parent, None)
         return
     scratch = index.with_name(index.name + ".tmp")
     scratch.write_text(json.dumps(data, indent=1, sort_keys=True))
     os.replace(scratch, index)
+    _CACHE[provisional.parent] = (_stamp(index.stat()), data)  # what was just written, however coarse mtime is
