@@ -107,6 +107,7 @@ def _files(root: Path) -> list[str]:
         ("attachment; filename*=koi8-r''x.fits; filename=good.fits", "good.fits"),  # unknown charset
         ('attachment; filename="semi;colon \\"q\\".fits"', 'semi;colon "q".fits'),
         ('attachment; filename="a.fits"; filename="b.fits"', "a.fits"),
+        ("attachment; filename*=\"UTF-8''quoted.fits\"", "quoted.fits"),  # quoted, against the RFC: tolerated
         ("attachment", None),
         ("", None),
         (None, None),
@@ -187,6 +188,11 @@ def test_plain_urls_take_the_servers_name_and_a_manifest_name_wins_otherwise(ser
     report = vodaxa.download([plain, {"url": named, "local_path": "sub/kept.fits"}], tmp_path, progress=False)
     assert sorted(report.ok) == [tmp_path / "renamed.fits", tmp_path / "sub" / "kept.fits"]
     assert _files(tmp_path) == ["renamed.fits", "sub/kept.fits"]
+
+
+def test_raw_utf8_in_a_plain_filename_is_read_as_utf8(server, tmp_path):
+    url = server.serve("u8", 'attachment; filename="Ångström.fits"')
+    assert vodaxa.download([url], tmp_path, progress=False).ok == [tmp_path / "Ångström.fits"]
 
 
 def test_the_server_name_stays_in_the_templates_folder(server, tmp_path):
