@@ -185,8 +185,9 @@ def _tree_frame(part: str, names: list[str], batch: list[str], service: str) -> 
     found = next((n for n in names if n in batch), None) or part.rpartition("_")[0]
     if found not in batch:
         raise ResolveError(
-            f"calSelector answered an association tree for {names[:1] or part!r}, not one of the datasets asked "
-            f"for ({', '.join(batch[:3])}{', ...' if len(batch) > 3 else ''}): try again, or ask ESO support",
+            f"calSelector answered an association tree for {names[0] if names else part!r}, not one of the "
+            f"datasets asked for ({', '.join(batch[:3])}{', ...' if len(batch) > 3 else ''}): try again, or ask "
+            "ESO support",
             url=service,
         )
     return found
