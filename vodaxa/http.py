@@ -31,6 +31,7 @@ MAX_REDIRECTS = 10
 
 #: Bytes a response may buffer before reading pauses (aiohttp's default, 64 KiB, costs many small reads).
 READ_BUFFER = 1 << 20
+HEADER_FIELD_MAX = 1 << 15  # bytes of one response header: aiohttp's 8 KiB refuses long Content-Disposition names
 
 #: Statuses worth another try (the server is busy, restarting or rate-limiting us).
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -108,6 +109,7 @@ class HttpClient:
                 timeout=timeout,
                 auto_decompress=False,  # archives send .gz files with Content-Encoding: gzip; keep the bytes
                 read_bufsize=READ_BUFFER,
+                max_field_size=HEADER_FIELD_MAX,
                 headers={"User-Agent": cfg.user_agent},
             )
 

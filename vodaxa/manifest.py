@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -18,7 +19,7 @@ import pandas as pd
 
 from .errors import ResolveError
 
-__all__ = ["COLUMNS", "Manifest", "safe_relative_path"]
+__all__ = ["COLUMNS", "NAME_MAX", "Manifest", "safe_file_name", "safe_relative_path"]
 
 COLUMNS: tuple[str, ...] = (
     "mission", "obs_id", "instrument", "url", "local_path", "size", "content_type", "semantics", "category",
@@ -26,6 +27,8 @@ COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 _TEXT = [c for c in COLUMNS if c != "size"]
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_SUFFIX = re.compile(r"(?:\.[A-Za-z][A-Za-z0-9]{0,7}){1,2}$")  # what a capped name keeps: ".fits.Z", ".tar.gz"
+NAME_MAX = 200  # bytes (UTF-8) of a file name: under the usual 255 even with ".part.json" added
 
 
 def safe_relative_path(path: str) -> str:
@@ -44,6 +47,33 @@ def safe_relative_path(path: str) -> str:
     if not parts or any(p == ".." for p in parts):
         raise ResolveError(f"refusing local path {path!r}: it would leave the destination folder")
     return "/".join(parts)
+
+
+def safe_file_name(name: str, *, limit: int = NAME_MAX) -> str:
+    """``name`` (one a server chose) as a plain file name, or :class:`ResolveError` saying why it is refused.
+
+    On top of :func:`safe_relative_path`'s rules: one component only (no ``/``), nothing unprintable
+    (newlines, NUL, DEL, unpaired surrogates), no leading dot (hidden files, ``..``); Unicode is NFC.
+    A name longer than ``limit`` UTF-8 bytes is shortened, keeping its type suffix (``.fits.Z``).
+    """
+    if not isinstance(name, str):
+        raise ResolveError(f"refusing file name {name!r}: not text")
+    clean = unicodedata.normalize("NFC", name).strip()
+    if not clean:
+        raise ResolveError("refusing an empty file name")
+    if "/" in clean or "\\" in clean:
+        raise ResolveError(f"refusing file name {clean[:80]!r}: it holds a path separator")
+    if not clean.isprintable():
+        raise ResolveError(f"refusing file name {clean[:80]!r}: control or unprintable characters")
+    if clean.startswith("."):
+        raise ResolveError(f"refusing file name {clean[:80]!r}: it starts with a dot (hidden, or a parent folder)")
+    clean = safe_relative_path(clean)  # drive letters and whatever else it refuses
+    if len(clean.encode()) <= limit:
+        return clean
+    suffix = match.group(0) if (match := _SUFFIX.search(clean)) else ""
+    stem = clean[: len(clean) - len(suffix)]
+    room = limit - len(suffix.encode())
+    return stem.encode()[:room].decode(errors="ignore").rstrip() + suffix
 
 
 class Manifest:

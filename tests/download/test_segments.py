@@ -24,6 +24,7 @@ from vodaxa.sandbox.faults import FaultInjector, Faults, make_app
 from vodaxa.sandbox.files import serve_file
 
 MiB = 1 << 20
+_NAME = web.RequestKey("vodaxa_test_name", str)
 
 
 class RangeServer:
@@ -38,6 +39,8 @@ class RangeServer:
         app.router.add_get("/files/{name}", self.files)
         app.router.add_get("/whole/{name}", self.whole)
         app.router.add_get("/changing/{name}", self.changing)
+        app.router.add_get("/named/{name}", self.named)
+        app.on_response_prepare.append(self.disposition)
         self.loop = asyncio.new_event_loop()
         self.runner = web.AppRunner(app)
         self.loop.run_until_complete(self.runner.setup())
@@ -51,6 +54,16 @@ class RangeServer:
     async def files(self, request: web.Request) -> web.StreamResponse:
         self.ranges.append(request.headers.get("Range"))
         return await serve_file(request, self.root / request.match_info["name"], self.injector)
+
+    async def named(self, request: web.Request) -> web.StreamResponse:
+        """As /files/, named by Content-Disposition ``<name>.bin`` (as ESO's dataportal names its files)."""
+        request[_NAME] = request.match_info["name"] + ".bin"
+        return await self.files(request)
+
+    @staticmethod
+    async def disposition(request: web.Request, response: web.StreamResponse) -> None:
+        if request.get(_NAME):
+            response.headers["Content-Disposition"] = f'attachment; filename="{request[_NAME]}"'
 
     async def whole(self, request: web.Request) -> web.StreamResponse:
         """Ignores Range: always 200 with the whole file."""
@@ -118,6 +131,17 @@ def test_large_file_arrives_in_ranges_byte_identical(served, tmp_path):
     assert (tmp_path / "big.dat").read_bytes() == bodies["big.dat"]
     assert sorted(server.ranges) == [f"bytes={i * 2 * MiB}-{(i + 1) * 2 * MiB - 1}" for i in range(4)]
     assert not list(tmp_path.glob("*.part*"))
+
+
+def test_a_file_fetched_in_ranges_takes_the_servers_name(served, tmp_path):
+    server, bodies = served
+    server.ranges.clear()
+    row = {"url": server.url("/named/big.dat"), "size": len(bodies["big.dat"])}  # no local_path: the URL names it
+    report = vodaxa.download([row], tmp_path, splits=4, progress=False)
+    assert report.ok == [tmp_path / "big.dat.bin"] and len(server.ranges) == 4 and all(server.ranges)
+    assert (tmp_path / "big.dat.bin").read_bytes() == bodies["big.dat"] and not list(tmp_path.glob("big*.part*"))
+    again = vodaxa.download([row], tmp_path, splits=4, progress=False)
+    assert again.skipped == [tmp_path / "big.dat.bin"] and len(server.ranges) == 4
 
 
 def test_splits_one_fetches_whole(served, tmp_path):

@@ -5,18 +5,20 @@ from __future__ import annotations
 import asyncio
 import warnings
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pandas as pd
 import pytest
 
-from vodaxa import Mission
+import vodaxa
+from vodaxa import Manifest, Mission
 from vodaxa.config import endpoints
 from vodaxa.errors import ResolveError
 from vodaxa.http import HttpClient
 from vodaxa.resolve import resolve
-from vodaxa.resolve.calselector import parse_cascade, parse_multipart, parse_tree
+from vodaxa.resolve.calselector import parse_cascade, parse_multipart, parse_tree, parse_trees, tree_links
 from vodaxa.sandbox import Sandbox, SandboxConfig, eso
-from vodaxa.sandbox.eso_links import cascade_kind
+from vodaxa.sandbox.eso_links import KINDS, cascade_kind
 
 ROWS = 400
 
@@ -158,6 +160,152 @@ def test_products_through_obscore_datalink(sandbox):
     assert (manifest.files["mission"] == "eso_products").all() and (manifest.files["semantics"] == "#this").all()
 
 
+def test_products_are_named_by_the_dataportal_on_download(sandbox, tmp_path):
+    mission = Mission("eso_products")
+    mission.filter_on_obs_ids(list(mission.filtered_obs_ids[:3]))
+    manifest = resolve(mission)
+    report = vodaxa.download(manifest, tmp_path, progress=False)
+    assert len(report.failed) == 0 and len(report.ok) == len(manifest.files)
+    assert sorted(p.name for p in report.ok) == sorted(f"{u.rsplit('/', 1)[-1]}.fits" for u in manifest.urls)
+
+
 def test_bad_calibration_mode(sandbox):
     with pytest.raises(ResolveError, match="raw2raw' or 'raw2master"):
         resolve(Mission("eso"), calibrations="everything")
+
+
+def test_dataportal_files_are_named_by_the_server_on_download(sandbox, tmp_path):
+    dp_id = _frame_of_kind(sandbox, "complete")
+    raw2raw, _ = _resolve_one(dp_id, "raw2raw")
+    raw2master, _ = _resolve_one(dp_id, "raw2master")
+    frames = [raw2raw.files, raw2master.files]
+    calibrations = [f[f["note"] == "calibration"] for f in frames]
+    for cal in calibrations:  # no guessed suffix: the dataportal URL's own name, for the server to replace
+        assert (cal["local_path"] == "eso/" + cal["url"].str.rsplit("/", n=1).str[-1]).all()
+    raw = raw2raw.files[raw2raw.files["category"] == "raw"]
+    picked = Manifest(pd.concat([raw, calibrations[0].head(2), calibrations[1].head(1)], ignore_index=True))
+    ids = [u.rsplit("/", 1)[-1] for u in picked.frame["url"]]
+    packed = vodaxa.download(picked, tmp_path / "packed", progress=False)
+    assert len(packed.failed) == 0
+    expected = [f"{i}.fits" if i.startswith("M.") else f"{i}.fits.Z" for i in ids]
+    assert sorted(p.name for p in packed.ok) == sorted(expected)
+    assert all(p.parent == tmp_path / "packed" / "eso" for p in packed.ok)
+    unpacked = vodaxa.download(picked, tmp_path / "unpacked", decompress=True, progress=False)
+    assert sorted(p.name for p in unpacked.ok) == sorted(f"{i}.fits" for i in ids)
+    assert all(p.read_bytes().startswith(b"SIMPLE  =") for p in unpacked.ok)
+    again = vodaxa.download(picked, tmp_path / "unpacked", decompress=True, progress=False)
+    assert sorted(again.skipped) == sorted(unpacked.ok) and again.bytes == 0
+
+
+@pytest.fixture(scope="module")
+def trees_sb(tmp_path_factory) -> Iterator[Sandbox]:
+    """The same archive, but its calSelector answers association trees even when asked for a VOTable."""
+    config = SandboxConfig(rows=ROWS, seed=2, archives=("eso",), cache=tmp_path_factory.mktemp("eso_trees"),
+                           calselector_trees=True)  # fmt: skip
+    with Sandbox(config) as sandbox:
+        yield sandbox
+
+
+def _resolved_in(sb: Sandbox, dp_ids: list[str], mode: str) -> tuple[pd.DataFrame, list[str]]:
+    """The manifest (its archive's address replaced by ORIGIN) and the warnings of resolving ``dp_ids``."""
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(sb.endpoints["eso"]["calselector"]))
+    with endpoints.override(sb.endpoints):
+        manifest, messages = _resolve_all(dp_ids, mode)
+    frame = manifest.frame.map(lambda v: v.replace(origin, "ORIGIN") if isinstance(v, str) else v)
+    key = ["obs_id", "category", "semantics", "url", "note"]  # DataLink rows come in answer order: sort them
+    frame = frame.sort_values(key, na_position="first", kind="stable").reset_index(drop=True)
+    return frame, sorted(m.replace(origin, "ORIGIN") for m in messages)
+
+
+def _resolve_all(dp_ids: list[str], mode: str):
+    mission = Mission("eso")
+    mission.filter_on_obs_ids(dp_ids)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        manifest = resolve(mission, calibrations=mode)
+    return manifest, [str(w.message) for w in caught]
+
+
+def test_the_tree_switch_answers_trees_to_a_votable_request(trees_sb):
+    frames = [_frame_of_kind(trees_sb, kind) for kind in KINDS[:2]]
+    service = trees_sb.endpoints["eso"]["calselector"]
+
+    async def ask(ids):
+        async with HttpClient() as http:
+            form = [("dp_id", d) for d in ids] + [("mode", "Raw2Raw"), ("responseformat", "votable")]
+            return await http.post(service, data=form)
+
+    assert asyncio.run(ask(frames[:1])).content_type.startswith("application/xml; content=calselector")
+    assert asyncio.run(ask(frames)).content_type.startswith("multipart/form-data")
+
+
+@pytest.mark.parametrize("mode", ["raw2raw", "raw2master"])
+@pytest.mark.parametrize("count", [1, len(KINDS)])  # one tree comes as XML, several as a multipart answer
+def test_trees_instead_of_a_votable_give_the_same_manifest(sb, trees_sb, monkeypatch, mode, count):
+    monkeypatch.setenv("VODAXA_QUERY_CACHE", "0")
+    frames = [_frame_of_kind(sb, kind) for kind in KINDS][:count]
+    from_votable, told = _resolved_in(sb, frames, mode)
+    from_trees, told_by_trees = _resolved_in(trees_sb, frames, mode)
+    pd.testing.assert_frame_equal(from_votable, from_trees)
+    assert told == told_by_trees and (count == 1 or told)
+    assert len(from_trees[from_trees["note"] == "calibration"]) > 0
+    assert from_trees[from_trees["category"] == "raw"]["cascade_complete"].notna().all()
+
+
+TREE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<!-- written by hand in calSelector's shape -->
+<association category="SCI_IMG" certified="true" complete="false" mode="Raw2Raw" type="main">
+    <mainFiles>
+        <file category="SCIENCE_IMG" name="FORS2.2021-01-02T00:59:12.534"/>
+        <file category="SCIENCE_IMG" name="FORS2.2021-01-02T01:03:00.100"/>
+    </mainFiles>
+    <messages><message>No "STD_IMG" calibration matching the calibration plan was found</message></messages>
+    <associatedFiles>
+        <association category="FLAT_SKY" certified="true" complete="true" match="calib_plan" type="main">
+            <mainFiles><file category="SKY_FLAT_IMG" name="FORS2.2020-12-26T00:19:09.657"/></mainFiles>
+            <messages/>
+            <associatedFiles>
+                <association category="BIAS" certified="true" complete="true" match="calib_plan" type="main">
+                    <mainFiles><file category="BIAS" name="FORS2.2020-12-26T08:54:31.687"/></mainFiles>
+                    <messages/><associatedFiles/>
+                </association>
+            </associatedFiles>
+        </association>
+        <association category="BIAS" certified="true" complete="true" match="calib_plan" type="main">
+            <mainFiles><file category="BIAS" name="FORS2.2020-12-26T08:54:31.687"/></mainFiles>
+            <messages/><associatedFiles/>
+        </association>
+    </associatedFiles>
+</association>
+"""
+
+
+def test_a_tree_reads_as_the_votable_rows_it_stands_for():
+    assert parse_trees(b'<?xml version="1.0"?><VOTABLE/>', "application/x-votable+xml") is None
+    [tree] = parse_trees(TREE, "text/xml").values()  # recognised by its root even under a plain XML type
+    ident = "ivo://eso.org/ID?FORS2.2021-01-02T00:59:12.534"
+    rows = tree_links(tree, ident, "https://a.example/datalink/links", "https://a.example/calselector")
+    assert [(r.semantics, r.extra["eso_category"]) for r in rows] == [
+        ("#this", "SCIENCE_IMG"),
+        ("http://archive.eso.org/rdf/datalink/eso#sibling_raw", "SCIENCE_IMG"),
+        ("#calibration", "SKY_FLAT_IMG"),
+        ("#calibration", "BIAS"),  # named twice in the tree, listed once
+        ("http://archive.eso.org/rdf/datalink/eso#calSelector_raw2raw", "ASSOCIATION_TREE"),
+    ]
+    assert rows[2].access_url == (
+        "https://a.example/datalink/links?ID=ivo://eso.org/ID?FORS2.2020-12-26T00:19:09.657&eso_download=file"
+    )
+    assert rows[-1].access_url == "https://a.example/calselector?dp_id=FORS2.2021-01-02T00:59:12.534&mode=Raw2Raw"
+    cascade = parse_cascade(rows[0].description)
+    assert (cascade.category, cascade.complete, cascade.certified, cascade.mode) == ("SCI_IMG", False, True, "raw2raw")
+    assert cascade.messages == "No 'STD_IMG' calibration matching the calibration plan was found"
+
+
+def test_a_tree_about_a_dataset_not_asked_for_is_refused():
+    from vodaxa.resolve.eso import _calselector_rows
+
+    with pytest.raises(ResolveError, match="not one of the datasets asked for"):
+        _calselector_rows(TREE, "application/xml; content=calselector", "https://a.example/calselector", ["X.1"])
+    rows = _calselector_rows(TREE, "application/xml; content=calselector", "https://a.example/calselector",
+                             ["FORS2.2021-01-02T01:03:00.100"])  # fmt: skip
+    assert {r.id for r in rows} == {"ivo://eso.org/ID?FORS2.2021-01-02T01:03:00.100"}  # a sibling asked for

@@ -3,6 +3,7 @@
 Each file goes to ``dest/<local_path>`` (resolvers lay manifests out as ``<mission>/<obs_id>/...``; pass
 ``template`` to choose another layout from the manifest's columns) through ``<name>.part``;
 a complete file is skipped without touching the network; one file's failure never stops the others.
+A file whose name came from its URL alone is named by the server's Content-Disposition (:mod:`.naming`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import pandas as pd
 
@@ -26,6 +27,7 @@ from ..resolve import chandra, erosita, eso, heasarc, xsa
 from .decompress import decompress_file, decompressed_name
 from .fetch import FileTask, fetch_file, fsync_dirs, is_complete
 from .mirrors import candidates, normalise
+from .naming import URL_NAMED, ServerName, recorded, url_name, url_named
 from .progress import Progress
 from .report import DownloadReport, FileResult
 
@@ -65,16 +67,16 @@ def host_limits(max_per_host: int | None = None) -> dict[str, int]:
 
 
 def _rows(source: Manifest | Iterable[str] | Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Manifest rows with a URL, or rows made from plain URLs (named after the URL's last segment)."""
+    """Manifest rows with a URL, or rows made from plain URLs (or mappings without ``local_path``): those are
+    named after the URL's last segment until the server names them (see :mod:`.naming`)."""
     if isinstance(source, Manifest):
         return [r for r in source.frame.to_dict("records") if r.get("url")]
     rows = []
     for item in source:
-        if isinstance(item, str):
-            name = unquote(urlsplit(item).path.rstrip("/").rsplit("/", 1)[-1]) or "index"
-            rows.append({"url": item, "local_path": name})
-        else:
-            rows.append(dict(item))
+        row = {"url": item} if isinstance(item, str) else dict(item)
+        if isinstance(row.get("url"), str) and not row.get("local_path"):
+            row.update({"local_path": url_name(row["url"]), URL_NAMED: True})
+        rows.append(row)
     return rows
 
 
@@ -140,7 +142,18 @@ async def download_async(
         url = str(row["url"])
         checksum = row.get("checksum") if verify else None
         mirrored = tuple(candidates(url, alternatives)[:-1])
-        task = FileTask(url, path, size if verify else None, checksum, mirrored, fits=verify == "fits", splits=splits)
+        named = ServerName(path, url, seen) if url_named(row) and path.name == _leaf(row) else None
+        task = FileTask(url, path, size if verify else None, checksum, mirrored, fits=verify == "fits", splits=splits,
+                        named=named)  # fmt: skip
+        earlier = recorded(path, url) if named else None  # named by the server in an earlier run
+        if named is not None and earlier is not None:
+            named.previous = earlier
+            seen.add(earlier)
+            if overwrite:
+                earlier.unlink(missing_ok=True)
+            elif (done := _complete(replace(task, path=earlier, named=None), decompress)) is not None:
+                results.append(FileResult(task.url, done, "skipped", row=row))
+                continue
         unpacked = decompressed_name(path) if decompress else None
         if not overwrite and unpacked is not None and unpacked.exists() and not path.exists():
             results.append(FileResult(task.url, unpacked, "skipped", row=row))  # decompressed in an earlier run
@@ -177,7 +190,7 @@ async def download_async(
                 got = await fetch_file(
                     client, task, retries=retries, on_bytes=bar.add_bytes, sync_dirs=written, deadline=deadline
                 )
-                results.append(FileResult(task.url, task.path, "ok", got, row=row))
+                results.append(FileResult(task.url, task.target, "ok", got, row=row))
                 bar.add_file(row.get("mission"))
             except DownloadError as err:
                 bar.add_file(row.get("mission"), failed=True)
@@ -205,6 +218,19 @@ async def download_async(
                         mirrors=mirrors, budget=budget, splits=splits)  # fmt: skip
 
     return DownloadReport(results, time.perf_counter() - started, again)
+
+
+def _leaf(row: Mapping[str, Any]) -> str:
+    """The file name ``local_path`` gives."""
+    return str(row.get("local_path") or "").rstrip("/").rsplit("/", 1)[-1]
+
+
+def _complete(task: FileTask, decompress: bool) -> Path | None:
+    """Where ``task``'s file already is, complete (or decompressed by an earlier run), without the network."""
+    unpacked = decompressed_name(task.path) if decompress else None
+    if unpacked is not None and unpacked.exists() and not task.path.exists():
+        return unpacked
+    return task.path if task.path.exists() and is_complete(task) else None
 
 
 def _activate_credentials(realms: set[str]) -> None:
@@ -269,5 +295,10 @@ def download(
     e.g. ``{"heasarc": "https://nasa-heasarc.s3.amazonaws.com/"}``), and ``budget`` (seconds after
     which no file starts another retry; what is still failing is reported, nothing is lost), and
     ``splits`` (byte ranges fetched at once for a file of known size >= 64 MiB; 1 turns splitting off).
+
+    A plain URL, a row without ``local_path``, or a row whose ``local_path`` ends in the URL's last segment
+    (unsafe characters may be ``_``) when that has no type extension (ESO's ``.../dataPortal/file/<dp_id>``)
+    is named by the server's ``Content-Disposition`` when it sends one (sanitised, same folder; see
+    :mod:`vodaxa.download.naming`); ``report.ok`` shows the final path.
     """
     return run_sync(download_async(source, dest, **options))

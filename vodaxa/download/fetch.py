@@ -25,6 +25,7 @@ import aiohttp
 
 from ..errors import DownloadError
 from ..http import RETRY_STATUSES, HttpClient
+from .naming import ServerName
 from .partial import CONTENT_RANGE, part_path, state_path, validator
 from .segments import Unsplittable, fetch_segments, splittable
 
@@ -52,6 +53,12 @@ class FileTask:
     mirrors: tuple[str, ...] = ()  # tried first, in order: mirror URLs or local file paths
     fits: bool = False  # also check FITS CHECKSUM/DATASUM keywords (plain or gzipped FITS)
     splits: int = 1  # concurrent byte ranges for a large file of known size (see segments.py)
+    named: ServerName | None = None  # the server's Content-Disposition may name it (see naming.py)
+
+    @property
+    def target(self) -> Path:
+        """Where the file is installed: ``path``, or the name the server gave it (``.part`` stays at ``path``)."""
+        return self.named.path if self.named is not None else self.path
 
 
 def _discard(path: Path) -> None:
@@ -181,7 +188,8 @@ async def _fetch_url(
         try:
             received = await fetch_segments(http, task.path, part, url, task.size, task.splits, retries=retries,
                                             on_bytes=on_bytes, deadline=deadline,
-                                            sniff=lambda head, ctype: sniff(task.path.name, head, ctype))  # fmt: skip
+                                            sniff=lambda head, ctype: sniff(task.target.name, head, ctype),
+                                            on_answer=task.named.offer if task.named else None)  # fmt: skip
         except Unsplittable as err:
             log.info("%s: %s; fetching it whole", url, err)
             _discard(task.path)
@@ -254,8 +262,10 @@ def _content_problem(task: FileTask, part: Path) -> str | None:
 
 def _install(task: FileTask, part: Path, sync_dirs: set[Path] | None) -> None:
     """Give the verified ``.part`` its final name (atomically), drop its validator, make the rename durable."""
-    os.replace(part, task.path)
+    os.replace(part, task.target)
     state_path(task.path).unlink(missing_ok=True)
+    if task.named is not None:
+        task.named.settle()  # a rerun finds it under the server's name without the network
     if sync_dirs is not None:
         sync_dirs.add(task.path.parent)  # the caller fsyncs each folder once, after the run
     else:
@@ -287,11 +297,12 @@ async def _attempt(
         if answer.status == 416 and have:  # our partial file is no longer a prefix of anything: start again
             _discard(task.path)
             return 0, "retry: the server refused the resume range (416); restarting", None
-        if _refused(http, url, answer, task.path.name):
+        if _refused(http, url, answer, task.target.name):
             await answer.read()
             return 0, REFUSED, None
         if answer.status not in (200, 206):
             return 0, f"the server answered {answer.status} {answer.reason or ''}".strip(), None
+        name = (task.named.offer(answer.headers) if task.named else task.path).name  # the answer that ends it names it
         total = _expected_total(answer, have)
         if answer.status == 206:
             match = CONTENT_RANGE.match(answer.headers.get("Content-Range", ""))
@@ -314,7 +325,7 @@ async def _attempt(
             with part.open(mode) as out:
                 async for block in answer.content.iter_chunked(CHUNK):
                     if first and mode == "wb":
-                        why = sniff(task.path.name, block[:512], answer.headers.get("Content-Type", "").lower())
+                        why = sniff(name, block[:512], answer.headers.get("Content-Type", "").lower())
                         if why:
                             out.close()
                             _discard(task.path)

@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import aiohttp
@@ -93,12 +93,14 @@ async def fetch_segments(
     on_bytes: Callable[[int], None] | None = None,
     deadline: float | None = None,
     sniff: Callable[[bytes, str], str | None] | None = None,
+    on_answer: Callable[[Mapping[str, str]], object] | None = None,
 ) -> int:
     """Fill ``part`` (``size`` bytes) from ``url`` in up to ``splits`` concurrent ranges; return bytes received.
 
     Raises :class:`Unsplittable` when the server answers a range with the whole file or with ranges
     of another file (the caller fetches it whole), and DownloadError when a segment keeps failing
     (the partial file and its map stay for the next run) or ``sniff`` rejects the first bytes.
+    ``on_answer`` sees the headers of each range answer before its bytes (the server may name the file).
     """
     saved = _load(part, path, url, size)
     segments, agreed = (saved[0], saved[1]) if saved else (plan(size, splits), None)
@@ -146,6 +148,8 @@ async def fetch_segments(
                     if tag and not agreed:
                         agreed, validator = tag, here
                         _save(path, url, size, segments, validator)
+                    if on_answer is not None:
+                        on_answer(answer.headers)
                     since = 0
                     async for block in answer.content.iter_chunked(_CHUNK):
                         if seg[2] == 0 and sniff is not None:

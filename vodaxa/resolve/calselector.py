@@ -1,5 +1,6 @@
 """ESO's calSelector: cascade summaries (the ``#this`` description), and association trees as Python objects,
-from one XML answer or a multipart answer holding one tree per dataset.
+from one XML answer or a multipart answer holding one tree per dataset; :func:`tree_links` turns a tree into
+the rows calSelector's VOTable gives, so an answer in trees where a VOTable was asked for reads the same.
 """
 
 from __future__ import annotations
@@ -9,12 +10,29 @@ import email.policy
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from ..errors import ResolveError
+from .datalink import LinkRow
 
-__all__ = ["Association", "Cascade", "parse_cascade", "parse_multipart", "parse_tree"]
+__all__ = [
+    "Association",
+    "Cascade",
+    "describe",
+    "parse_cascade",
+    "parse_multipart",
+    "parse_tree",
+    "parse_trees",
+    "tree_links",
+]
 
 _ATTRIBUTE = re.compile(r'(\w+)="([^"]*)"')
+_FIRST_TAG = re.compile(rb"<([A-Za-z_][\w.:-]*)")  # the first element (declarations and comments start <? and <!)
+_MODES = {"raw2raw": "Raw2Raw", "raw2master": "Raw2Master"}
+_ESO = "http://archive.eso.org/rdf/datalink/eso#"
+#: What calSelector's VOTable rows say, by kind of file: semantics of siblings, calibrations and trees.
+SIBLING_RAW, CALIBRATION = _ESO + "sibling_raw", "#calibration"
+TREE_SEMANTICS = {"raw2raw": _ESO + "calSelector_raw2raw", "raw2master": _ESO + "calSelector_raw2master"}
 
 
 @dataclass(frozen=True)
@@ -126,3 +144,57 @@ def parse_multipart(body: bytes, content_type: str, source: str = "calSelector")
         name = part.get_filename() or f"part{len(trees)}"
         trees[name] = parse_tree(part.get_payload(decode=True) or b"", f"{source} part {name}")
     return trees
+
+
+def parse_trees(body: bytes, content_type: str, source: str = "calSelector") -> dict[str, Association] | None:
+    """``{part name: tree}`` when calSelector answered association trees (one XML tree, or a multipart
+    answer of them), whatever format was asked for; None when the answer is something else (a VOTable)."""
+    kind = content_type.lower()
+    if kind.startswith("multipart/"):
+        return parse_multipart(body, content_type, source)
+    match = _FIRST_TAG.search(body[:4096].lstrip())
+    if "content=calselector" in kind or (match and match.group(1).split(b":")[-1] == b"association"):
+        return {"": parse_tree(body, source)}
+    return None
+
+
+def describe(tree: Association) -> str:
+    """The cascade summary of ``tree`` as calSelector writes it in its VOTable's ``#this`` description."""
+    messages = "; ".join(dict.fromkeys(m.replace('"', "'") for node in tree.walk() for m in node.messages))
+    values = {
+        "category": tree.category,
+        "certified": None if tree.certified is None else str(tree.certified).lower(),
+        "complete": None if tree.complete is None else str(tree.complete).lower(),
+        "mode": _MODES.get(tree.mode or "", tree.mode),
+        "type": tree.type,
+        "messages": messages,
+    }
+    return " ".join(f'{k}="{v}"' for k, v in values.items() if v is not None)
+
+
+def tree_links(tree: Association, ident: str, file_url: str, tree_url: str) -> list[LinkRow]:
+    """The rows calSelector's VOTable gives for the frame ``ident`` whose cascade is ``tree``.
+
+    ``file_url`` is the DataLink service (each file is ``<file_url>?ID=ivo://eso.org/ID?<dp_id>&eso_download=file``),
+    ``tree_url`` calSelector's own URL (the tree's row points at it, with ``dp_id`` and the mode executed).
+    """
+    prefix = ident.rpartition("?")[0] + "?"
+    main = [name for _, name in tree.files]
+    if not main:
+        raise ResolveError(f"calSelector answered an association tree for {ident} naming no file")
+
+    def link(category: str, name: str, semantics: str) -> LinkRow:
+        query = urlencode({"ID": prefix + name, "eso_download": "file"}, safe="/:?")
+        sep = "&" if "?" in file_url else "?"
+        return LinkRow(ident, access_url=f"{file_url}{sep}{query}", semantics=semantics,
+                       content_type="application/fits", extra={"eso_category": category})  # fmt: skip
+
+    rows = [LinkRow(ident, semantics="#this", description=describe(tree), extra={"eso_category": tree.files[0][0]})]
+    rows += [link(category, name, SIBLING_RAW) for category, name in tree.files[1:]]
+    found = dict.fromkeys((c, n) for node in tree.walk() for c, n in node.files if n not in main)
+    rows += [link(category, name, CALIBRATION) for category, name in found]
+    query = urlencode({"dp_id": ident[len(prefix) :], "mode": _MODES.get(tree.mode or "", tree.mode or "")}, safe=":")
+    semantics = TREE_SEMANTICS.get(tree.mode or "", "#auxiliary")
+    tree_row = LinkRow(ident, access_url=f"{tree_url}?{query}", semantics=semantics, content_type="application/xml",
+                       extra={"eso_category": "ASSOCIATION_TREE"})  # fmt: skip
+    return [*rows, tree_row]

@@ -20,7 +20,7 @@ from ..errors import ResolveError
 from ..http import HttpClient
 from ..manifest import Manifest
 from ..missions.registry import MissionSpec
-from .calselector import parse_cascade
+from .calselector import parse_cascade, parse_trees, tree_links
 from .datalink import DataLinkEngine, LinkRow, parse_links
 from .generic import resolve_vo
 
@@ -75,11 +75,13 @@ def _dp_id(ident: str) -> str:
 
 
 def _file_name(dp_id: str, row: LinkRow) -> str:
-    """Where ESO's file lands: the original file name ESO gives, else ``<dp_id>.fits[.Z]``."""
+    """Where ESO's file lands: the file name ESO gives (``eso_origfile``), else the bare ``<dp_id>`` of the
+    dataportal URL, which the dataportal's Content-Disposition (``<dp_id>.fits.Z``, ``<dp_id>.fits``) then
+    replaces at download time (vodaxa.download.naming): no guessing of the compression here."""
     original = row.extra.get("eso_origfile")
     if original:
         return str(original).replace("/", "_").replace("\\", "_")
-    return dp_id + (".fits" if dp_id.startswith(("M.", "ADP.")) else ".fits.Z")
+    return dp_id
 
 
 def _frame_record(spec: MissionSpec, row: LinkRow, realm: dict[str, str | None]) -> dict | None:
@@ -131,7 +133,7 @@ async def _cascades(
                 url=service,
                 status=response.status,
             )
-        found += parse_links(response.body, service, response.content_type).rows
+        found += _calselector_rows(response.body, response.content_type, service, batch)
     by_frame: dict[str, list[LinkRow]] = defaultdict(list)
     for row in found:
         by_frame[_dp_id(row.id)].append(row)
@@ -162,6 +164,33 @@ async def _cascades(
                 }
             )
     return out
+
+
+def _calselector_rows(body: bytes, content_type: str, service: str, batch: list[str]) -> list[LinkRow]:
+    """calSelector's rows from its VOTable, or from association trees when it answers those instead (ESO's
+    XML tree, or a multipart answer of several), so the manifest is the same either way."""
+    trees = parse_trees(body, content_type, service)
+    if trees is None:
+        return parse_links(body, service, content_type).rows
+    files = endpoints.get("eso", "datalink")
+    rows: list[LinkRow] = []
+    for part, tree in trees.items():
+        rows += tree_links(tree, IVO + _tree_frame(part, [n for _, n in tree.files], batch, service), files, service)
+    return rows
+
+
+def _tree_frame(part: str, names: list[str], batch: list[str], service: str) -> str:
+    """The requested frame an association tree is about: the first of its main files that was asked for
+    (else the ``<dp_id>_<mode>.xml`` name of its multipart part)."""
+    found = next((n for n in names if n in batch), None) or part.rpartition("_")[0]
+    if found not in batch:
+        raise ResolveError(
+            f"calSelector answered an association tree for {names[0] if names else part!r}, not one of the "
+            f"datasets asked for ({', '.join(batch[:3])}{', ...' if len(batch) > 3 else ''}): try again, or ask "
+            "ESO support",
+            url=service,
+        )
+    return found
 
 
 def _cascade_record(spec: MissionSpec, frame_id: str, row: LinkRow, mode: str) -> dict | None:

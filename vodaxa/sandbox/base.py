@@ -42,6 +42,7 @@ class SandboxConfig:
     archives: tuple[str, ...] | None = None  # which shapes to run (default: all of SHAPES)
     accounts: Mapping[str, str] = field(default_factory=lambda: {"astro": "correct horse"}, repr=False)  # user: pwd
     token_lifetime: float = 600.0  # seconds an ESO id_token stays valid
+    calselector_trees: bool = False  # ESO's calSelector answers association trees even when a VOTable is asked for
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ URL layout as at archive.eso.org / dataportal.eso.org, all on the ESO shape's on
   ``eso#night_log``) with ESO's extra columns ``eso_origfile``, ``eso_category`` and ``eso_datalink``;
   for a Phase 3 product ``#this`` and ``#preview``.  ``&eso_download=file`` returns the file itself.
 * ``/calselector/v1/associations`` (GET or POST; ``dp_id`` repeated, ``mode`` Raw2Raw or Raw2Master,
-  ``responseformat=votable`` or the XML association tree; several trees come as ``multipart/form-data``).
+  ``responseformat=votable`` or the XML association tree; several trees come as ``multipart/form-data``;
+  ``SandboxConfig(calselector_trees=True)`` answers trees even to ``responseformat=votable``).
 * ``/dataPortal/file/<dp_id>``: raw frames as Unix-compressed ``.fits.Z``, master calibrations and products
   as ``.fits``, ``<dp_id>.NL`` the night log; ESO's ``Content-Disposition``, with ETag and Range.
 
@@ -588,6 +589,7 @@ class EsoLinks:
         key = hashlib.sha256(repr((FILES_VERSION, cfg.seed, sizes, context.now_mjd)).encode()).hexdigest()[:16]
         self.files = FileStore(context.cache / f"eso-{key}")
         self.links = LinksEndpoint(self._resolve, max_ids=cfg.datalink_max_ids)
+        self.trees_always = cfg.calselector_trees  # a calSelector that ignores responseformat=votable
 
     # --------------------------------------------------------------------------- wiring
     def add_routes(self, app: web.Application) -> None:
@@ -790,7 +792,7 @@ class EsoLinks:
             )
         base = f"{request.scheme}://{request.host}"
         allowed = {d: self.authorized(request, d) for d in dp_ids}
-        if fmt == "votable":
+        if fmt == "votable" and not self.trees_always:
             body = await asyncio.to_thread(self._calselector_votable, dp_ids, mode, allowed, base)
             return web.Response(body=body, headers={"Content-Type": DATALINK_MIME})
         frames = {d: self.science(d) for d in dp_ids}
