@@ -37,6 +37,8 @@ DEFAULT_ENDPOINTS: Mapping[str, Mapping[str, str]] = {
         "ftp": "https://heasarc.gsfc.nasa.gov/FTP/",
         "tar": "https://heasarc.gsfc.nasa.gov/xamin/TarServlet",
         "s3": "https://nasa-heasarc.s3.amazonaws.com/",
+        # Simple Cone Search: a mission's table goes in the query string, coneGet.pl?table=numaster&
+        "scs": "https://heasarc.gsfc.nasa.gov/cgi-bin/vo/cone/coneGet.pl",
     },
     "eso": {
         "tap_obs": "https://archive.eso.org/tap_obs",
@@ -48,6 +50,7 @@ DEFAULT_ENDPOINTS: Mapping[str, Mapping[str, str]] = {
     "cxc": {
         "tap": "https://cda.cfa.harvard.edu/cxctap",
         "cdaftp": "https://cxc.cfa.harvard.edu/cdaftp/",
+        "scs": "https://cda.cfa.harvard.edu/cxcscs/coneSearch",  # cone search of CDA observations
     },
     "xsa": {
         "tap": "https://nxsa.esac.esa.int/tap-server/tap",
@@ -63,6 +66,9 @@ DEFAULT_ENDPOINTS: Mapping[str, Mapping[str, str]] = {
     },
     "cds": {
         "sesame": "https://cds.unistra.fr/cgi-bin/nph-sesame/",  # object names to positions
+    },
+    "registry": {
+        "tap": "http://reg.g-vo.org/tap",  # RegTAP: pyvo's default registry (GAVO), used by vodaxa.query.registry
     },
 }
 

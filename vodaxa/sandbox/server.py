@@ -103,6 +103,10 @@ class Sandbox:
             sock = site._server.sockets[0]  # type: ignore[union-attr]
             host, port = sock.getsockname()[:2]
             self.urls[name] = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
+        for shape in self.archives.values():  # shapes that describe the others (the registry) learn their URLs
+            bind = getattr(shape, "bind", None)
+            if bind is not None:
+                bind(dict(self.urls))
 
     async def _cleanup(self) -> None:
         for runner in self._runners:
