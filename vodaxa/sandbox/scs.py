@@ -133,4 +133,3 @@ class ConeSearch:
         offset = f"DISTANCE({point}, POINT('ICRS', {ra!r}, {dec!r})) * 60.0 AS \"{OFFSET}\""
         where = f"CONTAINS({point}, CIRCLE('ICRS', {ra!r}, {dec!r}, {sr!r})) = 1" if sr > 0 else "1 = 0"
         return f'SELECT {select}, {offset} FROM {cone.table} WHERE {where} ORDER BY "{OFFSET}"'
-

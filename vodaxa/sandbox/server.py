@@ -184,6 +184,10 @@ def serve(config: SandboxConfig | None = None, **options: object) -> Iterator[Sa
     with ExitStack() as stack:
         sandbox = stack.enter_context(Sandbox(cfg))
         stack.enter_context(endpoints.override(sandbox.endpoints))
+        if "registry" in sandbox.urls:  # pyvo.regsearch() then asks the sandbox's registry too
+            from ..query.registry import pyvo_registry
+
+            stack.enter_context(pyvo_registry(sandbox.endpoints["registry"]["tap"]))
         yield sandbox
 
 
