@@ -22,6 +22,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 from astropy.io.votable import parse as parse_votable
+from astropy.io.votable.tree import VOTableFile
 from astropy.table import Table
 
 from ..config import endpoints
@@ -76,7 +77,7 @@ def parse(body: bytes, url: str, *, status: int = 200, content_type: str = "") -
     return tables[0].to_table()
 
 
-def _error(votable) -> str | None:  # type: ignore[no-untyped-def]
+def _error(votable: VOTableFile) -> str | None:
     """The SCS error message (INFO or PARAM named Error, or QUERY_STATUS=ERROR), or None."""
     places = [votable.infos, *[r.infos for r in votable.resources], *[r.params for r in votable.resources]]
     for items in places:

@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from aiohttp import web
+from astropy.table import Table
 
 from .base import SHAPES, ShapeContext, TapArchive
 from .cxc import COLUMNS as CXC_COLUMNS
 from .cxc import SCS_PATH as CXC_SCS_PATH
 from .heasarc import SCS_PATH as HEASARC_SCS_PATH
 from .heasarc_tables import TABLES
-from .tap import TapService
+from .tap import Access, TapService
 from .tapdb import TapDatabase, TapTable
 from .vo import FieldMeta
 
@@ -289,7 +290,7 @@ class RegistryTap(TapService):
         pairs = [(placeholder(a), url.rstrip("/")) for a, url in self.bases.items()]
         return sorted(pairs, key=lambda p: -len(p[1]))  # a port that prefixes another goes last
 
-    def _run(self, query, maxrec, uploads, base, access) -> bytes:  # type: ignore[no-untyped-def]
+    def _run(self, query: str, maxrec: int | None, uploads: Mapping[str, Table], base: str, access: Access) -> bytes:
         log.info("RegTAP query:\n%s", query)
         self.queries.append(query)
         swaps = self._swaps()
