@@ -37,6 +37,8 @@ DEFAULT_ENDPOINTS: Mapping[str, Mapping[str, str]] = {
         "ftp": "https://heasarc.gsfc.nasa.gov/FTP/",
         "tar": "https://heasarc.gsfc.nasa.gov/xamin/TarServlet",
         "s3": "https://nasa-heasarc.s3.amazonaws.com/",
+        # Simple Cone Search: a mission's table goes in the query string, coneGet.pl?table=numaster&
+        "scs": "https://heasarc.gsfc.nasa.gov/cgi-bin/vo/cone/coneGet.pl",
     },
     "eso": {
         "tap_obs": "https://archive.eso.org/tap_obs",
@@ -48,6 +50,7 @@ DEFAULT_ENDPOINTS: Mapping[str, Mapping[str, str]] = {
     "cxc": {
         "tap": "https://cda.cfa.harvard.edu/cxctap",
         "cdaftp": "https://cxc.cfa.harvard.edu/cdaftp/",
+        "scs": "https://cda.cfa.harvard.edu/cxcscs/coneSearch",  # cone search of CDA observations
     },
     "xsa": {
         "tap": "https://nxsa.esac.esa.int/tap-server/tap",
@@ -63,6 +66,9 @@ DEFAULT_ENDPOINTS: Mapping[str, Mapping[str, str]] = {
     },
     "cds": {
         "sesame": "https://cds.unistra.fr/cgi-bin/nph-sesame/",  # object names to positions
+    },
+    "registry": {
+        "tap": "http://reg.g-vo.org/tap",  # RegTAP: pyvo's default registry (GAVO), used by vodaxa.query.registry
     },
 }
 
@@ -117,7 +123,7 @@ class Endpoints:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._stack: list[dict[str, dict[str, str]]] = []
+        self._stack: list[tuple[str, dict[str, dict[str, str]]]] = []  # (origin, layer)
         self._file_cache: tuple[str, float, dict[str, dict[str, str]]] | None = None
 
     def _from_env(self) -> dict[str, dict[str, str]]:
@@ -142,7 +148,7 @@ class Endpoints:
         layers: list[tuple[str, Mapping[str, Mapping[str, str]]]] = [("default", DEFAULT_ENDPOINTS)]
         if env:
             layers.append((f"${ENV_ENDPOINTS}", env))
-        layers += [("override", o) for o in overrides]
+        layers += overrides
         return layers
 
     def get(self, archive: str, service: str) -> str:
@@ -163,7 +169,7 @@ class Endpoints:
         return {a: {s: self.get(a, s) for s in services} for a, services in DEFAULT_ENDPOINTS.items()}
 
     def sources(self) -> dict[str, str]:
-        """Where each effective URL came from: default, the env file, or an override block."""
+        """Where each effective URL came from: default, the env file, an override block, or the registry."""
         out = {}
         for archive, services in DEFAULT_ENDPOINTS.items():
             for service in services:
@@ -185,18 +191,20 @@ class Endpoints:
                 print(f"{key:<{width}}  {url}  [{sources[key]}]", file=out)
 
     @contextmanager
-    def override(self, mapping: Mapping[str, Mapping[str, str]]) -> Iterator[Endpoints]:
-        """Use the URLs in ``mapping`` inside the ``with`` block (in every thread)."""
+    def override(self, mapping: Mapping[str, Mapping[str, str]], *, origin: str = "override") -> Iterator[Endpoints]:
+        """Use the URLs in ``mapping`` inside the ``with`` block (in every thread); ``origin`` labels them in
+        :meth:`sources` and ``vodaxa config show`` (``"registry"`` for URLs found in the VO registry)."""
         layer = validate(mapping, "endpoints.override()")
+        entry = (origin, layer)
         with self._lock:
-            self._stack.append(layer)
+            self._stack.append(entry)
         try:
             yield self
         finally:
             with self._lock:
                 # remove this exact layer, even if blocks were exited out of order
                 for i in range(len(self._stack) - 1, -1, -1):
-                    if self._stack[i] is layer:
+                    if self._stack[i] is entry:
                         del self._stack[i]
                         break
 

@@ -253,6 +253,13 @@ class Mission:
         }
         return self._apply("filter_on_positions_at_time", args, want_pairs=return_obs_info)
 
+    def position_table(self, positions: Any, search_distance: Any = None) -> Table:
+        """What a positional filter matches: ``vx_pos, vx_ra, vx_dec, vx_radius`` (degrees, the mission's frame),
+        plus ``vx_value`` per instrument value when radii differ by instrument; the cone search uses it too."""
+        coords = self._coords(positions)
+        args = {"positions": _coords_json(coords), "search_distance": _distance_json(search_distance)}
+        return self._position_table(args)
+
     # ------------------------------------------------------------------------------ evaluation
     def _apply(self, name: str, arguments: dict[str, Any], *, want_pairs: bool = False) -> pd.DataFrame | None:
         op = {"name": name, "arguments": arguments}

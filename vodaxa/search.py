@@ -13,8 +13,9 @@ import pandas as pd
 from astropy.coordinates import SkyCoord
 
 from . import missions as registry
-from .errors import NoObservationsError, VodaxaError
+from .errors import InputError, NoObservationsError, VodaxaError
 from .mission import Mission
+from .query import scs
 from .query.names import Resolver, resolve_names
 
 __all__ = ["missions_table", "search"]
@@ -31,6 +32,7 @@ def search(
     resolver: Resolver | None = None,
     parse_name: bool = False,
     max_workers: int = 8,
+    via: str = "tap",
 ) -> pd.DataFrame:
     """Observations near ``targets`` (names, a SkyCoord, or [ra, dec] pairs in degrees) by each mission.
 
@@ -39,10 +41,24 @@ def search(
     also warned about, so nothing is hidden.  ``radius`` is a distance (degrees or Quantity), a
     ``{mission: distance}`` dict, or None for 1.2 x each mission's field of view.  The ``targets`` column
     says which targets (names, or "ra,dec") each observation lies near, ";"-joined.
+
+    ``via="scs"`` asks each mission's Simple Cone Search service instead of TAP (one cone per position,
+    concurrently); the cuts, instrument conditions and per-instrument radii TAP applies on the server
+    are then applied to the cone answers with the same semantics (see :mod:`vodaxa.query.scs`), so the
+    table is the same.  Only missions with a cone search can be asked this way.
     """
+    if via not in ("tap", "scs"):
+        raise InputError(f"via must be 'tap' or 'scs', not {via!r}")
     names = registry.names() if missions is None else ([missions] if isinstance(missions, str) else list(missions))
     for name in names:
         registry.get(name)  # unknown names fail before any query, with the list of known ones
+    if via == "scs":
+        if missions is None:
+            names = [n for n in names if registry.get(n).scs is not None]
+        without = [n for n in names if registry.get(n).scs is None]
+        if without:
+            able = ", ".join(s.name for s in registry.specs() if s.scs is not None)
+            raise InputError(f"{', '.join(without)}: no cone search service; use via='tap' (cone search: {able})")
     positions = _positions(targets, resolver, parse_name)
     labels = _labels(targets, positions)
     frames, empty, errors = [], [], {}
@@ -50,6 +66,8 @@ def search(
     def one(name: str) -> pd.DataFrame | None:
         mission = Mission(name, (instruments or {}).get(name), resolver=resolver)
         distance = radius.get(name) if isinstance(radius, Mapping) else radius
+        if via == "scs":
+            return _by_cones(mission, positions, distance, labels)
         pairs = mission.filter_on_positions(positions, search_distance=distance, return_pos_obs_info=True)
         found = mission.filtered_obs_info.copy()
         near: dict[str, list[str]] = {}
@@ -77,6 +95,19 @@ def search(
     result.attrs["no_observations"] = empty
     result.attrs["errors"] = errors
     return result
+
+
+def _by_cones(mission: Mission, positions: Any, distance: Any, labels: list[str]) -> pd.DataFrame:
+    """One mission's observations near ``positions`` through its cone search, as ``one`` gives through TAP."""
+    table = mission.position_table(positions, distance)
+    found, pairs = scs.search_cones(mission.spec, table, mission.chosen_instruments, now=mission.now)
+    if found.empty:
+        raise NoObservationsError(f"{mission.name}: the cone search found no observations")
+    near: dict[str, list[str]] = {}
+    for index, obs in zip(pairs["_vx_pos"], pairs["obs_id"]):
+        near.setdefault(str(obs), []).append(labels[int(index)])
+    found.insert(2, "targets", [";".join(near.get(o, [])) for o in found["obs_id"]])
+    return found
 
 
 def _positions(targets: Any, resolver: Resolver | None, parse_name: bool) -> SkyCoord | Any:

@@ -83,7 +83,11 @@ def test_endpoints_name_xsa_and_cxc_and_override_accepts_them(sb):
         "tap": sb.urls["xsa"] + "/tap-server/tap",
         "aio": sb.urls["xsa"] + "/nxsa-sl/servlet/data-action-aio",
     }
-    assert eps["cxc"] == {"tap": sb.urls["cxc"] + "/cxctap", "cdaftp": sb.urls["cxc"] + "/cdaftp/"}
+    assert eps["cxc"] == {
+        "tap": sb.urls["cxc"] + "/cxctap",
+        "cdaftp": sb.urls["cxc"] + "/cdaftp/",
+        "scs": sb.urls["cxc"] + "/cxcscs/coneSearch",
+    }
     assert len({sb.urls[a] for a in ("heasarc", "xsa", "cxc")}) == 3  # three origins
     with endpoints.override(eps):
         assert endpoints.get("xsa", "tap") == eps["xsa"]["tap"]

@@ -17,10 +17,16 @@ __all__ = ["build_parser", "main"]
 
 
 def cmd_config_show(args: argparse.Namespace) -> int:
-    """Print the effective endpoint table."""
+    """Print the effective endpoint table (with ``--registry``, the URLs the VO registry gives first)."""
     from ..config import endpoints
 
-    endpoints.show()
+    if args.registry is None:
+        endpoints.show()
+        return 0
+    from ..query.registry import use_registry
+
+    with use_registry(args.registry or None):
+        endpoints.show()
     return 0
 
 
@@ -36,7 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     account.add_commands(sub)
     config = sub.add_parser("config", help="settings")
     config_sub = config.add_subparsers(dest="action", required=True)
-    show_p = config_sub.add_parser("show", help="print the effective endpoints")
+    show_p = config_sub.add_parser("show", help="print the effective endpoints and where each came from")
+    show_p.add_argument(
+        "--registry",
+        nargs="*",
+        metavar="MISSION",
+        help="look the missions' services up in the VO registry (registry.tap) first (default: every mission)",
+    )
     show_p.set_defaults(func=cmd_config_show)
     sandbox.add_commands(sub)
     return parser

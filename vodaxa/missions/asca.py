@@ -38,6 +38,8 @@ ASCA = register(
         ),
         datalink_id="__row",
         table="ascamaster",
+        ivoid="ivo://nasa.heasarc/ascamaster",
+        scs="table=ascamaster",  # coneGet.pl?table=ascamaster&
         id_column="sequence_number",
         id_regex=r"^[0-9]{8}$",
         instruments=("SIS0", "SIS1", "GIS2", "GIS3"),

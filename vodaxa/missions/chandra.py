@@ -66,6 +66,8 @@ CHANDRA = register(
         ),
         datalink_id="__row",
         table="chanmaster",
+        ivoid="ivo://nasa.heasarc/chanmaster",
+        scs="table=chanmaster",  # coneGet.pl?table=chanmaster&
         id_column="obsid",
         id_numeric=True,
         id_regex=r"^[0-9]{1,6}$",
@@ -110,6 +112,8 @@ CHANDRA_CXC = register(
         pretty_name="Chandra (CXC)",
         archive="cxc",
         table="cxc.observation",
+        ivoid="ivo://cxc.harvard.edu/cda",
+        scs="",  # the CDA cone search URL itself
         id_column="obsid",
         id_numeric=True,
         id_regex=r"^[0-9]{1,6}$",

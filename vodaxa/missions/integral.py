@@ -34,6 +34,8 @@ INTEGRAL = register(
         ),
         datalink_id="__row",
         table="intscwpub",
+        ivoid="ivo://nasa.heasarc/intscwpub",
+        scs="table=intscwpub",  # coneGet.pl?table=intscwpub&
         id_column="scw_id",
         id_regex=r"^[0-9]{12}$",
         instruments=("JEMX1", "JEMX2", "ISGRI", "PICsIT", "SPI"),

@@ -14,6 +14,8 @@ NUSTAR = register(
         ),
         datalink_id="__row",
         table="numaster",
+        ivoid="ivo://nasa.heasarc/numaster",
+        scs="table=numaster",  # coneGet.pl?table=numaster&
         id_column="obsid",
         id_regex=r"^[0-9]{11}$",
         instruments=("FPMA", "FPMB"),

@@ -132,6 +132,8 @@ class MissionSpec:
     normalise_extra: Callable[[pd.DataFrame], pd.DataFrame] | None = None
     files: FileRules | None = None  # how an observation directory maps to files (HEASARC-style trees)
     datalink_id: str | None = None  # the column whose values the archive's DataLink service takes as ID
+    ivoid: str | None = None  # the table's (or service's) IVOA identifier in the VO registry
+    scs: str | None = None  # cone search: query string added to the archive's "scs" endpoint; None: none
     loader: Callable[[], pd.DataFrame] | None = None  # for archives without TAP: the whole table, filtered locally
     local_mask: Callable[[pd.DataFrame, Sequence[str]], pd.Series] | None = None  # cuts + instruments, locally
     alternatives: Mapping[str, str] = field(default_factory=dict)  # source name -> spec name
@@ -180,6 +182,14 @@ class MissionSpec:
         if len(set(radii.values())) > 1:
             log.warning("%s: instruments have different FoVs; searching with the largest", self.name)
         return max(radii.values()) if radii else 1.2 * max(float(v) for v in self.fov.values())
+
+    def scs_url(self, base: str) -> str:
+        """The cone-search URL at ``base`` (the archive's ``scs`` endpoint), e.g. ``coneGet.pl?table=numaster&``."""
+        if self.scs is None:
+            raise VodaxaError(f"{self.name} has no cone search service; search it through TAP")
+        if not self.scs:
+            return base
+        return f"{base}{'&' if '?' in base else '?'}{self.scs.rstrip('&')}&"
 
     # ------------------------------------------------------------------------------ ADQL pieces
     @property

@@ -37,6 +37,8 @@ ROSAT_POINTED = register(
         ),
         datalink_id="__row",
         table="rosmaster",
+        ivoid="ivo://nasa.heasarc/rosmaster",
+        scs="table=rosmaster",  # coneGet.pl?table=rosmaster&
         id_column="seq_id",
         id_regex=r"^(RH|rh|RP|rp|RF|rf|WH|wh|WP|wp|WF|wf)\d{6}([A-Z]\d{2}|)$",
         instruments=("PSPCB", "PSPCC", "HRI"),
@@ -64,6 +66,8 @@ ROSAT_ALL_SKY = register(
         ),
         datalink_id="__row",
         table="rassmaster",
+        ivoid="ivo://nasa.heasarc/rassmaster",
+        scs="table=rassmaster",  # coneGet.pl?table=rassmaster&
         id_column="seq_id",
         id_regex=r"^(RS|rs)\d{6}[A-Z]\d{2}$",
         instruments=("PSPC",),

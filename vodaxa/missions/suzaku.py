@@ -23,6 +23,8 @@ SUZAKU = register(
         ),
         datalink_id="__row",
         table="suzamaster",
+        ivoid="ivo://nasa.heasarc/suzamaster",
+        scs="table=suzamaster",  # coneGet.pl?table=suzamaster&
         id_column="obsid",
         id_regex=r"^[0-9]{9}$",
         instruments=("XIS0", "XIS1", "XIS2", "XIS3"),

@@ -25,6 +25,8 @@ SWIFT = register(
         ),
         datalink_id="__row",
         table="swiftmastr",
+        ivoid="ivo://nasa.heasarc/swiftmastr",
+        scs="table=swiftmastr",  # coneGet.pl?table=swiftmastr&
         id_column="obsid",
         id_regex=r"^[0-9]{11}$",
         instruments=("XRT", "BAT", "UVOT"),

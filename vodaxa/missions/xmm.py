@@ -27,6 +27,7 @@ XMM = register(
         name="xmm_pointed",
         archive="xsa",
         table="xsa.v_all_observations",
+        ivoid="ivo://esavo/xsa/tap",
         id_column="observation_id",
         start="start_utc",
         time_format="timestamp",
@@ -47,6 +48,8 @@ XMM_HEASARC = register(
         name="xmm_pointed_heasarc",
         archive="heasarc",
         table="xmmmaster",
+        ivoid="ivo://nasa.heasarc/xmmmaster",
+        scs="table=xmmmaster",  # coneGet.pl?table=xmmmaster&
         files=FileRules(
             raw=("ODF/*_{o}_*", "ODF/MANIFEST*"),
             instruments={i: (f"ODF/*_{{o}}_{i}*",) for i in ("M1", "M2", "PN", "OM", "R1", "R2")},

@@ -14,6 +14,8 @@ XRISM = register(
         ),
         datalink_id="__row",
         table="xrismmastr",
+        ivoid="ivo://nasa.heasarc/xrismmastr",
+        scs="table=xrismmastr",  # coneGet.pl?table=xrismmastr&
         id_column="obsid",
         id_regex=r"^[0-9]{9}$",
         instruments=("RESOLVE", "XTEND"),

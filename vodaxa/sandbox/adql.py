@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 
-__all__ = ["ADQLError", "TableRef", "point_in_polygon", "translate"]
+__all__ = ["REGTAP_FUNCTIONS", "ADQLError", "TableRef", "point_in_polygon", "translate"]
 
 
 class ADQLError(ValueError):
@@ -141,6 +141,8 @@ def translate(adql: str, resolve_table: Callable[[str | None, str], TableRef]) -
         raise ADQLError(f"only SELECT queries are allowed, not {tree.key.upper()}")
     _check_nodes(tree)
     tree = _rewrite_geometry(tree)
+    tree = _rewrite_regtap(tree)
+    _drop_schema_qualifiers(tree)
     for table in list(tree.find_all(exp.Table)):
         ref = resolve_table(table.db or None, table.name)
         alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name))
@@ -366,3 +368,55 @@ def _dot(a, b) -> float:
 def _normalise(v) -> tuple[float, float, float]:
     n = math.sqrt(_dot(v, v)) or 1.0
     return (v[0] / n, v[1] / n, v[2] / n)
+
+
+# ------------------------------------------------------------------------------------ RegTAP
+# RegTAP 1.1 (section 8.1) user-defined functions, written as plain DuckDB SQL so every service has them,
+# plus what pyvo's registry queries need: ILIKE, UNION [ALL] in sub-queries, schema.table.column names.
+
+#: The RegTAP 1.1 functions this subset implements (upper case, as ADQL names are case-insensitive).
+REGTAP_FUNCTIONS = frozenset({"IVO_HASWORD", "IVO_NOCASEMATCH", "IVO_HASHLIST_HAS", "IVO_STRING_AGG"})
+_ANONYMOUS_OK |= REGTAP_FUNCTIONS
+_ALLOWED_NODES = (*_ALLOWED_NODES, exp.ILike, exp.Union)
+_WORD_BREAK = r"[^\pL\pN]+"  # anything but letters and digits separates words
+
+
+def _words(text: str) -> str:
+    """SQL for ``text`` case-folded, as its words separated by single spaces."""
+    return f"trim(regexp_replace(lower({text}), '{_WORD_BREAK}', ' ', 'g'))"
+
+
+def _regtap_sql(name: str, args: list[str]) -> str:
+    """DuckDB SQL for one RegTAP function call (NULL in, NULL out; otherwise 1 or 0)."""
+    if name == "IVO_STRING_AGG":  # an aggregate: NULLs skipped, NULL when the group has no value
+        return f"string_agg({args[0]}, {args[1]})"
+    a, b = args
+    if name == "IVO_HASWORD":  # whole words (or word sequences), case-insensitive, no stemming
+        hay, needle = _words(a), _words(b)
+        test = f"{needle} <> '' AND (' ' || {hay} || ' ') LIKE ('% ' || {needle} || ' %')"
+    elif name == "IVO_NOCASEMATCH":  # a LIKE pattern, matched case-insensitively
+        test = f"{a} ILIKE {b}"
+    else:  # IVO_HASHLIST_HAS: one of the '#'-separated items, case-insensitively
+        test = f"list_contains(string_split(lower({a}), '#'), lower({b}))"
+    return f"(CASE WHEN {a} IS NULL OR {b} IS NULL THEN NULL WHEN {test} THEN 1 ELSE 0 END)"
+
+
+def _rewrite_regtap(tree: exp.Select) -> exp.Select:
+    """Replace the RegTAP functions by DuckDB SQL; refuse wrong argument counts."""
+    for node in list(tree.walk()):
+        name = _fn_name(node)
+        if name not in REGTAP_FUNCTIONS:
+            continue
+        args = _fn_args(node)
+        if len(args) != 2:
+            raise ADQLError(f"{name.lower()} takes two arguments, got {len(args)}")
+        node.replace(_parse_duckdb(_regtap_sql(name, [_sql(a) for a in args])))
+    return tree
+
+
+def _drop_schema_qualifiers(tree: exp.Expression) -> None:
+    """``rr.res_subject.res_subject`` -> ``res_subject.res_subject``: tables are aliased by their own names."""
+    for column in tree.find_all(exp.Column):
+        if column.args.get("db") is not None:
+            column.set("db", None)
+            column.set("catalog", None)

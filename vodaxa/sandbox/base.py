@@ -123,6 +123,7 @@ SHAPES: dict[str, str] = {
     "xsa": "vodaxa.sandbox.xsa:create",
     "cxc": "vodaxa.sandbox.cxc:create",
     "cds": "vodaxa.sandbox.cds:create",
+    "registry": "vodaxa.sandbox.registry:create",
 }
 
 

@@ -31,6 +31,7 @@ from . import heasarc_tree
 from .base import ShapeContext, TapArchive
 from .heasarc import public_mask, row_values, tree_root
 from .heasarc_tables import TABLES, generate
+from .scs import ConeSearch, ConeTable
 from .tapdb import TapDatabase, TapTable
 from .tree import ObservationTree
 from .vo import FieldMeta
@@ -41,6 +42,14 @@ SCHEMA = "cxc"
 TABLE = "observation"
 TAP_PATH = "/cxctap"
 FTP_PATH = "/cdaftp/"
+SCS_PATH = "/cxcscs/coneSearch"  # the CDA's cone search over observations
+#: cxc.observation as a cone search: ObsID, position and the default (VERB=2) columns.
+CONE = ConeTable(
+    f"{SCHEMA}.{TABLE}",
+    "obsid",
+    verb2=("obsid", "target_name", "ra", "dec", "instrument", "grating", "status", "start_date", "exposure_time",
+           "public_avail_date"),
+)  # fmt: skip
 #: HEASARC's Chandra directory, which the CDA's tree root corresponds to (``byobsid/`` below both).
 _MIRRORED = "chandra/data/"
 _MJD0 = np.datetime64("1858-11-17T00:00:00", "s")
@@ -208,6 +217,7 @@ class CxcArchive(TapArchive):
         self.data = _from_chanmaster(self.chanmaster, cfg.seed)
         description = "Chandra observations: every ObsID with its status, instrument and release date"
         super().__init__(TapDatabase([TapTable(TABLE, description, list(COLUMNS), self.data, SCHEMA)]), context)
+        self.cone = ConeSearch(self.db, default_maxrec=cfg.default_maxrec)
         sizes = {t: context.rows_for(t) for t in TABLES}  # HEASARC's key: both shapes build into one directory
         self.heasarc_root = tree_root(context.cache, cfg.seed, sizes, self.now_mjd)
         self.tree: ObservationTree[int] = ObservationTree(
@@ -224,11 +234,15 @@ class CxcArchive(TapArchive):
         """The TAP service at ``/cxctap`` and the file tree at ``/cdaftp/``."""
         app = super().app()
         self.tree.add_routes(app)
+        app.router.add_get(SCS_PATH, self._cone)
         return app
+
+    async def _cone(self, request: web.Request) -> web.Response:
+        return await self.cone.answer(request, CONE)
 
     def endpoints(self, base: str) -> dict[str, str]:
         """The TAP service and the ``cdaftp`` tree at ``base``."""
-        return {**super().endpoints(base), "cdaftp": f"{base}{FTP_PATH}"}
+        return {**super().endpoints(base), "cdaftp": f"{base}{FTP_PATH}", "scs": f"{base}{SCS_PATH}"}
 
     def _tree_index(self, top: str) -> Iterator[tuple[str, int]]:
         """(``byobsid/<digit>/<obsid>/``, chanmaster row) for every ObsID HEASARC also serves."""

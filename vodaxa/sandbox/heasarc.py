@@ -27,15 +27,33 @@ from . import heasarc_links, heasarc_tree
 from .base import ShapeContext
 from .datalink import LinksEndpoint
 from .faults import FaultInjector, make_app
-from .heasarc_tables import TABLES, generate
+from .heasarc_tables import TABLES, TableSpec, generate
+from .scs import ConeSearch, ConeTable, scs_error
 from .tap import TapService
 from .tapdb import QueryResult, TapDatabase, TapTable
 from .tree import ObservationTree
 from .vo import Link, ServiceDescriptor
 
-__all__ = ["HeasarcArchive", "create", "mjd_to_datetime", "public_mask", "row_values", "tree_root"]
+__all__ = [
+    "SCS_PATH",
+    "HeasarcArchive",
+    "cone_table",
+    "create",
+    "mjd_to_datetime",
+    "public_mask",
+    "row_values",
+    "tree_root",
+]
 
 IVO_PREFIX = heasarc_links.IVO_PREFIX
+#: HEASARC's cone search: ``coneGet.pl?table=<table>&`` plus RA, DEC, SR (and VERB, MAXREC).
+SCS_PATH = "/cgi-bin/vo/cone/coneGet.pl"
+#: numaster's default (VERB=2) cone-search columns, as HEASARC answers them; other tables get their like.
+_SCS_NUMASTER = (
+    "name", "ra", "dec", "time", "obsid", "status", "exposure_a", "observation_mode", "obs_type",
+    "processing_date", "public_date", "issue_flag",
+)  # fmt: skip
+_SCS_DEFAULT = ("name", "ra", "dec", "time", "{key}", "status", "exposure", "instrument", "public_date")
 #: Status values meaning the observation has not been taken or processed yet.
 _NOT_DONE = {"scheduled", "accepted", "unobserved", "observed"}
 _MJD0 = datetime(1858, 11, 17, tzinfo=timezone.utc)
@@ -130,6 +148,7 @@ class HeasarcArchive:
         self.tap = TapService(
             self.db, descriptors=self._descriptors, default_maxrec=default_maxrec, queue_delay=queue_delay
         )
+        self.cone = ConeSearch(self.db, default_maxrec=default_maxrec, descriptors=self._cone_descriptors)
         self.links = {t: LinksEndpoint(self._link_resolver(t), max_ids=datalink_max_ids) for t in TABLES}
         self.nested = LinksEndpoint(self._nested_resolver, max_ids=datalink_max_ids)
         self._by_row = {t: {k: i for i, k in enumerate(d["__row"])} for t, d in self.data.items()}
@@ -148,7 +167,12 @@ class HeasarcArchive:
 
     def endpoints(self, base: str) -> dict[str, str]:
         """vodaxa's HEASARC services at ``base``."""
-        return {"tap": f"{base}/xamin/vo/tap", "datalink": f"{base}/xamin/vo/datalink", "ftp": f"{base}/FTP/"}
+        return {
+            "tap": f"{base}/xamin/vo/tap",
+            "datalink": f"{base}/xamin/vo/datalink",
+            "ftp": f"{base}/FTP/",
+            "scs": f"{base}{SCS_PATH}",
+        }
 
     # --------------------------------------------------------------------------- application
     def app(self) -> web.Application:
@@ -160,6 +184,7 @@ class HeasarcArchive:
         app.router.add_get("/xamin/vo/products/{table}/{row}.html", self._product_page)
         app.router.add_get("/xamin/bib", self._page)
         app.router.add_get("/xamin/query", self._page)
+        app.router.add_get(SCS_PATH, self._cone)
         self.tree.add_routes(app)
         return app
 
@@ -211,6 +236,17 @@ class HeasarcArchive:
             if table in TABLES:
                 return [ServiceDescriptor(f"{base}/xamin/vo/datalink/{table}", "__row")]
         return []
+
+    # --------------------------------------------------------------------------- cone search
+    async def _cone(self, request: web.Request) -> web.Response:
+        table = request.query.get("table", "")
+        spec = TABLES.get(table.lower())
+        if spec is None:
+            return scs_error(f"Unknown table: No information available on {table}. Is this a valid table?")
+        return await self.cone.answer(request, cone_table(spec))
+
+    def _cone_descriptors(self, cone: ConeTable, base: str) -> list[ServiceDescriptor]:
+        return [ServiceDescriptor(f"{base}/xamin/vo/datalink/{cone.table}", "__row")]
 
     # --------------------------------------------------------------------------- DataLink
     async def _datalink(self, request: web.Request) -> web.StreamResponse:
@@ -331,6 +367,12 @@ class HeasarcArchive:
                     heasarc_tree.build_observation(table, row, self.root)
                     built += 1
         return built
+
+
+def cone_table(spec: TableSpec) -> ConeTable:
+    """How a master table is cone-searched: its key, and its default columns (numaster's as HEASARC's)."""
+    columns = _SCS_NUMASTER if spec.name == "numaster" else tuple(c.format(key=spec.key) for c in _SCS_DEFAULT)
+    return ConeTable(spec.name, spec.key, verb2=columns)
 
 
 def create(context: ShapeContext) -> HeasarcArchive:

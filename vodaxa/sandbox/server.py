@@ -103,6 +103,10 @@ class Sandbox:
             sock = site._server.sockets[0]  # type: ignore[union-attr]
             host, port = sock.getsockname()[:2]
             self.urls[name] = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
+        for shape in self.archives.values():  # shapes that describe the others (the registry) learn their URLs
+            bind = getattr(shape, "bind", None)
+            if bind is not None:
+                bind(dict(self.urls))
 
     async def _cleanup(self) -> None:
         for runner in self._runners:
@@ -180,6 +184,10 @@ def serve(config: SandboxConfig | None = None, **options: object) -> Iterator[Sa
     with ExitStack() as stack:
         sandbox = stack.enter_context(Sandbox(cfg))
         stack.enter_context(endpoints.override(sandbox.endpoints))
+        if "registry" in sandbox.urls:  # pyvo.regsearch() then asks the sandbox's registry too
+            from ..query.registry import pyvo_registry
+
+            stack.enter_context(pyvo_registry(sandbox.endpoints["registry"]["tap"]))
         yield sandbox
 
 
