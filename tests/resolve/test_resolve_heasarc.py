@@ -185,6 +185,19 @@ def test_the_current_answer_is_what_heasarc_sends(sandbox):
     assert (links["category"] == "link").sum() == 1 and (links["category"] != "link").sum() > 3
 
 
+def test_pyvo_on_the_current_answer_works_per_row_but_not_batched(sandbox):
+    """HEASARC answers ``ivo://nasa.heasarc/<table>?<__row>`` for the ``__row`` sent, so pyvo's batched
+    ``iter_datalinks`` (which matches rows by the ID sent) cannot find them, while ``getdatalink`` and vodaxa can."""
+    from pyvo.dal.exceptions import DALServiceError
+
+    tap = pyvo.dal.TAPService(sandbox.endpoints["heasarc"]["tap"])
+    result = tap.run_sync("SELECT TOP 3 __row, obsid FROM numaster WHERE public_date < 60000 ORDER BY __row")
+    assert all(len(row.getdatalink().to_table()) == 2 for row in result)
+    with pytest.raises(DALServiceError, match="Could not retrieve datalinks"):
+        list(result.iter_datalinks())
+    assert set(resolve(result).files["obs_id"]) == {str(r) for r in result.to_table()["__row"]}
+
+
 def _chandra(obs_id: str) -> Mission:
     mission = Mission("chandra")
     mission.filter_on_obs_ids([obs_id])

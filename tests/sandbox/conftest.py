@@ -17,8 +17,11 @@ NOW_MJD = 61000.0  # a fixed "today" (2025-11-21) so public/proprietary splits a
 
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    """One HEASARC-shaped sandbox for the session (400 rows per table)."""
-    config = SandboxConfig(rows=ROWS, seed=SEED, now_mjd=NOW_MJD, cache=tmp_path_factory.mktemp("sb"))
+    """One HEASARC-shaped sandbox for the session (400 rows per table), answering DataLink in HEASARC's older
+    shape (``#this`` directories, IDs echoed, error rows); tests/resolve covers today's shape."""
+    config = SandboxConfig(
+        rows=ROWS, seed=SEED, now_mjd=NOW_MJD, heasarc_datalink="legacy", cache=tmp_path_factory.mktemp("sb")
+    )
     with Sandbox(config) as sb:
         yield sb
 

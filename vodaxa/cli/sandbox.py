@@ -78,15 +78,19 @@ def cmd_sandbox_query(args: argparse.Namespace) -> int:
         result.to_table().pprint(max_lines=40, max_width=140)
         if "__row" not in result.fieldnames:
             return 0
-        print("\nDataLink (one batched request per table):")
+        print("\nDataLink (as HEASARC's tutorial does it: getdatalink() per row, first 5 rows):")
         directories = []
-        for links in result.iter_datalinks():
+        for row in list(result)[:5]:
+            links = row.getdatalink()
+            if not len(links):
+                print(f"  {row['__row']}: no links (HEASARC's answer for data that are not public yet)")
             for link in links:
+                url = link.access_url or ""
                 if link.error_message:
                     print(f"  {link['ID']}: {link.error_message}")
-                elif link.content_type == "directory":
-                    print(f"  {link['ID']}: {link.access_url}  ({link['content_length']} bytes)")
-                    directories.append(link.access_url)
+                elif "/FTP/" in url and "content=datalink" not in (link.content_type or ""):
+                    print(f"  {link['ID']}: {url}  ({link.content_type})")
+                    directories.append(url)
         if directories:
             print(f"\nListing of {directories[0]}:")
             page = requests.get(directories[0], timeout=30).text
