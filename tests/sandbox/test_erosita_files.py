@@ -110,6 +110,21 @@ def test_tile_directories_list_every_pipeline_version(sb: Sandbox):
         assert set(dirs) == {f"{kind}_{v}" for v in tile_versions(tile, SEED) for kind in ("EXP", "DET")}
 
 
+def test_tile_listings_are_erodat_pages_not_apache_ones(sb: Sandbox):
+    """MPE's eRODat writes its own listing: a files table, isdir/isfile rows, exact sizes, an unclosed date cell."""
+    tile = _tile(sb, 1)
+    url = sb.endpoints["erosita"]["dr1"] + tile_directory(tile) + "EXP_010/"
+    page = requests.get(url, timeout=30).text
+    assert '<table id="files"' in page and "Index of" not in page and "?C=N;O=D" not in page
+    assert '<a href="../">Parent directory</a>' in page and "class='matomo_download'" in page
+    rows = re.findall(r'<tr class="isfile">.*?</tr>', page)
+    assert rows and all(re.search(r"<td>File</td><td>[0-9: -]+<td>[0-9]+</td></tr>$", r) for r in rows)
+    _, files = parse_listing(page)
+    sizes = {n: int(s) for n, s in re.findall(r"href=\"([^\"]+)\" class='matomo_download'.*?<td>(\d+)</td>", page)}
+    assert set(files) == set(sizes) and all(requests.head(url + n, timeout=30).headers["Content-Length"] == str(v)
+                                            for n, v in list(sizes.items())[:2])  # fmt: skip
+
+
 def test_tile_files_carry_real_dr1_names(sb: Sandbox):
     tile = _tile(sb, 2)
     base = sb.endpoints["erosita"]["dr1"] + tile_directory(tile)

@@ -31,8 +31,10 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from html import escape
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import quote
 
 import numpy as np
 from aiohttp import web
@@ -406,4 +408,30 @@ def dr1_tree(
         if not target.is_dir():
             _write_directory(target, files)
 
-    return ObservationTree(DR1_DOWNLOAD, root, injector, tops=tops, index=index, build=build)
+    return ObservationTree(DR1_DOWNLOAD, root, injector, tops=tops, index=index, build=build, page=erodat_page)
+
+
+def erodat_page(url_path: str, entries: Iterable[tuple[str, bool, int, float]]) -> str:
+    """A directory page as MPE's eRODat writes it (not Apache's): a ``files`` table with ``isdir``/``isfile``
+    rows, a relative "Parent directory" link, download links with a class, exact sizes in bytes, and the
+    date cell of file rows left unclosed, so clients must read it as HTML, not as well-formed XML."""
+    shown = url_path.split("/download", 1)[-1] or "/"
+    rows = ['  <tr class="isdir"><td><a href="../">Parent directory</a></td><td>Directory</td><td></td><td></td></tr>']
+    for name, is_dir, size, mtime in sorted(entries, key=lambda e: (not e[1], e[0])):
+        when = datetime.fromtimestamp(mtime, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        link = escape(quote(name))
+        if is_dir:
+            rows.append(f'  <tr class="isdir"><td><a href="{link}/">{escape(name)}/</a></td><td>Directory</td>'
+                        f"<td>{when}</td><td></td></tr>")  # fmt: skip
+        else:
+            rows.append(f"  <tr class=\"isfile\"><td><a href=\"{link}\" class='matomo_download'>{escape(name)}</a>"
+                        f"</td><td>File</td><td>{when}<td>{size}</td></tr>")  # fmt: skip
+    body = "\n".join(rows)
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n  <!-- eRODat (sandbox) -->\n'
+        f"  <title>Directory listing for {escape(shown)} | eRODat</title>\n</head>\n<body>\n"
+        f"<h2>Directory listing for {escape(shown)}</h2>\n"
+        '<table id="files" class="display">\n  <thead>\n    <tr>\n'
+        "      <th>Name</th><th>Type</th><th>Date</th><th>Size</th>\n    </tr>\n  </thead>\n  <tbody>\n"
+        f"{body}\n  </tbody>\n</table>\n<footer><span>eROSITA-DE</span></footer>\n</body>\n</html>\n"
+    )

@@ -67,8 +67,10 @@ class ObservationTree(Generic[K]):
         index: Callable[[str], Iterable[tuple[str, K]]],
         build: Callable[[K], object],
         gzip_encoding: bool = False,
+        page: Callable[[str, Iterable[tuple[str, bool, int, float]]], str] = listing_page,
     ) -> None:
         self.prefix = "/" + prefix.strip("/") + "/"
+        self.page = page  # how a directory listing looks (Apache's autoindex unless the archive differs)
         self.root = root
         self.injector = injector
         self.gzip_encoding = gzip_encoding
@@ -167,5 +169,5 @@ class ObservationTree(Generic[K]):
         entries = {name: (name, True, 0, 0.0) for name in children}
         if target.is_dir():
             entries.update({e[0]: e for e in directory_entries(target) if inside or e[0] in children})
-        page = listing_page(f"{self.prefix}{virtual}", entries.values())
+        page = self.page(f"{self.prefix}{virtual}", entries.values())
         return web.Response(text=page, content_type="text/html")
