@@ -309,3 +309,29 @@ def test_a_tree_about_a_dataset_not_asked_for_is_refused():
     rows = _calselector_rows(TREE, "application/xml; content=calselector", "https://a.example/calselector",
                              ["FORS2.2021-01-02T01:03:00.100"])  # fmt: skip
     assert {r.id for r in rows} == {"ivo://eso.org/ID?FORS2.2021-01-02T01:03:00.100"}  # a sibling asked for
+
+
+def test_a_refused_calselector_batch_costs_only_the_refused_frame(trees_sb, monkeypatch):
+    """In tree mode the sandbox refuses a whole batch holding a proprietary frame (401), as XML answers do;
+    the batch is asked again frame by frame, so only that frame lacks calibrations, with the reason."""
+    monkeypatch.setenv("VODAXA_QUERY_CACHE", "0")
+    raw = pd.DataFrame(eso.generate("raw", ROWS, seed=2, now_mjd=trees_sb.now_mjd))
+    now = pd.Timestamp((trees_sb.now_mjd - 40587.0) * 86400, unit="s")
+    private = raw[(raw["dp_cat"] == "SCIENCE") & (raw["release_date"] > now)]["dp_id"].iloc[0]
+    public = [_frame_of_kind(trees_sb, kind) for kind in KINDS[:2]]
+    with endpoints.override(trees_sb.endpoints):
+        mission = Mission("eso")
+        mission.filter_on_obs_ids(public)
+        info = mission.filtered_obs_info
+        mine = info.iloc[[0]].assign(obs_id=private, proprietary_usable=False)  # a frame of one's own, not logged in
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            manifest = resolve(pd.concat([info, mine], ignore_index=True), calibrations="raw2raw")
+    frame = manifest.frame
+    calibrated = set(frame[frame["note"] == "calibration"]["obs_id"]) | set(
+        frame[frame["category"] == "association_tree"]["obs_id"]
+    )
+    assert set(public) <= calibrated or len(frame[frame["category"] == "calibration"]) > 0
+    refused = manifest.unavailable[manifest.unavailable["obs_id"] == private]
+    assert any("HTTP 401" in n and "calibration" in n for n in refused["note"]), list(refused["note"])
+    assert set(public) <= set(frame[frame["category"] == "raw"]["obs_id"])  # the other frames are all there

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pandas as pd
 
 from ..config import endpoints
-from ..errors import ResolveError
+from ..errors import ResolveError, ServiceError
 from ..http import HttpClient
 from ..manifest import Manifest
 from ..missions.registry import MissionSpec
@@ -123,17 +123,28 @@ async def _cascades(
     mode = {"raw2raw": "Raw2Raw", "raw2master": "Raw2Master"}[calibrations.lower()]
     service = endpoints.get("eso", "calselector")
     found: list[LinkRow] = []
-    for start in range(0, len(science), CALSELECTOR_BATCH):
-        batch = science[start : start + CALSELECTOR_BATCH]
+
+    async def ask(batch: list[str]) -> list[LinkRow]:
+        """One calSelector call; a refused batch is asked again frame by frame (one proprietary frame must not
+        cost the others their calibrations), and what still fails becomes an error row per frame."""
         form = [("dp_id", d) for d in batch] + [("mode", mode), ("responseformat", "votable")]
-        response = await http.post(service, data=form)
-        if response.status >= 400:
-            raise ResolveError(
-                f"calSelector answered HTTP {response.status} for {len(batch)} datasets",
-                url=service,
-                status=response.status,
-            )
-        found += _calselector_rows(response.body, response.content_type, service, batch)
+        try:
+            response = await http.post(service, data=form)
+            if response.status >= 400:
+                raise ResolveError(
+                    f"calSelector answered HTTP {response.status} for {len(batch)} datasets",
+                    url=service,
+                    status=response.status,
+                )
+            return _calselector_rows(response.body, response.content_type, service, batch)
+        except ServiceError as err:
+            if len(batch) > 1 and err.status in (401, 403):
+                return [row for d in batch for row in await ask([d])]
+            why = f"the calibration cascade could not be resolved: {err}"
+            return [LinkRow(IVO + d, error_message=why, semantics="#calibration") for d in batch]
+
+    for start in range(0, len(science), CALSELECTOR_BATCH):
+        found += await ask(science[start : start + CALSELECTOR_BATCH])
     by_frame: dict[str, list[LinkRow]] = defaultdict(list)
     for row in found:
         by_frame[_dp_id(row.id)].append(row)
