@@ -11,6 +11,11 @@ truncates as in PostgreSQL.  BOX is a coordinate-range box (as pgsphere's ``sbox
 ``width/2`` of the centre modulo 360 and Dec within ``height/2``.  The coordinate-system string
 is ignored (deprecated in ADQL 2.1).  Anything else raises :class:`ADQLError`, so the service
 answers with an error document rather than a wrong answer.
+
+PostgreSQL extensions that archives pass through to their database, and clients send:
+``SPLIT_PART(text, 'delimiter', n)`` with a non-empty literal delimiter and a literal ``n >= 1``
+(astroquery's Heasarc reads ``metainfo`` with it), and ``CAST(x AS DECIMAL)`` as PostgreSQL's unbounded
+``numeric``, computed as DOUBLE (``DECIMAL(p, s)`` keeps its precision).
 """
 
 from __future__ import annotations
@@ -114,6 +119,7 @@ _ALLOWED_NODES: tuple[type[exp.Expression], ...] = (
     exp.Avg,
     exp.Contains,
     exp.Anonymous,
+    exp.SplitPart,
 )
 _GEOMETRY_VALUES = {"POINT", "CIRCLE", "BOX", "POLYGON"}
 _ANONYMOUS_OK = _GEOMETRY_VALUES | {"CONTAINS", "INTERSECTS", "DISTANCE"}
@@ -140,6 +146,8 @@ def translate(adql: str, resolve_table: Callable[[str | None, str], TableRef]) -
     if not isinstance(tree, exp.Select):
         raise ADQLError(f"only SELECT queries are allowed, not {tree.key.upper()}")
     _check_nodes(tree)
+    _check_split_parts(tree)
+    _unbounded_decimals(tree)
     tree = _rewrite_geometry(tree)
     for table in list(tree.find_all(exp.Table)):
         ref = resolve_table(table.db or None, table.name)
@@ -168,6 +176,24 @@ def _check_nodes(tree: exp.Expression) -> None:
             raise ADQLError(f"unknown or unsupported ADQL function {node.name.upper()}()")
         if isinstance(node, exp.Join) and node.args.get("using"):
             raise ADQLError("JOIN ... USING is not supported: write JOIN ... ON")
+
+
+def _check_split_parts(tree: exp.Expression) -> None:
+    """SPLIT_PART only where DuckDB's answer is PostgreSQL's: a non-empty literal delimiter, a literal n >= 1."""
+    for node in tree.find_all(exp.SplitPart):
+        delimiter, index = node.args.get("delimiter"), node.args.get("part_index")
+        if not (isinstance(delimiter, exp.Literal) and delimiter.is_string and delimiter.this):
+            raise ADQLError("SPLIT_PART needs a non-empty string literal as its delimiter in this service")
+        literal = isinstance(index, exp.Literal) and not index.is_string and index.this.isdigit()
+        if not (literal and int(index.this) >= 1):
+            raise ADQLError("SPLIT_PART needs a literal field number of at least 1 in this service")
+
+
+def _unbounded_decimals(tree: exp.Expression) -> None:
+    """``CAST(x AS DECIMAL)`` is PostgreSQL's unbounded numeric, not DuckDB's DECIMAL(18,3): compute it as DOUBLE."""
+    for node in list(tree.find_all(exp.DataType)):
+        if node.this == exp.DataType.Type.DECIMAL and not node.expressions:
+            node.replace(exp.DataType.build("DOUBLE"))
 
 
 # ------------------------------------------------------------------------------------ geometry

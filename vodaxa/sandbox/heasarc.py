@@ -2,15 +2,20 @@
 
 URL layout as at heasarc.gsfc.nasa.gov: ``/xamin/vo/tap``, ``/xamin/vo/datalink/<table>`` (IDs are
 ``__row`` values or ``ivo://nasa.heasarc/<table>?<__row>``), ``/FTP/<mission>/...`` with Apache
-listings.  Only observations whose data are public have a directory in the tree, as on HEASARC;
-DataLink answers the others with an error row.  Observation directories are written on first use
-(deterministically, into a cache directory keyed by the data), so a 100,000-row sandbox starts fast.
+listings, and ``/xamin/TarServlet`` (see :meth:`HeasarcArchive._tar_servlet`). Beside the master
+tables, TAP publishes ``metainfo`` (default columns and search radii, :mod:`.heasarc_meta`). Only
+observations whose data are public have a directory in the tree, as on HEASARC; DataLink answers the
+others with an error row. Observation directories are written on first use (deterministically, into
+a cache directory keyed by the data), so a 100,000-row sandbox starts fast.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import io
 import math
+import tarfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -24,6 +29,10 @@ from . import heasarc_tree
 from .base import ShapeContext
 from .datalink import LinksEndpoint
 from .faults import FaultInjector, make_app
+from .heasarc_meta import COLUMNS as META_COLUMNS
+from .heasarc_meta import DESCRIPTION as META_DESCRIPTION
+from .heasarc_meta import NAME as META_NAME
+from .heasarc_meta import metainfo
 from .heasarc_tables import TABLES, generate
 from .tap import TapService
 from .tapdb import QueryResult, TapDatabase, TapTable
@@ -33,6 +42,9 @@ from .vo import DATALINK_MIME, Link, ServiceDescriptor
 __all__ = ["HeasarcArchive", "create", "mjd_to_datetime", "public_mask", "row_values", "tree_root"]
 
 IVO_PREFIX = "ivo://nasa.heasarc/"
+TAR_PATH = "/xamin/TarServlet"
+#: Most paths one TarServlet request may name (astroquery sends one per observation directory).
+TAR_MAX_PATHS = 1000
 #: Status values meaning the observation has not been taken or processed yet.
 _NOT_DONE = {"scheduled", "accepted", "unobserved", "observed"}
 _MJD0 = datetime(1858, 11, 17, tzinfo=timezone.utc)
@@ -119,6 +131,7 @@ class HeasarcArchive:
                 )
                 for name, spec in TABLES.items()
             ]
+            + [TapTable(META_NAME, META_DESCRIPTION, list(META_COLUMNS), metainfo())]
         )
         self.tap = TapService(
             self.db, descriptors=self._descriptors, default_maxrec=default_maxrec, queue_delay=queue_delay
@@ -149,6 +162,7 @@ class HeasarcArchive:
         self.tap.add_routes(app, "/xamin/vo/tap")
         app.router.add_route("*", "/xamin/vo/datalink/{table}", self._datalink)
         app.router.add_get("/xamin/vo/products/{table}/{row}.html", self._product_page)
+        app.router.add_route("*", TAR_PATH, self._tar_servlet)
         self.tree.add_routes(app)
         return app
 
@@ -280,6 +294,40 @@ class HeasarcArchive:
             content_type="text/html",
         )
 
+    # --------------------------------------------------------------------------- TarServlet
+    async def _tar_servlet(self, request: web.Request) -> web.Response:
+        """``/xamin/TarServlet``: one tar of the files and directories named in ``files``.
+
+        ``files`` (POSTed form or query) is ``>/FTP/a&&>/FTP/b&&``, as astroquery's
+        ``Heasarc.download_data(host='heasarc')`` sends it (``filter`` is accepted and ignored).  Each
+        directory goes into the tar under its last path component and each file under its name, which is
+        where astroquery's remote tests expect them after extraction (``stdprod/FHed_...gz`` for the
+        ``.../stdprod`` folder).  Only paths inside public observation directories of ``/FTP`` are served;
+        anything else (``..``, a virtual directory above the observations, a private row) is a 404.
+        """
+        form = await request.post() if request.method == "POST" else {}
+        spec = str(form.get("files", request.query.get("files", "")))
+        items = [item.strip() for item in spec.split("&&") if item.strip()]
+        if not items:
+            raise web.HTTPBadRequest(text="TarServlet: no files requested (send files=>/FTP/path&&...)")
+        if len(items) > TAR_MAX_PATHS:
+            raise web.HTTPBadRequest(text=f"TarServlet: at most {TAR_MAX_PATHS} paths per request")
+        found: list[Path] = []
+        for item in items:
+            path = item[1:] if item.startswith(">") else item
+            if not path.startswith("/FTP/"):
+                raise web.HTTPNotFound(text=f"TarServlet: {path} is not below /FTP/")
+            local = await self.tree.local_path(path[len("/FTP/") :])
+            if local is None:
+                raise web.HTTPNotFound(text=f"TarServlet: {path} was not found")
+            found.append(local)
+        body = await asyncio.to_thread(_tar_of, found)
+        return web.Response(
+            body=body,
+            content_type="application/x-tar",
+            headers={"Content-Disposition": 'attachment; filename="heasarc-data.tar"'},
+        )
+
     # --------------------------------------------------------------------------- FTP tree
     def public_mask(self, table: str) -> np.ndarray:
         """Rows whose data are public (vectorised :meth:`availability`)."""
@@ -308,6 +356,15 @@ class HeasarcArchive:
                     heasarc_tree.build_observation(table, row, self.root)
                     built += 1
         return built
+
+
+def _tar_of(paths: Sequence[Path]) -> bytes:
+    """A tar holding each path under its own name (directories recursively, symbolic links not followed)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path in paths:
+            tar.add(path, arcname=path.name, recursive=True)
+    return buffer.getvalue()
 
 
 def create(context: ShapeContext) -> HeasarcArchive:
