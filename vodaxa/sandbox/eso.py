@@ -1,4 +1,4 @@
-"""The ESO shape: the ``/tap_obs`` TAP service with ``dbo.raw`` (raw frames) and ``ivoa.ObsCore``.
+"""The ESO shape: the ``/tap_obs`` TAP service with ``dbo.raw`` (raw frames), its ``ist`` views and ``ivoa.ObsCore``.
 
 Column names, types and value formats are those of archive.eso.org/tap_obs (as captured by
 astroquery's ESO tests and shown in ESO's programmatic-access notebook); the rows are synthetic
@@ -24,6 +24,7 @@ from .eso_auth import TOKEN_PATH, EsoAuth, TokenIssuer
 from .eso_catalog import (
     COLLECTIONS,
     INSTRUMENTS,
+    IST_TABLES,
     IVO_ID,
     OBSCORE_COLUMNS,
     PLACEHOLDER,
@@ -35,11 +36,13 @@ from .eso_catalog import (
     Target,
 )
 from .eso_tables import generate
+from .tap import JobLimits
 from .tapdb import TapDatabase, TapTable
 
 __all__ = [
     "COLLECTIONS",
     "INSTRUMENTS",
+    "IST_TABLES",
     "IVO_ID",
     "OBSCORE_COLUMNS",
     "PLACEHOLDER",
@@ -58,11 +61,29 @@ __all__ = [
 # ---------------------------------------------------------------------------------- the shape
 
 
+def ist_views() -> list[TapTable]:
+    """tap_obs's ``ist.<instrument>`` tables: views of dbo.raw's frames of that instrument (empty for
+    instruments the sandbox makes no frames of), with dbo.raw's columns, as astroquery's query_instrument reads them."""
+    return [
+        TapTable(
+            name,
+            f"Raw frames of {name.upper()}",
+            list(RAW_COLUMNS),
+            {},
+            "ist",
+            view=f'SELECT * FROM "dbo"."raw" WHERE instrument = \'{name.upper()}\'',
+        )
+        for name in IST_TABLES
+    ]
+
+
 class EsoArchive(TapArchive):
     """Synthetic ESO archive: tap_obs over dbo.raw and ivoa.ObsCore, DataLink, calSelector and the dataportal."""
 
     path = "/tap_obs"
     service = "tap_obs"
+    #: ESO's programmatic-access notebook: async jobs run 60 s unless asked for more, 3600 s at most.
+    job_limits = JobLimits(execution_duration=60, execution_hard=3600)
 
     def __init__(self, context: ShapeContext) -> None:
         from .eso_links import EsoLinks  # it builds on this module's tables
@@ -72,9 +93,12 @@ class EsoArchive(TapArchive):
         }
         db = TapDatabase(
             [TapTable(s.name, s.description, list(s.columns), self.data[t], s.schema) for t, s in TABLES.items()]
+            + ist_views()
         )
         cfg = context.config
-        self.auth = EsoAuth(TokenIssuer(cfg.accounts, cfg.token_lifetime), self.data["raw"], context.now_mjd)
+        protected = ("dbo.raw", *(f"ist.{name}" for name in IST_TABLES))
+        issuer = TokenIssuer(cfg.accounts, cfg.token_lifetime)
+        self.auth = EsoAuth(issuer, self.data["raw"], context.now_mjd, protected=protected)
         super().__init__(db, context, base_placeholder=PLACEHOLDER, access=self.auth.tap_access)
         self.links = EsoLinks(self.data, context, auth=self.auth)
 

@@ -34,7 +34,7 @@ from .heasarc_meta import DESCRIPTION as META_DESCRIPTION
 from .heasarc_meta import NAME as META_NAME
 from .heasarc_meta import metainfo
 from .heasarc_tables import TABLES, generate
-from .tap import TapService
+from .tap import JobLimits, TapService
 from .tapdb import QueryResult, TapDatabase, TapTable
 from .tree import ObservationTree
 from .vo import DATALINK_MIME, Link, ServiceDescriptor
@@ -109,6 +109,7 @@ class HeasarcArchive:
         datalink_max_ids: int = 1000,
         default_maxrec: int = 100_000,
         queue_delay: float = 0.0,
+        job_limits: JobLimits | None = None,
     ) -> None:
         self.datalink_sizes = True  # HEASARC sizes #this directories unless sizefiles=false
         self._masks: dict[str, np.ndarray] = {}
@@ -134,7 +135,11 @@ class HeasarcArchive:
             + [TapTable(META_NAME, META_DESCRIPTION, list(META_COLUMNS), metainfo())]
         )
         self.tap = TapService(
-            self.db, descriptors=self._descriptors, default_maxrec=default_maxrec, queue_delay=queue_delay
+            self.db,
+            descriptors=self._descriptors,
+            default_maxrec=default_maxrec,
+            queue_delay=queue_delay,
+            limits=job_limits,  # None: the generic defaults (HEASARC's own are not published)
         )
         self.links = {t: LinksEndpoint(self._link_resolver(t), max_ids=datalink_max_ids) for t in TABLES}
         self._by_row = {t: {k: i for i, k in enumerate(d["__row"])} for t, d in self.data.items()}
@@ -379,6 +384,7 @@ def create(context: ShapeContext) -> HeasarcArchive:
         datalink_max_ids=cfg.datalink_max_ids,
         default_maxrec=cfg.default_maxrec,
         queue_delay=cfg.queue_delay,
+        job_limits=cfg.job_limits,
     )
     archive.datalink_sizes = cfg.datalink_sizes
     if cfg.prebuild:

@@ -56,6 +56,20 @@ _ARRAYSIZE = ' arraysize="*"'
 _FORMATS = {"", "votable", "application/x-votable+xml", "text/xml", "votable/td", "application/xml"}
 
 
+@dataclass(frozen=True)
+class JobLimits:
+    """How long a UWS job may run and is kept, as a TAP service advertises it in its capabilities.
+
+    The default is what GAVO DaCHS advertises (executionDuration 3600 s, retentionPeriod 172800 s = 2 days);
+    shapes set their archive's own (ESO's tap_obs: 60 s by default, 3600 s at most; ESAC's TAP+: 1800 s,
+    destruction 3 days after creation).
+    """
+
+    execution_duration: int = 3600  # seconds a new job may run (0: no limit)
+    execution_hard: int = 3600  # the most a client may ask for (0: no limit)
+    retention: float = 172_800.0  # seconds from creation to destruction
+
+
 class ParameterError(ValueError):
     """A TAP parameter is missing or wrong (answered with HTTP 400)."""
 
@@ -80,8 +94,8 @@ class Job:
     created: datetime = field(default_factory=_now)
     started: datetime | None = None
     ended: datetime | None = None
-    execution_duration: int = 600
-    destruction: datetime = field(default_factory=lambda: _now() + timedelta(days=2))
+    execution_duration: int = JobLimits.execution_duration
+    destruction: datetime = field(default_factory=lambda: _now() + timedelta(seconds=JobLimits.retention))
     result: bytes | None = None
     error: str | None = None
     task: asyncio.Task | None = None
@@ -108,8 +122,10 @@ class TapService:
         max_upload_bytes: int = 100_000_000,
         base_placeholder: str | None = None,
         access: AccessHook | None = None,
+        limits: JobLimits | None = None,
     ) -> None:
         self.db = db
+        self.limits = limits or JobLimits()
         self.descriptors = descriptors
         self.access = access  # None: every request is anonymous and sees every row
         # Stored URLs beginning with this stand for the archive's own base URL, known only per request.
@@ -261,7 +277,14 @@ class TapService:
         except (ParameterError, UploadError) as err:
             return _error(str(err), 400)
         self._reap()
-        job = Job(str(next(self._ids)), params, uploads, access)
+        job = Job(
+            str(next(self._ids)),
+            params,
+            uploads,
+            access,
+            execution_duration=self.limits.execution_duration,
+            destruction=_now() + timedelta(seconds=self.limits.retention),
+        )
         self.jobs[job.id] = job
         if params.get("PHASE", "").upper() == "RUN":
             self._start(job, self._base(request))
@@ -392,7 +415,9 @@ class TapService:
                 return _error(f"PHASE={phase or '(missing)'}: use RUN or ABORT", 400)
         elif item == "executionduration":
             try:
-                job.execution_duration = max(0, int(float(form.get("EXECUTIONDURATION", ""))))
+                asked = max(0, int(float(form.get("EXECUTIONDURATION", ""))))
+                hard = self.limits.execution_hard
+                job.execution_duration = min(asked or hard, hard) if hard else asked  # the service caps it
             except ValueError:
                 return _error("EXECUTIONDURATION must be a number of seconds", 400)
         elif item == "destruction":
@@ -488,7 +513,9 @@ class TapService:
             '<outputFormat ivo-id="ivo://ivoa.net/std/TAPRegExt#output-votable-td"><mime>'
             f"{VOTABLE_MIME}</mime><alias>votable</alias></outputFormat>"
             '<uploadMethod ivo-id="ivo://ivoa.net/std/TAPRegExt#upload-inline"/>'
-            "<executionDuration><default>600</default><hard>3600</hard></executionDuration>"
+            f"<retentionPeriod><default>{round(self.limits.retention)}</default></retentionPeriod>"
+            f"<executionDuration><default>{self.limits.execution_duration}</default>"
+            f"<hard>{self.limits.execution_hard}</hard></executionDuration>"
             f'<outputLimit><default unit="row">{self.default_maxrec}</default>'
             f'<hard unit="row">{self.db.hard_limit}</hard></outputLimit>'
             f'<uploadLimit><hard unit="byte">{self.max_upload_bytes}</hard></uploadLimit>'

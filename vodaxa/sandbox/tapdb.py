@@ -53,6 +53,8 @@ class TapTable:
     columns: Sequence[FieldMeta]
     data: Mapping[str, np.ndarray]
     schema: str | None = None  # None: published unqualified, as HEASARC's tables are
+    #: A view instead of a table: DuckDB ``SELECT`` of the columns over tables loaded before it (``data`` unused).
+    view: str | None = None
 
     @property
     def qualified(self) -> str:
@@ -94,6 +96,10 @@ class TapDatabase:
     def _load(self, table: TapTable) -> None:
         if table.schema:
             self._con.execute(f'CREATE SCHEMA IF NOT EXISTS "{table.schema}"')
+        if table.view is not None:
+            target = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
+            self._con.execute(f"CREATE VIEW {target} AS {table.view}")
+            return
         frame = pd.DataFrame({c.name: table.data[c.name] for c in table.columns})
         select = []
         for col in table.columns:
