@@ -13,6 +13,8 @@ URLs pointing back at the archive (``access_url``, ``datalink_url``, ...) are st
 ``base_placeholder``): the tables are loaded once, before the server knows its port.  The
 DataLink, calSelector and dataportal services those URLs lead to are :mod:`.eso_links`; the token
 endpoint, and who may see frames still proprietary (anonymous TAP queries do not), are :mod:`.eso_auth`.
+``/hdr?DpId=`` answers a frame's FITS header as ESO's header page does (for astroquery's ``get_headers``),
+and ``/tap_cat`` is a minimal catalogue TAP service (:mod:`.eso_cat`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from aiohttp import web
 
 from .base import ShapeContext, TapArchive
 from .eso_auth import TOKEN_PATH, EsoAuth, TokenIssuer
+from .eso_cat import EsoCatalogueDatabase
 from .eso_catalog import (
     COLLECTIONS,
     INSTRUMENTS,
@@ -36,7 +39,7 @@ from .eso_catalog import (
     Target,
 )
 from .eso_tables import generate
-from .tap import JobLimits
+from .tap import JobLimits, TapService
 from .tapdb import TapDatabase, TapTable
 
 __all__ = [
@@ -57,6 +60,9 @@ __all__ = [
     "generate",
 ]
 
+
+#: Where the catalogue TAP service (Phase 3 catalogues, :mod:`.eso_cat`) is, beside tap_obs.
+CAT_PATH = "/tap_cat"
 
 # ---------------------------------------------------------------------------------- the shape
 
@@ -101,13 +107,23 @@ class EsoArchive(TapArchive):
         self.auth = EsoAuth(issuer, self.data["raw"], context.now_mjd, protected=protected)
         super().__init__(db, context, base_placeholder=PLACEHOLDER, access=self.auth.tap_access)
         self.links = EsoLinks(self.data, context, auth=self.auth)
+        limits = cfg.job_limits or self.job_limits
+        self.catalogues = TapService(
+            EsoCatalogueDatabase(), default_maxrec=cfg.default_maxrec, queue_delay=cfg.queue_delay, limits=limits
+        )
 
     def app(self) -> web.Application:
-        """tap_obs plus the DataLink, calSelector, dataportal and single sign-on routes."""
+        """tap_obs and tap_cat plus the DataLink, calSelector, dataportal, header and single sign-on routes."""
         app = super().app()
+        self.catalogues.add_routes(app, CAT_PATH)
         self.links.add_routes(app)
         self.auth.add_routes(app)
         return app
+
+    def close(self) -> None:
+        """Release both query engines."""
+        super().close()
+        self.catalogues.db.close()
 
     def endpoints(self, base: str) -> dict[str, str]:
         """vodaxa's ESO services at ``base``: tap_obs, datalink, calselector, dataportal and the token endpoint."""
