@@ -896,11 +896,11 @@ class EsoLinks:
         if not self.authorized(request, dp_id):
             return login_page(request)
         data = fits_bytes(dataset.meta)
-        cards = [data[i : i + 80].decode("ascii") for i in range(0, len(data), 80)]
         lines = []
-        for card in cards:
+        for start in range(0, len(data), 80):
+            card = data[start : start + 80].decode("ascii")
             lines.append(card.rstrip())
-            if card.startswith("END "):
+            if card.startswith("END "):  # the data (binary) follow the header
                 break
         page = (
             f"<html><head><title>{escape(dp_id)}</title></head><body><h2>Header of {escape(dp_id)}</h2>"

@@ -13,7 +13,7 @@ import pandas as pd
 from astropy.table import Table
 from sqlglot import exp
 
-from .adql import POLYGON_UDF, ADQLError, TableRef, point_in_polygon, translate
+from .adql import POLYGON_UDF, REGION_UDF, ADQLError, TableRef, point_in_polygon, region_intersects_circle, translate
 from .vo import FieldMeta
 
 _DUCK_TYPES = {
@@ -82,6 +82,9 @@ class TapDatabase:
         self.hard_limit = hard_limit
         self._con = duckdb.connect(config={"integer_division": True})
         self._con.create_function(POLYGON_UDF, point_in_polygon, ["DOUBLE", "DOUBLE", "VARCHAR"], "BOOLEAN")
+        self._con.create_function(
+            REGION_UDF, region_intersects_circle, ["VARCHAR", "DOUBLE", "DOUBLE", "DOUBLE"], "BOOLEAN"
+        )
         self._lock = threading.Lock()
         self._counter = itertools.count()
         for table in tables:
