@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
 import io
 import itertools
+import math
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from xml.sax.saxutils import escape, quoteattr
 
+import numpy as np
 from aiohttp import web
 from astropy.io.votable import parse_single_table
 from astropy.table import Table
@@ -54,6 +57,8 @@ _PARAM_NAMES = {
 }
 _ARRAYSIZE = ' arraysize="*"'
 _FORMATS = {"", "votable", "application/x-votable+xml", "text/xml", "votable/td", "application/xml"}
+_CSV_FORMATS = {"csv", "text/csv"}  # DALI's CSV: a header line, then one line per row (TAP+ clients ask for it)
+CSV_MIME = "text/csv"
 
 
 @dataclass(frozen=True)
@@ -185,8 +190,8 @@ class TapService:
         if not lang.upper().startswith("ADQL"):
             raise ParameterError(f"LANG={lang} is not supported: this service speaks ADQL")
         fmt = params.get("RESPONSEFORMAT", params.get("FORMAT", "")).lower()
-        if fmt not in _FORMATS:
-            raise ParameterError(f"RESPONSEFORMAT={fmt} is not supported: use votable")
+        if fmt not in _FORMATS | _CSV_FORMATS:
+            raise ParameterError(f"RESPONSEFORMAT={fmt} is not supported: use votable or csv")
         query = params.get("QUERY", "")
         if not query.strip():
             raise ParameterError("QUERY is missing: send an ADQL SELECT statement")
@@ -229,14 +234,38 @@ class TapService:
         """The request's identity and row filters, from the hook (which may raise an HTTP error)."""
         return self.access(request) if self.access else Access()
 
-    def _run(self, query: str, maxrec: int | None, uploads: Mapping[str, Table], base: str, access: Access) -> bytes:
+    def _query_result(
+        self, query: str, maxrec: int | None, uploads: Mapping[str, Table], base: str, access: Access
+    ) -> QueryResult:
         if self.base_placeholder:
             query = query.replace(base, self.base_placeholder)  # literals then match the stored URLs
         result = self.db.execute(query, maxrec=maxrec, uploads=uploads, filters=access.filters)
         if self.base_placeholder:
             _rebase(result, self.base_placeholder, base)
+        return result
+
+    def _run(self, query: str, maxrec: int | None, uploads: Mapping[str, Table], base: str, access: Access) -> bytes:
+        result = self._query_result(query, maxrec, uploads, base, access)
         descriptors = self.descriptors(result, base) if self.descriptors else []
         return result_document(result.fields, result.columns, overflow=result.overflow, descriptors=descriptors)
+
+    @staticmethod
+    def _wants_csv(params: Mapping[str, str]) -> bool:
+        return params.get("RESPONSEFORMAT", params.get("FORMAT", "")).lower() in _CSV_FORMATS
+
+    def _answer(
+        self,
+        params: Mapping[str, str],
+        query: str,
+        maxrec: int | None,
+        uploads: Mapping[str, Table],
+        base: str,
+        access: Access,
+    ) -> bytes:
+        """The result in the format asked for: VOTable, or CSV (which carries no overflow flag or descriptors)."""
+        if self._wants_csv(params):
+            return csv_document(self._query_result(query, maxrec, uploads, base, access))
+        return self._run(query, maxrec, uploads, base, access)
 
     @staticmethod
     def _base(request: web.Request) -> str:
@@ -249,12 +278,12 @@ class TapService:
             params, files = await self._params(request)
             query, maxrec = self._check(params)
             uploads = self._uploads(params, files)
-            body = await asyncio.to_thread(self._run, query, maxrec, uploads, self._base(request), access)
+            body = await asyncio.to_thread(self._answer, params, query, maxrec, uploads, self._base(request), access)
         except (ParameterError, ADQLError, UploadError) as err:
             return _error(str(err), 400)
         except Exception as err:  # a sandbox bug still answers as a TAP service would
             return _error(f"internal error in the sandbox: {err!r}", 500)
-        return web.Response(body=body, content_type=VOTABLE_MIME)
+        return web.Response(body=body, content_type=CSV_MIME if self._wants_csv(params) else VOTABLE_MIME)
 
     # ------------------------------------------------------------------------------ UWS
     def _job_url(self, request: web.Request, job: Job, tail: str = "") -> str:
@@ -311,7 +340,7 @@ class TapService:
             job.started = _now()
             job.set_phase("EXECUTING")
             query, maxrec = self._check(job.params)
-            coro = asyncio.to_thread(self._run, query, maxrec, job.uploads, base, job.access)
+            coro = asyncio.to_thread(self._answer, job.params, query, maxrec, job.uploads, base, job.access)
             limit = job.execution_duration or None
             job.result = await asyncio.wait_for(coro, timeout=limit)
             job.ended = _now()
@@ -440,7 +469,7 @@ class TapService:
         job = self._get_job(request)
         if job.phase != "COMPLETED" or job.result is None:
             raise web.HTTPNotFound(text=f"the job is {job.phase}; results exist only once it is COMPLETED")
-        return web.Response(body=job.result, content_type=VOTABLE_MIME)
+        return web.Response(body=job.result, content_type=CSV_MIME if self._wants_csv(job.params) else VOTABLE_MIME)
 
     def _params_xml(self, job: Job) -> str:
         return "".join(
@@ -512,6 +541,8 @@ class TapService:
             + "</languageFeatures></language>"
             '<outputFormat ivo-id="ivo://ivoa.net/std/TAPRegExt#output-votable-td"><mime>'
             f"{VOTABLE_MIME}</mime><alias>votable</alias></outputFormat>"
+            '<outputFormat ivo-id="ivo://ivoa.net/std/TAPRegExt#output-csv">'
+            f"<mime>{CSV_MIME}</mime><alias>csv</alias></outputFormat>"
             '<uploadMethod ivo-id="ivo://ivoa.net/std/TAPRegExt#upload-inline"/>'
             f"<retentionPeriod><default>{round(self.limits.retention)}</default></retentionPeriod>"
             f"<executionDuration><default>{self.limits.execution_duration}</default>"
@@ -544,6 +575,26 @@ class TapService:
             'xmlns:vs="http://www.ivoa.net/xml/VODataService/v1.1" '
             f'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">{body}</vtm:tableset>'
         )
+
+
+def csv_document(result: QueryResult) -> bytes:
+    """DALI CSV of a result: the column names, then the rows (NULL empty, times in ISO 8601, booleans true/false)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([f.name for f in result.fields])
+
+    def text(value: object) -> object:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return ""
+        if isinstance(value, datetime):
+            return value.isoformat()
+        if isinstance(value, (bool, np.bool_)):
+            return "true" if value else "false"
+        return value.item() if isinstance(value, np.generic) else value
+
+    for row in zip(*result.columns):
+        writer.writerow([text(v) for v in row])
+    return out.getvalue().encode()
 
 
 def _rebase(result: QueryResult, placeholder: str, base: str) -> None:
