@@ -904,7 +904,7 @@ class EsoLinks:
                 break
         page = (
             f"<html><head><title>{escape(dp_id)}</title></head><body><h2>Header of {escape(dp_id)}</h2>"
-            f"<pre>{escape(chr(10).join(lines))}\n</pre></body></html>"
+            f"<pre>{escape(chr(10).join(lines), quote=False)}\n</pre></body></html>"
         )
         return web.Response(text=page, content_type="text/html")
 
