@@ -210,12 +210,13 @@ def test_retrieve_data_unzips(eso, sandbox, raw, tmp_path: Path):
         assert hdus[0].header["ARCFILE"] == f"{dp_id}.fits" and hdus[0].header["INSTRUME"] == "FORS2"
 
 
-def test_retrieve_data_with_raw_calibrations(eso, sandbox, raw, tmp_path: Path):
-    """with_calib='raw' asks calSelector for the associated raw calibrations and downloads them too."""
+@pytest.mark.parametrize("mode", ["raw", "processed"])
+def test_retrieve_data_with_calibrations(eso, sandbox, raw, tmp_path: Path, mode):
+    """with_calib asks calSelector (Raw2Raw or Raw2Master) for the associated files and downloads them too."""
     dp_id = _public_fors2(sandbox, raw, "SCIENCE")[2]
-    associated = eso.get_associated_files([dp_id], mode="raw")
+    associated = eso.get_associated_files([dp_id], mode=mode)
     assert associated and dp_id not in associated
-    files = eso.retrieve_data([dp_id], destination=str(tmp_path), with_calib="raw", unzip=False)
+    files = eso.retrieve_data([dp_id], destination=str(tmp_path), with_calib=mode, unzip=False)
     names = {Path(f).name.removesuffix(".fits.Z") for f in files}
     assert names == {dp_id, *associated}
 

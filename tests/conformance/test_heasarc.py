@@ -15,6 +15,7 @@ from astropy.coordinates import SkyCoord, name_resolve
 from astroquery.exceptions import NoResultsWarning
 from astroquery.heasarc import HeasarcClass
 
+from vodaxa.sandbox.adql import point_in_polygon
 from vodaxa.sandbox.heasarc import public_mask
 from vodaxa.sandbox.heasarc_meta import DEFAULT_COLUMNS, DEFAULT_RADIUS_ARCMIN
 from vodaxa.sandbox.heasarc_tables import TABLES, TARGETS, generate
@@ -100,6 +101,16 @@ def test_query_region_box(heasarc, numaster):
         np.abs(((numaster["ra"] - C3_105.ra.deg + 180) % 360) - 180) <= 0.3
     )
     assert set(table["__row"]) == set(np.asarray(numaster["__row"])[inside])
+
+
+def test_query_region_polygon_and_all_sky(heasarc, numaster):
+    ra, dec = C3_105.ra.deg, C3_105.dec.deg
+    corners = [(ra - 0.3, dec - 0.3), (ra + 0.3, dec - 0.3), (ra + 0.3, dec + 0.3), (ra - 0.3, dec + 0.3)]
+    table = heasarc.query_region(catalog="numaster", spatial="polygon", polygon=corners, columns="*")
+    vertices = " ".join(f"{v}" for corner in corners for v in corner)
+    inside = [bool(point_in_polygon(r, d, vertices)) for r, d in zip(numaster["ra"], numaster["dec"])]
+    assert set(table["__row"]) == set(np.asarray(numaster["__row"])[inside]) and len(table) > 0
+    assert len(heasarc.query_region(catalog="numaster", spatial="all-sky", columns="obsid")) == ROWS
 
 
 def test_query_object_through_sesame(heasarc, sandbox, numaster):
