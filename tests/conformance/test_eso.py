@@ -107,6 +107,24 @@ def test_query_instrument_count_cone_and_filters(eso, sandbox, raw):
     assert set(filtered["dp_cat"]) == {"CALIB"}
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda eso: eso.query_instrument("fors2", help=True),
+        lambda eso: eso.query_main(help=True),
+        lambda eso: eso.query_surveys(help=True),
+        lambda eso: eso.query_catalog("VHS_CAT_V3", help=True),
+    ],
+    ids=["query_instrument", "query_main", "query_surveys", "query_catalog"],
+)
+def test_help_lists_columns_and_counts(eso, caplog, call):
+    """help=True reads TAP_SCHEMA.columns (with TAP 1.1's xtype on tap_obs, ucd on tap_cat) and counts the rows."""
+    with caplog.at_level("INFO", logger="astroquery"):
+        assert call(eso) is None
+    assert "Error executing" not in caplog.text and "Columns present in the table" in caplog.text
+    assert "<No columns>" not in caplog.text
+
+
 def test_query_instrument_without_frames_is_empty(eso):
     with pytest.warns(NoResultsWarning):
         assert len(eso.query_instrument("amber")) == 0

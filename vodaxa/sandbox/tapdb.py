@@ -122,7 +122,9 @@ class TapDatabase:
         columns = []
         for t in self.tables.values():
             for i, c in enumerate(t.columns):
-                columns.append((t.qualified, c.name, c.datatype, c.unit, c.ucd, c.description, i))
+                columns.append(
+                    (t.qualified, c.name, c.datatype, c.unit, c.ucd, c.description, i, *_tap11_column_facts(c))
+                )
         tap_tables = [
             TapTable(
                 "schemas",
@@ -155,7 +157,8 @@ class TapDatabase:
                 "columns",
                 "Columns in this service",
                 [FieldMeta(n, "char") for n in ("table_name", "column_name", "datatype", "unit", "ucd", "description")]
-                + [FieldMeta("column_index", "int")],
+                + [FieldMeta("column_index", "int")]
+                + list(_TAP11_COLUMNS),
                 {
                     name: np.array([row[i] for row in columns], dtype=object)
                     for i, name in enumerate(
@@ -167,6 +170,7 @@ class TapDatabase:
                             "ucd",
                             "description",
                             "column_index",
+                            *(c.name for c in _TAP11_COLUMNS),
                         )
                     )
                 },
@@ -279,6 +283,25 @@ class TapDatabase:
             else:
                 fields.append(FieldMeta(unique, datatype))
         return fields
+
+
+#: TAP 1.1's further TAP_SCHEMA.columns columns (astroquery's Eso help lists ``xtype``).
+_TAP11_COLUMNS = (
+    FieldMeta("xtype", "char"),
+    FieldMeta("utype", "char"),
+    FieldMeta("arraysize", "char"),
+    FieldMeta("principal", "int"),
+    FieldMeta("indexed", "int"),
+    FieldMeta("std", "int"),
+)
+
+
+def _tap11_column_facts(column: FieldMeta) -> tuple[str | None, None, str | None, int, int, int]:
+    """xtype, utype, arraysize, principal, indexed, std of a published column."""
+    xtype = "timestamp" if column.datatype == "timestamp" else None
+    arraysize = "*" if column.datatype in ("char", "timestamp") else None
+    principal = int("meta.main" in column.ucd.split(";"))
+    return xtype, None, arraysize, principal, 0, 0
 
 
 def _top(tree: exp.Select) -> int | None:
