@@ -122,19 +122,19 @@ def _assert_login_page(response: requests.Response) -> None:
 # ------------------------------------------------------------------------------ the token endpoint
 
 
-def test_token_endpoint_issues_signed_short_lived_jwts(sb):
+def test_token_endpoint_issues_signed_jwts_valid_for_eight_hours(sb):
     issuer: TokenIssuer = sb.archives["eso"].auth.issuer
     before = issuer.issued
     answer = _token(sb)
     assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("application/json")
     body = answer.json()
     assert set(body) == {"access_token", "id_token", "token_type", "expires_in", "scope"}
-    assert body["token_type"] == "bearer" and body["expires_in"] == 600
+    assert body["token_type"] == "bearer" and body["expires_in"] == 28_800  # ESO's
     head, payload, signature = body["id_token"].split(".")
     assert json.loads(_part(head))["alg"] == "HS256" and len(_part(signature)) == 32  # HMAC-SHA256
     claims = json.loads(_part(payload))
     assert claims["sub"] == claims["preferred_username"] == "astro" and claims["aud"] == "clientid"
-    assert claims["iss"] == sb.urls["eso"] and claims["exp"] == claims["iat"] + 600
+    assert claims["iss"] == sb.urls["eso"] and claims["exp"] == claims["iat"] + 28_800
     assert abs(claims["iat"] - time.time()) < 5
     assert issuer.verify(body["id_token"])["sub"] == "astro"
     forged = json.dumps(claims | {"sub": "other"}).encode()

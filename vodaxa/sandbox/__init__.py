@@ -12,5 +12,6 @@ further applications beside it.  Data are synthetic and deterministic for a give
 from .base import SandboxConfig
 from .faults import Faults
 from .server import Sandbox, activate, serve, today_mjd
+from .tap import JobLimits
 
-__all__ = ["Faults", "Sandbox", "SandboxConfig", "activate", "serve", "today_mjd"]
+__all__ = ["Faults", "JobLimits", "Sandbox", "SandboxConfig", "activate", "serve", "today_mjd"]

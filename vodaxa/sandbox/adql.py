@@ -11,6 +11,16 @@ truncates as in PostgreSQL.  BOX is a coordinate-range box (as pgsphere's ``sbox
 ``width/2`` of the centre modulo 360 and Dec within ``height/2``.  The coordinate-system string
 is ignored (deprecated in ADQL 2.1).  Anything else raises :class:`ADQLError`, so the service
 answers with an error document rather than a wrong answer.
+
+Beyond ADQL, what archives pass through to their database and clients send: ``SPLIT_PART(text,
+'delimiter', n)`` with a non-empty literal delimiter and a literal ``n >= 1`` (astroquery's Heasarc
+reads ``metainfo`` with it), and ``CAST(x AS DECIMAL)`` as PostgreSQL's unbounded ``numeric``, computed
+as DOUBLE (``DECIMAL(p, s)`` keeps its precision). ``INTERSECTS(column, CIRCLE)`` (or the other way
+round) takes the column as an STC-S region as ESO's tables hold them (``POSITION``, ``CIRCLE`` or
+``POLYGON``, frame ignored) and is exact on the sphere: astroquery's Eso cone searches send it. An
+aggregate selected without an alias is named as PostgreSQL names it (``count``, ``sum``, ``min``,
+``max``, ``avg``), not as DuckDB does (``count_star()``): astroquery's ``Heasarc.count_rows`` reads the
+``count`` column.
 """
 
 from __future__ import annotations
@@ -22,7 +32,7 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 
-__all__ = ["REGTAP_FUNCTIONS", "ADQLError", "TableRef", "point_in_polygon", "translate"]
+__all__ = ["REGTAP_FUNCTIONS", "ADQLError", "TableRef", "point_in_polygon", "region_intersects_circle", "translate"]
 
 
 class ADQLError(ValueError):
@@ -114,12 +124,15 @@ _ALLOWED_NODES: tuple[type[exp.Expression], ...] = (
     exp.Avg,
     exp.Contains,
     exp.Anonymous,
+    exp.SplitPart,
 )
 _GEOMETRY_VALUES = {"POINT", "CIRCLE", "BOX", "POLYGON"}
 _ANONYMOUS_OK = _GEOMETRY_VALUES | {"CONTAINS", "INTERSECTS", "DISTANCE"}
 
 #: Name of the DuckDB scalar function that tests a point against a polygon's literal vertices.
 POLYGON_UDF = "vx_in_polygon"
+#: Name of the DuckDB scalar function that tests an STC-S region held in a column against a circle.
+REGION_UDF = "vx_region_intersects_circle"
 
 
 def translate(adql: str, resolve_table: Callable[[str | None, str], TableRef]) -> exp.Select:
@@ -140,6 +153,9 @@ def translate(adql: str, resolve_table: Callable[[str | None, str], TableRef]) -
     if not isinstance(tree, exp.Select):
         raise ADQLError(f"only SELECT queries are allowed, not {tree.key.upper()}")
     _check_nodes(tree)
+    _check_split_parts(tree)
+    _unbounded_decimals(tree)
+    _postgres_aggregate_names(tree)
     tree = _rewrite_geometry(tree)
     tree = _rewrite_regtap(tree)
     _drop_schema_qualifiers(tree)
@@ -170,6 +186,31 @@ def _check_nodes(tree: exp.Expression) -> None:
             raise ADQLError(f"unknown or unsupported ADQL function {node.name.upper()}()")
         if isinstance(node, exp.Join) and node.args.get("using"):
             raise ADQLError("JOIN ... USING is not supported: write JOIN ... ON")
+
+
+def _check_split_parts(tree: exp.Expression) -> None:
+    """SPLIT_PART only where DuckDB's answer is PostgreSQL's: a non-empty literal delimiter, a literal n >= 1."""
+    for node in tree.find_all(exp.SplitPart):
+        delimiter, index = node.args.get("delimiter"), node.args.get("part_index")
+        if not (isinstance(delimiter, exp.Literal) and delimiter.is_string and delimiter.this):
+            raise ADQLError("SPLIT_PART needs a non-empty string literal as its delimiter in this service")
+        literal = isinstance(index, exp.Literal) and not index.is_string and index.this.isdigit()
+        if not (literal and int(index.this) >= 1):
+            raise ADQLError("SPLIT_PART needs a literal field number of at least 1 in this service")
+
+
+def _postgres_aggregate_names(tree: exp.Select) -> None:
+    """Name unaliased aggregates of the select list as PostgreSQL does: ``COUNT(*)`` is ``count``."""
+    for node in list(tree.expressions):
+        if isinstance(node, (exp.Count, exp.Sum, exp.Min, exp.Max, exp.Avg)):
+            node.replace(exp.alias_(node.copy(), node.key, quoted=True))
+
+
+def _unbounded_decimals(tree: exp.Expression) -> None:
+    """``CAST(x AS DECIMAL)`` is PostgreSQL's unbounded numeric, not DuckDB's DECIMAL(18,3): compute it as DOUBLE."""
+    for node in list(tree.find_all(exp.DataType)):
+        if node.this == exp.DataType.Type.DECIMAL and not node.expressions:
+            node.replace(exp.DataType.build("DOUBLE"))
 
 
 # ------------------------------------------------------------------------------------ geometry
@@ -273,11 +314,18 @@ def _predicate(node: exp.Expression) -> str:
         if _fn_name(first) == "POINT" or _fn_name(second) == "POINT":
             point, region = (first, second) if _fn_name(first) == "POINT" else (second, first)
             return _region_pred(point, region)
+        if {_fn_name(first), _fn_name(second)} == {"CIRCLE", ""} and (
+            isinstance(first, exp.Column) or isinstance(second, exp.Column)
+        ):
+            column, circle = (first, second) if isinstance(first, exp.Column) else (second, first)
+            return f"{REGION_UDF}({_sql(column)}, {', '.join(_coords(circle, 'CIRCLE', 3))})"
         if _fn_name(first) == _fn_name(second) == "CIRCLE":
             a, b, r1 = _coords(first, "CIRCLE", 3)
             c, d, r2 = _coords(second, "CIRCLE", 3)
             return f"({_arc(a, b, c, d)} <= radians({r1} + {r2}))"
-        raise ADQLError("INTERSECTS is supported for a POINT and a region, or two CIRCLEs")
+        raise ADQLError(
+            "INTERSECTS is supported for a POINT and a region, two CIRCLEs, or a region column and a CIRCLE"
+        )
     if _fn_name(first) != "POINT":
         raise ADQLError("CONTAINS is supported with a POINT as its first argument")
     return _region_pred(first, second)
@@ -350,6 +398,55 @@ def point_in_polygon(ra: float | None, dec: float | None, vertices: str) -> bool
         if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
             inside = not inside
     return inside
+
+
+def region_intersects_circle(
+    region: str | None, ra: float | None, dec: float | None, radius: float | None
+) -> bool | None:
+    """Whether the STC-S ``region`` (POSITION, CIRCLE or POLYGON) and the circle share a point of the sky.
+
+    An unknown shape raises ValueError, so the query fails rather than answering wrongly.
+    """
+    if region is None or ra is None or dec is None or radius is None:
+        return None
+    words = region.split()
+    shape = words[0].upper() if words else ""
+    numbers = []
+    for word in words[1:]:
+        try:
+            numbers.append(float(word))
+        except ValueError:
+            continue  # the frame (ICRS, J2000, ...) and flavours
+    centre = _unit(ra, dec)
+    limit = math.radians(radius)
+    if shape == "POSITION" and len(numbers) == 2:
+        return _angle(centre, _unit(*numbers)) <= limit
+    if shape == "CIRCLE" and len(numbers) == 3:
+        return _angle(centre, _unit(numbers[0], numbers[1])) <= limit + math.radians(numbers[2])
+    if shape == "POLYGON" and len(numbers) >= 6 and len(numbers) % 2 == 0:
+        if point_in_polygon(ra, dec, " ".join(repr(n) for n in numbers)):
+            return True
+        verts = [_unit(numbers[i], numbers[i + 1]) for i in range(0, len(numbers), 2)]
+        return any(_arc_distance(centre, a, b) <= limit for a, b in zip(verts, verts[1:] + verts[:1]))
+    raise ValueError(f"unsupported STC-S region '{region[:60]}': use POSITION, CIRCLE or POLYGON")
+
+
+def _angle(a, b) -> float:
+    """Angle (radians) between two unit vectors."""
+    return math.atan2(math.sqrt(_dot(_cross(a, b), _cross(a, b))), _dot(a, b))
+
+
+def _arc_distance(p, a, b) -> float:
+    """Angle (radians) from ``p`` to the shorter great-circle arc from ``a`` to ``b``."""
+    normal = _cross(a, b)
+    if _dot(normal, normal) < 1e-30:  # a degenerate edge: a point
+        return _angle(p, a)
+    normal = _normalise(normal)
+    off = _dot(p, normal)
+    foot = _normalise((p[0] - off * normal[0], p[1] - off * normal[1], p[2] - off * normal[2]))
+    if _dot(_cross(a, foot), normal) >= 0 and _dot(_cross(foot, b), normal) >= 0:
+        return abs(math.asin(max(-1.0, min(1.0, off))))
+    return min(_angle(p, a), _angle(p, b))
 
 
 def _unit(ra: float, dec: float) -> tuple[float, float, float]:

@@ -16,7 +16,7 @@ from typing import Protocol
 from aiohttp import web
 
 from .faults import FaultInjector, Faults, make_app
-from .tap import AccessHook, TapService
+from .tap import AccessHook, JobLimits, TapService
 from .tapdb import TapDatabase
 
 __all__ = ["SHAPES", "ArchiveShape", "SandboxConfig", "ShapeContext", "TapArchive", "load_shape"]
@@ -41,7 +41,8 @@ class SandboxConfig:
     prebuild: bool = False  # write every observation directory at start (default: on first use)
     archives: tuple[str, ...] | None = None  # which shapes to run (default: all of SHAPES)
     accounts: Mapping[str, str] = field(default_factory=lambda: {"astro": "correct horse"}, repr=False)  # user: pwd
-    token_lifetime: float = 600.0  # seconds an ESO id_token stays valid
+    token_lifetime: float = 28_800.0  # seconds an ESO id_token stays valid (ESO's expires_in: 8 h)
+    job_limits: JobLimits | None = None  # UWS execution/retention of every TAP service (default: each archive's own)
     calselector_trees: bool = False  # ESO's calSelector answers association trees even when a VOTable is asked for
 
 
@@ -80,6 +81,8 @@ class TapArchive:
 
     path: str = "/tap"
     service: str = "tap"  # the vodaxa.config service name of the TAP endpoint
+    job_limits: JobLimits = JobLimits()  # what this archive's TAP advertises for async jobs
+    tap_class: type[TapService] = TapService  # the TAP flavour (ESAC's TAP+ for ESA's archives)
 
     def __init__(
         self,
@@ -92,12 +95,13 @@ class TapArchive:
         self.db = db
         self.injector = context.injector
         cfg = context.config
-        self.tap = TapService(
+        self.tap = self.tap_class(
             db,
             default_maxrec=cfg.default_maxrec,
             queue_delay=cfg.queue_delay,
             base_placeholder=base_placeholder,
             access=access,
+            limits=cfg.job_limits or self.job_limits,
         )
 
     def app(self) -> web.Application:

@@ -1,4 +1,4 @@
-"""The ESO shape: the ``/tap_obs`` TAP service with ``dbo.raw`` (raw frames) and ``ivoa.ObsCore``.
+"""The ESO shape: the ``/tap_obs`` TAP service with ``dbo.raw`` (raw frames), its ``ist`` views and ``ivoa.ObsCore``.
 
 Column names, types and value formats are those of archive.eso.org/tap_obs (as captured by
 astroquery's ESO tests and shown in ESO's programmatic-access notebook); the rows are synthetic
@@ -13,6 +13,8 @@ URLs pointing back at the archive (``access_url``, ``datalink_url``, ...) are st
 ``base_placeholder``): the tables are loaded once, before the server knows its port.  The
 DataLink, calSelector and dataportal services those URLs lead to are :mod:`.eso_links`; the token
 endpoint, and who may see frames still proprietary (anonymous TAP queries do not), are :mod:`.eso_auth`.
+``/hdr?DpId=`` answers a frame's FITS header as ESO's header page does (for astroquery's ``get_headers``),
+and ``/tap_cat`` is a minimal catalogue TAP service (:mod:`.eso_cat`).
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from aiohttp import web
 
 from .base import ShapeContext, TapArchive
 from .eso_auth import TOKEN_PATH, EsoAuth, TokenIssuer
+from .eso_cat import EsoCatalogueDatabase
 from .eso_catalog import (
     COLLECTIONS,
     INSTRUMENTS,
+    IST_TABLES,
     IVO_ID,
     OBSCORE_COLUMNS,
     PLACEHOLDER,
@@ -35,11 +39,13 @@ from .eso_catalog import (
     Target,
 )
 from .eso_tables import generate
+from .tap import JobLimits, TapService
 from .tapdb import TapDatabase, TapTable
 
 __all__ = [
     "COLLECTIONS",
     "INSTRUMENTS",
+    "IST_TABLES",
     "IVO_ID",
     "OBSCORE_COLUMNS",
     "PLACEHOLDER",
@@ -55,7 +61,26 @@ __all__ = [
 ]
 
 
+#: Where the catalogue TAP service (Phase 3 catalogues, :mod:`.eso_cat`) is, beside tap_obs.
+CAT_PATH = "/tap_cat"
+
 # ---------------------------------------------------------------------------------- the shape
+
+
+def ist_views() -> list[TapTable]:
+    """tap_obs's ``ist.<instrument>`` tables: views of dbo.raw's frames of that instrument (empty for
+    instruments the sandbox makes no frames of), with dbo.raw's columns, as astroquery's query_instrument reads them."""
+    return [
+        TapTable(
+            name,
+            f"Raw frames of {name.upper()}",
+            list(RAW_COLUMNS),
+            {},
+            "ist",
+            view=f'SELECT * FROM "dbo"."raw" WHERE instrument = \'{name.upper()}\'',
+        )
+        for name in IST_TABLES
+    ]
 
 
 class EsoArchive(TapArchive):
@@ -63,6 +88,8 @@ class EsoArchive(TapArchive):
 
     path = "/tap_obs"
     service = "tap_obs"
+    #: ESO's programmatic-access notebook: async jobs run 60 s unless asked for more, 3600 s at most.
+    job_limits = JobLimits(execution_duration=60, execution_hard=3600)
 
     def __init__(self, context: ShapeContext) -> None:
         from .eso_links import EsoLinks  # it builds on this module's tables
@@ -72,18 +99,31 @@ class EsoArchive(TapArchive):
         }
         db = TapDatabase(
             [TapTable(s.name, s.description, list(s.columns), self.data[t], s.schema) for t, s in TABLES.items()]
+            + ist_views()
         )
         cfg = context.config
-        self.auth = EsoAuth(TokenIssuer(cfg.accounts, cfg.token_lifetime), self.data["raw"], context.now_mjd)
+        protected = ("dbo.raw", *(f"ist.{name}" for name in IST_TABLES))
+        issuer = TokenIssuer(cfg.accounts, cfg.token_lifetime)
+        self.auth = EsoAuth(issuer, self.data["raw"], context.now_mjd, protected=protected)
         super().__init__(db, context, base_placeholder=PLACEHOLDER, access=self.auth.tap_access)
         self.links = EsoLinks(self.data, context, auth=self.auth)
+        limits = cfg.job_limits or self.job_limits
+        self.catalogues = TapService(
+            EsoCatalogueDatabase(), default_maxrec=cfg.default_maxrec, queue_delay=cfg.queue_delay, limits=limits
+        )
 
     def app(self) -> web.Application:
-        """tap_obs plus the DataLink, calSelector, dataportal and single sign-on routes."""
+        """tap_obs and tap_cat plus the DataLink, calSelector, dataportal, header and single sign-on routes."""
         app = super().app()
+        self.catalogues.add_routes(app, CAT_PATH)
         self.links.add_routes(app)
         self.auth.add_routes(app)
         return app
+
+    def close(self) -> None:
+        """Release both query engines."""
+        super().close()
+        self.catalogues.db.close()
 
     def endpoints(self, base: str) -> dict[str, str]:
         """vodaxa's ESO services at ``base``: tap_obs, datalink, calselector, dataportal and the token endpoint."""

@@ -177,8 +177,17 @@ def bearer_token(request: web.Request) -> str | None:
 class EsoAuth:
     """Who a request is and what it may see: proprietary frames of dbo.raw belong to :data:`OWNER`."""
 
-    def __init__(self, issuer: TokenIssuer, raw: Mapping[str, np.ndarray], now_mjd: float) -> None:
+    def __init__(
+        self,
+        issuer: TokenIssuer,
+        raw: Mapping[str, np.ndarray],
+        now_mjd: float,
+        *,
+        protected: tuple[str, ...] = ("dbo.raw",),
+    ) -> None:
         self.issuer = issuer
+        #: The tap_obs tables (qualified, lower case) showing dbo.raw's frames, so filtered as it is (its ist views).
+        self.protected = protected
         self.now = np.datetime64(round((now_mjd - _MJD_UNIX) * 86_400_000), "ms")
         stamp = str(self.now).replace("T", " ")
         #: The owner of a dbo.raw row as SQL on its columns (NULL: public); :meth:`owner` says the same in Python.
@@ -221,10 +230,10 @@ class EsoAuth:
         self.user(request, strict=True)
 
     def tap_access(self, request: web.Request) -> Access:
-        """tap_obs's hook: dbo.raw shows public rows and the requester's own; a refused token is a 401."""
+        """tap_obs's hook: dbo.raw and its ist views show public rows and the requester's own; a bad token is a 401."""
         user = self.user(request, strict=True)
         mine = f" OR ({self.owner_sql}) = '{user.replace(chr(39), chr(39) * 2)}'" if user else ""
-        return Access(owner=user, filters={"dbo.raw": f"({self.owner_sql}) IS NULL{mine}"})
+        return Access(owner=user, filters=dict.fromkeys(self.protected, f"({self.owner_sql}) IS NULL{mine}"))
 
 
 def _invalid_token(description: str) -> web.HTTPUnauthorized:

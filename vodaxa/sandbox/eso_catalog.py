@@ -370,6 +370,13 @@ class EsoTable:
     columns: tuple[FieldMeta, ...]
 
 
+#: The instrument tables of tap_obs's ``ist`` schema, as ESO lists them (``ist.<name>``, over dbo.raw's frames).
+IST_TABLES: tuple[str, ...] = (
+    "amber", "apex", "crires", "eris", "espresso", "fiat", "fors1", "fors2", "giraffe", "gravity", "hawki",
+    "isaac", "kmos", "matisse", "midi", "muse", "naco", "omegacam", "pionier", "sinfoni", "sphere", "uves",
+    "vimos", "vircam", "visir", "wlgsu", "xshooter",
+)  # fmt: skip
+
 TABLES: dict[str, EsoTable] = {
     "raw": EsoTable("dbo", "raw", "Raw frames of all ESO instruments (one row per file)", RAW_COLUMNS),
     "ObsCore": EsoTable("ivoa", "ObsCore", "ESO Phase 3 data products in the IVOA ObsCore model", OBSCORE_COLUMNS),

@@ -598,6 +598,7 @@ class EsoLinks:
         app.router.add_route("*", "/calselector/v1/associations", self._calselector)
         app.router.add_get("/dataPortal/file/{name}", self._dataportal)
         app.router.add_get("/dataset/{dp_id}", self._preview)
+        app.router.add_get("/hdr", self._header_page)
         app.on_response_prepare.append(_add_disposition)
 
     @staticmethod
@@ -886,6 +887,28 @@ class EsoLinks:
         path = await asyncio.to_thread(make, dataset)
         request[_DISPOSITION] = f"attachment; filename={path.name}"
         return await serve_file(request, path, self.injector)
+
+    async def _header_page(self, request: web.Request) -> web.Response:
+        """``/hdr?DpId=<dp_id>``: the file's primary FITS header as an HTML page, one card a line in a ``<pre>``
+        (what astroquery's ``Eso.get_headers`` parses); a frame the requester may not see gets the login page."""
+        dp_id = request.query.get("DpId", "")
+        dataset = self.dataset(dp_id)
+        if dataset is None:
+            raise web.HTTPNotFound(text=f"{dp_id or '(no DpId)'} was not found")
+        if not self.authorized(request, dp_id):
+            return login_page(request)
+        data = fits_bytes(dataset.meta)
+        lines = []
+        for start in range(0, len(data), 80):
+            card = data[start : start + 80].decode("ascii")
+            lines.append(card.rstrip())
+            if card.startswith("END "):  # the data (binary) follow the header
+                break
+        page = (
+            f"<html><head><title>{escape(dp_id)}</title></head><body><h2>Header of {escape(dp_id)}</h2>"
+            f"<pre>{escape(chr(10).join(lines), quote=False)}\n</pre></body></html>"
+        )
+        return web.Response(text=page, content_type="text/html")
 
     async def _preview(self, request: web.Request) -> web.Response:
         """A product's preview page (the ``preview_html`` of ivoa.ObsCore)."""

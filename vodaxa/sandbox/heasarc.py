@@ -2,8 +2,10 @@
 
 URL layout as at heasarc.gsfc.nasa.gov: ``/xamin/vo/tap``, ``/xamin/vo/datalink/<table>`` (IDs are
 ``__row`` values or ``ivo://nasa.heasarc/<table>?<__row>``), the nested ``/xamin/vo/datalink``,
-``/FTP/<mission>/...`` with Apache listings.  Only observations whose data are public have a directory
-in the tree, as on HEASARC.  DataLink answers in the shape chosen by ``SandboxConfig.heasarc_datalink``
+``/FTP/<mission>/...`` with Apache listings, ``/xamin/TarServlet`` (see :meth:`HeasarcArchive._tar_servlet`)
+and cone search per table.  Beside the master tables, TAP publishes ``metainfo`` (default columns and
+search radii, :mod:`.heasarc_meta`).  Only observations whose data are public have a directory in the
+tree, as on HEASARC.  DataLink answers in the shape chosen by ``SandboxConfig.heasarc_datalink``
 (today's by default, the older one on request; see :mod:`.heasarc_links`).  Observation directories are
 written on first use (deterministically, into a cache directory keyed by the data), so a 100,000-row
 sandbox starts fast.
@@ -11,8 +13,11 @@ sandbox starts fast.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import io
 import math
+import tarfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -27,9 +32,13 @@ from . import heasarc_links, heasarc_tree
 from .base import ShapeContext
 from .datalink import LinksEndpoint
 from .faults import FaultInjector, make_app
+from .heasarc_meta import COLUMNS as META_COLUMNS
+from .heasarc_meta import DESCRIPTION as META_DESCRIPTION
+from .heasarc_meta import NAME as META_NAME
+from .heasarc_meta import metainfo
 from .heasarc_tables import TABLES, TableSpec, generate
 from .scs import ConeSearch, ConeTable, scs_error
-from .tap import TapService
+from .tap import JobLimits, TapService
 from .tapdb import QueryResult, TapDatabase, TapTable
 from .tree import ObservationTree
 from .vo import Link, ServiceDescriptor
@@ -54,6 +63,9 @@ _SCS_NUMASTER = (
     "processing_date", "public_date", "issue_flag",
 )  # fmt: skip
 _SCS_DEFAULT = ("name", "ra", "dec", "time", "{key}", "status", "exposure", "instrument", "public_date")
+TAR_PATH = "/xamin/TarServlet"
+#: Most paths one TarServlet request may name (astroquery sends one per observation directory).
+TAR_MAX_PATHS = 1000
 #: Status values meaning the observation has not been taken or processed yet.
 _NOT_DONE = {"scheduled", "accepted", "unobserved", "observed"}
 _MJD0 = datetime(1858, 11, 17, tzinfo=timezone.utc)
@@ -119,6 +131,7 @@ class HeasarcArchive:
         default_maxrec: int = 100_000,
         queue_delay: float = 0.0,
         datalink_shape: str = "current",
+        job_limits: JobLimits | None = None,
     ) -> None:
         if datalink_shape not in heasarc_links.SHAPES:
             raise ValueError(f"heasarc_datalink must be one of {heasarc_links.SHAPES}, not {datalink_shape!r}")
@@ -144,9 +157,14 @@ class HeasarcArchive:
                 )
                 for name, spec in TABLES.items()
             ]
+            + [TapTable(META_NAME, META_DESCRIPTION, list(META_COLUMNS), metainfo())]
         )
         self.tap = TapService(
-            self.db, descriptors=self._descriptors, default_maxrec=default_maxrec, queue_delay=queue_delay
+            self.db,
+            descriptors=self._descriptors,
+            default_maxrec=default_maxrec,
+            queue_delay=queue_delay,
+            limits=job_limits,  # None: the generic defaults (HEASARC's own are not published)
         )
         self.cone = ConeSearch(self.db, default_maxrec=default_maxrec, descriptors=self._cone_descriptors)
         self.links = {t: LinksEndpoint(self._link_resolver(t), max_ids=datalink_max_ids) for t in TABLES}
@@ -185,6 +203,7 @@ class HeasarcArchive:
         app.router.add_get("/xamin/bib", self._page)
         app.router.add_get("/xamin/query", self._page)
         app.router.add_get(SCS_PATH, self._cone)
+        app.router.add_route("*", TAR_PATH, self._tar_servlet)
         self.tree.add_routes(app)
         return app
 
@@ -339,6 +358,40 @@ class HeasarcArchive:
             content_type="text/html",
         )
 
+    # --------------------------------------------------------------------------- TarServlet
+    async def _tar_servlet(self, request: web.Request) -> web.Response:
+        """``/xamin/TarServlet``: one tar of the files and directories named in ``files``.
+
+        ``files`` (POSTed form or query) is ``>/FTP/a&&>/FTP/b&&``, as astroquery's
+        ``Heasarc.download_data(host='heasarc')`` sends it (``filter`` is accepted and ignored).  Each
+        directory goes into the tar under its last path component and each file under its name, which is
+        where astroquery's remote tests expect them after extraction (``stdprod/FHed_...gz`` for the
+        ``.../stdprod`` folder).  Only paths inside public observation directories of ``/FTP`` are served;
+        anything else (``..``, a virtual directory above the observations, a private row) is a 404.
+        """
+        form = await request.post() if request.method == "POST" else {}
+        spec = str(form.get("files", request.query.get("files", "")))
+        items = [item.strip() for item in spec.split("&&") if item.strip()]
+        if not items:
+            raise web.HTTPBadRequest(text="TarServlet: no files requested (send files=>/FTP/path&&...)")
+        if len(items) > TAR_MAX_PATHS:
+            raise web.HTTPBadRequest(text=f"TarServlet: at most {TAR_MAX_PATHS} paths per request")
+        found: list[Path] = []
+        for item in items:
+            path = item[1:] if item.startswith(">") else item
+            if not path.startswith("/FTP/"):
+                raise web.HTTPNotFound(text=f"TarServlet: {path} is not below /FTP/")
+            local = await self.tree.local_path(path[len("/FTP/") :])
+            if local is None:
+                raise web.HTTPNotFound(text=f"TarServlet: {path} was not found")
+            found.append(local)
+        body = await asyncio.to_thread(_tar_of, found)
+        return web.Response(
+            body=body,
+            content_type="application/x-tar",
+            headers={"Content-Disposition": 'attachment; filename="heasarc-data.tar"'},
+        )
+
     # --------------------------------------------------------------------------- FTP tree
     def public_mask(self, table: str) -> np.ndarray:
         """Rows whose data are public (vectorised :meth:`availability`)."""
@@ -375,6 +428,15 @@ def cone_table(spec: TableSpec) -> ConeTable:
     return ConeTable(spec.name, spec.key, verb2=columns)
 
 
+def _tar_of(paths: Sequence[Path]) -> bytes:
+    """A tar holding each path under its own name (directories recursively, symbolic links not followed)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path in paths:
+            tar.add(path, arcname=path.name, recursive=True)
+    return buffer.getvalue()
+
+
 def create(context: ShapeContext) -> HeasarcArchive:
     """The HEASARC shape for a sandbox (``base.SHAPES`` entry point)."""
     cfg = context.config
@@ -387,6 +449,7 @@ def create(context: ShapeContext) -> HeasarcArchive:
         datalink_max_ids=cfg.datalink_max_ids,
         default_maxrec=cfg.default_maxrec,
         queue_delay=cfg.queue_delay,
+        job_limits=cfg.job_limits,
     )
     archive.datalink_sizes = cfg.datalink_sizes
     if cfg.heasarc_datalink not in heasarc_links.SHAPES:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
 import io
 import itertools
+import math
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from xml.sax.saxutils import escape, quoteattr
 
+import numpy as np
 from aiohttp import web
 from astropy.io.votable import parse_single_table
 from astropy.table import Table
@@ -54,6 +57,22 @@ _PARAM_NAMES = {
 }
 _ARRAYSIZE = ' arraysize="*"'
 _FORMATS = {"", "votable", "application/x-votable+xml", "text/xml", "votable/td", "application/xml"}
+_CSV_FORMATS = {"csv", "text/csv"}  # DALI's CSV: a header line, then one line per row (TAP+ clients ask for it)
+CSV_MIME = "text/csv"
+
+
+@dataclass(frozen=True)
+class JobLimits:
+    """How long a UWS job may run and is kept, as a TAP service advertises it in its capabilities.
+
+    The default is what GAVO DaCHS advertises (executionDuration 3600 s, retentionPeriod 172800 s = 2 days);
+    shapes set their archive's own (ESO's tap_obs: 60 s by default, 3600 s at most; ESAC's TAP+: 1800 s,
+    destruction 3 days after creation).
+    """
+
+    execution_duration: int = 3600  # seconds a new job may run (0: no limit)
+    execution_hard: int = 3600  # the most a client may ask for (0: no limit)
+    retention: float = 172_800.0  # seconds from creation to destruction
 
 
 class ParameterError(ValueError):
@@ -80,8 +99,8 @@ class Job:
     created: datetime = field(default_factory=_now)
     started: datetime | None = None
     ended: datetime | None = None
-    execution_duration: int = 600
-    destruction: datetime = field(default_factory=lambda: _now() + timedelta(days=2))
+    execution_duration: int = JobLimits.execution_duration
+    destruction: datetime = field(default_factory=lambda: _now() + timedelta(seconds=JobLimits.retention))
     result: bytes | None = None
     error: str | None = None
     task: asyncio.Task | None = None
@@ -108,8 +127,10 @@ class TapService:
         max_upload_bytes: int = 100_000_000,
         base_placeholder: str | None = None,
         access: AccessHook | None = None,
+        limits: JobLimits | None = None,
     ) -> None:
         self.db = db
+        self.limits = limits or JobLimits()
         self.descriptors = descriptors
         self.access = access  # None: every request is anonymous and sees every row
         # Stored URLs beginning with this stand for the archive's own base URL, known only per request.
@@ -169,8 +190,8 @@ class TapService:
         if not lang.upper().startswith("ADQL"):
             raise ParameterError(f"LANG={lang} is not supported: this service speaks ADQL")
         fmt = params.get("RESPONSEFORMAT", params.get("FORMAT", "")).lower()
-        if fmt not in _FORMATS:
-            raise ParameterError(f"RESPONSEFORMAT={fmt} is not supported: use votable")
+        if fmt not in _FORMATS | _CSV_FORMATS:
+            raise ParameterError(f"RESPONSEFORMAT={fmt} is not supported: use votable or csv")
         query = params.get("QUERY", "")
         if not query.strip():
             raise ParameterError("QUERY is missing: send an ADQL SELECT statement")
@@ -213,14 +234,38 @@ class TapService:
         """The request's identity and row filters, from the hook (which may raise an HTTP error)."""
         return self.access(request) if self.access else Access()
 
-    def _run(self, query: str, maxrec: int | None, uploads: Mapping[str, Table], base: str, access: Access) -> bytes:
+    def _query_result(
+        self, query: str, maxrec: int | None, uploads: Mapping[str, Table], base: str, access: Access
+    ) -> QueryResult:
         if self.base_placeholder:
             query = query.replace(base, self.base_placeholder)  # literals then match the stored URLs
         result = self.db.execute(query, maxrec=maxrec, uploads=uploads, filters=access.filters)
         if self.base_placeholder:
             _rebase(result, self.base_placeholder, base)
+        return result
+
+    def _run(self, query: str, maxrec: int | None, uploads: Mapping[str, Table], base: str, access: Access) -> bytes:
+        result = self._query_result(query, maxrec, uploads, base, access)
         descriptors = self.descriptors(result, base) if self.descriptors else []
         return result_document(result.fields, result.columns, overflow=result.overflow, descriptors=descriptors)
+
+    @staticmethod
+    def _wants_csv(params: Mapping[str, str]) -> bool:
+        return params.get("RESPONSEFORMAT", params.get("FORMAT", "")).lower() in _CSV_FORMATS
+
+    def _answer(
+        self,
+        params: Mapping[str, str],
+        query: str,
+        maxrec: int | None,
+        uploads: Mapping[str, Table],
+        base: str,
+        access: Access,
+    ) -> bytes:
+        """The result in the format asked for: VOTable, or CSV (which carries no overflow flag or descriptors)."""
+        if self._wants_csv(params):
+            return csv_document(self._query_result(query, maxrec, uploads, base, access))
+        return self._run(query, maxrec, uploads, base, access)
 
     @staticmethod
     def _base(request: web.Request) -> str:
@@ -233,12 +278,12 @@ class TapService:
             params, files = await self._params(request)
             query, maxrec = self._check(params)
             uploads = self._uploads(params, files)
-            body = await asyncio.to_thread(self._run, query, maxrec, uploads, self._base(request), access)
+            body = await asyncio.to_thread(self._answer, params, query, maxrec, uploads, self._base(request), access)
         except (ParameterError, ADQLError, UploadError) as err:
             return _error(str(err), 400)
         except Exception as err:  # a sandbox bug still answers as a TAP service would
             return _error(f"internal error in the sandbox: {err!r}", 500)
-        return web.Response(body=body, content_type=VOTABLE_MIME)
+        return web.Response(body=body, content_type=CSV_MIME if self._wants_csv(params) else VOTABLE_MIME)
 
     # ------------------------------------------------------------------------------ UWS
     def _job_url(self, request: web.Request, job: Job, tail: str = "") -> str:
@@ -261,7 +306,14 @@ class TapService:
         except (ParameterError, UploadError) as err:
             return _error(str(err), 400)
         self._reap()
-        job = Job(str(next(self._ids)), params, uploads, access)
+        job = Job(
+            str(next(self._ids)),
+            params,
+            uploads,
+            access,
+            execution_duration=self.limits.execution_duration,
+            destruction=_now() + timedelta(seconds=self.limits.retention),
+        )
         self.jobs[job.id] = job
         if params.get("PHASE", "").upper() == "RUN":
             self._start(job, self._base(request))
@@ -288,7 +340,7 @@ class TapService:
             job.started = _now()
             job.set_phase("EXECUTING")
             query, maxrec = self._check(job.params)
-            coro = asyncio.to_thread(self._run, query, maxrec, job.uploads, base, job.access)
+            coro = asyncio.to_thread(self._answer, job.params, query, maxrec, job.uploads, base, job.access)
             limit = job.execution_duration or None
             job.result = await asyncio.wait_for(coro, timeout=limit)
             job.ended = _now()
@@ -392,7 +444,9 @@ class TapService:
                 return _error(f"PHASE={phase or '(missing)'}: use RUN or ABORT", 400)
         elif item == "executionduration":
             try:
-                job.execution_duration = max(0, int(float(form.get("EXECUTIONDURATION", ""))))
+                asked = max(0, int(float(form.get("EXECUTIONDURATION", ""))))
+                hard = self.limits.execution_hard
+                job.execution_duration = min(asked or hard, hard) if hard else asked  # the service caps it
             except ValueError:
                 return _error("EXECUTIONDURATION must be a number of seconds", 400)
         elif item == "destruction":
@@ -415,7 +469,7 @@ class TapService:
         job = self._get_job(request)
         if job.phase != "COMPLETED" or job.result is None:
             raise web.HTTPNotFound(text=f"the job is {job.phase}; results exist only once it is COMPLETED")
-        return web.Response(body=job.result, content_type=VOTABLE_MIME)
+        return web.Response(body=job.result, content_type=CSV_MIME if self._wants_csv(job.params) else VOTABLE_MIME)
 
     def _params_xml(self, job: Job) -> str:
         return "".join(
@@ -487,8 +541,12 @@ class TapService:
             + "</languageFeatures></language>"
             '<outputFormat ivo-id="ivo://ivoa.net/std/TAPRegExt#output-votable-td"><mime>'
             f"{VOTABLE_MIME}</mime><alias>votable</alias></outputFormat>"
+            '<outputFormat ivo-id="ivo://ivoa.net/std/TAPRegExt#output-csv">'
+            f"<mime>{CSV_MIME}</mime><alias>csv</alias></outputFormat>"
             '<uploadMethod ivo-id="ivo://ivoa.net/std/TAPRegExt#upload-inline"/>'
-            "<executionDuration><default>600</default><hard>3600</hard></executionDuration>"
+            f"<retentionPeriod><default>{round(self.limits.retention)}</default></retentionPeriod>"
+            f"<executionDuration><default>{self.limits.execution_duration}</default>"
+            f"<hard>{self.limits.execution_hard}</hard></executionDuration>"
             f'<outputLimit><default unit="row">{self.default_maxrec}</default>'
             f'<hard unit="row">{self.db.hard_limit}</hard></outputLimit>'
             f'<uploadLimit><hard unit="byte">{self.max_upload_bytes}</hard></uploadLimit>'
@@ -517,6 +575,26 @@ class TapService:
             'xmlns:vs="http://www.ivoa.net/xml/VODataService/v1.1" '
             f'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">{body}</vtm:tableset>'
         )
+
+
+def csv_document(result: QueryResult) -> bytes:
+    """DALI CSV of a result: the column names, then the rows (NULL empty, times in ISO 8601, booleans true/false)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([f.name for f in result.fields])
+
+    def text(value: object) -> object:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return ""
+        if isinstance(value, datetime):
+            return value.isoformat()
+        if isinstance(value, (bool, np.bool_)):
+            return "true" if value else "false"
+        return value.item() if isinstance(value, np.generic) else value
+
+    for row in zip(*result.columns):
+        writer.writerow([text(v) for v in row])
+    return out.getvalue().encode()
 
 
 def _rebase(result: QueryResult, placeholder: str, base: str) -> None:

@@ -13,7 +13,7 @@ import pandas as pd
 from astropy.table import Table
 from sqlglot import exp
 
-from .adql import POLYGON_UDF, ADQLError, TableRef, point_in_polygon, translate
+from .adql import POLYGON_UDF, REGION_UDF, ADQLError, TableRef, point_in_polygon, region_intersects_circle, translate
 from .vo import FieldMeta
 
 _DUCK_TYPES = {
@@ -53,6 +53,8 @@ class TapTable:
     columns: Sequence[FieldMeta]
     data: Mapping[str, np.ndarray]
     schema: str | None = None  # None: published unqualified, as HEASARC's tables are
+    #: A view instead of a table: DuckDB ``SELECT`` of the columns over tables loaded before it (``data`` unused).
+    view: str | None = None
 
     @property
     def qualified(self) -> str:
@@ -80,6 +82,9 @@ class TapDatabase:
         self.hard_limit = hard_limit
         self._con = duckdb.connect(config={"integer_division": True})
         self._con.create_function(POLYGON_UDF, point_in_polygon, ["DOUBLE", "DOUBLE", "VARCHAR"], "BOOLEAN")
+        self._con.create_function(
+            REGION_UDF, region_intersects_circle, ["VARCHAR", "DOUBLE", "DOUBLE", "DOUBLE"], "BOOLEAN"
+        )
         self._lock = threading.Lock()
         self._counter = itertools.count()
         for table in tables:
@@ -94,6 +99,10 @@ class TapDatabase:
     def _load(self, table: TapTable) -> None:
         if table.schema:
             self._con.execute(f'CREATE SCHEMA IF NOT EXISTS "{table.schema}"')
+        if table.view is not None:
+            target = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
+            self._con.execute(f"CREATE VIEW {target} AS {table.view}")
+            return
         frame = pd.DataFrame({c.name: table.data[c.name] for c in table.columns})
         select = []
         for col in table.columns:
@@ -113,7 +122,9 @@ class TapDatabase:
         columns = []
         for t in self.tables.values():
             for i, c in enumerate(t.columns):
-                columns.append((t.qualified, c.name, c.datatype, c.unit, c.ucd, c.description, i))
+                columns.append(
+                    (t.qualified, c.name, c.datatype, c.unit, c.ucd, c.description, i, *_tap11_column_facts(c))
+                )
         tap_tables = [
             TapTable(
                 "schemas",
@@ -146,7 +157,8 @@ class TapDatabase:
                 "columns",
                 "Columns in this service",
                 [FieldMeta(n, "char") for n in ("table_name", "column_name", "datatype", "unit", "ucd", "description")]
-                + [FieldMeta("column_index", "int")],
+                + [FieldMeta("column_index", "int")]
+                + list(_TAP11_COLUMNS),
                 {
                     name: np.array([row[i] for row in columns], dtype=object)
                     for i, name in enumerate(
@@ -158,6 +170,7 @@ class TapDatabase:
                             "ucd",
                             "description",
                             "column_index",
+                            *(c.name for c in _TAP11_COLUMNS),
                         )
                     )
                 },
@@ -270,6 +283,25 @@ class TapDatabase:
             else:
                 fields.append(FieldMeta(unique, datatype))
         return fields
+
+
+#: TAP 1.1's further TAP_SCHEMA.columns columns (astroquery's Eso help lists ``xtype``).
+_TAP11_COLUMNS = (
+    FieldMeta("xtype", "char"),
+    FieldMeta("utype", "char"),
+    FieldMeta("arraysize", "char"),
+    FieldMeta("principal", "int"),
+    FieldMeta("indexed", "int"),
+    FieldMeta("std", "int"),
+)
+
+
+def _tap11_column_facts(column: FieldMeta) -> tuple[str | None, None, str | None, int, int, int]:
+    """xtype, utype, arraysize, principal, indexed, std of a published column."""
+    xtype = "timestamp" if column.datatype == "timestamp" else None
+    arraysize = "*" if column.datatype in ("char", "timestamp") else None
+    principal = int("meta.main" in column.ucd.split(";"))
+    return xtype, None, arraysize, principal, 0, 0
 
 
 def _top(tree: exp.Select) -> int | None:

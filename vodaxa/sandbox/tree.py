@@ -130,6 +130,24 @@ class ObservationTree(Generic[K]):
                 await asyncio.to_thread(self._build, key)
         return target
 
+    async def local_path(self, tail: str) -> Path | None:
+        """What ``{prefix}{tail}`` is on disk if it lies inside an observation directory (written first), else None.
+
+        Only observation directories and what is below them count: virtual directories above them, private
+        rows, ``.`` and ``..`` give None, so a caller can hand out whatever this returns.
+        """
+        parts = [p for p in tail.split("/") if p]
+        if not parts or any(p in ("..", ".") or "\\" in p for p in parts):
+            return None
+        await asyncio.to_thread(self.index, parts[0])
+        for depth in range(len(parts), 0, -1):
+            prefix = "/".join(parts[:depth]) + "/"
+            if prefix in self._paths:
+                await self.ensure_built(prefix)
+                target = self.root.joinpath(*parts)
+                return target if target.exists() else None
+        return None
+
     # --------------------------------------------------------------------------- HTTP
     async def _redirect_root(self, request: web.Request) -> web.StreamResponse:
         """The tree's root without its slash: redirect, as Apache does for directories."""

@@ -22,6 +22,8 @@ has no pgsphere types.  ``stc_s`` carries the field of view as STC-S text instea
 
 The AIO data servlet (``/nxsa-sl/servlet/data-action-aio``, tarballs of each observation's ODF
 and PPS files) is :mod:`.xsa_aio`; its files are those of the HEASARC tree for the same ObsID.
+Postcards (``/nxsa-sl/servlet/data-action?RETRIEVAL_TYPE=POSTCARD``) are :mod:`.xsa_postcard`; the
+TAP service is ESAC's TAP+ flavour (:mod:`.esac`).
 """
 
 from __future__ import annotations
@@ -34,11 +36,14 @@ from aiohttp import web
 from astropy.coordinates import SkyCoord
 
 from .base import ShapeContext, TapArchive
+from .esac import EsacTapService
 from .heasarc import row_values, tree_root
 from .heasarc_tables import TABLES, generate
+from .tap import JobLimits
 from .tapdb import TableRef, TapDatabase, TapTable
 from .vo import FieldMeta
 from .xsa_aio import AIO_PATH, AioObservation, AioServlet
+from .xsa_postcard import PostcardServlet
 
 __all__ = ["ALL_COLUMNS", "PUBLIC_COLUMNS", "SCHEMA", "XsaArchive", "create", "mjd_to_datetime64", "tables"]
 
@@ -273,6 +278,9 @@ class XsaArchive(TapArchive):
     """Synthetic XSA: the two observation views behind a TAP service, from as many rows as xmmmaster, and AIO."""
 
     path = TAP_PATH
+    #: ESAC's TAP+ jobs: executionDuration 1800 s, destroyed three days after creation (the hard limit is assumed).
+    job_limits = JobLimits(execution_duration=1800, execution_hard=1800, retention=3 * 86_400.0)
+    tap_class = EsacTapService  # ESAC's TAP+: /tables carries the esatapplus attributes TapPlus needs
 
     def __init__(self, context: ShapeContext) -> None:
         cfg, rows = context.config, context.rows_for("xmmmaster")
@@ -300,13 +308,19 @@ class XsaArchive(TapArchive):
         )
 
     def app(self) -> web.Application:
-        """The TAP service at ``/tap-server/tap`` and the AIO servlet."""
+        """The TAP service at ``/tap-server/tap``, the AIO servlet and the postcard servlet."""
         app = super().app()
         self.aio.add_routes(app)
+        PostcardServlet(self.has_postcard).add_routes(app)
         return app
 
+    def has_postcard(self, obsid: str) -> bool:
+        """Whether ``obsid`` has pipeline products, and so postcards."""
+        index = self._xsa_index.get(obsid)
+        return index is not None and self.data["v_all_observations"]["pps_version"][index] is not None
+
     def endpoints(self, base: str) -> dict[str, str]:
-        """The TAP service and the AIO servlet at ``base``."""
+        """The TAP service and the AIO servlet at ``base`` (vodaxa uses no postcards)."""
         return {**super().endpoints(base), "aio": base + AIO_PATH}
 
     def aio_observation(self, obsid: str) -> AioObservation | None:

@@ -1,0 +1,100 @@
+"""pyvo against every TAP service of the sandbox, and its DataLink helpers against HEASARC's and ESO's DataLink."""
+
+from __future__ import annotations
+
+import pytest
+import pyvo
+from pyvo.dal.adhoc import DatalinkResults
+
+#: (archive, vodaxa service name or path below the archive, a table with rows)
+SERVICES = [
+    ("heasarc", "tap", "numaster"),
+    ("eso", "tap_obs", "dbo.raw"),
+    ("eso", "/tap_cat", "safcat.VHS_CAT_V3"),
+    ("xsa", "tap", "xsa.v_all_observations"),
+    ("cxc", "tap", "cxc.observation"),
+]
+
+
+def _url(sandbox, archive: str, service: str) -> str:
+    return sandbox.urls[archive] + service if service.startswith("/") else sandbox.endpoints[archive][service]
+
+
+@pytest.fixture(params=SERVICES, ids=[f"{a}:{s.strip('/')}" for a, s, _ in SERVICES])
+def service(request, sandbox) -> tuple[pyvo.dal.TAPService, str]:
+    archive, name, table = request.param
+    return pyvo.dal.TAPService(_url(sandbox, archive, name)), table
+
+
+def test_tables(service):
+    tap, table = service
+    tables = tap.tables
+    assert table in list(tables.keys())
+    assert len(tables[table].columns) > 2
+
+
+def test_capabilities(service):
+    tap, _ = service
+    assert tap.maxrec > 0 and tap.hardlimit >= tap.maxrec
+    assert any(lang.name == "ADQL" for cap in tap.capabilities if hasattr(cap, "languages") for lang in cap.languages)
+
+
+def test_run_sync(service):
+    tap, table = service
+    result = tap.run_sync(f"SELECT TOP 5 * FROM {table}")
+    assert len(result) == 5
+
+
+def test_run_async(service):
+    tap, table = service
+    sync = tap.run_sync(f"SELECT COUNT(*) AS n FROM {table}").to_table()["n"][0]
+    result = tap.run_async(f"SELECT COUNT(*) AS n FROM {table}").to_table()
+    assert result["n"][0] == sync > 0
+
+
+def test_async_job_lifecycle(service):
+    tap, table = service
+    job = tap.submit_job(f"SELECT TOP 3 * FROM {table}")
+    assert job.phase == "PENDING" and job.execution_duration > 0 and job.destruction is not None
+    job.run().wait(timeout=30)
+    assert job.phase == "COMPLETED" and len(job.fetch_result()) == 3
+    job.delete()
+
+
+def test_heasarc_iter_datalinks(sandbox):
+    """HEASARC's TAP result carries a DataLink service descriptor on __row: pyvo batches the IDs."""
+    tap = pyvo.dal.TAPService(sandbox.endpoints["heasarc"]["tap"])
+    result = tap.run_sync("SELECT TOP 6 __row, obsid FROM chanmaster WHERE status = 'archived'")
+    documents = list(result.iter_datalinks())
+    assert len(documents) == 6
+    for row, links in zip(result, documents):
+        this = list(links.bysemantics("#this", include_narrower=False))
+        assert len(this) == 1 and (this[0].error_message or "/FTP/chandra/" in this[0].access_url)
+        assert str(row["__row"]) in str(this[0]["ID"])
+
+
+def test_heasarc_from_result_url(sandbox):
+    url = f"{sandbox.endpoints['heasarc']['datalink']}/numaster?ID=1"
+    links = DatalinkResults.from_result_url(url)
+    assert {str(s) for s in links["semantics"]} >= {"#this"}
+
+
+def test_eso_datalink_from_result_url(sandbox):
+    """ESO's dbo.raw rows carry datalink_url: pyvo reads each as a DataLink document (#this, calSelector, ...)."""
+    tap = pyvo.dal.TAPService(sandbox.endpoints["eso"]["tap_obs"])
+    rows = tap.run_sync("SELECT TOP 3 dp_id, datalink_url FROM dbo.raw WHERE dp_cat = 'SCIENCE'")
+    assert len(rows) == 3
+    for row in rows:
+        links = DatalinkResults.from_result_url(row["datalink_url"])
+        this = list(links.bysemantics("#this", include_narrower=False))
+        assert len(this) == 1 and this[0].access_url.endswith(f"/dataPortal/file/{row['dp_id']}")
+        assert any("calSelector" in str(s) for s in links["semantics"])
+
+
+def test_eso_obscore_iter_datalinks(sandbox):
+    """ivoa.ObsCore's access_url is a DataLink URL (access_format ...;content=datalink): pyvo follows it per row."""
+    tap = pyvo.dal.TAPService(sandbox.endpoints["eso"]["tap_obs"])
+    result = tap.run_sync("SELECT TOP 3 * FROM ivoa.ObsCore")
+    documents = list(result.iter_datalinks())
+    assert len(documents) == 3
+    assert all(len(list(d.bysemantics("#this", include_narrower=False))) == 1 for d in documents)
