@@ -8,7 +8,6 @@ real archive fails loudly.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,13 +20,10 @@ ROWS = 300
 SEED = 11
 USER, PASSWORD = "astro", "correct horse"
 
-#: The HEASARC DataLink shape astroquery's locate_data understands (#this rows with content_type 'directory').
-#: SandboxConfig.heasarc_datalink (being added in another branch) selects it: "legacy" is that shape, "current"
-#: (its default) HEASARC's 2026 shape.  TODO(heasarc_datalink): once SandboxConfig.heasarc_datalink is merged,
-#: this passes heasarc_datalink="legacy" (already done below when the field exists) and test_heasarc's
-#: test_locate_data_current_shape runs.
-HAS_DATALINK_CHOICE = "heasarc_datalink" in {f.name for f in dataclasses.fields(SandboxConfig)}
-LEGACY_DATALINK = {"heasarc_datalink": "legacy"} if HAS_DATALINK_CHOICE else {}
+#: The HEASARC DataLink shape astroquery's locate_data and pyvo's iter_datalinks understand (#this rows with
+#: content_type 'directory', IDs echoed): SandboxConfig.heasarc_datalink="legacy".  HEASARC's 2026 shape
+#: ("current", the sandbox's default) is tested on its own, where these clients' limits are documented.
+LEGACY_DATALINK = {"heasarc_datalink": "legacy"}
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from vodaxa.sandbox.heasarc import public_mask
 from vodaxa.sandbox.heasarc_meta import DEFAULT_COLUMNS, DEFAULT_RADIUS_ARCMIN
 from vodaxa.sandbox.heasarc_tables import TABLES, TARGETS, generate
 
-from .conftest import HAS_DATALINK_CHOICE, ROWS, SEED
+from .conftest import ROWS, SEED
 
 MASTERS = {t for t in TABLES if "mast" in t}
 C3_105 = next(SkyCoord(ra, dec, unit="deg") for name, ra, dec in TARGETS if name == "3C 105")
@@ -157,8 +157,7 @@ def _public_and_private(sandbox, data, count: int = 3) -> tuple[list[str], list[
 def test_locate_data(heasarc, sandbox, numaster):
     """locate_data keeps the #this rows with content_type 'directory' and the error rows.
 
-    It runs against the DataLink shape the sandbox served before HEASARC's 2026 change (see conftest's
-    LEGACY_DATALINK; TODO(heasarc_datalink): with SandboxConfig.heasarc_datalink merged, that is "legacy").
+    It runs against HEASARC's DataLink shape before its 2026 change (conftest's LEGACY_DATALINK).
     """
     public, private = _public_and_private(sandbox, numaster)
     table = heasarc.query_tap(
@@ -175,7 +174,6 @@ def test_locate_data(heasarc, sandbox, numaster):
     assert "proprietary" in by_id[private[0]]["error_message"] or "no data" in by_id[private[0]]["error_message"]
 
 
-@pytest.mark.skipif(not HAS_DATALINK_CHOICE, reason="SandboxConfig.heasarc_datalink (HEASARC's 2026 shape) not merged")
 @pytest.mark.xfail(
     strict=True,
     reason="the real service's behaviour since 2026 (astroquery#3652): HEASARC's DataLink labels observation "

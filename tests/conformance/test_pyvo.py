@@ -73,6 +73,45 @@ def test_heasarc_iter_datalinks(sandbox):
         assert str(row["__row"]) in str(this[0]["ID"])
 
 
+@pytest.fixture(scope="module")
+def current(tmp_path_factory):
+    """HEASARC answering DataLink as it does since 2026 (the sandbox's default shape)."""
+    from vodaxa.sandbox import Sandbox, SandboxConfig
+
+    config = SandboxConfig(rows=50, seed=3, archives=("heasarc",), cache=tmp_path_factory.mktemp("current-dl"))
+    with Sandbox(config) as sb:
+        yield sb
+
+
+def test_heasarc_getdatalink_per_row_on_the_current_shape(current):
+    """HEASARC's tutorial way (one getdatalink() per row) still works on today's answer; the data directory is
+    the /FTP/ row (labelled text/html), and an observation that is not public answers no rows."""
+    import numpy as np
+
+    tap = pyvo.dal.TAPService(current.endpoints["heasarc"]["tap"])
+    mask = current.heasarc.public_mask("numaster")
+    rows = np.asarray(current.heasarc.data["numaster"]["__row"])
+    picked = f"{rows[mask][0]!r}, {rows[~mask][0]!r}"
+    result = tap.run_sync(f"SELECT __row, obsid FROM numaster WHERE __row IN ({picked})")
+    public = next(r for r in result if str(r["__row"]) == str(rows[mask][0]))
+    private = next(r for r in result if str(r["__row"]) == str(rows[~mask][0]))
+    assert len(private.getdatalink()) == 0
+    links = public.getdatalink()
+    assert any("/FTP/nustar/" in (link.access_url or "") for link in links)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=pyvo.dal.DALServiceError,
+    reason="the real service's behaviour since 2026: HEASARC answers ID ivo://nasa.heasarc/<table>?<__row> for the "
+    "__row sent, and pyvo's batched iter_datalinks matches rows by the ID it sent, so it finds none",
+)
+def test_heasarc_iter_datalinks_on_the_current_shape(current):
+    tap = pyvo.dal.TAPService(current.endpoints["heasarc"]["tap"])
+    result = tap.run_sync("SELECT TOP 6 __row, obsid FROM numaster")
+    assert len(list(result.iter_datalinks())) == 6
+
+
 def test_heasarc_from_result_url(sandbox):
     url = f"{sandbox.endpoints['heasarc']['datalink']}/numaster?ID=1"
     links = DatalinkResults.from_result_url(url)
