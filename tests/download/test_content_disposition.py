@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +15,8 @@ from vodaxa import lzw
 from vodaxa.download.naming import INDEX, content_disposition_name, server_name, url_named
 from vodaxa.errors import ResolveError
 from vodaxa.manifest import safe_file_name
+
+from ..servers import AppThread
 
 FITS = b"SIMPLE  =                    T" + bytes(range(256)) * 4000  # ~1 MB, looks like FITS
 DP_ID = "FORS2.2021-01-02T00:59:12.533"  # ESO's dataportal URLs end in a dp_id: no extension
@@ -32,14 +32,8 @@ class Server:
         self.requests: list[tuple[str, dict[str, str]]] = []
         app = web.Application()
         app.router.add_get("/file/{key}", self.file)
-        self.loop = asyncio.new_event_loop()
-        self.runner = web.AppRunner(app)
-        self.loop.run_until_complete(self.runner.setup())
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        self.loop.run_until_complete(site.start())
-        self.port = self.runner.addresses[0][1]
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
+        self.server = AppThread(app)
+        self.port = self.server.port
 
     def url(self, key: str) -> str:
         return f"http://127.0.0.1:{self.port}/file/{key}"
@@ -72,9 +66,7 @@ class Server:
         return response
 
     def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
+        self.server.close()
 
 
 @pytest.fixture

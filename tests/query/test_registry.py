@@ -30,12 +30,6 @@ def sb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         yield sandbox
 
 
-@pytest.fixture
-def live(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    monkeypatch.setenv("VODAXA_QUERY_CACHE", "0")
-    with endpoints.override(sb.endpoints):
-        yield sb
-
 
 def test_discover_gives_the_sandbox_urls(live):
     found = registry.discover(["nustar_pointed", "chandra", "chandra_cxc", "eso", "xmm_pointed"])

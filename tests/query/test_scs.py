@@ -25,12 +25,6 @@ def sb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         yield sandbox
 
 
-@pytest.fixture
-def live(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    monkeypatch.setenv("VODAXA_QUERY_CACHE", "0")
-    with endpoints.override(sb.endpoints):
-        yield sb
-
 
 def _positions(sb: Sandbox, table: str, every: int = 7) -> list[list[float]]:
     data = sb.heasarc.data[table]

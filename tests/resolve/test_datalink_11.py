@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 from collections.abc import Callable, Iterator
 from xml.sax.saxutils import escape, quoteattr
 
@@ -18,6 +17,8 @@ from vodaxa.errors import ResolveError
 from vodaxa.http import HttpClient, HttpConfig
 from vodaxa.resolve import resolve
 from vodaxa.resolve.datalink import DATALINK_MIME, DataLinkEngine, parse_links, semantics_filter
+
+from ..servers import AppThread
 
 COLUMNS = ("ID", "access_url", "service_def", "error_message", "description", "semantics", "content_type",
            "content_length")  # fmt: skip
@@ -55,13 +56,8 @@ class LinksServer:
         app = web.Application()
         app.router.add_route("*", "/{name}", self.handle)
         app.router.add_get("/files/{path:.*}", self.file)
-        self.loop = asyncio.new_event_loop()
-        self.runner = web.AppRunner(app)
-        self.loop.run_until_complete(self.runner.setup())
-        self.loop.run_until_complete(web.TCPSite(self.runner, "127.0.0.1", 0).start())
-        self.base = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
+        self.server = AppThread(app)
+        self.base = self.server.base
 
     async def handle(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
@@ -77,10 +73,7 @@ class LinksServer:
         return web.Response(body=b"data", content_type="application/octet-stream")
 
     def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(timeout=10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
-        self.loop.close()
+        self.server.close()
 
 
 @pytest.fixture(scope="module")
