@@ -25,6 +25,8 @@ def sandbox_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer (default 0)")
     parser.add_argument("--datalink-max-ids", type=int, default=1000, help="DataLink IDs per request (default 1000)")
     parser.add_argument("--no-sizes", action="store_true", help="DataLink gives no directory sizes (faster)")
+    parser.add_argument("--heasarc-datalink", choices=["current", "legacy"], default="current",
+                        help="HEASARC's DataLink shape: today's (default) or the one before 2026")  # fmt: skip
 
 
 def sandbox_config(args: argparse.Namespace):  # -> SandboxConfig, imported lazily
@@ -35,6 +37,7 @@ def sandbox_config(args: argparse.Namespace):  # -> SandboxConfig, imported lazi
         faults=Faults(latency=args.latency),
         datalink_max_ids=args.datalink_max_ids,
         datalink_sizes=not args.no_sizes,
+        heasarc_datalink=args.heasarc_datalink,
         rows=args.rows,
         seed=args.seed,
         cache=args.cache,
