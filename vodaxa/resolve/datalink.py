@@ -197,7 +197,7 @@ def parse_links(body: bytes, url: str, content_type: str = "") -> _Page:
     if _local(encoding.tag) != "TABLEDATA":
         rows = _astropy_rows(body, url)
     else:
-        rows = _tabledata_rows(encoding, names)
+        rows = _tabledata_rows(encoding, names, url)
     if services:
         columns = {f.get("ID") or f.get("name", ""): f.get("name", "") for f in fields}
         rows = [_via_service(r, services, columns) for r in rows]
@@ -257,7 +257,7 @@ def _length(text: str | None) -> int | None:
     return int(value) if math.isfinite(value) and value >= 0 else None
 
 
-def _tabledata_rows(encoding: ET.Element, names: list[str]) -> list[LinkRow]:
+def _tabledata_rows(encoding: ET.Element, names: list[str], url: str) -> list[LinkRow]:
     """LinkRows straight from TABLEDATA cells (hot path: thousands of rows per resolve)."""
     where = {n: names.index(n) if n in names else None for n in _STANDARD}
     extras = [(i, n) for i, n in enumerate(names) if n not in _STANDARD]
@@ -280,6 +280,7 @@ def _tabledata_rows(encoding: ET.Element, names: list[str]) -> list[LinkRow]:
                 ctype,
                 _length(length),
                 {n: cells[i] or None for i, n in extras},
+                service=url,
             )
         )
     return rows
@@ -318,7 +319,8 @@ def _astropy_rows(body: bytes, url: str) -> list[LinkRow]:
     out = []
     for record in table:
         cells = {name: record[name] for name in table.colnames}
-        out.append(_row({k: ("" if v is None or v is np.ma.masked else str(v)) for k, v in cells.items()}))
+        out.append(replace(_row({k: ("" if v is None or v is np.ma.masked else str(v)) for k, v in cells.items()}),
+                           service=url))  # fmt: skip
     return out
 
 
@@ -469,7 +471,7 @@ class DataLinkEngine:
                 status=response.status,
             )
         page = parse_links(response.body, service, response.content_type)
-        return [replace(r, service=service) for r in page.rows], page.overflow
+        return page.rows, page.overflow
 
     async def _follow(
         self, rows: list[LinkRow], depth: int, fetched: set[tuple[str, str]], follow: Follow | None
@@ -522,7 +524,7 @@ class DataLinkEngine:
             except ServiceError as err:
                 self.failures.append(f"nested DataLink {url}: {err}")
                 return [replace(p, access_url=None, error_message=f"nested DataLink failed: {err}") for p in parents]
-            return [_child(replace(r, service=url), p, depth) for r in page.rows for p in parents]
+            return [_child(r, p, depth) for r in page.rows for p in parents]
 
         for group in await asyncio.gather(*(fetch(u, ps) for u, ps in singles.items())):
             children += group
