@@ -8,6 +8,7 @@ observation that shares the file, comma-separated, after :meth:`Manifest.merge_d
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import unicodedata
@@ -74,6 +75,18 @@ def safe_file_name(name: str, *, limit: int = NAME_MAX) -> str:
     stem = clean[: len(clean) - len(suffix)]
     room = limit - len(suffix.encode())
     return stem.encode()[:room].decode(errors="ignore").rstrip() + suffix
+
+
+def _renamed(path: str, url: str, taken: set[str]) -> str:
+    """``path`` with a digest of ``url`` before its extension, unused by ``taken``."""
+    folder, _, name = path.rpartition("/")
+    stem, dot, ext = name.partition(".")
+    digest = hashlib.sha1(url.encode()).hexdigest()
+    for width in (8, 12, 40):
+        candidate = f"{folder + '/' if folder else ''}{stem}~{digest[:width]}{dot}{ext}"
+        if candidate not in taken:
+            return candidate
+    raise ResolveError(f"no free name for {url} beside {path}")  # pragma: no cover - a sha1 collision
 
 
 class Manifest:
@@ -149,7 +162,12 @@ class Manifest:
         return Manifest(pd.concat([self.frame, other.frame], ignore_index=True))
 
     def merge_duplicates(self) -> Manifest:
-        """One row per URL: a file shared by several observations (a calibration) is fetched once."""
+        """One row per URL: a file shared by several observations (a calibration) is fetched once.
+
+        Different files that would land on the same path (two links named ``get``, two ESO frames with one
+        original file name) keep the first name; the others get a short digest of their URL before the
+        extension (``f~1a2b3c4d.fits.gz``) and a note saying so, rather than one being lost.
+        """
         if self.frame.empty:
             return Manifest(self.frame)
         missing = self.frame[self.frame["url"].isna()]
@@ -158,13 +176,21 @@ class Manifest:
         first["obs_id"] = groups["obs_id"].agg(lambda s: ",".join(dict.fromkeys(str(v) for v in s.dropna())) or None)
         first["mission"] = groups["mission"].agg(lambda s: ",".join(dict.fromkeys(str(v) for v in s.dropna())) or None)
         out = pd.concat([first.reset_index(), missing], ignore_index=True)[list(self.frame.columns)]
-        taken: dict[str, int] = {}
-        for path in out["local_path"].dropna():
-            taken[path] = taken.get(path, 0) + 1
-        clashes = [p for p, n in taken.items() if n > 1]
-        if clashes:
-            raise ResolveError(f"different files would be saved under the same path: {clashes[:3]}")
-        return Manifest(out)
+        seen: set[str] = {p for p in out["local_path"] if isinstance(p, str)}
+        first: set[str] = set()
+        paths, notes = list(out["local_path"]), list(out["note"])
+        for n, (path, url) in enumerate(zip(paths, out["url"])):
+            if not isinstance(path, str) or not isinstance(url, str):
+                continue
+            if path not in first:
+                first.add(path)
+                continue
+            renamed = _renamed(path, str(url), seen)
+            seen.add(renamed)
+            paths[n] = renamed
+            why = f"renamed from {path}, the name of another file"
+            notes[n] = f"{notes[n]}; {why}" if isinstance(notes[n], str) else why
+        return Manifest(out.assign(local_path=paths, note=notes))
 
     def summary(self) -> pd.DataFrame:
         """Files, files of known size and their bytes, per mission and category (some archives' listings

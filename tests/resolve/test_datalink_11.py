@@ -235,3 +235,68 @@ def test_odd_content_lengths_mean_unknown_and_semantics_are_checked():
     assert semantics_filter("*")("anything")
     with pytest.raises(ResolveError, match="semantics must be"):
         semantics_filter([])
+
+
+# ------------------------------------------------------------------- found by a hostile review, one test each
+def test_links_of_one_name_get_distinct_paths_instead_of_aborting(server):
+    server.answers["samename"] = lambda ids, base: links_doc(
+        [row for i in ids for row in (
+            (i, f"{base}/files/get?file={i}1", "", "", "#this", "application/fits", ""),
+            (i, f"{base}/files/get?file={i}2", "", "", "#this", "application/fits", ""),
+        )]
+    )  # fmt: skip
+    files = resolve(_table(server, "samename", ["OK", "Q"])).files
+    assert len(files) == 4 and files["local_path"].is_unique and set(files["obs_id"]) == {"OK", "Q"}
+
+
+def test_ids_sharing_their_last_part_are_each_accounted_for(server):
+    server.answers["tails"] = lambda ids, base: links_doc(
+        [(i, f"{base}/files/x{n}.fits", "", "", "#this" if i.startswith("ivo://x") else "#preview", "", "")
+         for n, i in enumerate(ids)]
+    )  # fmt: skip
+    manifest = resolve(_table(server, "tails", ["ivo://x/t?1", "ivo://y/t?1"]))
+    assert len(manifest.files) == 1
+    assert list(manifest.unavailable["source_id"]) == ["ivo://y/t?1"]  # only #preview: said, not lost
+
+
+def test_rows_without_a_usable_datalink_url_and_direct_files_are_not_lost(server):
+    server.answers["one"] = lambda ids, base: links_doc(
+        [(i, f"{base}/files/{i}.fits", "", "", "#this", "", "") for i in ids]
+    )
+    table = Table(
+        {"access_url": [f"{server.base}/one?ID=A", f"{server.base}/files/B.fits", "", f"{server.base}/one"],
+         "access_format": [DATALINK_MIME, "application/fits", DATALINK_MIME, DATALINK_MIME]}
+    )  # fmt: skip
+    manifest = resolve(table)
+    assert sorted(manifest.files["url"].str.rsplit("/", n=1).str[-1]) == ["A.fits", "B.fits"]
+    notes = list(manifest.unavailable["note"])
+    assert len(notes) == 2 and "no DataLink URL" in notes[0] and "0 ID parameters" in notes[1]
+
+
+def test_stray_rows_huge_lengths_and_server_ordered_caps(server):
+    server.answers["liar"] = lambda ids, base: links_doc(
+        [("NEVER-ASKED", f"{base}/files/evil.fits", "", "", "#this", "", "")]
+        + [(i, f"{base}/files/{i}.fits", "", "", "#this", "", "99999999999999999999999") for i in ids]
+    )
+    manifest = resolve(_table(server, "liar", ["LIAR"]))
+    assert list(manifest.files["obs_id"]) == ["LIAR"] and manifest.files["size"].isna().all()
+
+    def sorted_cap(ids, base):  # answers the alphabetically first 3 of what it is asked, flagging OVERFLOW
+        return links_doc([(i, f"{base}/files/{i}.fits", "", "", "#this", "", "") for i in sorted(ids)[:3]],
+                         status="OVERFLOW")  # fmt: skip
+
+    server.answers["sortedcap"] = sorted_cap
+    ids = [f"OBS{n:02d}" for n in range(39, -1, -1)]
+    got = resolve(_table(server, "sortedcap", ids))
+    assert set(got.files["obs_id"]) == set(ids) and got.unavailable.empty
+
+
+@pytest.mark.parametrize("bad", [None, 5, "", [], ["#this", None]])
+def test_bad_semantics_are_typed_errors(server, bad):
+    with pytest.raises(ResolveError, match="semantics must be"):
+        resolve(_table(server, "one", ["A"]), semantics=bad)
+
+
+def test_core_terms_ignore_case_and_a_generator_is_read_once(server):
+    assert len(resolve(_table(server, "one", ["A"]), semantics="#THIS").files) == 1
+    assert len(resolve(_table(server, "one", ["A"]), semantics=(t for t in ["#this"])).files) == 1

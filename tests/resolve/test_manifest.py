@@ -88,10 +88,18 @@ def test_summary_and_selection():
         manifest.select(colour="red")
 
 
-def test_clashing_paths_are_refused():
-    rows = [{"url": "http://h/a", "local_path": "x/f.fits"}, {"url": "http://h/b", "local_path": "x/f.fits"}]
-    with pytest.raises(ResolveError, match="same path"):
-        Manifest(rows).merge_duplicates()
+def test_clashing_paths_are_renamed_not_lost():
+    rows = [
+        {"url": "http://h/a", "local_path": "x/f.fits.gz"},
+        {"url": "http://h/b", "local_path": "x/f.fits.gz"},
+        {"url": "http://h/c", "local_path": "x/f.fits.gz"},
+        {"url": "http://h/a", "local_path": "x/f.fits.gz"},  # the same file twice: merged, not renamed
+    ]
+    merged = Manifest(rows).merge_duplicates().frame
+    assert len(merged) == 3 and merged["local_path"].is_unique
+    assert merged["local_path"].iloc[0] == "x/f.fits.gz"
+    assert all(p.startswith("x/f~") and p.endswith(".fits.gz") for p in merged["local_path"].iloc[1:])
+    assert all("renamed from x/f.fits.gz" in n for n in merged["note"].iloc[1:])
 
 
 def test_rows_need_a_url_or_a_reason():

@@ -222,3 +222,55 @@ def test_nested_document_is_read_when_the_answer_lists_no_directory(sandbox, mon
     finally:
         sandbox.heasarc._link_cache.clear()
     assert sorted(got["local_path"]) == expected
+
+
+def test_a_lying_datalink_answer_cannot_hand_an_observation_other_data(sandbox):
+    """Rows pointing at another observation's directory, cross-links into the tree, other hosts and dot
+    segments are not an observation's data: it is listed as unavailable instead (found by a hostile review)."""
+    from aiohttp import web
+
+    from tests.servers import AppThread
+    from vodaxa.sandbox.heasarc_links import PRODUCTS
+    from vodaxa.sandbox.vo import Link, links_document
+
+    info = Mission("nustar_pointed").filtered_obs_info
+    public = info[info["proprietary_usable"]]
+    (a_row, a_obs), (b_row, b_obs) = list(zip(public["datalink_id"], public["obs_id"]))[:2]
+    ftp = sandbox.endpoints["heasarc"]["ftp"]
+    b_dir = resolve(_chandra_like("nustar_pointed", b_obs)).files["url"].iloc[0].split(b_obs)[0] + b_obs + "/"
+    a_dir = b_dir.replace(b_obs, a_obs).replace(f"/{b_obs[:2]}/{b_obs[2]}/", f"/{a_obs[:2]}/{a_obs[2]}/")
+    lies = {
+        str(a_row): [
+            Link(str(a_row), access_url=b_dir, semantics=PRODUCTS + "nustar.obs", content_type="text/html"),
+            Link(str(a_row), access_url=f"{ftp}swift/data/obs/{a_obs}/", semantics=PRODUCTS + "link.swiftmastr",
+                 content_type="text/html"),
+            Link(str(a_row), access_url=f"http://127.0.0.1:9/FTP/nustar/{a_obs}/", semantics=PRODUCTS + "nustar.obs",
+                 content_type="text/html"),
+            Link(str(a_row), access_url=f"{ftp}../{a_obs}/", semantics=PRODUCTS + "nustar.obs",
+                 content_type="text/html"),
+        ],
+        str(b_row): [Link(str(b_row), access_url=a_dir, semantics="#this", content_type="directory")],
+    }  # fmt: skip
+
+    async def links(request: web.Request) -> web.Response:
+        form = await request.post()
+        ids = [str(v) for k, v in form.items() if k.upper() == "ID"]
+        rows = [link for i in ids for link in lies.get(i, [])]
+        return web.Response(body=links_document(rows), content_type="application/x-votable+xml")
+
+    app = web.Application()
+    app.router.add_post("/links/{table}", links)
+    hostile = AppThread(app)
+    try:
+        with endpoints.override({"heasarc": {"datalink": hostile.base + "/links"}}):
+            manifest = resolve(_chandra_like("nustar_pointed", a_obs, b_obs))
+    finally:
+        hostile.close()
+    assert manifest.files.empty  # A was offered B's, swift's, another host's and a '..' directory; B was offered A's
+    assert set(manifest.unavailable["obs_id"]) == {a_obs, b_obs}
+
+
+def _chandra_like(name: str, *obs_ids: str) -> Mission:
+    mission = Mission(name)
+    mission.filter_on_obs_ids(list(obs_ids))
+    return mission

@@ -40,6 +40,7 @@ __all__ = [
     "narrower",
     "parse_links",
     "semantics_filter",
+    "semantics_terms",
 ]
 
 log = logging.getLogger(__name__)
@@ -77,13 +78,27 @@ def semantics_filter(semantics: Semantics) -> Callable[[str | None], bool]:
     Core terms may be written ``#this`` or in full (``http://www.ivoa.net/rdf/datalink/core#this``); other
     vocabularies' terms are compared as written.
     """
-    terms = [semantics] if isinstance(semantics, str) else list(semantics)
-    if not terms or not all(isinstance(t, str) and t.strip() for t in terms):
-        raise ResolveError(f"semantics must be a term such as '#this', a list of terms, or '*'; got {semantics!r}")
+    terms = semantics_terms(semantics)
     if "*" in terms:
         return lambda term: True
-    wanted = frozenset().union(*(narrower(t.strip()) for t in terms))
-    return lambda term: term is not None and _short(term) in wanted
+    wanted = frozenset().union(*(narrower(t) for t in terms))
+    folded = frozenset(t.lower() for t in wanted if t.startswith("#"))  # core terms: '#THIS' means '#this'
+    return lambda term: term is not None and (_short(term) in wanted or _short(term).lower() in folded)
+
+
+def semantics_terms(semantics: object) -> tuple[str, ...]:
+    """``semantics`` as a tuple of terms, or :class:`ResolveError` saying what is accepted."""
+    if isinstance(semantics, str):
+        terms: tuple = (semantics,)
+    elif isinstance(semantics, Iterable) and not isinstance(semantics, (bytes, Mapping)):
+        terms = tuple(semantics)
+    else:
+        terms = ()
+    if not terms or not all(isinstance(t, str) and t.strip() for t in terms):
+        raise ResolveError(
+            f"semantics must be a term such as '#this', a list of terms, or '*' for every link; got {semantics!r}"
+        )
+    return tuple(t.strip() for t in terms)
 
 
 #: Archive quirks: functions giving the core term an archive's own semantics stand for (HEASARC's
@@ -174,8 +189,11 @@ def parse_links(body: bytes, url: str, content_type: str = "") -> _Page:
     if _local(root.tag) != "VOTABLE":
         raise ResolveError(f"{url} answered <{_local(root.tag)}>, not a VOTable: {_snippet(body)}", url=url)
     resources = [r for r in root.iter() if _local(r.tag) == "RESOURCE"]
-    resource = next((r for r in resources if r.get("type") == "results"), None)
-    resource = resource if resource is not None else next((r for r in resources if r.get("type") != "meta"), None)
+    candidates = [r for r in resources if r.get("type") == "results"] or [
+        r for r in resources if r.get("type") != "meta"
+    ]
+    resource = next((r for r in candidates if any(_local(t.tag) == "TABLE" for t in r.iter())), None)
+    resource = resource if resource is not None else next(iter(candidates), None)
     if resource is None:
         raise ResolveError(f"{url} answered a VOTable without a results resource", url=url)
     services = _services(resources)
@@ -198,7 +216,7 @@ def parse_links(body: bytes, url: str, content_type: str = "") -> _Page:
         rows = _astropy_rows(body, url)
     else:
         rows = _tabledata_rows(encoding, names, url)
-    if services:
+    if services or any(r.service_def for r in rows):
         columns = {f.get("ID") or f.get("name", ""): f.get("name", "") for f in fields}
         rows = [_via_service(r, services, columns) for r in rows]
     return _Page(rows, overflow, services)
@@ -254,7 +272,9 @@ def _length(text: str | None) -> int | None:
         value = float(text)
     except (TypeError, ValueError):
         return None
-    return int(value) if math.isfinite(value) and value >= 0 else None
+    if not math.isfinite(value) or value < 0 or value >= 2**63 or value != int(value):
+        return None  # not a byte count a file can have
+    return int(value)
 
 
 def _tabledata_rows(encoding: ET.Element, names: list[str], url: str) -> list[LinkRow]:
@@ -424,9 +444,16 @@ class DataLinkEngine:
                     reason = f"{service} failed for {len(chunk)} IDs: {err}"
                     self.failures.append(reason)
                     log.warning("%s", reason)
-                    rows.extend(LinkRow(i, error_message=f"TransientFault: {reason}", service=service) for i in chunk)
+                    fault = "FatalFault" if isinstance(err, ResolveError) else "TransientFault"
+                    rows.extend(LinkRow(i, error_message=f"{fault}: {reason}", service=service) for i in chunk)
                     continue
                 page_rows = _attribute(page_rows, chunk)
+                asked = set(chunk)
+                strays = [r for r in page_rows if r.key not in asked]
+                if strays:  # rows for IDs nobody asked for are not this resolve's to download
+                    log.warning("%s answered %d rows for IDs not asked (first: %r); ignored", service, len(strays),
+                                strays[0].id)  # fmt: skip
+                    page_rows = [r for r in page_rows if r.key in asked]
                 rows.extend(page_rows)
                 answered = {r.key for r in page_rows}
                 for ident in answered & suspects.keys():
@@ -436,18 +463,19 @@ class DataLinkEngine:
                 for n, ident in enumerate(chunk):
                     if ident in answered:
                         continue
-                    if n < last or (last < 0 and not overflow):
+                    if not overflow and (n < last or last < 0):
                         rows.append(none_for(ident))  # skipped in order, or nothing at all: no rows
                         continue
                     tries[ident] = tries.get(ident, 0) + 1
                     if tries[ident] >= _MAX_TRIES:
                         rows.append(none_for(ident, f"{NO_ROWS}; asked {tries[ident]} times"))
                     else:
-                        retry.append(ident)  # after the last answered ID: perhaps the answer was capped
-                        if not overflow and last >= 0:
-                            suspects[ident] = last + 1
-                if retry and last >= 0 and overflow:
-                    self._learn(service, last + 1)
+                        retry.append(ident)  # the answer was capped (OVERFLOW), or perhaps silently
+                tail = len(chunk) - last - 1
+                if not overflow and last >= 0 and tail >= max(2, len(chunk) // 10):
+                    suspects.update((i, last + 1) for i in retry)  # a silent cap, if these come back later
+                if retry and overflow and answered:
+                    self._learn(service, last + 1)  # the IDs the service processed, those without rows included
                 pending.extendleft(reversed(retry))
 
         while pending:  # a worker may put IDs back after the others have finished

@@ -12,10 +12,21 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
+import numpy as np
+
 from ..errors import ResolveError, ServiceError
 from ..http import HttpClient
 from ..manifest import Manifest
-from .datalink import DATALINK_MIME, DataLinkEngine, LinkRow, Semantics, is_datalink, meaning, semantics_filter
+from .datalink import (
+    DATALINK_MIME,
+    DataLinkEngine,
+    LinkRow,
+    Semantics,
+    is_datalink,
+    meaning,
+    semantics_filter,
+    semantics_terms,
+)
 from .listing import walk
 
 __all__ = ["resolve_vo"]
@@ -27,20 +38,22 @@ async def resolve_vo(source: Any, http: HttpClient, engine: DataLinkEngine, sema
     """Manifest rows for the ``semantics`` links (narrower terms included; ``"*"`` for all) of every row of
     ``source``.  Every ID ends up with files or with an unavailable row saying why: the service's error
     message, no rows at all, a failed request, or only links of other semantics."""
+    semantics = semantics_terms(semantics)
     accept = semantics_filter(semantics)
     table, descriptors = _table_and_descriptors(source)
     groups: dict[str, list[str]] = defaultdict(list)
+    records: list[dict] = []
     for service, column in descriptors:  # a result may carry several services, each keyed on its own column
         groups[service] += [str(v) for v in table[column] if v is not None and str(v) not in ("", "--")]
     if not descriptors:
-        for base, ident in _row_links(table):
+        links, records = _row_links(table, accept)
+        for base, ident in links:
             groups[base].append(ident)
-    if not groups:
+    if not groups and not records:
         raise ResolveError(
             "the source has no DataLink service descriptor and no DataLink URLs (access_url with "
             f"access_format {DATALINK_MIME}, or datalink_url); nothing to resolve"
         )
-    records: list[dict] = []
     directories: list[LinkRow] = []
     seen: dict[str, set[str]] = {}  # ID asked for -> semantics of the rows it got
     for service, ids in groups.items():
@@ -78,9 +91,9 @@ async def resolve_vo(source: Any, http: HttpClient, engine: DataLinkEngine, sema
 
     for group in await asyncio.gather(*(expand(r) for r in directories)):
         records.extend(group)
-    covered = {r["obs_id"] for r in records}
+    covered = {r.get("source_id") for r in records}
     for ident, found in seen.items():
-        if _last(ident) not in covered:
+        if ident not in covered:
             others = ", ".join(sorted(s for s in found if s)) or "none"
             note = f"no links with the semantics asked for ({_describe(semantics)}); the service listed: {others}"
             records.append({"obs_id": _last(ident), "url": None, "local_path": None, "category": "unavailable",
@@ -178,24 +191,44 @@ def _column_for_ref(votable: Any, ref: str, table: Any) -> str:
     raise ResolveError(f"the DataLink descriptor refers to a column '{ref}' the result does not have")
 
 
-def _row_links(table: Any) -> list[tuple[str, str]]:
-    """(links endpoint without ID, ID) for rows carrying their own DataLink URL."""
+def _row_links(table: Any, accept: Callable[[str | None], bool]) -> tuple[list[tuple[str, str]], list[dict]]:
+    """(links endpoint without ID, ID) for rows carrying their own DataLink URL, and manifest rows for the
+    others: ObsCore rows whose ``access_url`` is the file itself, and rows with no usable URL (unavailable)."""
     names = set(table.colnames)
-    urls: list[str] = []
     if "datalink_url" in names:
-        urls = [str(u) for u in table["datalink_url"]]
+        cells = [(_text(u), True) for u in table["datalink_url"]]
     elif {"access_url", "access_format"} <= names:
-        urls = [str(u) for u, f in zip(table["access_url"], table["access_format"]) if is_datalink(str(f))]
-    out = []
-    for url in urls:
-        parts = urlsplit(url)
+        cells = [(_text(u), is_datalink(_text(f))) for u, f in zip(table["access_url"], table["access_format"])]
+    else:
+        return [], []
+    out: list[tuple[str, str]] = []
+    records: list[dict] = []
+    for n, (url, linked) in enumerate(cells):
+        if url and not linked:
+            if accept("#this"):  # the row's access_url is the dataset itself (ObsCore without DataLink)
+                name = _SAFE.sub("_", unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])).strip("_") or "file"
+                records.append({"obs_id": f"row{n}", "url": url, "local_path": f"row{n}/{name}", "semantics": "#this",
+                                "category": "this", "source_id": url})  # fmt: skip
+            continue
+        parts = urlsplit(url or "")
         query = parse_qsl(parts.query, keep_blank_values=True)
         ids = [v for k, v in query if k.upper() == "ID"]
-        if len(ids) != 1:
-            raise ResolveError(f"cannot batch the DataLink URL {url}: it has {len(ids)} ID parameters")
+        if not url or len(ids) != 1 or parts.scheme not in ("http", "https"):
+            why = "no DataLink URL" if not url else f"the DataLink URL {url} has {len(ids)} ID parameters, not one"
+            records.append({"obs_id": f"row{n}", "url": None, "local_path": None, "category": "unavailable",
+                            "source_id": url or f"row{n}", "note": f"row {n}: {why}"})  # fmt: skip
+            continue
         rest = urlencode([(k, v) for k, v in query if k.upper() != "ID"])
         out.append((urlunsplit((parts.scheme, parts.netloc, parts.path, rest, "")), ids[0]))
-    return out
+    return out, records
+
+
+def _text(value: Any) -> str:
+    """A table cell as text; masked or empty cells are ''."""
+    if value is None or value is np.ma.masked or (isinstance(value, float) and value != value):
+        return ""
+    text = str(value).strip()
+    return "" if text in ("--", "nan", "None") else text
 
 
 def _records(row: LinkRow, accept: Callable[[str | None], bool]) -> list[dict]:

@@ -182,6 +182,8 @@ def _sort(obs: _Observation, row: LinkRow) -> None:
         if is_observation_link(row):
             obs.nested.append(row)
         return
+    if row.semantics and not is_observation_link(row):
+        return  # bibliography, cross-links to other catalogues, documentation: never the data
     place = _place(row, obs.obs_id)
     if place is None:
         return
@@ -197,14 +199,16 @@ def _place(row: LinkRow, obs_id: str) -> tuple[str, str, bool] | None:
     """(observation directory URL, path below it, is a directory) for a data row in HEASARC's tree, else None.
 
     The observation directory is the ``/FTP/`` path segment named after the ObsID (HEASARC's layout:
-    ``.../<obsid>/``, ``.../<obsid lower case>/``, INTEGRAL's ``.../<scw>.001/``); a row of observation
-    semantics in the tree that names no such segment is taken as the directory itself.  Repeated slashes
-    (HEASARC writes ``.../00/8//80002092003/``) are dropped.
+    ``.../<obsid>/``, ``.../<obsid lower case>/``, INTEGRAL's ``.../<scw>.001/``); a URL naming no such
+    segment (another observation's directory, say) is not this observation's data.  Repeated slashes
+    (HEASARC writes ``.../00/8//80002092003/``) are dropped; ``.``/``..`` segments are refused.
     """
     url = row.access_url or ""
     parts = urlsplit(url)
     segments = [s for s in parts.path.split("/") if s]
-    if not _in_tree(parts.scheme, parts.netloc, segments):
+    if any(unquote(s) in (".", "..") or "/" in unquote(s) for s in segments):
+        return None
+    if not _in_tree(parts.scheme, parts.netloc, segments, row.service):
         return None
     is_dir = url.endswith("/") or (row.content_type or "").lower() in ("directory", "application/x-directory")
     low = obs_id.lower()
@@ -216,23 +220,18 @@ def _place(row: LinkRow, obs_id: str) -> tuple[str, str, bool] | None:
             if not below:
                 return root, "", True
             return root, below + ("/" if is_dir else ""), is_dir
-    if not is_observation_link(row):
-        return None
-    if not is_dir and (row.content_type or "").lower().startswith("text/html"):
-        is_dir = True  # the observation's own row, labelled text/html: its directory listing
-    if is_dir:
-        return urlunsplit((parts.scheme, parts.netloc, "/" + "/".join(segments) + "/", "", "")), "", True
-    root = urlunsplit((parts.scheme, parts.netloc, "/" + "/".join(segments[:-1]) + "/", "", ""))
-    return root, segments[-1], False
+    return None
 
 
-def _in_tree(scheme: str, netloc: str, segments: list[str]) -> bool:
-    """Whether a URL lies in HEASARC's data tree: below the configured ``ftp`` root, or in an ``/FTP/`` path."""
+def _in_tree(scheme: str, netloc: str, segments: list[str], service: str | None) -> bool:
+    """Whether a URL lies in HEASARC's data tree: below the configured ``ftp`` root, or in the ``/FTP/`` tree
+    of the host that answered the DataLink request (never another host's)."""
     ftp = urlsplit(endpoints.get("heasarc", "ftp"))
     root = [s for s in ftp.path.split("/") if s]
     if (scheme, netloc) == (ftp.scheme, ftp.netloc) and segments[: len(root)] == root:
         return True
-    return "FTP" in segments
+    answered = urlsplit(service or "")
+    return (scheme, netloc) == (answered.scheme, answered.netloc) and segments[:1] == ["FTP"]
 
 
 def _outermost(walks: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:

@@ -8,6 +8,7 @@ skipped, as CIAO's download_chandra_obsid does.
 from __future__ import annotations
 
 import asyncio
+import logging
 from html.parser import HTMLParser
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -16,6 +17,8 @@ from ..http import HttpClient
 from ..manifest import safe_relative_path
 
 __all__ = ["parse_listing", "walk"]
+
+log = logging.getLogger(__name__)
 
 
 class _Links(HTMLParser):
@@ -51,7 +54,7 @@ def parse_listing(html: str) -> tuple[list[str], list[str]]:
         name = unquote(href)
         if name.rstrip("/") != text.rstrip("/") and not text.endswith(".."):  # sort links and decorations
             continue
-        if "/" in name.rstrip("/") or name in ("../", "./"):
+        if "/" in name.rstrip("/") or name.rstrip("/") in ("..", ".", "") or "\\" in name:
             continue
         (dirs if name.endswith("/") else files).append(name.rstrip("/"))
     return dirs, files
@@ -77,7 +80,12 @@ async def walk(http: HttpClient, url: str, *, max_depth: int = 8) -> list[str]:
         if (final.scheme, final.netloc) != (root.scheme, root.netloc):
             raise ResolveError(f"{directory} redirected to another host ({final.netloc})", url=directory)
         dirs, files = parse_listing(response.text())
-        out = [safe_relative_path(prefix + name) for name in files]
+        out = []
+        for name in files:
+            try:
+                out.append(safe_relative_path(prefix + name))
+            except ResolveError as err:  # one odd entry costs only itself
+                log.warning("skipping an entry of %s: %s", directory, err)
         if depth < max_depth:
             subs = await asyncio.gather(*(visit(urljoin(directory, d + "/"), f"{prefix}{d}/", depth + 1) for d in dirs))
             out += [p for group in subs for p in group]
