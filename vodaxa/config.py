@@ -28,6 +28,8 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 __all__ = ["DEFAULT_ENDPOINTS", "ENV_ENDPOINTS", "Endpoints", "cache_dir", "endpoints"]
 
 ENV_ENDPOINTS = "VODAXA_ENDPOINTS"
+#: The origin label of endpoint layers found in the VO registry (never used for credentials).
+REGISTRY_ORIGIN = "registry"
 
 #: The real services (facts: reference/vo-clients.md and daxa.md).
 DEFAULT_ENDPOINTS: Mapping[str, Mapping[str, str]] = {
@@ -151,12 +153,18 @@ class Endpoints:
         layers += overrides
         return layers
 
-    def get(self, archive: str, service: str) -> str:
-        """The URL of ``service`` at ``archive``, after overrides."""
+    def get(self, archive: str, service: str, *, trusted: bool = False) -> str:
+        """The URL of ``service`` at ``archive``, after overrides.
+
+        ``trusted=True`` leaves out URLs found in the VO registry: credential realms are built from it, so a
+        registry record can never send a password or token to a host the user did not choose.
+        """
         if archive not in DEFAULT_ENDPOINTS or service not in DEFAULT_ENDPOINTS[archive]:
             raise ConfigError(f"no endpoint '{archive}.{service}'; known: {', '.join(self.names())}")
         url = DEFAULT_ENDPOINTS[archive][service]
-        for _, layer in self._layers():
+        for origin, layer in self._layers():
+            if trusted and origin == REGISTRY_ORIGIN:
+                continue
             url = layer.get(archive, {}).get(service, url)
         return url
 

@@ -100,3 +100,32 @@ def test_errors_are_typed_and_say_what_to_do(live):
         registry.discover("nustar_pointed", url=closed)
     with pytest.raises(ServiceError, match=r"check the 'registry\.tap' endpoint"):
         registry.discover("nustar_pointed", url=live.endpoints["heasarc"]["ftp"])  # an HTML listing
+
+
+def test_credentials_never_follow_a_host_the_registry_named():
+    """A registry record cannot widen where an ESO token or XSA password goes (found by a hostile review)."""
+    from vodaxa.auth.eso import eso_realm
+
+    evil = {"eso": {"tap_obs": "https://evil.example/tap_obs", "dataportal": "https://evil.example/file/"}}
+    with endpoints.override(evil, origin="registry"):
+        assert endpoints.get("eso", "tap_obs") == "https://evil.example/tap_obs"  # used for queries ...
+        assert not eso_realm().covers("https://evil.example/tap_obs/sync")  # ... but never for the token
+        assert eso_realm().covers("https://archive.eso.org/tap_obs/sync")
+    with endpoints.override(evil):  # the user's own choice is trusted
+        assert eso_realm().covers("https://evil.example/tap_obs/sync")
+
+
+def test_registry_records_with_odd_urls_or_twice_are_warned_about():
+    from types import SimpleNamespace
+
+    from vodaxa.query.registry import _access_url
+
+    def interface(url: str) -> SimpleNamespace:
+        return SimpleNamespace(standard_id="ivo://ivoa.net/std/TAP", is_standard=True, access_url=url)
+
+    record = SimpleNamespace(
+        ivoid="ivo://x/y", interfaces=[interface("javascript:alert(1)"), interface("file:///etc/passwd"),
+                                       interface("https://tap.example/tap")]
+    )  # fmt: skip
+    with pytest.warns(UserWarning, match="not an http"):
+        assert _access_url(record, "ivo://ivoa.net/std/tap") == "https://tap.example/tap"

@@ -94,7 +94,7 @@ def use(
         chosen = per_obs.get(obsno.zfill(10)) if per_obs else default
         return {"AIOUSER": chosen.username or "", "AIOPWD": chosen.secret} if chosen else {}
 
-    _SCOPE.add_params(Realm("xsa", (endpoints.get("xsa", "aio"),), allow_http_loopback), params)
+    _SCOPE.add_params(Realm("xsa", (endpoints.get("xsa", "aio", trusted=True),), allow_http_loopback), params)
 
 
 def ensure(archive: str) -> bool:

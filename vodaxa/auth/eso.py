@@ -35,7 +35,8 @@ def token_expiry(token: str) -> float:
 
 def eso_realm(*, allow_http_loopback: bool = False) -> Realm:
     """The URLs an ESO token may go to: tap_obs, DataLink, calSelector and the dataportal."""
-    prefixes = tuple(endpoints.get("eso", s) for s in ("tap_obs", "datalink", "calselector", "dataportal"))
+    services = ("tap_obs", "datalink", "calselector", "dataportal")
+    prefixes = tuple(endpoints.get("eso", s, trusted=True) for s in services)  # never a registry-found host
     return Realm("eso", prefixes, allow_http_loopback)
 
 

@@ -7,15 +7,17 @@ unless configured); pyvo's own global registry choice is left alone unless :func
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import pyvo
 import requests
 from pyvo.dal.exceptions import DALFormatError, DALQueryError, DALServiceError
 from pyvo.registry import regtap, rtcons
 
-from ..config import DEFAULT_ENDPOINTS, endpoints
+from ..config import DEFAULT_ENDPOINTS, REGISTRY_ORIGIN, endpoints
 from ..errors import InputError, QueryError, ServiceError
 from ..missions import registry
 
@@ -53,15 +55,28 @@ def _records(ivoids: list[str], url: str) -> dict[str, regtap.RegistryResource]:
         raise ServiceError(
             f"the registry {url} failed ({err}); check the 'registry.tap' endpoint (vodaxa config show)", url=url
         ) from None
-    return {record.ivoid.lower(): record for record in results}
+    out: dict[str, regtap.RegistryResource] = {}
+    for record in results:
+        key = record.ivoid.lower()
+        if key in out:
+            warnings.warn(f"the registry {url} lists {record.ivoid} more than once; the first record is used",
+                          stacklevel=3)  # fmt: skip
+            continue
+        out[key] = record
+    return out
 
 
 def _access_url(record: regtap.RegistryResource, standard: str) -> str | None:
-    """The access URL of the first standard interface implementing ``standard`` (TAP also as tap#aux)."""
+    """The access URL of the first standard interface implementing ``standard`` (TAP also as tap#aux);
+    an interface whose URL is not http(s) with a host (``javascript:``, ``file://``) is skipped, with a warning."""
     for interface in record.interfaces:
         std = (interface.standard_id or "").lower()
         if interface.is_standard and std.split("#")[0] == standard:
-            return interface.access_url
+            url = str(interface.access_url or "")
+            parts = urlsplit(url)
+            if parts.scheme in ("http", "https") and parts.netloc:
+                return url
+            warnings.warn(f"the registry lists {record.ivoid} at {url!r}, not an http(s) URL; ignored", stacklevel=3)
     return None
 
 
@@ -115,7 +130,15 @@ def endpoints_from_registry(missions: str | Iterable[str] | None = None, *, url:
         }
         for service, value in candidates.items():
             if value and service in services:
-                layer.setdefault(spec.archive, {})[service] = value
+                known = layer.setdefault(spec.archive, {}).get(service)
+                if known is not None and known != value:
+                    warnings.warn(
+                        f"the registry gives {spec.archive}.{service} as {known} and, for {name}, as {value}; "
+                        "vodaxa has one such endpoint, so the first is kept",
+                        stacklevel=3,
+                    )
+                    continue
+                layer[spec.archive][service] = value
     return layer
 
 
@@ -123,7 +146,7 @@ def endpoints_from_registry(missions: str | Iterable[str] | None = None, *, url:
 def use_registry(missions: str | Iterable[str] | None = None, *, url: str | None = None) -> Iterator[Mapping]:
     """Use the URLs the registry gives inside the ``with`` block (``config show`` labels them ``registry``)."""
     layer = endpoints_from_registry(missions, url=url)
-    with endpoints.override(layer, origin="registry"):
+    with endpoints.override(layer, origin=REGISTRY_ORIGIN):
         yield layer
 
 
