@@ -274,7 +274,31 @@ def test_a_tampered_index_cannot_point_outside(server, tmp_path):
     vodaxa.download([url], tmp_path, progress=False)
     (tmp_path / INDEX).write_text(json.dumps({"t1": {"url": url, "name": "../../etc/passwd"}}))
     report = vodaxa.download([url], tmp_path, progress=False)
-    assert report.ok == [tmp_path / "t1.fits"] and _files(tmp_path) == ["t1.fits"]  # refetched, same place
+    # refetched; with the index no longer vouching for t1.fits, that file is not this URL's to overwrite
+    assert report.ok == [tmp_path / "t1"] and _files(tmp_path) == ["t1", "t1.fits"]
+
+
+def test_a_server_name_never_overwrites_a_file_that_is_not_this_urls(server, tmp_path):
+    (tmp_path / "important.fits").write_bytes(b"my own reduced data")
+    url = server.serve("imp", 'attachment; filename="important.fits"')
+    report = vodaxa.download([url], tmp_path, progress=False)
+    assert report.ok == [tmp_path / "imp"] and (tmp_path / "important.fits").read_bytes() == b"my own reduced data"
+
+
+def test_urls_ending_alike_are_all_downloaded_and_named(server, tmp_path):
+    one = server.serve("get", 'attachment; filename="one.fits"')
+    two = server.url("get") + "?id=2"
+    report = vodaxa.download([one, two, one], tmp_path, progress=False)
+    assert len(report.ok) == 2 and not report.errors  # the repeated URL is one file, the other is not lost
+
+
+def test_a_server_name_that_would_unpack_onto_another_file_is_refused(server, tmp_path):
+    import gzip as gz
+
+    plain = server.serve("x", None, b"ONE")
+    packed = server.serve("dl", 'attachment; filename="x.gz"', gz.compress(b"TWO"))
+    report = vodaxa.download([plain, packed], tmp_path, decompress=True, progress=False)
+    assert (tmp_path / "x").read_bytes() == b"ONE" and len(report.ok) == 2
 
 
 def test_many_files_named_at_once_are_all_found_on_rerun(server, tmp_path):

@@ -335,3 +335,12 @@ def test_a_refused_calselector_batch_costs_only_the_refused_frame(trees_sb, monk
     refused = manifest.unavailable[manifest.unavailable["obs_id"] == private]
     assert any("HTTP 401" in n and "calibration" in n for n in refused["note"]), list(refused["note"])
     assert set(public) <= set(frame[frame["category"] == "raw"]["obs_id"])  # the other frames are all there
+
+
+def test_semantics_are_for_datalink_resolvers_and_the_default_is_fine_in_any_form(sandbox):
+    frame = _frame_of_kind(sandbox, KINDS[0])
+    mission = Mission("eso")
+    mission.filter_on_obs_ids([frame])
+    assert len(resolve(mission, semantics=["#this"]).files) == len(resolve(mission).files) > 0  # as the CLI sends it
+    with pytest.raises(ResolveError, match=r"semantics choose DataLink links.*calibrations"):
+        resolve(mission, semantics="#calibration")

@@ -183,6 +183,8 @@ def test_the_current_answer_is_what_heasarc_sends(sandbox):
     assert len(empty) == 0  # not public: no rows at all, as the HEASARC tutorial says
     links = resolve(_chandra(public["obs_id"]), semantics=["#this", "#point.bib"]).files
     assert (links["category"] == "link").sum() == 1 and (links["category"] != "link").sum() > 3
+    page = links[links["category"] == "link"]
+    assert page["local_path"].iloc[0].endswith(".html")  # saved as the web page it is, so the download takes it
 
 
 def test_pyvo_on_the_current_answer_works_per_row_but_not_batched(sandbox):

@@ -9,6 +9,7 @@ A file whose name came from its URL alone is named by the server's Content-Dispo
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -99,6 +100,17 @@ def target_path(dest: Path, row: Mapping[str, Any], template: str) -> Path:
     return path
 
 
+def _beside(path: Path, url: str, taken: Mapping[Path, str]) -> Path:
+    """A free name next to ``path`` for another URL that would land on it: a digest of the URL added."""
+    digest = hashlib.sha1(url.encode()).hexdigest()
+    stem, dot, ext = path.name.partition(".")
+    for width in (8, 12, 40):
+        candidate = path.with_name(f"{stem}~{digest[:width]}{dot}{ext}")
+        if candidate not in taken:
+            return candidate
+    raise DownloadError(f"no free name beside {path} for {url}")  # pragma: no cover - a sha1 collision
+
+
 async def download_async(
     source: Manifest | Iterable[str] | Iterable[Mapping[str, Any]],
     dest: str | Path,
@@ -129,17 +141,25 @@ async def download_async(
     results: list[FileResult] = []
     tasks: list[tuple[FileTask, dict[str, Any]]] = []
     seen: set[Path] = set()
+    owners: dict[Path, str] = {}  # path -> the URL written there
     for row in _rows(source):
         try:
             path = target_path(dest, row, template)
         except DownloadError as err:
             results.append(FileResult(str(row.get("url")), dest, "failed", reason=str(err), row=row))
             continue
-        if path in seen:
-            continue
+        url = str(row["url"])
+        if path in owners:
+            if owners[path] == url:
+                continue  # the same file listed twice
+            if not (url_named(row) and path.name == _leaf(row)):
+                why = f"another file of this download ({owners[path]}) has the same path {path.relative_to(dest)}"
+                results.append(FileResult(url, path, "failed", reason=why, row=row))
+                continue
+            path = _beside(path, url, owners)  # two URLs ending alike (get?id=1, get?id=2): both kept
+        owners[path] = url
         seen.add(path)
         size = None if pd.isna(row.get("size")) else int(row["size"])
-        url = str(row["url"])
         checksum = row.get("checksum") if verify else None
         mirrored = tuple(candidates(url, alternatives)[:-1])
         named = ServerName(path, url, seen) if url_named(row) and path.name == _leaf(row) else None

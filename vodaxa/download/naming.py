@@ -29,6 +29,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..errors import ResolveError
 from ..manifest import safe_file_name
+from .decompress import decompressed_name
 
 __all__ = [
     "INDEX",
@@ -156,9 +157,15 @@ class ServerName:
         if name is None or name == self.path.name:
             return self.path
         candidate = self.provisional.with_name(name)
-        if candidate in self.taken and candidate not in (self.provisional, self.previous):
+        own = (self.provisional, self.previous, self.final)
+        unpacked = decompressed_name(candidate)
+        if (candidate in self.taken or unpacked in self.taken) and candidate not in own:
             log.warning("%s: the server names it %r, which another file of this download uses; keeping %r",
                         self.url, name, self.path.name)  # fmt: skip
+            return self.path
+        if candidate not in own and (candidate.exists() or (unpacked is not None and unpacked.exists())):
+            log.warning("%s: the server names it %r, but a file of that name is already there and is not this "
+                        "URL's; keeping %r", self.url, name, self.path.name)  # fmt: skip
             return self.path
         if self.final is not None and self.final != self.provisional:
             self.taken.discard(self.final)

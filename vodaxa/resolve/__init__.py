@@ -19,7 +19,7 @@ from ..manifest import Manifest
 from ..missions import registry
 from ..missions.registry import MissionSpec
 from .chandra import resolve_chandra
-from .datalink import DataLinkEngine, Semantics, semantics_filter
+from .datalink import DataLinkEngine, Semantics, semantics_terms
 from .erosita import resolve_erosita
 from .eso import resolve_eso
 from .generic import resolve_vo
@@ -55,11 +55,11 @@ class ResolveOptions:
 
     def refuse_semantics(self, what: str) -> None:
         """``semantics`` other than the default apply to DataLink resolution only; say so instead of ignoring it."""
-        semantics_filter(self.semantics)  # a malformed choice is an error everywhere
-        if self.semantics != "#this":
+        if semantics_terms(self.semantics) != ("#this",):
             raise ResolveError(
-                f"semantics select DataLink links (HEASARC missions and VO results); {what} files are chosen "
-                "by its own options (products, instruments, filetypes, calibrations)"
+                f"semantics choose DataLink links, for HEASARC missions and VO results; the files of {what} "
+                "are chosen by its own options (products, instruments, filetypes, calibrations). Resolve "
+                "those observations without semantics=, or with semantics='#this'"
             )
 
 
@@ -113,6 +113,7 @@ async def resolve_async(
     http_config: HttpConfig | None = None,
 ) -> Manifest:
     """:func:`resolve` for asyncio callers."""
+    semantics = semantics_terms(semantics)  # a malformed choice is refused before anything is asked
     options = ResolveOptions(
         filetypes=filetypes, exclude=exclude, calibrations=calibrations, mirror=mirror, semantics=semantics
     )
@@ -182,7 +183,7 @@ async def _resolve_mission(
     options = options or ResolveOptions()
     if spec.name.startswith("chandra") and (spec.archive == "cxc" or options.by_file_type):
         mirror = options.mirror or (None if spec.archive == "cxc" else endpoints.get("heasarc", "ftp") + "chandra/data")
-        options.refuse_semantics(f"{spec.name} by CIAO file type")
+        options.refuse_semantics(f"{spec.name} (by CIAO file type)")
         return await resolve_chandra(
             spec, frame, http, filetypes=options.filetypes, exclude=options.exclude, mirror=mirror
         )

@@ -241,6 +241,8 @@ def _records(row: LinkRow, accept: Callable[[str | None], bool]) -> list[dict]:
         return []
     name = unquote(urlsplit(row.access_url).path.rstrip("/").rsplit("/", 1)[-1]) or "file"
     name = _SAFE.sub("_", name).strip("_") or "file"
+    if (row.content_type or "").lower().startswith("text/html") and not name.lower().endswith((".html", ".htm")):
+        name += ".html"  # a web page (documentation, a landing page) is saved as one
     return [
         {
             "obs_id": _ident(row),

@@ -27,7 +27,15 @@ from ..errors import ResolveError, ServiceError
 from ..http import HttpClient
 from ..manifest import Manifest
 from ..missions.registry import MissionSpec
-from .datalink import SEMANTIC_ALIASES, DataLinkEngine, LinkRow, Semantics, is_datalink, semantics_filter
+from .datalink import (
+    SEMANTIC_ALIASES,
+    DataLinkEngine,
+    LinkRow,
+    Semantics,
+    is_datalink,
+    semantics_filter,
+    semantics_terms,
+)
 from .listing import walk
 
 __all__ = ["is_observation_link", "product_key", "resolve_heasarc"]
@@ -85,6 +93,7 @@ async def resolve_heasarc(
     """Manifest rows for ``frame``'s observations of a HEASARC mission (every one: files or a reason)."""
     if spec.files is None or "datalink_id" not in frame.columns:
         raise ResolveError(f"{spec.name}: no HEASARC file rules or DataLink key; cannot resolve its files")
+    semantics = semantics_terms(semantics)
     accept = semantics_filter(semantics)
     data_wanted = accept("#this")
     service = endpoints.get("heasarc", "datalink").rstrip("/") + f"/{spec.table}"
@@ -135,7 +144,14 @@ async def resolve_heasarc(
     groups = await asyncio.gather(*(expand(o) for o in observations.values() if data_wanted))
     records = [r for group in groups for r in group] + extra
     covered = {r["obs_id"] for r in records}
-    records += [_unavailable(spec, o) for o in observations.values() if o.obs_id not in covered]
+    for obs in (o for o in observations.values() if o.obs_id not in covered):
+        if data_wanted or obs.errors:
+            records.append(_unavailable(spec, obs))
+        else:
+            listed = ", ".join(sorted(s for s in obs.semantics if s)) or "nothing"
+            asked = semantics if isinstance(semantics, str) else ", ".join(semantics)
+            records.append(_unavailable(spec, obs, f"no links with the semantics asked for ({asked}); HEASARC listed: "
+                                                   f"{listed}"))  # fmt: skip
     for record in records:
         if record["category"] == "unavailable" and record["obs_id"] in private:
             record["note"] = f"{private[record['obs_id']]} (HEASARC: {record['note']})"
@@ -259,13 +275,19 @@ def _link_file(spec: MissionSpec, obs_id: str, row: LinkRow) -> dict:
         "mission": spec.name,
         "obs_id": obs_id,
         "url": row.access_url,
-        "local_path": f"{spec.name}/{obs_id}/links/{_SAFE.sub('_', label)}-{_SAFE.sub('_', name) or 'page'}",
+        "local_path": f"{spec.name}/{obs_id}/links/{_html(_SAFE.sub('_', label) + '-' + _SAFE.sub('_', name), row)}",
         "content_type": row.content_type,
         "size": row.content_length,
         "semantics": row.semantics,
         "category": "link",
         "source_id": row.id,
     }
+
+
+def _html(name: str, row: LinkRow) -> str:
+    """``name`` ending in ``.html`` when the link is a web page, so the page is saved as what it is."""
+    page = (row.content_type or "").lower().startswith("text/html")
+    return name + ".html" if page and not name.lower().endswith((".html", ".htm")) else name
 
 
 def _file(spec: MissionSpec, obs_id: str, root: str, path: str, row: LinkRow) -> dict:
