@@ -171,6 +171,7 @@ class Manifest:
         if self.frame.empty:
             return Manifest(self.frame)
         missing = self.frame[self.frame["url"].isna()]
+        missing = missing.drop_duplicates(subset=["mission", "obs_id", "note"])  # one reason said once
         groups = self.frame[self.frame["url"].notna()].groupby("url", sort=False)
         first = groups.first()
         first["obs_id"] = groups["obs_id"].agg(lambda s: ",".join(dict.fromkeys(str(v) for v in s.dropna())) or None)
@@ -195,11 +196,12 @@ class Manifest:
     def summary(self) -> pd.DataFrame:
         """Files, files of known size and their bytes, per mission and category (some archives' listings
         give no exact sizes: ``sized`` says how many of ``files`` the ``bytes`` cover)."""
-        frame = self.frame.assign(
-            mission=self.frame["mission"].fillna("-"),
-            category=self.frame["category"].fillna("-"),
-            sized=self.frame["size"].notna(),
-            size=self.frame["size"].fillna(0),
+        files = self.frame[self.frame["url"].notna()]  # unavailable observations are not files
+        frame = files.assign(
+            mission=files["mission"].fillna("-"),
+            category=files["category"].fillna("-"),
+            sized=files["size"].notna(),
+            size=files["size"].fillna(0),
         )
         table = frame.groupby(["mission", "category"]).agg(
             files=("url", "size"), sized=("sized", "sum"), bytes=("size", "sum")

@@ -24,3 +24,5 @@ def test_registry_doc_examples_run(tmp_path, monkeypatch):
             namespace["sandbox"].stop()
     if len(namespace["by_cone"]) == 0:
         pytest.fail("the cone-search example found nothing: the example shows no comparison")
+    if len(namespace["links"]) and not namespace["directories"]:
+        pytest.fail("the HEASARC recipe found links but no /FTP/ directory among them")

@@ -27,6 +27,8 @@ def sandbox_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-sizes", action="store_true", help="DataLink gives no directory sizes (faster)")
     parser.add_argument("--heasarc-datalink", choices=["current", "legacy"], default="current",
                         help="HEASARC's DataLink shape: today's (default) or the one before 2026")  # fmt: skip
+    parser.add_argument("--calselector-trees", action="store_true",
+                        help="ESO's calSelector answers association trees even when asked for a VOTable")  # fmt: skip
 
 
 def sandbox_config(args: argparse.Namespace):  # -> SandboxConfig, imported lazily
@@ -38,6 +40,7 @@ def sandbox_config(args: argparse.Namespace):  # -> SandboxConfig, imported lazi
         datalink_max_ids=args.datalink_max_ids,
         datalink_sizes=not args.no_sizes,
         heasarc_datalink=args.heasarc_datalink,
+        calselector_trees=args.calselector_trees,
         rows=args.rows,
         seed=args.seed,
         cache=args.cache,
