@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import logging
+import math
 import random
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -236,12 +239,11 @@ class HttpClient:
         return (response.status == 401 or login_page) and self.on_rejected(url)
 
     def pause(self, attempt: int, retry_after: str | None) -> float:
-        """Seconds to wait: Retry-After when the server gives one, else jittered exponential backoff."""
-        if retry_after:
-            try:
-                return min(float(retry_after), self.config.max_backoff)
-            except ValueError:
-                pass
+        """Seconds to wait: Retry-After when the server gives a sane one, else jittered exponential backoff;
+        never more than ``max_backoff``, never NaN or negative."""
+        asked = retry_after_seconds(retry_after)
+        if asked is not None:
+            return min(asked, self.config.max_backoff)
         base = min(self.config.backoff * 2**attempt, self.config.max_backoff)
         return base * random.uniform(0.5, 1.0)
 
@@ -252,6 +254,26 @@ class HttpClient:
     async def post(self, url: str, **options: Any) -> Response:
         """POST with retries."""
         return await self.request("POST", url, **options)
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """A ``Retry-After`` header (seconds, or an HTTP date) as seconds from now, or None when it is absent or
+    not a sane wait ("nan", "inf", negative, garbage): the caller's own backoff applies then."""
+    if not value or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
 def _pairs(params: Any) -> list[tuple[str, str]]:
