@@ -28,7 +28,7 @@ from astropy.time import Time
 
 from . import missions as registry
 from .config import endpoints
-from .errors import NoObservationsError, QueryError, ServiceError, VodaxaError
+from .errors import InputError, NoObservationsError, QueryError, ServiceError, VodaxaError
 from .missions.registry import TAXONOMY, MissionSpec, clean_text
 from .query import adql
 from .query.cache import default_cache
@@ -157,6 +157,10 @@ class Mission:
     def filter_on_obs_ids(self, allowed_obs_ids: str | Iterable[str], invert: bool = False) -> None:
         """Keep (or with ``invert`` drop) the given ObsIDs; each must match the mission's ObsID regex."""
         single = isinstance(allowed_obs_ids, str | int) and not isinstance(allowed_obs_ids, bool)
+        if not single and (not isinstance(allowed_obs_ids, Iterable) or isinstance(allowed_obs_ids, (bytes, Mapping))):
+            raise InputError(
+                f"allowed_obs_ids={allowed_obs_ids!r}: give one ObsID or a list of them (strings or numbers)"
+            )
         ids = self.spec.check_ids([allowed_obs_ids] if single else allowed_obs_ids)
         self._apply("filter_on_obs_ids", {"allowed_obs_ids": ids, "invert": bool(invert)})
         first = len(self._history) == 1  # after other filters, an absent ObsID may simply have been filtered out
@@ -737,9 +741,15 @@ def _distance_json(distance: Any) -> Any:
     if isinstance(distance, u.Quantity):
         value = distance.to_value(u.deg)
         return value.tolist() if np.ndim(value) else float(value)
-    value = np.asarray(distance, dtype=float)
+    try:
+        value = np.asarray(distance, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"search_distance={distance!r} is not a number: give degrees (0.1), an astropy Quantity (6 * u.arcmin), "
+            "a list per position or a dict per instrument"
+        ) from None
     if np.any(value <= 0) or np.any(~np.isfinite(value)):
-        raise VodaxaError("search_distance must be positive and finite")
+        raise InputError(f"search_distance={distance!r}: it must be positive and finite (degrees)")
     return value.tolist() if value.ndim else float(value)
 
 

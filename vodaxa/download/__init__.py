@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from ..config import endpoints
-from ..errors import ConfigError, DownloadError, ResolveError, VodaxaError
+from ..errors import ConfigError, DownloadError, InputError, ResolveError, VodaxaError
 from ..http import HttpClient, HttpConfig, run_sync
 from ..manifest import Manifest, safe_relative_path
 from ..resolve import chandra, erosita, eso, heasarc, xsa
@@ -72,8 +72,15 @@ def _rows(source: Manifest | Iterable[str] | Iterable[Mapping[str, Any]]) -> lis
     named after the URL's last segment until the server names them (see :mod:`.naming`)."""
     if isinstance(source, Manifest):
         return [r for r in source.frame.to_dict("records") if r.get("url")]
+    if isinstance(source, (str, bytes, Mapping)) or not isinstance(source, Iterable):
+        raise InputError(
+            f"download takes a Manifest (from vodaxa.resolve) or a list of URLs, not {type(source).__name__}"
+            + (" (a single URL: put it in a list)" if isinstance(source, str) else "")
+        )
     rows = []
     for item in source:
+        if not isinstance(item, (str, Mapping)):
+            raise InputError(f"download: {item!r} is not a URL (a string) or a row (a mapping with 'url')")
         row = {"url": item} if isinstance(item, str) else dict(item)
         if isinstance(row.get("url"), str) and not row.get("local_path"):
             row.update({"local_path": url_name(row["url"]), URL_NAMED: True})
@@ -134,7 +141,12 @@ async def download_async(
         raise ConfigError(f"verify={verify!r}: use True, False or 'fits'")
     if not isinstance(splits, int) or splits < 1:
         raise ConfigError(f"splits={splits!r}: use a whole number >= 1 (1 fetches every file in one piece)")
+    for name, value in (("max_per_host", max_per_host), ("max_total", max_total)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise InputError(f"{name}={value!r}: use a whole number >= 1 (or leave it out for the archive's default)")
     dest = Path(dest).expanduser()
+    if dest.exists() and not dest.is_dir():
+        raise InputError(f"the destination {dest} is a file, not a folder; give a folder to download into")
     dest.mkdir(parents=True, exist_ok=True)
     alternatives = normalise(mirrors)
     started = time.perf_counter()

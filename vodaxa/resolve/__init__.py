@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from ..config import endpoints
-from ..errors import ResolveError
+from ..errors import InputError, ResolveError
 from ..http import HttpClient, HttpConfig, run_sync
 from ..manifest import Manifest
 from ..missions import registry
@@ -132,9 +132,22 @@ async def resolve_async(
                 part = await _resolve_mission(spec, group, chosen.get(str(mission)), products, http, engine, options)
                 parts.append(_account_for_every_observation(spec, group, part))
             manifest = sum(parts[1:], parts[0]) if parts else Manifest()
-        else:
+        elif isinstance(source, pd.DataFrame) and ({"datalink_url"} <= set(source) or {"access_url"} <= set(source)):
+            from astropy.table import Table
+
+            options.refuse("a VO result")
+            manifest = await resolve_vo(Table.from_pandas(source), http, engine, semantics)
+        elif hasattr(source, "colnames") or hasattr(source, "to_table"):
             options.refuse("a VO result")
             manifest = await resolve_vo(source, http, engine, semantics)
+        else:
+            what = "a DataFrame without 'mission' and 'obs_id' columns" if isinstance(source, pd.DataFrame) else (
+                type(source).__name__
+            )  # fmt: skip
+            raise InputError(
+                f"resolve takes a Mission, an observation table (a DataFrame with 'mission' and 'obs_id' columns, as "
+                f"vodaxa.search gives), or a pyvo result / astropy Table with DataLink; not {what}"
+            )
     return manifest.merge_duplicates()
 
 

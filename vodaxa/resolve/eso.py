@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pandas as pd
 
 from ..config import endpoints
-from ..errors import ResolveError, ServiceError
+from ..errors import InputError, ResolveError, ServiceError
 from ..http import HttpClient
 from ..manifest import Manifest
 from ..missions.registry import MissionSpec
@@ -46,6 +46,11 @@ async def resolve_eso(
         products = await resolve_vo(_Rows(table), http, engine)
         products.frame["mission"] = spec.name
         return products
+    if "proprietary_usable" not in frame.columns:
+        raise InputError(
+            "an ESO observation table needs its 'proprietary_usable' column (vodaxa.search and Mission give it): "
+            "it says which frames need an ESO token"
+        )
     realm = {str(d): ("eso" if not bool(u) else None) for d, u in zip(frame["obs_id"], frame["proprietary_usable"])}
     rows = await engine.links(endpoints.get("eso", "datalink"), [IVO + d for d in realm])
     records = [r for row in rows if (r := _frame_record(spec, row, realm))]

@@ -1,0 +1,75 @@
+"""Issue 14 items 17 and 18: bad input to the public API is a typed vodaxa error (also a ValueError/TypeError
+where that fits) saying what was wrong, and the CLI exits 2; nothing is skipped silently."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import vodaxa
+from vodaxa.cli import main
+from vodaxa.errors import InputError, VodaxaError
+
+
+@pytest.fixture(scope="module")
+def sb(tmp_path_factory):
+    from vodaxa.sandbox import Sandbox, SandboxConfig
+
+    config = SandboxConfig(rows=60, archives=("heasarc", "eso"), cache=tmp_path_factory.mktemp("bad"))
+    with Sandbox(config) as sandbox:
+        yield sandbox
+
+
+@pytest.mark.parametrize("distance", ["0.1; DROP", -1, float("nan"), float("inf"), [0.1, "x"], object()])
+def test_search_distance(live, distance):
+    with pytest.raises(InputError, match="search_distance"):
+        vodaxa.mission("nustar_pointed").filter_on_positions([(10.0, 10.0)], search_distance=distance)
+
+
+@pytest.mark.parametrize("ids", [None, 3.5, {"a": 1}, b"123"])
+def test_obs_ids(live, ids):
+    with pytest.raises(InputError, match="ObsID"):
+        vodaxa.mission("nustar_pointed").filter_on_obs_ids(ids)
+
+
+@pytest.mark.parametrize("source", [None, 5, "http://x/y", pd.DataFrame({"a": [1]})])
+def test_resolve_sources(live, source):
+    with pytest.raises(InputError, match="resolve takes"):
+        vodaxa.resolve(source)
+
+
+def test_an_eso_table_without_its_proprietary_column(live):
+    frame = vodaxa.mission("eso").filtered_obs_info.head(2).drop(columns=["proprietary_usable"])
+    with pytest.raises(InputError, match="proprietary_usable"):
+        vodaxa.resolve(frame)
+
+
+@pytest.mark.parametrize("source", [5, "http://127.0.0.1:9/one-url", [5], [None]])
+def test_download_sources(source, tmp_path):
+    with pytest.raises(InputError, match="download"):
+        vodaxa.download(source, tmp_path, progress=False)
+
+
+def test_a_destination_that_is_a_file(tmp_path):
+    target = tmp_path / "file"
+    target.write_text("x")
+    with pytest.raises(InputError, match="is a file"):
+        vodaxa.download(["http://127.0.0.1:9/x"], target, progress=False)
+
+
+@pytest.mark.parametrize(("name", "value"), [("max_per_host", -1), ("max_per_host", 0), ("max_total", -3),
+                                             ("max_per_host", 2.5), ("max_per_host", True)])  # fmt: skip
+def test_connection_limits(name, value, tmp_path):
+    with pytest.raises(InputError, match=name):
+        vodaxa.download(["http://127.0.0.1:9/x"], tmp_path, progress=False, **{name: value})
+
+
+def test_the_cli_exits_2_on_a_bad_limit(tmp_path, capsys):
+    manifest = vodaxa.Manifest([{"url": "http://127.0.0.1:9/x", "local_path": "x"}])
+    manifest.to_json(tmp_path / "m.json")
+    assert main(["download", str(tmp_path / "m.json"), str(tmp_path / "d"), "--max-per-host", "-1"]) == 2
+    assert "max_per_host=-1" in capsys.readouterr().err
+
+
+def test_typed_errors_are_also_value_errors():
+    assert issubclass(InputError, ValueError) and issubclass(InputError, VodaxaError)
