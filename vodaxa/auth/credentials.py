@@ -58,16 +58,16 @@ def _env(archive: str, what: str) -> str | None:
 
 
 def _keyring():
+    """The keyring module, or None if it cannot be imported (a broken install still gets a useful message)."""
     try:
         import keyring
-        from keyring.errors import KeyringError, NoKeyringError
-    except ImportError:  # keyring is a dependency; a broken install still gets a useful message
-        return None, Exception, Exception
-    return keyring, KeyringError, NoKeyringError
+    except ImportError:
+        return None
+    return keyring
 
 
 def _from_keyring(archive: str, username: str | None) -> Credential | None:
-    keyring, keyring_error, _ = _keyring()
+    keyring = _keyring()
     if keyring is None:
         return None
     for service, source in ((keyring_service(archive), "keyring"), (_ASTROQUERY.get(archive), "astroquery keyring")):
@@ -75,7 +75,7 @@ def _from_keyring(archive: str, username: str | None) -> Credential | None:
             continue
         try:
             secret = keyring.get_password(service, username)
-        except keyring_error as err:
+        except Exception as err:  # a backend is third-party code: any failure means "no keyring here"
             log.info("keyring unavailable (%s); skipping it", type(err).__name__)
             return None
         if secret:
@@ -133,12 +133,12 @@ def find(
 
 def remember(credential: Credential) -> None:
     """Store a password in the system keyring (never in a file)."""
-    keyring, keyring_error, no_keyring = _keyring()
+    keyring = _keyring()
     if keyring is None or not credential.username:
         raise AuthError("cannot store credentials: keyring is not installed or no username was given")
     try:
         keyring.set_password(keyring_service(credential.archive), credential.username, credential.secret)
-    except (keyring_error, no_keyring) as err:
+    except Exception as err:  # KeyringError, NoKeyringError, or whatever a third-party backend raises
         raise AuthError(
             f"no usable keyring backend ({type(err).__name__}); use the environment variables "
             f"VODAXA_{credential.archive.upper()}_USERNAME and _PASSWORD, or log in with a prompt"
@@ -147,7 +147,7 @@ def remember(credential: Credential) -> None:
 
 def forget(archive: str, username: str) -> None:
     """Remove a stored password (no error if there was none)."""
-    keyring, _, _ = _keyring()
+    keyring = _keyring()
     if keyring is None:
         return
     try:
@@ -160,20 +160,21 @@ def forget(archive: str, username: str) -> None:
 
 def remember_username(archive: str, username: str) -> None:
     """Keep the username next to the stored password, so later logins need neither."""
-    keyring, keyring_error, no_keyring = _keyring()
+    keyring = _keyring()
     if keyring is not None and username:
         try:
             keyring.set_password(keyring_service(archive), _USERNAME_KEY, username)
-        except (keyring_error, no_keyring):
-            log.info("no keyring to remember the %s username in", archive)
+        except Exception as err:  # any backend failure: the username is simply not remembered
+            log.info("no keyring to remember the %s username in (%s)", archive, type(err).__name__)
 
 
 def remembered_username(archive: str) -> str | None:
     """The username stored by :func:`remember_username`, if any."""
-    keyring, keyring_error, _ = _keyring()
+    keyring = _keyring()
     if keyring is None:
         return None
     try:
         return keyring.get_password(keyring_service(archive), _USERNAME_KEY)
-    except keyring_error:
+    except Exception as err:  # any backend failure: no remembered username
+        log.info("keyring unavailable (%s)", type(err).__name__)
         return None

@@ -104,10 +104,16 @@ def _flag(value: str | None) -> bool | None:
     return None if value is None else value.strip().lower() == "true"
 
 
-def _node(element: ET.Element) -> Association:
+#: How deep association trees may nest (ESO's cascades are a few levels; a deeper tree is not a cascade).
+MAX_TREE_DEPTH = 64
+
+
+def _node(element: ET.Element, depth: int = 0, source: str = "calSelector") -> Association:
+    if depth > MAX_TREE_DEPTH:
+        raise ResolveError(f"{source} answered an association tree nested deeper than {MAX_TREE_DEPTH} levels")
     files = tuple((f.get("category", ""), f.get("name", "")) for f in element.findall("./mainFiles/file"))
     messages = tuple((m.text or "").strip() for m in element.findall("./messages/message") if (m.text or "").strip())
-    children = tuple(_node(child) for child in element.findall("./associatedFiles/association"))
+    children = tuple(_node(c, depth + 1, source) for c in element.findall("./associatedFiles/association"))
     return Association(
         element.get("category"),
         _flag(element.get("certified")),
@@ -129,7 +135,7 @@ def parse_tree(body: bytes, source: str = "calSelector") -> Association:
         raise ResolveError(f"{source} did not answer a readable association tree ({err})") from None
     if root.tag != "association":
         raise ResolveError(f"{source} answered <{root.tag}>, not an association tree")
-    return _node(root)
+    return _node(root, 0, source)
 
 
 def parse_multipart(body: bytes, content_type: str, source: str = "calSelector") -> dict[str, Association]:
