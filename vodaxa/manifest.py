@@ -77,14 +77,40 @@ def safe_file_name(name: str, *, limit: int = NAME_MAX) -> str:
     return stem.encode()[:room].decode(errors="ignore").rstrip() + suffix
 
 
+def _disambiguated(paths: list[object], urls: list[object]) -> dict[int, str]:
+    """New paths (by row) for files that would land where another file goes: the same path, the same path
+    but for letter case (one file on Windows and macOS), or a path another file uses as a folder.
+
+    Of files sharing a name, the smallest URL keeps it and the others get a digest of their URL before the
+    extension, so the names never depend on the order of the rows (a rerun finds each file again).
+    """
+    rows = [(n, p, str(u)) for n, (p, u) in enumerate(zip(paths, urls)) if isinstance(p, str) and isinstance(u, str)]
+    folders = {"/".join(p.split("/")[:k]).casefold() for _, p, _ in rows for k in range(1, p.count("/") + 1)}
+    taken = {p.casefold() for _, p, _ in rows}
+    out: dict[int, str] = {}
+    groups: dict[str, list[tuple[int, str, str]]] = {}
+    for n, path, url in rows:
+        groups.setdefault(path.casefold(), []).append((n, path, url))
+    for key, members in groups.items():
+        keeper = None if key in folders else min(url for _, _, url in members)
+        for n, path, url in members:
+            if url == keeper:
+                continue
+            renamed = _renamed(path, url, taken | folders)
+            taken.add(renamed.casefold())
+            out[n] = renamed
+    return out
+
+
 def _renamed(path: str, url: str, taken: set[str]) -> str:
-    """``path`` with a digest of ``url`` before its extension, unused by ``taken``."""
+    """``path`` with a digest of ``url`` before its extension (12 hex digits; all 40 in the unlikely case
+    that is taken), the same for a URL on every run."""
     folder, _, name = path.rpartition("/")
     stem, dot, ext = name.partition(".")
     digest = hashlib.sha1(url.encode()).hexdigest()
-    for width in (8, 12, 40):
+    for width in (12, 40):
         candidate = f"{folder + '/' if folder else ''}{stem}~{digest[:width]}{dot}{ext}"
-        if candidate not in taken:
+        if candidate.casefold() not in taken:
             return candidate
     raise ResolveError(f"no free name for {url} beside {path}")  # pragma: no cover - a sha1 collision
 
@@ -171,26 +197,17 @@ class Manifest:
         if self.frame.empty:
             return Manifest(self.frame)
         missing = self.frame[self.frame["url"].isna()]
-        missing = missing.drop_duplicates(subset=["mission", "obs_id", "note"])  # one reason said once
+        missing = missing.drop_duplicates(subset=["mission", "obs_id", "source_id", "note"])  # one reason said once
         groups = self.frame[self.frame["url"].notna()].groupby("url", sort=False)
         first = groups.first()
         first["obs_id"] = groups["obs_id"].agg(lambda s: ",".join(dict.fromkeys(str(v) for v in s.dropna())) or None)
         first["mission"] = groups["mission"].agg(lambda s: ",".join(dict.fromkeys(str(v) for v in s.dropna())) or None)
         out = pd.concat([first.reset_index(), missing], ignore_index=True)[list(self.frame.columns)]
-        seen: set[str] = {p for p in out["local_path"] if isinstance(p, str)}
-        first: set[str] = set()
         paths, notes = list(out["local_path"]), list(out["note"])
-        for n, (path, url) in enumerate(zip(paths, out["url"])):
-            if not isinstance(path, str) or not isinstance(url, str):
-                continue
-            if path not in first:
-                first.add(path)
-                continue
-            renamed = _renamed(path, str(url), seen)
-            seen.add(renamed)
-            paths[n] = renamed
-            why = f"renamed from {path}, the name of another file"
+        for n, renamed in _disambiguated(paths, list(out["url"])).items():
+            why = f"renamed from {paths[n]}, the name of another file"
             notes[n] = f"{notes[n]}; {why}" if isinstance(notes[n], str) else why
+            paths[n] = renamed
         return Manifest(out.assign(local_path=paths, note=notes))
 
     def summary(self) -> pd.DataFrame:

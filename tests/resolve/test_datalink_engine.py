@@ -103,7 +103,8 @@ def test_current_heasarc_ids_without_rows_are_reported_and_the_cap_still_learned
     assert empty == {i for i in ids if int(i) > 400 or not public[int(i) - 1]}
     deep = [r for r in rows if r.error_message and "answered no links" not in r.error_message]
     assert deep and all("deeper than max_depth=0" in r.error_message for r in deep)  # nested rows: reported
-    assert 50 <= DataLinkEngine.learned_caps[service] <= 60 and engine.requests <= 16  # IDs without rows may lower it
+    # learned from OVERFLOW answers as the IDs answered: a lower bound, since IDs without rows say nothing
+    assert 40 <= DataLinkEngine.learned_caps[service] <= 60 and engine.requests <= 20
 
 
 def test_parse_extra_columns_and_overflow():

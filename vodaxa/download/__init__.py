@@ -28,7 +28,7 @@ from ..resolve import chandra, erosita, eso, heasarc, xsa
 from .decompress import decompress_file, decompressed_name
 from .fetch import FileTask, fetch_file, fsync_dirs, is_complete
 from .mirrors import candidates, normalise
-from .naming import URL_NAMED, ServerName, recorded, url_name, url_named
+from .naming import URL_NAMED, ServerName, recorded, recorded_owner, url_name, url_named
 from .progress import Progress
 from .report import DownloadReport, FileResult
 
@@ -107,11 +107,21 @@ def target_path(dest: Path, row: Mapping[str, Any], template: str) -> Path:
     return path
 
 
+def _keepers(planned: Sequence[tuple[Mapping[str, Any], Path]]) -> dict[Path, str]:
+    """For each path several URLs would land on, the URL that keeps the plain name: the smallest, so the
+    choice does not depend on the order rows come in (a rerun finds each file where the last run put it)."""
+    urls: dict[Path, set[str]] = {}
+    for row, path in planned:
+        urls.setdefault(path, set()).add(str(row["url"]))
+    return {path: min(found) for path, found in urls.items() if len(found) > 1}
+
+
 def _beside(path: Path, url: str, taken: Mapping[Path, str]) -> Path:
-    """A free name next to ``path`` for another URL that would land on it: a digest of the URL added."""
+    """A name next to ``path`` for another URL that would land on it: a digest of the URL added (the same
+    name on every run)."""
     digest = hashlib.sha1(url.encode()).hexdigest()
     stem, dot, ext = path.name.partition(".")
-    for width in (8, 12, 40):
+    for width in (12, 40):
         candidate = path.with_name(f"{stem}~{digest[:width]}{dot}{ext}")
         if candidate not in taken:
             return candidate
@@ -154,23 +164,32 @@ async def download_async(
     tasks: list[tuple[FileTask, dict[str, Any]]] = []
     seen: set[Path] = set()
     owners: dict[Path, str] = {}  # path -> the URL written there
+    planned: list[tuple[dict[str, Any], Path]] = []
     for row in _rows(source):
         try:
-            path = target_path(dest, row, template)
+            planned.append((row, target_path(dest, row, template)))
         except DownloadError as err:
             results.append(FileResult(str(row.get("url")), dest, "failed", reason=str(err), row=row))
-            continue
+    keeper = _keepers(planned)
+    for row, path in planned:
         url = str(row["url"])
-        if path in owners:
-            if owners[path] == url:
+        claimed = recorded_owner(path)  # a name an earlier run gave another URL's file (the server named it)
+        if keeper.get(path, url) != url or (claimed is not None and claimed != url):
+            if path in owners and owners[path] == url:
                 continue  # the same file listed twice
             if not (url_named(row) and path.name == _leaf(row)):
-                why = f"another file of this download ({owners[path]}) has the same path {path.relative_to(dest)}"
+                other = owners.get(path) or keeper.get(path) or claimed
+                why = f"another file of this download ({other}) has the same path {path.relative_to(dest)}"
                 results.append(FileResult(url, path, "failed", reason=why, row=row))
                 continue
-            path = _beside(path, url, owners)  # two URLs ending alike (get?id=1, get?id=2): both kept
+            path = _beside(path, url, owners)  # two URLs ending alike (get?id=1, get?id=2): both kept, stably
+        elif path in owners:
+            continue  # the same file listed twice
         owners[path] = url
         seen.add(path)
+        unpacked_name = decompressed_name(path)
+        if unpacked_name is not None:
+            seen.add(unpacked_name)  # no server may name another file onto what this one unpacks to
         size = None if pd.isna(row.get("size")) else int(row["size"])
         checksum = row.get("checksum") if verify else None
         mirrored = tuple(candidates(url, alternatives)[:-1])

@@ -37,6 +37,7 @@ __all__ = [
     "ServerName",
     "content_disposition_name",
     "recorded",
+    "recorded_owner",
     "server_name",
     "url_name",
     "url_named",
@@ -159,7 +160,8 @@ class ServerName:
         candidate = self.provisional.with_name(name)
         own = (self.provisional, self.previous, self.final)
         unpacked = decompressed_name(candidate)
-        if (candidate in self.taken or unpacked in self.taken) and candidate not in own:
+        unpacks = {decompressed_name(t) for t in self.taken} - {None}
+        if (candidate in self.taken or unpacked in self.taken or candidate in unpacks) and candidate not in own:
             log.warning("%s: the server names it %r, which another file of this download uses; keeping %r",
                         self.url, name, self.path.name)  # fmt: skip
             return self.path
@@ -180,15 +182,37 @@ class ServerName:
 
 
 def recorded(provisional: Path, url: str) -> Path | None:
-    """The path an earlier run installed ``url`` under, from the folder's index (None if none recorded)."""
+    """The path an earlier run installed ``url`` under, from the folder's index (None if none recorded).
+
+    The index is a file on disk, trusted no more than a header: the name must be a safe file name and not
+    one of vodaxa's working files, and a file there must be the one this run installed (its size and
+    modification time as recorded), so a hand-edited entry can neither claim nor delete another file.
+    """
     entry = _read(provisional.parent).get(provisional.name)
     if not isinstance(entry, dict) or entry.get("url") != url or not isinstance(entry.get("name"), str):
         return None
     try:
-        name = safe_file_name(entry["name"])  # the index is a file on disk: trust it no more than a header
+        name = safe_file_name(entry["name"])
     except ResolveError:
         return None
-    return provisional.with_name(name)
+    if name.endswith(_OURS) or name == INDEX:
+        return None
+    path = provisional.with_name(name)
+    try:
+        stat = path.stat()
+    except OSError:
+        return path  # not there (any more): nothing of anyone's to claim
+    if entry.get("size") != stat.st_size or entry.get("mtime_ns") != stat.st_mtime_ns:
+        return None
+    return path
+
+
+def recorded_owner(path: Path) -> str | None:
+    """The URL whose file an earlier run installed under ``path`` by the server's name, if any."""
+    for entry in _read(path.parent).values():
+        if isinstance(entry, dict) and entry.get("name") == path.name and isinstance(entry.get("url"), str):
+            return entry["url"]
+    return None
 
 
 def _read(folder: Path) -> dict[str, Any]:
@@ -225,7 +249,12 @@ def _update(provisional: Path, url: str, final: Path | None) -> None:
         if data.pop(provisional.name, None) is None:
             return
     else:
-        entry = {"url": url, "name": final.name}
+        entry: dict[str, Any] = {"url": url, "name": final.name}
+        try:
+            stat = final.stat()
+            entry.update(size=stat.st_size, mtime_ns=stat.st_mtime_ns)  # which file it is, for recorded()
+        except OSError:
+            pass
         if data.get(provisional.name) == entry:
             return
         data[provisional.name] = entry

@@ -356,7 +356,7 @@ def _snippet(body: bytes) -> str:
 #: Why an ID got no rows at all: HEASARC answers a non-public observation with an empty document.
 NO_ROWS = "NotFoundFault: the service answered no links for this ID (not public yet, or unknown to it)"
 #: How often an ID left out of capped answers is asked again before it is reported.
-_MAX_TRIES = 4
+_MAX_TRIES = 8
 Follow = Callable[[LinkRow], bool]
 
 
@@ -389,6 +389,7 @@ class DataLinkEngine:
         self.params = dict(params or {})
         self.requests = 0
         self.failures: list[str] = []
+        self._caps: dict[str, int] = {}  # caps learned by this engine (see _learn)
 
     async def links(
         self,
@@ -435,7 +436,7 @@ class DataLinkEngine:
 
         async def worker() -> None:
             while pending:
-                known = self.learned_caps.get(service)
+                known = self._caps.get(service, self.learned_caps.get(service))
                 size = min(known, self.batch) if known else first
                 chunk = [pending.popleft() for _ in range(min(size, len(pending)))]
                 try:
@@ -475,7 +476,16 @@ class DataLinkEngine:
                 if not overflow and last >= 0 and tail >= max(2, len(chunk) // 10):
                     suspects.update((i, last + 1) for i in retry)  # a silent cap, if these come back later
                 if retry and overflow and answered:
-                    self._learn(service, last + 1)  # the IDs the service processed, those without rows included
+                    # a lower bound of what the service processed: it may answer in its own order, not ours
+                    self._learn(service, len(answered))
+                if overflow and not retry and page_rows:
+                    cut = page_rows[-1].key  # every ID answered, yet OVERFLOW: the last one's links may be cut short
+                    if len(chunk) > 1:
+                        rows[:] = [r for r in rows if r.key != cut]
+                        pending.appendleft(cut)
+                    else:
+                        why = f"FatalFault: {service} flagged OVERFLOW on this ID alone: its links may be cut short"
+                        rows.append(LinkRow(cut, error_message=why, service=service))
                 pending.extendleft(reversed(retry))
 
         while pending:  # a worker may put IDs back after the others have finished
@@ -483,10 +493,15 @@ class DataLinkEngine:
         return rows
 
     def _learn(self, service: str, cap: int) -> None:
-        known = self.learned_caps.get(service)
+        """Remember a cap for this engine, and for the process too unless it is 1 (then more likely a cap on
+        rows met by one ID with many links than a cap on IDs, and not to be imposed on later resolves)."""
+        cap = max(1, cap)
+        known = self._caps.get(service, self.learned_caps.get(service))
         if known is None or cap < known:
             log.info("%s answers at most %d IDs per request", service, cap)
-            self.learned_caps[service] = cap
+            self._caps[service] = cap
+            if cap > 1:
+                self.learned_caps[service] = cap
 
     async def _batch(self, service: str, ids: list[str], params: Mapping[str, str]) -> tuple[list[LinkRow], bool]:
         body = _form_body([("ID", i) for i in ids] + list(params.items()))
@@ -563,12 +578,14 @@ def _attribute(rows: list[LinkRow], asked: Sequence[str]) -> list[LinkRow]:
     """Rows tied to the ID asked for: services may answer ``ivo://<authority>/<table>?<id>`` for ``<id>``
     (HEASARC does), which then becomes the row's ``origin``."""
     wanted = set(asked)
+    stripped = {a.strip(): a for a in asked}  # cells are read stripped; an ID may have spaces of its own
     out = []
     for row in rows:
         if row.id not in wanted:
             tail = row.id.rsplit("?", 1)[-1]
-            if tail in wanted:
-                row = replace(row, origin=tail)
+            match = stripped.get(row.id) or (tail if tail in wanted else stripped.get(tail.strip()))
+            if match is not None:
+                row = replace(row, origin=match)
         out.append(row)
     return out
 

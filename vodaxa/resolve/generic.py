@@ -44,7 +44,13 @@ async def resolve_vo(source: Any, http: HttpClient, engine: DataLinkEngine, sema
     groups: dict[str, list[str]] = defaultdict(list)
     records: list[dict] = []
     for service, column in descriptors:  # a result may carry several services, each keyed on its own column
-        groups[service] += [str(v) for v in table[column] if v is not None and str(v) not in ("", "--")]
+        for n, value in enumerate(table[column]):
+            if _text(value):
+                groups[service].append(str(value))
+            else:  # a row without an ID cannot be asked about: said, not skipped
+                note = f"row {n}: no {column} value to ask DataLink about"
+                records.append({"obs_id": f"row{n}", "url": None, "local_path": None, "category": "unavailable",
+                                "source_id": f"row{n}", "note": note})  # fmt: skip
     if not descriptors:
         links, records = _row_links(table, accept)
         for base, ident in links:

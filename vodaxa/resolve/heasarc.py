@@ -222,15 +222,15 @@ def _place(row: LinkRow, obs_id: str) -> tuple[str, str, bool] | None:
     url = row.access_url or ""
     parts = urlsplit(url)
     segments = [s for s in parts.path.split("/") if s]
-    if any(unquote(s) in (".", "..") or "/" in unquote(s) for s in segments):
-        return None
-    if not _in_tree(parts.scheme, parts.netloc, segments, row.service):
+    if any(unquote(s).split(";")[0] in (".", "..") or any(c in unquote(s) for c in "/\\\x00") for s in segments):
+        return None  # dot segments, also as '..;' (Tomcat's way), backslashes, NUL: never a data path
+    if not _in_tree(parts.scheme, parts.netloc, segments):
         return None
     is_dir = url.endswith("/") or (row.content_type or "").lower() in ("directory", "application/x-directory")
     low = obs_id.lower()
     for n, segment in enumerate(segments):
         name = unquote(segment).lower()
-        if name == low or name.startswith(low + "."):
+        if name == low or (name.startswith(low + ".") and name[len(low) + 1 :].isdigit()):  # INTEGRAL's <scw>.001
             root = urlunsplit((parts.scheme, parts.netloc, "/" + "/".join(segments[: n + 1]) + "/", "", ""))
             below = "/".join(segments[n + 1 :])
             if not below:
@@ -239,15 +239,15 @@ def _place(row: LinkRow, obs_id: str) -> tuple[str, str, bool] | None:
     return None
 
 
-def _in_tree(scheme: str, netloc: str, segments: list[str], service: str | None) -> bool:
+def _in_tree(scheme: str, netloc: str, segments: list[str]) -> bool:
     """Whether a URL lies in HEASARC's data tree: below the configured ``ftp`` root, or in the ``/FTP/`` tree
-    of the host that answered the DataLink request (never another host's)."""
+    of the configured DataLink service's host (never another host's, not even one a nested document named)."""
     ftp = urlsplit(endpoints.get("heasarc", "ftp"))
     root = [s for s in ftp.path.split("/") if s]
     if (scheme, netloc) == (ftp.scheme, ftp.netloc) and segments[: len(root)] == root:
         return True
-    answered = urlsplit(service or "")
-    return (scheme, netloc) == (answered.scheme, answered.netloc) and segments[:1] == ["FTP"]
+    service = urlsplit(endpoints.get("heasarc", "datalink"))
+    return (scheme, netloc) == (service.scheme, service.netloc) and segments[:1] == ["FTP"]
 
 
 def _outermost(walks: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:

@@ -60,13 +60,30 @@ def parse_listing(html: str) -> tuple[list[str], list[str]]:
     return dirs, files
 
 
-async def walk(http: HttpClient, url: str, *, max_depth: int = 8) -> list[str]:
-    """Every file below the directory ``url``, as sanitised paths relative to it (listings fetched concurrently)."""
+#: Listings one walk may read, and files it may list: an observation directory has tens of folders and a
+#: few thousand files at most; a tree far larger is a server gone wrong (or a loop of links).
+MAX_LISTINGS = 2000
+MAX_FILES = 100_000
+
+
+async def walk(
+    http: HttpClient, url: str, *, max_depth: int = 8, max_listings: int = MAX_LISTINGS, max_files: int = MAX_FILES
+) -> list[str]:
+    """Every file below the directory ``url``, as sanitised paths relative to it (listings fetched concurrently).
+
+    A listing that redirects anywhere outside ``url`` (another host, or elsewhere on the same one), one read
+    twice, or a tree larger than ``max_listings``/``max_files`` is a :class:`ResolveError` naming it.
+    """
     if not url.endswith("/"):
         url += "/"
     root = urlsplit(url)
+    inside = "/" + "/".join(p for p in root.path.split("/") if p) + "/"
+    read: set[str] = set()
+    counts = {"files": 0}
 
     async def visit(directory: str, prefix: str, depth: int) -> list[str]:
+        if len(read) >= max_listings:
+            raise ResolveError(f"{url} holds more than {max_listings} folders; not walked further", url=url)
         response = await http.get(directory)
         if response.status == 404:
             raise ResolveError(f"{directory} does not exist (404)", url=directory, status=404)
@@ -79,7 +96,16 @@ async def walk(http: HttpClient, url: str, *, max_depth: int = 8) -> list[str]:
         final = urlsplit(response.url)
         if (final.scheme, final.netloc) != (root.scheme, root.netloc):
             raise ResolveError(f"{directory} redirected to another host ({final.netloc})", url=directory)
+        here = "/" + "/".join(p for p in final.path.split("/") if p) + "/"
+        if not here.startswith(inside):
+            raise ResolveError(f"{directory} redirected outside {url} (to {final.path})", url=directory)
+        if here in read:
+            raise ResolveError(f"{directory} leads back to {final.path}, listed already (a loop of links)", url=url)
+        read.add(here)
         dirs, files = parse_listing(response.text())
+        counts["files"] += len(files)
+        if counts["files"] > max_files:
+            raise ResolveError(f"{url} lists more than {max_files} files; not walked further", url=url)
         out = []
         for name in files:
             try:
