@@ -308,3 +308,65 @@ def test_many_files_named_at_once_are_all_found_on_rerun(server, tmp_path):
     count = len(server.requests)
     again = vodaxa.download(urls, tmp_path, progress=False)
     assert len(again.skipped) == 30 and len(server.requests) == count
+
+
+@pytest.fixture
+def paths():
+    """Files at any path: the body is the path's first segment repeated; ``/n/<name>/...`` adds a
+    Content-Disposition naming the file ``<name>``; ``.gz`` paths are gzipped."""
+    import gzip as gz
+
+    async def handler(request: web.Request) -> web.Response:
+        parts = request.path.strip("/").split("/")
+        body = (parts[0].upper().encode() + b"-") * 20
+        headers = {}
+        if parts[0] == "n":
+            headers["Content-Disposition"] = f'attachment; filename="{parts[1]}"'
+            body = parts[2].encode() * 20
+        if request.path.endswith(".gz"):
+            body = gz.compress(body)
+        return web.Response(body=body, headers=headers, content_type="application/octet-stream")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    srv = AppThread(app)
+    yield srv.base
+    srv.close()
+
+
+def test_urls_ending_alike_get_the_same_names_in_any_order(paths, tmp_path):
+    one, two = f"{paths}/aaa/get", f"{paths}/bbb/get"
+    first = vodaxa.download([one, two], tmp_path, progress=False)
+    again = vodaxa.download([two, one], tmp_path, progress=False)  # the other order: the same files, skipped
+    assert sorted(first.ok) == sorted(again.skipped) and len(again.skipped) == 2
+    for path in again.skipped:
+        assert path.read_bytes().startswith(b"AAA" if path.name == "get" else b"BBB")  # the smaller URL keeps it
+
+
+def test_a_name_recorded_for_one_url_is_never_another_urls(paths, tmp_path):
+    x = f"{paths}/n/data.dat/X/123"
+    assert vodaxa.download([x], tmp_path, progress=False).ok == [tmp_path / "data.dat"]
+    z = f"{paths}/zzz/data.dat"
+    report = vodaxa.download([z, x], tmp_path, progress=False)
+    assert (tmp_path / "data.dat").read_bytes().startswith(b"X")  # still X's
+    zfile = next(p for p in report.ok + report.skipped if p.read_bytes().startswith(b"ZZZ"))
+    assert zfile.name != "data.dat"
+
+
+def test_a_hand_edited_index_can_neither_claim_nor_delete_a_file(server, tmp_path):
+    (tmp_path / "precious.dat").write_bytes(b"mine")
+    url = server.serve("idx", None, b"server bytes")
+    (tmp_path / INDEX).write_text(json.dumps({"idx": {"url": url, "name": "precious.dat"}}))
+    report = vodaxa.download([url], tmp_path, progress=False, overwrite=True)
+    assert (tmp_path / "precious.dat").read_bytes() == b"mine" and report.ok == [tmp_path / "idx"]
+    (tmp_path / INDEX).write_text(json.dumps({"idx": {"url": url, "name": "other.part"}}))
+    (tmp_path / "other.part").write_bytes(b"someone's partial file")
+    vodaxa.download([url], tmp_path, progress=False, overwrite=True)
+    assert (tmp_path / "other.part").read_bytes() == b"someone's partial file"
+
+
+def test_a_server_name_cannot_be_what_another_file_unpacks_to(paths, tmp_path):
+    packed = f"{paths}/ooo/data.dat.gz"
+    named = f"{paths}/n/data.dat/NAMED/123"
+    report = vodaxa.download([packed, named], tmp_path, decompress=True, progress=False)
+    assert (tmp_path / "data.dat").read_bytes().startswith(b"OOO") and len(report.ok) == 2

@@ -300,3 +300,43 @@ def test_bad_semantics_are_typed_errors(server, bad):
 def test_core_terms_ignore_case_and_a_generator_is_read_once(server):
     assert len(resolve(_table(server, "one", ["A"]), semantics="#THIS").files) == 1
     assert len(resolve(_table(server, "one", ["A"]), semantics=(t for t in ["#this"])).files) == 1
+
+
+def test_an_id_whose_links_the_service_cut_short_is_said(server):
+    # a service capping rows (not IDs) at 5 and flagging OVERFLOW: 'big' has 8 links
+    def answer(ids, base):
+        rows = [(i, f"{base}/files/{i}-{k}.fits", "", "", "#this", "", "")
+                for i in ids for k in range(8 if i == "big" else 1)]  # fmt: skip
+        return links_doc(rows[:5], status="OVERFLOW" if len(rows) > 5 else "OK")
+
+    server.answers["rowcap"] = answer
+    manifest = resolve(_table(server, "rowcap", ["big", "s1", "s2"]))
+    assert set(manifest.files["obs_id"]) == {"big", "s1", "s2"}
+    cut = manifest.unavailable
+    assert list(cut["obs_id"]) == ["big"] and "cut short" in cut["note"].iloc[0]
+    assert DataLinkEngine.learned_caps.get(f"{server.base}/rowcap", 2) > 1  # not imposed on later resolves
+
+
+def test_ids_with_spaces_of_their_own_are_tied_back(server):
+    server.answers["echo"] = lambda ids, base: links_doc(
+        [(i, f"{base}/files/{i.strip()}.fits", "", "", "#this", "", "") for i in ids]
+    )
+    table = Table({"datalink_url": [f"{server.base}/echo?ID=abc%20", f"{server.base}/echo?ID=%20def",
+                                    f"{server.base}/echo?ID=ghi"]})  # fmt: skip
+    manifest = resolve(table)
+    assert len(manifest.files) == 3 and manifest.unavailable.empty
+
+
+def test_rows_without_an_id_for_the_descriptor_are_said(server):
+    from io import BytesIO
+
+    import pyvo
+    from astropy.io.votable import parse
+
+    from vodaxa.sandbox.vo import FieldMeta, ServiceDescriptor, result_document
+
+    doc = result_document([FieldMeta("pid", "char")], [["a1", "", "a4"]],
+                          descriptors=[ServiceDescriptor(f"{server.base}/one", "pid")])  # fmt: skip
+    manifest = resolve(pyvo.dal.DALResults(parse(BytesIO(doc))))
+    assert sorted(manifest.files["obs_id"]) == ["a1", "a4"]
+    assert list(manifest.unavailable["obs_id"]) == ["row1"] and "no pid value" in manifest.unavailable["note"].iloc[0]

@@ -117,3 +117,31 @@ def test_json_and_parquet_round_trip_exactly(tmp_path):
     assert str(parquet.frame["size"].dtype) == "Int64" and pd.isna(parquet.frame["size"][1])
     with pytest.raises(ResolveError, match="not a vodaxa manifest"):
         Manifest.from_json('{"rows": []}')
+
+
+def test_clash_names_do_not_depend_on_row_order():
+    rows = [{"url": f"http://h/v{i}/data.dat", "local_path": "o/data.dat"} for i in (1, 2, 3)]
+    one = Manifest(rows).merge_duplicates().frame.set_index("url")["local_path"]
+    two = Manifest(list(reversed(rows))).merge_duplicates().frame.set_index("url")["local_path"]
+    assert one.sort_index().equals(two.sort_index()) and one["http://h/v1/data.dat"] == "o/data.dat"
+
+
+def test_case_and_folder_clashes_are_renamed():
+    rows = [
+        {"url": "http://h/a", "local_path": "o/F.fits"},
+        {"url": "http://h/b", "local_path": "o/f.fits"},
+        {"url": "http://h/c", "local_path": "o/x"},
+        {"url": "http://h/d", "local_path": "o/x/y"},
+    ]
+    paths = list(Manifest(rows).merge_duplicates().frame["local_path"])
+    assert len({p.casefold() for p in paths}) == 4
+    assert "o/x/y" in paths and "o/x" not in paths  # the file named like a folder moves aside
+
+
+def test_unavailable_rows_are_kept_per_source():
+    rows = [
+        {"obs_id": "42", "source_id": "ivo://a/t1?42", "note": "NotFoundFault: x"},
+        {"obs_id": "42", "source_id": "ivo://a/t2?42", "note": "NotFoundFault: x"},
+        {"obs_id": "42", "source_id": "ivo://a/t2?42", "note": "NotFoundFault: x"},
+    ]
+    assert len(Manifest(rows).merge_duplicates().frame) == 2

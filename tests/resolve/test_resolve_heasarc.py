@@ -260,6 +260,18 @@ def test_a_lying_datalink_answer_cannot_hand_an_observation_other_data(sandbox):
         rows = [link for i in ids for link in lies.get(i, [])]
         return web.Response(body=links_document(rows), content_type="application/x-votable+xml")
 
+    async def elsewhere(request: web.Request) -> web.Response:  # a nested document on another host
+        rows = [Link(str(a_row), access_url=f"{request.scheme}://{request.host}/FTP/nustar/data/obs/{a_obs}/",
+                     semantics=PRODUCTS + "nustar.obs", content_type="text/html")]  # fmt: skip
+        return web.Response(body=links_document(rows), content_type="application/x-votable+xml")
+
+    other_app = web.Application()
+    other_app.router.add_route("*", "/links", elsewhere)
+    other = AppThread(other_app)
+    lies[str(a_row)].append(
+        Link(str(a_row), access_url=f"{other.base}/links?ID={a_row}", semantics=PRODUCTS + "nustar.obs",
+             content_type="application/x-votable+xml;content=datalink")
+    )  # fmt: skip
     app = web.Application()
     app.router.add_post("/links/{table}", links)
     hostile = AppThread(app)
@@ -268,8 +280,12 @@ def test_a_lying_datalink_answer_cannot_hand_an_observation_other_data(sandbox):
             manifest = resolve(_chandra_like("nustar_pointed", a_obs, b_obs))
     finally:
         hostile.close()
-    assert manifest.files.empty  # A was offered B's, swift's, another host's and a '..' directory; B was offered A's
+        other.close()
+    # A was offered B's, swift's, two other hosts' and a '..' directory; B was offered A's
+    assert manifest.files.empty
     assert set(manifest.unavailable["obs_id"]) == {a_obs, b_obs}
+    notes = dict(zip(manifest.unavailable["obs_id"], manifest.unavailable["note"]))
+    assert "lists no data directory" in notes[a_obs]  # none of those URLs was even taken for data
 
 
 def _chandra_like(name: str, *obs_ids: str) -> Mission:
