@@ -31,6 +31,7 @@ _MAX_BITS = 16
 _CLEAR = 256
 _CHECK_GAP = 10_000
 _CHUNK = 1 << 20  # codes unpacked per numpy call while decoding (a multiple of 8)
+_CAPPED_CHUNK = 1 << 12  # the same when the output is bounded: the size is checked after each step
 _GATHER_BYTES = 1 << 24  # output bytes assembled per numpy gather
 
 
@@ -244,8 +245,10 @@ def _parse_header(data: bytes) -> tuple[int, bool]:
     return max_bits, bool(flags & _BLOCK_MODE)
 
 
-def _decode(data: bytes, stats: dict[str, int] | None = None) -> bytes:
+def _decode(data: bytes, stats: dict[str, int] | None = None, max_output: int | None = None) -> bytes:
     """Decompress a ``.Z`` stream; fills ``stats`` (widest code width, CLEAR count) when given."""
+    chunk = _CHUNK if max_output is None else _CAPPED_CHUNK  # smaller steps when the output is bounded
+    produced, counted = 0, 0
     max_bits, block = _parse_header(data)
     strings = _Strings(max_bits, block)
     total = len(data)
@@ -253,7 +256,7 @@ def _decode(data: bytes, stats: dict[str, int] | None = None) -> bytes:
     widest, clears, pos = _INIT_BITS, 0, 3
     n_bits, maxcode = _INIT_BITS, (1 << _INIT_BITS) - 1
     left = strings.room(maxcode)
-    while (take := min(_CHUNK, left, (total - pos) * 8 // n_bits)) > 0:
+    while (take := min(chunk, left, (total - pos) * 8 // n_bits)) > 0:
         widest = max(widest, n_bits)
         codes = _unpack(buf, pos, n_bits, take)
         hits = np.flatnonzero(codes == _CLEAR) if block else ()
@@ -262,6 +265,11 @@ def _decode(data: bytes, stats: dict[str, int] | None = None) -> bytes:
             strings.feed(codes[: take - 1])
         else:
             strings.feed(codes)
+        if max_output is not None:
+            produced += sum(len(s) for s in strings.out[counted:])
+            counted = len(strings.out)
+            if produced > max_output:
+                raise TooLarge(f"the stream unpacks to more than {max_output:,} bytes")
         pos += (take + 7) // 8 * n_bits  # a width change or CLEAR skips the rest of the group of eight
         left -= take
         if len(hits):
@@ -278,6 +286,11 @@ def _decode(data: bytes, stats: dict[str, int] | None = None) -> bytes:
     return b"".join(strings.out)
 
 
-def decompress(data: bytes) -> bytes:
-    """Decompress a ``.Z`` stream (as ``uncompress`` or ``gzip -d`` would); ValueError if it is corrupt."""
-    return _decode(data)
+class TooLarge(ValueError):
+    """The stream unpacks to more than the ``max_output`` bytes allowed (a decompression bomb)."""
+
+
+def decompress(data: bytes, max_output: int | None = None) -> bytes:
+    """Decompress a ``.Z`` stream (as ``uncompress`` or ``gzip -d`` would); ValueError if it is corrupt,
+    :class:`TooLarge` as soon as the output passes ``max_output`` bytes."""
+    return _decode(data, max_output=max_output)

@@ -26,7 +26,7 @@ import aiohttp
 from ..errors import DownloadError
 from ..http import RETRY_STATUSES, HttpClient
 from .naming import ServerName
-from .partial import CONTENT_RANGE, part_path, state_path, validator
+from .partial import CONTENT_RANGE, open_part, part_path, state_path, validator
 from .segments import Unsplittable, fetch_segments, splittable
 
 __all__ = ["FileTask", "fetch_file", "fsync_dirs", "is_complete"]
@@ -237,7 +237,7 @@ def _copy_local(task: FileTask, source: Path, on_bytes: Callable[[int], None] | 
     if not source.is_file():
         raise DownloadError(f"{source}: not in the local mirror")
     part = part_path(task.path)
-    with source.open("rb") as src, part.open("wb") as out:
+    with source.open("rb") as src, open_part(part, "wb") as out:
         while block := src.read(CHUNK):
             out.write(block)
         out.flush()
@@ -322,7 +322,7 @@ async def _attempt(
             return 0, f"the server offers {total} bytes but the manifest expects {task.size}", None
         first = True
         try:
-            with part.open(mode) as out:
+            with open_part(part, mode) as out:
                 async for block in answer.content.iter_chunked(CHUNK):
                     if first and mode == "wb":
                         why = sniff(name, block[:512], answer.headers.get("Content-Type", "").lower())

@@ -5,11 +5,19 @@ ranged fetches the segment map), plus how to read a validator and a Content-Rang
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import BinaryIO
 
-__all__ = ["CONTENT_RANGE", "part_path", "state_path", "validator"]
+from ..errors import DownloadError
+
+__all__ = ["CONTENT_RANGE", "open_part", "open_part_fd", "part_path", "state_path", "validator"]
+
+_MODES = {"wb": os.O_WRONLY | os.O_CREAT | os.O_TRUNC, "ab": os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+          "r+b": os.O_RDWR | os.O_CREAT}  # fmt: skip
 
 #: ``Content-Range: bytes first-last/total`` (total may be ``*``).
 CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
@@ -18,6 +26,24 @@ CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 def part_path(path: Path) -> Path:
     """Where the bytes of ``path`` accumulate until verified."""
     return path.with_name(path.name + ".part")
+
+
+def open_part_fd(path: Path, mode: str = "r+b") -> int:
+    """A descriptor on ``path`` (a ``.part`` file) opened without following a symbolic link found in its place:
+    a link planted there (by another user, or left by another tool) must not make vodaxa write elsewhere."""
+    try:
+        return os.open(path, _MODES[mode] | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as err:
+        if err.errno == errno.ELOOP or path.is_symlink():
+            raise DownloadError(
+                f"{path} is a symbolic link; vodaxa does not write through links: remove it and run again"
+            ) from None
+        raise
+
+
+def open_part(path: Path, mode: str) -> BinaryIO:
+    """:func:`open_part_fd` as a file object (``wb``, ``ab`` or ``r+b``)."""
+    return os.fdopen(open_part_fd(path, mode), mode)
 
 
 def state_path(path: Path) -> Path:

@@ -22,7 +22,7 @@ import aiohttp
 
 from ..errors import DownloadError
 from ..http import RETRY_STATUSES, HttpClient
-from .partial import CONTENT_RANGE, state_path
+from .partial import CONTENT_RANGE, open_part_fd, state_path
 from .partial import validator as validator_of
 
 __all__ = ["SEGMENT_MIN", "SPLIT_MIN", "Unsplittable", "fetch_segments", "plan", "splittable"]
@@ -108,7 +108,7 @@ async def fetch_segments(
     if saved:
         log.info("%s: resuming %d segments (%d of %d bytes here)", url, len(segments),
                  sum(n - s for s, _, n in segments), size)  # fmt: skip
-    fd = os.open(part, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = open_part_fd(part, "r+b")
     received, rejected = 0, False
     every = max(CHECKPOINT_MIN, size // CHECKPOINTS)
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ..download.decompress import LIMITS
 from ..errors import ProcessingError
 from .runner import ProcessReport, Task, Workspace, run_step
 
@@ -60,6 +61,14 @@ def extract(archive: str | Path, target: str | Path, depth: int = 1) -> dict[str
     try:
         with tarfile.open(archive) as tar:
             members, refused = _safe_members(tar, target)
+            unpacked = sum(m.size for m in members if m.isfile())
+            allowed = LIMITS.allowed(archive.stat().st_size)
+            if unpacked > allowed:
+                raise ProcessingError(
+                    f"{archive}: its members add up to {unpacked:,} bytes from {archive.stat().st_size:,} packed, "
+                    f"over the {allowed:,} allowed (a decompression bomb, or data beyond "
+                    "vodaxa.download.decompress.LIMITS); nothing was unpacked"
+                )
             for member in members:
                 member.mode = 0o755 if member.isdir() else 0o644  # no setuid bits, no odd permissions
                 if hasattr(tarfile, "data_filter"):
