@@ -32,3 +32,11 @@ def test_a_planted_part_link_is_refused(files, tmp_path, splits):
     report = vodaxa.download([f"{files}/x.fits"], dest, progress=False, splits=splits, retries=0)
     assert outside.read_bytes() == b"not yours"
     assert not report.ok and "symbolic link" in " ".join(report.errors)
+
+
+@pytest.mark.parametrize("url", ["/etc/hostname", "file:///etc/hostname", "../../etc/hostname", "ftp://h/x"])
+def test_a_url_that_is_a_local_path_is_never_read(tmp_path, url):
+    """Issue 14 item 8: a DataLink access_url naming a local file is not copied in as if it were a mirror."""
+    report = vodaxa.download(vodaxa.Manifest([{"url": url, "local_path": "x/hostname"}]), tmp_path, progress=False)
+    assert not report.ok and not (tmp_path / "x" / "hostname").exists()
+    assert "not an http(s) URL" in " ".join(report.errors)

@@ -163,6 +163,12 @@ async def fetch_file(
         try:
             if source.startswith(("http://", "https://")):
                 return await _fetch_url(http, task, source, retries, on_bytes, sync_dirs, deadline)
+            if source == task.url:  # local copies come only from a mirror folder the caller configured
+                raise DownloadError(
+                    f"{source!r} is not an http(s) URL; vodaxa reads local files only from a mirror folder you "
+                    "name (download(..., mirrors={'heasarc': '/path/to/copy'}))",
+                    url=source,
+                )
             return await asyncio.to_thread(_copy_local, task, Path(source), on_bytes)
         except DownloadError as err:
             if source != task.url:
