@@ -27,3 +27,13 @@ class AppThread:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
         self.loop.close()
+
+
+def fits_file(payload: bytes, extra: tuple[str, ...] = ()) -> bytes:
+    """A small valid FITS file (a primary header of 8-bit data holding ``payload``, and ``extra`` cards), whole
+    to the last block."""
+    cards = [f"SIMPLE  = {'T':>20}", f"BITPIX  = {8:>20}", f"NAXIS   = {1:>20}", f"NAXIS1  = {len(payload):>20}",
+             *extra, "END"]  # fmt: skip
+    header = "".join(c.ljust(80) for c in cards).encode()
+    header += b" " * (-len(header) % 2880)
+    return header + payload + bytes(-len(payload) % 2880)

@@ -16,9 +16,9 @@ from vodaxa.download.naming import INDEX, content_disposition_name, server_name,
 from vodaxa.errors import ResolveError
 from vodaxa.manifest import safe_file_name
 
-from ..servers import AppThread
+from ..servers import AppThread, fits_file
 
-FITS = b"SIMPLE  =                    T" + bytes(range(256)) * 4000  # ~1 MB, looks like FITS
+FITS = fits_file(bytes(range(256)) * 4000)  # ~1 MB of valid FITS
 DP_ID = "FORS2.2021-01-02T00:59:12.533"  # ESO's dataportal URLs end in a dp_id: no extension
 
 
@@ -302,7 +302,9 @@ def test_a_server_name_that_would_unpack_onto_another_file_is_refused(server, tm
 
 
 def test_many_files_named_at_once_are_all_found_on_rerun(server, tmp_path):
-    urls = [server.serve(f"m{i}", f'attachment; filename="named{i}.fits"', FITS[:5000] + bytes([i])) for i in range(30)]
+    urls = [
+        server.serve(f"m{i}", f'attachment; filename="named{i}.fits"', fits_file(bytes([i]) * 5000)) for i in range(30)
+    ]
     first = vodaxa.download(urls, tmp_path, max_per_host=8, progress=False)
     assert sorted(p.name for p in first.ok) == sorted(f"named{i}.fits" for i in range(30))
     count = len(server.requests)

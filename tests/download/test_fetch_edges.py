@@ -20,7 +20,9 @@ from vodaxa.download.mirrors import candidates, normalise
 from vodaxa.errors import DownloadError
 from vodaxa.http import HttpClient, run_sync
 
-FITS = b"SIMPLE  =                    T" + bytes(range(256)) * 4000  # ~1 MB, looks like FITS
+from ..servers import fits_file
+
+FITS = fits_file(bytes(range(256)) * 4000)  # ~1 MB of valid FITS
 
 
 class Server:
@@ -294,6 +296,7 @@ def test_an_unknown_mirror_key_is_a_config_error(tmp_path):
 
 
 def test_a_fits_file_failing_its_checksums_is_refused(server, tmp_path):
+    server.body = fits_file(bytes(range(256)) * 40, extra=("CHECKSUM= 'AAAAAAAAAAAAAAAA'", "DATASUM = '1'"))
     report = vodaxa.download([server.url("/data/a.fits")], tmp_path, verify="fits", retries=1, progress=False)
     assert "FITS" in report.failed["reason"][0] and not (tmp_path / "a.fits").exists()
     assert vodaxa.download([server.url("/data/a.fits")], tmp_path, progress=False).ok  # only checked when asked

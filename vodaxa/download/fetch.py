@@ -28,6 +28,7 @@ from ..http import RETRY_STATUSES, HttpClient
 from .naming import ServerName
 from .partial import CONTENT_RANGE, open_part, part_path, state_path, validator
 from .segments import Unsplittable, fetch_segments, splittable
+from .structure import structure_problem
 
 __all__ = ["FileTask", "fetch_file", "fsync_dirs", "is_complete"]
 
@@ -110,7 +111,11 @@ def is_complete(task: FileTask) -> bool:
         return False
     if task.size is not None and size != task.size:
         return False
-    return task.checksum is None or _digest(task.path, task.checksum)
+    if task.checksum is not None:
+        return _digest(task.path, task.checksum)
+    # no size and no checksum (HEASARC's and the CDA's listings): a short file left by an earlier tool or run
+    # must not pass for complete, so its own structure (FITS blocks, the gzip trailer) has to hold
+    return task.size is not None or structure_problem(task.path) is None
 
 
 def sniff(name: str, head: bytes, content_type: str) -> str | None:
@@ -361,6 +366,12 @@ async def _attempt(
         return received, f"retry: the body was {where} than announced ({size} of {expected} bytes)", None
     if task.size is not None and size != task.size:
         return received, f"retry: got {size} bytes, the manifest expects {task.size}", None
+    if expected is None and not task.checksum:  # nobody said how long it is: its own structure must say
+        broken = await asyncio.to_thread(structure_problem, part, task.target.name)
+        if broken:
+            if "cut short" not in broken:
+                _discard(task.path)  # not a truncation a resume can mend
+            return received, f"retry: {broken}", None
     problem = await asyncio.to_thread(_content_problem, task, part) if task.checksum or task.fits else None
     if problem:
         _discard(task.path)
