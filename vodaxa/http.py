@@ -53,6 +53,8 @@ class HttpConfig:
     backoff: float = 0.5  # first pause, doubled each retry, jittered
     max_backoff: float = 30.0
     user_agent: str = "vodaxa (https://github.com/vodaxa)"
+    max_body: int = 256 << 20  # bytes of an answer read whole (DataLink, listings, ...): more is an error
+    body_timeout: float = 300.0  # seconds to read such an answer whole, however slowly the bytes trickle in
 
 
 @dataclass(frozen=True)
@@ -181,10 +183,25 @@ class HttpClient:
     async def _once(
         self, method: str, url: str, *, params: Any, data: Any, headers: Mapping[str, str] | None
     ) -> Response:
-        """One exchange read whole (redirects followed hop by hop, see :meth:`stream`)."""
+        """One exchange read whole (redirects followed hop by hop, see :meth:`stream`), at most ``max_body``
+        bytes within ``body_timeout`` seconds: a bigger answer is a :class:`ServiceError`, a slower one a timeout
+        (retried like a lost connection)."""
         async with self.stream(method, url, params=params, data=data, headers=headers) as answer:
-            body = await answer.read()
+            body = await asyncio.wait_for(self._read_capped(answer, url), self.config.body_timeout)
             return Response(answer.status, str(answer.url), dict(answer.headers), body)
+
+    async def _read_capped(self, answer: aiohttp.ClientResponse, url: str) -> bytes:
+        cap = self.config.max_body
+        declared = answer.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise ServiceError(_too_big(url, cap, int(declared)), url=url)
+        parts, size = [], 0
+        async for block in answer.content.iter_chunked(1 << 16):
+            size += len(block)
+            if size > cap:
+                raise ServiceError(_too_big(url, cap), url=url)
+            parts.append(block)
+        return b"".join(parts)
 
     @contextlib.asynccontextmanager
     async def stream(
@@ -254,6 +271,12 @@ class HttpClient:
     async def post(self, url: str, **options: Any) -> Response:
         """POST with retries."""
         return await self.request("POST", url, **options)
+
+
+def _too_big(url: str, cap: int, declared: int | None = None) -> str:
+    size = f"{declared:,} bytes" if declared is not None else f"more than {cap:,} bytes"
+    return (f"{url} answered {size}, over the {cap:,} vodaxa reads into memory (HttpConfig(max_body=...) raises "
+            "the limit if the answer is genuine)")  # fmt: skip
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:

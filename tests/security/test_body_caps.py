@@ -1,0 +1,74 @@
+"""Issue 14 items 12 and 13 (in part): an answer read into memory is capped in size (a 1.5 GB DataLink body
+no longer fills memory) and in time (a server trickling bytes cannot hold a read forever)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiohttp import web
+from astropy.table import Table
+
+import vodaxa
+from vodaxa.errors import ServiceError
+from vodaxa.http import HttpClient, HttpConfig
+
+from ..servers import AppThread
+
+pytestmark = pytest.mark.timeout(30)
+DATALINK = "application/x-votable+xml;content=datalink"
+
+
+@pytest.fixture(scope="module")
+def server():
+    async def big(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": DATALINK})  # no length: chunked, endless-ish
+        await response.prepare(request)
+        for _ in range(64):
+            await response.write(b"<VOTABLE>" + b" " * (1 << 16))
+        return response
+
+    async def declared(request: web.Request) -> web.Response:
+        return web.Response(body=b"x" * (3 << 20), content_type="text/xml")
+
+    async def trickle(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/html"})
+        await response.prepare(request)
+        for _ in range(40):
+            await response.write(b".")
+            await asyncio.sleep(0.25)
+        return response
+
+    app = web.Application()
+    app.router.add_route("*", "/big", big)
+    app.router.add_get("/declared", declared)
+    app.router.add_get("/trickle", trickle)
+    s = AppThread(app)
+    yield s
+    s.close()
+
+
+def _get(url: str, config: HttpConfig):
+    async def run():
+        async with HttpClient(config) as http:
+            return await http.get(url)
+
+    return asyncio.run(run())
+
+
+def test_a_body_past_the_cap_is_an_error_naming_the_limit(server):
+    for path in ("/big", "/declared"):
+        with pytest.raises(ServiceError, match="over the 1,048,576 vodaxa reads into memory"):
+            _get(server.base + path, HttpConfig(max_body=1 << 20))
+
+
+def test_a_resolve_meeting_a_bomb_lists_the_ids_unavailable(server):
+    table = Table({"datalink_url": [f"{server.base}/big?ID=a", f"{server.base}/big?ID=b"]})
+    manifest = vodaxa.resolve(table, http_config=HttpConfig(max_body=1 << 20, retries=0))
+    assert manifest.files.empty and sorted(manifest.unavailable["source_id"]) == ["a", "b"]
+    assert all("vodaxa reads into memory" in n for n in manifest.unavailable["note"])
+
+
+def test_a_trickling_server_is_cut_off(server):
+    with pytest.raises(ServiceError, match="failed after 1 attempts"):
+        _get(server.base + "/trickle", HttpConfig(body_timeout=2.0, retries=0, read_timeout=5.0))
