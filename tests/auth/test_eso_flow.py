@@ -245,3 +245,20 @@ def test_download_without_credentials_says_how_to_add_them(sandbox, tmp_path, mo
     assert len(report.failed) == 1
     assert "need ESO credentials" in caplog.text and "vodaxa login eso --store" in caplog.text
     assert PASSWORD not in caplog.text
+
+
+def test_a_burst_of_refusals_costs_one_login(sandbox, tmp_path):
+    """Issue 14 item 5: many files refused at once (a token gone stale) log in again once, not once each."""
+    token = vodaxa.login("eso", allow_http_loopback=True)
+    private = sorted(_private(sandbox))[:12]
+    mission = Mission("eso")
+    mission.filter_on_obs_ids(private)
+    raw = resolve(mission).select(category="raw")
+    issuer = sandbox.archives["eso"].auth.issuer
+    stale = issuer.issue("astro", sandbox.urls["eso"])["id_token"]
+    token._token, token._expires = stale, time.time() + 3600  # the client believes it is still good
+    time.sleep(4.2)  # ... but the server no longer does
+    issued = issuer.issued
+    report = vodaxa.download(raw, tmp_path, progress=False, retries=2, max_per_host=8)
+    assert len(report.ok) == len(raw.files) > 3, report.errors
+    assert issuer.issued - issued == 1  # one login for the whole burst

@@ -40,6 +40,10 @@ def eso_realm(*, allow_http_loopback: bool = False) -> Realm:
     return Realm("eso", prefixes, allow_http_loopback)
 
 
+#: Seconds after a login during which refusals do not cause another one.
+FRESH = 30.0
+
+
 @dataclass
 class EsoToken:
     """A logged-in ESO identity: the credential (in memory only) and the current id_token."""
@@ -51,6 +55,8 @@ class EsoToken:
     _expires: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     refreshes: int = 0
+    _logged_at: float = -1e18  # when the last login's token was obtained (time.monotonic())
+    _issued: str | None = field(default=None, repr=False)  # the token that login obtained
 
     def __repr__(self) -> str:
         left = max(0.0, self._expires - time.time())
@@ -94,6 +100,7 @@ class EsoToken:
             self._token, self._expires = token, expires
             self.margin = min(self.margin, lifetime / 5)
             self.refreshes += 1
+            self._logged_at, self._issued = time.monotonic(), token
         log.info("logged in to ESO as %s; the token is valid for %.0f s", self.credential.username, lifetime)
 
     def valid(self) -> bool:
@@ -107,8 +114,13 @@ class EsoToken:
         return {"Authorization": f"Bearer {self._token}"}
 
     def invalidate(self) -> None:
-        """Forget the token (a server rejected it): the next request logs in again."""
+        """Forget the token (a server rejected it) so the next request logs in again; but a token obtained less
+        than :data:`FRESH` seconds ago is kept: the refusals of a burst sent with the old token must not each
+        cost a login (ESO locks accounts after repeated password logins), and a fresh token refused is not
+        cured by another."""
         with self._lock:
+            if self._token is not None and self._token == self._issued and time.monotonic() - self._logged_at < FRESH:
+                return
             self._token, self._expires = None, 0.0
 
     @property
