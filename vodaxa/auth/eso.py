@@ -10,13 +10,14 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import requests
 
 from ..config import endpoints
 from ..errors import AuthError, ServiceError
 from .credentials import Credential
-from .scoped import Realm
+from .scoped import Realm, is_loopback
 
 __all__ = ["EsoToken", "eso_realm", "token_expiry"]
 
@@ -38,6 +39,24 @@ def eso_realm(*, allow_http_loopback: bool = False) -> Realm:
     services = ("tap_obs", "datalink", "calselector", "dataportal")
     prefixes = tuple(endpoints.get("eso", s, trusted=True) for s in services)  # never a registry-found host
     return Realm("eso", prefixes, allow_http_loopback)
+
+
+#: The host ESO's single sign-on runs on: the only one a password kept for astroquery is ever sent to.
+ESO_SSO_HOST = "www.eso.org"
+
+
+def check_token_url(url: str, source: str) -> None:
+    """Refuse to send a password where it does not belong: over plain http to anything but this machine, and
+    a password stored for astroquery to any host but ESO's own (the user stored it for that host alone)."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback(parts.hostname)):
+        raise AuthError(f"the ESO token endpoint {url} is not https; vodaxa sends no password over plain http")
+    if source == "astroquery keyring" and parts.hostname != ESO_SSO_HOST:
+        raise AuthError(
+            f"the password in astroquery's keyring entry was stored for {ESO_SSO_HOST}, and the token endpoint is "
+            f"{parts.hostname}; vodaxa does not send it there (set VODAXA_ESO_USERNAME and VODAXA_ESO_PASSWORD, "
+            "or 'vodaxa login eso --store', for that host)"
+        )
 
 
 #: Seconds after a login during which refusals do not cause another one.
@@ -67,7 +86,8 @@ class EsoToken:
         if self.credential.kind == "token":
             self._token, self._expires = self.credential.secret, token_expiry(self.credential.secret)
             return
-        url = endpoints.get("eso", "token")
+        url = endpoints.get("eso", "token", trusted=True)
+        check_token_url(url, self.credential.source)
         params = {
             "response_type": "id_token token",
             "grant_type": "password",
@@ -77,11 +97,19 @@ class EsoToken:
         }
         try:
             # POST, as RFC 6749 asks of token endpoints: a password in a query string ends up in request logs
-            answer = requests.post(url, data=params, timeout=self.timeout)
+            # never followed: a redirect must not carry the password to another URL (a 307/308 re-POSTs it)
+            answer = requests.post(url, data=params, timeout=self.timeout, allow_redirects=False)
         except requests.RequestException as err:
             raise ServiceError(
                 f"the ESO token endpoint {url} could not be reached ({type(err).__name__})", url=url
             ) from None
+        if answer.is_redirect or 300 <= answer.status_code < 400:
+            raise ServiceError(
+                f"the ESO token endpoint {url} answered a redirect ({answer.status_code}); the password is not sent "
+                "on: check the 'eso.token' endpoint (vodaxa config show)",
+                url=url,
+                status=answer.status_code,
+            )
         if answer.status_code in (400, 401, 403):
             raise AuthError(f"ESO refused the login of '{self.credential.username}': wrong username or password")
         if answer.status_code != 200:
