@@ -21,10 +21,13 @@ from .download import DownloadReport, download, download_async
 from .errors import VodaxaError
 from .manifest import Manifest
 from .mission import Mission
+from .redact import install_log_filter
 from .resolve import resolve
 from .search import missions_table, search
 
 __version__ = "0.1.0.dev0"
+
+install_log_filter()  # no log record of vodaxa (or of the HTTP libraries under it) shows a credential
 
 __all__ = [
     "DownloadReport",

@@ -21,7 +21,13 @@ __all__ = [
 
 
 class VodaxaError(Exception):
-    """Root of every error vodaxa raises on purpose; catch this to catch them all."""
+    """Root of every error vodaxa raises on purpose; catch this to catch them all.  Its message never holds a
+    credential: registered secrets and credential query parameters are redacted (:mod:`vodaxa.redact`)."""
+
+    def __init__(self, *args: object) -> None:
+        from .redact import redact
+
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
 
 
 class ConfigError(VodaxaError, ValueError):
@@ -39,8 +45,10 @@ class ServiceError(VodaxaError):
     """An archive service answered with an error, an unexpected document, or not at all."""
 
     def __init__(self, message: str, *, url: str | None = None, status: int | None = None) -> None:
+        from .redact import redact
+
         super().__init__(message)
-        self.url = url
+        self.url = redact(url) if url else url
         self.status = status
 
 

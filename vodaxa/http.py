@@ -22,6 +22,7 @@ import aiohttp
 
 from .auth.scoped import same_origin
 from .errors import ServiceError
+from .redact import strip_secret_params
 
 __all__ = ["HttpClient", "HttpConfig", "Response", "run_sync"]
 
@@ -238,6 +239,8 @@ class HttpClient:
                     return
                 await answer.read()  # drain the redirect page so the connection can be reused
             target = urljoin(str(answer.url), location)
+            if secret_params:  # a Location echoing our credentials must not carry them on: re-decided per hop
+                target = strip_secret_params(target)
             if not same_origin(current, target):
                 explicit = {k: v for k, v in explicit.items() if k.lower() not in ("authorization", "cookie")}
             if answer.status == 303 or (answer.status in (301, 302) and method == "POST"):
@@ -308,7 +311,7 @@ def _pairs(params: Any) -> list[tuple[str, str]]:
     return [(str(k), str(v)) for k, v in params]
 
 
-def _describe(err: Exception | None) -> str:
+def _describe(err: Exception | None) -> str:  # redacted where it lands (VodaxaError messages, log records)
     if err is None:
         return "no answer"
     text = str(err) or type(err).__name__

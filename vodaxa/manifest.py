@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import ResolveError
+from .redact import redact
 
 __all__ = ["COLUMNS", "NAME_MAX", "Manifest", "safe_file_name", "safe_relative_path"]
 
@@ -130,6 +131,7 @@ class Manifest:
         frame["size"] = pd.array(pd.to_numeric(frame["size"], errors="coerce"), dtype="Int64")
         for column in _TEXT:
             frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+        frame["note"] = [redact(n) if isinstance(n, str) else n for n in frame["note"]]  # never a credential
         bad = frame["url"].isna() & frame["note"].isna()
         if bad.any():
             raise ResolveError(f"{int(bad.sum())} manifest rows have neither a URL nor a note saying why")

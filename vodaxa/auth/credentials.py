@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from ..config import endpoints
 from ..errors import AuthError
+from ..redact import register
 
 __all__ = ["Credential", "find", "forget", "keyring_service", "remember", "remember_username", "remembered_username"]
 
@@ -38,6 +39,9 @@ class Credential:
     secret: str = field(repr=False)
     kind: str = "password"  # or "token"
     source: str = "given"  # given, environment, keyring, astroquery keyring, prompt, file
+
+    def __post_init__(self) -> None:
+        register(self.secret)  # from now on no message, log record or report can show it
 
     def __repr__(self) -> str:
         return f"Credential(archive={self.archive!r}, username={self.username!r}, kind={self.kind!r}, secret=***)"

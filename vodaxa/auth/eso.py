@@ -16,6 +16,7 @@ import requests
 
 from ..config import endpoints
 from ..errors import AuthError, ServiceError
+from ..redact import register
 from .credentials import Credential
 from .scoped import Realm, is_loopback
 
@@ -122,6 +123,7 @@ class EsoToken:
             raise ServiceError(
                 "the ESO token endpoint did not answer a token (no id_token in its JSON)", url=url
             ) from None
+        register(token)  # a bearer token is as secret as the password
         expires = token_expiry(token)
         lifetime = max(1.0, expires - time.time())
         with self._lock:

@@ -9,6 +9,8 @@ from typing import Any
 
 import pandas as pd
 
+from ..redact import redact
+
 __all__ = ["DownloadReport", "FileResult"]
 
 
@@ -22,6 +24,10 @@ class FileResult:
     bytes: int = 0  # bytes received over the network for this file in this call
     reason: str = ""
     row: dict[str, Any] = field(default_factory=dict, repr=False)  # the manifest row, for retry()
+
+    def __post_init__(self) -> None:
+        if self.reason:  # a reason may quote a library's message holding the URL it was sent to
+            object.__setattr__(self, "reason", redact(self.reason))
 
 
 @dataclass

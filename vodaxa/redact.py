@@ -1,0 +1,70 @@
+"""Secrets never stringified: one redaction function for every text vodaxa writes (exception messages, log
+records, reports, manifests) and the query parameters that carry credentials stripped from URLs.
+
+Credentials register here when they are used (:func:`register`); :func:`redact` then replaces each of them,
+also URL-encoded, and the value of any credential-like query parameter, with ``***``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
+
+__all__ = ["SECRET_PARAMS", "redact", "register", "strip_secret_params"]
+
+#: Query parameters that carry credentials (the XSA's AIO servlet, OAuth-style services).
+SECRET_PARAMS = frozenset({"aiopwd", "password", "passwd", "pwd", "token", "access_token", "id_token", "secret"})
+_PARAM = re.compile(r"(?i)\b(" + "|".join(sorted(SECRET_PARAMS)) + r")=([^&\s'\"<>]*)")
+_LOCK = threading.Lock()
+_SECRETS: set[str] = set()
+_MIN = 6  # shorter strings would blank out ordinary words (URL parameters are redacted by name anyway)
+
+
+def register(secret: str | None) -> None:
+    """Remember a secret (a password or token) so that :func:`redact` removes it from any text."""
+    if not secret or len(secret) < _MIN:
+        return
+    with _LOCK:
+        _SECRETS.update({secret, quote(secret, safe=""), quote_plus(secret)})
+
+
+def redact(text: str) -> str:
+    """``text`` with every registered secret and every credential query parameter's value replaced by ``***``."""
+    if not isinstance(text, str):
+        text = str(text)
+    with _LOCK:
+        secrets = sorted(_SECRETS, key=len, reverse=True)
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, "***")
+    return _PARAM.sub(lambda m: f"{m.group(1)}=***", text)
+
+
+def strip_secret_params(url: str) -> str:
+    """``url`` without credential query parameters (a redirect may echo them towards another host)."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    drop = SECRET_PARAMS | {"aiouser"}  # the XSA's user name goes with its password
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() not in drop]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(kept), parts.fragment))
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts vodaxa's log records (message and arguments) before any handler sees them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _SECRETS or "=" in str(record.msg):
+            record.msg = redact(record.getMessage())
+            record.args = ()
+        return True
+
+
+def install_log_filter() -> None:
+    """Attach the redacting filter to vodaxa's loggers and to urllib3's and aiohttp's request loggers."""
+    for name in ("vodaxa", "urllib3", "aiohttp", "requests"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())
