@@ -202,17 +202,22 @@ def test_download_carries_the_token_and_refuses_login_pages(sandbox, tmp_path, m
         assert b"<html" not in head and b"<!doctype" not in head, path
 
 
-def test_download_logs_in_again_when_the_token_is_refused(sandbox, tmp_path):
+def _stale_login(sandbox: Sandbox, dp_ids: list[str]):
+    """Logged in, the raw frames of ``dp_ids`` resolved, and then the token gone stale behind the client's back;
+    returns (the manifest, the token issuer, how many tokens it had issued)."""
     token = vodaxa.login("eso", allow_http_loopback=True)
-    dp_id = sorted(_private(sandbox))[0]
     mission = Mission("eso")
-    mission.filter_on_obs_ids([dp_id])
+    mission.filter_on_obs_ids(dp_ids)
     raw = resolve(mission).select(category="raw")
     issuer = sandbox.archives["eso"].auth.issuer
     stale = issuer.issue("astro", sandbox.urls["eso"])["id_token"]
     token._token, token._expires = stale, time.time() + 3600  # the client believes it is still good
     time.sleep(4.2)  # ... but the server no longer does
-    issued = issuer.issued
+    return raw, issuer, issuer.issued
+
+
+def test_download_logs_in_again_when_the_token_is_refused(sandbox, tmp_path):
+    raw, issuer, issued = _stale_login(sandbox, sorted(_private(sandbox))[:1])
     report = vodaxa.download(raw, tmp_path, progress=False, retries=2)
     assert len(report.ok) == 1, report.errors
     assert issuer.issued > issued and report.ok[0].read_bytes()[:2] == b"\x1f\x9d"
@@ -249,16 +254,7 @@ def test_download_without_credentials_says_how_to_add_them(sandbox, tmp_path, mo
 
 def test_a_burst_of_refusals_costs_one_login(sandbox, tmp_path):
     """Issue 14 item 5: many files refused at once (a token gone stale) log in again once, not once each."""
-    token = vodaxa.login("eso", allow_http_loopback=True)
-    private = sorted(_private(sandbox))[:12]
-    mission = Mission("eso")
-    mission.filter_on_obs_ids(private)
-    raw = resolve(mission).select(category="raw")
-    issuer = sandbox.archives["eso"].auth.issuer
-    stale = issuer.issue("astro", sandbox.urls["eso"])["id_token"]
-    token._token, token._expires = stale, time.time() + 3600  # the client believes it is still good
-    time.sleep(4.2)  # ... but the server no longer does
-    issued = issuer.issued
+    raw, issuer, issued = _stale_login(sandbox, sorted(_private(sandbox))[:12])
     report = vodaxa.download(raw, tmp_path, progress=False, retries=2, max_per_host=8)
     assert len(report.ok) == len(raw.files) > 3, report.errors
     assert issuer.issued - issued == 1  # one login for the whole burst
