@@ -25,6 +25,7 @@ from ..errors import ConfigError, DownloadError, InputError, ResolveError, Vodax
 from ..http import HttpClient, HttpConfig, run_sync
 from ..manifest import Manifest, safe_relative_path
 from ..resolve import chandra, erosita, eso, heasarc, xsa
+from .claim import claim
 from .decompress import decompress_file, decompressed_name
 from .fetch import FileTask, fetch_file, fsync_dirs, is_complete
 from .mirrors import candidates, normalise
@@ -238,9 +239,15 @@ async def download_async(
     async def worker(pending: Iterator[tuple[FileTask, dict[str, Any]]]) -> None:
         for task, row in pending:
             try:
-                got = await fetch_file(
-                    client, task, retries=retries, on_bytes=bar.add_bytes, sync_dirs=written, deadline=deadline
-                )
+                async with claim(task.path) as waited:  # one writer per file, also across processes
+                    done = _done_meanwhile(task, decompress) if waited else None
+                    if done is not None:  # another process fetched it while this one waited
+                        results.append(FileResult(task.url, done, "skipped", row=row))
+                        bar.add_file(row.get("mission"))
+                        continue
+                    got = await fetch_file(
+                        client, task, retries=retries, on_bytes=bar.add_bytes, sync_dirs=written, deadline=deadline
+                    )
                 results.append(FileResult(task.url, task.target, "ok", got, row=row))
                 bar.add_file(row.get("mission"))
             except DownloadError as err:
@@ -274,6 +281,15 @@ async def download_async(
 def _leaf(row: Mapping[str, Any]) -> str:
     """The file name ``local_path`` gives."""
     return str(row.get("local_path") or "").rstrip("/").rsplit("/", 1)[-1]
+
+
+def _done_meanwhile(task: FileTask, decompress: bool) -> Path | None:
+    """Where another process put ``task``'s file while this one waited for it, if it is complete."""
+    if task.named is not None and (earlier := recorded(task.path, task.url)) is not None:
+        found = _complete(replace(task, path=earlier, named=None), decompress)
+        if found is not None:
+            return found
+    return _complete(replace(task, named=None), decompress)
 
 
 def _complete(task: FileTask, decompress: bool) -> Path | None:

@@ -1,0 +1,60 @@
+"""Issue 14 item 9: two processes downloading the same files into the same folder never interleave: every file
+ends whole (byte-compared with the source), no partial file is left, and neither reports a broken file as ok."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from aiohttp import web
+
+from ..servers import AppThread
+
+pytestmark = pytest.mark.timeout(120)
+FILES = {f"f{i}.dat": hashlib.sha256(bytes([i])).digest() * (48 * 1024) for i in range(5)}  # 1.5 MiB each
+SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import vodaxa
+    report = vodaxa.download(json.loads(sys.argv[1]), sys.argv[2], progress=False, splits=1)
+    print(json.dumps({"ok": [str(p) for p in report.ok], "skipped": [str(p) for p in report.skipped],
+                      "errors": report.errors}))
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def slow():
+    async def handler(request: web.Request) -> web.StreamResponse:
+        body = FILES[request.match_info["name"]]
+        response = web.StreamResponse(headers={"Content-Length": str(len(body)), "ETag": '"v1"'})
+        await response.prepare(request)
+        for start in range(0, len(body), 1 << 18):  # a slow link: both processes are at it at once
+            await response.write(body[start : start + (1 << 18)])
+            await asyncio.sleep(0.05)
+        return response
+
+    app = web.Application()
+    app.router.add_get("/{name}", handler)
+    server = AppThread(app)
+    yield server.base
+    server.close()
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_two_processes_on_one_folder(slow, tmp_path, trial):
+    urls = json.dumps([f"{slow}/{name}" for name in FILES])
+    runs = [subprocess.Popen([sys.executable, "-c", SCRIPT, urls, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+            for _ in range(2)]  # fmt: skip
+    reports = [json.loads(run.communicate(timeout=100)[0]) for run in runs]
+    assert all(not r["errors"] for r in reports), reports
+    assert all(len(r["ok"]) + len(r["skipped"]) == len(FILES) for r in reports)
+    for name, body in FILES.items():
+        assert (tmp_path / name).read_bytes() == body, name
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name not in FILES]
+    assert leftovers == [], leftovers

@@ -1,0 +1,62 @@
+"""One writer per file across processes: an exclusive lock per destination file, held for the whole fetch.
+
+Two vodaxa runs downloading the same manifest into the same folder must not interleave their bytes in one
+``.part``: the second waits for the first and then finds the file complete.  The lock is an ``flock`` on a
+hidden file beside the data (``.vodaxa-<digest>.lock``, so no file pattern of the data matches it), removed
+when released; the operating system releases it when a process dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on POSIX: no cross-process claim
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["claim", "lock_path"]
+
+
+def lock_path(path: Path) -> Path:
+    """The lock file of ``path``."""
+    return path.with_name(f".vodaxa-{hashlib.sha1(path.name.encode()).hexdigest()[:16]}.lock")
+
+
+@contextlib.asynccontextmanager
+async def claim(path: Path, *, poll: float = 0.2) -> AsyncIterator[bool]:
+    """Hold ``path``'s lock inside the block; yields True if another process held it first (and so may have
+    fetched the file meanwhile: check before fetching again)."""
+    if fcntl is None:
+        yield False
+        return
+    lock = lock_path(path)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    waited = False
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            waited = True
+            await asyncio.sleep(poll)
+            continue
+        try:
+            held = os.fstat(fd).st_ino == os.stat(lock).st_ino  # not a file its last holder removed meanwhile
+        except FileNotFoundError:
+            held = False
+        if held:
+            break
+        os.close(fd)
+    try:
+        yield waited
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()  # before releasing: whoever opens the name next makes a new lock
+        os.close(fd)
