@@ -180,6 +180,8 @@ def cmd_resolve(args: argparse.Namespace) -> int:
 
     if args.observations is not None and (args.mission or args.obs_id):
         raise InputError("give an observation table or --mission with --obs-id, not both")
+    if args.login and args.mission:  # before the ObsIDs are looked up: proprietary ones are only seen logged in
+        _log_in([args.mission])
     if args.observations is not None:
         source = read_observations(args.observations)
     elif args.mission and args.obs_id:
@@ -194,8 +196,8 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     if suffix not in (".json", ".parquet"):
         raise InputError(f"{args.output}: a manifest is written as .json or .parquet")
     split = lambda text: [t.strip() for t in text.split(",") if t.strip()] if text else None  # noqa: E731
-    if args.login:
-        _log_in(sorted(set(source["mission"])) if args.observations is not None else [args.mission])
+    if args.login and args.observations is not None:
+        _log_in(sorted(set(source["mission"])))
     manifest = resolve(
         source, products=args.products, instruments=args.instrument, filetypes=split(args.filetypes),
         exclude=split(args.exclude), calibrations=args.calibrations, semantics=split(args.semantics) or "#this",
