@@ -72,3 +72,25 @@ def test_a_resolve_meeting_a_bomb_lists_the_ids_unavailable(server):
 def test_a_trickling_server_is_cut_off(server):
     with pytest.raises(ServiceError, match="failed after 1 attempts"):
         _get(server.base + "/trickle", HttpConfig(body_timeout=2.0, retries=0, read_timeout=5.0))
+
+
+@pytest.fixture(scope="module")
+def slowloris():
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Length": "100000", "Content-Type": "application/fits"})
+        await response.prepare(request)
+        for _ in range(200):  # one byte every half second: never a read timeout, never done
+            await response.write(b" ")
+            await asyncio.sleep(0.5)
+        return response
+
+    app = web.Application()
+    app.router.add_get("/{name}", handler)
+    s = AppThread(app)
+    yield s
+    s.close()
+
+
+def test_a_slowloris_download_stops_at_the_budget(slowloris, tmp_path):
+    report = vodaxa.download([f"{slowloris.base}/slow.dat"], tmp_path, budget=2.0, retries=5, progress=False)
+    assert not report.ok and "budget" in " ".join(report.errors)

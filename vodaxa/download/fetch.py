@@ -220,10 +220,22 @@ async def _fetch_url(
                 break
             await asyncio.sleep(pause)
             retry_after = None
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            last += " (the download budget is spent)"
+            break
         try:
-            got, status, retry_after = await _attempt(http, task, url, part, on_bytes, sync_dirs)
+            attempt_once = _attempt(http, task, url, part, on_bytes, sync_dirs)
+            got, status, retry_after = await (attempt_once if left is None else asyncio.wait_for(attempt_once, left))
             received += got
-        except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as err:
+        except asyncio.TimeoutError as err:
+            if deadline is not None and time.monotonic() >= deadline:  # the budget, not a read timeout
+                last = "the download budget ran out during the transfer (the .part is kept: run again to resume)"
+                break
+            last = f"connection lost ({type(err).__name__}: {err})".rstrip(" :()")
+            log.info("%s: %s; will resume", url, last)
+            continue
+        except (aiohttp.ClientError, ConnectionError) as err:
             last = f"connection lost ({type(err).__name__}: {err})".rstrip(" :()")
             log.info("%s: %s; will resume", url, last)
             received += getattr(err, "vodaxa_received", 0)
