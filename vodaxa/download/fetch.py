@@ -230,7 +230,10 @@ async def _fetch_url(
             received += got
         except asyncio.TimeoutError as err:
             if deadline is not None and time.monotonic() >= deadline:  # the budget, not a read timeout
-                last = "the download budget ran out during the transfer (the .part is kept: run again to resume)"
+                if attempt:
+                    last += " (the retry budget is spent)"
+                else:
+                    last = "the download budget ran out during the transfer (the .part is kept: run again to resume)"
                 break
             last = f"connection lost ({type(err).__name__}: {err})".rstrip(" :()")
             log.info("%s: %s; will resume", url, last)
