@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -104,14 +104,19 @@ def _disambiguated(paths: list[object], urls: list[object]) -> dict[int, str]:
 
 
 def _renamed(path: str, url: str, taken: set[str]) -> str:
-    """``path`` with a digest of ``url`` before its extension (12 hex digits; all 40 in the unlikely case
-    that is taken), the same for a URL on every run."""
+    """``path`` with a digest of ``url`` before its extension, unused by ``taken`` (case-folded)."""
+    return digest_name(path, url, lambda candidate: candidate.casefold() in taken)
+
+
+def digest_name(path: str, url: str, taken: Callable[[str], bool]) -> str:
+    """``path`` with a digest of ``url`` before its extension (12 hex digits; all 40 in the unlikely case that
+    is ``taken``): the same name for a URL on every run.  Shared by manifests and plain URL downloads."""
     folder, _, name = path.rpartition("/")
     stem, dot, ext = name.partition(".")
     digest = hashlib.sha1(url.encode()).hexdigest()
     for width in (12, 40):
         candidate = f"{folder + '/' if folder else ''}{stem}~{digest[:width]}{dot}{ext}"
-        if candidate.casefold() not in taken:
+        if not taken(candidate):
             return candidate
     raise ResolveError(f"no free name for {url} beside {path}")  # pragma: no cover - a sha1 collision
 

@@ -21,7 +21,8 @@ MARKER = "Mk7-pass word&=+q"  # spaces and URL-special characters, so every enco
 ROWS, SEED = 200, 5
 CLI = (
     "import logging, sys; logging.basicConfig(level=logging.DEBUG); "
-    "from vodaxa.cli import main; sys.exit(main(sys.argv[1:]))"
+    "from vodaxa.cli import main; from vodaxa.sandbox.offline import loopback_only\n"
+    "with loopback_only('the test CLI'):\n    code = main(sys.argv[1:])\nsys.exit(code)"
 )
 
 

@@ -9,7 +9,6 @@ A file whose name came from its URL alone is named by the server's Content-Dispo
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -23,7 +22,7 @@ import pandas as pd
 from ..config import endpoints
 from ..errors import ConfigError, DownloadError, InputError, ResolveError, VodaxaError
 from ..http import HttpClient, HttpConfig, run_sync
-from ..manifest import Manifest, safe_relative_path
+from ..manifest import Manifest, digest_name, safe_relative_path
 from ..resolve import chandra, erosita, eso, heasarc, xsa
 from .claim import claim
 from .decompress import decompress_file, decompressed_name
@@ -118,15 +117,8 @@ def _keepers(planned: Sequence[tuple[Mapping[str, Any], Path]]) -> dict[Path, st
 
 
 def _beside(path: Path, url: str, taken: Mapping[Path, str]) -> Path:
-    """A name next to ``path`` for another URL that would land on it: a digest of the URL added (the same
-    name on every run)."""
-    digest = hashlib.sha1(url.encode()).hexdigest()
-    stem, dot, ext = path.name.partition(".")
-    for width in (12, 40):
-        candidate = path.with_name(f"{stem}~{digest[:width]}{dot}{ext}")
-        if candidate not in taken:
-            return candidate
-    raise DownloadError(f"no free name beside {path} for {url}")  # pragma: no cover - a sha1 collision
+    """A name next to ``path`` for another URL that would land on it (the same name on every run)."""
+    return path.with_name(digest_name(path.name, url, lambda name: path.with_name(name) in taken))
 
 
 async def download_async(

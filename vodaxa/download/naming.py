@@ -53,6 +53,7 @@ _EXT_VALUE = re.compile(r"^([A-Za-z0-9!#$&+^_`{}~-]+)'[^']*'(.*)$", re.S)
 _CHARSETS = {"utf-8": "utf-8", "iso-8859-1": "latin-1", "us-ascii": "ascii"}
 _OURS = (".part", ".part.json", ".tmp")  # names of vodaxa's own working files: never a server's to take
 _LOCK = threading.Lock()  # index updates come from the event loop and from local-mirror copy threads
+_OWNERS: dict[Path, tuple[tuple[int, int, int], dict[str, str]]] = {}  # folder -> (index stamp, {name: URL})
 _CACHE: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}  # folder -> (index inode, mtime, size; content)
 
 
@@ -159,9 +160,8 @@ class ServerName:
             return self.path
         candidate = self.provisional.with_name(name)
         own = (self.provisional, self.previous, self.final)
-        unpacked = decompressed_name(candidate)
-        unpacks = {decompressed_name(t) for t in self.taken} - {None}
-        if (candidate in self.taken or unpacked in self.taken or candidate in unpacks) and candidate not in own:
+        unpacked = decompressed_name(candidate)  # (what other files unpack to is in ``taken`` already)
+        if (candidate in self.taken or unpacked in self.taken) and candidate not in own:
             log.warning("%s: the server names it %r, which another file of this download uses; keeping %r",
                         self.url, name, self.path.name)  # fmt: skip
             return self.path
@@ -209,10 +209,19 @@ def recorded(provisional: Path, url: str) -> Path | None:
 
 def recorded_owner(path: Path) -> str | None:
     """The URL whose file an earlier run installed under ``path`` by the server's name, if any."""
-    for entry in _read(path.parent).values():
-        if isinstance(entry, dict) and entry.get("name") == path.name and isinstance(entry.get("url"), str):
-            return entry["url"]
-    return None
+    try:
+        stamp = _stamp((path.parent / INDEX).stat())
+    except OSError:
+        return None  # no index: nothing recorded
+    owners = _OWNERS.get(path.parent)
+    if owners is None or owners[0] != stamp:  # the reverse map, built once per version of the index
+        data = _read(path.parent)
+        entries = [e for e in data.values() if isinstance(e, dict)]
+        names = {
+            e["name"]: e["url"] for e in entries if isinstance(e.get("name"), str) and isinstance(e.get("url"), str)
+        }
+        owners = _OWNERS[path.parent] = (stamp, names)
+    return owners[1].get(path.name)
 
 
 def _read(folder: Path) -> dict[str, Any]:
