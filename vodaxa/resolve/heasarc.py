@@ -26,7 +26,7 @@ from ..config import endpoints
 from ..errors import ResolveError, ServiceError
 from ..http import HttpClient
 from ..manifest import Manifest
-from ..missions.registry import MissionSpec
+from ..missions.registry import MissionSpec, _mjd_times
 from .datalink import (
     SEMANTIC_ALIASES,
     DataLinkEngine,
@@ -179,7 +179,7 @@ def _date(value: object, spec: MissionSpec) -> str | None:
             mjd = float(value)  # type: ignore[arg-type]
             if mjd != mjd or mjd <= 0:
                 return None
-            return (pd.Timestamp("1858-11-17") + pd.Timedelta(days=mjd)).strftime("%Y-%m-%d")
+            return _mjd_times(pd.Series([mjd])).iloc[0].strftime("%Y-%m-%d")
         stamp = pd.Timestamp(value)  # type: ignore[arg-type]
         return None if pd.isna(stamp) else stamp.strftime("%Y-%m-%d")
     except (TypeError, ValueError, OverflowError):
