@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 import requests
 
+from .. import net
 from ..config import cache_dir, endpoints
 from ..errors import ServiceError
 
@@ -147,9 +148,9 @@ def _store(path: Path, body: bytes) -> None:
 
 def _download(url: str, session: requests.Session | None) -> bytes:
     """The body of a GET of ``url``; any failure is a ServiceError naming the URL and what came back."""
-    client = session if session is not None else requests
+    client = session if session is not None else net.session(credentials=False)
     try:
-        response = client.get(url, timeout=TIMEOUT, headers={"User-Agent": "vodaxa"})
+        response = client.get(url, timeout=TIMEOUT)
     except requests.RequestException as err:
         raise ServiceError(f"{url}: no usable answer ({type(err).__name__}: {err})", url=url) from None
     if response.status_code != 200:

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from .. import net
 from ..config import endpoints
 from ..errors import AuthError, ServiceError
 from ..redact import register
@@ -99,7 +100,9 @@ class EsoToken:
         try:
             # POST, as RFC 6749 asks of token endpoints: a password in a query string ends up in request logs
             # never followed: a redirect must not carry the password to another URL (a 307/308 re-POSTs it)
-            answer = requests.post(url, data=params, timeout=self.timeout, allow_redirects=False)
+            answer = net.session(credentials=False).post(
+                url, data=params, timeout=self.timeout, allow_redirects=False, secret_body=True
+            )
         except requests.RequestException as err:
             raise ServiceError(
                 f"the ESO token endpoint {url} could not be reached ({type(err).__name__})", url=url

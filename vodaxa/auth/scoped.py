@@ -4,38 +4,15 @@ the user opts in), and never survives a redirect to another scheme, host or port
 
 from __future__ import annotations
 
-import ipaddress
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import requests
+from ..net.policy import is_loopback, origin, same_origin
+from ..net.session import Session
 
 __all__ = ["Realm", "ScopedAuth", "ScopedSession", "is_loopback", "same_origin"]
-
-
-def is_loopback(host: str | None) -> bool:
-    """Whether ``host`` is this machine (localhost or a loopback address)."""
-    if not host:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _origin(url: str) -> tuple[str, str, int]:
-    parts = urlsplit(url)
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
-    return parts.scheme.lower(), (parts.hostname or "").lower(), port
-
-
-def same_origin(a: str, b: str) -> bool:
-    """Same scheme, host and port."""
-    return _origin(a) == _origin(b)
 
 
 @dataclass(frozen=True)
@@ -48,7 +25,7 @@ class Realm:
 
     def covers(self, url: str) -> bool:
         """Whether ``url`` belongs to this realm and may carry its credential."""
-        scheme, host, _ = _origin(url)
+        scheme, host, _ = origin(url)
         if scheme != "https" and not (scheme == "http" and self.allow_http_loopback and is_loopback(host)):
             return False
         path = urlsplit(url).path or "/"
@@ -112,20 +89,9 @@ class ScopedAuth:
         return {}
 
 
-class ScopedSession(requests.Session):
-    """A requests session (pyvo takes one) that adds credentials per URL and re-decides them at every redirect."""
+class ScopedSession(Session):
+    """A sync session (for pyvo) carrying ``auth``'s credentials to their realms only (see :mod:`vodaxa.net`)."""
 
     def __init__(self, auth: ScopedAuth) -> None:
-        super().__init__()
+        super().__init__(headers_for=auth.headers_for, params_for=auth.params_for)
         self.scoped = auth
-
-    def request(self, method, url, *args, **kwargs):
-        """Send with this URL's credentials (explicit headers win)."""
-        headers = {**self.scoped.headers_for(url), **(kwargs.pop("headers", None) or {})}
-        return super().request(method, url, *args, headers=headers, **kwargs)
-
-    def rebuild_auth(self, prepared_request, response):
-        """At each redirect: drop any Authorization, then add only what the new URL's realm allows."""
-        prepared_request.headers.pop("Authorization", None)
-        prepared_request.headers.pop("Cookie", None) if not same_origin(prepared_request.url, response.url) else None
-        prepared_request.headers.update(self.scoped.headers_for(prepared_request.url))

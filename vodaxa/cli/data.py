@@ -63,6 +63,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--semantics", help="DataLink links to keep, comma-separated (default '#this'; '*' for all)")
     p.add_argument("-o", "--output", type=Path, default=Path("manifest.json"), help="manifest file (.json/.parquet)")
     p.add_argument("--login", action="store_true", help=LOGIN_HELP)
+    p.add_argument("--budget", type=float, help="seconds the whole resolution may take (default: no limit)")
     p.set_defaults(func=cmd_resolve)
 
     p = sub.add_parser(
@@ -80,7 +81,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true", help="fetch again even complete files")
     p.add_argument("--mirror", action="append", default=[], metavar="ARCHIVE=URL",
                    help="try this base URL or folder first (repeatable), e.g. heasarc=/data/heasarc/")  # fmt: skip
-    p.add_argument("--budget", type=float, help="seconds after which no failed file is retried again")
+    p.add_argument("--budget", type=float,
+                   help="seconds the downloads may take (cut off then; .part files kept to resume)")  # fmt: skip
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     p.set_defaults(func=cmd_download)
 
@@ -201,6 +203,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     manifest = resolve(
         source, products=args.products, instruments=args.instrument, filetypes=split(args.filetypes),
         exclude=split(args.exclude), calibrations=args.calibrations, semantics=split(args.semantics) or "#this",
+        budget=args.budget,
     )  # fmt: skip
     if suffix == ".json":
         manifest.to_json(args.output)

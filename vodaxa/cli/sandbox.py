@@ -71,12 +71,13 @@ def cmd_sandbox_serve(args: argparse.Namespace) -> int:
 def cmd_sandbox_query(args: argparse.Namespace) -> int:
     """Start a sandbox, run ADQL on its TAP service with pyvo, resolve DataLink, list one directory."""
     import pyvo
-    import requests
 
+    from .. import net
     from ..sandbox import serve
 
     with serve(sandbox_config(args)) as sandbox:
-        tap = pyvo.dal.TAPService(sandbox.endpoints["heasarc"]["tap"])
+        session = net.session(credentials=False)
+        tap = pyvo.dal.TAPService(sandbox.endpoints["heasarc"]["tap"], session=session)
         print(f"sandbox HEASARC at {sandbox.url}\nADQL: {args.adql}\n")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -99,7 +100,7 @@ def cmd_sandbox_query(args: argparse.Namespace) -> int:
                     directories.append(url)
         if directories:
             print(f"\nListing of {directories[0]}:")
-            page = requests.get(directories[0], timeout=30).text
+            page = session.get(directories[0]).text
             for line in page.splitlines():
                 if 'alt="[' in line and "PARENTDIR" not in line:
                     print("  " + line.split(">", 2)[-1].split("</a>")[0])

@@ -21,8 +21,8 @@ import pandas as pd
 
 from ..config import endpoints
 from ..errors import ConfigError, DownloadError, InputError, ResolveError, VodaxaError
-from ..http import HttpClient, HttpConfig, run_sync
 from ..manifest import Manifest, digest_name, safe_relative_path
+from ..net import HttpClient, HttpConfig, run_sync
 from ..resolve import chandra, erosita, eso, heasarc, xsa
 from .claim import claim
 from .decompress import decompress_file, decompressed_name

@@ -24,7 +24,7 @@ from pathlib import Path
 import aiohttp
 
 from ..errors import DownloadError
-from ..http import RETRY_STATUSES, HttpClient
+from ..net import RETRY_STATUSES, HttpClient
 from .naming import ServerName
 from .partial import CONTENT_RANGE, open_part, part_path, state_path, validator
 from .segments import Unsplittable, fetch_segments, splittable
@@ -196,11 +196,18 @@ async def _fetch_url(
     retry_after: str | None = None
     relogged = False
     if splittable(task.size, task.splits):
+        ranged = fetch_segments(http, task.path, part, url, task.size, task.splits, retries=retries,
+                                on_bytes=on_bytes, deadline=deadline,
+                                sniff=lambda head, ctype: sniff(task.target.name, head, ctype),
+                                on_answer=task.named.offer if task.named else None)  # fmt: skip
         try:
-            received = await fetch_segments(http, task.path, part, url, task.size, task.splits, retries=retries,
-                                            on_bytes=on_bytes, deadline=deadline,
-                                            sniff=lambda head, ctype: sniff(task.target.name, head, ctype),
-                                            on_answer=task.named.offer if task.named else None)  # fmt: skip
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            received = await (ranged if left is None else asyncio.wait_for(ranged, left))
+        except asyncio.TimeoutError:
+            if deadline is not None and time.monotonic() >= deadline:  # the budget, not a read timeout
+                raise DownloadError(f"{url}: the download budget ran out during the transfer (the .part and its "
+                                    "segment map are kept: run again to resume)", url=url) from None  # fmt: skip
+            raise
         except Unsplittable as err:
             log.info("%s: %s; fetching it whole", url, err)
             _discard(task.path)

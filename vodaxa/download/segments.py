@@ -21,7 +21,7 @@ from pathlib import Path
 import aiohttp
 
 from ..errors import DownloadError
-from ..http import RETRY_STATUSES, HttpClient
+from ..net import RETRY_STATUSES, HttpClient
 from .partial import CONTENT_RANGE, open_part_fd, state_path
 from .partial import validator as validator_of
 

@@ -13,8 +13,9 @@ import astropy.units as u
 import requests
 from astropy.coordinates import SkyCoord
 
+from .. import net
 from ..config import endpoints
-from ..errors import NameResolutionError
+from ..errors import NameResolutionError, ServiceError
 
 __all__ = ["Resolver", "parse_jname", "resolve_names", "sesame"]
 
@@ -47,8 +48,8 @@ def sesame(name: str) -> SkyCoord:
     """Resolve ``name`` with CDS Sesame (SIMBAD, then NED, then VizieR) at the configured endpoint."""
     url = endpoints.get("cds", "sesame").rstrip("/") + "/SNV?" + quote(name.strip())
     try:
-        answer = requests.get(url, timeout=30)
-    except requests.RequestException as err:
+        answer = net.session(credentials=False).get(url)
+    except (requests.RequestException, ServiceError) as err:
         raise NameResolutionError(f"could not resolve '{name}': Sesame at {url} did not answer ({err})") from None
     if answer.status_code != 200:
         raise NameResolutionError(f"could not resolve '{name}': Sesame answered HTTP {answer.status_code}")

@@ -17,6 +17,7 @@ import requests
 from pyvo.dal.exceptions import DALFormatError, DALQueryError, DALServiceError
 from pyvo.registry import regtap, rtcons
 
+from .. import net
 from ..config import DEFAULT_ENDPOINTS, REGISTRY_ORIGIN, endpoints
 from ..errors import InputError, QueryError, ServiceError
 from ..missions import registry
@@ -45,10 +46,11 @@ def registry_url() -> str:
 
 def _records(ivoids: list[str], url: str) -> dict[str, regtap.RegistryResource]:
     """The registry records of ``ivoids`` (lower-cased keys), in one RegTAP query."""
-    service = pyvo.dal.TAPService(url)
+    session = net.session(credentials=False)  # a registry is public: no credential goes there
+    service = pyvo.dal.TAPService(url, session=session)
     try:
         query = regtap.get_RegTAP_query(rtcons.Ivoid(*ivoids), service=service)
-        results = regtap.RegistryQuery(url, query).execute()
+        results = regtap.RegistryQuery(url, query, session=session).execute()
     except DALQueryError as err:
         raise QueryError(f"the registry {url} refused the query: {err}", url=url) from None
     except (DALServiceError, DALFormatError, requests.RequestException) as err:

@@ -27,8 +27,8 @@ from astropy.table import Table
 
 from ..config import endpoints
 from ..errors import QueryError, ServiceError
-from ..http import HttpClient, HttpConfig, run_sync
 from ..missions.registry import MissionSpec, clean_text
+from ..net import HttpClient, HttpConfig, run_sync
 
 __all__ = ["cone", "cone_url", "cones", "parse", "search_cones"]
 

@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import random
 import time
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyvo
 import requests
 from astropy.table import Table
 from pyvo.dal.exceptions import DALFormatError, DALOverflowWarning, DALQueryError, DALServiceError
 
+from .. import net
 from ..errors import QueryError, ServiceError
 from .cache import QueryCache
 
@@ -43,6 +43,7 @@ class TapRunner:
     mode: str = "auto"
     budget: float = 600.0
     retries: int = 3
+    config: net.HttpConfig = field(default_factory=lambda: net.HttpConfig(backoff=2.0))  # the pauses between tries
     maxrec: int | None = None  # None: ask for the service's hard limit, so overflow means "too big"
     cache: QueryCache | None = None
 
@@ -67,7 +68,8 @@ class TapRunner:
     def service(self) -> pyvo.dal.TAPService:
         """The pyvo service object (created lazily; VOSI is read only when needed)."""
         if self._service is None:
-            self._service = pyvo.dal.TAPService(self.url, session=self.session)
+            session = self.session if self.session is not None else net.session()  # never pyvo's bare one
+            self._service = pyvo.dal.TAPService(self.url, session=session)
         return self._service
 
     def run(self, adql: str, *, uploads: Mapping[str, Table] | None = None, authenticated: bool = False) -> Table:
@@ -81,19 +83,19 @@ class TapRunner:
         use_async = self.mode == "async" or (
             self.mode == "auto" and (authenticated or sum(len(t) for t in (uploads or {}).values()) > 20_000)
         )
-        deadline = time.monotonic() + self.budget
+        deadline = net.Deadline(self.budget)
         attempt = 0
         while True:
             try:
                 table = self._run_async(adql, uploads, deadline) if use_async else self._run_sync(adql, uploads)
                 break
             except (requests.ConnectionError, requests.Timeout, _Transient) as err:
+                wait = net.pause(self.config, attempt, getattr(err, "retry_after", None))
                 attempt += 1
-                if attempt > self.retries or time.monotonic() >= deadline:
+                if attempt > self.retries or not deadline.allows(wait):
                     raise ServiceError(f"TAP service {self.url} failed {attempt} times: {err}", url=self.url) from None
-                pause = min(2.0**attempt * random.uniform(0.5, 1.0), max(0.0, deadline - time.monotonic()))
-                log.warning("TAP %s: %s; retrying in %.1f s", self.url, err, pause)
-                time.sleep(pause)
+                log.warning("TAP %s: %s; retrying in %.1f s", self.url, err, wait)
+                time.sleep(wait)
         if key is not None:
             self.cache.put(key, table)  # type: ignore[union-attr]
         return table
@@ -117,13 +119,13 @@ class TapRunner:
         return result.to_table()
 
     # ------------------------------------------------------------------------------ async
-    def _run_async(self, adql: str, uploads: Mapping[str, Table] | None, deadline: float) -> Table:
+    def _run_async(self, adql: str, uploads: Mapping[str, Table] | None, deadline: net.Deadline) -> Table:
         try:
             job = self.service.submit_job(adql, uploads=dict(uploads) if uploads else None, maxrec=self._maxrec())
         except DALServiceError as err:
             raise _classify(err, self.url) from None
         try:
-            remaining = max(1.0, deadline - time.monotonic())
+            remaining = max(1.0, deadline.left() or 0.0)
             with contextlib.suppress(DALServiceError):  # some services fix it; not worth failing for
                 job.execution_duration = int(min(remaining, 3600))
             job.run()

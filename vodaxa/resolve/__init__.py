@@ -6,6 +6,8 @@ only routes observations to them and collects one :class:`~vodaxa.manifest.Manif
 
 from __future__ import annotations
 
+import asyncio
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -14,10 +16,10 @@ import pandas as pd
 
 from ..config import endpoints
 from ..errors import InputError, ResolveError
-from ..http import HttpClient, HttpConfig, run_sync
 from ..manifest import Manifest
 from ..missions import registry
 from ..missions.registry import MissionSpec
+from ..net import HttpClient, HttpConfig, run_sync
 from .chandra import resolve_chandra
 from .datalink import DataLinkEngine, Semantics, semantics_terms
 from .erosita import resolve_erosita
@@ -74,6 +76,7 @@ def resolve(
     mirror: str | None = None,
     semantics: Semantics = "#this",
     http_config: HttpConfig | None = None,
+    budget: float | None = None,
 ) -> Manifest:
     """A :class:`Manifest` of the files behind ``source`` (a Mission, an observation DataFrame, or a VO
     result or Table carrying a DataLink service descriptor or DataLink access URLs).
@@ -84,6 +87,8 @@ def resolve(
     ``filetypes``/``exclude`` select CIAO file types from the CDA (or ``mirror``, any base URL holding
     ``byobsid/``).  ``semantics`` chooses the DataLink links of HEASARC missions and VO results: ``"#this"``
     (the data, the default), another term or a list (narrower core terms included), or ``"*"`` for all.
+    ``budget`` bounds the whole resolution in seconds (a slow or silent service then raises ResolveError
+    instead of holding the caller; nothing half-resolved is returned as if it were whole).
     """
     return run_sync(
         resolve_async(
@@ -96,6 +101,7 @@ def resolve(
             mirror=mirror,
             http_config=http_config,
             semantics=semantics,
+            budget=budget,
         )
     )
 
@@ -111,8 +117,42 @@ async def resolve_async(
     mirror: str | None = None,
     semantics: Semantics = "#this",
     http_config: HttpConfig | None = None,
+    budget: float | None = None,
 ) -> Manifest:
     """:func:`resolve` for asyncio callers."""
+    limit = _budget(budget)
+    work = _resolve(source, products, instruments, filetypes, exclude, calibrations, mirror, semantics, http_config)
+    if limit is None:
+        return await work
+    try:
+        return await asyncio.wait_for(work, limit)
+    except asyncio.TimeoutError:
+        raise ResolveError(
+            f"resolving did not finish within the {limit:g} s budget (a slow or silent service?); nothing was "
+            "returned half-done: raise budget=, or resolve fewer observations at a time"
+        ) from None
+
+
+def _budget(budget: float | None) -> float | None:
+    """A checked budget in seconds (None: none)."""
+    if budget is None:
+        return None
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not math.isfinite(budget) or budget <= 0:
+        raise InputError(f"budget must be a positive number of seconds, not {budget!r}")
+    return float(budget)
+
+
+async def _resolve(
+    source: Any,
+    products: bool,
+    instruments: Iterable[str] | None,
+    filetypes: Iterable[str] | None,
+    exclude: Iterable[str] | None,
+    calibrations: str | None,
+    mirror: str | None,
+    semantics: Semantics,
+    http_config: HttpConfig | None,
+) -> Manifest:
     semantics = semantics_terms(semantics)  # a malformed choice is refused before anything is asked
     options = ResolveOptions(
         filetypes=filetypes, exclude=exclude, calibrations=calibrations, mirror=mirror, semantics=semantics

@@ -11,9 +11,9 @@ import pandas as pd
 
 from ..config import endpoints
 from ..errors import ResolveError
-from ..http import HttpClient
 from ..manifest import Manifest
 from ..missions.registry import MissionSpec
+from ..net import HttpClient
 from .listing import walk
 
 __all__ = ["KNOWN_FILE_TYPES", "file_type", "resolve_chandra", "select_types"]

@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 import numpy as np
 
 from ..errors import ResolveError, ServiceError
-from ..http import HttpClient
+from ..net import HttpClient
 
 __all__ = [
     "DATALINK_MIME",

@@ -26,9 +26,9 @@ import pandas as pd
 
 from ..config import endpoints
 from ..errors import ResolveError
-from ..http import HttpClient
 from ..manifest import Manifest
 from ..missions.registry import MissionSpec
+from ..net import HttpClient
 from .datalink import DataLinkEngine
 from .listing import walk
 

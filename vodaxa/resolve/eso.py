@@ -17,9 +17,9 @@ import pandas as pd
 
 from ..config import endpoints
 from ..errors import InputError, ResolveError, ServiceError
-from ..http import HttpClient
 from ..manifest import Manifest
 from ..missions.registry import MissionSpec
+from ..net import HttpClient
 from .calselector import parse_cascade, parse_trees, tree_links
 from .datalink import DataLinkEngine, LinkRow, parse_links
 from .generic import resolve_vo

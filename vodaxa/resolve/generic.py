@@ -15,8 +15,8 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 import numpy as np
 
 from ..errors import ResolveError, ServiceError
-from ..http import HttpClient
 from ..manifest import Manifest
+from ..net import HttpClient
 from .datalink import (
     DATALINK_MIME,
     DataLinkEngine,

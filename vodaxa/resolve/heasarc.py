@@ -24,9 +24,9 @@ import pandas as pd
 
 from ..config import endpoints
 from ..errors import ResolveError, ServiceError
-from ..http import HttpClient
 from ..manifest import Manifest
 from ..missions.registry import MissionSpec, _mjd_times
+from ..net import HttpClient
 from .datalink import (
     SEMANTIC_ALIASES,
     DataLinkEngine,

@@ -13,8 +13,8 @@ from html.parser import HTMLParser
 from urllib.parse import unquote, urljoin, urlsplit
 
 from ..errors import ResolveError
-from ..http import HttpClient
 from ..manifest import safe_relative_path
+from ..net import HttpClient
 
 __all__ = ["parse_listing", "walk"]
 

@@ -16,9 +16,9 @@ import pandas as pd
 
 from ..config import endpoints
 from ..errors import ServiceError
-from ..http import HttpClient
 from ..manifest import Manifest
 from ..missions.registry import MissionSpec
+from ..net import HttpClient
 from .datalink import DataLinkEngine
 
 __all__ = ["REALM", "aio_url", "resolve_xsa"]

@@ -1,0 +1,38 @@
+"""The one network core.  Every HTTP request vodaxa makes goes through it: :class:`HttpClient` (async,
+aiohttp) for DataLink, listings and downloads, :class:`Session` (sync, requests) for pyvo's TAP, Sesame,
+registry, table fetches and the ESO login.  Both apply one policy (:mod:`.policy`): redirects with
+credentials re-decided per hop, one retry rule with a clamped ``Retry-After``, the deadline model, and a
+cap on bodies read into memory.  :func:`run_sync` bridges async code to plain and Jupyter callers.
+"""
+
+from __future__ import annotations
+
+from .bridge import run_sync
+from .client import HttpClient, Response
+from .policy import (
+    RETRY_STATUSES,
+    BodyTooLarge,
+    Deadline,
+    HttpConfig,
+    is_loopback,
+    pause,
+    retry_after_seconds,
+    same_origin,
+)  # fmt: skip
+from .session import Session
+
+__all__ = [
+    "RETRY_STATUSES", "BodyTooLarge", "Deadline", "HttpClient", "HttpConfig", "Response", "Session", "is_loopback",
+    "pause", "retry_after_seconds", "run_sync", "same_origin", "session",
+]  # fmt: skip
+
+
+def session(config: HttpConfig | None = None, *, credentials: bool = True) -> Session:
+    """A sync session under the policy; with ``credentials`` it carries each active credential to its own
+    realm only (``vodaxa.auth.scope()``)."""
+    if not credentials:
+        return Session(config)
+    from ..auth import scope  # the core knows no archive: credentials come in as callbacks
+
+    scoped = scope()
+    return Session(config, headers_for=scoped.headers_for, params_for=scoped.params_for)

@@ -1,0 +1,56 @@
+"""The sync bridge: :func:`run_sync` runs a coroutine from plain code and from inside a running event loop
+(a Jupyter cell) alike, the latter on vodaxa's private loop thread so the caller's loop is never blocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Coroutine
+from typing import Any, TypeVar
+
+__all__ = ["run_sync"]
+
+T = TypeVar("T")
+
+_loop_thread: threading.Thread | None = None
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_lock = threading.Lock()
+
+
+def _background_loop() -> asyncio.AbstractEventLoop:
+    """A private event loop on a daemon thread, for callers already inside a running loop."""
+    global _loop, _loop_thread
+    with _loop_lock:
+        if _loop is None or not _loop.is_running():
+            loop = asyncio.new_event_loop()
+            started = threading.Event()
+
+            def run() -> None:
+                asyncio.set_event_loop(loop)
+                loop.call_soon(started.set)
+                loop.run_forever()
+
+            _loop_thread = threading.Thread(target=run, name="vodaxa-io", daemon=True)
+            _loop_thread.start()
+            started.wait()
+            _loop = loop
+        return _loop
+
+
+def run_sync(coro: Coroutine[Any, Any, T] | Awaitable[T]) -> T:
+    """Run ``coro`` to completion and return its result, from any thread.
+
+    With no loop running here, ``asyncio.run`` is used; inside a running loop (a Jupyter cell) the
+    coroutine runs on vodaxa's private loop thread, so the call blocks the cell but never the loop.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_as_coroutine(coro))
+    future = asyncio.run_coroutine_threadsafe(_as_coroutine(coro), _background_loop())
+    return future.result()
+
+
+async def _as_coroutine(awaitable: Awaitable[T]) -> T:
+    return await awaitable

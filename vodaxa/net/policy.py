@@ -1,0 +1,214 @@
+"""vodaxa's network policy, written once: limits and patience (:class:`HttpConfig`), which answers are
+worth another try and how long to wait (:func:`pause`), the deadline model (:class:`Deadline`), how a
+redirect is followed (:func:`next_hop`), and the cap on bodies read into memory.  The async client
+(:mod:`.client`) and the sync session pyvo uses (:mod:`.session`) both apply it.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import math
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+from ..errors import ServiceError
+from ..redact import strip_secret_params
+
+__all__ = [
+    "MAX_REDIRECTS", "REDIRECTS", "RETRY_STATUSES", "BodyTooLarge", "Deadline", "Hop", "HttpConfig", "is_loopback",
+    "next_hop", "pause", "retry_after_seconds", "same_origin",
+]  # fmt: skip
+
+#: Statuses worth another try (the server is busy, restarting or rate-limiting us).
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+#: Redirect statuses, followed by hand (at most MAX_REDIRECTS) so credentials are re-decided at each hop.
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 10
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    """Limits and patience.  ``per_host`` can be overridden per host (archives ask for politeness).
+
+    The deadline model: ``connect_timeout`` to open a connection, ``read_timeout`` between two reads
+    (a silent server), ``body_timeout`` to read an in-memory answer whole (a server trickling bytes), and
+    the caller's budget over everything (``download(budget=...)``, ``resolve(budget=...)``).
+    """
+
+    per_host: int = 8
+    total: int = 64
+    host_limits: Mapping[str, int] = field(default_factory=dict)  # "host:port" or "host" -> max connections
+    connect_timeout: float = 15.0
+    read_timeout: float = 120.0  # the XSA's AIO assembles a tarball before its first byte: be patient
+    retries: int = 4
+    backoff: float = 0.5  # first pause, doubled each retry, jittered
+    max_backoff: float = 30.0
+    user_agent: str = "vodaxa (https://github.com/vodaxa)"
+    max_body: int = 256 << 20  # bytes of an answer read whole (DataLink, listings, TAP, ...): more is an error
+    body_timeout: float = 300.0  # seconds to read such an answer whole, however slowly the bytes trickle in
+
+    def __post_init__(self) -> None:
+        for name in ("connect_timeout", "read_timeout", "body_timeout", "backoff", "max_backoff"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"HttpConfig.{name} must be a finite number of seconds >= 0, not {value!r}")
+        for name in ("per_host", "total", "max_body"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"HttpConfig.{name} must be a whole number >= 1, not {value!r}")
+        if not isinstance(self.retries, int) or self.retries < 0:
+            raise ValueError(f"HttpConfig.retries must be a whole number >= 0, not {self.retries!r}")
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """A ``Retry-After`` header (seconds, or an HTTP date) as seconds from now, or None when it is absent or
+    not a sane wait ("nan", "inf", negative, garbage): the caller's own backoff applies then."""
+    if not value or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def pause(config: HttpConfig, attempt: int, retry_after: str | None = None) -> float:
+    """Seconds to wait before retry ``attempt + 1``: the server's Retry-After when it is sane, else jittered
+    exponential backoff; never more than ``max_backoff``, never NaN or negative."""
+    asked = retry_after_seconds(retry_after)
+    if asked is not None:
+        return min(asked, config.max_backoff)
+    base = min(config.backoff * 2**attempt, config.max_backoff)
+    return base * random.uniform(0.5, 1.0)
+
+
+class Deadline:
+    """A total time budget on the monotonic clock (None: no budget).  ``left()`` is what remains."""
+
+    def __init__(self, seconds: float | None) -> None:
+        if seconds is not None and (not math.isfinite(seconds) or seconds < 0):
+            raise ValueError(f"a budget must be a finite number of seconds >= 0, not {seconds!r}")
+        self.seconds = seconds
+        self.at = None if seconds is None else time.monotonic() + seconds
+
+    @classmethod
+    def at_time(cls, when: float | None) -> Deadline:
+        """A deadline at ``when`` (time.monotonic()), or none."""
+        deadline = cls(None)
+        deadline.at = when
+        return deadline
+
+    def left(self) -> float | None:
+        """Seconds remaining (0 when spent), or None without a budget."""
+        return None if self.at is None else max(0.0, self.at - time.monotonic())
+
+    @property
+    def spent(self) -> bool:
+        """Whether the budget has run out."""
+        return self.at is not None and time.monotonic() >= self.at
+
+    def allows(self, wait: float) -> bool:
+        """Whether a pause of ``wait`` seconds still ends inside the budget."""
+        return self.at is None or time.monotonic() + wait < self.at
+
+
+# ------------------------------------------------------------------------------------------ origins
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` is this machine (localhost or a loopback address)."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of ``url``, the unit credentials are scoped to."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    port = port or {"http": 80, "https": 443}.get(parts.scheme.lower(), 0)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+def same_origin(a: str, b: str) -> bool:
+    """Same scheme, host and port."""
+    return origin(a) == origin(b)
+
+
+# ------------------------------------------------------------------------------------------ redirects
+@dataclass(frozen=True)
+class Hop:
+    """Where a redirect leads and what goes with it."""
+
+    url: str  # the target, without credential query parameters (they are re-decided for it)
+    method: str
+    keeps_body: bool  # 307/308 replay the body; 301/302 of a POST and 303 become a GET without it
+    same_origin: bool  # explicit Authorization and Cookie headers go only to the same origin
+
+
+def next_hop(method: str, status: int, current: str, location: str, *, sent_params: bool = False) -> Hop:
+    """The request a redirect asks for.  When credentials went in the query (``sent_params``), a Location
+    echoing them loses them: the caller adds those of the target's own realm, if any.  A body that carried
+    credentials must not be replayed elsewhere (:func:`refuse_replay`)."""
+    target = urljoin(current, location.strip())
+    target = strip_secret_params(target) if sent_params else target
+    keeps_body = not (status == 303 or (status in (301, 302) and method.upper() == "POST"))
+    new_method = method if keeps_body or method.upper() == "HEAD" else "GET"
+    return Hop(target, new_method, keeps_body and method.upper() not in ("GET", "HEAD"), same_origin(current, target))
+
+
+def refuse_replay(hop: Hop, current: str, credentials_in_body: bool) -> str | None:
+    """Why following ``hop`` would leak: a credential-bearing body replayed to another origin or from https
+    to http.  None when the hop is safe."""
+    if not (hop.keeps_body and credentials_in_body):
+        return None
+    if not hop.same_origin:
+        return (f"{redacted(current)} redirected a request carrying credentials to {redacted(hop.url)}; vodaxa does "
+                "not send credentials to another host (is the service URL right?)")  # fmt: skip
+    return None
+
+
+def redacted(url: str) -> str:
+    """``url`` without credential parameters or a user:password part, for messages."""
+    parts = urlsplit(strip_secret_params(url))
+    if parts.password or parts.username:
+        netloc = parts.hostname or ""
+        url = parts._replace(netloc=netloc + (f":{parts.port}" if parts.port else "")).geturl()
+        return url
+    return parts.geturl()
+
+
+# ------------------------------------------------------------------------------------------ bodies
+class BodyTooLarge(ServiceError):
+    """An answer read into memory was larger than ``HttpConfig.max_body``."""
+
+
+def too_big(url: str, cap: int, declared: int | None = None) -> BodyTooLarge:
+    """The error for an answer over the in-memory cap."""
+    size = f"{declared:,} bytes" if declared is not None else f"more than {cap:,} bytes"
+    return BodyTooLarge(f"{url} answered {size}, over the {cap:,} vodaxa reads into memory "
+                        "(HttpConfig(max_body=...) raises the limit if the answer is genuine)", url=url)  # fmt: skip
+
+
+def declared_length(headers: Mapping[str, str]) -> int | None:
+    """The Content-Length header as a number, or None when absent or not a plain number."""
+    value = (headers.get("Content-Length") or "").strip()
+    return int(value) if value.isdigit() else None
