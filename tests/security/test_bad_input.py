@@ -73,3 +73,19 @@ def test_the_cli_exits_2_on_a_bad_limit(tmp_path, capsys):
 
 def test_typed_errors_are_also_value_errors():
     assert issubclass(InputError, ValueError) and issubclass(InputError, VodaxaError)
+
+
+@pytest.mark.parametrize("options", [{"budget": float("nan")}, {"budget": 0}, {"budget": -3}, {"budget": "5"},
+                                     {"retries": -1}, {"retries": 1.5}])  # fmt: skip
+def test_download_refuses_nonsense_budgets_and_retries(tmp_path, options):
+    with pytest.raises(InputError, match=next(iter(options))):
+        vodaxa.download(["http://127.0.0.1:9/a.fits"], tmp_path, progress=False, **options)
+
+
+@pytest.mark.parametrize("argv", [["download", "m.json", "--budget", "nan"], ["resolve", "--mission", "nustar",
+                                  "--obs-id", "60001001002", "--budget", "-1"]])  # fmt: skip
+def test_the_cli_exits_2_on_a_nonsense_budget(tmp_path, monkeypatch, capsys, argv):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2 and "--budget" in capsys.readouterr().err

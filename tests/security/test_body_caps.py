@@ -94,3 +94,56 @@ def slowloris():
 def test_a_slowloris_download_stops_at_the_budget(slowloris, tmp_path):
     report = vodaxa.download([f"{slowloris.base}/slow.dat"], tmp_path, budget=2.0, retries=5, progress=False)
     assert not report.ok and "budget" in " ".join(report.errors)
+
+
+@pytest.fixture(scope="module")
+def ranged_slowloris():
+    size = 80 << 20  # large enough to be fetched in ranges
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        first, _, last = request.headers.get("Range", "bytes=0-").removeprefix("bytes=").partition("-")
+        start, end = int(first), int(last or size - 1)
+        headers = {"Content-Range": f"bytes {start}-{end}/{size}", "Content-Length": str(end - start + 1),
+                   "ETag": '"v1"', "Accept-Ranges": "bytes"}  # fmt: skip
+        response = web.StreamResponse(status=206, headers=headers)
+        await response.prepare(request)
+        for _ in range(200):
+            await response.write(b" ")
+            await asyncio.sleep(0.5)
+        return response
+
+    app = web.Application()
+    app.router.add_get("/{name}", handler)
+    s = AppThread(app)
+    s.size = size
+    yield s
+    s.close()
+
+
+def test_a_slowloris_serving_ranges_stops_at_the_budget_and_keeps_the_segment_map(ranged_slowloris, tmp_path):
+    row = {"url": f"{ranged_slowloris.base}/big.dat", "size": ranged_slowloris.size, "local_path": "big.dat"}
+    report = vodaxa.download([row], tmp_path, budget=2.0, splits=4, retries=5, progress=False)
+    assert not report.ok and "budget ran out during the transfer" in " ".join(report.errors)
+    assert not (tmp_path / "big.dat").exists()
+    assert (tmp_path / "big.dat.part").exists() and (tmp_path / "big.dat.part.json").exists()  # resumable
+
+
+def test_a_silent_datalink_service_is_cut_off_by_the_resolve_budget():
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)  # the kernel accepts; nobody ever answers
+    port = listener.getsockname()[1]
+    try:
+        table = Table({"datalink_url": [f"http://127.0.0.1:{port}/links?ID=a"]})
+        with pytest.raises(vodaxa.errors.ResolveError, match="budget"):
+            vodaxa.resolve(table, budget=1.5)
+    finally:
+        listener.close()
+
+
+@pytest.mark.parametrize("budget", [0, -1, float("nan"), float("inf"), "10"])
+def test_a_nonsense_resolve_budget_is_refused(budget):
+    with pytest.raises(vodaxa.errors.InputError, match="budget"):
+        vodaxa.resolve(Table({"datalink_url": ["http://127.0.0.1:9/x?ID=a"]}), budget=budget)

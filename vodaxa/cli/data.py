@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,17 @@ __all__ = ["add_commands", "find_observations"]
 EARLIEST, LATEST = "1970-01-01", "2100-01-01"  # an open end of --start/--end
 LOGIN_HELP = "use your stored ESO/XSA credentials, so proprietary data you may see are included"
 
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register missions, search, resolve and download."""
@@ -63,7 +75,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--semantics", help="DataLink links to keep, comma-separated (default '#this'; '*' for all)")
     p.add_argument("-o", "--output", type=Path, default=Path("manifest.json"), help="manifest file (.json/.parquet)")
     p.add_argument("--login", action="store_true", help=LOGIN_HELP)
-    p.add_argument("--budget", type=float, help="seconds the whole resolution may take (default: no limit)")
+    p.add_argument("--budget", type=seconds, help="seconds the whole resolution may take (default: no limit)")
     p.set_defaults(func=cmd_resolve)
 
     p = sub.add_parser(
@@ -81,7 +93,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true", help="fetch again even complete files")
     p.add_argument("--mirror", action="append", default=[], metavar="ARCHIVE=URL",
                    help="try this base URL or folder first (repeatable), e.g. heasarc=/data/heasarc/")  # fmt: skip
-    p.add_argument("--budget", type=float,
+    p.add_argument("--budget", type=seconds,
                    help="seconds the downloads may take (cut off then; .part files kept to resume)")  # fmt: skip
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     p.set_defaults(func=cmd_download)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -144,6 +145,11 @@ async def download_async(
         raise ConfigError(f"verify={verify!r}: use True, False or 'fits'")
     if not isinstance(splits, int) or splits < 1:
         raise ConfigError(f"splits={splits!r}: use a whole number >= 1 (1 fetches every file in one piece)")
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float))
+                               or not math.isfinite(budget) or budget <= 0):  # fmt: skip
+        raise InputError(f"budget={budget!r}: use a positive number of seconds (or leave it out for no limit)")
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise InputError(f"retries={retries!r}: use a whole number >= 0")
     for name, value in (("max_per_host", max_per_host), ("max_total", max_total)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise InputError(f"{name}={value!r}: use a whole number >= 1 (or leave it out for the archive's default)")

@@ -18,7 +18,7 @@ from astropy.table import Table
 from pyvo.dal.exceptions import DALFormatError, DALOverflowWarning, DALQueryError, DALServiceError
 
 from .. import net
-from ..errors import QueryError, ServiceError
+from ..errors import QueryError, ServiceError, VodaxaError
 from .cache import QueryCache
 
 __all__ = ["TapRunner", "TruncatedResultError"]
@@ -109,6 +109,8 @@ class TapRunner:
             except DALQueryError as err:
                 raise QueryError(f"the TAP service {self.url} refused the query: {err}", url=self.url) from None
             except DALFormatError as err:
+                if _ours(err) is not None:  # the network core's own verdict (a body over the cap, ...)
+                    raise _ours(err) from None
                 raise ServiceError(
                     f"TAP service {self.url} did not answer with a VOTable ({err}); is the URL right?",
                     url=self.url,
@@ -142,6 +144,9 @@ class TapRunner:
                 result = job.fetch_result()
             self._check_overflow(result, caught)
             return result.to_table()
+        except DALFormatError as err:
+            raise _ours(err) or ServiceError(f"TAP job on {self.url} gave no readable VOTable ({err})",
+                                             url=self.url) from None  # fmt: skip
         except DALServiceError as err:
             if "timeout" in str(err).lower() or "timed out" in str(err).lower():
                 raise QueryError(
@@ -172,7 +177,21 @@ class _Transient(Exception):
 
 def _classify(err: DALServiceError, url: str) -> Exception:
     """Transient server errors become retryable; the rest a ServiceError naming the service."""
+    if _ours(err) is not None:
+        return _ours(err)  # type: ignore[return-value]
     code = getattr(err, "code", None)
     if code in (429, 500, 502, 503, 504):
         return _Transient(f"HTTP {code}: {err.reason if hasattr(err, 'reason') else err}")
     return ServiceError(f"TAP service {url} failed: {err}", url=url, status=code)
+
+
+def _ours(err: BaseException) -> VodaxaError | None:
+    """The vodaxa error (from the network core) that pyvo wrapped into ``err``, if any."""
+    seen = 0
+    cause: BaseException | None = err
+    while cause is not None and seen < 8:
+        if isinstance(cause, VodaxaError):
+            return cause
+        cause = getattr(cause, "cause", None) or cause.__cause__ or cause.__context__
+        seen += 1
+    return None

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from vodaxa.errors import ServiceError
-from vodaxa.http import HttpClient, HttpConfig, run_sync
+from vodaxa.net import HttpClient, HttpConfig, run_sync
 from vodaxa.sandbox import Faults, Sandbox, SandboxConfig
 
 
