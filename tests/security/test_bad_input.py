@@ -89,3 +89,11 @@ def test_the_cli_exits_2_on_a_nonsense_budget(tmp_path, monkeypatch, capsys, arg
     with pytest.raises(SystemExit) as caught:
         main(argv)
     assert caught.value.code == 2 and "--budget" in capsys.readouterr().err
+
+
+def test_download_takes_a_table_of_rows_not_its_column_names(tmp_path):
+    frame = pd.DataFrame({"url": ["http://127.0.0.1:9/a.fits"], "local_path": [None], "size": [float("nan")]})
+    report = vodaxa.download(frame, tmp_path, retries=0, progress=False)
+    assert list(report.failed["url"]) == ["http://127.0.0.1:9/a.fits"]  # one row tried, not three column names
+    with pytest.raises(InputError, match="no 'url' column"):
+        vodaxa.download(pd.DataFrame({"href": ["x"]}), tmp_path, progress=False)

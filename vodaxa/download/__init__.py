@@ -68,11 +68,23 @@ def host_limits(max_per_host: int | None = None) -> dict[str, int]:
     return limits
 
 
+def _missing(value: Any) -> bool:
+    """A table cell holding nothing (None, NaN, NA)."""
+    try:
+        return value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
 def _rows(source: Manifest | Iterable[str] | Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Manifest rows with a URL, or rows made from plain URLs (or mappings without ``local_path``): those are
     named after the URL's last segment until the server names them (see :mod:`.naming`)."""
     if isinstance(source, Manifest):
         return [r for r in source.frame.to_dict("records") if r.get("url")]
+    if isinstance(source, pd.DataFrame):  # manifest.files, or a selection of it: its rows, not its column names
+        if "url" not in source.columns:
+            raise InputError(f"download: the table has no 'url' column (its columns: {', '.join(map(str, source))})")
+        source = [{k: v for k, v in r.items() if not _missing(v)} for r in source.to_dict("records")]
     if isinstance(source, (str, bytes, Mapping)) or not isinstance(source, Iterable):
         raise InputError(
             f"download takes a Manifest (from vodaxa.resolve) or a list of URLs, not {type(source).__name__}"
