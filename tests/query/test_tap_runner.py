@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from vodaxa.errors import QueryError, ServiceError
+from vodaxa.net import HttpConfig
 from vodaxa.query.cache import QueryCache
 from vodaxa.query.tap import TapRunner, TruncatedResultError
 from vodaxa.sandbox import Faults, Sandbox, SandboxConfig
@@ -60,6 +61,19 @@ def test_transient_errors_are_retried(sb, tap):
     for _ in range(4):
         assert len(runner.run(QUERY)) > 100
     assert sb.injector.injected["503"] > 0
+
+
+@pytest.mark.parametrize("cut", ["truncate", "drop"])
+def test_an_answer_cut_short_is_retried_not_called_a_wrong_url(sb, tap, cut):
+    sb.set_faults(Faults(**{cut: 0.5}, seed=4, paths=("/xamin/vo/tap/sync",)))
+    runner = TapRunner(tap, maxrec=1000, retries=10, config=HttpConfig(backoff=0.01))
+    for _ in range(4):
+        assert len(runner.run(QUERY)) > 100
+    assert sum(sb.injector.injected.values()) > 0
+    sb.set_faults(Faults(**{cut: 1.0}, paths=("/xamin/vo/tap/sync",)))
+    with pytest.raises(ServiceError, match="cut short") as caught:
+        TapRunner(tap, maxrec=1000, retries=1, config=HttpConfig(backoff=0.01)).run(QUERY)
+    assert "is the URL right" not in str(caught.value)
 
 
 def test_persistent_failure_gives_up_with_a_clear_error(sb, tap):

@@ -6,6 +6,7 @@ overflow detected (never a silently truncated answer).
 from __future__ import annotations
 
 import contextlib
+import http.client
 import logging
 import time
 import warnings
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 
 import pyvo
 import requests
+import urllib3
 from astropy.table import Table
 from pyvo.dal.exceptions import DALFormatError, DALOverflowWarning, DALQueryError, DALServiceError
 
@@ -111,6 +113,8 @@ class TapRunner:
             except DALFormatError as err:
                 if _ours(err) is not None:  # the network core's own verdict (a body over the cap, ...)
                     raise _ours(err) from None
+                if _lost(err):  # the connection broke mid-answer: worth another try, not "is the URL right?"
+                    raise _Transient(f"the answer was cut short ({_lost(err)})") from None
                 raise ServiceError(
                     f"TAP service {self.url} did not answer with a VOTable ({err}); is the URL right?",
                     url=self.url,
@@ -145,6 +149,8 @@ class TapRunner:
             self._check_overflow(result, caught)
             return result.to_table()
         except DALFormatError as err:
+            if _lost(err) and _ours(err) is None:
+                raise _Transient(f"the answer was cut short ({_lost(err)})") from None
             raise _ours(err) or ServiceError(f"TAP job on {self.url} gave no readable VOTable ({err})",
                                              url=self.url) from None  # fmt: skip
         except DALServiceError as err:
@@ -185,13 +191,27 @@ def _classify(err: DALServiceError, url: str) -> Exception:
     return ServiceError(f"TAP service {url} failed: {err}", url=url, status=code)
 
 
+_LOST = (ConnectionError, TimeoutError, http.client.IncompleteRead, urllib3.exceptions.ProtocolError,
+         urllib3.exceptions.ReadTimeoutError, requests.ConnectionError, requests.Timeout,
+         requests.exceptions.ChunkedEncodingError)  # fmt: skip
+
+
+def _chain(err: BaseException) -> list[BaseException]:
+    """``err`` and what it wraps (pyvo's ``cause``, Python's ``__cause__``/``__context__``), a few levels deep."""
+    out: list[BaseException] = []
+    cause: BaseException | None = err
+    while cause is not None and len(out) < 8:
+        out.append(cause)
+        cause = getattr(cause, "cause", None) or cause.__cause__ or cause.__context__
+    return out
+
+
+def _lost(err: BaseException) -> str | None:
+    """What broke, when ``err`` comes from a connection lost or timed out mid-answer; else None."""
+    lost = next((e for e in _chain(err) if isinstance(e, _LOST)), None)
+    return None if lost is None else type(lost).__name__
+
+
 def _ours(err: BaseException) -> VodaxaError | None:
     """The vodaxa error (from the network core) that pyvo wrapped into ``err``, if any."""
-    seen = 0
-    cause: BaseException | None = err
-    while cause is not None and seen < 8:
-        if isinstance(cause, VodaxaError):
-            return cause
-        cause = getattr(cause, "cause", None) or cause.__cause__ or cause.__context__
-        seen += 1
-    return None
+    return next((e for e in _chain(err) if isinstance(e, VodaxaError)), None)
