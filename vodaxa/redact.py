@@ -52,19 +52,49 @@ def strip_secret_params(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(kept), parts.fragment))
 
 
+#: Loggers whose records are redacted: vodaxa's own and those of the HTTP libraries under it (urllib3 logs
+#: every request line, query string included).
+REDACTED_LOGGERS = ("vodaxa", "urllib3", "aiohttp", "requests", "pyvo", "astroquery")
+
+
+def _redact_record(record: logging.LogRecord) -> None:
+    if _SECRETS or "=" in str(record.msg) or any("=" in str(a) for a in (record.args or ()) if isinstance(a, str)):
+        record.msg = redact(record.getMessage())
+        record.args = ()
+
+
 class RedactingFilter(logging.Filter):
-    """Redacts vodaxa's log records (message and arguments) before any handler sees them."""
+    """Redacts a record (message and arguments) before any handler sees it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if _SECRETS or "=" in str(record.msg):
-            record.msg = redact(record.getMessage())
-            record.args = ()
+        _redact_record(record)
         return True
 
 
+def _ours(name: str) -> bool:
+    return any(name == root or name.startswith(root + ".") for root in REDACTED_LOGGERS)
+
+
 def install_log_filter() -> None:
-    """Attach the redacting filter to vodaxa's loggers and to urllib3's and aiohttp's request loggers."""
-    for name in ("vodaxa", "urllib3", "aiohttp", "requests"):
+    """Redact every record of :data:`REDACTED_LOGGERS` and their children where it is made.
+
+    A filter on a parent logger is not consulted for records logged on its children (``urllib3.connectionpool``,
+    ``vodaxa.http``), so the redaction sits in the log record factory, wrapped once around whatever factory is
+    installed; the filters on the parents stay for records created by other means (``makeLogRecord``).
+    """
+    for name in REDACTED_LOGGERS:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactingFilter) for f in logger.filters):
             logger.addFilter(RedactingFilter())
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "vodaxa_redacting", False):
+        return
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        if _ours(record.name):
+            _redact_record(record)
+        return record
+
+    factory.vodaxa_redacting = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)

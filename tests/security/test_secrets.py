@@ -92,3 +92,15 @@ def test_redaction_by_value_and_by_parameter_name():
     auth.credentials.Credential("xsa", "pi", "Another-Secret-9", "password", "given")
     assert redact("x Another-Secret-9 y") == "x *** y"
     assert redact("https://h/aio?obsno=1&AIOPWD=abc&AIOUSER=u") == "https://h/aio?obsno=1&AIOPWD=***&AIOUSER=u"
+
+
+def test_child_loggers_and_urllib3_request_lines_are_redacted(xsa_login, caplog):
+    """urllib3 logs each request line with its query string on ``urllib3.connectionpool``, a child logger that a
+    filter on ``urllib3`` would never see; vodaxa's own modules log on children of ``vodaxa`` too."""
+    caplog.set_level(logging.DEBUG)
+    vodaxa.net.session().get(f"{xsa_login}/aio?obsno=0000000002")
+    for name in ("vodaxa.http", "vodaxa.download.fetch", "urllib3.connectionpool", "aiohttp.client", "pyvo.dal"):
+        logging.getLogger(name).warning("a line holding AIOPWD=%s and %s", MARKER, MARKER)
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "urllib3.connectionpool" in {r.name for r in caplog.records} and "GET /aio?obsno=0000000002" in text
+    assert MARKER not in text and "AIOPWD=***" in text
