@@ -40,3 +40,52 @@ def test_a_url_that_is_a_local_path_is_never_read(tmp_path, url):
     report = vodaxa.download(vodaxa.Manifest([{"url": url, "local_path": "x/hostname"}]), tmp_path, progress=False)
     assert not report.ok and not (tmp_path / "x" / "hostname").exists()
     assert "not an http(s) URL" in " ".join(report.errors)
+
+
+@pytest.fixture
+def big_files():
+    """Files large enough for a validator file (and, at 80 MiB declared, for ranges), named by the server."""
+    body = b"SIMPLE  = T" + bytes(400_000 - 11)
+
+    async def handler(request: web.Request) -> web.Response:
+        headers = {"ETag": '"v1"', "Content-Disposition": 'attachment; filename="named.fits"'}
+        return web.Response(body=body, headers=headers, content_type="application/octet-stream")
+
+    app = web.Application()
+    app.router.add_get("/{name}", handler)
+    server = AppThread(app)
+    yield server.base
+    server.close()
+
+
+@pytest.mark.parametrize("planted", ["big.part.json", ".vodaxa-names.json"])
+def test_vodaxas_own_small_files_are_never_written_through_a_link(big_files, tmp_path, planted):
+    """The validator beside a .part, the segment map and the folder's names index are replaced, not followed."""
+    outside = tmp_path / "victim.txt"
+    outside.write_bytes(b"not yours")
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / planted).symlink_to(outside)
+    report = vodaxa.download([f"{big_files}/big"], dest, progress=False, retries=0)
+    assert outside.read_bytes() == b"not yours"
+    assert report.ok == [dest / "named.fits"] and (dest / "named.fits").stat().st_size == 400_000
+
+
+def test_a_scratch_file_that_is_a_link_is_refused(tmp_path):
+    from vodaxa.download.partial import write_private
+    from vodaxa.errors import DownloadError
+
+    outside = tmp_path / "victim.txt"
+    outside.write_bytes(b"not yours")
+    target = tmp_path / "state.json"
+    target.symlink_to(outside)
+    write_private(target, "{}")
+    assert outside.read_bytes() == b"not yours" and not target.is_symlink() and target.read_text() == "{}"
+    import os
+    import threading
+
+    scratch = tmp_path / f"state.json.{os.getpid()}-{threading.get_ident() % 100000}.tmp"
+    scratch.symlink_to(outside)
+    with pytest.raises(DownloadError, match="symbolic link"):
+        write_private(tmp_path / "state.json", "[]")
+    assert outside.read_bytes() == b"not yours"

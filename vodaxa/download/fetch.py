@@ -26,7 +26,7 @@ import aiohttp
 from ..errors import DownloadError
 from ..net import RETRY_STATUSES, HttpClient
 from .naming import ServerName
-from .partial import CONTENT_RANGE, open_part, part_path, state_path, validator
+from .partial import CONTENT_RANGE, open_part, part_path, state_path, validator, write_private
 from .segments import Unsplittable, fetch_segments, splittable
 from .structure import structure_problem
 
@@ -346,7 +346,7 @@ async def _attempt(
         else:
             have, mode = 0, "wb"  # a 200 (the server ignored Range, or the file changed): start over
             if total is None or total > RESUMABLE:  # small files just restart: spare them a validator file
-                state_path(task.path).write_text(json.dumps({"url": url, **validator(answer.headers)}))
+                write_private(state_path(task.path), json.dumps({"url": url, **validator(answer.headers)}))
         if task.size is not None and total is not None and total != task.size:
             _discard(task.path)
             if "text/html" in answer.headers.get("Content-Type", "").lower():

@@ -30,6 +30,7 @@ from urllib.parse import unquote, urlsplit
 from ..errors import ResolveError
 from ..manifest import safe_file_name
 from .decompress import decompressed_name
+from .partial import write_private
 
 __all__ = [
     "INDEX",
@@ -272,7 +273,5 @@ def _update(provisional: Path, url: str, final: Path | None) -> None:
         index.unlink(missing_ok=True)
         _CACHE.pop(provisional.parent, None)
         return
-    scratch = index.with_name(index.name + ".tmp")
-    scratch.write_text(json.dumps(data, indent=1, sort_keys=True))
-    os.replace(scratch, index)
+    write_private(index, json.dumps(data, indent=1, sort_keys=True))
     _CACHE[provisional.parent] = (_stamp(index.stat()), data)  # what was just written, however coarse mtime is

@@ -8,13 +8,14 @@ from __future__ import annotations
 import errno
 import os
 import re
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import DownloadError
 
-__all__ = ["CONTENT_RANGE", "open_part", "open_part_fd", "part_path", "state_path", "validator"]
+__all__ = ["CONTENT_RANGE", "open_part", "open_part_fd", "part_path", "state_path", "validator", "write_private"]
 
 _MODES = {"wb": os.O_WRONLY | os.O_CREAT | os.O_TRUNC, "ab": os.O_WRONLY | os.O_CREAT | os.O_APPEND,
           "r+b": os.O_RDWR | os.O_CREAT}  # fmt: skip
@@ -44,6 +45,21 @@ def open_part_fd(path: Path, mode: str = "r+b") -> int:
 def open_part(path: Path, mode: str) -> BinaryIO:
     """:func:`open_part_fd` as a file object (``wb``, ``ab`` or ``r+b``)."""
     return os.fdopen(open_part_fd(path, mode), mode)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` atomically, never writing through a symbolic link: a scratch file is
+    created without following links, then renamed over ``path`` (a rename replaces a link, it does not follow it).
+    For vodaxa's own small files beside the data (validators, segment maps, the names index, ledgers)."""
+    scratch = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident() % 100000}.tmp")
+    fd = open_part_fd(scratch, "wb")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(scratch, path)
+    except BaseException:
+        scratch.unlink(missing_ok=True)
+        raise
 
 
 def state_path(path: Path) -> Path:

@@ -22,7 +22,7 @@ import aiohttp
 
 from ..errors import DownloadError
 from ..net import RETRY_STATUSES, HttpClient
-from .partial import CONTENT_RANGE, open_part_fd, state_path
+from .partial import CONTENT_RANGE, open_part_fd, state_path, write_private
 from .partial import validator as validator_of
 
 __all__ = ["SEGMENT_MIN", "SPLIT_MIN", "Unsplittable", "fetch_segments", "plan", "splittable"]
@@ -75,10 +75,7 @@ def _save(path: Path, url: str, size: int, segments: list[list[int]], validator:
     """Write the segment map atomically (only with a validator: without one a resume cannot be trusted)."""
     if not validator:
         return
-    target = state_path(path)
-    scratch = target.with_name(target.name + ".tmp")
-    scratch.write_text(json.dumps({"url": url, "size": size, "segments": segments, **validator}))
-    os.replace(scratch, target)
+    write_private(state_path(path), json.dumps({"url": url, "size": size, "segments": segments, **validator}))
 
 
 async def fetch_segments(

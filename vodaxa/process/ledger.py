@@ -8,12 +8,13 @@ each step with its exact arguments, and a failure keeps its log path and reason.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ..download.partial import write_private
 
 __all__ = ["Entry", "Ledger"]
 
@@ -89,9 +90,7 @@ class Ledger:
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         data = {"steps": self._steps, "entries": [asdict(e) for e in self._entries.values()]}
-        scratch = self.path.with_name(self.path.name + ".tmp")
-        scratch.write_text(json.dumps(data, indent=1, default=str))
-        os.replace(scratch, self.path)
+        write_private(self.path, json.dumps(data, indent=1, default=str))
 
 
 def _same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:

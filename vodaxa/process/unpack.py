@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..download.decompress import LIMITS
+from ..download.partial import write_private
 from ..errors import ProcessingError
 from .runner import ProcessReport, Task, Workspace, run_step
 
@@ -83,7 +84,7 @@ def extract(archive: str | Path, target: str | Path, depth: int = 1) -> dict[str
         for inner in sorted(p for p in target.rglob("*") if p.is_file() and ARCHIVE_PATTERN.search(p.name)):
             nested.append(extract(inner, inner.with_name(ARCHIVE_PATTERN.sub("", inner.name)), depth - 1))
             inner.unlink()
-    (target / MARKER).write_text(f"{archive.name}: {files} files\n")
+    write_private(target / MARKER, f"{archive.name}: {files} files\n")
     return {"archive": archive.name, "files": files + sum(n["files"] for n in nested), "refused": refused}
 
 
