@@ -89,3 +89,41 @@ def test_a_scratch_file_that_is_a_link_is_refused(tmp_path):
     with pytest.raises(DownloadError, match="symbolic link"):
         write_private(tmp_path / "state.json", "[]")
     assert outside.read_bytes() == b"not yours"
+
+
+BROKEN_URLS = ["http://[::1/evil.fits", "http://127.0.0.1:99999/x.fits", "http://127.0.0.1:9/a b.fits", "http:///x"]
+
+
+@pytest.fixture
+def links_with_a_broken_row():
+    async def links(request: web.Request) -> web.Response:
+        base, bad = f"http://127.0.0.1:{request.url.port}", request.query["bad"]
+        rows = "".join(f"<TR><TD>ivo://x?0</TD><TD>{u}</TD><TD>#this</TD></TR>" for u in (f"{base}/f/good.txt", bad))
+        fields = '<FIELD name="ID"/><FIELD name="access_url"/><FIELD name="semantics"/>'
+        doc = f'<VOTABLE><RESOURCE type="results"><TABLE>{fields}<DATA><TABLEDATA>{rows}</TABLEDATA></DATA></TABLE>'
+        doc += "</RESOURCE></VOTABLE>"
+        return web.Response(text=doc, content_type="text/xml")
+
+    async def file(request: web.Request) -> web.Response:
+        return web.Response(body=b"hello world")
+
+    app = web.Application()
+    app.router.add_route("*", "/links", links)
+    app.router.add_get("/f/{name}", file)
+    server = AppThread(app)
+    yield server.base
+    server.close()
+
+
+@pytest.mark.parametrize("bad", BROKEN_URLS)
+def test_one_unparseable_access_url_costs_only_its_row(links_with_a_broken_row, tmp_path, bad):
+    from urllib.parse import quote
+
+    from astropy.table import Table
+
+    table = Table({"datalink_url": [f"{links_with_a_broken_row}/links?bad={quote(bad)}&ID=ivo://x?0"]})
+    manifest = vodaxa.resolve(table)
+    assert list(manifest.files["url"]) == [f"{links_with_a_broken_row}/f/good.txt"]
+    assert "unusable access_url" in " ".join(manifest.unavailable["note"])
+    report = vodaxa.download([f"{links_with_a_broken_row}/f/good.txt", bad], tmp_path, progress=False, retries=0)
+    assert len(report.ok) == 1 and list(report.failed["url"]) == [bad]

@@ -24,6 +24,7 @@ from ..config import endpoints
 from ..errors import ConfigError, DownloadError, InputError, ResolveError, VodaxaError
 from ..manifest import Manifest, digest_name, safe_relative_path
 from ..net import HttpClient, HttpConfig, run_sync
+from ..net.policy import url_problem
 from ..resolve import chandra, erosita, eso, heasarc, xsa
 from .claim import claim
 from .decompress import decompress_file, decompressed_name
@@ -177,6 +178,10 @@ async def download_async(
     owners: dict[Path, str] = {}  # path -> the URL written there
     planned: list[tuple[dict[str, Any], Path]] = []
     for row in _rows(source):
+        broken = url_problem(row["url"]) if isinstance(row.get("url"), str) else None
+        if broken:
+            results.append(FileResult(str(row.get("url")), dest, "failed", reason=broken, row=row))
+            continue
         try:
             planned.append((row, target_path(dest, row, template)))
         except DownloadError as err:

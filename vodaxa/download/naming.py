@@ -60,7 +60,11 @@ _CACHE: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}  # folder -
 
 def url_name(url: str) -> str:
     """The URL's last path segment, percent-decoded (``index`` for a URL ending in ``/``)."""
-    return unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]) or "index"
+    try:
+        path = urlsplit(url).path
+    except ValueError:  # unparseable (refused before any request); a name is still needed to report it
+        path = url.split("?", 1)[0]
+    return unquote(path.rstrip("/").rsplit("/", 1)[-1]) or "index"
 
 
 def url_named(row: Mapping[str, Any]) -> bool:

@@ -20,7 +20,7 @@ from ..redact import strip_secret_params
 
 __all__ = [
     "MAX_REDIRECTS", "REDIRECTS", "RETRY_STATUSES", "BodyTooLarge", "Deadline", "Hop", "HttpConfig", "is_loopback",
-    "next_hop", "pause", "retry_after_seconds", "same_origin",
+    "next_hop", "pause", "retry_after_seconds", "same_origin", "url_problem",
 ]  # fmt: skip
 
 #: Statuses worth another try (the server is busy, restarting or rate-limiting us).
@@ -151,6 +151,23 @@ def origin(url: str) -> tuple[str, str, int]:
 def same_origin(a: str, b: str) -> bool:
     """Same scheme, host and port."""
     return origin(a) == origin(b)
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be requested as it stands (unparseable: a broken IPv6 host, a bad port, spaces or
+    control characters), or None.  Which schemes are read is the caller's decision."""
+    if not isinstance(url, str) or not url.strip():
+        return "an empty URL"
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return f"the URL {url!r} holds spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a port that is not a number in range)
+    except ValueError as err:
+        return f"the URL {url!r} cannot be parsed ({err})"
+    if parts.scheme.lower() in ("http", "https") and not parts.hostname:
+        return f"the URL {url!r} names no host"
+    return None
 
 
 # ------------------------------------------------------------------------------------------ redirects

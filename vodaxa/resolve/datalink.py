@@ -28,6 +28,7 @@ import numpy as np
 
 from ..errors import ResolveError, ServiceError
 from ..net import HttpClient
+from ..net.policy import url_problem
 
 __all__ = [
     "DATALINK_MIME",
@@ -277,6 +278,15 @@ def _length(text: str | None) -> int | None:
     return int(value)
 
 
+def _usable(access_url: str | None, error: str | None) -> tuple[str | None, str | None]:
+    """A row's access_url and error_message, an unparseable URL turned into an error: one bad row must not sink
+    the whole answer, it is reported unavailable with the reason."""
+    broken = url_problem(access_url) if access_url else None
+    if broken:
+        return None, error or f"the service sent an unusable access_url: {broken}"
+    return access_url, error
+
+
 def _tabledata_rows(encoding: ET.Element, names: list[str], url: str) -> list[LinkRow]:
     """LinkRows straight from TABLEDATA cells (hot path: thousands of rows per resolve)."""
     where = {n: names.index(n) if n in names else None for n in _STANDARD}
@@ -289,6 +299,7 @@ def _tabledata_rows(encoding: ET.Element, names: list[str], url: str) -> list[Li
             cells += [None] * (width - len(cells))
         get = [cells[i] if i is not None else None for i in where.values()]
         ident, access, service, error, description, semantics, ctype, length = (v or None for v in get)
+        access, error = _usable(access, error)
         rows.append(
             LinkRow(
                 ident or "",
@@ -313,11 +324,12 @@ def _row(cells: Mapping[str, Any]) -> LinkRow:
 
     length = value("content_length")
     extra = {k: (None if v == "" else v) for k, v in cells.items() if k not in _STANDARD}
+    access_url, error = _usable((value("access_url") or "").strip() or None, value("error_message"))
     return LinkRow(
         id=value("ID") or "",
-        access_url=value("access_url"),
+        access_url=access_url,
         service_def=value("service_def"),
-        error_message=value("error_message"),
+        error_message=error,
         description=value("description"),
         semantics=value("semantics"),
         content_type=value("content_type"),

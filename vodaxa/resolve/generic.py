@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import ResolveError, ServiceError
 from ..manifest import Manifest
 from ..net import HttpClient
+from ..net.policy import url_problem
 from .datalink import (
     DATALINK_MIME,
     DataLinkEngine,
@@ -210,6 +211,11 @@ def _row_links(table: Any, accept: Callable[[str | None], bool]) -> tuple[list[t
     out: list[tuple[str, str]] = []
     records: list[dict] = []
     for n, (url, linked) in enumerate(cells):
+        broken = url_problem(url) if url else None
+        if broken:
+            records.append({"obs_id": f"row{n}", "url": None, "local_path": None, "category": "unavailable",
+                            "source_id": f"row{n}", "note": f"row {n}: {broken}"})  # fmt: skip
+            continue
         if url and not linked:
             if accept("#this"):  # the row's access_url is the dataset itself (ObsCore without DataLink)
                 name = _SAFE.sub("_", unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])).strip("_") or "file"
