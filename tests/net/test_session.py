@@ -249,3 +249,38 @@ def test_the_default_session_carries_the_process_credentials_only_to_their_realm
 def test_a_nonsense_config_is_refused(bad):
     with pytest.raises(ValueError, match="HttpConfig"):
         HttpConfig(**bad)
+
+
+@pytest.fixture()
+def silent():
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)  # the kernel accepts; nobody ever answers
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    listener.close()
+
+
+def test_a_silent_server_costs_one_call_its_deadline_not_retries_times_the_read_timeout(silent):
+    """read_timeout 30 s and 4 retries would be minutes; the call's deadline (body_timeout) ends it."""
+    with pytest.raises(ServiceError, match="body_timeout"):
+        Session(HttpConfig(read_timeout=30, retries=4, body_timeout=1.5)).get(silent)
+
+
+def test_a_trickle_read_by_pyvo_in_big_blocks_is_cut_off(odd):
+    """pyvo reads ``raw.read(amt)``, which waits for ``amt`` bytes: the watchdog wakes it at the deadline."""
+    answer = Session(HttpConfig(body_timeout=1.5, read_timeout=30)).get(odd.base + "/trickle", stream=True)
+    with pytest.raises(ServiceError, match="body_timeout"):
+        answer.raw.read(1 << 20, decode_content=True)
+
+
+def test_a_body_read_to_its_end_stands_the_watchdog_down(odd):
+    session = Session(HttpConfig(body_timeout=1.0))
+    for _ in range(3):  # the pooled connection is reused after each: a late watchdog must not cut it
+        answer = session.get(odd.base + "/declared", stream=True)
+        assert len(answer.raw.read()) == 50_000
+    import time
+
+    time.sleep(1.2)
+    assert session.get(odd.base + "/declared").content == b"x" * 50_000

@@ -6,7 +6,11 @@ and answers read into memory capped in size and time.  Every sync HTTP call in v
 
 from __future__ import annotations
 
+import contextlib
+import heapq
 import logging
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -18,6 +22,7 @@ from .policy import (
     MAX_REDIRECTS,
     REDIRECTS,
     RETRY_STATUSES,
+    Deadline,
     HttpConfig,
     declared_length,
     next_hop,
@@ -57,34 +62,52 @@ class Session(requests.Session):
         self.max_redirects = MAX_REDIRECTS
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        """Send ``method url`` under the policy; the answer's body is capped (``stream=True`` reads too)."""
+        """Send ``method url`` under the policy; the answer's body is capped (``stream=True`` reads too).
+
+        One call, its retries and the reading of its answer all end within ``body_timeout`` seconds: each try
+        waits at most what is left, and a body still arriving then is cut off (a silent or trickling server
+        cannot hold a caller longer).
+        """
         secret_body = bool(kwargs.pop("secret_body", False))
         stream = bool(kwargs.pop("stream", False))
         follow = kwargs.pop("allow_redirects", True)
         headers, params = dict(kwargs.pop("headers", None) or {}), kwargs.pop("params", None)
-        kwargs.setdefault("timeout", (self.config.connect_timeout, self.config.read_timeout))
+        connect, read = _timeouts(kwargs.pop("timeout", None), self.config)
+        deadline = Deadline(self.config.body_timeout)
         attempts = self.config.retries + 1 if method.upper() in IDEMPOTENT else 1
         for attempt in range(attempts):
+            left = deadline.left() or 0.0
+            if left <= 0:
+                raise _slow(redacted(url), self.config)
+            timeout = (min(connect, left), min(read, left))
             try:
-                answer = self._follow(method, url, args, dict(kwargs), headers, params, follow=follow,
-                                      secret_body=secret_body)  # fmt: skip
+                answer = self._follow(method, url, args, {**kwargs, "timeout": timeout}, headers, params,
+                                      follow=follow, secret_body=secret_body)  # fmt: skip
             except (requests.ConnectionError, requests.Timeout) as err:
-                if attempt + 1 >= attempts:
+                wait = pause(self.config, attempt)
+                if attempt + 1 >= attempts or not deadline.allows(wait):
+                    if deadline.spent:
+                        raise _slow(redacted(url), self.config) from None
                     raise
                 log.info("%s %s: %s; retrying", method, redacted(url), type(err).__name__)
-                time.sleep(pause(self.config, attempt))
+                time.sleep(wait)
                 continue
             if answer.status_code in RETRY_STATUSES and attempt + 1 < attempts:
                 wait = pause(self.config, attempt, answer.headers.get("Retry-After"))
-                answer.close()
-                log.info("%s %s answered %s; retrying in %.1f s", method, redacted(url), answer.status_code, wait)
-                time.sleep(wait)
-                continue
+                if deadline.allows(wait):
+                    answer.close()
+                    log.info("%s %s answered %s; retrying in %.1f s", method, redacted(url), answer.status_code, wait)
+                    time.sleep(wait)
+                    continue
             break
+        watchdog = _Watchdog(answer, deadline)
         if stream:
-            _cap_stream(answer, self.config)
+            _cap_stream(answer, self.config, watchdog)
         else:
-            _read_capped(answer, self.config)
+            try:
+                _read_capped(answer, self.config, watchdog)
+            finally:
+                watchdog.cancel()
         return answer
 
     def _follow(
@@ -133,52 +156,69 @@ def _with_params(params: Any, extra: Mapping[str, str]) -> Any:
     return [*pairs, *extra.items()]
 
 
-def _read_capped(answer: requests.Response, config: HttpConfig) -> None:
-    """Read the body whole, at most ``max_body`` bytes within ``body_timeout`` seconds."""
+def _read_capped(answer: requests.Response, config: HttpConfig, watchdog: _Watchdog) -> None:
+    """Read the body whole: at most ``max_body`` bytes, cut off by ``watchdog`` when the call's time is up."""
     cap, url = config.max_body, redacted(answer.url)
     declared = declared_length(answer.headers)
     if declared is not None and declared > cap:
         answer.close()
         raise too_big(url, cap, declared)
-    started, parts, size = time.monotonic(), [], 0
+    parts, size = [], 0
     try:
         for block in answer.iter_content(_CHUNK):
             size += len(block)
             if size > cap:
                 raise too_big(url, cap)
-            if time.monotonic() - started > config.body_timeout:
-                raise _slow(url, config)
             parts.append(block)
+    except (requests.RequestException, OSError) as err:
+        answer.close()
+        if watchdog.fired:
+            raise _slow(url, config) from None
+        raise requests.ConnectionError(f"the answer from {url} was cut short ({type(err).__name__})") from None
     except BaseException:
         answer.close()
         raise
+    if watchdog.fired:
+        raise _slow(url, config)
     answer._content = b"".join(parts)  # what requests itself sets when it reads the body
     answer._content_consumed = True
 
 
-def _cap_stream(answer: requests.Response, config: HttpConfig) -> None:
-    """Cap a streamed body where it is read (``raw.read``, as pyvo does, or ``raw.read_chunked``)."""
+def _cap_stream(answer: requests.Response, config: HttpConfig, watchdog: _Watchdog) -> None:
+    """Cap a streamed body where it is read (``raw.read``, as pyvo does, or ``raw.read_chunked``); the watchdog
+    cuts it off when the call's time is up and stands down once the body has been read to its end."""
     raw = answer.raw
     if raw is None:
+        watchdog.cancel()
         return
-    cap, url, started, count = config.max_body, redacted(answer.url), time.monotonic(), [0]
+    cap, url, count = config.max_body, redacted(answer.url), [0]
 
-    def account(size: int) -> None:
+    def account(size: int, ended: bool) -> None:
+        if watchdog.fired:
+            raise _slow(url, config)
         count[0] += size
         if count[0] > cap:
+            watchdog.cancel()
             raise too_big(url, cap)
-        if time.monotonic() - started > config.body_timeout:
-            raise _slow(url, config)
+        if ended:
+            watchdog.cancel()
 
     declared = declared_length(answer.headers)
     if declared is not None and declared > cap:
+        watchdog.cancel()
         answer.close()
         raise too_big(url, cap, declared)
     read, read_chunked = raw.read, getattr(raw, "read_chunked", None)
 
     def capped_read(*args: Any, **kwargs: Any) -> bytes:
-        data = read(*args, **kwargs)
-        account(len(data or b""))
+        try:
+            data = read(*args, **kwargs)
+        except Exception:
+            if watchdog.fired:
+                raise _slow(url, config) from None
+            raise
+        amount = args[0] if args else kwargs.get("amt")
+        account(len(data or b""), ended=not data or amount is None)
         return data
 
     raw.read = capped_read
@@ -186,10 +226,87 @@ def _cap_stream(answer: requests.Response, config: HttpConfig) -> None:
 
         def capped_chunks(*args: Any, **kwargs: Any) -> Iterator[bytes]:
             for chunk in read_chunked(*args, **kwargs):
-                account(len(chunk))
+                account(len(chunk), ended=False)
                 yield chunk
+            watchdog.cancel()
 
         raw.read_chunked = capped_chunks
+
+
+class _Watchdog:
+    """Shuts the answer's socket down when the call's deadline passes while its body is still being read, which
+    wakes a read blocked on a silent or trickling server; it stands down when the body is done or released."""
+
+    def __init__(self, answer: requests.Response, deadline: Deadline) -> None:
+        self.fired = False
+        self.cancelled = False
+        self._answer = answer
+        if deadline.at is not None:
+            _WATCH.add(deadline.at, self)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        self._answer = None  # type: ignore[assignment]
+
+    def fire(self) -> None:
+        answer = self._answer
+        if self.cancelled or answer is None:
+            return
+        connection = getattr(answer.raw, "connection", None)  # None once urllib3 released it to the pool
+        sock = getattr(connection, "sock", None)
+        if sock is None:
+            return
+        self.fired = True
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Watch:
+    """One daemon thread firing due watchdogs (instead of a timer thread per request)."""
+
+    def __init__(self) -> None:
+        self._due: list[tuple[float, int, _Watchdog]] = []
+        self._wake = threading.Condition()
+        self._count = 0
+        self._thread: threading.Thread | None = None
+
+    def add(self, at: float, dog: _Watchdog) -> None:
+        with self._wake:
+            self._count += 1
+            heapq.heappush(self._due, (at, self._count, dog))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="vodaxa-watchdog", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while self._due and self._due[0][2].cancelled:
+                    heapq.heappop(self._due)
+                if not self._due:
+                    self._wake.wait(60.0)
+                    continue
+                at, _, dog = self._due[0]
+                now = time.monotonic()
+                if at > now:
+                    self._wake.wait(at - now)
+                    continue
+                heapq.heappop(self._due)
+            dog.fire()
+
+
+_WATCH = _Watch()
+
+
+def _timeouts(given: Any, config: HttpConfig) -> tuple[float, float]:
+    """(connect, read) seconds from a caller's ``timeout=`` (a number, a pair, or None for the config's)."""
+    if given is None:
+        return config.connect_timeout, config.read_timeout
+    if isinstance(given, tuple):
+        connect, read = given
+        return (config.connect_timeout if connect is None else connect), (config.read_timeout if read is None else read)
+    return float(given), float(given)
 
 
 def _slow(url: str, config: HttpConfig) -> ServiceError:

@@ -30,6 +30,10 @@ _JNAME = re.compile(
 _SESAME_J = re.compile(r"^%J\s+([0-9.]+)\s+([-+]?[0-9.]+)", re.MULTILINE)  # "%J ra dec = hh:mm:ss +dd:mm:ss"
 
 
+#: Sesame answers a name in well under a second: a silent or trickling one is given a minute, not ten.
+SESAME_HTTP = net.HttpConfig(read_timeout=20.0, body_timeout=60.0, retries=2)
+
+
 def parse_jname(name: str) -> SkyCoord | None:
     """Coordinates embedded in a J-name (e.g. ``CRTS SSS100805 J194428-420209``), or None."""
     match = _JNAME.search(name.replace(" ", ""))
@@ -48,7 +52,7 @@ def sesame(name: str) -> SkyCoord:
     """Resolve ``name`` with CDS Sesame (SIMBAD, then NED, then VizieR) at the configured endpoint."""
     url = endpoints.get("cds", "sesame").rstrip("/") + "/SNV?" + quote(name.strip())
     try:
-        answer = net.session(credentials=False).get(url)
+        answer = net.session(SESAME_HTTP, credentials=False).get(url)
     except (requests.RequestException, ServiceError) as err:
         raise NameResolutionError(f"could not resolve '{name}': Sesame at {url} did not answer ({err})") from None
     if answer.status_code != 200:
