@@ -62,3 +62,18 @@ def test_a_tree_at_the_limit_is_read():
     body = ('<association category="SCI" mode="Raw2Raw" type="main"><mainFiles/><messages/><associatedFiles>'
             + inner * (depth - 1) + "</associatedFiles></association>" * depth).encode()  # fmt: skip
     assert parse_tree(body).category == "SCI"
+
+
+def test_deeply_nested_datalink_documents_are_refused_at_once():
+    """30,000 nested RESOURCEs once took minutes of quadratic scanning on the event loop; now a clear error."""
+    from vodaxa.errors import ResolveError
+    from vodaxa.resolve.datalink import MAX_XML_DEPTH, parse_links
+
+    deep = b"<VOTABLE>" + b"<RESOURCE>" * 30_000 + b"</RESOURCE>" * 30_000 + b"</VOTABLE>"
+    with pytest.raises(ResolveError, match=f"deeper than {MAX_XML_DEPTH} levels"):
+        parse_links(deep, "http://127.0.0.1:9/links")
+    fields = '<FIELD name="ID"/><FIELD name="access_url"/>'
+    wide = (b'<VOTABLE>' + b"<RESOURCE/>" * 20_000 + b'<RESOURCE type="results"><TABLE>' + fields.encode()
+            + b"<DATA><TABLEDATA><TR><TD>a</TD><TD>http://127.0.0.1:9/f.fits</TD></TR></TABLEDATA></DATA></TABLE>"
+            + b"</RESOURCE></VOTABLE>")  # fmt: skip
+    assert [r.access_url for r in parse_links(wide, "http://127.0.0.1:9/links").rows] == ["http://127.0.0.1:9/f.fits"]

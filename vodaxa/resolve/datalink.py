@@ -175,6 +175,31 @@ class _Page:
     services: dict[str, ServiceDef] = field(default_factory=dict)
 
 
+#: Element nesting a links document may have (a VOTable needs about six levels).
+MAX_XML_DEPTH = 64
+#: Bodies larger than this are parsed on a worker thread, so the event loop (and budgets) go on meanwhile.
+PARSE_OFF_LOOP = 1 << 20
+
+
+def _depth(root: ET.Element) -> int:
+    """How deeply ``root``'s elements nest (iteratively: no recursion for a hostile document)."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        element, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_XML_DEPTH:
+            return depth
+        stack.extend((child, depth + 1) for child in element)
+    return deepest
+
+
+async def parse_links_async(body: bytes, url: str, content_type: str = "") -> _Page:
+    """:func:`parse_links`, on a worker thread for a large body."""
+    if len(body) > PARSE_OFF_LOOP:
+        return await asyncio.to_thread(parse_links, body, url, content_type)
+    return parse_links(body, url, content_type)
+
+
 def parse_links(body: bytes, url: str, content_type: str = "") -> _Page:
     """Rows, overflow flag and service descriptors of a links document; :class:`ResolveError` naming the
     URL if it is not one."""
@@ -187,6 +212,8 @@ def parse_links(body: bytes, url: str, content_type: str = "") -> _Page:
         root = ET.fromstring(body)
     except ET.ParseError as err:
         raise ResolveError(f"{url} did not answer a readable VOTable ({err}): {_snippet(body)}", url=url) from None
+    if _depth(root) > MAX_XML_DEPTH:  # a VOTable is a handful of levels deep; thousands is an attack
+        raise ResolveError(f"{url} answered an XML document nested deeper than {MAX_XML_DEPTH} levels", url=url)
     if _local(root.tag) != "VOTABLE":
         raise ResolveError(f"{url} answered <{_local(root.tag)}>, not a VOTable: {_snippet(body)}", url=url)
     resources = [r for r in root.iter() if _local(r.tag) == "RESOURCE"]
@@ -525,7 +552,7 @@ class DataLinkEngine:
                 url=service,
                 status=response.status,
             )
-        page = parse_links(response.body, service, response.content_type)
+        page = await parse_links_async(response.body, service, response.content_type)
         return page.rows, page.overflow
 
     async def _follow(
@@ -575,7 +602,7 @@ class DataLinkEngine:
                 self.requests += 1
                 if response.status >= 400:
                     raise ResolveError(f"{url} answered HTTP {response.status}", url=url, status=response.status)
-                page = parse_links(response.body, url, response.content_type)
+                page = await parse_links_async(response.body, url, response.content_type)
             except ServiceError as err:
                 self.failures.append(f"nested DataLink {url}: {err}")
                 return [replace(p, access_url=None, error_message=f"nested DataLink failed: {err}") for p in parents]
