@@ -82,3 +82,37 @@ def test_an_astroquery_password_goes_only_to_esos_host(monkeypatch):
     finally:
         keyring.set_keyring(previous)
     assert "astroquery-secret" not in str(caught.value)
+
+
+def _jwt(exp: float) -> str:
+    import base64
+    import json
+
+    part = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()  # noqa: E731
+    return f"{part({'alg': 'none'})}.{part({'sub': 'astro', 'exp': exp})}.sig"
+
+
+@pytest.mark.parametrize("age", [60.0, 0.0])
+def test_a_token_born_expired_is_one_clear_error_not_a_login_per_file(monkeypatch, age):
+    """An SSO whose clock (or ours) is off hands out tokens that are already dead: every file would log in
+    again, twice, hammering the password; one login, then an AuthError that names the clocks."""
+    import time
+
+    logins: list[str] = []
+
+    async def token(request: web.Request) -> web.Response:
+        logins.append(await request.text())
+        return web.json_response({"id_token": _jwt(time.time() - age)})
+
+    app = web.Application()
+    app.router.add_route("*", "/sso/oidc/token", token)
+    server = AppThread(app)
+    monkeypatch.setenv("VODAXA_ESO_USERNAME", "astro")
+    monkeypatch.setenv("VODAXA_ESO_PASSWORD", "s3cret-marker")
+    try:
+        with endpoints.override({"eso": {"token": f"{server.base}/sso/oidc/token"}}):
+            with pytest.raises(AuthError, match=r"already expired.*clock") as caught:
+                login("eso", allow_http_loopback=True)
+            assert len(logins) == 1 and "s3cret-marker" not in str(caught.value)
+    finally:
+        server.close()

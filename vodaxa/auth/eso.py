@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 import requests
@@ -128,6 +129,13 @@ class EsoToken:
             ) from None
         register(token)  # a bearer token is as secret as the password
         expires = token_expiry(token)
+        if expires <= time.time() + 1.0:  # logging in again would only fetch another dead token (and lock accounts)
+            stamp = datetime.fromtimestamp(expires, timezone.utc).isoformat(timespec="seconds")
+            now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            raise AuthError(
+                f"ESO's token endpoint issued a token that has already expired (at {stamp}; this machine's clock says "
+                f"{now}): check the clock, or the 'eso.token' endpoint (vodaxa config show)"
+            )
         lifetime = max(1.0, expires - time.time())
         with self._lock:
             self._token, self._expires = token, expires
