@@ -282,7 +282,7 @@ async def download_async(
         if own:
             await client.close()
     if decompress:
-        results = [await asyncio.to_thread(_unpack, r, keep_compressed) for r in results]
+        results = [await _unpack(r, keep_compressed) for r in results]
 
     def again(failed: list[FileResult]) -> DownloadReport:
         return download([r.row for r in failed], dest, max_per_host=max_per_host, max_total=max_total,
@@ -352,14 +352,23 @@ def _queues(tasks: list[tuple[FileTask, dict[str, Any]]], client: HttpClient) ->
     return queues
 
 
-def _unpack(result: FileResult, keep: bool) -> FileResult:
-    """Decompress a fetched or skipped file; a failure keeps the compressed file and says why."""
-    if result.status == "failed" or decompressed_name(result.path) is None or not result.path.exists():
+async def _unpack(result: FileResult, keep: bool) -> FileResult:
+    """Decompress a fetched or skipped file under its claim (another process unpacking the same file is waited
+    for, and its result taken); a failure keeps the compressed file and says why."""
+    target = decompressed_name(result.path) if result.status != "failed" else None
+    if target is None:
         return result
-    try:
-        return replace(result, path=decompress_file(result.path, keep=keep))
-    except DownloadError as err:
-        return replace(result, status="failed", reason=str(err))
+    async with claim(result.path) as waited:
+        if not result.path.exists():  # unpacked (and removed) by another process meanwhile, or by hand
+            if target.exists():
+                return replace(result, path=target)
+            return replace(result, status="failed", reason=f"{result.path.name} vanished before it was unpacked")
+        if waited and keep and target.exists():  # another process unpacked it while this one waited
+            return replace(result, path=target)
+        try:
+            return replace(result, path=await asyncio.to_thread(decompress_file, result.path, keep=keep))
+        except DownloadError as err:
+            return replace(result, status="failed", reason=str(err))
 
 
 def download(

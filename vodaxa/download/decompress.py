@@ -78,7 +78,11 @@ def decompress_file(path: Path, *, keep: bool = False, limits: Limits | None = N
     except (OSError, EOFError, ValueError) as err:
         part.unlink(missing_ok=True)
         raise DownloadError(f"{path.name} could not be decompressed ({err}); the compressed file is kept") from err
-    os.replace(part, target)
-    if not keep:
-        path.unlink()
+    try:
+        os.replace(part, target)
+        if not keep:
+            path.unlink()
+    except OSError as err:
+        part.unlink(missing_ok=True)
+        raise DownloadError(f"{path.name}: the unpacked file could not be installed ({err})") from None
     return target
