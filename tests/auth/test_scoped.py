@@ -122,3 +122,11 @@ def test_aiohttp_core_scopes_and_redirects(two_hosts):
             return json.loads(answer.body)
 
     assert "Authorization" not in asyncio.run(explicit_redirect())
+
+
+@pytest.mark.parametrize("path", ["/dataPortal/file/../../token", "/dataPortal/file/%2e%2e/%2e%2e/token",
+                                  "/dataPortal/file/./../token"])  # fmt: skip
+def test_dot_segments_cannot_walk_a_credential_out_of_its_path(path):
+    realm = Realm("eso", ("https://dataportal.eso.org/dataPortal/file/",))
+    assert not realm.covers("https://dataportal.eso.org" + path)
+    assert realm.covers("https://dataportal.eso.org/dataPortal/file/a/../b.fits")

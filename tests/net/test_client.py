@@ -69,3 +69,14 @@ def test_bodies_are_not_decoded(sb):
     body_url = sb.url + "/xamin/vo/tap/availability"
     response, _ = run_sync(_get(body_url))
     assert b"available" in response.body and response.content_type.startswith("text/xml")
+
+
+@pytest.mark.parametrize("url", ["file:///etc/hostname", "ftp://127.0.0.1/x", "http:///nohost"])
+def test_a_url_no_retry_can_mend_fails_at_once(url):
+    async def run():
+        async with HttpClient(HttpConfig(retries=5, backoff=5.0)) as http:
+            with pytest.raises(ServiceError, match="not a URL vodaxa can request"):
+                await http.get(url)
+            return http.requests
+
+    assert run_sync(run()) == 0

@@ -28,11 +28,24 @@ class Realm:
         scheme, host, _ = origin(url)
         if scheme != "https" and not (scheme == "http" and self.allow_http_loopback and is_loopback(host)):
             return False
-        path = urlsplit(url).path or "/"
+        path = _normalised(urlsplit(url).path)
         for prefix in self.prefixes:
             if same_origin(url, prefix) and path.startswith(urlsplit(prefix).path or "/"):
                 return True
         return False
+
+
+def _normalised(path: str) -> str:
+    """``path`` with dot segments resolved as a client will send it (``/file/../../token`` is ``/token``), so a
+    realm's path prefix cannot be escaped by ``..``."""
+    import posixpath
+    from urllib.parse import unquote
+
+    decoded = unquote(path or "/")
+    resolved = posixpath.normpath(decoded) if decoded.strip("/") else "/"
+    if decoded.endswith("/") and not resolved.endswith("/"):
+        resolved += "/"
+    return "/" + resolved.lstrip("/")
 
 
 class ScopedAuth:

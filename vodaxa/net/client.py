@@ -30,6 +30,9 @@ from .policy import (
 
 __all__ = ["HttpClient", "Response"]
 
+#: aiohttp's errors for URLs it cannot request at all (InvalidURL also covers a URL without a host).
+_UNMENDABLE = (aiohttp.InvalidURL, getattr(aiohttp, "NonHttpUrlClientError", aiohttp.InvalidURL))
+
 log = logging.getLogger("vodaxa.http")
 
 #: Bytes a response may buffer before reading pauses (aiohttp's default, 64 KiB, costs many small reads).
@@ -147,6 +150,9 @@ class HttpClient:
             try:
                 response = await self._once(method, url, params=params, data=data, headers=headers,
                                             secret_body=secret_body)  # fmt: skip
+            except _UNMENDABLE as err:  # a URL no retry can mend (file://, no host): say so at once
+                why = f"not a URL vodaxa can request ({_describe(err)})"
+                raise ServiceError(f"{method} {url}: {why}", url=url) from None
             except (aiohttp.ClientError, asyncio.TimeoutError) as err:
                 last_error = err
                 if attempt + 1 < attempts:

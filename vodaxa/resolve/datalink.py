@@ -296,6 +296,8 @@ def _length(text: str | None) -> int | None:
     """A content_length cell as bytes, or None when it is empty or not a sane number ("12abc", "inf", "nan")."""
     if not text:
         return None
+    if not text.isascii():  # float() reads other scripts' digits ("１２"); a byte count is written in ASCII
+        return None
     try:
         value = float(text)
     except (TypeError, ValueError):
