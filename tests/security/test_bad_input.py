@@ -8,7 +8,7 @@ import pytest
 
 import vodaxa
 from vodaxa.cli import main
-from vodaxa.errors import InputError, VodaxaError
+from vodaxa.errors import ConfigError, InputError, VodaxaError
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +97,36 @@ def test_download_takes_a_table_of_rows_not_its_column_names(tmp_path):
     assert list(report.failed["url"]) == ["http://127.0.0.1:9/a.fits"]  # one row tried, not three column names
     with pytest.raises(InputError, match="no 'url' column"):
         vodaxa.download(pd.DataFrame({"href": ["x"]}), tmp_path, progress=False)
+
+
+# ------------------------------------------------------------------------------ download: template, mirrors, dest
+@pytest.mark.parametrize("template", ["{url!z}", "{", "}", "{0}", "{}", "{url.__class__}", "{url[0]}", "{url:d}",
+                                      "", 5, None])  # fmt: skip
+def test_download_refuses_a_template_it_cannot_use(tmp_path, template):
+    with pytest.raises(InputError, match="template"):
+        vodaxa.download(["http://127.0.0.1:9/a.fits"], tmp_path, progress=False, template=template)
+
+
+@pytest.mark.parametrize("mirrors", ["notadict", {"heasarc": 5}, {"heasarc": [None]}, {5: "/tmp"}, ["heasarc"]])
+def test_download_refuses_mirrors_that_are_not_a_mapping_of_places(tmp_path, mirrors):
+    with pytest.raises(ConfigError, match="mirror"):
+        vodaxa.download(["http://127.0.0.1:9/a.fits"], tmp_path, progress=False, mirrors=mirrors)
+
+
+def test_download_refuses_a_destination_under_a_file(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(InputError, match="afile is a file"):
+        vodaxa.download(["http://127.0.0.1:9/a.fits"], tmp_path / "afile" / "sub" / "deeper", progress=False)
+    assert not (tmp_path / "afile").is_dir()
+
+
+@pytest.mark.parametrize("dest", [None, 5, b"/tmp/x"])
+def test_download_refuses_a_destination_that_is_not_a_path(dest):
+    with pytest.raises(InputError, match="dest"):
+        vodaxa.download(["http://127.0.0.1:9/a.fits"], dest, progress=False)
+
+
+@pytest.mark.parametrize("splits", [True, False, 2.0])
+def test_download_refuses_splits_that_are_not_a_whole_number(tmp_path, splits):
+    with pytest.raises(ConfigError, match="splits"):
+        vodaxa.download(["http://127.0.0.1:9/a.fits"], tmp_path, progress=False, splits=splits)
