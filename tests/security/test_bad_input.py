@@ -8,7 +8,8 @@ import pytest
 
 import vodaxa
 from vodaxa.cli import main
-from vodaxa.errors import ConfigError, InputError, VodaxaError
+from vodaxa.errors import ConfigError, InputError, ResolveError, UnknownColumnError, VodaxaError
+from vodaxa.manifest import Manifest
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +131,51 @@ def test_download_refuses_a_destination_that_is_not_a_path(dest):
 def test_download_refuses_splits_that_are_not_a_whole_number(tmp_path, splits):
     with pytest.raises(ConfigError, match="splits"):
         vodaxa.download(["http://127.0.0.1:9/a.fits"], tmp_path, progress=False, splits=splits)
+
+
+# ------------------------------------------------------------------------------ Manifest
+def test_selecting_an_unknown_column_names_the_columns():
+    manifest = Manifest([{"url": "http://x/a", "local_path": "a"}])
+    with pytest.raises(UnknownColumnError, match=r"no manifest column 'colour'.*local_path") as caught:
+        manifest.select(colour="red")
+    assert isinstance(caught.value, KeyError) and isinstance(caught.value, InputError)  # as pandas, and typed
+
+
+@pytest.mark.parametrize("text", ['{"vodaxa_manifest": 1}', '{"vodaxa_manifest": 1, "rows": 5}',
+                                  '{"vodaxa_manifest": 1, "rows": [5]}', '{"vodaxa_manifest": 1, "rows": {"a": 1}}',
+                                  '{"vodaxa_manifest": 1, "rows": [], "columns": 5}'])  # fmt: skip
+def test_a_json_manifest_of_the_wrong_shape(text):
+    with pytest.raises(ResolveError, match="not a vodaxa manifest"):
+        Manifest.from_json(text)
+
+
+@pytest.mark.parametrize("read", [Manifest.from_json, Manifest.from_parquet])
+def test_a_manifest_file_that_is_missing_or_not_a_path(tmp_path, read):
+    with pytest.raises(InputError, match=r"nope\.\w+ does not exist"):
+        read(tmp_path / ("nope.json" if read == Manifest.from_json else "nope.parquet"))
+    with pytest.raises(InputError, match="manifest"):
+        read(5)
+
+
+def test_a_parquet_manifest_that_is_not_parquet(tmp_path):
+    (tmp_path / "m.parquet").write_text("x")
+    with pytest.raises(ResolveError, match=r"m\.parquet: not a vodaxa manifest"):
+        Manifest.from_parquet(tmp_path / "m.parquet")
+
+
+@pytest.mark.parametrize("size", [float("inf"), float("-inf"), 1e30, 1.5, -1, True, "big", [1]])
+def test_manifest_sizes_are_whole_byte_counts(size):
+    with pytest.raises(ResolveError, match=r"row 1: size .* is not a byte count"):
+        Manifest([{"url": "http://x/a", "local_path": "a", "size": 3}, {"url": "http://x/b", "local_path": "b",
+                                                                           "size": size}])  # fmt: skip
+
+
+def test_manifest_sizes_that_are_fine():
+    rows = [{"url": f"http://x/{n}", "local_path": str(n), "size": size}
+            for n, size in enumerate([None, float("nan"), 0, 7.0, "12", "", 2**62])]  # fmt: skip
+    assert Manifest(rows).frame["size"].tolist()[2:] == [0, 7, 12, pd.NA, 2**62]
+
+
+def test_only_a_manifest_adds_to_a_manifest():
+    with pytest.raises(InputError, match="only another Manifest"):
+        Manifest() + 5
