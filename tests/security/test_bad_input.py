@@ -179,3 +179,49 @@ def test_manifest_sizes_that_are_fine():
 def test_only_a_manifest_adds_to_a_manifest():
     with pytest.raises(InputError, match="only another Manifest"):
         Manifest() + 5
+
+
+# ------------------------------------------------------------------------------ resolve, search, filters
+@pytest.mark.parametrize("instruments", [5, {"ACIS": 1}, [5], b"ACIS", [["ACIS"]]])
+def test_resolve_refuses_instruments_that_are_not_names(instruments):
+    with pytest.raises(InputError, match="instruments"):
+        vodaxa.resolve(pd.DataFrame({"mission": ["chandra"], "obs_id": ["1"]}), instruments=instruments)
+
+
+@pytest.mark.parametrize("targets", [[], 5, None, [(float("nan"), 5.0)], [(10.0, 95.0)], [(10.0, float("inf"))],
+                                     [[1, 2, 3]], [(10.0, "x")], [[[10.0, 10.0]]]])  # fmt: skip
+def test_search_refuses_targets_that_are_not_on_the_sky(live, targets):
+    with pytest.raises(InputError, match="targets"):
+        vodaxa.search(targets, missions=["nustar_pointed"])
+
+
+def test_search_refuses_an_empty_or_unfinished_skycoord(live):
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+
+    for coords in (SkyCoord([] * u.deg, [] * u.deg), SkyCoord([10, float("nan")] * u.deg, [5, 5] * u.deg)):
+        with pytest.raises(InputError, match="targets"):
+            vodaxa.search(coords, missions=["nustar_pointed"])
+
+
+@pytest.mark.parametrize("radius", [float("nan"), -1, 0, "big", float("inf"), 500, 180.5, [0.1, -1],
+                                    {"nustar_pointed": -1}, {"nustar_pointed": {"FPMA": float("nan")}}])  # fmt: skip
+def test_search_refuses_a_radius_no_mission_could_use(live, radius):
+    with pytest.raises(InputError, match="radius"):
+        vodaxa.search([(10.0, 10.0)], missions=["nustar_pointed"], radius=radius)
+
+
+def test_a_quantity_radius_is_checked_as_degrees(live):
+    import astropy.units as u
+
+    for radius in (-1 * u.deg, 200 * u.deg, 5 * u.s):
+        with pytest.raises(InputError, match="radius"):
+            vodaxa.search([(10.0, 10.0)], missions=["nustar_pointed"], radius=radius)
+    with pytest.raises(InputError, match="search_distance"):
+        vodaxa.mission("nustar_pointed").filter_on_positions([(10.0, 10.0)], search_distance=-3 * u.arcmin)
+
+
+@pytest.mark.parametrize("types", [5, None, {"AGN": 1}, [5], [], b"AGN"])
+def test_target_types_are_names(live, types):
+    with pytest.raises(InputError, match="target_type"):
+        vodaxa.mission("nustar_pointed").filter_on_target_type(types)
