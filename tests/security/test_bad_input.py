@@ -225,3 +225,83 @@ def test_a_quantity_radius_is_checked_as_degrees(live):
 def test_target_types_are_names(live, types):
     with pytest.raises(InputError, match="target_type"):
         vodaxa.mission("nustar_pointed").filter_on_target_type(types)
+
+
+# ------------------------------------------------------------------------------ the CLI: exit 2, nothing written
+def _cli_error(capsys, *needles: str) -> None:
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("vodaxa: error:")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_cli_download_into_a_folder_under_a_file(tmp_path, capsys):
+    Manifest([{"url": "http://127.0.0.1:9/x", "local_path": "x"}]).to_json(tmp_path / "m.json")
+    (tmp_path / "afile").write_text("x")
+    assert main(["download", str(tmp_path / "m.json"), str(tmp_path / "afile" / "sub"), "--no-progress"]) == 2
+    _cli_error(capsys, "afile is a file")
+
+
+def test_cli_download_of_a_manifest_without_files(tmp_path, capsys):
+    Manifest().to_json(tmp_path / "empty.json")
+    assert main(["download", str(tmp_path / "empty.json"), str(tmp_path / "d"), "--no-progress"]) == 2
+    _cli_error(capsys, "empty.json", "no files to download")
+    closed = [{"mission": "chandra", "obs_id": "1", "url": None, "note": "proprietary until 2031"}]
+    Manifest(closed).to_json(tmp_path / "closed.json")
+    assert main(["download", str(tmp_path / "closed.json"), str(tmp_path / "d"), "--no-progress"]) == 2
+    _cli_error(capsys, "no files to download", "only 1 unavailable observation:")
+    assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "needles"),
+    [
+        (["--radius", "nan"], ["--radius nan", "positive"]),
+        (["--radius", "inf"], ["--radius inf", "at most 180"]),
+        (["--radius", "1e400"], ["--radius inf"]),
+        (["--radius", "500"], ["--radius 500", "at most 180"]),
+        (["--start", "yesterday-ish"], ["--start 'yesterday-ish'", "ISO"]),
+        (["--end", "99999-99-99"], ["--end '99999-99-99'", "ISO"]),
+        (["--start", "2020-01-01", "--end", "2010-01-01"], ["starts (2020-01-01) after it ends (2010-01-01)"]),
+        (["--start", "2200-01-01"], ["after it ends"]),
+        (["-o", "obs.weird"], ["obs.weird", ".csv", ".json", "--format"]),
+        (["-o", "obs.weird", "--radius", "-1"], ["--radius -1"]),
+    ],
+)
+def test_cli_search_refuses_bad_input_and_writes_nothing(live, tmp_path, monkeypatch, capsys, options, needles):
+    monkeypatch.chdir(tmp_path)
+    output = [] if "-o" in options else ["-o", "obs.csv"]
+    assert main(["search", "nustar_pointed", "--ra", "61.8232", "--dec", "3.7099", *options, *output]) == 2
+    _cli_error(capsys, *needles)
+    assert not (tmp_path / "obs.csv").exists() and not (tmp_path / "obs.weird").exists()
+
+
+@pytest.mark.parametrize("name", ["", "   "])
+def test_cli_search_refuses_an_empty_name(live, tmp_path, capsys, name):
+    assert main(["search", "nustar_pointed", "--name", "3C 105", "--name", name, "-o", str(tmp_path / "o.csv")]) == 2
+    _cli_error(capsys, "--name", "object name")
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_cli_search_output_suffixes_that_are_fine(live, tmp_path, capsys):
+    for name in ("obs.txt", "obs"):
+        assert main(["search", "nustar_pointed", "--ra", "61.8232", "--dec", "3.7099", "-o", str(tmp_path / name)]) == 0
+        assert "obs_id" in (tmp_path / name).read_text()  # a text table
+    assert main(["search", "nustar_pointed", "--ra", "61.8232", "--dec", "3.7099", "-o", str(tmp_path / "obs.dat"),
+                 "--format", "csv"]) == 0  # fmt: skip
+    assert (tmp_path / "obs.dat").read_text().startswith("mission,")
+
+
+def test_python_dash_m_vodaxa_is_the_cli(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "PYTHONPATH": str(Path(vodaxa.__file__).parents[1])}
+    run = lambda *argv: subprocess.run([sys.executable, "-m", "vodaxa", *argv], capture_output=True, text=True,  # noqa: E731
+                                       timeout=120, env=env, cwd=tmp_path)  # fmt: skip
+    assert run("--version").stdout.startswith("vodaxa ")
+    done = run("download", "nope.json")
+    assert done.returncode == 2 and "nope.json does not exist" in done.stderr
