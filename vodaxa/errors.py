@@ -15,6 +15,7 @@ __all__ = [
     "ResolveError",
     "SandboxError",
     "ServiceError",
+    "UnknownColumnError",
     "UnknownMissionError",
     "VodaxaError",
 ]
@@ -78,6 +79,13 @@ class NoObservationsError(VodaxaError):
 
 class InputError(VodaxaError, ValueError):
     """A file or value the user gave is malformed or missing (the message names it and what is expected)."""
+
+
+class UnknownColumnError(InputError, KeyError):
+    """A column name a table does not have (the message lists those it has); a KeyError too, as in pandas."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
 
 
 class ProcessingError(VodaxaError):

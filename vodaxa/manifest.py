@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import numbers
+import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -18,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import ResolveError
+from .errors import InputError, ResolveError, UnknownColumnError
 from .redact import redact
 
 __all__ = ["COLUMNS", "NAME_MAX", "Manifest", "safe_file_name", "safe_relative_path"]
@@ -78,6 +81,46 @@ def safe_file_name(name: str, *, limit: int = NAME_MAX) -> str:
     return stem.encode()[:room].decode(errors="ignore").rstrip() + suffix
 
 
+def _sizes(column: pd.Series) -> pd.api.extensions.ExtensionArray:
+    """A size column as Int64 (NA: unknown); ResolveError naming the first value that is not a byte count."""
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        bad = column.notna() & ~((column >= 0) & (column < 2**63) & (column % 1 == 0))
+        if not bad.any():
+            return pd.array(column.astype("Int64"), dtype="Int64")
+    return pd.array([_size(n, value) for n, value in enumerate(column)], dtype="Int64")
+
+
+def _size(row: int, value: Any) -> int | None:
+    """One size as a whole number of bytes (None: unknown; numeric text is read); ResolveError otherwise."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    number = value
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            number = int(text) if text.isdigit() else float(text)
+        except ValueError:
+            number = None
+    finite = isinstance(number, numbers.Real) and not isinstance(number, bool) and math.isfinite(number)
+    if not (finite and 0 <= number < 2**63 and number == int(number)):
+        raise ResolveError(f"manifest row {row}: size {value!r} is not a byte count; give a whole number >= 0, "
+                           "or None when it is unknown")  # fmt: skip
+    return int(number)
+
+
+def _manifest_file(source: Any) -> Path:
+    """``source`` as the path of an existing file; InputError saying what to give instead."""
+    if not isinstance(source, (str, os.PathLike)):
+        raise InputError(f"{source!r} is not a manifest file: give its path (a str or Path), or to_json() text")
+    path = Path(source)
+    if not path.is_file():
+        raise InputError(f"manifest {path} does not exist (or is not a file); write one with manifest.to_json(path) "
+                         f"or 'vodaxa resolve ... -o {path.name}'")  # fmt: skip
+    return path
+
+
 def _disambiguated(paths: list[object], urls: list[object]) -> dict[int, str]:
     """New paths (by row) for files that would land where another file goes: the same path, the same path
     but for letter case (one file on Windows and macOS), or a path another file uses as a folder.
@@ -133,7 +176,7 @@ class Manifest:
         frame = frame[[*COLUMNS, *extras]]
         for column in extras:
             frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
-        frame["size"] = pd.array(pd.to_numeric(frame["size"], errors="coerce"), dtype="Int64")
+        frame["size"] = _sizes(frame["size"])
         for column in _TEXT:
             frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
         frame["note"] = [redact(n) if isinstance(n, str) else n for n in frame["note"]]  # never a credential
@@ -181,7 +224,8 @@ class Manifest:
         mask = pd.Series(True, index=self.frame.index)
         for column, wanted in criteria.items():
             if column not in self.frame.columns:
-                raise KeyError(f"no manifest column {column!r}; columns: {', '.join(COLUMNS)}")
+                known = ", ".join(map(str, self.frame.columns))
+                raise UnknownColumnError(f"no manifest column {column!r}; select by one of its columns: {known}")
             values = wanted if isinstance(wanted, (list, set, tuple, frozenset)) else [wanted]
             mask &= self.frame[column].isin(list(values))
         return Manifest(self.frame[mask])
@@ -192,6 +236,9 @@ class Manifest:
         return Manifest(self.frame[~self.frame["url"].isin(chosen)])
 
     def __add__(self, other: Manifest) -> Manifest:
+        if not isinstance(other, Manifest):
+            raise InputError(f"only another Manifest adds to a Manifest, not {type(other).__name__}; "
+                             "make one with Manifest(rows)")  # fmt: skip
         return Manifest(pd.concat([self.frame, other.frame], ignore_index=True))
 
     def merge_duplicates(self) -> Manifest:
@@ -247,14 +294,28 @@ class Manifest:
     @classmethod
     def from_json(cls, source: str | Path) -> Manifest:
         """A manifest from :meth:`to_json` text or a file holding it."""
-        text = source if isinstance(source, str) and source.lstrip().startswith("{") else Path(source).read_text()
+        if isinstance(source, str) and source.lstrip().startswith("{"):
+            text = source
+        else:
+            path = _manifest_file(source)
+            try:
+                text = path.read_text()
+            except OSError as err:
+                raise InputError(f"manifest {path} cannot be read ({err.strerror or err})") from None
+            except UnicodeDecodeError:
+                raise ResolveError(f"{path}: not a vodaxa manifest (not UTF-8 text)") from None
         try:
             data = json.loads(text)
         except ValueError as err:
             raise ResolveError(f"not a vodaxa manifest (invalid JSON: {err})") from None
         if not isinstance(data, dict) or data.get("vodaxa_manifest") != 1:
             raise ResolveError("not a vodaxa manifest (version 1 expected)")
-        return cls(pd.DataFrame(data["rows"], columns=data.get("columns")))
+        rows, columns = data.get("rows"), data.get("columns")
+        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            raise ResolveError("not a vodaxa manifest ('rows' must be a list of objects, one per file)")
+        if columns is not None and (not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)):
+            raise ResolveError("not a vodaxa manifest ('columns' must be a list of column names)")
+        return cls(pd.DataFrame(rows, columns=columns))
 
     def to_parquet(self, path: str | Path) -> Path:
         """Write Parquet (pyarrow); :meth:`from_parquet` reads it back exactly."""
@@ -265,4 +326,9 @@ class Manifest:
     @classmethod
     def from_parquet(cls, path: str | Path) -> Manifest:
         """A manifest written by :meth:`to_parquet`."""
-        return cls(pd.read_parquet(path))
+        source = _manifest_file(path)
+        try:
+            frame = pd.read_parquet(source)
+        except Exception as err:  # pyarrow raises many types for a file that is not Parquet
+            raise ResolveError(f"{source}: not a vodaxa manifest (not a readable Parquet file: {err})") from None
+        return cls(frame)

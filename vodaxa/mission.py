@@ -35,10 +35,11 @@ from .query.cache import default_cache
 from .query.names import Resolver, resolve_names
 from .query.tap import TapRunner
 
-__all__ = ["STATE_VERSION", "Mission"]
+__all__ = ["MAX_SEARCH_DISTANCE", "STATE_VERSION", "Mission"]
 
 log = logging.getLogger(__name__)
 STATE_VERSION = 1
+MAX_SEARCH_DISTANCE = 180.0  # degrees: a cone this wide is the whole sky, a wider one is a mistake
 _IN_LIST_LIMIT = 1000  # more ObsIDs than this go up as a table
 
 
@@ -229,8 +230,12 @@ class Mission:
 
     def filter_on_target_type(self, target_type: str | Iterable[str]) -> None:
         """Keep observations whose target category is one of DAXA's taxonomy codes given."""
-        types = [target_type] if isinstance(target_type, str) else list(target_type)
-        wanted = [str(t).upper() for t in types]
+        many = isinstance(target_type, Iterable) and not isinstance(target_type, (str, bytes, Mapping))
+        types = [target_type] if isinstance(target_type, str) else list(target_type) if many else []
+        if not types or not all(isinstance(t, str) for t in types):
+            raise InputError(f"target_type={target_type!r}: give a target type code or a list of them, from "
+                             f"{', '.join(TAXONOMY)}")  # fmt: skip
+        wanted = [t.upper() for t in types]
         bad = [t for t in wanted if t not in TAXONOMY]
         if bad:
             raise VodaxaError(f"unknown target type(s) {bad}; valid: {', '.join(TAXONOMY)}")
@@ -732,24 +737,21 @@ def _coords_json(coords: SkyCoord) -> dict[str, Any]:
     }
 
 
-def _distance_json(distance: Any) -> Any:
-    """Search distances as degrees (floats, lists or instrument dicts) for the history."""
+def _distance_json(distance: Any, name: str = "search_distance") -> Any:
+    """Search distances as degrees (floats, lists or instrument dicts) for the history; InputError (naming the
+    argument ``name``) for one that is not a number, not positive, not finite, or over 180 degrees."""
     if distance is None:
         return None
     if isinstance(distance, Mapping):
-        return {str(k): _distance_json(v) for k, v in distance.items()}
-    if isinstance(distance, u.Quantity):
-        value = distance.to_value(u.deg)
-        return value.tolist() if np.ndim(value) else float(value)
+        return {str(k): _distance_json(v, name) for k, v in distance.items()}
+    how = "give degrees (0.1), an astropy Quantity (6 * u.arcmin), a list per position or a dict per instrument"
     try:
-        value = np.asarray(distance, dtype=float)
-    except (TypeError, ValueError):
-        raise InputError(
-            f"search_distance={distance!r} is not a number: give degrees (0.1), an astropy Quantity (6 * u.arcmin), "
-            "a list per position or a dict per instrument"
-        ) from None
-    if np.any(value <= 0) or np.any(~np.isfinite(value)):
-        raise InputError(f"search_distance={distance!r}: it must be positive and finite (degrees)")
+        value = np.asarray(distance.to_value(u.deg) if isinstance(distance, u.Quantity) else distance, dtype=float)
+    except (TypeError, ValueError):  # astropy's UnitConversionError is a ValueError
+        raise InputError(f"{name}={distance!r} is not a number or an angle: {how}") from None
+    if np.any(~np.isfinite(value)) or np.any(value <= 0) or np.any(value > MAX_SEARCH_DISTANCE):
+        raise InputError(f"{name}={distance!r}: it must be positive, finite and at most {MAX_SEARCH_DISTANCE:g} "
+                         "degrees (the whole sky)")  # fmt: skip
     return value.tolist() if value.ndim else float(value)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import reprlib
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +15,7 @@ from astropy.coordinates import SkyCoord
 
 from . import missions as registry
 from .errors import InputError, NoObservationsError, VodaxaError
-from .mission import Mission
+from .mission import Mission, _distance_json
 from .query import scs
 from .query.names import Resolver, resolve_names
 
@@ -59,7 +60,10 @@ def search(
         if without:
             able = ", ".join(s.name for s in registry.specs() if s.scs is not None)
             raise InputError(f"{', '.join(without)}: no cone search service; use via='tap' (cone search: {able})")
+    for name in names:  # a radius no mission could use fails once, here, not as a warning per mission
+        _distance_json(radius.get(name) if isinstance(radius, Mapping) else radius, "radius")
     positions = _positions(targets, resolver, parse_name)
+    _check_on_the_sky(targets, positions)
     labels = _labels(targets, positions)
     frames, empty, errors = [], [], {}
 
@@ -116,6 +120,26 @@ def _positions(targets: Any, resolver: Resolver | None, parse_name: bool) -> Sky
     ):
         return resolve_names(targets, resolver=resolver, parse_name=parse_name)
     return targets
+
+
+def _check_on_the_sky(targets: Any, positions: Any) -> None:
+    """InputError unless ``positions`` are at least one point on the sky (checked once: every mission would fail)."""
+    how = "give object names, a SkyCoord, or [ra, dec] pairs in degrees (finite, |dec| <= 90)"
+    if isinstance(positions, SkyCoord):
+        flat = positions.reshape(1) if positions.isscalar else positions.reshape(-1)
+        positions = np.column_stack([flat.spherical.lon.deg, flat.spherical.lat.deg])
+    try:
+        values = np.asarray(positions, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"targets={reprlib.repr(targets)} are not positions; {how}") from None
+    if values.ndim == 1 and values.size == 2:
+        values = values[None, :]
+    if values.ndim != 2 or values.shape[1] != 2 or not len(values):
+        raise InputError(f"targets={reprlib.repr(targets)} are not one or more [ra, dec] pairs; {how}")
+    off = ~np.isfinite(values).all(axis=1) | (np.abs(values[:, 1]) > 90)
+    if off.any():
+        n = int(np.argmax(off))
+        raise InputError(f"targets: position {n}, [{values[n, 0]}, {values[n, 1]}], is not on the sky; {how}")
 
 
 def _labels(targets: Any, positions: Any) -> list[str]:

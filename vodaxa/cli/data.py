@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, NoObservationsError, VodaxaError
-from .io import FORMATS, format_for, human_size, read_observations, read_positions, write_table
+from ..mission import MAX_SEARCH_DISTANCE, _utc
+from .io import FORMATS, human_size, output_format, read_observations, read_positions, write_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,12 +50,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     where.add_argument("--ra", type=float, help="right ascension in degrees (ICRS), with --dec")
     where.add_argument("--positions", type=Path, help="a file of positions: 'ra dec' lines or a CSV with ra, dec")
     p.add_argument("--dec", type=float, help="declination in degrees (ICRS), with --ra")
-    p.add_argument("--radius", type=float, help="search radius in degrees (default: 1.2 x each mission's FoV)")
+    p.add_argument("--radius", type=float,
+                   help="search radius in degrees, at most 180 (default: 1.2 x each mission's FoV)")  # fmt: skip
     p.add_argument("--start", help="observations overlapping this date or later (ISO, e.g. 2015-01-01)")
     p.add_argument("--end", help="observations overlapping this date or earlier")
     p.add_argument("--instrument", action="append", help="keep only this instrument (repeatable)")
     p.add_argument("--format", choices=FORMATS, help="output format (default: from -o's suffix, else a table)")
-    p.add_argument("-o", "--output", type=Path, help="write the observations here (.csv, .xml/.vot, .json)")
+    p.add_argument("-o", "--output", type=Path,
+                   help="write the observations here (.csv, .xml/.vot, .json; .txt: a text table)")  # fmt: skip
     p.add_argument("--login", action="store_true", help=LOGIN_HELP)
     p.set_defaults(func=cmd_search)
 
@@ -168,8 +171,14 @@ def cmd_search(args: argparse.Namespace) -> int:
         positions = [[args.ra, args.dec]]
     elif args.positions is not None:
         positions = read_positions(args.positions)
-    if args.radius is not None and args.radius <= 0:
-        raise InputError(f"--radius {args.radius}: the radius must be positive (degrees)")
+    if args.radius is not None and not 0 < args.radius <= MAX_SEARCH_DISTANCE:  # NaN too
+        raise InputError(f"--radius {args.radius:g}: the radius must be positive and at most "
+                         f"{MAX_SEARCH_DISTANCE:g} degrees (the whole sky)")  # fmt: skip
+    for name in args.name or ():
+        if not name.strip():
+            raise InputError(f"--name {name!r}: give an object name, e.g. --name '3C 105'")
+    _check_window(args.start, args.end)
+    fmt = output_format(args.output, args.format)  # all checked before any query: bad input writes nothing
 
     def note(line: str) -> None:
         print(line, file=sys.stderr)
@@ -180,10 +189,25 @@ def cmd_search(args: argparse.Namespace) -> int:
         args.missions, names=args.name, positions=positions, radius=args.radius, start=args.start,
         end=args.end, instruments=args.instrument, report=note,
     )  # fmt: skip
-    write_table(frame, format_for(args.output, args.format), args.output)
+    write_table(frame, fmt, args.output)
     if args.output:
         note(f"{len(frame)} observations written to {args.output}")
     return 1 if failures else 0
+
+
+def _check_window(start: str | None, end: str | None) -> None:
+    """InputError unless --start and --end are ISO dates (or times) with the start first."""
+    when = {}
+    for option, text in (("--start", start or EARLIEST), ("--end", end or LATEST)):
+        try:
+            when[option] = _utc(text)
+        except VodaxaError:
+            raise InputError(f"{option} {text!r} is not an ISO date or time; use e.g. 2015-01-01 or "
+                             "2015-01-01T12:30:00") from None  # fmt: skip
+    if when["--start"] > when["--end"]:
+        latest = "" if end else ", the latest date searched"
+        raise InputError(f"the time window starts ({start or EARLIEST}) after it ends ({end or LATEST}{latest}); "
+                         "give --start before --end")  # fmt: skip
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
@@ -252,6 +276,11 @@ def cmd_download(args: argparse.Namespace) -> int:
         if not sep or not key or not base:
             raise InputError(f"--mirror {item!r}: use ARCHIVE=URL or ARCHIVE=FOLDER, e.g. heasarc=/data/heasarc")
         mirrors[key] = base
+    if manifest.files.empty:
+        closed = len(manifest.unavailable)
+        why = f" (only {closed} unavailable observation{'s' * (closed != 1)}: see their notes)" if closed else ""
+        raise InputError(f"{path}: the manifest lists no files to download{why}; resolve observations that have "
+                         f"files into it ('vodaxa resolve ... -o {path.name}')")  # fmt: skip
     report = download(
         manifest, args.dest, max_per_host=args.max_per_host, splits=args.splits, decompress=args.decompress,
         keep_compressed=args.keep_compressed, verify="fits" if args.fits_checksums else True,

@@ -13,10 +13,19 @@ if TYPE_CHECKING:
     import pandas as pd
     from astropy.coordinates import SkyCoord
 
-__all__ = ["FORMATS", "format_for", "human_size", "read_observations", "read_positions", "write_table"]
+__all__ = [
+    "FORMATS",
+    "format_for",
+    "human_size",
+    "output_format",
+    "read_observations",
+    "read_positions",
+    "write_table",
+]
 
 FORMATS = ("table", "csv", "votable", "json")
-_SUFFIXES = {".csv": "csv", ".xml": "votable", ".vot": "votable", ".votable": "votable", ".json": "json"}
+_SUFFIXES = {".csv": "csv", ".xml": "votable", ".vot": "votable", ".votable": "votable", ".json": "json",
+             ".txt": "table", "": "table"}  # fmt: skip
 
 
 def format_for(path: Path | None, requested: str | None) -> str:
@@ -26,6 +35,14 @@ def format_for(path: Path | None, requested: str | None) -> str:
     if path is None:
         return "table"
     return _SUFFIXES.get(path.suffix.lower(), "table")
+
+
+def output_format(path: Path | None, requested: str | None) -> str:
+    """:func:`format_for` an output file, refusing a suffix it does not know (rather than a text table in x.fits)."""
+    if not requested and path is not None and path.suffix.lower() not in _SUFFIXES:
+        raise InputError(f"{path}: unknown output suffix {path.suffix!r}; use .csv, .xml/.vot/.votable (VOTable), "
+                         f".json, or .txt (a text table), or choose with --format {'|'.join(FORMATS)}")  # fmt: skip
+    return format_for(path, requested)
 
 
 def read_positions(path: Path) -> SkyCoord:

@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from string import Formatter
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -102,6 +104,52 @@ def _rows(source: Manifest | Iterable[str] | Iterable[Mapping[str, Any]]) -> lis
     return rows
 
 
+class _Blank(dict):
+    """Every field empty: a trial fill of a template, before any row is planned."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _checked_template(template: Any) -> str:
+    """``template`` if it fills in as a path from column names; else InputError now, since it would fail every row."""
+    how = "name manifest columns in braces, e.g. '{obs_id}/{local_path}' (a literal brace is written '{{' or '}}')"
+    if not isinstance(template, str) or not template.strip():
+        raise InputError(f"template={template!r}: give a text template; {how}")
+    try:
+        names = [name for _, name, _, _ in Formatter().parse(template) if name is not None]
+    except ValueError as err:
+        raise InputError(f"template={template!r}: {err}; {how}") from None
+    for name in names:
+        if not name.isidentifier():
+            raise InputError(f"template={template!r}: {{{name}}} is not a column name (no positions, attributes "
+                             f"or indexes); {how}")  # fmt: skip
+    try:
+        template.format_map(_Blank())
+    except (ValueError, IndexError, KeyError, TypeError, AttributeError) as err:
+        raise InputError(f"template={template!r} cannot be filled in ({err}); {how}") from None
+    return template
+
+
+def _destination(dest: Any) -> Path:
+    """``dest`` as an existing folder (made if needed); InputError if it is not a path or a file is in its way."""
+    if not isinstance(dest, (str, os.PathLike)):
+        raise InputError(f"dest={dest!r}: give the folder to download into (a str or Path)")
+    path = Path(dest).expanduser()
+    if path.exists() and not path.is_dir():
+        raise InputError(f"the destination {path} is a file, not a folder; give a folder to download into")
+    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise InputError(f"the destination {path} cannot be made: {blocking} is a file, not a folder; "
+                         "give a folder to download into")  # fmt: skip
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"the destination {path} cannot be made ({err.strerror or err}); give a folder you can "
+                         "write to") from None  # fmt: skip
+    return path
+
+
 def target_path(dest: Path, row: Mapping[str, Any], template: str) -> Path:
     """Where ``row`` is written under ``dest``; raises DownloadError if it would land outside ``dest``."""
     values = {k: ("" if v is None else str(v)) for k, v in row.items()}
@@ -156,7 +204,7 @@ async def download_async(
     """The coroutine behind :func:`download`, for asyncio callers."""
     if verify not in (True, False, "fits"):
         raise ConfigError(f"verify={verify!r}: use True, False or 'fits'")
-    if not isinstance(splits, int) or splits < 1:
+    if isinstance(splits, bool) or not isinstance(splits, int) or splits < 1:
         raise ConfigError(f"splits={splits!r}: use a whole number >= 1 (1 fetches every file in one piece)")
     if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float))
                                or not math.isfinite(budget) or budget <= 0):  # fmt: skip
@@ -166,11 +214,9 @@ async def download_async(
     for name, value in (("max_per_host", max_per_host), ("max_total", max_total)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise InputError(f"{name}={value!r}: use a whole number >= 1 (or leave it out for the archive's default)")
-    dest = Path(dest).expanduser()
-    if dest.exists() and not dest.is_dir():
-        raise InputError(f"the destination {dest} is a file, not a folder; give a folder to download into")
-    dest.mkdir(parents=True, exist_ok=True)
+    template = _checked_template(template)
     alternatives = normalise(mirrors)
+    dest = _destination(dest)
     started = time.perf_counter()
     results: list[FileResult] = []
     tasks: list[tuple[FileTask, dict[str, Any]]] = []

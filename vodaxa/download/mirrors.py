@@ -7,6 +7,7 @@ its own URL.  A base that is not an http(s) URL is a local directory holding the
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import unquote
@@ -22,18 +23,31 @@ ARCHIVE_TREES = {"heasarc": "ftp", "cxc": "cdaftp", "eso": "dataportal", "erosit
 
 def normalise(mirrors: Mapping[str, str | Sequence[str]] | None) -> list[tuple[str, list[str]]]:
     """``[(prefix, [alternative bases])]``, longest prefix first, archive names turned into their tree URLs."""
+    if mirrors is None:
+        return []
+    if not isinstance(mirrors, Mapping):
+        raise ConfigError(f"mirrors={mirrors!r}: give a dict {{archive or URL prefix: base URL or folder, or a list "
+                          "of them}, e.g. {'heasarc': '/data/heasarc'}")  # fmt: skip
     out = []
-    for key, bases in (mirrors or {}).items():
+    for key, bases in mirrors.items():
         if key in ARCHIVE_TREES:
             prefix = endpoints.get(key, ARCHIVE_TREES[key])
-        elif key.startswith(("http://", "https://")):
+        elif isinstance(key, str) and key.startswith(("http://", "https://")):
             prefix = key
         else:
             known = ", ".join(ARCHIVE_TREES)
             raise ConfigError(f"mirror key {key!r} is neither an archive ({known}) nor an http(s) URL prefix")
-        listed = [bases] if isinstance(bases, (str, Path)) else list(bases)
-        out.append((prefix, [_base(str(b)) for b in listed]))
+        out.append((prefix, [_base(os.fspath(b)) for b in _places(key, bases)]))
     return sorted(out, key=lambda item: -len(item[0]))
+
+
+def _places(key: str, bases: object) -> list[str | os.PathLike]:
+    """A mirror's bases as a list: one base URL or folder, or a list of them (tried in order)."""
+    listed = [bases] if isinstance(bases, (str, os.PathLike)) else bases
+    if not isinstance(listed, Sequence) or not all(isinstance(b, (str, os.PathLike)) for b in listed):
+        raise ConfigError(f"mirror {key!r}: {bases!r} is not a base URL or folder; give one (a str or Path) "
+                          "or a list of them, e.g. {'heasarc': ['https://example.org/heasarc/']}")  # fmt: skip
+    return list(listed)
 
 
 def _base(base: str) -> str:

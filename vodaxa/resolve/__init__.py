@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,6 +121,7 @@ async def resolve_async(
 ) -> Manifest:
     """:func:`resolve` for asyncio callers."""
     limit = _budget(budget)
+    _check_instruments(instruments)
     work = _resolve(source, products, instruments, filetypes, exclude, calibrations, mirror, semantics, http_config)
     if limit is None:
         return await work
@@ -140,6 +141,15 @@ def _budget(budget: float | None) -> float | None:
     if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not math.isfinite(budget) or budget <= 0:
         raise InputError(f"budget must be a positive number of seconds, not {budget!r}")
     return float(budget)
+
+
+def _check_instruments(instruments: Any) -> None:
+    """InputError unless ``instruments`` is None, an instrument name, or a list of names."""
+    many = isinstance(instruments, Iterable) and not isinstance(instruments, (str, bytes, Mapping))
+    names = [instruments] if isinstance(instruments, str) else list(instruments) if many else None
+    if instruments is not None and (names is None or not all(isinstance(n, str) for n in names)):
+        raise InputError(f"instruments={instruments!r}: give an instrument name or a list of them (e.g. ['ACIS']), "
+                         "or leave it out for each mission's default")  # fmt: skip
 
 
 async def _resolve(
