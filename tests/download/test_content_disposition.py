@@ -12,6 +12,7 @@ from aiohttp import web
 
 import vodaxa
 from vodaxa import lzw
+from vodaxa.download import verified
 from vodaxa.download.naming import INDEX, content_disposition_name, server_name, url_named
 from vodaxa.errors import ResolveError
 from vodaxa.manifest import safe_file_name
@@ -77,8 +78,9 @@ def server() -> Iterator[Server]:
 
 
 def _files(root: Path) -> list[str]:
-    """Every file under ``root`` (relative, sorted), the names index left out."""
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and p.name != INDEX)
+    """Every file under ``root`` (relative, sorted), the names index and the record of whole files left out."""
+    ours = (INDEX, verified.INDEX)
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and p.name not in ours)
 
 
 # ------------------------------------------------------------------------------------- parsing

@@ -28,10 +28,12 @@ from ..manifest import Manifest, digest_name, safe_relative_path
 from ..net import HttpClient, HttpConfig, run_sync
 from ..net.policy import url_problem
 from ..resolve import chandra, erosita, eso, heasarc, xsa
+from . import verified
 from .claim import claim
 from .decompress import decompress_file, decompressed_name
-from .fetch import FileTask, fetch_file, fsync_dirs, is_complete
+from .fetch import FileTask, confirm_on_disk, fetch_file, fsync_dirs, is_complete
 from .mirrors import candidates, normalise
+from .naming import INDEX as NAMES_INDEX
 from .naming import URL_NAMED, ServerName, recorded, recorded_owner, url_name, url_named
 from .progress import Progress
 from .report import DownloadReport, FileResult
@@ -164,6 +166,9 @@ def target_path(dest: Path, row: Mapping[str, Any], template: str) -> Path:
     except ResolveError as err:
         raise DownloadError(f"refusing to write {relative!r}: {err}", url=row.get("url")) from None
     path = dest / clean
+    if path.name in (NAMES_INDEX, verified.INDEX):  # a downloaded file there would be overwritten or appended to
+        raise DownloadError(f"refusing to write {relative!r}: vodaxa keeps its own records under that name",
+                            url=row.get("url"))  # fmt: skip
     if not path.resolve().is_relative_to(dest.resolve()):  # a symlink inside dest pointing out of it
         raise DownloadError(f"refusing to write {relative!r}: it resolves outside {dest}", url=row.get("url"))
     return path
@@ -302,7 +307,9 @@ async def download_async(
             try:
                 async with claim(task.path) as waited:  # one writer per file, also across processes
                     done = _done_meanwhile(task, decompress) if waited else None
-                    if done is not None:  # another process fetched it while this one waited
+                    if done is None and not overwrite:
+                        done = await _confirmed_on_disk(client, task, deadline)
+                    if done is not None:  # another process fetched it while this one waited, or it was whole
                         results.append(FileResult(task.url, done, "skipped", row=row))
                         bar.add_file(row.get("mission"))
                         continue
@@ -351,6 +358,21 @@ def _done_meanwhile(task: FileTask, decompress: bool) -> Path | None:
         if found is not None:
             return found
     return _complete(replace(task, named=None), decompress)
+
+
+async def _confirmed_on_disk(http: HttpClient, task: FileTask, deadline: float | None) -> Path | None:
+    """Where ``task``'s file already is, whole as the server confirms, when no size or checksum could tell and
+    vodaxa did not record it (left by another tool, or by a vodaxa before the record): see
+    :func:`~.fetch.confirm_on_disk`.  None: fetch it."""
+    if task.size is not None or task.checksum:
+        return None  # is_complete judged it already: a file on disk is not the one described
+    for path in (task.named.previous if task.named else None, task.path):
+        if path is not None and path.is_file() and not path.is_symlink():
+            left = None if deadline is None else deadline - time.monotonic()
+            if await confirm_on_disk(http, replace(task, path=path, named=None), left):
+                return path
+            return None
+    return None
 
 
 def _complete(task: FileTask, decompress: bool) -> Path | None:

@@ -4,6 +4,16 @@ A final name only ever holds a verified file.  The validator (ETag or Last-Modif
 ``.part`` file came from is kept beside it in ``<name>.part.json`` so a later run resumes only when the
 server still has the same bytes; a 200 to a Range request, or a 206 that does not start where the
 partial file ends, restarts the file from zero.
+
+The length must be known to be right before a file is installed: the server's (Content-Length, a
+Content-Range total, or a chunked body that ended with its terminating chunk), the manifest's size or
+checksum, or, for a body that simply stopped when the connection closed (no length, not chunked), the
+answer to a range probe for what would follow it: ``Range: bytes=<received>-`` (with If-Range when a
+validator is known).  416 (with no total, or the total received) confirms it; 206 means the body was cut,
+and the rest is appended (then confirmed again); a 200 means the server answers no ranges, and then only the
+file's own bytes can prove its end (:func:`~.structure.unproven_end`), or the file fails with its ``.part``
+kept.  A file installed so, that no manifest size or checksum describes, is recorded as whole
+(:mod:`.verified`) so a rerun skips it without the network.
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import time
 import warnings
 from collections.abc import Callable
@@ -23,14 +34,15 @@ from pathlib import Path
 
 import aiohttp
 
-from ..errors import DownloadError
+from ..errors import DownloadError, VodaxaError
 from ..net import RETRY_STATUSES, HttpClient
+from . import verified
 from .naming import ServerName
-from .partial import CONTENT_RANGE, open_part, part_path, state_path, validator, write_private
+from .partial import CONTENT_RANGE, open_part, part_path, state_path, validator, write_state
 from .segments import Unsplittable, fetch_segments, splittable
-from .structure import structure_problem
+from .structure import CUT, structure_problem, unproven_end
 
-__all__ = ["FileTask", "fetch_file", "fsync_dirs", "is_complete"]
+__all__ = ["FileTask", "confirm_on_disk", "fetch_file", "fsync_dirs", "is_complete"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +50,12 @@ CHUNK = 1 << 20  # bytes per read: large enough for speed, small enough that mem
 WRITEBACK = 16 << 20  # every this many bytes, the disk starts writing what came (so the final fsync is short)
 REFUSED = "refused"  # _attempt's status when the archive turned the credential down
 RESUMABLE = 256 * 1024  # larger files keep their validator beside the .part so an interrupted run resumes
+UNDECLARED = "undeclared"  # _exchange's status: the body ended where the server did not say the file ends
+CONFIRMED = "confirmed"  # _exchange's status: a range probe confirmed the .part is the whole file
+UNCONFIRMABLE = "unconfirmable"  # _exchange's status: no length, no ranges: nothing on the wire can confirm it
+COMPLETE = "complete"  # _exchange's status: the .part holds the file as long as announced (or as the manifest says)
+PROBES = 10_000  # at most this many range probes per attempt (each must bring more bytes or end it)
+_UNSATISFIED = re.compile(r"bytes\s+\*/(\d+)")  # a 416's ``Content-Range: bytes */<total>``
 _HTML = (b"<!doctype html", b"<html", b"<?xml version", b"<head", b"<body")
 _MAGIC = {".gz": (b"\x1f\x8b",), ".z": (b"\x1f\x9d",), ".fits": (b"SIMPLE  =",), ".fit": (b"SIMPLE  =",),
           ".fts": (b"SIMPLE  =",), ".zip": (b"PK",)}  # fmt: skip
@@ -104,7 +122,11 @@ def fits_problem(path: Path) -> str | None:
 
 
 def is_complete(task: FileTask) -> bool:
-    """Whether ``task.path`` already holds the file, judged without the network (size, then checksum)."""
+    """Whether ``task.path`` already holds the file, judged without the network (size, then checksum).
+
+    With neither, the file's own bytes cannot tell (a FITS file cut between two HDUs, a gzip stream cut between
+    members, look whole): only a file vodaxa installed with its length confirmed counts (:mod:`.verified`).
+    Another one is asked about with :func:`confirm_on_disk`, or fetched again."""
     try:
         size = task.path.stat().st_size
     except FileNotFoundError:
@@ -113,9 +135,67 @@ def is_complete(task: FileTask) -> bool:
         return False
     if task.checksum is not None:
         return _digest(task.path, task.checksum)
-    # no size and no checksum (HEASARC's and the CDA's listings): a short file left by an earlier tool or run
-    # must not pass for complete, so its own structure (FITS blocks, the gzip trailer) has to hold
-    return task.size is not None or structure_problem(task.path) is None
+    return task.size is not None or verified.recorded(task.path, task.url)
+
+
+async def confirm_on_disk(http: HttpClient, task: FileTask, timeout: float | None = None) -> bool:
+    """Whether the file already at ``task.path``, which no size or checksum describes and vodaxa did not record
+    as whole, is the whole file: one range probe for what would follow it (a 416 with its size, or a 200 of its
+    size, says so; a 206 says it is short).  A server that answers neither with a length nor with ranges (or
+    cannot be reached) leaves the file's own bytes to prove its end.  A confirmed file is recorded."""
+    path, url = task.path, task.url
+    have = path.stat().st_size
+    verdict, definitive = "unknown", False
+    if url.startswith(("http://", "https://")):
+        try:
+            probe = _probe_once(http, task, url, have)
+            verdict, definitive = await (probe if timeout is None else asyncio.wait_for(probe, max(0.0, timeout)))
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, VodaxaError) as err:
+            log.info("%s: could not ask the server whether %s is whole (%s)", url, path.name, err)
+    if verdict == "whole":
+        verified.record(path, url)
+        return True
+    if verdict != "unknown":
+        log.info("%s: %s on disk is not the server's whole file; fetching it again", url, path.name)
+        return False
+    why = await asyncio.to_thread(unproven_end, path, path.name)
+    if why is not None:
+        log.info("%s: nothing confirms that %s on disk is whole (%s); fetching it again", url, path.name, why)
+        return False
+    if definitive:  # the server has no more to say than this; a failed probe is tried again next run
+        verified.record(path, url)
+    return True
+
+
+async def _probe_once(http: HttpClient, task: FileTask, url: str, have: int) -> tuple[str, bool]:
+    """(the verdict on a file of ``have`` bytes, whether it came from a 200 without a length: no ranges)."""
+    headers = {"Accept-Encoding": "identity", "Range": f"bytes={have}-"}
+    async with http.stream("GET", url, headers=headers) as answer:
+        if _refused(http, url, answer, task.path.name) or answer.status not in (200, 206, 416):
+            return "unknown", False
+        verdict = _probe_verdict(answer, have, {})
+        return verdict, verdict == "unknown"
+
+
+def _probe_verdict(answer: aiohttp.ClientResponse, have: int, meta: dict[str, str]) -> str:
+    """What an answer to ``Range: bytes=<have>-`` says of the ``have`` bytes: ``whole``; ``more`` (a 206 that
+    continues them); ``differs`` (the server's file is another length or version); ``unknown`` (a 200 without
+    a length: no ranges and nothing to compare)."""
+    if answer.status == 416:
+        unsatisfied = _UNSATISFIED.match(answer.headers.get("Content-Range", ""))
+        return "whole" if unsatisfied is None or int(unsatisfied.group(1)) == have else "differs"
+    if answer.status == 206:
+        match = CONTENT_RANGE.match(answer.headers.get("Content-Range", ""))
+        return "more" if match and int(match.group(1)) == have else "differs"
+    if answer.status != 200:
+        return "unknown"
+    ours, theirs = (meta.get("etag") or meta.get("last_modified")), validator(answer.headers)
+    if ours and theirs and ours not in theirs.values():
+        return "differs"  # the file changed since the .part's answer
+    total = _expected_total(answer, 0)
+    if total is None:
+        return "unknown"
+    return "whole" if total == have else "differs"
 
 
 def sniff(name: str, head: bytes, content_type: str) -> str | None:
@@ -297,6 +377,8 @@ def _install(task: FileTask, part: Path, sync_dirs: set[Path] | None) -> None:
     """Give the verified ``.part`` its final name (atomically), drop its validator, make the rename durable."""
     os.replace(part, task.target)
     state_path(task.path).unlink(missing_ok=True)
+    if task.size is None and not task.checksum:  # nothing else will tell a rerun that it is whole
+        verified.record(task.target, task.url)
     if task.named is not None:
         task.named.settle()  # a rerun finds it under the server's name without the network
     if sync_dirs is not None:
@@ -313,13 +395,67 @@ async def _attempt(
     on_bytes: Callable[[int], None] | None,
     sync_dirs: set[Path] | None,
 ) -> tuple[int, str, str | None]:
-    """One request: (bytes received, "done" | "retry: why" | "why it failed", Retry-After)."""
+    """One request, and the range probes a body whose end the server did not declare needs: (bytes received,
+    "done" | "retry: why" | "why it failed", Retry-After)."""
+    received, probe = 0, False
+    try:
+        for _ in range(PROBES + 1):
+            got, status, retry_after = await _exchange(http, task, url, part, on_bytes, probe)
+            received += got
+            if status != UNDECLARED:
+                break
+            if probe and not got:  # a 206 of nothing: this server's ranges lead nowhere
+                return received, "the server's answers to a range request for the rest of the file are empty", None
+            probe = True  # the body ended where nobody said the file ends: ask what follows it
+        else:
+            return received, "retry: the server kept ending its answers without saying where the file ends", None
+    except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as err:
+        err.vodaxa_received = received + getattr(err, "vodaxa_received", 0)  # type: ignore[attr-defined]
+        raise
+    if status == UNCONFIRMABLE:
+        why = await asyncio.to_thread(unproven_end, part, task.target.name)
+        size = part.stat().st_size
+        if why is not None and CUT in why:
+            _discard(task.path)  # no ranges: a resume cannot mend it, the next attempt starts over
+            return received, f"retry: {why}", None
+        if why is not None:
+            return received, (f"the server sent no length (no Content-Length, not chunked) and answers no byte "
+                              f"ranges, so nothing confirms that the {size} bytes received are the whole file "
+                              f"({why}); {part.name} is kept"), None  # fmt: skip
+        log.warning("%s: the server sent no length and answers no byte ranges; %s is taken as whole (%d bytes) on "
+                    "its own structure", url, task.target.name, size)  # fmt: skip
+    elif status not in (CONFIRMED, COMPLETE):
+        return received, status, retry_after
+    problem = await asyncio.to_thread(_content_problem, task, part) if task.checksum or task.fits else None
+    if problem:
+        _discard(task.path)
+        return received, f"retry: {problem}", None
+    _install(task, part, sync_dirs)
+    return received, "done", None
+
+
+async def _exchange(
+    http: HttpClient,
+    task: FileTask,
+    url: str,
+    part: Path,
+    on_bytes: Callable[[int], None] | None,
+    probe: bool,
+) -> tuple[int, str, str | None]:
+    """One request: a fresh GET, a resume of the ``.part``, or (``probe``, or a ``.part`` whose end a previous
+    attempt did not see declared, with a validator) a range probe for what would follow the ``.part``.
+
+    Returns (bytes received, status, Retry-After): COMPLETE, UNDECLARED (probe next), CONFIRMED, UNCONFIRMABLE
+    (see :func:`_attempt`), REFUSED, "retry: why" or "why it failed"."""
     have = part.stat().st_size if part.exists() else 0
-    meta = _loadstate_path(task, url) if have else {}
+    meta = _loadstate_path(task, url) if part.exists() else {}
+    check = meta.get("etag") or meta.get("last_modified")
     headers: dict[str, str] = {"Accept-Encoding": "identity"}
-    if have and (meta.get("etag") or meta.get("last_modified")) and "segments" not in meta:
+    probing = "segments" not in meta and part.exists() and (probe or bool(meta.get("ended") and check))
+    if probing or (have and check and "segments" not in meta):
         headers["Range"] = f"bytes={have}-"
-        headers["If-Range"] = meta.get("etag") or meta["last_modified"]
+        if check:
+            headers["If-Range"] = check
     else:
         have = 0
     received = 0
@@ -327,26 +463,38 @@ async def _attempt(
         if answer.status in RETRY_STATUSES:
             await answer.read()
             return 0, f"retry: the server answered {answer.status}", answer.headers.get("Retry-After")
-        if answer.status == 416 and have:  # our partial file is no longer a prefix of anything: start again
+        if answer.status == 416 and have and not probing:  # our partial file is no longer a prefix of anything
             _discard(task.path)
             return 0, "retry: the server refused the resume range (416); restarting", None
         if _refused(http, url, answer, task.target.name):
             await answer.read()
             return 0, REFUSED, None
+        if probing:
+            verdict = _probe_verdict(answer, have, meta)
+            if verdict == "whole":
+                return 0, CONFIRMED, None
+            if verdict == "unknown" and answer.status == 200:
+                return 0, UNCONFIRMABLE, None
+            if answer.status == 416:
+                _discard(task.path)
+                said = answer.headers.get("Content-Range", "no Content-Range")
+                return 0, f"retry: the server says the file is not the {have} bytes received ({said}); restarting", None
+            # a 206 continuing the .part is appended below; any other answer is taken as a resume's would be
         if answer.status not in (200, 206):
             return 0, f"the server answered {answer.status} {answer.reason or ''}".strip(), None
         name = (task.named.offer(answer.headers) if task.named else task.path).name  # the answer that ends it names it
         total = _expected_total(answer, have)
         if answer.status == 206:
             match = CONTENT_RANGE.match(answer.headers.get("Content-Range", ""))
-            if not have or not match or int(match.group(1)) != have:
+            if "Range" not in headers or not match or int(match.group(1)) != have:
                 _discard(task.path)
                 return 0, "retry: a partial answer that does not continue the partial file; restarting", None
             mode = "ab"
         else:
-            have, mode = 0, "wb"  # a 200 (the server ignored Range, or the file changed): start over
+            have, mode, meta = 0, "wb", {}  # a 200 (the server ignored Range, or the file changed): start over
             if total is None or total > RESUMABLE:  # small files just restart: spare them a validator file
-                write_private(state_path(task.path), json.dumps({"url": url, **validator(answer.headers)}))
+                meta = {"url": url, **validator(answer.headers)}
+                write_state(state_path(task.path), meta)
         if task.size is not None and total is not None and total != task.size:
             _discard(task.path)
             if "text/html" in answer.headers.get("Content-Type", "").lower():
@@ -379,6 +527,9 @@ async def _attempt(
         except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as err:
             err.vodaxa_received = received  # type: ignore[attr-defined]
             raise
+        # aiohttp raises on a chunked body that ends without its terminating chunk: reaching here, a chunked 200
+        # ended where the server said the file ends (a 206 without a total only ends its range)
+        chunked = answer.status == 200 and "chunked" in answer.headers.get("Transfer-Encoding", "").lower()
     size = part.stat().st_size
     expected = total if total is not None else task.size
     if expected is not None and size != expected:
@@ -388,18 +539,16 @@ async def _attempt(
         return received, f"retry: the body was {where} than announced ({size} of {expected} bytes)", None
     if task.size is not None and size != task.size:
         return received, f"retry: got {size} bytes, the manifest expects {task.size}", None
-    if expected is None and not task.checksum:  # nobody said how long it is: its own structure must say
-        broken = await asyncio.to_thread(structure_problem, part, task.target.name)
+    if expected is None and not task.checksum:
+        if not chunked:  # the connection closed and that was all: nobody said the file ends here
+            write_state(state_path(task.path), {**meta, "url": url, "ended": True})
+            return received, UNDECLARED, None
+        broken = await asyncio.to_thread(structure_problem, part, task.target.name)  # a chunked body's own check
         if broken:
-            if "cut short" not in broken:
+            if CUT not in broken:
                 _discard(task.path)  # not a truncation a resume can mend
             return received, f"retry: {broken}", None
-    problem = await asyncio.to_thread(_content_problem, task, part) if task.checksum or task.fits else None
-    if problem:
-        _discard(task.path)
-        return received, f"retry: {problem}", None
-    _install(task, part, sync_dirs)
-    return received, "done", None
+    return received, COMPLETE, None
 
 
 def _refused(http: HttpClient, url: str, answer: aiohttp.ClientResponse, name: str) -> bool:

@@ -6,6 +6,7 @@ ranged fetches the segment map), plus how to read a validator and a Content-Rang
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import threading
@@ -15,7 +16,10 @@ from typing import BinaryIO
 
 from ..errors import DownloadError
 
-__all__ = ["CONTENT_RANGE", "open_part", "open_part_fd", "part_path", "state_path", "validator", "write_private"]
+__all__ = [
+    "CONTENT_RANGE", "open_part", "open_part_fd", "part_path", "state_path", "validator", "write_private",
+    "write_state",
+]  # fmt: skip
 
 _MODES = {"wb": os.O_WRONLY | os.O_CREAT | os.O_TRUNC, "ab": os.O_WRONLY | os.O_CREAT | os.O_APPEND,
           "r+b": os.O_RDWR | os.O_CREAT}  # fmt: skip
@@ -65,6 +69,11 @@ def write_private(path: Path, text: str) -> None:
 def state_path(path: Path) -> Path:
     """Where the validator (and segment map) of ``path``'s partial file is kept."""
     return path.with_name(path.name + ".part.json")
+
+
+def write_state(path: Path, meta: Mapping[str, object]) -> None:
+    """Write a ``.part.json`` state file, never through a symbolic link found in its place."""
+    write_private(path, json.dumps(meta))
 
 
 def validator(headers: Mapping[str, str]) -> dict[str, str]:

@@ -48,7 +48,8 @@ class DownloadReport:
 
     @property
     def skipped(self) -> list[Path]:
-        """Paths already complete on disk (no network used)."""
+        """Paths already complete on disk, not fetched again (no network used, except one range probe for a
+        file of unknown size that vodaxa did not install itself)."""
         return self._with("skipped")
 
     @property
