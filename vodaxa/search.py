@@ -51,6 +51,8 @@ def search(
     if via not in ("tap", "scs"):
         raise InputError(f"via must be 'tap' or 'scs', not {via!r}")
     names = registry.names() if missions is None else ([missions] if isinstance(missions, str) else list(missions))
+    if not names:
+        raise InputError("missions is empty: name at least one (vodaxa.missions() lists them), or leave it out for all")
     for name in names:
         registry.get(name)  # unknown names fail before any query, with the list of known ones
     if via == "scs":

@@ -305,3 +305,8 @@ def test_python_dash_m_vodaxa_is_the_cli(tmp_path):
     assert run("--version").stdout.startswith("vodaxa ")
     done = run("download", "nope.json")
     assert done.returncode == 2 and "nope.json does not exist" in done.stderr
+
+
+def test_search_with_no_missions_says_so():
+    with pytest.raises(InputError, match="missions is empty"):
+        vodaxa.search([(10.0, 10.0)], missions=[])
