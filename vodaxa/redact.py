@@ -80,12 +80,11 @@ def install_log_filter() -> None:
 
     A filter on a parent logger is not consulted for records logged on its children (``urllib3.connectionpool``,
     ``vodaxa.http``), so the redaction sits in the log record factory, wrapped once around whatever factory is
-    installed; the filters on the parents stay for records created by other means (``makeLogRecord``).
+    installed; a filter on ``vodaxa`` stays for records created by other means (``makeLogRecord``).
     """
-    for name in REDACTED_LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
-            logger.addFilter(RedactingFilter())
+    logger = logging.getLogger("vodaxa")  # only vodaxa's own: creating another library's logger before it does
+    if not any(isinstance(f, RedactingFilter) for f in logger.filters):  # breaks its logger class (astroquery's)
+        logger.addFilter(RedactingFilter())
     previous = logging.getLogRecordFactory()
     if getattr(previous, "vodaxa_redacting", False):
         return

@@ -104,3 +104,14 @@ def test_child_loggers_and_urllib3_request_lines_are_redacted(xsa_login, caplog)
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "urllib3.connectionpool" in {r.name for r in caplog.records} and "GET /aio?obsno=0000000002" in text
     assert MARKER not in text and "AIOPWD=***" in text
+
+
+def test_redaction_creates_no_other_librarys_logger():
+    """astroquery sets its own logger class when it first makes its logger: vodaxa must not make it first."""
+    import subprocess
+    import sys
+
+    code = "import logging, vodaxa; print('astroquery' in logging.root.manager.loggerDict)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == (
+        "False"
+    )
