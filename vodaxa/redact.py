@@ -17,6 +17,7 @@ __all__ = ["SECRET_PARAMS", "redact", "register", "strip_secret_params"]
 #: Query parameters that carry credentials (the XSA's AIO servlet, OAuth-style services).
 SECRET_PARAMS = frozenset({"aiopwd", "password", "passwd", "pwd", "token", "access_token", "id_token", "secret"})
 _PARAM = re.compile(r"(?i)\b(" + "|".join(sorted(SECRET_PARAMS)) + r")=([^&\s'\"<>]*)")
+_USERINFO = re.compile(r"(//[^/@\s:'\"<>]*):[^/@\s'\"<>]*@")
 _LOCK = threading.Lock()
 _SECRETS: set[str] = set()
 _MIN = 6  # shorter strings would blank out ordinary words (URL parameters are redacted by name anyway)
@@ -39,6 +40,7 @@ def redact(text: str) -> str:
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, "***")
+    text = _USERINFO.sub(r"\1:***@", text)  # http://user:password@host
     return _PARAM.sub(lambda m: f"{m.group(1)}=***", text)
 
 

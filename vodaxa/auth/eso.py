@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ import requests
 from .. import net
 from ..config import endpoints
 from ..errors import AuthError, ServiceError
+from ..net.policy import ambiguous
 from ..redact import register
 from .credentials import Credential
 from .scoped import Realm, is_loopback
@@ -32,8 +34,11 @@ def token_expiry(token: str) -> float:
     try:
         payload = token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        return float(claims["exp"])
-    except (IndexError, ValueError, KeyError, TypeError) as err:
+        expiry = float(claims["exp"])
+        if not math.isfinite(expiry):
+            raise ValueError(f"exp is {claims['exp']!r}")
+        return expiry
+    except (IndexError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise AuthError(f"the ESO token endpoint answered a token that is not a JWT with an expiry ({err})") from None
 
 
@@ -51,6 +56,8 @@ ESO_SSO_HOST = "www.eso.org"
 def check_token_url(url: str, source: str) -> None:
     """Refuse to send a password where it does not belong: over plain http to anything but this machine, and
     a password stored for astroquery to any host but ESO's own (the user stored it for that host alone)."""
+    if ambiguous(url):
+        raise AuthError(f"{ambiguous(url)}: no password is sent there (check the 'eso.token' endpoint)")
     parts = urlsplit(url)
     if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback(parts.hostname)):
         raise AuthError(f"the ESO token endpoint {url} is not https; vodaxa sends no password over plain http")
@@ -122,10 +129,13 @@ class EsoToken:
                 f"the ESO token endpoint answered HTTP {answer.status_code}", url=url, status=answer.status_code
             )
         try:
-            token = answer.json()["id_token"]
-        except (ValueError, KeyError):
+            answered = answer.json()
+        except ValueError:
+            answered = None
+        token = answered.get("id_token") if isinstance(answered, dict) else None
+        if not isinstance(token, str) or token.count(".") != 2:
             raise ServiceError(
-                "the ESO token endpoint did not answer a token (no id_token in its JSON)", url=url
+                "the ESO token endpoint did not answer a token (no JWT id_token in its JSON)", url=url
             ) from None
         register(token)  # a bearer token is as secret as the password
         expires = token_expiry(token)

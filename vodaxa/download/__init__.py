@@ -152,6 +152,10 @@ def _destination(dest: Any) -> Path:
     return path
 
 
+#: Bytes of one file name, and of a whole path, that POSIX file systems accept.
+NAME_MAX, PATH_MAX = 255, 4096
+
+
 def target_path(dest: Path, row: Mapping[str, Any], template: str) -> Path:
     """Where ``row`` is written under ``dest``; raises DownloadError if it would land outside ``dest``."""
     values = {k: ("" if v is None else str(v)) for k, v in row.items()}
@@ -166,6 +170,13 @@ def target_path(dest: Path, row: Mapping[str, Any], template: str) -> Path:
     except ResolveError as err:
         raise DownloadError(f"refusing to write {relative!r}: {err}", url=row.get("url")) from None
     path = dest / clean
+    room = NAME_MAX - len(".part.json.00000-00000.tmp")  # vodaxa's working files add to the name
+    long = next((part for part in str(clean).split("/") if len(part.encode()) > room), None)
+    if long is not None or len(str(path).encode()) > PATH_MAX:  # the disk would refuse it ("File name too long")
+        what = f"the name {long[:60]!r}... is {len(long.encode())}" if long else f"the path is {len(str(path))}"
+        what += " bytes"
+        raise DownloadError(f"refusing to write {relative[:80]!r}...: {what}, more than the disk allows; give "
+                            "the row a shorter local_path", url=row.get("url"))  # fmt: skip
     if path.name in (NAMES_INDEX, verified.INDEX):  # a downloaded file there would be overwritten or appended to
         raise DownloadError(f"refusing to write {relative!r}: vodaxa keeps its own records under that name",
                             url=row.get("url"))  # fmt: skip

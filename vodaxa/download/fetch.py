@@ -28,7 +28,7 @@ import os
 import re
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +38,7 @@ from ..errors import DownloadError, VodaxaError
 from ..net import RETRY_STATUSES, HttpClient
 from . import verified
 from .naming import ServerName
-from .partial import CONTENT_RANGE, open_part, part_path, state_path, validator, write_state
+from .partial import CONTENT_RANGE, open_part, part_path, read_private, state_path, validator, write_state
 from .segments import Unsplittable, fetch_segments, splittable
 from .structure import CUT, structure_problem, unproven_end
 
@@ -177,6 +177,25 @@ async def _probe_once(http: HttpClient, task: FileTask, url: str, have: int) -> 
         return verdict, verdict == "unknown"
 
 
+def _changed(headers: Mapping[str, str], check: str | None, meta: Mapping[str, str]) -> bool:
+    """Whether a range answer comes from another version of the file than the ``.part``: its validator is not
+    the one If-Range sent (a server that ignores If-Range), or its total is not the length first announced."""
+    if check:
+        if check.startswith(('"', "W/")):
+            etag = headers.get("ETag")
+            if etag and etag != check:
+                return True
+        else:
+            modified = headers.get("Last-Modified")
+            if modified and modified != check:
+                return True
+    first = meta.get("total")
+    said = headers.get("Content-Range", "")
+    match = CONTENT_RANGE.match(said) or _UNSATISFIED.match(said)
+    total = match.group(match.lastindex) if match else None
+    return bool(first and total and total != "*" and total != first)
+
+
 def _probe_verdict(answer: aiohttp.ClientResponse, have: int, meta: dict[str, str]) -> str:
     """What an answer to ``Range: bytes=<have>-`` says of the ``have`` bytes: ``whole``; ``more`` (a 206 that
     continues them); ``differs`` (the server's file is another length or version); ``unknown`` (a 200 without
@@ -219,8 +238,8 @@ def sniff(name: str, head: bytes, content_type: str) -> str | None:
 
 def _loadstate_path(task: FileTask, url: str) -> dict[str, str]:
     try:
-        meta = json.loads(state_path(task.path).read_text())
-    except (FileNotFoundError, ValueError):
+        meta = json.loads(read_private(state_path(task.path)) or "{}")
+    except ValueError:
         return {}
     return meta if isinstance(meta, dict) and meta.get("url") == url else {}
 
@@ -469,6 +488,10 @@ async def _exchange(
         if _refused(http, url, answer, task.target.name):
             await answer.read()
             return 0, REFUSED, None
+        if answer.status in (206, 416) and "Range" in headers and _changed(answer.headers, check, meta):
+            _discard(task.path)  # a server ignoring If-Range: its bytes belong to another version of the file
+            why = "the file changed on the server since the partial download (another ETag, Last-Modified or length)"
+            return 0, f"retry: {why}; restarting", None
         if probing:
             verdict = _probe_verdict(answer, have, meta)
             if verdict == "whole":
@@ -493,7 +516,7 @@ async def _exchange(
         else:
             have, mode, meta = 0, "wb", {}  # a 200 (the server ignored Range, or the file changed): start over
             if total is None or total > RESUMABLE:  # small files just restart: spare them a validator file
-                meta = {"url": url, **validator(answer.headers)}
+                meta = {"url": url, **validator(answer.headers), **({"total": str(total)} if total else {})}
                 write_state(state_path(task.path), meta)
         if task.size is not None and total is not None and total != task.size:
             _discard(task.path)

@@ -30,7 +30,7 @@ from urllib.parse import unquote, urlsplit
 from ..errors import ResolveError
 from ..manifest import safe_file_name
 from .decompress import decompressed_name
-from .partial import write_private
+from .partial import read_private, write_private
 
 __all__ = [
     "INDEX",
@@ -239,8 +239,8 @@ def _read(folder: Path) -> dict[str, Any]:
     cached = _CACHE.get(folder)
     if cached is None or cached[0] != stamp:
         try:
-            data = json.loads((folder / INDEX).read_text())
-        except (ValueError, OSError):
+            data = json.loads(read_private(folder / INDEX) or "{}")
+        except ValueError:
             data = {}
         cached = (stamp, data if isinstance(data, dict) else {})
         _CACHE[folder] = cached

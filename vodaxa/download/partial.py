@@ -9,12 +9,18 @@ import errno
 import json
 import os
 import re
+import stat
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import DownloadError
+
+try:
+    import fcntl as _fcntl
+except ImportError:  # pragma: no cover - not on POSIX
+    _fcntl = None  # type: ignore[assignment]
 
 __all__ = [
     "CONTENT_RANGE", "open_part", "open_part_fd", "part_path", "state_path", "validator", "write_private",
@@ -33,16 +39,53 @@ def part_path(path: Path) -> Path:
     return path.with_name(path.name + ".part")
 
 
+def open_regular(path: Path, flags: int, mode: int = 0o644) -> int:
+    """``os.open`` for vodaxa's own files beside the data: never through a symbolic link, and never blocking on
+    something that is not a regular file (a FIFO planted there would hang the whole run): :class:`NotRegular`."""
+    fd = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0), mode)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegular(errno.EINVAL, "not a regular file", str(path))
+        if _fcntl is not None:  # a regular file after all: ordinary blocking I/O from here on
+            now = _fcntl.fcntl(fd, _fcntl.F_GETFL)
+            _fcntl.fcntl(fd, _fcntl.F_SETFL, now & ~getattr(os, "O_NONBLOCK", 0))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+class NotRegular(OSError):
+    """A name vodaxa keeps its own file under holds something else (a FIFO, a device, a folder)."""
+
+
+def read_private(path: Path) -> str | None:
+    """The text of one of vodaxa's small files, or None when it is absent, unreadable or not a regular file."""
+    try:
+        fd = open_regular(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "rb") as handle:
+            return handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return None
+
+
 def open_part_fd(path: Path, mode: str = "r+b") -> int:
     """A descriptor on ``path`` (a ``.part`` file) opened without following a symbolic link found in its place:
-    a link planted there (by another user, or left by another tool) must not make vodaxa write elsewhere."""
+    a link planted there (by another user, or left by another tool) must not make vodaxa write elsewhere, and a
+    FIFO or device there must not hang it."""
     try:
-        return os.open(path, _MODES[mode] | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        return open_regular(path, _MODES[mode])
     except OSError as err:
         if err.errno == errno.ELOOP or path.is_symlink():
             raise DownloadError(
                 f"{path} is a symbolic link; vodaxa does not write through links: remove it and run again"
             ) from None
+        if isinstance(err, NotRegular) or err.errno in (errno.ENXIO, errno.EISDIR):
+            raise DownloadError(f"{path} is not a regular file (a FIFO, device or folder?): remove it and run again",
+                                ) from None  # fmt: skip
         raise
 
 

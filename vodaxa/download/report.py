@@ -55,14 +55,15 @@ class DownloadReport:
     @property
     def failed(self) -> pd.DataFrame:
         """One row per failed file: url, path, reason."""
-        rows = [{"url": r.url, "path": str(r.path), "reason": r.reason} for r in self.results if r.status == "failed"]
+        rows = [{"url": redact(r.url), "path": str(r.path), "reason": r.reason} for r in self.results
+                if r.status == "failed"]  # fmt: skip
         return pd.DataFrame(rows, columns=["url", "path", "reason"])
 
     @property
     def errors(self) -> list[str]:
         """The failure reasons, one line per failed file."""
         failed = [r for r in self.results if r.status == "failed"]
-        return [r.reason if r.reason.startswith(r.url) else f"{r.url}: {r.reason}" for r in failed]
+        return [r.reason if r.reason.startswith(redact(r.url)) else f"{redact(r.url)}: {r.reason}" for r in failed]
 
     @property
     def bytes(self) -> int:

@@ -22,7 +22,7 @@ import aiohttp
 
 from ..errors import DownloadError
 from ..net import RETRY_STATUSES, HttpClient
-from .partial import CONTENT_RANGE, open_part_fd, state_path, write_private
+from .partial import CONTENT_RANGE, open_part_fd, read_private, state_path, write_private
 from .partial import validator as validator_of
 
 __all__ = ["SEGMENT_MIN", "SPLIT_MIN", "Unsplittable", "fetch_segments", "plan", "splittable"]
@@ -55,7 +55,7 @@ def plan(size: int, splits: int) -> list[list[int]]:
 def _load(part: Path, path: Path, url: str, size: int) -> tuple[list[list[int]], str | None] | None:
     """The saved segment map and validator, if they still describe ``part`` for this URL and size."""
     try:
-        saved = json.loads(state_path(path).read_text())
+        saved = json.loads(read_private(state_path(path)) or "")
         segments = [[int(a), int(b), int(c)] for a, b, c in saved["segments"]]
     except (FileNotFoundError, ValueError, KeyError, TypeError):
         return None

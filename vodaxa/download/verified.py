@@ -27,6 +27,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from .partial import open_regular
+
 __all__ = ["INDEX", "record", "recorded"]
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,16 @@ def recorded(path: Path, url: str) -> bool:
 
 
 def record(path: Path, url: str) -> None:
-    """Note that the file just installed at ``path`` from ``url`` is whole (never fails the download)."""
+    """Note that the file just installed at ``path`` from ``url`` is whole (never fails the download: the file
+    is installed; without its line a rerun only asks the server once more)."""
+    try:
+        _record(path, url)
+    except OSError as err:
+        log.warning("%s: could not record that %s is whole (%s); a rerun will ask the server", path.parent,
+                    path.name, err)  # fmt: skip
+
+
+def _record(path: Path, url: str) -> None:
     try:
         stat = os.stat(path, follow_symlinks=False)
     except OSError:
@@ -64,7 +75,7 @@ def record(path: Path, url: str) -> None:
         if entries.get(path.name) == entry:
             return
         try:
-            fd = os.open(folder / INDEX, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW, 0o644)
+            fd = open_regular(folder / INDEX, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         except OSError as err:
             _refused(folder, err)
             return
@@ -86,7 +97,7 @@ def record(path: Path, url: str) -> None:
 def _load(folder: Path) -> tuple[dict[str, dict[str, Any]], int]:
     """The folder's entries (a copy) and its number of lines, read once per change of the index."""
     try:
-        fd = os.open(folder / INDEX, os.O_RDONLY | _NOFOLLOW)
+        fd = open_regular(folder / INDEX, os.O_RDONLY)  # not a FIFO (it would hang), not through a link
     except OSError:
         _CACHE.pop(folder, None)
         return {}, 0
@@ -97,6 +108,8 @@ def _load(folder: Path) -> tuple[dict[str, dict[str, Any]], int]:
             return dict(cached[1]), cached[2]
         with os.fdopen(os.dup(fd), "rb") as handle:
             text = handle.read()
+    except OSError:
+        return {}, 0
     finally:
         os.close(fd)
     entries: dict[str, dict[str, Any]] = {}
@@ -115,7 +128,7 @@ def _compact(folder: Path, entries: dict[str, dict[str, Any]]) -> None:
     """Rewrite the index with one line per file (a line another process appends meanwhile may be lost: that
     file is then probed once more on a rerun)."""
     scratch = folder / (INDEX + ".tmp")
-    with contextlib.suppress(FileNotFoundError):
+    with contextlib.suppress(OSError):  # a folder or anything else there: the O_EXCL open below says so
         scratch.unlink()
     try:
         fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644)

@@ -22,6 +22,7 @@ from .policy import (
     REDIRECTS,
     RETRY_STATUSES,
     HttpConfig,
+    ambiguous,
     declared_length,
     next_hop,
     refuse_replay,
@@ -212,6 +213,8 @@ class HttpClient:
         explicit = dict(headers or {})
         current, hops = url, 0
         while True:
+            if ambiguous(current):  # before any credential is chosen for it
+                raise ServiceError(f"{method}: {ambiguous(current)}; vodaxa does not send it", url=current)
             merged = {**(self.headers_for(current) if self.headers_for else {}), **explicit}
             secret_params = self.params_for(current) if self.params_for else {}
             if secret_params:

@@ -10,6 +10,7 @@ import email.utils
 import ipaddress
 import math
 import random
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -138,7 +139,9 @@ def is_loopback(host: str | None) -> bool:
 
 
 def origin(url: str) -> tuple[str, str, int]:
-    """(scheme, host, port) of ``url``, the unit credentials are scoped to."""
+    """(scheme, host, port) of ``url``, the unit credentials are scoped to (an ambiguous host is nobody's)."""
+    if ambiguous(url):
+        return "ambiguous", url, -1
     parts = urlsplit(url)
     try:
         port = parts.port
@@ -153,11 +156,30 @@ def same_origin(a: str, b: str) -> bool:
     return origin(a) == origin(b)
 
 
+def ambiguous(url: str) -> str | None:
+    """Why ``url``'s host is not certain, or None.  Python's URL parser and the HTTP libraries' (WHATWG-like)
+    disagree about a backslash or a control character in the authority: ``http://B:2\\@A:1/`` is host A to
+    ``urlsplit`` and host B to urllib3, so a credential scoped to A would go to B.  Such a URL is never sent."""
+    head = url.split("://", 1)[-1]
+    authority = re.split(r"[/?#]", head, maxsplit=1)[0]
+    if "\\" in authority or any(ord(ch) < 33 or ord(ch) == 127 for ch in authority):
+        return f"the URL {redacted_text(url)!r} has a backslash or a control character where its host is named"
+    return None
+
+
+def redacted_text(url: str) -> str:
+    """``url`` for a message, without a password in its user part (whatever its shape)."""
+    return re.sub(r"(//[^/@\s:]*):[^/@\s]*@", r"\1:***@", url)
+
+
 def url_problem(url: str) -> str | None:
     """Why ``url`` cannot be requested as it stands (unparseable: a broken IPv6 host, a bad port, spaces or
-    control characters), or None.  Which schemes are read is the caller's decision."""
+    control characters; an ambiguous host; a password in its user part, which vodaxa never keeps in a manifest
+    or a log), or None.  Which schemes are read is the caller's decision."""
     if not isinstance(url, str) or not url.strip():
         return "an empty URL"
+    if ambiguous(url):
+        return ambiguous(url)
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
         return f"the URL {url!r} holds spaces or control characters"
     try:
@@ -167,6 +189,9 @@ def url_problem(url: str) -> str | None:
         return f"the URL {url!r} cannot be parsed ({err})"
     if parts.scheme.lower() in ("http", "https") and not parts.hostname:
         return f"the URL {url!r} names no host"
+    if parts.password:
+        return (f"the URL {redacted_text(url)!r} carries a password; vodaxa keeps credentials in the keyring or the "
+                "environment, never in URLs (see docs/auth.md)")  # fmt: skip
     return None
 
 

@@ -12,10 +12,13 @@ import logging
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import requests
+import urllib3
+from requests.adapters import HTTPAdapter
 
 from ..errors import ServiceError
 from .policy import (
@@ -24,6 +27,7 @@ from .policy import (
     RETRY_STATUSES,
     Deadline,
     HttpConfig,
+    ambiguous,
     declared_length,
     next_hop,
     pause,
@@ -60,6 +64,8 @@ class Session(requests.Session):
         self.params_for = params_for
         self.headers["User-Agent"] = self.config.user_agent
         self.max_redirects = MAX_REDIRECTS
+        self.mount("http://", _Adapter())
+        self.mount("https://", _Adapter())
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         """Send ``method url`` under the policy; the answer's body is capped (``stream=True`` reads too).
@@ -74,6 +80,28 @@ class Session(requests.Session):
         headers, params = dict(kwargs.pop("headers", None) or {}), kwargs.pop("params", None)
         connect, read = _timeouts(kwargs.pop("timeout", None), self.config)
         deadline = Deadline(self.config.body_timeout)
+        watchdog = _Watchdog(deadline)  # from the first byte sent: headers, redirects, 1xx and the body alike
+        outer, _CALL.dog = getattr(_CALL, "dog", None), watchdog
+        try:
+            answer = self._tries(method, url, args, kwargs, headers, params, connect, read, deadline, follow,
+                                 secret_body)  # fmt: skip
+            if stream:
+                _cap_stream(answer, self.config, watchdog)
+                return answer
+            _read_capped(answer, self.config, watchdog)
+            watchdog.cancel()
+            return answer
+        except BaseException:
+            watchdog.cancel()
+            raise
+        finally:
+            _CALL.dog = outer
+
+    def _tries(
+        self, method: str, url: str, args: tuple, kwargs: dict, headers: dict, params: Any, connect: float,
+        read: float, deadline: Deadline, follow: bool, secret_body: bool,
+    ) -> requests.Response:  # fmt: skip
+        """The request, retried under the policy while the call's deadline allows."""
         attempts = self.config.retries + 1 if method.upper() in IDEMPOTENT else 1
         for attempt in range(attempts):
             left = deadline.left() or 0.0
@@ -85,13 +113,16 @@ class Session(requests.Session):
                                       follow=follow, secret_body=secret_body)  # fmt: skip
             except (requests.ConnectionError, requests.Timeout) as err:
                 wait = pause(self.config, attempt)
+                if deadline.spent or _CALL.dog.fired:
+                    raise _slow(redacted(url), self.config) from None
                 if attempt + 1 >= attempts or not deadline.allows(wait):
-                    if deadline.spent:
-                        raise _slow(redacted(url), self.config) from None
                     raise
                 log.info("%s %s: %s; retrying", method, redacted(url), type(err).__name__)
                 time.sleep(wait)
                 continue
+            if deadline.spent:
+                answer.close()
+                raise _slow(redacted(url), self.config)
             if answer.status_code in RETRY_STATUSES and attempt + 1 < attempts:
                 wait = pause(self.config, attempt, answer.headers.get("Retry-After"))
                 if deadline.allows(wait):
@@ -99,16 +130,8 @@ class Session(requests.Session):
                     log.info("%s %s answered %s; retrying in %.1f s", method, redacted(url), answer.status_code, wait)
                     time.sleep(wait)
                     continue
-            break
-        watchdog = _Watchdog(answer, deadline)
-        if stream:
-            _cap_stream(answer, self.config, watchdog)
-        else:
-            try:
-                _read_capped(answer, self.config, watchdog)
-            finally:
-                watchdog.cancel()
-        return answer
+            return answer
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _follow(
         self,
@@ -125,16 +148,27 @@ class Session(requests.Session):
         """One exchange, redirects followed hop by hop with credentials re-decided for each URL."""
         current, hops = url, 0
         while True:
+            if ambiguous(current):  # before any credential is chosen for it
+                raise ServiceError(f"{method}: {ambiguous(current)}; vodaxa does not send it", url=redacted(current))
             headers = {**(self.headers_for(current) if self.headers_for else {}), **explicit}
             secret_params = dict(self.params_for(current)) if self.params_for else {}
             sent = _with_params(params, secret_params)
-            answer = super().request(method, current, *args, params=sent, headers=headers, stream=True,
-                                     allow_redirects=False, **kwargs)  # fmt: skip
+            try:
+                answer = super().request(method, current, *args, params=sent, headers=headers, stream=True,
+                                         allow_redirects=False, **kwargs)  # fmt: skip
+            except ValueError as err:  # requests parses a redirect's Location even unfollowed: a broken one
+                raise ServiceError(f"{method} {redacted(current)}: the answer could not be read ({err})",
+                                   url=redacted(current)) from None  # fmt: skip
             location = answer.headers.get("Location")
             if not follow or answer.status_code not in REDIRECTS or not location or hops >= MAX_REDIRECTS:
                 return answer
             answer.close()
-            hop = next_hop(method, answer.status_code, answer.url, location, sent_params=bool(secret_params))
+            try:
+                hop = next_hop(method, answer.status_code, answer.url, _header_text(location),
+                               sent_params=bool(secret_params))  # fmt: skip
+            except ValueError as err:  # "Invalid IPv6 URL", undecodable bytes, ...
+                raise ServiceError(f"{redacted(current)} redirected to an unusable Location ({err})",
+                                   url=redacted(current)) from None  # fmt: skip
             refused = refuse_replay(hop, current, secret_body)
             if refused:
                 raise ServiceError(refused, url=current)
@@ -144,6 +178,14 @@ class Session(requests.Session):
                 for key in ("data", "json", "files"):
                     kwargs.pop(key, None)
             method, current, params, hops = hop.method, hop.url, None, hops + 1
+
+
+def _header_text(value: str) -> str:
+    """A header as text: http.client hands it over decoded as latin-1; a server sending UTF-8 gets it back."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
 
 
 def _with_params(params: Any, extra: Mapping[str, str]) -> Any:
@@ -211,14 +253,20 @@ def _cap_stream(answer: requests.Response, config: HttpConfig, watchdog: _Watchd
     read, read_chunked = raw.read, getattr(raw, "read_chunked", None)
 
     def capped_read(*args: Any, **kwargs: Any) -> bytes:
+        amount = args[0] if args else kwargs.get("amt")
+        if amount is None:  # "all of it" (pyvo's partial(raw.read)): in blocks, so the cap holds before memory goes
+            rest = {k: v for k, v in kwargs.items() if k != "amt"}
+            blocks = []
+            while block := capped_read(_CHUNK, *args[1:], **rest):
+                blocks.append(block)
+            return b"".join(blocks)
         try:
             data = read(*args, **kwargs)
         except Exception:
             if watchdog.fired:
                 raise _slow(url, config) from None
             raise
-        amount = args[0] if args else kwargs.get("amt")
-        account(len(data or b""), ended=not data or amount is None)
+        account(len(data or b""), ended=not data)
         return data
 
     raw.read = capped_read
@@ -234,31 +282,76 @@ def _cap_stream(answer: requests.Response, config: HttpConfig, watchdog: _Watchd
 
 
 class _Watchdog:
-    """Shuts the answer's socket down when the call's deadline passes while its body is still being read, which
-    wakes a read blocked on a silent or trickling server; it stands down when the body is done or released."""
+    """Shuts down the socket a call is waiting on when the call's deadline passes (headers, redirect hops, 1xx
+    answers or the body of a silent or trickling server), which wakes the blocked read.  Connections report in
+    as they are read from (:class:`_WatchedConnection`); only weak references are kept, so an answer dropped
+    half-read is not held open, and a socket that was closed and replaced (the pool reused the connection)
+    is not the one shut."""
 
-    def __init__(self, answer: requests.Response, deadline: Deadline) -> None:
+    def __init__(self, deadline: Deadline) -> None:
         self.fired = False
         self.cancelled = False
-        self._answer = answer
+        self._conn: Callable[[], Any] = lambda: None
+        self._sock: Callable[[], Any] = lambda: None
         if deadline.at is not None:
             _WATCH.add(deadline.at, self)
 
+    def watch(self, conn: Any) -> None:
+        """``conn`` is now the connection the call waits on."""
+        sock = getattr(conn, "sock", None)
+        if self.cancelled or sock is None:
+            return
+        self._conn, self._sock = weakref.ref(conn), weakref.ref(sock)
+
     def cancel(self) -> None:
         self.cancelled = True
-        self._answer = None  # type: ignore[assignment]
 
     def fire(self) -> None:
-        answer = self._answer
-        if self.cancelled or answer is None:
+        if self.cancelled:
             return
-        connection = getattr(answer.raw, "connection", None)  # None once urllib3 released it to the pool
-        sock = getattr(connection, "sock", None)
-        if sock is None:
+        conn, sock = self._conn(), self._sock()
+        if conn is None or sock is None or getattr(conn, "sock", None) is not sock:
             return
         self.fired = True
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
+
+
+_CALL = threading.local()  # the watchdog of the call running on this thread
+
+
+class _Watched:
+    """Mixed into urllib3's connections: reading an answer reports the connection to the running call's dog."""
+
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        dog = getattr(_CALL, "dog", None)
+        if dog is not None:
+            dog.watch(self)
+        return super().getresponse(*args, **kwargs)  # type: ignore[misc]
+
+
+class _WatchedHTTP(_Watched, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _WatchedHTTPS(_Watched, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTP
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPS
+
+
+class _Adapter(HTTPAdapter):
+    """requests' adapter with pools whose connections report to the call's watchdog."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
 class _Watch:
