@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ __all__ = [
     "output_format",
     "read_observations",
     "read_positions",
+    "typed_observations",
     "write_table",
 ]
 
@@ -88,16 +90,22 @@ def read_positions(path: Path) -> SkyCoord:
 
 
 def read_observations(path: Path) -> pd.DataFrame:
-    """An observation table written by ``vodaxa search`` (CSV, VOTable or JSON), ObsIDs kept as text."""
+    """An observation table written by ``vodaxa search`` (CSV, VOTable or JSON), read back as it was written:
+    identifiers as text (see :func:`typed_observations`)."""
+    import json
+
     import pandas as pd
 
     kind = format_for(path, None)
     _check(path, "observation table")
     try:
-        if kind == "csv":
-            frame = pd.read_csv(path, dtype={"obs_id": str})
-        elif kind == "json":
-            frame = pd.read_json(path, orient="records", dtype={"obs_id": str})
+        if kind == "csv":  # every cell as text first: a reader's guesses would turn "0057" into 57.0
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        elif kind == "json":  # JSON says itself what is text and what is a number
+            records = json.loads(path.read_text())
+            if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+                raise ValueError("not a list of records")
+            frame = pd.DataFrame.from_records(records)
         elif kind == "votable":
             from astropy.table import Table
 
@@ -112,12 +120,95 @@ def read_observations(path: Path) -> pd.DataFrame:
     if missing:
         raise InputError(f"{path}: an observation table needs the columns mission and obs_id "
                          f"(as 'vodaxa search' writes); missing {', '.join(sorted(missing))}")  # fmt: skip
-    frame["obs_id"] = frame["obs_id"].astype(str)
-    return frame
+    return typed_observations(frame, untyped=kind == "csv")
+
+
+#: A cell that is unambiguously a number (no leading zeros, no exponent, no sign games), for columns outside
+#: :data:`OBS_TYPES` read from CSV, which cannot say what it holds.
+_PLAIN_NUMBER = re.compile(r"-?(0|[1-9][0-9]{0,14})(\.[0-9]+)?")
+
+
+def typed_observations(frame: pd.DataFrame, *, untyped: bool = False) -> pd.DataFrame:
+    """``frame``'s columns as the observation table holds them (:data:`~vodaxa.missions.registry.OBS_TYPES`):
+    text with None for missing values, floats, UTC times, durations, booleans.  Other columns (a mission's
+    extras) keep what the file says: JSON and VOTable record it; from CSV (``untyped``: every cell read as text)
+    a column becomes numeric only when every value is a plain number (``0057``, ``1e5`` or 20-digit IDs stay
+    text)."""
+    import pandas as pd
+
+    from ..missions.registry import OBS_TYPES
+
+    out = frame.copy()
+    for name in out.columns:
+        column = out[name]
+        kind = OBS_TYPES.get(str(name)) or _inferred(column, untyped)
+        if kind == "text":  # as the search builds it: pandas' text dtype where it has one, else objects
+            out[name] = column.map(_text)
+        elif kind == "float":
+            out[name] = pd.to_numeric(column.map(_blank_none), errors="coerce").astype(float)
+        elif kind == "time":
+            out[name] = pd.to_datetime(column.map(_blank_none), utc=True, errors="coerce", format="ISO8601").astype(
+                "datetime64[ns, UTC]"
+            )
+        elif kind == "duration":
+            values = column.map(_blank_none)
+            numeric = pd.to_numeric(values, errors="coerce")
+            seconds = pd.to_timedelta(numeric, unit="s")
+            parsed = pd.to_timedelta(values.where(numeric.isna()), errors="coerce")
+            out[name] = seconds.fillna(parsed).astype("timedelta64[ns]")
+        elif kind == "bool":
+            out[name] = column.map(lambda v: str(v).strip().lower() in ("true", "1", "t", "yes")).astype(bool)
+        elif kind == "int":
+            out[name] = pd.to_numeric(column.map(_blank_none)).astype("int64")
+    return out
+
+
+def _blank_none(value: object) -> object:
+    return None if value is None or (isinstance(value, str) and not value.strip()) else value
+
+
+def _text(value: object) -> str | None:
+    """A cell as text; None, NaN, masked and blank cells are missing (None)."""
+    import numpy as np
+
+    if value is None or value is np.ma.masked or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    if isinstance(value, (np.integer, int)) and not isinstance(value, bool):
+        return str(int(value))
+    text = str(value)
+    return text if text.strip() else None
+
+
+def _inferred(column: pd.Series, untyped: bool) -> str:
+    """What an extra column holds: numbers and booleans where the file typed them (JSON, VOTable), or where
+    every CSV cell is a plain number or true/false; text otherwise."""
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(column):
+        return "keep"
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
+        return "keep"
+    values = [v for v in column if _text(v) is not None]
+    if not values:
+        return "text"
+    if all(isinstance(v, bool) for v in values):
+        return "keep"
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return "float" if any(isinstance(v, float) for v in values) or len(values) < len(column) else "int"
+    if not untyped:
+        return "text"  # the file said these are strings
+    if all(isinstance(v, str) for v in values) and all(_PLAIN_NUMBER.fullmatch(v.strip()) for v in values):
+        return "float" if any("." in v for v in values) or len(values) < len(column) else "int"
+    if all(isinstance(v, str) and v.strip() in ("True", "False") for v in values) and len(values) == len(column):
+        return "bool"
+    return "text"
 
 
 def write_table(frame: pd.DataFrame, fmt: str, path: Path | None = None) -> None:
-    """Write ``frame`` as a text table, CSV, VOTable or JSON records, to ``path`` or standard output."""
+    """Write ``frame`` as a text table, CSV, VOTable or JSON records, to ``path`` or standard output.  Times are
+    ISO 8601 (UTC), durations seconds (JSON, VOTable); :func:`read_observations` reads each back unchanged."""
     if fmt == "table":
         import pandas as pd
 
@@ -127,7 +218,9 @@ def write_table(frame: pd.DataFrame, fmt: str, path: Path | None = None) -> None
     elif fmt == "csv":
         _emit(frame.to_csv(index=False), path)
     elif fmt == "json":
-        _emit(frame.to_json(orient="records", date_format="iso", indent=1) + "\n", path)
+        import json
+
+        _emit(json.dumps(_records(frame), indent=1, ensure_ascii=False) + "\n", path)
     elif fmt == "votable":
         from astropy.table import Table
 
@@ -140,6 +233,34 @@ def write_table(frame: pd.DataFrame, fmt: str, path: Path | None = None) -> None
             table.write(path, format="votable", overwrite=True)
     else:
         raise InputError(f"unknown output format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as JSON-ready dicts: text stays text, numbers numbers, times ISO, durations seconds, missing null."""
+    import math
+
+    import numpy as np
+    import pandas as pd
+
+    def cell(value: object) -> object:
+        if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+            return None
+        if isinstance(value, pd.Timestamp):
+            return value.isoformat()
+        if isinstance(value, pd.Timedelta):
+            return value.total_seconds()
+        if isinstance(value, np.bool_):
+            return bool(value)
+        if isinstance(value, np.integer):
+            return int(value)
+        if isinstance(value, np.floating):
+            return None if math.isnan(value) else float(value)
+        if isinstance(value, bytes):
+            return value.decode("utf-8", errors="replace")
+        return value if isinstance(value, (str, int, float, bool)) else str(value)
+
+    columns = [str(c) for c in frame.columns]
+    return [dict(zip(columns, (cell(v) for v in row))) for row in frame.itertuples(index=False, name=None)]
 
 
 def _votable_ready(frame: pd.DataFrame) -> pd.DataFrame:

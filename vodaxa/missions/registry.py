@@ -22,7 +22,7 @@ import pandas as pd
 from ..errors import InputError, UnknownMissionError, VodaxaError
 from ..query.adql import ident, in_list
 
-__all__ = ["OBS_COLUMNS", "TAXONOMY", "FileRules", "MissionSpec", "get", "names", "register", "specs"]
+__all__ = ["OBS_COLUMNS", "OBS_TYPES", "TAXONOMY", "FileRules", "MissionSpec", "get", "names", "register", "specs"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,14 @@ OBS_COLUMNS: tuple[str, ...] = (
     "mission", "obs_id", "ra", "dec", "start", "end", "duration", "science_usable", "proprietary_end",
     "proprietary_usable", "instrument", "target_category",
 )  # fmt: skip
+
+#: What each column of the observation table holds, so a table written to any format reads back the same:
+#: identifiers are text (``obs_id`` "0057" stays "0057"), never numbers a reader guessed.
+OBS_TYPES: Mapping[str, str] = {
+    "mission": "text", "obs_id": "text", "datalink_id": "text", "instrument": "text", "target_category": "text",
+    "ra": "float", "dec": "float", "separation": "float", "start": "time", "end": "time", "proprietary_end": "time",
+    "duration": "duration", "science_usable": "bool", "proprietary_usable": "bool",
+}  # fmt: skip
 
 #: DAXA's target-type taxonomy (codes filter_on_target_type accepts).
 TAXONOMY: Mapping[str, str] = {
