@@ -335,3 +335,37 @@ def test_a_slow_host_does_not_hold_another_hosts_files(server, tmp_path):
     order = [r.path.parent.name for r in report.results]  # results arrive in the order files finish
     assert order[:4] == ["fast"] * 4, order  # listed last, done first: the slow host's queue did not hold them
     assert all((tmp_path / r["local_path"]).read_bytes() == FITS for r in fast_rows)
+
+
+def test_a_rerun_with_other_options_keeps_what_an_earlier_run_unpacked(tmp_path):
+    """Issue 15 item 3: download(decompress=True) then a plain download() of the same files fetches nothing:
+    what is on disk, in either form, counts as done (and nothing is left in both forms)."""
+    import gzip
+
+    from aiohttp import web
+
+    from ..servers import AppThread
+
+    bodies = {f"f{i}.fits.gz": gzip.compress(bytes([i]) * 5000, mtime=0) for i in range(3)}
+    hits: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        hits.append(request.match_info["name"])
+        return web.Response(body=bodies[request.match_info["name"]])
+
+    app = web.Application()
+    app.router.add_get("/{name}", handler)
+    server = AppThread(app)
+    try:
+        urls = [f"{server.base}/{name}" for name in bodies]
+        first = vodaxa.download(urls, tmp_path, decompress=True, progress=False)
+        assert len(first.ok) == 3 and len(hits) == 3
+        plain = vodaxa.download(urls, tmp_path, progress=False)
+        assert len(plain.skipped) == 3 and len(hits) == 3
+        assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == [
+            "f0.fits", "f1.fits", "f2.fits"
+        ]  # fmt: skip
+        again = vodaxa.download(urls, tmp_path, decompress=True, progress=False)
+        assert len(again.skipped) == 3 and len(hits) == 3
+    finally:
+        server.close()

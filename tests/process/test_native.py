@@ -161,3 +161,23 @@ def test_images_of_fine_pixels_get_coarser_bins(tmp_path, monkeypatch):
     with fits.open(tmp_path / "img.fits") as hdul:
         assert np.diag(hdul[0].data).tolist() == [1, 0, 1, 1]
         assert "widened from 1 to stay within 4 pixels" in " ".join(hdul[0].header["HISTORY"])
+
+
+def test_an_event_list_in_both_forms_is_reduced_once(data):
+    """Issue 15 item 3: ``x.evt.gz`` and ``x.evt`` side by side (decompress with keep_compressed) are one event
+    list: one task, no two tasks racing on one output's temporary file."""
+    import gzip
+
+    ws = Workspace(data)
+    before = native.find_event_lists(ws)
+    packed = [p for _, _, p in before if p.name.endswith(".gz")]
+    assert packed, "the sample data has gzipped event lists"
+    for path in packed:
+        path.with_name(path.name[:-3]).write_bytes(gzip.decompress(path.read_bytes()))
+    lists = native.find_event_lists(ws)
+    assert len(lists) == len(before)
+    assert all(not p.name.endswith(".gz") for _, _, p in lists if p.with_name(p.name + ".gz") in packed)
+    for _ in range(2):  # the race was intermittent
+        report = native.reduce(ws, rerun=True)
+        assert not len(report.failed), report.summary()
+        assert len(report.ok) + len(report.skipped) == len(lists)

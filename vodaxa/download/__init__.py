@@ -283,7 +283,9 @@ async def download_async(
             elif (done := _complete(replace(task, path=earlier, named=None), decompress)) is not None:
                 results.append(FileResult(task.url, done, "skipped", row=row))
                 continue
-        unpacked = decompressed_name(path) if decompress else None
+        unpacked = decompressed_name(path)
+        if unpacked is not None and not (decompress or verified.recorded(unpacked, url)):
+            unpacked = None  # a file of that name vodaxa did not unpack from this URL: not taken for it
         if not overwrite and unpacked is not None and unpacked.exists() and not path.exists():
             results.append(FileResult(task.url, unpacked, "skipped", row=row))  # decompressed in an earlier run
         elif path.exists() and not overwrite and is_complete(task):
@@ -388,8 +390,10 @@ async def _confirmed_on_disk(http: HttpClient, task: FileTask, deadline: float |
 
 def _complete(task: FileTask, decompress: bool) -> Path | None:
     """Where ``task``'s file already is, complete (or decompressed by an earlier run), without the network."""
-    unpacked = decompressed_name(task.path) if decompress else None
-    if unpacked is not None and unpacked.exists() and not task.path.exists():
+    unpacked = decompressed_name(task.path)
+    # unpacked by an earlier run: done, whatever this run's options (a plain rerun must not fetch it again)
+    ours = unpacked is not None and (decompress or verified.recorded(unpacked, task.url))
+    if ours and unpacked.exists() and not task.path.exists():  # type: ignore[union-attr]
         return unpacked
     return task.path if task.path.exists() and is_complete(task) else None
 
@@ -445,7 +449,9 @@ async def _unpack(result: FileResult, keep: bool) -> FileResult:
         if waited and keep and target.exists():  # another process unpacked it while this one waited
             return replace(result, path=target)
         try:
-            return replace(result, path=await asyncio.to_thread(decompress_file, result.path, keep=keep))
+            unpacked = await asyncio.to_thread(decompress_file, result.path, keep=keep)
+            verified.record(unpacked, result.url)  # a later run without decompress= knows it for this URL's file
+            return replace(result, path=unpacked)
         except DownloadError as err:
             return replace(result, status="failed", reason=str(err))
 

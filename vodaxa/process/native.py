@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import math
+import os
 import re
+import threading
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -170,7 +172,7 @@ def _write(hdus: list[Any], path: Path) -> Path:
     from astropy.io import fits
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_name(path.name + ".part")
+    scratch = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident() % 100000}.part")  # never shared
     fits.HDUList(hdus).writeto(scratch, overwrite=True, checksum=True)
     scratch.replace(path)
     return path
@@ -321,12 +323,15 @@ def find_event_lists(workspace: Workspace, missions: Sequence[str] | None = None
                 )
     found = []
     for mission, obs, folder in folders:
-        seen: set[Path] = set()
+        seen: dict[Path, Path] = {}  # one event list, whichever forms are on disk (x.evt and x.evt.gz) -> its path
         for pattern in EVENT_PATTERNS:
             for path in sorted(folder.rglob(pattern)) if folder.is_dir() else []:
-                if path not in seen and "evt1" not in path.name and not path.name.endswith(".part"):
-                    seen.add(path)
-                    found.append((mission, obs, path))
+                if "evt1" in path.name or path.name.endswith(".part") or not path.is_file():
+                    continue
+                plain = path.with_name(re.sub(r"\.(gz|Z)$", "", path.name))
+                if plain not in seen or (seen[plain] != plain and path == plain):
+                    seen[plain] = path  # the unpacked form wins: the same data, read faster
+        found.extend((mission, obs, path) for path in seen.values())
     return found
 
 
