@@ -113,3 +113,20 @@ def test_bad_override_and_unknown_endpoint(eps):
         pass
     with pytest.raises(ConfigError, match=r"no endpoint 'eso\.nope'"):
         eps.get("eso", "nope")
+
+
+def test_an_override_called_as_a_statement_applies_until_restored():
+    """Issue 15 item 5: written as the README shows it, without ``with``, an override is not silently ignored."""
+    from vodaxa.config import endpoints
+
+    before = endpoints.get("heasarc", "tap")
+    layer = endpoints.override({"heasarc": {"tap": "http://127.0.0.1:8765/tap"}})
+    try:
+        assert endpoints.get("heasarc", "tap") == "http://127.0.0.1:8765/tap"
+    finally:
+        layer.restore()
+    assert endpoints.get("heasarc", "tap") == before
+    layer.restore()  # idempotent
+    with endpoints.override({"heasarc": {"tap": "http://127.0.0.1:1/tap"}}) as table:
+        assert table.get("heasarc", "tap") == "http://127.0.0.1:1/tap"
+    assert endpoints.get("heasarc", "tap") == before

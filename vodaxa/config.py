@@ -2,7 +2,8 @@
 
 Every URL vodaxa calls comes from :data:`endpoints`.  Defaults point at the real archives; a JSON
 or TOML file named by ``$VODAXA_ENDPOINTS`` (``{archive: {service: url}}``) replaces some of them,
-and ``endpoints.override({...})`` replaces them inside a ``with`` block (the sandbox uses this).
+and ``endpoints.override({...})`` replaces them inside a ``with`` block, or until ``.restore()``
+(the sandbox uses this).
 Innermost wins: override blocks, then the file, then the defaults.
 """
 
@@ -12,8 +13,7 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
@@ -198,23 +198,38 @@ class Endpoints:
                 key = f"{archive}.{service}"
                 print(f"{key:<{width}}  {url}  [{sources[key]}]", file=out)
 
-    @contextmanager
-    def override(self, mapping: Mapping[str, Mapping[str, str]], *, origin: str = "override") -> Iterator[Endpoints]:
-        """Use the URLs in ``mapping`` inside the ``with`` block (in every thread); ``origin`` labels them in
-        :meth:`sources` and ``vodaxa config show`` (``"registry"`` for URLs found in the VO registry)."""
-        layer = validate(mapping, "endpoints.override()")
-        entry = (origin, layer)
+    def override(self, mapping: Mapping[str, Mapping[str, str]], *, origin: str = "override") -> Override:
+        """Use the URLs in ``mapping`` from now on (in every thread): inside a ``with`` block until it ends, or,
+        called as a statement, until :meth:`Override.restore`.  ``origin`` labels them in :meth:`sources` and
+        ``vodaxa config show`` (``"registry"`` for URLs found in the VO registry)."""
+        return Override(self, (origin, validate(mapping, "endpoints.override()")))
+
+    def _remove(self, entry: tuple[str, dict]) -> None:
         with self._lock:
-            self._stack.append(entry)
-        try:
-            yield self
-        finally:
-            with self._lock:
-                # remove this exact layer, even if blocks were exited out of order
-                for i in range(len(self._stack) - 1, -1, -1):
-                    if self._stack[i] is entry:
-                        del self._stack[i]
-                        break
+            # remove this exact layer, even if blocks were exited out of order
+            for i in range(len(self._stack) - 1, -1, -1):
+                if self._stack[i] is entry:
+                    del self._stack[i]
+                    break
+
+
+class Override:
+    """An endpoint layer in force from its creation until :meth:`restore` (or the end of its ``with`` block)."""
+
+    def __init__(self, table: Endpoints, entry: tuple[str, dict]) -> None:
+        self._table, self._entry = table, entry
+        with table._lock:
+            table._stack.append(entry)
+
+    def restore(self) -> None:
+        """Give the endpoints back as they were before this override (idempotent)."""
+        self._table._remove(self._entry)
+
+    def __enter__(self) -> Endpoints:
+        return self._table
+
+    def __exit__(self, *exc: object) -> None:
+        self.restore()
 
 
 #: The process-wide endpoint table.
