@@ -163,7 +163,18 @@ class Mission:
                 f"allowed_obs_ids={allowed_obs_ids!r}: give one ObsID or a list of them (strings or numbers)"
             )
         ids = self.spec.check_ids([allowed_obs_ids] if single else allowed_obs_ids)
-        self._apply("filter_on_obs_ids", {"allowed_obs_ids": ids, "invert": bool(invert)})
+        try:
+            self._apply("filter_on_obs_ids", {"allowed_obs_ids": ids, "invert": bool(invert)})
+        except NoObservationsError:
+            if invert:
+                raise
+            shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+            where = "in the selection left by the earlier filters" if self._history else "known to the archive"
+            raise NoObservationsError(
+                f"{self.name}: filter_on_obs_ids: no observation {where} has the ObsID{'s' if len(ids) > 1 else ''} {shown} (or the "
+                "mission's cuts and instrument choice remove them); check the IDs, e.g. with 'vodaxa search' or "
+                f"vodaxa.mission('{self.name}').all_obs_info; the selection is unchanged"
+            ) from None
         first = len(self._history) == 1  # after other filters, an absent ObsID may simply have been filtered out
         missing = sorted(set(ids) - set(self.filtered_obs_ids)) if first and not invert else []
         if missing:

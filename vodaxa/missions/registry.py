@@ -399,10 +399,31 @@ def names() -> list[str]:
     return [s.name for s in specs() if s.listed]
 
 
+#: Short names people type, where they name one mission unambiguously (DAXA's names are the registry's).
+ALIASES: Mapping[str, str] = {
+    "xmm": "xmm_pointed", "xmm_newton": "xmm_pointed", "nustar": "nustar_pointed", "rosat": "rosat_pointed",
+    "erosita": "erosita_all_sky_de_dr1", "erass1": "erosita_all_sky_de_dr1", "xrism": "xrism_pointed",
+    "integral": "integral_pointed",
+}  # fmt: skip
+
+
 def get(name: str) -> MissionSpec:
     """The spec called ``name``; the error lists the known missions."""
     _load()
-    try:
+    if name in _REGISTRY:
         return _REGISTRY[name]
-    except KeyError:
-        raise UnknownMissionError(f"unknown mission '{name}'; known missions: {', '.join(sorted(_REGISTRY))}") from None
+    key = str(name).strip().lower().replace("-", "_")
+    if key in _REGISTRY:
+        return _REGISTRY[key]
+    if key in ALIASES:
+        return _REGISTRY[ALIASES[key]]
+    import difflib
+
+    known = names()
+    close = difflib.get_close_matches(key, [*known, *ALIASES], n=3, cutoff=0.6)
+    guesses = list(dict.fromkeys(ALIASES.get(c, c) for c in close))
+    hint = f"did you mean {' or '.join(repr(g) for g in guesses)}? " if guesses else ""
+    raise UnknownMissionError(
+        f"unknown mission '{name}'; {hint}known missions: {', '.join(sorted(known))} "
+        f"(short names: {', '.join(f'{a}={m}' for a, m in sorted(ALIASES.items()))})"
+    ) from None
