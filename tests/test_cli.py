@@ -91,3 +91,32 @@ def test_pytest_fixture(vodaxa_sandbox):
 
     assert endpoints.get("heasarc", "tap") == vodaxa_sandbox.endpoints["heasarc"]["tap"]
     assert endpoints.get("heasarc", "tap").startswith("http://127.0.0.1:")
+
+
+def test_a_warning_is_one_line_on_the_cli(monkeypatch, capsys):
+    """Issue 15 item 8: a warning (a calSelector alert, ObsIDs not found) prints as one line, not as Python's
+    warning with its source line."""
+    import warnings
+
+    from vodaxa.cli import data, main
+
+    def warns(args):
+        warnings.warn("eso: calSelector says:\n  the dark for this frame is missing", stacklevel=2)
+        return 0
+
+    monkeypatch.setattr(data, "cmd_missions", warns)
+    assert main(["missions"]) == 0
+    err = capsys.readouterr().err
+    assert err == "vodaxa: warning: eso: calSelector says: the dark for this frame is missing\n"
+
+
+def test_an_unwritable_destination_is_one_error_up_front(tmp_path, capsys):
+    from vodaxa.cli import main
+
+    manifest = tmp_path / "m.json"
+    from vodaxa.manifest import Manifest
+
+    Manifest([{"url": "http://127.0.0.1:9/a.fits", "local_path": "a.fits", "mission": "x"}]).to_json(manifest)
+    assert main(["download", str(manifest), "/proc/self", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not writable" in err

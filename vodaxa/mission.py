@@ -170,8 +170,9 @@ class Mission:
                 raise
             shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
             where = "in the selection left by the earlier filters" if self._history else "known to the archive"
+            plural = "s" if len(ids) > 1 else ""
             raise NoObservationsError(
-                f"{self.name}: filter_on_obs_ids: no observation {where} has the ObsID{'s' if len(ids) > 1 else ''} {shown} (or the "
+                f"{self.name}: filter_on_obs_ids: no observation {where} has the ObsID{plural} {shown} (or the "
                 "mission's cuts and instrument choice remove them); check the IDs, e.g. with 'vodaxa search' or "
                 f"vodaxa.mission('{self.name}').all_obs_info; the selection is unchanged"
             ) from None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 
 from .. import __version__
@@ -54,11 +55,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
+    """Print a warning as ``vodaxa: warning: <text>`` (vodaxa's own and the libraries' alike)."""
+    text = " ".join(str(message).split())
+    label = "" if issubclass(category, UserWarning) else f"{category.__name__}: "
+    print(f"vodaxa: warning: {label}{text}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: run the command; errors become one line on stderr and a non-zero exit code."""
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            if not args.debug:  # a warning is one line for the reader, not Python's source line and location
+                warnings.showwarning = _one_line
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("vodaxa: interrupted; run the same command again to resume", file=sys.stderr)
         return 130

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import math
 import os
+import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -148,6 +149,12 @@ def _destination(dest: Any) -> Path:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise InputError(f"the destination {path} cannot be made ({err.strerror or err}); give a folder you can "
+                         "write to") from None  # fmt: skip
+    try:  # once, up front: not one failure per file and advice to retry
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".vodaxa-write-test-"):
+            pass
+    except OSError as err:
+        raise InputError(f"the destination {path} is not writable ({err.strerror or err}); give a folder you can "
                          "write to") from None  # fmt: skip
     return path
 
