@@ -89,9 +89,11 @@ def test_plain_pyvo_result_with_descriptor(sandbox):
     tap = pyvo.dal.TAPService(sandbox.endpoints["heasarc"]["tap"])
     result = tap.run_sync("SELECT TOP 4 __row, obsid FROM swiftmastr ORDER BY __row")
     manifest = resolve(result)
-    rows = {str(r) for r in result.to_table()["__row"]}
+    rows = {str(r) for r in result.to_table()["obsid"]}  # named by the result's ObsIDs, not HEASARC's row numbers
     assert set(manifest.frame["obs_id"]) == rows and len(manifest.files) > 0
     assert all(p.split("/")[0] in rows for p in manifest.files["local_path"])
+    bare = tap.run_sync("SELECT TOP 4 __row FROM swiftmastr ORDER BY __row")  # without obsid: the DataLink ID
+    assert set(resolve(bare).frame["obs_id"]) == {str(r) for r in bare.to_table()["__row"]}
 
 
 def test_table_without_datalink_is_an_error(sandbox):
@@ -197,7 +199,7 @@ def test_pyvo_on_the_current_answer_works_per_row_but_not_batched(sandbox):
     assert all(len(row.getdatalink().to_table()) == 2 for row in result)
     with pytest.raises(DALServiceError, match="Could not retrieve datalinks"):
         list(result.iter_datalinks())
-    assert set(resolve(result).files["obs_id"]) == {str(r) for r in result.to_table()["__row"]}
+    assert set(resolve(result).files["obs_id"]) == {str(r) for r in result.to_table()["obsid"]}
 
 
 def _chandra(obs_id: str) -> Mission:

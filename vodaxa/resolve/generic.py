@@ -105,7 +105,35 @@ async def resolve_vo(source: Any, http: HttpClient, engine: DataLinkEngine, sema
             note = f"no links with the semantics asked for ({_describe(semantics)}); the service listed: {others}"
             records.append({"obs_id": _last(ident), "url": None, "local_path": None, "category": "unavailable",
                             "source_id": ident, "note": note})  # fmt: skip
-    return Manifest(records)
+    return Manifest(_named_by_observation(records, table, descriptors))
+
+
+#: Columns of a VO result that name the observation a row is (HEASARC's obsid, ObsCore's obs_id).
+OBS_ID_COLUMNS = ("obs_id", "obsid", "obs_publisher_did")
+
+
+def _named_by_observation(records: list[dict], table: Any, descriptors: list[tuple[str, str]]) -> list[dict]:
+    """Records keyed by the result's own observation ID where it has one, not by the DataLink ID (HEASARC's
+    internal row number): ``numaster?198`` becomes ObsID 30001011002, and so does its folder."""
+    column = next((c for c in OBS_ID_COLUMNS if c in getattr(table, "colnames", ())), None)
+    if column is None or not descriptors:
+        return records
+    names: dict[str, str] = {}
+    for _, id_column in descriptors:
+        for asked, obs in zip(table[id_column], table[column]):
+            if _text(asked) and _text(obs):
+                names[str(asked)] = _text(obs)
+    out = []
+    for record in records:
+        obs = names.get(str(record.get("source_id")))
+        if obs is not None:
+            old, new = record["obs_id"], obs
+            record = {**record, "obs_id": new}
+            path = record.get("local_path")
+            if path and path.startswith(f"{_SAFE.sub('_', old).strip('_')}/"):
+                record["local_path"] = f"{_SAFE.sub('_', new).strip('_') or 'unnamed'}/{path.split('/', 1)[1]}"
+        out.append(record)
+    return out
 
 
 def _is_directory(row: LinkRow) -> bool:
