@@ -86,3 +86,59 @@ def test_search_login_uses_the_stored_password_across_sessions(env, monkeypatch,
     env.store.clear()
     assert main(["search", "eso", "--login"]) == 2
     assert "no ESO credentials are stored; run 'vodaxa login eso --store'" in capsys.readouterr().err
+
+
+def test_login_says_what_persists(env, monkeypatch, capsys):
+    """Issue 15 item 6: a login without --store says it lasts for that command only (a prompt's password) or
+    where later commands will find the credentials."""
+    monkeypatch.setenv("VODAXA_ESO_USERNAME", "astro")
+    monkeypatch.setenv("VODAXA_ESO_PASSWORD", "correct horse")
+    assert main(["login", "eso", "--no-prompt", "--allow-http-loopback"]) == 0
+    assert "found in the environment: later commands will find them there too" in capsys.readouterr().out
+    monkeypatch.delenv("VODAXA_ESO_PASSWORD")
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "correct horse")
+    assert main(["login", "eso", "--allow-http-loopback"]) == 0
+    assert "not stored: they last for this command only" in capsys.readouterr().out
+
+
+def test_store_without_a_keyring_backend_is_refused_before_any_prompt(env, monkeypatch, capsys):
+    from keyring.backends.fail import Keyring as Failing
+
+    keyring.set_keyring(Failing())
+    asked: list[str] = []
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": asked.append(prompt) or "x")
+    assert main(["login", "eso", "--store", "--allow-http-loopback"]) == 2
+    err = capsys.readouterr().err
+    assert asked == [] and "VODAXA_ESO_PASSWORD" in err and "no usable keyring backend" in err
+
+
+def test_no_terminal_to_prompt_on_is_one_clear_error(env, monkeypatch, capsys):
+    def closed(prompt: str = "") -> str:
+        raise EOFError
+
+    monkeypatch.setattr("builtins.input", closed)
+    monkeypatch.setattr("getpass.getpass", closed)
+    assert main(["login", "eso", "--allow-http-loopback"]) == 2
+    err = capsys.readouterr().err
+    assert "no terminal to ask" in err and "EOFError" not in err
+
+
+def test_whoami_check_tries_the_password(env, monkeypatch, capsys):
+    monkeypatch.setenv("VODAXA_ESO_USERNAME", "astro")
+    monkeypatch.setenv("VODAXA_ESO_PASSWORD", "wrong")
+    assert main(["whoami"]) == 0  # found: says nothing of whether it works
+    assert main(["whoami", "--check", "--allow-http-loopback"]) == 2
+    assert "REFUSED" in capsys.readouterr().out
+    monkeypatch.setenv("VODAXA_ESO_PASSWORD", "correct horse")
+    assert main(["whoami", "--check", "--allow-http-loopback"]) == 0
+    assert "checked: ESO issued a token" in capsys.readouterr().out
+
+
+def test_login_xsa_finds_and_stores(env, monkeypatch, capsys):
+    """Issue 15 item 4: the advice 'vodaxa login xsa --store' is a command that works."""
+    monkeypatch.setenv("VODAXA_XSA_USERNAME", "pi")
+    monkeypatch.setenv("VODAXA_XSA_PASSWORD", "xsa secret")
+    assert main(["login", "xsa", "--store", "--no-prompt"]) == 0
+    out = capsys.readouterr().out
+    assert "xsa: credentials for pi found" in out and "stored in the system keyring" in out
+    assert "xsa secret" in env.store.values() and "xsa secret" not in out

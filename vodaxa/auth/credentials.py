@@ -127,8 +127,14 @@ def find(
     if stored is not None:
         return stored
     if prompt:
-        user = user or input(f"{archive} username: ").strip()
-        secret = getpass.getpass(f"{archive} password for {user}: ")
+        try:
+            user = user or input(f"{archive} username: ").strip()
+            secret = getpass.getpass(f"{archive} password for {user}: ")
+        except EOFError:  # no terminal to ask on (a pipe, a batch job)
+            raise AuthError(
+                f"no terminal to ask for the {archive} password: set VODAXA_{archive.upper()}_USERNAME and "
+                f"VODAXA_{archive.upper()}_PASSWORD, or store them once with 'vodaxa login {archive} --store'"
+            ) from None
         if not user or not secret:
             raise AuthError("no username or password was entered")
         return Credential(archive, user, secret, "password", "prompt")
@@ -143,10 +149,31 @@ def remember(credential: Credential) -> None:
     try:
         keyring.set_password(keyring_service(credential.archive), credential.username, credential.secret)
     except Exception as err:  # KeyringError, NoKeyringError, or whatever a third-party backend raises
-        raise AuthError(
-            f"no usable keyring backend ({type(err).__name__}); use the environment variables "
-            f"VODAXA_{credential.archive.upper()}_USERNAME and _PASSWORD, or log in with a prompt"
-        ) from None
+        raise AuthError(_no_keyring(credential.archive, err)) from None
+
+
+def keyring_problem(archive: str) -> str | None:
+    """Why no password can be stored for ``archive`` on this machine (no keyring backend), or None: checked
+    before anyone is asked to type a password that could not be kept."""
+    keyring = _keyring()
+    if keyring is None:
+        return _no_keyring(archive, ImportError("keyring"))
+    try:
+        backend = keyring.get_keyring()
+        priority = getattr(backend, "priority", 1)
+    except Exception as err:  # a backend is third-party code
+        return _no_keyring(archive, err)
+    failing = type(backend).__module__.endswith(".fail")  # keyring's stand-in when no backend is usable
+    if failing or (priority is not None and priority <= 0):
+        return _no_keyring(archive, RuntimeError(f"{type(backend).__module__}.{type(backend).__name__}"))
+    return None
+
+
+def _no_keyring(archive: str, err: BaseException) -> str:
+    name = archive.upper()
+    return (f"no usable keyring backend on this machine ({type(err).__name__}), so nothing can be stored: set "
+            f"VODAXA_{name}_USERNAME and VODAXA_{name}_PASSWORD in the environment instead (or install a keyring "
+            "backend, e.g. 'pip install keyrings.alt')")  # fmt: skip
 
 
 def forget(archive: str, username: str) -> None:
