@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import astropy.units as u
 import numpy as np
@@ -30,6 +31,7 @@ from . import missions as registry
 from .config import endpoints
 from .errors import InputError, NoObservationsError, QueryError, ServiceError, VodaxaError
 from .missions.registry import TAXONOMY, MissionSpec, clean_text
+from .net.policy import is_loopback
 from .query import adql
 from .query.cache import default_cache
 from .query.names import Resolver, resolve_names
@@ -121,7 +123,10 @@ class Mission:
 
         url = endpoints.get(self.spec.archive, self.spec.service)
         if self._runner is None or self._runner.url != url:
-            self._runner = TapRunner(url, session=auth.session(), cache=default_cache())
+            # a service on this machine (the sandbox, a test server) is quick to ask and may be another one on
+            # the same port tomorrow: its answers are not cached on disk, where they would outlive it
+            local = is_loopback(urlsplit(url).hostname)
+            self._runner = TapRunner(url, session=auth.session(), cache=None if local else default_cache())
         return self._runner
 
     # ------------------------------------------------------------------------------ tables

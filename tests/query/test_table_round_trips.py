@@ -115,3 +115,25 @@ def test_csv_extras_of_plain_numbers_read_as_numbers_and_ids_stay_text(tmp_path)
     assert list(back["obs_id"]) == list(frame["obs_id"]) and list(back["revolution"]) == ["0042", "1", "2"]
     assert back["exposure"].dtype == float and back["exposure"].tolist()[:2] == [1200.5, 30.0]
     assert back["name"].tolist()[:2] == ["3C 105", "57"] and pd.isna(back["name"][2])
+
+
+def test_a_sandbox_restarted_on_the_same_port_is_not_answered_from_the_cache(tmp_path, monkeypatch):
+    """A new user restarted 'vodaxa sandbox serve --port 8765' with other data and got the old answers: answers
+    of services on this machine are not cached on disk."""
+    import socket
+
+    import vodaxa
+    from vodaxa.sandbox import Sandbox, SandboxConfig
+
+    monkeypatch.setenv("VODAXA_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("VODAXA_QUERY_CACHE", "1")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    seen = []
+    for seed in (0, 5):
+        config = SandboxConfig(rows=40, seed=seed, archives=("heasarc",), ports={"heasarc": port},
+                               cache=tmp_path / f"sb{seed}")  # fmt: skip
+        with Sandbox(config) as sandbox, vodaxa.config.endpoints.override(sandbox.endpoints):
+            seen.append(sorted(vodaxa.mission("nustar_pointed").filtered_obs_info["obs_id"]))
+    assert seen[0] != seen[1]
