@@ -120,3 +120,14 @@ def test_an_unwritable_destination_is_one_error_up_front(tmp_path, capsys):
     assert main(["download", str(manifest), "/proc/self", "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not writable" in err
+
+
+def test_counts_and_unknown_sizes_read_as_english():
+    import pandas as pd
+
+    from vodaxa.cli.io import plural, sizes_of
+
+    assert plural(1, "observation") == "1 observation" and plural(2, "file") == "2 files"
+    assert sizes_of(pd.DataFrame({"size": [None, None]})) == "sizes not listed by the archive"
+    assert sizes_of(pd.DataFrame({"size": [2048, None]})) == "2.0 KiB known for 1 of them"
+    assert sizes_of(pd.DataFrame({"size": [1024, 1024]})) == "2.0 KiB"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, NoObservationsError, VodaxaError
 from ..mission import MAX_SEARCH_DISTANCE, _utc
-from .io import FORMATS, human_size, output_format, read_observations, read_positions, write_table
+from .io import FORMATS, human_size, output_format, plural, read_observations, read_positions, sizes_of, write_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -191,7 +191,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     )  # fmt: skip
     write_table(frame, fmt, args.output)
     if args.output:
-        note(f"{len(frame)} observations written to {args.output}")
+        note(f"{plural(len(frame), 'observation')} written to {args.output}")
     return 1 if failures else 0
 
 
@@ -252,7 +252,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
         print(f"  unavailable: {getattr(row, 'mission', '')} {getattr(row, 'obs_id', '')}: {getattr(row, 'note', '')}")
     if len(unavailable) > 20:
         print(f"  ... and {len(unavailable) - 20} more unavailable observations (see the manifest)")
-    print(f"{len(manifest.files)} files, {human_size(manifest.total_bytes())}: manifest written to {args.output}")
+    print(f"{plural(len(manifest.files), 'file')}, {sizes_of(manifest.files)}: manifest written to {args.output}")
     return 0
 
 

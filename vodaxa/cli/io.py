@@ -19,8 +19,10 @@ __all__ = [
     "format_for",
     "human_size",
     "output_format",
+    "plural",
     "read_observations",
     "read_positions",
+    "sizes_of",
     "typed_observations",
     "write_table",
 ]
@@ -300,6 +302,25 @@ def _read_text(path: Path, what: str) -> str:
         return path.read_text()
     except (PermissionError, UnicodeDecodeError) as err:
         raise InputError(f"{what} {path} cannot be read ({type(err).__name__})") from None
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 observation``, ``2 observations``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def sizes_of(files: pd.DataFrame) -> str:
+    """The files' total size as far as it is known (archives' listings often give none): never "0 B" for
+    sizes nobody told us."""
+    import pandas as pd
+
+    sizes = [v for v in files.get("size", []) if not pd.isna(v)]
+    known, total = len(sizes), human_size(float(sum(sizes)))
+    if known == len(files):
+        return total
+    if known == 0:
+        return "sizes not listed by the archive"
+    return f"{total} known for {known} of them"
 
 
 def human_size(size: float) -> str:
