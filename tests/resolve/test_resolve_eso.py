@@ -185,7 +185,7 @@ def test_dataportal_files_are_named_by_the_server_on_download(sandbox, tmp_path)
     raw = raw2raw.files[raw2raw.files["category"] == "raw"]
     picked = Manifest(pd.concat([raw, calibrations[0].head(2), calibrations[1].head(1)], ignore_index=True))
     ids = [u.rsplit("/", 1)[-1] for u in picked.frame["url"]]
-    packed = vodaxa.download(picked, tmp_path / "packed", progress=False)
+    packed = vodaxa.download(picked, tmp_path / "packed", decompress=False, progress=False)  # the archive's bytes
     assert len(packed.failed) == 0
     expected = [f"{i}.fits" if i.startswith("M.") else f"{i}.fits.Z" for i in ids]
     assert sorted(p.name for p in packed.ok) == sorted(expected)
@@ -195,6 +195,9 @@ def test_dataportal_files_are_named_by_the_server_on_download(sandbox, tmp_path)
     assert all(p.read_bytes().startswith(b"SIMPLE  =") for p in unpacked.ok)
     again = vodaxa.download(picked, tmp_path / "unpacked", decompress=True, progress=False)
     assert sorted(again.skipped) == sorted(unpacked.ok) and again.bytes == 0
+    default = vodaxa.download(picked, tmp_path / "default", progress=False)  # issue 15 item 10: what astropy opens
+    assert sorted(p.name for p in default.ok) == sorted(f"{i}.fits" for i in ids)
+    assert all(p.read_bytes().startswith(b"SIMPLE  =") for p in default.ok)
 
 
 @pytest.fixture(scope="module")

@@ -90,8 +90,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("dest", nargs="?", type=Path, default=Path("vodaxa-data"), help="folder (default: vodaxa-data)")
     p.add_argument("--max-per-host", type=int, help="fewer parallel connections per archive than its default")
     p.add_argument("--splits", type=int, default=4, help="byte ranges per large file (default 4; 1: no split)")
-    p.add_argument("--decompress", action="store_true", help="unpack .gz and .Z files after download")
-    p.add_argument("--keep-compressed", action="store_true", help="with --decompress, keep the packed file too")
+    p.add_argument("--decompress", action="store_const", const=True, default="auto",
+                   help="unpack .gz files too (by default only .Z, which astropy cannot open)")  # fmt: skip
+    p.add_argument("--no-decompress", dest="decompress", action="store_const", const=False,
+                   help="keep every file as the archive sent it (.Z included)")  # fmt: skip
+    p.add_argument("--keep-compressed", action="store_true", help="keep the packed file beside the unpacked one")
     p.add_argument("--fits-checksums", action="store_true", help="also check FITS CHECKSUM/DATASUM keywords")
     p.add_argument("--overwrite", action="store_true", help="fetch again even complete files")
     p.add_argument("--mirror", action="append", default=[], metavar="ARCHIVE=URL",

@@ -216,7 +216,7 @@ async def download_async(
     verify: bool | str = True,
     retries: int = 5,
     template: str = DEFAULT_TEMPLATE,
-    decompress: bool = False,
+    decompress: bool | str = "auto",
     keep_compressed: bool = False,
     progress: bool = True,
     mirrors: Mapping[str, str | Sequence[str]] | None = None,
@@ -225,6 +225,9 @@ async def download_async(
     http: HttpClient | None = None,
 ) -> DownloadReport:
     """The coroutine behind :func:`download`, for asyncio callers."""
+    if decompress not in (True, False, "auto"):
+        raise InputError(f"decompress={decompress!r}: use 'auto' (unpack what astropy cannot open: .Z), True (.gz "
+                         "too) or False (keep the archive's bytes)")  # fmt: skip
     if verify not in (True, False, "fits"):
         raise ConfigError(f"verify={verify!r}: use True, False or 'fits'")
     if isinstance(splits, bool) or not isinstance(splits, int) or splits < 1:
@@ -291,7 +294,7 @@ async def download_async(
                 results.append(FileResult(task.url, done, "skipped", row=row))
                 continue
         unpacked = decompressed_name(path)
-        if unpacked is not None and not (decompress or verified.recorded(unpacked, url)):
+        if unpacked is not None and not (unpacks(path, decompress) or verified.recorded(unpacked, url)):
             unpacked = None  # a file of that name vodaxa did not unpack from this URL: not taken for it
         if not overwrite and unpacked is not None and unpacked.exists() and not path.exists():
             results.append(FileResult(task.url, unpacked, "skipped", row=row))  # decompressed in an earlier run
@@ -355,7 +358,7 @@ async def download_async(
         if own:
             await client.close()
     if decompress:
-        results = [await _unpack(r, keep_compressed) for r in results]
+        results = [await _unpack(r, keep_compressed) if unpacks(r.path, decompress) else r for r in results]
 
     def again(failed: list[FileResult]) -> DownloadReport:
         return download([r.row for r in failed], dest, max_per_host=max_per_host, max_total=max_total,
@@ -371,7 +374,7 @@ def _leaf(row: Mapping[str, Any]) -> str:
     return str(row.get("local_path") or "").rstrip("/").rsplit("/", 1)[-1]
 
 
-def _done_meanwhile(task: FileTask, decompress: bool) -> Path | None:
+def _done_meanwhile(task: FileTask, decompress: bool | str) -> Path | None:
     """Where another process put ``task``'s file while this one waited for it, if it is complete."""
     if task.named is not None and (earlier := recorded(task.path, task.url)) is not None:
         found = _complete(replace(task, path=earlier, named=None), decompress)
@@ -395,11 +398,19 @@ async def _confirmed_on_disk(http: HttpClient, task: FileTask, deadline: float |
     return None
 
 
-def _complete(task: FileTask, decompress: bool) -> Path | None:
+def unpacks(path: Path, decompress: bool | str) -> bool:
+    """Whether ``decompress`` unpacks the file at ``path``: ``"auto"`` (the default) what astropy cannot open
+    as it is (Unix ``compress``, ``.Z``: ESO's raw frames), True ``.gz`` too, False nothing."""
+    if not decompress or decompressed_name(path) is None:
+        return False
+    return decompress is True or path.suffix.lower() == ".z"
+
+
+def _complete(task: FileTask, decompress: bool | str) -> Path | None:
     """Where ``task``'s file already is, complete (or decompressed by an earlier run), without the network."""
     unpacked = decompressed_name(task.path)
     # unpacked by an earlier run: done, whatever this run's options (a plain rerun must not fetch it again)
-    ours = unpacked is not None and (decompress or verified.recorded(unpacked, task.url))
+    ours = unpacked is not None and (unpacks(task.path, decompress) or verified.recorded(unpacked, task.url))
     if ours and unpacked.exists() and not task.path.exists():  # type: ignore[union-attr]
         return unpacked
     return task.path if task.path.exists() and is_complete(task) else None
@@ -473,7 +484,8 @@ def download(
     Options as :func:`download_async`: ``max_per_host``, ``max_total``, ``overwrite``, ``verify``
     (True: sizes and manifest checksums; ``"fits"``: also FITS CHECKSUM/DATASUM; False: nothing),
     ``retries``, ``template`` (default ``"{local_path}"``; e.g. ``"{obs_id}/{instrument}/{local_path}"``),
-    ``decompress`` (.gz and .Z) with ``keep_compressed``, ``progress`` (False for quiet runs), and
+    ``decompress`` (default ``"auto"``: unpack what astropy cannot open, the ``.Z`` files ESO serves; True:
+    ``.gz`` too; False: keep the archive's bytes) with ``keep_compressed``, ``progress`` (False for quiet runs), and
     ``mirrors`` ({archive or URL prefix: base URL(s) or local folder(s)}, tried before the archive,
     e.g. ``{"heasarc": "https://nasa-heasarc.s3.amazonaws.com/"}``), and ``budget`` (seconds after
     which no file starts another retry; what is still failing is reported, nothing is lost), and
