@@ -81,6 +81,7 @@ class Mission:
         self.resolver = resolver
         self.now = now
         self._chosen = spec.canonical_instruments(insts)
+        self._explicit = insts is not None  # instruments chosen by name: a wide field is then searched too
         self._history: list[dict[str, Any]] = []
         self._selection: pd.DataFrame | None = None
         self._all: pd.DataFrame | None = None
@@ -104,6 +105,7 @@ class Mission:
     @chosen_instruments.setter
     def chosen_instruments(self, insts: str | Iterable[str]) -> None:
         self._chosen = self.spec.canonical_instruments(insts)
+        self._explicit = True
         self._selection = None
 
     @property
@@ -506,12 +508,12 @@ class Mission:
         if not self.spec.instrument_column:
             return False
         return isinstance(distance, dict) or (
-            distance is None and isinstance(self.spec.search_radius(self._chosen), dict)
+            distance is None and isinstance(self.spec.search_radius(self._chosen, explicit=self._explicit), dict)
         )
 
     def _radii(self, distance: Any, count: int) -> np.ndarray | dict[str, float]:
         if distance is None:
-            default = self.spec.search_radius(self._chosen)
+            default = self.spec.search_radius(self._chosen, explicit=self._explicit)
             return default if isinstance(default, dict) else np.full(count, default)
         if isinstance(distance, dict):
             unknown = [k for k in distance if k not in self.spec.instruments]
@@ -612,6 +614,7 @@ class Mission:
             "mission": self.name,
             "spec_version": self.spec.version,
             "instruments": list(self._chosen),
+            "instruments_chosen": self._explicit,  # chosen by name (a wide field is then searched too)
             "filtering_operations": self.filtering_operations,
             "selected_obs": list(selection["obs_id"]),
             "science_usable": selection["science_usable"].astype(bool).tolist(),
@@ -631,7 +634,8 @@ class Mission:
             raise VodaxaError(f"{path}: not a readable vodaxa mission state ({err})") from None
         if state.get("vodaxa_state") != STATE_VERSION or "mission" not in state:
             raise VodaxaError(f"{path}: not a vodaxa mission state file (version {state.get('vodaxa_state')})")
-        mission = cls(state["mission"], state.get("instruments"), **options)
+        chosen = state.get("instruments") if state.get("instruments_chosen", True) else None
+        mission = cls(state["mission"], chosen, **options)
         if state.get("spec_version") != mission.spec.version:
             warnings.warn(
                 f"{path} was saved with spec version {state.get('spec_version')}, "

@@ -69,11 +69,12 @@ def search(
     labels = _labels(targets, positions)
     frames, empty, errors = [], [], {}
 
-    def one(name: str) -> pd.DataFrame | None:
+    def one(name: str) -> tuple[pd.DataFrame, Mission]:
         mission = Mission(name, (instruments or {}).get(name), resolver=resolver)
         distance = radius.get(name) if isinstance(radius, Mapping) else radius
+        radii[name] = _radius_used(mission, distance)
         if via == "scs":
-            return _by_cones(mission, positions, distance, labels)
+            return _by_cones(mission, positions, distance, labels), mission
         pairs = mission.filter_on_positions(positions, search_distance=distance, return_pos_obs_info=True)
         found = mission.filtered_obs_info.copy()
         near: dict[str, list[str]] = {}
@@ -81,13 +82,15 @@ def search(
             for obs in str(ids).split(","):
                 near.setdefault(obs, []).append(labels[int(index)])
         found.insert(2, "targets", [";".join(near.get(o, [])) for o in found["obs_id"]])
-        return found
+        return found, mission
 
+    radii: dict[str, Any] = {}
     with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(names)))) as pool:
         futures = {name: pool.submit(one, name) for name in names}
         for name, future in futures.items():
             try:
-                frames.append(future.result())
+                found, mission = future.result()
+                frames.append(with_separations(found, mission, positions))  # here: astropy off the pool
             except NoObservationsError:
                 empty.append(name)
             except VodaxaError as err:
@@ -100,7 +103,64 @@ def search(
     result = pd.concat(frames, ignore_index=True, sort=False) if frames else empty_table
     result.attrs["no_observations"] = empty
     result.attrs["errors"] = errors
+    result.attrs["radius"] = radii  # degrees searched per mission (per instrument where that varies)
     return result
+
+
+def _radius_used(mission: Mission, distance: Any) -> float | dict[str, float] | None:
+    """The search distance ``mission`` used, in degrees (its default when none was given)."""
+    if distance is None:
+        default = mission.spec.search_radius(mission.chosen_instruments, explicit=mission._explicit)
+        return {k: round(float(v), 6) for k, v in default.items()} if isinstance(default, dict) else round(default, 6)
+    value = _distance_json(distance, "radius")
+    return value if isinstance(value, (int, float, dict)) or value is None else None
+
+
+def searched_positions(mission: Mission) -> list[tuple[float, float]] | None:
+    """The positions of ``mission``'s last position filter (by position or by name), in its frame, or None."""
+    for op in reversed(mission.filtering_operations):
+        where = op.get("arguments", {}).get("positions")
+        if op.get("name") in ("filter_on_positions", "filter_on_name") and where:
+            return list(zip(where["ra"], where["dec"], strict=True))
+    return None
+
+
+def with_separations(found: pd.DataFrame, mission: Mission, positions: Any = None) -> pd.DataFrame:
+    """``found`` with ``separation`` (degrees from the nearest position searched) and ``in_fov`` (the chosen
+    instruments that took data in the observation and whose field contains that position) for every row: a wide
+    field (Swift's BAT, 50 degrees) finds observations whose narrow instruments never saw the target.
+    ``positions`` default to the mission's last position filter; without one, ``found`` is returned as it is."""
+    from astropy import units as u
+
+    positions = searched_positions(mission) if positions is None else positions
+    if found.empty or positions is None or "separation" in found.columns:
+        return found
+    targets = mission._coords(positions).reshape(-1)  # the mission's frame, as its table's ra and dec
+    pointing = SkyCoord(found["ra"].astype(float).to_numpy() * u.deg, found["dec"].astype(float).to_numpy() * u.deg,
+                        frame=mission._frame())  # fmt: skip
+    separation = np.min(np.stack([pointing.separation(t).deg for t in targets]), axis=0)
+    spec, chosen = mission.spec, mission.chosen_instruments
+    fov = spec.fov if isinstance(spec.fov, Mapping) else {i: float(spec.fov) for i in chosen}
+    columns = spec.exposure_columns
+
+    def observed(row: Any, instrument: str) -> bool:
+        if spec.instrument_column:  # one instrument per row
+            return str(row.get("instrument")) == instrument
+        column = columns.get(instrument)
+        if column is None or column not in row:
+            return True  # nothing says it did not
+        value = pd.to_numeric(row.get(column), errors="coerce")
+        return bool(value > 0) if value == value else False
+
+    inside = []
+    for (_, row), sep in zip(found.iterrows(), separation, strict=True):
+        names = [i for i in chosen if i in fov and observed(row, i) and sep <= float(fov[i])]
+        inside.append(";".join(names))
+    out = found.copy()
+    at = list(out.columns).index("targets") + 1 if "targets" in out.columns else len(out.columns)
+    out.insert(at, "separation", np.round(separation, 6))
+    out.insert(at + 1, "in_fov", inside)
+    return out
 
 
 def _by_cones(mission: Mission, positions: Any, distance: Any, labels: list[str]) -> pd.DataFrame:

@@ -100,7 +100,7 @@ RADII: dict[str, float | Callable[[pd.DataFrame], pd.Series]] = {
     "nustar_pointed": 1.2 * 6.5 / 60,
     "chandra": lambda d: np.where(d.detector.str.startswith("ACIS"), 1.2 * 27.8 / 60, 1.2 * 49.5 / 60),
     "xmm_pointed_heasarc": 1.2 * 15 / 60,
-    "swift": 1.2 * 50.0,
+    "swift": 1.2 * 11.8 / 60,  # XRT: BAT's 50-degree coded mask only when asked for (issue 15 item 2)
     "suzaku": 1.2 * 9.5 / 60,
     "asca": 1.2 * 25 / 60,
     "integral_pointed": 1.2 * 4.15,

@@ -129,6 +129,7 @@ def find_observations(
 
     from ..mission import Mission
     from ..missions import registry
+    from ..search import with_separations
 
     chosen = registry.names() if missions == ["all"] else missions
     for name in chosen:
@@ -149,7 +150,7 @@ def find_observations(
                 mission.filter_on_positions(positions, search_distance=radius)
             if start or end:
                 mission.filter_on_time(start or EARLIEST, end or LATEST)
-            found = mission.filtered_obs_info
+            found = with_separations(mission.filtered_obs_info, mission)  # separation, in_fov: what saw it
         except NoObservationsError as err:
             report(f"  {name}: no observations ({err})")
             continue
@@ -157,10 +158,22 @@ def find_observations(
             failures[name] = str(err)
             report(f"  {name}: failed: {err}")
             continue
-        report(f"  {name}: {len(found)} observation{'s' if len(found) != 1 else ''}")
+        report(f"  {name}: {plural(len(found), 'observation')} (searched within {_radius_text(mission, radius)})")
         frames.append(found)
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(registry.OBS_COLUMNS))
     return frame, failures
+
+
+def _radius_text(mission: Any, radius: float | None) -> str:
+    """The search distance a mission used, for the reader: ``0.236 deg`` or ``ACIS 0.556, HRC 0.99 deg``."""
+    from ..search import _radius_used
+
+    used = _radius_used(mission, radius)
+    if isinstance(used, dict) and len(used) > 3:
+        return f"{min(used.values()):g}-{max(used.values()):g} deg, by instrument"
+    if isinstance(used, dict):
+        return ", ".join(f"{k} {v:g}" for k, v in used.items()) + " deg"
+    return f"{used:g} deg" if isinstance(used, (int, float)) else "the given distance"
 
 
 def cmd_search(args: argparse.Namespace) -> int:

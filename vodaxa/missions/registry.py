@@ -180,15 +180,24 @@ class MissionSpec:
         columns = list(dict.fromkeys(self.exposure_columns[i] for i in chosen if i in self.exposure_columns))
         return ["(" + " OR ".join(f"{ident(c)} > 0" for c in columns) + ")"] if columns else []
 
-    def search_radius(self, chosen: Sequence[str]) -> float | dict[str, float]:
-        """DAXA's default search distance: 1.2 x FoV, per instrument where it varies by observation."""
+    def search_radius(self, chosen: Sequence[str], *, explicit: bool = False) -> float | dict[str, float]:
+        """The default search distance: 1.2 x FoV (DAXA's), per instrument where it varies by observation.
+
+        Where the instruments of one observation share its pointing and their fields differ more than twentyfold
+        (Swift: XRT 0.2 deg, BAT's coded mask 50 deg), the default follows the narrow instruments, which is what
+        a target name means to most people; the wide one's field is searched when it is asked for by name
+        (``explicit``: the instruments were chosen)."""
         if not isinstance(self.fov, Mapping):
             return 1.2 * float(self.fov)
         radii = {i: 1.2 * float(self.fov[i]) for i in chosen if i in self.fov}
-        if self.instrument_column:
+        if self.instrument_column:  # one instrument per row: each row is matched with its own instrument's field
             return radii
-        if len(set(radii.values())) > 1:
-            log.warning("%s: instruments have different FoVs; searching with the largest", self.name)
+        if not explicit and len(radii) > 1:
+            narrow = {i: r for i, r in radii.items() if r <= WIDE_FACTOR * min(radii.values())}
+            if len(narrow) < len(radii):
+                log.info("%s: searching the narrow instruments' fields (%s); choose %s by name to search its field",
+                         self.name, ", ".join(narrow), " or ".join(sorted(set(radii) - set(narrow))))  # fmt: skip
+                radii = narrow
         return max(radii.values()) if radii else 1.2 * max(float(v) for v in self.fov.values())
 
     def scs_url(self, base: str) -> str:
@@ -405,6 +414,11 @@ ALIASES: Mapping[str, str] = {
     "erosita": "erosita_all_sky_de_dr1", "erass1": "erosita_all_sky_de_dr1", "xrism": "xrism_pointed",
     "integral": "integral_pointed",
 }  # fmt: skip
+
+
+#: Fields more than this many times wider than the narrowest of the same pointing are left out of the default
+#: search radius (Swift BAT: 254 times XRT; XRISM Xtend, 13 times Resolve, stays in).
+WIDE_FACTOR = 20.0
 
 
 def get(name: str) -> MissionSpec:

@@ -45,6 +45,12 @@ class SandboxConfig:
     job_limits: JobLimits | None = None  # UWS execution/retention of every TAP service (default: each archive's own)
     calselector_trees: bool = False  # ESO's calSelector answers association trees even when a VOTable is asked for
 
+    def __post_init__(self) -> None:
+        if self.cache is not None and not isinstance(self.cache, Path):
+            self.cache = Path(self.cache)  # a str path works as the docs' examples write it
+        if self.archives is not None and isinstance(self.archives, str):
+            self.archives = (self.archives,)
+
 
 @dataclass(frozen=True)
 class ShapeContext:
