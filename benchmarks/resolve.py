@@ -29,7 +29,7 @@ from pathlib import Path
 import pyvo
 
 from vodaxa.http import HttpClient
-from vodaxa.resolve.datalink import DataLinkEngine
+from vodaxa.resolvers.datalink import DataLinkEngine
 from vodaxa.sandbox.offline import loopback_only
 
 CONCURRENCY = 4

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from vodaxa.cli import main
-from vodaxa.download import verified
+from vodaxa.downloader import verified
 
 
 @pytest.fixture(autouse=True)

@@ -11,50 +11,80 @@ The pipeline reads as the package: missions -> query -> resolve -> manifest -> d
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import config, errors
-from .auth import login, logout, whoami
-from .config import endpoints
-from .download import DownloadReport, download, download_async
-from .errors import VodaxaError
-from .manifest import Manifest
-from .mission import Mission
 from .redact import install_log_filter
-from .resolve import resolve
-from .search import missions_table, search
+
+if TYPE_CHECKING:  # what the lazy names below are, for type checkers and IDEs
+    import pandas
+
+    from . import config, errors
+    from .auth import login, logout, whoami
+    from .config import endpoints
+    from .downloader import DownloadReport, download, download_async
+    from .errors import VodaxaError
+    from .manifest import Manifest
+    from .query.mission import Mission
+    from .query.search import search
+    from .resolvers import resolve
 
 __version__ = "0.1.0.dev0"
 
 install_log_filter()  # no log record of vodaxa (or of the HTTP libraries under it) shows a credential
 
+#: Public name -> (module, attribute): imported on first use, so ``import vodaxa`` and the CLI start fast
+#: (pandas, astropy, pyvo and aiohttp load when a search, resolve or download first needs them).
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "DownloadReport": (".downloader", "DownloadReport"),
+    "Manifest": (".manifest", "Manifest"),
+    "Mission": (".query.mission", "Mission"),
+    "VodaxaError": (".errors", "VodaxaError"),
+    "config": (".config", None),
+    "download": (".downloader", "download"),
+    "download_async": (".downloader", "download_async"),
+    "endpoints": (".config", "endpoints"),
+    "errors": (".errors", None),
+    "login": (".auth", "login"),
+    "logout": (".auth", "logout"),
+    "resolve": (".resolvers", "resolve"),
+    "search": (".query.search", "search"),
+    "whoami": (".auth", "whoami"),
+}
+
 __all__ = [
-    "DownloadReport",
-    "Manifest",
-    "Mission",
-    "VodaxaError",
-    "__version__",
-    "config",
-    "download",
-    "download_async",
-    "endpoints",
-    "errors",
-    "login",
-    "logout",
-    "mission",
-    "missions",
-    "resolve",
-    "search",
-    "whoami",
-]
+    "DownloadReport", "Manifest", "Mission", "VodaxaError", "__version__", "config", "download", "download_async",
+    "endpoints", "errors", "login", "logout", "mission", "missions", "resolve", "search", "whoami",
+]  # fmt: skip
+assert set(__all__) == {*_LAZY, "__version__", "mission", "missions"}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use (PEP 562)."""
+    try:
+        module, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'vodaxa' has no attribute {name!r}") from None
+    value = importlib.import_module(module, __name__)
+    value = value if attribute is None else getattr(value, attribute)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def mission(name: str, insts: str | Iterable[str] | None = None, **options: Any) -> Mission:
     """A :class:`Mission` by registry name (``vodaxa.missions()`` lists them)."""
+    from .query.mission import Mission
+
     return Mission(name, insts, **options)
 
 
-def missions() -> pandas.DataFrame:  # noqa: F821 - pandas is imported lazily by missions_table
+def missions() -> pandas.DataFrame:
     """The known missions as a table: name, pretty name, archive, instruments, FoV."""
+    from .query.search import missions_table
+
     return missions_table()

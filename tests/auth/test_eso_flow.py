@@ -18,7 +18,7 @@ from vodaxa import Mission, auth
 from vodaxa.config import endpoints
 from vodaxa.errors import AuthError, VodaxaError
 from vodaxa.http import HttpClient
-from vodaxa.resolve import resolve
+from vodaxa.resolvers import resolve
 from vodaxa.sandbox import Sandbox, SandboxConfig, eso
 
 PASSWORD = "correct horse"

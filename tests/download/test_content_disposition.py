@@ -12,8 +12,8 @@ from aiohttp import web
 
 import vodaxa
 from vodaxa import lzw
-from vodaxa.download import verified
-from vodaxa.download.naming import INDEX, content_disposition_name, server_name, url_named
+from vodaxa.downloader import verified
+from vodaxa.downloader.naming import INDEX, content_disposition_name, server_name, url_named
 from vodaxa.errors import ResolveError
 from vodaxa.manifest import safe_file_name
 

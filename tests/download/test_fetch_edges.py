@@ -15,8 +15,8 @@ from aiohttp import web
 
 import vodaxa
 from vodaxa import lzw
-from vodaxa.download.fetch import FileTask, fetch_file
-from vodaxa.download.mirrors import candidates, normalise
+from vodaxa.downloader.fetch import FileTask, fetch_file
+from vodaxa.downloader.mirrors import candidates, normalise
 from vodaxa.errors import DownloadError
 from vodaxa.http import HttpClient, run_sync
 
@@ -238,7 +238,7 @@ def test_progress_bars_and_quiet_mode(server, tmp_path, capsys):
 
 def test_archive_ceilings_come_from_the_endpoints():
     from vodaxa.config import endpoints
-    from vodaxa.download import host_limits
+    from vodaxa.downloader import host_limits
 
     limits = host_limits(max_per_host=50)
     assert limits["nxsa.esac.esa.int"] == 10  # the XSA's ceiling holds even when asked for more

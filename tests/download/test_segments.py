@@ -19,7 +19,7 @@ import pytest
 from aiohttp import web
 
 import vodaxa
-from vodaxa.download import segments
+from vodaxa.downloader import segments
 from vodaxa.sandbox.faults import FaultInjector, Faults, make_app
 from vodaxa.sandbox.files import serve_file
 
@@ -221,7 +221,7 @@ def test_sigkill_mid_split_then_resume(served, tmp_path, monkeypatch):
     size = 16 * MiB
     row = _row(server, "files", "huge.dat", bodies["huge.dat"])
     script = (
-        "import vodaxa; from vodaxa.download import segments as s; "
+        "import vodaxa; from vodaxa.downloader import segments as s; "
         f"s.SPLIT_MIN, s.SEGMENT_MIN, s.CHECKPOINT_MIN = {2 * MiB}, {MiB}, {32 * 1024}; "
         f"vodaxa.download([{row!r}], {str(dest)!r}, splits=4, progress=False)"
     )

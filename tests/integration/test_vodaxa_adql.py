@@ -17,8 +17,8 @@ from astropy.coordinates import SkyCoord
 
 from vodaxa import Mission
 from vodaxa.errors import VodaxaError
-from vodaxa.missions.nustar import NUSTAR
 from vodaxa.query.tap import TapRunner
+from vodaxa.specs.nustar import NUSTAR
 
 pytestmark = pytest.mark.integration
 

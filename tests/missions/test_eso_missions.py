@@ -11,8 +11,8 @@ from astropy.coordinates import SkyCoord
 
 from vodaxa import Mission
 from vodaxa.errors import VodaxaError
-from vodaxa.missions.eso import FOV
 from vodaxa.sandbox import eso
+from vodaxa.specs.eso import FOV
 
 from .conftest import NOW_MJD, ROWS, SEED
 

@@ -7,8 +7,8 @@ import pytest
 
 import vodaxa
 from vodaxa.errors import NoObservationsError, UnknownMissionError
-from vodaxa.missions import registry
 from vodaxa.sandbox import Sandbox, SandboxConfig
+from vodaxa.specs import registry
 
 
 @pytest.mark.parametrize(("short", "full"), [("xmm", "xmm_pointed"), ("nustar", "nustar_pointed"),

@@ -11,8 +11,8 @@ from astropy.coordinates import SkyCoord
 import vodaxa
 from vodaxa import Mission
 from vodaxa.errors import NoObservationsError, UnknownMissionError, VodaxaError
-from vodaxa.missions import MissionSpec, register
 from vodaxa.sandbox.heasarc_tables import TARGETS
+from vodaxa.specs import MissionSpec, register
 
 from .conftest import base, near
 
@@ -138,7 +138,7 @@ def test_no_observation_error_names_filter(sandbox):
 
 
 def test_entry_point_plugins(monkeypatch):
-    from vodaxa.missions import registry
+    from vodaxa.specs import registry
 
     spec = MissionSpec(
         name="plugin_from_entry_point",

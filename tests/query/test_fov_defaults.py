@@ -49,7 +49,7 @@ def test_the_cli_prints_the_radius(sky, capsys, tmp_path):
 
 
 def test_the_choice_of_instruments_survives_save_and_load(sky, tmp_path):
-    from vodaxa.mission import Mission
+    from vodaxa.query.mission import Mission
 
     default, chosen = Mission("swift"), Mission("swift", ["XRT", "BAT"])
     for mission, name in ((default, "default"), (chosen, "chosen")):
@@ -65,8 +65,8 @@ def test_the_choice_of_instruments_survives_save_and_load(sky, tmp_path):
 def test_in_fov_names_only_instruments_that_took_data():
     import pandas as pd
 
-    from vodaxa.mission import Mission
-    from vodaxa.search import with_separations
+    from vodaxa.query.mission import Mission
+    from vodaxa.query.search import with_separations
 
     mission = Mission.__new__(Mission)  # no archive needed: the spec and the chosen instruments only
     Mission.__init__(mission, "swift", ["XRT", "BAT", "UVOT"])

@@ -11,9 +11,9 @@ import pytest
 import vodaxa
 from vodaxa.config import endpoints
 from vodaxa.errors import InputError, QueryError, ServiceError
-from vodaxa.missions import OBS_COLUMNS, get
 from vodaxa.query import scs
 from vodaxa.sandbox import Sandbox, SandboxConfig
+from vodaxa.specs import OBS_COLUMNS, get
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ from astropy.table import Table
 
 from vodaxa.errors import ResolveError
 from vodaxa.http import HttpClient, HttpConfig
-from vodaxa.resolve import resolve
-from vodaxa.resolve.datalink import DATALINK_MIME, DataLinkEngine, parse_links, semantics_filter
+from vodaxa.resolvers import resolve
+from vodaxa.resolvers.datalink import DATALINK_MIME, DataLinkEngine, parse_links, semantics_filter
 
 from ..servers import AppThread
 

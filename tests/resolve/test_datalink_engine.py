@@ -9,7 +9,7 @@ import pytest
 
 from vodaxa.errors import ResolveError
 from vodaxa.http import HttpClient
-from vodaxa.resolve.datalink import DataLinkEngine, is_datalink, narrower, parse_links
+from vodaxa.resolvers.datalink import DataLinkEngine, is_datalink, narrower, parse_links
 from vodaxa.sandbox import Sandbox, SandboxConfig
 from vodaxa.sandbox.vo import Link, links_document
 

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from vodaxa.errors import ResolveError
 from vodaxa.http import HttpClient
-from vodaxa.resolve.listing import walk
+from vodaxa.resolvers.listing import walk
 
 from ..servers import AppThread
 

@@ -9,8 +9,8 @@ import pytest
 from vodaxa import Mission
 from vodaxa.config import endpoints
 from vodaxa.errors import ResolveError
-from vodaxa.resolve import resolve
-from vodaxa.resolve.chandra import KNOWN_FILE_TYPES, file_type, select_types
+from vodaxa.resolvers import resolve
+from vodaxa.resolvers.chandra import KNOWN_FILE_TYPES, file_type, select_types
 from vodaxa.sandbox import Sandbox, SandboxConfig
 from vodaxa.sandbox.heasarc_tables import TARGETS
 

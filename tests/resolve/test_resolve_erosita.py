@@ -17,11 +17,11 @@ from vodaxa import Mission
 from vodaxa.config import endpoints
 from vodaxa.http import HttpClient, run_sync
 from vodaxa.manifest import Manifest
-from vodaxa.missions import registry
-from vodaxa.resolve import resolve
-from vodaxa.resolve.erosita import pick_version, resolve_erosita, tile_url
+from vodaxa.resolvers import resolve
+from vodaxa.resolvers.erosita import pick_version, resolve_erosita, tile_url
 from vodaxa.sandbox import Sandbox, SandboxConfig
 from vodaxa.sandbox.erosita_files import tile_versions
+from vodaxa.specs import registry
 
 SEED = 5
 BOX = ([130.0, -50.0], [140.0, -44.0])  # a handful of DE tiles around Vela

@@ -11,8 +11,8 @@ import requests
 from vodaxa import Mission
 from vodaxa.config import endpoints
 from vodaxa.errors import ResolveError
-from vodaxa.resolve import resolve
-from vodaxa.resolve.listing import parse_listing
+from vodaxa.resolvers import resolve
+from vodaxa.resolvers.listing import parse_listing
 from vodaxa.sandbox import Sandbox, SandboxConfig
 from vodaxa.sandbox.heasarc_tables import TARGETS
 
@@ -164,7 +164,7 @@ def test_current_and_legacy_heasarc_shapes_give_the_same_files(sb, legacy, monke
 
 def test_the_current_answer_is_what_heasarc_sends(sandbox):
     """The real 2026 shape: ivo IDs, text/html directories with products.jsp semantics, nested DataLink."""
-    from vodaxa.resolve.datalink import DATALINK_MIME
+    from vodaxa.resolvers.datalink import DATALINK_MIME
 
     info = Mission("chandra").filtered_obs_info
     public = info[info["proprietary_usable"]].iloc[0]

@@ -13,7 +13,7 @@ import requests
 
 from vodaxa import Mission
 from vodaxa.config import endpoints
-from vodaxa.resolve import resolve
+from vodaxa.resolvers import resolve
 from vodaxa.sandbox import Sandbox, SandboxConfig
 from vodaxa.sandbox.heasarc_tables import TARGETS
 

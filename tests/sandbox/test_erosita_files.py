@@ -13,7 +13,7 @@ import pytest
 import requests
 from astropy.io import fits
 
-from vodaxa.resolve.listing import parse_listing
+from vodaxa.resolvers.listing import parse_listing
 from vodaxa.sandbox import Sandbox, SandboxConfig
 from vodaxa.sandbox.erosita_files import calpv_member, calpv_tarball, tile_directory, tile_files, tile_versions
 

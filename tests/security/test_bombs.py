@@ -10,7 +10,7 @@ import tarfile
 import pytest
 
 from vodaxa import lzw
-from vodaxa.download import decompress as dec
+from vodaxa.downloader import decompress as dec
 from vodaxa.errors import DownloadError, ProcessingError
 from vodaxa.process import unpack
 

@@ -72,7 +72,7 @@ def test_vodaxas_own_small_files_are_never_written_through_a_link(big_files, tmp
 
 
 def test_a_scratch_file_that_is_a_link_is_refused(tmp_path):
-    from vodaxa.download.partial import write_private
+    from vodaxa.downloader.partial import write_private
     from vodaxa.errors import DownloadError
 
     outside = tmp_path / "victim.txt"

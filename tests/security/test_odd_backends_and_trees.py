@@ -9,7 +9,7 @@ from keyring.backend import KeyringBackend
 
 from vodaxa.auth.credentials import Credential, find, remember
 from vodaxa.errors import AuthError, ResolveError
-from vodaxa.resolve.calselector import MAX_TREE_DEPTH, parse_tree
+from vodaxa.resolvers.calselector import MAX_TREE_DEPTH, parse_tree
 
 
 class Broken(KeyringBackend):
@@ -67,7 +67,7 @@ def test_a_tree_at_the_limit_is_read():
 def test_deeply_nested_datalink_documents_are_refused_at_once():
     """30,000 nested RESOURCEs once took minutes of quadratic scanning on the event loop; now a clear error."""
     from vodaxa.errors import ResolveError
-    from vodaxa.resolve.datalink import MAX_XML_DEPTH, parse_links
+    from vodaxa.resolvers.datalink import MAX_XML_DEPTH, parse_links
 
     deep = b"<VOTABLE>" + b"<RESOURCE>" * 30_000 + b"</RESOURCE>" * 30_000 + b"</VOTABLE>"
     with pytest.raises(ResolveError, match=f"deeper than {MAX_XML_DEPTH} levels"):

@@ -99,7 +99,7 @@ def test_child_loggers_and_urllib3_request_lines_are_redacted(xsa_login, caplog)
     filter on ``urllib3`` would never see; vodaxa's own modules log on children of ``vodaxa`` too."""
     caplog.set_level(logging.DEBUG)
     vodaxa.net.session().get(f"{xsa_login}/aio?obsno=0000000002")
-    for name in ("vodaxa.http", "vodaxa.download.fetch", "urllib3.connectionpool", "aiohttp.client", "pyvo.dal"):
+    for name in ("vodaxa.http", "vodaxa.downloader.fetch", "urllib3.connectionpool", "aiohttp.client", "pyvo.dal"):
         logging.getLogger(name).warning("a line holding AIOPWD=%s and %s", MARKER, MARKER)
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "urllib3.connectionpool" in {r.name for r in caplog.records} and "GET /aio?obsno=0000000002" in text

@@ -18,7 +18,7 @@ import threading
 import pytest
 
 import vodaxa
-from vodaxa.download.structure import structure_problem, unproven_end
+from vodaxa.downloader.structure import structure_problem, unproven_end
 
 from ..servers import fits_file
 

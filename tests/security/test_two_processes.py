@@ -14,8 +14,8 @@ import textwrap
 import pytest
 from aiohttp import web
 
-from vodaxa.download import verified
-from vodaxa.download.verified import INDEX
+from vodaxa.downloader import verified
+from vodaxa.downloader.verified import INDEX
 
 from ..servers import AppThread
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, NoObservationsError, VodaxaError
-from ..mission import MAX_SEARCH_DISTANCE, _utc
 from .io import FORMATS, human_size, output_format, plural, read_observations, read_positions, sizes_of, write_table
 
 if TYPE_CHECKING:
@@ -32,10 +31,15 @@ def seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
     return value
 
+COLUMNS_HELP = ("columns to show, comma-separated, or 'all' (default on a terminal: the main ones, fitted to its "
+                "width; -o file gets every column)")
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register missions, search, resolve and download."""
     p = sub.add_parser("missions", help="the known missions and their archives")
     p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument("--columns", help=COLUMNS_HELP)
     p.set_defaults(func=cmd_missions)
 
     p = sub.add_parser(
@@ -56,6 +60,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--end", help="observations overlapping this date or earlier")
     p.add_argument("--instrument", action="append", help="keep only this instrument (repeatable)")
     p.add_argument("--format", choices=FORMATS, help="output format (default: from -o's suffix, else a table)")
+    p.add_argument("--columns", help=COLUMNS_HELP)
     p.add_argument("-o", "--output", type=Path,
                    help="write the observations here (.csv, .xml/.vot, .json; .txt: a text table)")  # fmt: skip
     p.add_argument("--login", action="store_true", help=LOGIN_HELP)
@@ -107,9 +112,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 def cmd_missions(args: argparse.Namespace) -> int:
     """Print the mission registry."""
-    from ..search import missions_table
+    from ..query.search import missions_table
 
-    write_table(missions_table(), args.format)
+    write_table(missions_table(), args.format, columns=args.columns)
     return 0
 
 
@@ -127,9 +132,9 @@ def find_observations(
     """Each mission's observations after the filters; (table, {mission: why it failed})."""
     import pandas as pd
 
-    from ..mission import Mission
-    from ..missions import registry
-    from ..search import with_separations
+    from ..query.mission import Mission
+    from ..query.search import with_separations
+    from ..specs import registry
 
     chosen = registry.names() if missions == ["all"] else missions
     for name in chosen:
@@ -166,7 +171,7 @@ def find_observations(
 
 def _radius_text(mission: Any, radius: float | None) -> str:
     """The search distance a mission used, for the reader: ``0.236 deg`` or ``ACIS 0.556, HRC 0.99 deg``."""
-    from ..search import _radius_used
+    from ..query.search import _radius_used
 
     used = _radius_used(mission, radius)
     if isinstance(used, dict) and len(used) > 3:
@@ -178,6 +183,8 @@ def _radius_text(mission: Any, radius: float | None) -> str:
 
 def cmd_search(args: argparse.Namespace) -> int:
     """Search, then print or write the observations; exit 1 if a mission failed."""
+    from ..query.mission import MAX_SEARCH_DISTANCE
+
     if (args.ra is None) != (args.dec is None):
         raise InputError("give both --ra and --dec (degrees), or use --name or --positions")
     positions = None
@@ -205,7 +212,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         args.missions, names=args.name, positions=positions, radius=args.radius, start=args.start,
         end=args.end, instruments=args.instrument, report=note,
     )  # fmt: skip
-    write_table(frame, fmt, args.output)
+    write_table(frame, fmt, args.output, columns=args.columns)
     if args.output:
         note(f"{plural(len(frame), 'observation')} written to {args.output}")
     return 1 if failures else 0
@@ -213,6 +220,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def _check_window(start: str | None, end: str | None) -> None:
     """InputError unless --start and --end are ISO dates (or times) with the start first."""
+    from ..query.mission import _utc
+
     when = {}
     for option, text in (("--start", start or EARLIEST), ("--end", end or LATEST)):
         try:
@@ -230,7 +239,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     """Turn observations into a manifest file and print its summary."""
     import pandas as pd
 
-    from ..resolve import resolve
+    from ..resolvers import resolve
 
     if args.observations is not None and (args.mission or args.obs_id):
         raise InputError("give an observation table or --mission with --obs-id, not both")
@@ -239,7 +248,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     if args.observations is not None:
         source = read_observations(args.observations)
     elif args.mission and args.obs_id:
-        from ..mission import Mission
+        from ..query.mission import Mission
 
         source = Mission(args.mission)
         source.filter_on_obs_ids([i.strip() for ids in args.obs_id for i in ids.split(",") if i.strip()])
@@ -315,7 +324,7 @@ def _log_in(missions: list[str]) -> None:
     """Activate the stored credentials of the archives behind ``missions`` that take them (ESO, the XSA)."""
     from .. import auth
     from ..errors import AuthError
-    from ..missions import registry
+    from ..specs import registry
 
     names = registry.names() if missions == ["all"] else missions
     for archive in sorted({registry.get(str(m)).archive for m in names} & {"eso", "xsa"}):

@@ -22,9 +22,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register ``demo``."""
     p = sub.add_parser(
         "demo",
-        help="the whole pipeline on the embedded sandbox archive (offline): search, resolve, download",
+        help="the whole pipeline on the embedded sandbox archive (offline): search, resolve, download, process",
         description="Searches NuSTAR, Chandra and ESO around a named source, resolves the public observations "
-        "into files, downloads and verifies them, and prints where they are.",
+        "into files, downloads and verifies them, reduces the event lists natively, and prints where they are.",
     )
     p.add_argument("--target", default="Sgr A*", help="object name (default: %(default)s)")
     p.add_argument("--missions", nargs="+", default=list(DEMO_MISSIONS), help="default: %(default)s")

@@ -131,14 +131,14 @@ _PLAIN_NUMBER = re.compile(r"-?(0|[1-9][0-9]{0,14})(\.[0-9]+)?")
 
 
 def typed_observations(frame: pd.DataFrame, *, untyped: bool = False) -> pd.DataFrame:
-    """``frame``'s columns as the observation table holds them (:data:`~vodaxa.missions.registry.OBS_TYPES`):
+    """``frame``'s columns as the observation table holds them (:data:`~vodaxa.specs.registry.OBS_TYPES`):
     text with None for missing values, floats, UTC times, durations, booleans.  Other columns (a mission's
     extras) keep what the file says: JSON and VOTable record it; from CSV (``untyped``: every cell read as text)
     a column becomes numeric only when every value is a plain number (``0057``, ``1e5`` or 20-digit IDs stay
     text)."""
     import pandas as pd
 
-    from ..missions.registry import OBS_TYPES
+    from ..specs.registry import OBS_TYPES
 
     out = frame.copy()
     for name in out.columns:
@@ -208,16 +208,26 @@ def _inferred(column: pd.Series, untyped: bool) -> str:
     return "text"
 
 
-def write_table(frame: pd.DataFrame, fmt: str, path: Path | None = None) -> None:
+def write_table(frame: pd.DataFrame, fmt: str, path: Path | None = None, columns: str | None = None) -> None:
     """Write ``frame`` as a text table, CSV, VOTable or JSON records, to ``path`` or standard output.  Times are
-    ISO 8601 (UTC), durations seconds (JSON, VOTable); :func:`read_observations` reads each back unchanged."""
+    ISO 8601 (UTC), durations seconds (JSON, VOTable); :func:`read_observations` reads each back unchanged.
+    A text table on standard output shows ``columns`` (default: a reader's set) fitted to the terminal; a file
+    gets every column (or ``columns``), whole."""
     if fmt == "table":
-        import pandas as pd
+        from .screen import render
 
-        with pd.option_context("display.max_rows", 200, "display.width", 160, "display.max_columns", 12):
-            text = frame.to_string(index=False) if len(frame) else "(no rows)"
-        _emit(text + "\n", path)
-    elif fmt == "csv":
+        if path is None:
+            render(frame, columns)
+        else:
+            buffer = io.StringIO()
+            render(frame, columns or "all", stream=buffer, notes=io.StringIO(), fit=False)
+            _emit(buffer.getvalue(), path)
+        return
+    if columns is not None:
+        from .screen import choose_columns
+
+        frame = frame[choose_columns(frame, columns)]
+    if fmt == "csv":
         _emit(frame.to_csv(index=False), path)
     elif fmt == "json":
         import json

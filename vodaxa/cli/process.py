@@ -30,11 +30,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 def cmd_process(args: argparse.Namespace) -> int:
     """Run the reductions and print what failed and where its log is; exit 1 if anything failed."""
+    from ..errors import CiaoNotFoundError
     from ..process import Workspace, chandra, native
 
     workspace = Workspace(args.dest)
     if args.ciao:
-        report = chandra.full_process_chandra(workspace, timeout=args.timeout)
+        try:
+            report = chandra.full_process_chandra(workspace, timeout=args.timeout)
+        except CiaoNotFoundError as err:  # the advice as a command that works here
+            raise CiaoNotFoundError(str(err).replace(
+                chandra.NATIVE_ADVICE, f"run 'vodaxa process {args.dest}' without --ciao for the native reductions"
+            )) from None  # fmt: skip
     else:
         report = native.reduce(workspace, args.missions, energy=tuple(args.energy), bin_size=args.bin_size,
                                rerun=args.rerun)  # fmt: skip

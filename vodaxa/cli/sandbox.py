@@ -31,6 +31,21 @@ def sandbox_options(parser: argparse.ArgumentParser) -> None:
                         help="ESO's calSelector answers association trees even when asked for a VOTable")  # fmt: skip
 
 
+def consecutive_ports(first: int) -> dict[str, int]:
+    """``--port N``: HEASARC on N and every other archive on the ports after it, in a fixed order, so an endpoints
+    file written once stays right across restarts (0: any free ports)."""
+    from ..sandbox.base import SHAPES
+
+    if not first:
+        return {}
+    if not 0 < first <= 65535 - len(SHAPES):
+        from ..errors import InputError
+
+        raise InputError(f"--port {first}: give a port from 1 to {65535 - len(SHAPES)} (the archives take "
+                         f"{len(SHAPES)} consecutive ports from it), or 0 for any free ports")  # fmt: skip
+    return {name: first + i for i, name in enumerate(SHAPES)}
+
+
 def sandbox_config(args: argparse.Namespace):  # -> SandboxConfig, imported lazily
     """The SandboxConfig those options describe."""
     from ..sandbox import Faults, SandboxConfig
@@ -44,7 +59,7 @@ def sandbox_config(args: argparse.Namespace):  # -> SandboxConfig, imported lazi
         rows=args.rows,
         seed=args.seed,
         cache=args.cache,
-        ports={"heasarc": args.port} if getattr(args, "port", None) else {},
+        ports=consecutive_ports(getattr(args, "port", 0) or 0),
     )
 
 
@@ -126,7 +141,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sandbox_sub = sandbox.add_subparsers(dest="action", required=True)
     serve_p = sandbox_sub.add_parser("serve", help="serve until Ctrl-C and print the endpoints")
     sandbox_options(serve_p)
-    serve_p.add_argument("--port", type=int, default=0, help="port of the HEASARC shape (default: any free)")
+    serve_p.add_argument("--port", type=int, default=0, help="first of consecutive ports: HEASARC on it, then eROSITA, ESO, XSA, CXC, CDS, "
+                         "the registry (default: any free)")
     serve_p.add_argument("--endpoints-file", type=Path, default=None, help="write the endpoints JSON here")
     serve_p.set_defaults(func=cmd_sandbox_serve)
     query_p = sandbox_sub.add_parser("query", help="start a sandbox, run ADQL on it, resolve DataLink")

@@ -44,12 +44,16 @@ _CSC_EFFECTIVE = tuple(eff for *_, eff in CSC_BANDS)
 REPRO_GRADES = (0, 2, 3, 4, 6)  # the ASCA grades chandra_repro keeps
 
 
+#: How to reduce without CIAO, as the library says it (the CLI says it as a command).
+NATIVE_ADVICE = "use vodaxa.process.native for reductions without CIAO"
+
+
 def find_ciao(timeout: float = 60) -> dict[str, str]:
     """The CIAO and CALDB versions (``ciaover -v``); CiaoNotFoundError if CIAO or its CALDB is missing."""
     if shutil.which("ciaover") is None:
         raise CiaoNotFoundError(
             "CIAO is not available (no 'ciaover' on PATH): install CIAO and start its environment "
-            "(e.g. 'conda activate ciao'), or use vodaxa.process.native for reductions without CIAO"
+            f"(e.g. 'conda activate ciao'), or {NATIVE_ADVICE}"
         )
     try:
         done = subprocess.run(["ciaover", "-v"], capture_output=True, text=True, timeout=timeout)

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..download.partial import write_private
+from ..downloader.partial import write_private
 
 __all__ = ["Entry", "Ledger"]
 

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..download.decompress import LIMITS
-from ..download.partial import write_private
+from ..downloader.decompress import LIMITS
+from ..downloader.partial import write_private
 from ..errors import ProcessingError
 from .runner import ProcessReport, Task, Workspace, run_step
 
@@ -68,7 +68,7 @@ def extract(archive: str | Path, target: str | Path, depth: int = 1) -> dict[str
                 raise ProcessingError(
                     f"{archive}: its members add up to {unpacked:,} bytes from {archive.stat().st_size:,} packed, "
                     f"over the {allowed:,} allowed (a decompression bomb, or data beyond "
-                    "vodaxa.download.decompress.LIMITS); nothing was unpacked"
+                    "vodaxa.downloader.decompress.LIMITS); nothing was unpacked"
                 )
             for member in members:
                 member.mode = 0o755 if member.isdir() else 0o644  # no setuid bits, no odd permissions

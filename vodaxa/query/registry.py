@@ -20,7 +20,7 @@ from pyvo.registry import regtap, rtcons
 from .. import net
 from ..config import DEFAULT_ENDPOINTS, REGISTRY_ORIGIN, endpoints
 from ..errors import InputError, QueryError, ServiceError
-from ..missions import registry
+from ..specs import registry
 
 __all__ = ["Discovered", "discover", "endpoints_from_registry", "pyvo_registry", "registry_url", "use_registry"]
 

@@ -1,5 +1,5 @@
 """Simple Cone Search (SCS 1.03): one cone per position, run concurrently through :mod:`vodaxa.http`, the
-answers turned into the same normalised observation table as the TAP path (``vodaxa.missions.OBS_COLUMNS``).
+answers turned into the same normalised observation table as the TAP path (``vodaxa.specs.OBS_COLUMNS``).
 
 For archives where TAP is unavailable or not wanted (``vodaxa.search(..., via="scs")``).  A cone search
 can only select by position, so everything else the TAP query does on the server is done here on the
@@ -27,8 +27,8 @@ from astropy.table import Table
 
 from ..config import endpoints
 from ..errors import QueryError, ServiceError
-from ..missions.registry import MissionSpec, clean_text
 from ..net import HttpClient, HttpConfig, run_sync
+from ..specs.registry import MissionSpec, clean_text
 
 __all__ = ["cone", "cone_url", "cones", "parse", "search_cones"]
 
@@ -114,7 +114,7 @@ def _where(frame: pd.DataFrame, conditions: Sequence[str]) -> np.ndarray:
     """Rows of ``frame`` meeting every ADQL condition (the TAP path's cuts), evaluated by DuckDB."""
     if not conditions or frame.empty:
         return np.ones(len(frame), dtype=bool)
-    con = duckdb.connect()
+    con = duckdb.connect(config={"threads": 1})  # in the calling thread only: it reads pandas object columns
     try:
         con.register("vx_rows", frame.assign(vx_index=np.arange(len(frame))))
         sql = "SELECT vx_index FROM vx_rows WHERE " + " AND ".join(f"({c})" for c in conditions)
@@ -140,7 +140,7 @@ def _arc(ra1: np.ndarray, dec1: np.ndarray, ra2: float, dec2: float) -> np.ndarr
 
 def _to_frame(table: Table) -> pd.DataFrame:
     """An astropy Table as a DataFrame: masked numbers NaN, masked text None, bytes decoded."""
-    from ..mission import _to_frame as to_frame  # the TAP path's own conversion, so both agree
+    from .mission import _to_frame as to_frame  # the TAP path's own conversion, so both agree
 
     return to_frame(table)
 

@@ -28,7 +28,7 @@ from ..errors import ConfigError, DownloadError, InputError, ResolveError, Vodax
 from ..manifest import Manifest, digest_name, safe_relative_path
 from ..net import HttpClient, HttpConfig, run_sync
 from ..net.policy import url_problem
-from ..resolve import chandra, erosita, eso, heasarc, xsa
+from ..resolvers import chandra, erosita, eso, heasarc, xsa
 from . import verified
 from .claim import claim
 from .decompress import decompress_file, decompressed_name
@@ -494,6 +494,6 @@ def download(
     A plain URL, a row without ``local_path``, or a row whose ``local_path`` ends in the URL's last segment
     (unsafe characters may be ``_``) when that has no type extension (ESO's ``.../dataPortal/file/<dp_id>``)
     is named by the server's ``Content-Disposition`` when it sends one (sanitised, same folder; see
-    :mod:`vodaxa.download.naming`); ``report.ok`` shows the final path.
+    :mod:`vodaxa.downloader.naming`); ``report.ok`` shows the final path.
     """
     return run_sync(download_async(source, dest, **options))

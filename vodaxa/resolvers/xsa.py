@@ -17,8 +17,8 @@ import pandas as pd
 from ..config import endpoints
 from ..errors import ServiceError
 from ..manifest import Manifest
-from ..missions.registry import MissionSpec
 from ..net import HttpClient
+from ..specs.registry import MissionSpec
 from .datalink import DataLinkEngine
 
 __all__ = ["REALM", "aio_url", "resolve_xsa"]

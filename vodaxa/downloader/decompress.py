@@ -18,7 +18,7 @@ SUFFIXES = (".gz", ".Z")
 
 def _bomb(path: Path, allowed: int) -> str:
     return (f"{path.name} unpacks to more than {allowed:,} bytes ({path.stat().st_size:,} packed): a decompression "
-            "bomb, or data beyond vodaxa.download.decompress.LIMITS (raise them if the file is genuine)")  # fmt: skip
+            "bomb, or data beyond vodaxa.downloader.decompress.LIMITS (raise them if the file is genuine)")  # fmt: skip
 
 
 def decompressed_name(path: Path) -> Path | None:

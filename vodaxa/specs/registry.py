@@ -270,7 +270,7 @@ class MissionSpec:
 
     # ------------------------------------------------------------------------------ normalising
     def normalise(self, table: pd.DataFrame, *, now: datetime | None = None) -> pd.DataFrame:
-        """The archive's rows as vodaxa's normalised observation table (see vodaxa.mission)."""
+        """The archive's rows as vodaxa's normalised observation table (see vodaxa.query.mission)."""
         now = now or datetime.now(timezone.utc)
         src = table.copy()
         src.columns = [str(c) for c in src.columns]
@@ -384,7 +384,7 @@ def _load() -> None:
         return
     _loaded = True
     for module in _BUILTIN:
-        importlib.import_module(f"vodaxa.missions.{module}")
+        importlib.import_module(f"vodaxa.specs.{module}")
     for ep in entry_points(group="vodaxa.missions"):
         try:
             spec = ep.load()

@@ -18,8 +18,8 @@ import pandas as pd
 from ..config import endpoints
 from ..errors import InputError, ResolveError, ServiceError
 from ..manifest import Manifest
-from ..missions.registry import MissionSpec
 from ..net import HttpClient
+from ..specs.registry import MissionSpec
 from .calselector import parse_cascade, parse_trees, tree_links
 from .datalink import DataLinkEngine, LinkRow, parse_links
 from .generic import resolve_vo
@@ -82,7 +82,7 @@ def _dp_id(ident: str) -> str:
 def _file_name(dp_id: str, row: LinkRow) -> str:
     """Where ESO's file lands: the file name ESO gives (``eso_origfile``), else the bare ``<dp_id>`` of the
     dataportal URL, which the dataportal's Content-Disposition (``<dp_id>.fits.Z``, ``<dp_id>.fits``) then
-    replaces at download time (vodaxa.download.naming): no guessing of the compression here."""
+    replaces at download time (vodaxa.downloader.naming): no guessing of the compression here."""
     original = row.extra.get("eso_origfile")
     if original:
         return str(original).replace("/", "_").replace("\\", "_")

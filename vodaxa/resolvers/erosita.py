@@ -27,8 +27,8 @@ import pandas as pd
 from ..config import endpoints
 from ..errors import ResolveError
 from ..manifest import Manifest
-from ..missions.registry import MissionSpec
 from ..net import HttpClient
+from ..specs.registry import MissionSpec
 from .datalink import DataLinkEngine
 from .listing import walk
 

@@ -12,8 +12,8 @@ import pandas as pd
 from ..config import endpoints
 from ..errors import ResolveError
 from ..manifest import Manifest
-from ..missions.registry import MissionSpec
 from ..net import HttpClient
+from ..specs.registry import MissionSpec
 from .listing import walk
 
 __all__ = ["KNOWN_FILE_TYPES", "file_type", "resolve_chandra", "select_types"]

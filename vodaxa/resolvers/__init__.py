@@ -17,9 +17,9 @@ import pandas as pd
 from ..config import endpoints
 from ..errors import InputError, ResolveError
 from ..manifest import Manifest
-from ..missions import registry
-from ..missions.registry import MissionSpec
 from ..net import HttpClient, HttpConfig, run_sync
+from ..specs import registry
+from ..specs.registry import MissionSpec
 from .chandra import resolve_chandra
 from .datalink import DataLinkEngine, Semantics, semantics_terms
 from .erosita import resolve_erosita
@@ -217,14 +217,14 @@ def _account_for_every_observation(spec: MissionSpec, frame: pd.DataFrame, manif
 
 
 def _is_observation_table(source: Any) -> bool:
-    from ..mission import Mission
+    from ..query.mission import Mission
 
     return isinstance(source, Mission) or (isinstance(source, pd.DataFrame) and {"mission", "obs_id"} <= set(source))
 
 
 def _observations(source: Any, instruments: Iterable[str] | None) -> tuple[pd.DataFrame, dict[str, tuple[str, ...]]]:
     """The observations to resolve and the chosen instruments per mission."""
-    from ..mission import Mission
+    from ..query.mission import Mission
 
     if isinstance(source, Mission):
         chosen = source.spec.canonical_instruments(instruments) if instruments else source.chosen_instruments

@@ -25,8 +25,8 @@ import pandas as pd
 from ..config import endpoints
 from ..errors import ResolveError, ServiceError
 from ..manifest import Manifest
-from ..missions.registry import MissionSpec, _mjd_times
 from ..net import HttpClient
+from ..specs.registry import MissionSpec, _mjd_times
 from .datalink import (
     SEMANTIC_ALIASES,
     DataLinkEngine,

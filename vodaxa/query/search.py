@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 from astropy.coordinates import SkyCoord
 
-from . import missions as registry
-from .errors import InputError, NoObservationsError, VodaxaError
+from .. import specs as registry
+from ..errors import InputError, NoObservationsError, VodaxaError
+from . import scs
 from .mission import Mission, _distance_json
-from .query import scs
-from .query.names import Resolver, resolve_names
+from .names import Resolver, resolve_names
 
 __all__ = ["missions_table", "search"]
 

@@ -27,15 +27,15 @@ from astropy.coordinates import FK5, SkyCoord
 from astropy.table import Table
 from astropy.time import Time
 
-from . import missions as registry
-from .config import endpoints
-from .errors import InputError, NoObservationsError, QueryError, ServiceError, VodaxaError
-from .missions.registry import TAXONOMY, MissionSpec, clean_text
-from .net.policy import is_loopback
-from .query import adql
-from .query.cache import default_cache
-from .query.names import Resolver, resolve_names
-from .query.tap import TapRunner
+from .. import specs as registry
+from ..config import endpoints
+from ..errors import InputError, NoObservationsError, QueryError, ServiceError, VodaxaError
+from ..net.policy import is_loopback
+from ..specs.registry import TAXONOMY, MissionSpec, clean_text
+from . import adql
+from .cache import default_cache
+from .names import Resolver, resolve_names
+from .tap import TapRunner
 
 __all__ = ["MAX_SEARCH_DISTANCE", "STATE_VERSION", "Mission"]
 
@@ -121,7 +121,7 @@ class Mission:
         """Where queries go (the archive's TAP service from vodaxa's endpoints, unless given)."""
         if self._explicit_runner is not None:
             return self._explicit_runner
-        from . import auth
+        from .. import auth
 
         url = endpoints.get(self.spec.archive, self.spec.service)
         if self._runner is None or self._runner.url != url:
@@ -574,7 +574,7 @@ class Mission:
     def _run(self, compiled: _Compiled) -> pd.DataFrame:
         """The normalised rows of one query."""
         log.debug("%s ADQL:\n%s", self.name, compiled.adql)
-        from . import auth
+        from .. import auth
 
         signed_in = auth.scope().realm_of(self.runner.url + "/sync") is not None
         table = self.runner.run(compiled.adql, uploads=compiled.uploads or None, authenticated=signed_in)

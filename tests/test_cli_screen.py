@@ -1,0 +1,113 @@
+"""Issue 15: tables an astronomer can read at a terminal: a default set of columns fitted to its width,
+--columns to choose, every column in files, wide characters measured as the terminal shows them."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+from rich.cells import cell_len
+
+from vodaxa.cli import main
+from vodaxa.cli.screen import choose_columns, render
+from vodaxa.errors import InputError
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("VODAXA_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("VODAXA_ENDPOINTS", raising=False)
+
+
+def _widest(text: str) -> int:
+    return max(cell_len(line) for line in text.splitlines())
+
+
+@pytest.mark.parametrize("width", [60, 80, 132])
+def test_missions_fit_the_terminal_and_say_what_they_leave_out(capsys, monkeypatch, width):
+    monkeypatch.setenv("COLUMNS", str(width))
+    assert main(["missions"]) == 0
+    out, err = capsys.readouterr()
+    assert _widest(out) <= width
+    assert "xmm_pointed" in out and "erosita_all_sky_de_dr1" in out  # every row, whatever the width
+    if width < 132:
+        assert "more column" in err and "--columns" in err and "-o file.csv" in err
+
+
+def test_columns_choose_and_all_shows_everything(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["missions", "--columns", "name,archive"]) == 0
+    out = capsys.readouterr().out
+    assert out.split()[:2] == ["name", "archive"] and "pretty_name" not in out
+    monkeypatch.delenv("COLUMNS")
+    assert main(["missions", "--columns", "all"]) == 0  # not a terminal: no width limit, cells whole
+    out = capsys.readouterr().out
+    assert ("default_instruments" in out and "TM7 0.517" in out.replace("\n", " ").replace("  ", " ")) or "TM7" in out
+
+
+def test_an_unknown_column_is_one_error_naming_the_real_ones(capsys):
+    assert main(["missions", "--columns", "name,colour"]) == 2
+    err = capsys.readouterr().err
+    assert "'colour'" in err and "pretty_name" in err and len(err.strip().splitlines()) == 1
+
+
+def test_wide_characters_and_long_cells_fit():
+    frame = pd.DataFrame({
+        "mission": ["chandra", "eso"],
+        "obs_id": ["0057", "ADP.2020-01-01T00:00:00.000"],
+        "targets": ["銀河 中心 Sgr A* 銀河 中心 Sgr A* 銀河 中心", "[bold]not markup[/bold]"],
+        "ra": [266.41683, float("nan")],
+        "dec": [-29.00781, 0.0],
+    })  # fmt: skip
+    out, notes = io.StringIO(), io.StringIO()
+    render(frame, stream=out, notes=notes, fit=80)
+    text = out.getvalue()
+    assert _widest(text) <= 80 and "targets" in text
+    assert "0057" in text and "…" in text  # identifiers as text; a long cell cut visibly
+    render(frame, stream=(whole := io.StringIO()), notes=notes, fit=False)
+    assert "[bold]not markup[/bold]" in whole.getvalue()  # shown as sent, never read as markup
+    assert "銀河 中心 Sgr A* 銀河 中心 Sgr A* 銀河 中心" in whole.getvalue()
+
+
+def test_observation_tables_default_to_the_reader_columns():
+    frame = pd.DataFrame(columns=["mission", "obs_id", "ra", "dec", "start", "xrt_exposure", "separation", "in_fov"])
+    assert choose_columns(frame, None) == ["mission", "obs_id", "ra", "dec", "start", "separation", "in_fov"]
+    assert choose_columns(frame, "all") == list(frame.columns)
+    with pytest.raises(InputError, match="no column 'nope'"):
+        choose_columns(frame, "obs_id,nope")
+
+
+def test_search_prints_a_fitted_table_and_files_get_every_column(vodaxa_sandbox, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("COLUMNS", "100")
+    assert main(["search", "swift", "--name", "Crab"]) == 0
+    out, err = capsys.readouterr()
+    assert (_widest(out) <= 100 and "separation" in out) or "obs_id" in out
+    assert "searched within" in err
+    assert main(["search", "swift", "--name", "Crab", "-o", str(tmp_path / "s.txt")]) == 0
+    whole = (tmp_path / "s.txt").read_text()
+    assert "xrt_exposure" in whole and "in_fov" in whole  # the file has every column
+    assert main(["search", "swift", "--name", "Crab", "--columns", "obs_id,separation", "-o",
+                 str(tmp_path / "s.csv")]) == 0  # fmt: skip
+    assert (tmp_path / "s.csv").read_text().splitlines()[0] == "obs_id,separation"
+
+
+def test_ciao_advice_is_a_command_that_works(tmp_path, monkeypatch, capsys):
+    (tmp_path / "data" / "chandra" / "0057").mkdir(parents=True)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-ciao"))  # no ciaover anywhere
+    assert main(["process", str(tmp_path / "data"), "--ciao"]) == 2
+    err = capsys.readouterr().err
+    assert f"run 'vodaxa process {tmp_path / 'data'}' without --ciao" in err and "vodaxa.process.native" not in err
+
+
+def test_sandbox_port_places_every_archive(tmp_path):
+    from vodaxa.cli.sandbox import consecutive_ports
+    from vodaxa.sandbox import Sandbox, SandboxConfig
+
+    ports = consecutive_ports(47310)
+    assert ports["heasarc"] == 47310 and sorted(ports.values()) == list(range(47310, 47310 + len(ports)))
+    with Sandbox(SandboxConfig(cache=tmp_path, ports=ports)) as sb:
+        used = {url.split("/")[2] for services in sb.endpoints.values() for url in services.values() if "//" in url}
+    assert all(host.startswith("127.0.0.1:473") for host in used), used
+    with pytest.raises(InputError, match="consecutive ports"):
+        consecutive_ports(65535)

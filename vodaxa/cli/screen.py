@@ -1,0 +1,140 @@
+"""Tables for a reader at a terminal: a sensible set of columns that fits the width; files get everything.
+
+The observation table has dozens of columns (every mission adds its own) and the mission registry long
+instrument lists, so printing them whole gives lines about 900 characters wide.  Here a table shows a
+default set of columns (or those asked for with ``--columns``), drops what does not fit the terminal, cuts long
+cells with an ellipsis and says, on standard error, what was left out and how to get it.  rich renders it: it
+measures wide characters (CJK target names) correctly, which padding by ``len`` does not.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TextIO
+
+from ..errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["DEFAULT_COLUMNS", "choose_columns", "render"]
+
+#: What a reader wants first, per kind of table (columns a table lacks are skipped).
+DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "observations": ("mission", "obs_id", "targets", "instrument", "ra", "dec", "start", "duration", "separation",
+                     "in_fov", "proprietary_usable", "science_usable"),
+    "missions": ("name", "pretty_name", "archive", "instruments", "default_instruments", "fov"),
+}  # fmt: skip
+CELL_WIDTH = 28  # characters a cell may take before it is cut with an ellipsis (a column may be narrower)
+
+
+def kind_of(frame: pd.DataFrame) -> str | None:
+    """Which :data:`DEFAULT_COLUMNS` applies to ``frame``, if any."""
+    if {"mission", "obs_id"} <= set(frame.columns):
+        return "observations"
+    if {"name", "archive", "instruments"} <= set(frame.columns):
+        return "missions"
+    return None
+
+
+def choose_columns(frame: pd.DataFrame, columns: str | Sequence[str] | None) -> list[str]:
+    """The columns to show: ``columns`` as given (``"all"``: every one), else the default set of the table's
+    kind, else every column.  An unknown name is an InputError listing the table's columns."""
+    names = list(frame.columns)
+    if isinstance(columns, str):
+        columns = [c.strip() for c in columns.split(",") if c.strip()]
+    if columns:
+        if [c.lower() for c in columns] == ["all"]:
+            return names
+        unknown = [c for c in columns if c not in names]
+        if unknown:
+            raise InputError(f"--columns: no column {', '.join(map(repr, unknown))} in this table; it has "
+                             f"{', '.join(names)} (or use --columns all)")  # fmt: skip
+        return list(dict.fromkeys(columns))
+    kind = kind_of(frame)
+    if kind is None:
+        return names
+    return [c for c in DEFAULT_COLUMNS[kind] if c in names] or names
+
+
+def terminal_width(stream: TextIO) -> int | None:
+    """The width to fit, or None when ``stream`` is not a terminal and ``COLUMNS`` is not set (no limit)."""
+    if os.environ.get("COLUMNS", "").strip().isdigit():
+        return max(40, int(os.environ["COLUMNS"]))
+    isatty = getattr(stream, "isatty", None)
+    if isatty is not None and isatty():
+        return max(40, shutil.get_terminal_size((100, 24)).columns)
+    return None
+
+
+def _cell(value: object) -> str:
+    import pandas as pd
+
+    if value is None or (not isinstance(value, (list, dict, tuple)) and pd.isna(value)):
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d %H:%M:%S") if value.tzinfo is None else value.tz_convert("UTC").strftime(
+            "%Y-%m-%d %H:%M:%S")  # fmt: skip
+    if isinstance(value, pd.Timedelta):
+        return f"{value.total_seconds():g} s"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v:g}" if isinstance(v, (int, float)) else f"{k} {v}" for k, v in value.items())
+    return str(value)
+
+
+def render(
+    frame: pd.DataFrame,
+    columns: str | Sequence[str] | None = None,
+    *,
+    stream: TextIO | None = None,
+    notes: TextIO | None = None,
+    fit: bool | int = True,
+) -> list[str]:
+    """Print ``frame`` to ``stream`` (standard output) as a table of :func:`choose_columns`, fitted (``fit``) to
+    the terminal's width (none when ``stream`` is not a terminal), or to ``fit`` characters; returns the columns
+    left out, which are also named on ``notes`` (standard error) with how to see them."""
+    from rich import box
+    from rich.cells import cell_len
+    from rich.console import Console
+    from rich.table import Table
+
+    stream = stream or sys.stdout
+    notes = notes or sys.stderr
+    chosen = choose_columns(frame, columns)
+    width = (terminal_width(stream) if fit is True else None) if isinstance(fit, bool) else max(40, int(fit))
+    texts = {c: [_cell(v) for v in frame[c]] for c in chosen}
+    cut = width is not None  # at a terminal, long cells are cut; elsewhere shown whole
+    need = {c: max([cell_len(str(c)), *(min(cell_len(t), CELL_WIDTH if cut else 10**9) for t in texts[c])]) for c in
+            chosen}  # fmt: skip
+    shown, used = [], 0
+    for c in chosen:
+        if width is not None and shown and used + need[c] + 3 > width:
+            break
+        shown.append(c)
+        used += need[c] + 3  # a column's padding and the gap to the next
+    left_out = [c for c in frame.columns if c not in shown]
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+    for c in shown:
+        numeric = frame[c].dtype.kind in "iuf"
+        table.add_column(str(c), justify="right" if numeric else "left", no_wrap=True, overflow="ellipsis",
+                         max_width=CELL_WIDTH if cut else None)  # fmt: skip
+    for i in range(len(frame)):
+        table.add_row(*(texts[c][i] for c in shown))
+    console = Console(file=io.StringIO(), width=width or used + 3 * len(shown) + 10, color_system=None, highlight=False,
+                      soft_wrap=False, emoji=False, markup=False)  # fmt: skip
+    with console.capture() as captured:
+        console.print(table if len(frame) else "(no rows)")
+    stream.write("\n".join(line.rstrip() for line in captured.get().splitlines()) + "\n")
+    hidden = [c for c in chosen if c not in shown]
+    if (left_out and columns is None) or hidden:
+        more = len(left_out)
+        what = ", ".join(left_out[:8]) + (", ..." if len(left_out) > 8 else "")
+        print(f"({len(frame)} rows; {more} more column{'s' if more != 1 else ''}: {what}. Choose with "
+              "--columns a,b,c or --columns all; -o file.csv writes every column)", file=notes)  # fmt: skip
+    return left_out
