@@ -111,3 +111,20 @@ def test_sandbox_port_places_every_archive(tmp_path):
     assert all(host.startswith("127.0.0.1:473") for host in used), used
     with pytest.raises(InputError, match="consecutive ports"):
         consecutive_ports(65535)
+
+
+def test_a_server_text_never_drives_the_terminal(capsys):
+    hostile = "Sgr\x1b]0;owned\x07 A*\x1b[2J\u202eevil\r"
+    frame = pd.DataFrame({"mission": ["chandra"], "obs_id": ["0057"], "targets": [hostile]})
+    out = io.StringIO()
+    render(frame, stream=out, notes=io.StringIO(), fit=False)
+    text = out.getvalue()
+    assert "\x1b" not in text and "\u202e" not in text and "\r" not in text and "\x07" not in text
+    assert "\\x1b]0;owned\\x07" in text  # shown, escaped: the reader sees what the server sent
+
+
+    from vodaxa.cli import _one_line
+
+    _one_line(UserWarning(hostile), UserWarning)
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and err.count("\n") == 1

@@ -85,6 +85,6 @@ def mission(name: str, insts: str | Iterable[str] | None = None, **options: Any)
 
 def missions() -> pandas.DataFrame:
     """The known missions as a table: name, pretty name, archive, instruments, FoV."""
-    from .query.search import missions_table
+    from .specs.registry import missions_table
 
     return missions_table()

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import VodaxaError
 from . import account, data, demo, process, sandbox
+from .screen import visible
 
 __all__ = ["build_parser", "main"]
 
@@ -57,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _one_line(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
     """Print a warning as ``vodaxa: warning: <text>`` (vodaxa's own and the libraries' alike)."""
-    text = " ".join(str(message).split())
+    text = visible(" ".join(str(message).split()))  # a server's text never drives the terminal
     label = "" if issubclass(category, UserWarning) else f"{category.__name__}: "
     print(f"vodaxa: warning: {label}{text}", file=sys.stderr)
 
@@ -76,12 +77,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except VodaxaError as err:
         if args.debug:
             raise
-        print(f"vodaxa: error: {err}", file=sys.stderr)
+        print(f"vodaxa: error: {visible(str(err))}", file=sys.stderr)
         return 2
     except Exception as err:  # the CLI's last line of defence: one readable line, not a traceback
         if args.debug:
             raise
-        print(f"vodaxa: error: {type(err).__name__}: {err} (rerun with --debug for details)", file=sys.stderr)
+        print(f"vodaxa: error: {type(err).__name__}: {visible(str(err))} (rerun with --debug for details)",
+              file=sys.stderr)  # fmt: skip
         return 1
 
 

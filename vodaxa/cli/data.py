@@ -112,7 +112,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 def cmd_missions(args: argparse.Namespace) -> int:
     """Print the mission registry."""
-    from ..query.search import missions_table
+    from ..specs.registry import missions_table
 
     write_table(missions_table(), args.format, columns=args.columns)
     return 0

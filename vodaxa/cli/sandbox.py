@@ -141,8 +141,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sandbox_sub = sandbox.add_subparsers(dest="action", required=True)
     serve_p = sandbox_sub.add_parser("serve", help="serve until Ctrl-C and print the endpoints")
     sandbox_options(serve_p)
-    serve_p.add_argument("--port", type=int, default=0, help="first of consecutive ports: HEASARC on it, then eROSITA, ESO, XSA, CXC, CDS, "
-                         "the registry (default: any free)")
+    serve_p.add_argument("--port", type=int, default=0,
+                         help="first of consecutive ports: HEASARC on it, then eROSITA, ESO, XSA, CXC, CDS, "
+                         "the registry (default: any free)")  # fmt: skip
     serve_p.add_argument("--endpoints-file", type=Path, default=None, help="write the endpoints JSON here")
     serve_p.set_defaults(func=cmd_sandbox_serve)
     query_p = sandbox_sub.add_parser("query", help="start a sandbox, run ADQL on it, resolve DataLink")

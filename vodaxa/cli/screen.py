@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import sys
 from collections.abc import Sequence
@@ -71,7 +72,21 @@ def terminal_width(stream: TextIO) -> int | None:
     return None
 
 
+#: Characters a server could use to move the cursor, retitle or clear the terminal, or reorder text (C0 and C1
+#: controls, DEL, bidirectional overrides): shown as visible escapes, never sent to the terminal as they are.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """``text`` with every control or bidi character shown as its escape (``\\x1b``, ``\\u202e``)."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def _cell(value: object) -> str:
+    return visible(_plain(value))
+
+
+def _plain(value: object) -> str:
     import pandas as pd
 
     if value is None or (not isinstance(value, (list, dict, tuple)) and pd.isna(value)):
@@ -110,8 +125,8 @@ def render(
     width = (terminal_width(stream) if fit is True else None) if isinstance(fit, bool) else max(40, int(fit))
     texts = {c: [_cell(v) for v in frame[c]] for c in chosen}
     cut = width is not None  # at a terminal, long cells are cut; elsewhere shown whole
-    need = {c: max([cell_len(str(c)), *(min(cell_len(t), CELL_WIDTH if cut else 10**9) for t in texts[c])]) for c in
-            chosen}  # fmt: skip
+    limit = CELL_WIDTH if cut else 10**9
+    need = {c: max([cell_len(visible(str(c))), *(min(cell_len(t), limit) for t in texts[c])]) for c in chosen}
     shown, used = [], 0
     for c in chosen:
         if width is not None and shown and used + need[c] + 3 > width:
@@ -122,7 +137,7 @@ def render(
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
     for c in shown:
         numeric = frame[c].dtype.kind in "iuf"
-        table.add_column(str(c), justify="right" if numeric else "left", no_wrap=True, overflow="ellipsis",
+        table.add_column(visible(str(c)), justify="right" if numeric else "left", no_wrap=True, overflow="ellipsis",
                          max_width=CELL_WIDTH if cut else None)  # fmt: skip
     for i in range(len(frame)):
         table.add_row(*(texts[c][i] for c in shown))
@@ -134,7 +149,7 @@ def render(
     hidden = [c for c in chosen if c not in shown]
     if (left_out and columns is None) or hidden:
         more = len(left_out)
-        what = ", ".join(left_out[:8]) + (", ..." if len(left_out) > 8 else "")
+        what = ", ".join(visible(str(c)) for c in left_out[:8]) + (", ..." if len(left_out) > 8 else "")
         print(f"({len(frame)} rows; {more} more column{'s' if more != 1 else ''}: {what}. Choose with "
               "--columns a,b,c or --columns all; -o file.csv writes every column)", file=notes)  # fmt: skip
     return left_out

@@ -21,7 +21,8 @@ class Progress:
             from tqdm.auto import tqdm
 
             self._files = tqdm(total=files, desc="files", unit="file", leave=True)
-            self._bytes = tqdm(total=total_bytes, desc="bytes", unit="iB", unit_scale=True, unit_divisor=1024)  # MiB, GiB: as the summaries
+            # unit "iB" with 1024: bars read MiB and GiB, as vodaxa's summaries do
+            self._bytes = tqdm(total=total_bytes, desc="bytes", unit="iB", unit_scale=True, unit_divisor=1024)
 
     def add_bytes(self, count: int) -> None:
         """Count bytes received."""

@@ -15,6 +15,7 @@ from astropy.coordinates import SkyCoord
 
 from .. import specs as registry
 from ..errors import InputError, NoObservationsError, VodaxaError
+from ..specs.registry import missions_table
 from . import scs
 from .mission import Mission, _distance_json
 from .names import Resolver, resolve_names
@@ -224,22 +225,3 @@ def _all_strings(items: Iterable) -> bool:
     except TypeError:
         return False
     return bool(values) and all(isinstance(v, str) for v in values)
-
-
-def missions_table() -> pd.DataFrame:
-    """Every listed mission: name, pretty name, archive, instruments, default instruments, FoV (deg)."""
-    rows = []
-    for spec in registry.specs():
-        if not spec.listed:
-            continue
-        rows.append(
-            {
-                "name": spec.name,
-                "pretty_name": spec.pretty_name,
-                "archive": spec.archive,
-                "instruments": ", ".join(spec.instruments),
-                "default_instruments": ", ".join(spec.default_instruments),
-                "fov": dict(spec.fov) if isinstance(spec.fov, Mapping) else spec.fov,
-            }
-        )
-    return pd.DataFrame(rows)

@@ -22,7 +22,10 @@ import pandas as pd
 from ..errors import InputError, UnknownMissionError, VodaxaError
 from ..query.adql import ident, in_list
 
-__all__ = ["OBS_COLUMNS", "OBS_TYPES", "TAXONOMY", "FileRules", "MissionSpec", "get", "names", "register", "specs"]
+__all__ = [
+    "OBS_COLUMNS", "OBS_TYPES", "TAXONOMY", "FileRules", "MissionSpec", "get", "missions_table", "names", "register",
+    "specs",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -441,3 +444,22 @@ def get(name: str) -> MissionSpec:
         f"unknown mission '{name}'; {hint}known missions: {', '.join(sorted(known))} "
         f"(short names: {', '.join(f'{a}={m}' for a, m in sorted(ALIASES.items()))})"
     ) from None
+
+
+def missions_table() -> pd.DataFrame:
+    """Every listed mission: name, pretty name, archive, instruments, default instruments, FoV (deg)."""
+    rows = []
+    for spec in specs():
+        if not spec.listed:
+            continue
+        rows.append(
+            {
+                "name": spec.name,
+                "pretty_name": spec.pretty_name,
+                "archive": spec.archive,
+                "instruments": ", ".join(spec.instruments),
+                "default_instruments": ", ".join(spec.default_instruments),
+                "fov": dict(spec.fov) if isinstance(spec.fov, Mapping) else spec.fov,
+            }
+        )
+    return pd.DataFrame(rows)
