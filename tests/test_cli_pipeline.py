@@ -176,6 +176,11 @@ def test_demo_runs_the_whole_pipeline_offline(tmp_path, capsys):
     for mission in ("nustar_pointed", "chandra", "eso"):
         assert f"{dest}/{mission}" in out
     assert not list(dest.rglob("*.part*"))
+    summary = out[out.index("Summary:"):].splitlines()
+    counted = {line.split()[0]: int(line.split()[3]) for line in summary[2:5]}  # mission found fetched files ...
+    landed = {m: sum(1 for p in (dest / m).rglob("*") if p.is_file() and not p.name.startswith(".")) for m in counted}
+    assert counted == landed  # unpacked ESO frames count as the files they became (found by a new-user walk)
+    assert f"{sum(landed.values())} files downloaded" in out
     assert "5. Processing" in out and " 0 failed" in out
     assert list((dest / "processed" / "chandra").rglob("native/*-ratemap.fits"))
     assert list((dest / "processed" / "nustar_pointed").rglob("native/*-image.fits"))

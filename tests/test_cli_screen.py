@@ -72,17 +72,19 @@ def test_wide_characters_and_long_cells_fit():
 
 def test_observation_tables_default_to_the_reader_columns():
     frame = pd.DataFrame(columns=["mission", "obs_id", "ra", "dec", "start", "xrt_exposure", "separation", "in_fov"])
-    assert choose_columns(frame, None) == ["mission", "obs_id", "ra", "dec", "start", "separation", "in_fov"]
+    assert choose_columns(frame, None) == ["mission", "obs_id", "separation", "in_fov", "start", "ra", "dec"]
     assert choose_columns(frame, "all") == list(frame.columns)
     with pytest.raises(InputError, match="no column 'nope'"):
         choose_columns(frame, "obs_id,nope")
 
 
 def test_search_prints_a_fitted_table_and_files_get_every_column(vodaxa_sandbox, capsys, monkeypatch, tmp_path):
-    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.setenv("COLUMNS", "80")
     assert main(["search", "swift", "--name", "Crab"]) == 0
     out, err = capsys.readouterr()
-    assert (_widest(out) <= 100 and "separation" in out) or "obs_id" in out
+    header = out.splitlines()[0].split()
+    assert _widest(out) <= 80 and header[:4] == ["mission", "obs_id", "separation", "in_fov"]
+    assert "instrument" not in header  # empty for every Swift row: not worth a column
     assert "searched within" in err
     assert main(["search", "swift", "--name", "Crab", "-o", str(tmp_path / "s.txt")]) == 0
     whole = (tmp_path / "s.txt").read_text()
@@ -128,3 +130,26 @@ def test_a_server_text_never_drives_the_terminal(capsys):
     _one_line(UserWarning(hostile), UserWarning)
     err = capsys.readouterr().err
     assert "\x1b" not in err and err.count("\n") == 1
+
+
+def test_columns_asked_for_are_all_shown_and_missions_write_files(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["missions", "--columns", "name,instruments,default_instruments,fov"]) == 0
+    out = capsys.readouterr().out
+    assert out.split()[:4] == ["name", "instruments", "default_instruments", "fov"] and _widest(out) <= 80
+    assert main(["missions", "-o", str(tmp_path / "m.csv")]) == 0
+    table = pd.read_csv(tmp_path / "m.csv")
+    assert len(table) >= 14 and set(table.columns) >= {"name", "fov", "default_instruments"}
+    import json
+
+    assert json.loads(table.set_index("name").loc["chandra", "fov"])["HRC"] == pytest.approx(0.825)  # JSON, not repr
+
+
+def test_an_unknown_name_is_bad_input_and_writes_nothing(vodaxa_sandbox, capsys, tmp_path):
+    out = tmp_path / "x.csv"
+    assert main(["search", "swift", "chandra", "--name", "Crab", "--name", "NoSuchObjectXYZ", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "NoSuchObjectXYZ" in err and len([ln for ln in err.splitlines() if ln.startswith("vodaxa: error")]) == 1
+    assert not out.exists()
+    assert main(["search", "swift", "--name", "Crab", "--name", "Cas A", "-o", str(out)]) == 0
+    assert "Crab, Cas A: RA 83.63" in capsys.readouterr().err and out.exists()

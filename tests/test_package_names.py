@@ -49,3 +49,19 @@ def test_every_public_name_resolves_and_unknown_names_fail_clearly():
     assert set(vodaxa.__all__) <= set(dir(vodaxa))
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         vodaxa.nope  # noqa: B018
+
+
+def test_no_package_attribute_hides_a_module_of_the_same_name():
+    import importlib
+    import pkgutil
+
+    import vodaxa
+
+    hidden = []
+    for info in pkgutil.walk_packages(vodaxa.__path__, "vodaxa."):
+        module = importlib.import_module(info.name)
+        parent_name, _, leaf = info.name.rpartition(".")
+        parent = sys.modules[parent_name]
+        if getattr(parent, leaf, module) is not module:
+            hidden.append(f"{parent_name}.{leaf} is {type(getattr(parent, leaf)).__name__}, not the module")
+    assert hidden == []

@@ -97,6 +97,7 @@ def test_login_says_what_persists(env, monkeypatch, capsys):
     assert "found in the environment: later commands will find them there too" in capsys.readouterr().out
     monkeypatch.delenv("VODAXA_ESO_PASSWORD")
     monkeypatch.setattr("getpass.getpass", lambda prompt="": "correct horse")
+    monkeypatch.setattr("vodaxa.auth.credentials._interactive", lambda: True)  # as at a terminal
     assert main(["login", "eso", "--allow-http-loopback"]) == 0
     assert "not stored: they last for this command only" in capsys.readouterr().out
 
@@ -118,9 +119,14 @@ def test_no_terminal_to_prompt_on_is_one_clear_error(env, monkeypatch, capsys):
 
     monkeypatch.setattr("builtins.input", closed)
     monkeypatch.setattr("getpass.getpass", closed)
+    monkeypatch.setattr("vodaxa.auth.credentials._interactive", lambda: True)  # a terminal that goes away
     assert main(["login", "eso", "--allow-http-loopback"]) == 2
     err = capsys.readouterr().err
     assert "no terminal to ask" in err and "EOFError" not in err
+    monkeypatch.setattr("vodaxa.auth.credentials._interactive", lambda: False)  # none at all: no prompt printed
+    assert main(["login", "eso", "--allow-http-loopback"]) == 2
+    captured = capsys.readouterr()
+    assert "username:" not in captured.out + captured.err and "VODAXA_ESO_PASSWORD" in captured.err
 
 
 def test_whoami_check_tries_the_password(env, monkeypatch, capsys):

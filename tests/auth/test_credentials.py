@@ -88,3 +88,13 @@ def test_missing_keyring_backend_says_what_to_do(monkeypatch):
         assert find("eso", username="astro") is None  # an unusable keyring is skipped, not fatal
     finally:
         keyring.set_keyring(previous)
+
+
+def test_two_archives_on_one_host_keep_their_own_keyring_entries(memory_keyring, vodaxa_sandbox):
+    # the sandbox serves ESO and the XSA on 127.0.0.1, on two ports (found by a new-user walk: an ESO password
+    # stored with --store was shown, and would have been used, as the XSA's)
+    assert keyring_service("eso") != keyring_service("xsa")
+    assert keyring_service("eso").startswith("vodaxa:127.0.0.1:")
+    remember(Credential("eso", "astro", "pw-eso"))
+    assert find("xsa", username="astro") is None
+    assert find("eso", username="astro").secret == "pw-eso"

@@ -36,7 +36,6 @@ import io
 import os
 import re
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -51,6 +50,7 @@ import requests
 from .. import net
 from ..config import cache_dir, endpoints
 from ..errors import ServiceError
+from ..quiet import quiet
 
 __all__ = [
     "CACHE_TTL",
@@ -221,8 +221,7 @@ def _tile_records(body: bytes, url: str) -> dict[str, np.ndarray]:
     if not body.startswith(b"SIMPLE  ="):
         raise ServiceError(f"{url} did not return the sky-tile FITS file; it sent {_describe(body)}", url=url)
     try:
-        with warnings.catch_warnings(), fits.open(io.BytesIO(body), memmap=False) as hdus:
-            warnings.simplefilter("ignore")  # astropy warns of truncation; the size check decides
+        with quiet(), fits.open(io.BytesIO(body), memmap=False) as hdus:  # truncation warnings: the size check decides
             found = [h for h in hdus[1:] if isinstance(h, fits.BinTableHDU) and "SRVMAP" in h.columns.names]
             if not found:
                 raise ServiceError(f"{url}: the FITS file has no sky-tile table (no SRVMAP column)", url=url)

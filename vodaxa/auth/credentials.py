@@ -8,6 +8,7 @@ import configparser
 import getpass
 import logging
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,11 +51,17 @@ class Credential:
 
 
 def keyring_service(archive: str) -> str:
-    """vodaxa's keyring service name for an archive: ``vodaxa:<host of the archive's service>``."""
+    """vodaxa's keyring service name for an archive: ``vodaxa:<host of the archive's service>[:<port>]``; the port
+    keeps two archives on one host apart (the sandbox's, all on 127.0.0.1)."""
     service = _REALM_URLS.get(archive)
     if service is None:
         raise AuthError(f"no credentials are used for archive '{archive}'; known: {', '.join(_REALM_URLS)}")
-    return "vodaxa:" + (urlsplit(endpoints.get(*service)).hostname or archive)
+    parts = urlsplit(endpoints.get(*service))
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return "vodaxa:" + (parts.hostname or archive) + (f":{port}" if port else "")
 
 
 def _env(archive: str, what: str) -> str | None:
@@ -108,6 +115,14 @@ def _from_daxa(archive: str, given: object) -> Credential:
     raise AuthError("credentials must be a Credential, a {'user', 'password'} dict or an ini file path")
 
 
+def _interactive() -> bool:
+    """Whether a person can be asked: standard input is a terminal."""
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stdin
+        return False
+
+
 def find(
     archive: str, *, username: str | None = None, credentials: object = None, prompt: bool = False
 ) -> Credential | None:
@@ -127,14 +142,18 @@ def find(
     if stored is not None:
         return stored
     if prompt:
+        no_terminal = AuthError(
+            f"no terminal to ask for the {archive} password: set VODAXA_{archive.upper()}_USERNAME and "
+            f"VODAXA_{archive.upper()}_PASSWORD (or, from a terminal, store them once with "
+            f"'vodaxa login {archive} --store', which needs a keyring backend)"
+        )
+        if not _interactive():
+            raise no_terminal  # said before any prompt is printed
         try:
             user = user or input(f"{archive} username: ").strip()
             secret = getpass.getpass(f"{archive} password for {user}: ")
-        except EOFError:  # no terminal to ask on (a pipe, a batch job)
-            raise AuthError(
-                f"no terminal to ask for the {archive} password: set VODAXA_{archive.upper()}_USERNAME and "
-                f"VODAXA_{archive.upper()}_PASSWORD, or store them once with 'vodaxa login {archive} --store'"
-            ) from None
+        except EOFError:  # the terminal went away (a closed pipe)
+            raise no_terminal from None
         if not user or not secret:
             raise AuthError("no username or password was entered")
         return Credential(archive, user, secret, "password", "prompt")

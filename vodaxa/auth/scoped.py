@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ..net.policy import is_loopback, origin, same_origin
-from ..net.session import Session
+from ..net.sync import Session
 
 __all__ = ["Realm", "ScopedAuth", "ScopedSession", "is_loopback", "same_origin"]
 

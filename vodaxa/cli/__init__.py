@@ -6,6 +6,7 @@ shows the traceback); 2 means bad input or a refused request, 1 a partial failur
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import warnings
 from collections.abc import Sequence
@@ -63,9 +64,21 @@ def _one_line(message: Warning | str, category: type[Warning], *args: object, **
     print(f"vodaxa: warning: {label}{text}", file=sys.stderr)
 
 
+class _OneLine(logging.Formatter):
+    """vodaxa's log warnings (a retry, a slow answer) as the CLI prints warnings: ``vodaxa: warning: <text>``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "vodaxa: warning: " + visible(" ".join(record.getMessage().split()))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: run the command; errors become one line on stderr and a non-zero exit code."""
     args = build_parser().parse_args(argv)
+    logger, handler = logging.getLogger("vodaxa"), logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(_OneLine())
+    if not args.debug:
+        logger.addHandler(handler)
     try:
         with warnings.catch_warnings():
             if not args.debug:  # a warning is one line for the reader, not Python's source line and location
@@ -85,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"vodaxa: error: {type(err).__name__}: {visible(str(err))} (rerun with --debug for details)",
               file=sys.stderr)  # fmt: skip
         return 1
+    finally:
+        logger.removeHandler(handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,7 +9,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, NoObservationsError, VodaxaError
-from .io import FORMATS, human_size, output_format, plural, read_observations, read_positions, sizes_of, write_table
+from .io import (
+    FORMATS,
+    _terminal,
+    human_size,
+    output_format,
+    plural,
+    read_observations,
+    read_positions,
+    sizes_of,
+    write_table,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,14 +48,15 @@ COLUMNS_HELP = ("columns to show, comma-separated, or 'all' (default on a termin
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register missions, search, resolve and download."""
     p = sub.add_parser("missions", help="the known missions and their archives")
-    p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument("--format", choices=FORMATS, help="output format (default: from -o's suffix, else a table)")
     p.add_argument("--columns", help=COLUMNS_HELP)
+    p.add_argument("-o", "--output", type=Path, help="write to this file instead (.csv, .json, .xml/.vot, .txt)")
     p.set_defaults(func=cmd_missions)
 
     p = sub.add_parser(
         "search",
         help="observations of one or more missions near a name or positions (run on the archives' servers)",
-        description="Examples: vodaxa search nustar_pointed --name '3C 105' --end 2020-01-01;  "
+        description="Examples: vodaxa search nustar_pointed --name '3C 105' --end 2025-01-01;  "
         "vodaxa search chandra xmm_pointed --positions clusters.csv -o obs.csv",
     )
     p.add_argument("missions", nargs="+", metavar="MISSION", help="registry names ('vodaxa missions'), or 'all'")
@@ -58,7 +69,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="search radius in degrees, at most 180 (default: 1.2 x each mission's FoV)")  # fmt: skip
     p.add_argument("--start", help="observations overlapping this date or later (ISO, e.g. 2015-01-01)")
     p.add_argument("--end", help="observations overlapping this date or earlier")
-    p.add_argument("--instrument", action="append", help="keep only this instrument (repeatable)")
+    p.add_argument("--instrument", action="append",
+                   help="search with only these instruments (repeatable); naming a wide one (Swift's BAT) searches "
+                   "its field")  # fmt: skip
     p.add_argument("--format", choices=FORMATS, help="output format (default: from -o's suffix, else a table)")
     p.add_argument("--columns", help=COLUMNS_HELP)
     p.add_argument("-o", "--output", type=Path,
@@ -70,7 +83,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "resolve",
         help="observations -> a manifest of files (DataLink, archive layouts, ESO calibrations)",
         description="Examples: vodaxa resolve obs.csv -o manifest.json;  "
-        "vodaxa resolve --mission chandra --obs-id 1843 --filetypes evt2,asol -o acis.json",
+        "vodaxa resolve --mission chandra --obs-id 22386 --filetypes evt2,asol -o acis.json",
     )
     p.add_argument("observations", nargs="?", type=Path, help="an observation table from 'vodaxa search'")
     p.add_argument("--mission", help="with --obs-id: the mission the ObsIDs belong to")
@@ -114,7 +127,8 @@ def cmd_missions(args: argparse.Namespace) -> int:
     """Print the mission registry."""
     from ..specs.registry import missions_table
 
-    write_table(missions_table(), args.format, columns=args.columns)
+    fmt = output_format(args.output, args.format)
+    write_table(missions_table(), fmt, args.output, columns=args.columns)
     return 0
 
 
@@ -157,7 +171,10 @@ def find_observations(
                 mission.filter_on_time(start or EARLIEST, end or LATEST)
             found = with_separations(mission.filtered_obs_info, mission)  # separation, in_fov: what saw it
         except NoObservationsError as err:
-            report(f"  {name}: no observations ({err})")
+            where = f" within {_radius_text(mission, radius)}" if names or positions is not None else ""
+            when = f" between {start or 'the first'} and {end or 'the last'}" if start or end else ""
+            said = f"{where}{when}" or f" ({err})"
+            report(f"  {name}: no observations{said}")
             continue
         except VodaxaError as err:
             failures[name] = str(err)
@@ -208,8 +225,14 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     if args.login:
         _log_in(args.missions)
+    if args.name:  # every name resolved once, before any mission: an unknown one is bad input, and nothing is written
+        from ..query.names import resolve_names
+
+        positions = resolve_names(args.name)
+        note(f"  {', '.join(args.name)}: " + "; ".join(
+            f"RA {c.ra.deg:.4f}, Dec {c.dec.deg:+.4f}" for c in positions.reshape(-1)) + " (Sesame)")  # fmt: skip
     frame, failures = find_observations(
-        args.missions, names=args.name, positions=positions, radius=args.radius, start=args.start,
+        args.missions, positions=positions, radius=args.radius, start=args.start,
         end=args.end, instruments=args.instrument, report=note,
     )  # fmt: skip
     write_table(frame, fmt, args.output, columns=args.columns)
@@ -309,7 +332,7 @@ def cmd_download(args: argparse.Namespace) -> int:
     report = download(
         manifest, args.dest, max_per_host=args.max_per_host, splits=args.splits, decompress=args.decompress,
         keep_compressed=args.keep_compressed, verify="fits" if args.fits_checksums else True,
-        overwrite=args.overwrite, mirrors=mirrors or None, budget=args.budget, progress=args.progress,
+        overwrite=args.overwrite, mirrors=mirrors or None, budget=args.budget, progress=args.progress and _terminal(),
     )  # fmt: skip
     print(f"{len(report.ok)} downloaded, {len(report.skipped)} already complete, {len(report.failed)} failed; "
           f"{human_size(report.bytes)} in {report.elapsed:.1f} s into {args.dest}/")  # fmt: skip

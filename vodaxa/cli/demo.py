@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NoObservationsError
+from .io import _terminal
 
 __all__ = ["DEMO_MISSIONS", "add_commands", "cmd_demo", "run_demo"]
 
@@ -52,7 +53,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             sandbox = stack.enter_context(serve(SandboxConfig(rows=200, seed=0)))
             print(f"Started the sandbox archive on 127.0.0.1 ({', '.join(sorted(sandbox.endpoints))} shapes); "
                   "nothing leaves this machine.")  # fmt: skip
-        summary = run_demo(args.target, list(args.missions), args.dest, max_obs=args.max_obs, progress=args.progress)
+        summary = run_demo(args.target, list(args.missions), args.dest, max_obs=args.max_obs,
+                           progress=args.progress and _terminal())
     return 0 if summary["ok"] else 1
 
 
@@ -97,12 +99,14 @@ def run_demo(
     print(f"4. Downloading into {dest}/ (verified, resumable):")
     report = download(manifest, dest, progress=progress)
     processed = _process(dest, missions)
-    files = manifest.files
+    on_disk: dict[str, list[Path]] = {}  # the report's final paths: a .fits.Z unpacked to .fits counts as itself
+    for path in [*report.ok, *report.skipped]:
+        path = Path(path) if Path(path).is_absolute() else dest / path
+        with contextlib.suppress(ValueError):
+            on_disk.setdefault(path.resolve().relative_to(dest.resolve()).parts[0], []).append(path)
     per_mission = []
     for mission in missions:
-        mine = files[files["mission"] == mission]
-        paths = [dest / p for p in mine["local_path"]]
-        fetched = [p for p in paths if p.exists()]
+        fetched = [p for p in on_disk.get(mission, []) if p.exists()]
         per_mission.append({
             "mission": mission,
             "found": int((found["mission"] == mission).sum()),

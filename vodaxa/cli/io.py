@@ -228,6 +228,12 @@ def write_table(frame: pd.DataFrame, fmt: str, path: Path | None = None, columns
 
         frame = frame[choose_columns(frame, columns)]
     if fmt == "csv":
+        import json
+
+        nested = [c for c in frame.columns if frame[c].map(lambda v: isinstance(v, (dict, list))).any()]
+        if nested:  # JSON in the cell, which any reader can parse, rather than Python's repr
+            frame = frame.assign(**{c: frame[c].map(lambda v: json.dumps(v) if isinstance(v, (dict, list)) else v)
+                                    for c in nested})  # fmt: skip
         _emit(frame.to_csv(index=False), path)
     elif fmt == "json":
         import json
@@ -340,3 +346,11 @@ def human_size(size: float) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{size} B"
+
+
+def _terminal() -> bool:
+    """Whether progress bars have a terminal to redraw on (standard error); in a pipe or a log file they are noise."""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False

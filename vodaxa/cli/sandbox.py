@@ -8,6 +8,8 @@ import time
 import warnings
 from pathlib import Path
 
+from .io import _terminal
+
 __all__ = ["DEFAULT_QUERY", "add_commands", "sandbox_config", "sandbox_options"]
 
 DEFAULT_QUERY = (
@@ -80,6 +82,7 @@ def cmd_sandbox_serve(args: argparse.Namespace) -> int:
                 time.sleep(3600)
         except KeyboardInterrupt:
             print("stopped")
+            return 130  # as every vodaxa command interrupted with Ctrl-C
     return 0
 
 
@@ -127,7 +130,7 @@ def cmd_sandbox_query(args: argparse.Namespace) -> int:
         with endpoints.override(sandbox.endpoints):
             manifest = resolve(result)
             print(f"\nManifest: {len(manifest.files)} files; downloading into {args.dest}/ (resumable, verified)")
-            report = download(manifest, args.dest, progress=args.progress)
+            report = download(manifest, args.dest, progress=args.progress and _terminal())
         print(report)
         for line in report.errors:
             print("  failed:", line)

@@ -26,8 +26,8 @@ __all__ = ["DEFAULT_COLUMNS", "choose_columns", "render"]
 
 #: What a reader wants first, per kind of table (columns a table lacks are skipped).
 DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "observations": ("mission", "obs_id", "targets", "instrument", "ra", "dec", "start", "duration", "separation",
-                     "in_fov", "proprietary_usable", "science_usable"),
+    "observations": ("mission", "obs_id", "targets", "separation", "in_fov", "start", "duration", "instrument", "ra",
+                     "dec", "proprietary_usable", "science_usable"),
     "missions": ("name", "pretty_name", "archive", "instruments", "default_instruments", "fov"),
 }  # fmt: skip
 CELL_WIDTH = 28  # characters a cell may take before it is cut with an ellipsis (a column may be narrower)
@@ -127,10 +127,13 @@ def render(
     cut = width is not None  # at a terminal, long cells are cut; elsewhere shown whole
     limit = CELL_WIDTH if cut else 10**9
     need = {c: max([cell_len(visible(str(c))), *(min(cell_len(t), limit) for t in texts[c])]) for c in chosen}
+    asked = columns is not None  # columns named by the reader are all shown (cut narrower if need be)
     shown, used = [], 0
     for c in chosen:
-        if width is not None and shown and used + need[c] + 3 > width:
-            break
+        if not asked and not any(texts[c]):
+            continue  # a default column empty in every row (Swift's instrument) says nothing
+        if not asked and width is not None and shown and used + need[c] + 3 > width:
+            continue  # does not fit: a narrower one later in the reader's order may
         shown.append(c)
         used += need[c] + 3  # a column's padding and the gap to the next
     left_out = [c for c in frame.columns if c not in shown]
@@ -138,7 +141,7 @@ def render(
     for c in shown:
         numeric = frame[c].dtype.kind in "iuf"
         table.add_column(visible(str(c)), justify="right" if numeric else "left", no_wrap=True, overflow="ellipsis",
-                         max_width=CELL_WIDTH if cut else None)  # fmt: skip
+                         max_width=CELL_WIDTH if cut else None, min_width=min(need[c], 6))  # fmt: skip
     for i in range(len(frame)):
         table.add_row(*(texts[c][i] for c in shown))
     console = Console(file=io.StringIO(), width=width or used + 3 * len(shown) + 10, color_system=None, highlight=False,
@@ -146,10 +149,11 @@ def render(
     with console.capture() as captured:
         console.print(table if len(frame) else "(no rows)")
     stream.write("\n".join(line.rstrip() for line in captured.get().splitlines()) + "\n")
-    hidden = [c for c in chosen if c not in shown]
-    if (left_out and columns is None) or hidden:
+    hidden = [c for c in chosen if c not in shown and any(texts[c])]  # the reader's columns that did not fit first
+    ordered = hidden + [c for c in left_out if c not in hidden]
+    if len(frame) and ((left_out and columns is None) or hidden):
         more = len(left_out)
-        what = ", ".join(visible(str(c)) for c in left_out[:8]) + (", ..." if len(left_out) > 8 else "")
+        what = ", ".join(visible(str(c)) for c in ordered[:8]) + (", ..." if len(ordered) > 8 else "")
         print(f"({len(frame)} rows; {more} more column{'s' if more != 1 else ''}: {what}. Choose with "
               "--columns a,b,c or --columns all; -o file.csv writes every column)", file=notes)  # fmt: skip
     return left_out

@@ -30,9 +30,9 @@ from ..net import HttpClient, HttpConfig, run_sync
 from ..net.policy import url_problem
 from ..resolvers import chandra, erosita, eso, heasarc, xsa
 from . import verified
-from .claim import claim
 from .decompress import decompress_file, decompressed_name
 from .fetch import FileTask, confirm_on_disk, fetch_file, fsync_dirs, is_complete
+from .locks import claim
 from .mirrors import candidates, normalise
 from .naming import INDEX as NAMES_INDEX
 from .naming import URL_NAMED, ServerName, recorded, recorded_owner, url_name, url_named

@@ -18,12 +18,13 @@ from .policy import (
     pause,
     retry_after_seconds,
     same_origin,
+    unknown_host,
 )  # fmt: skip
-from .session import Session
+from .sync import Session
 
 __all__ = [
     "RETRY_STATUSES", "BodyTooLarge", "Deadline", "HttpClient", "HttpConfig", "Response", "Session", "is_loopback",
-    "pause", "retry_after_seconds", "run_sync", "same_origin", "session",
+    "pause", "retry_after_seconds", "run_sync", "same_origin", "session", "unknown_host",
 ]  # fmt: skip
 
 

@@ -27,6 +27,7 @@ from .policy import (
     next_hop,
     refuse_replay,
     too_big,
+    unknown_host,
 )
 
 __all__ = ["HttpClient", "Response"]
@@ -156,6 +157,10 @@ class HttpClient:
                 raise ServiceError(f"{method} {url}: {why}", url=url) from None
             except (aiohttp.ClientError, asyncio.TimeoutError) as err:
                 last_error = err
+                if unknown_host(err):  # no such name (or no network): not retried
+                    why = f"the name of the host '{unknown_host(err)}' could not be looked up"
+                    raise ServiceError(f"{method} {url}: {why}; is this machine online, and is the endpoint right?",
+                                       url=url) from None  # fmt: skip
                 if attempt + 1 < attempts:
                     await asyncio.sleep(self.pause(attempt, None))
                 continue

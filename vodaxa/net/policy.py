@@ -254,3 +254,19 @@ def declared_length(headers: Mapping[str, str]) -> int | None:
     """The Content-Length header as a number, or None when absent or not a plain number."""
     value = (headers.get("Content-Length") or "").strip()
     return int(value) if value.isdigit() else None
+
+
+def unknown_host(err: BaseException | None) -> str | None:
+    """The host whose name could not be looked up, when that is what ``err`` (or what it wraps) says; else None.
+    Such a failure is not retried: with no network, or a mistyped host, asking again only costs the reader time."""
+    import socket
+
+    seen = 0
+    while err is not None and seen < 8:
+        if isinstance(err, socket.gaierror) or type(err).__name__ in ("NameResolutionError", "ClientConnectorDNSError"):
+            host = getattr(err, "_host", None) or getattr(getattr(err, "_conn_key", None), "host", None)
+            return str(host or "?")
+        err = getattr(err, "cause", None) or err.__cause__ or err.__context__ or (
+            err.args[0] if err.args and isinstance(err.args[0], BaseException) else None)  # fmt: skip
+        seen += 1
+    return None

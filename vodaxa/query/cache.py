@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import threading
 import time
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +18,7 @@ from pathlib import Path
 from astropy.table import Table
 
 from ..config import cache_dir
+from ..quiet import quiet
 
 __all__ = ["QueryCache", "default_cache"]
 
@@ -53,8 +54,7 @@ class QueryCache:
         try:
             if time.time() - path.stat().st_mtime > self.ttl:
                 return None
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with quiet():
                 return Table.read(path, format="votable")
         except (OSError, ValueError):
             return None
@@ -64,9 +64,8 @@ class QueryCache:
         if not self.enabled:
             return
         path = self._dir() / f"{key}.xml"
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")  # threads of one process too
+        with quiet():
             table.write(tmp, format="votable", overwrite=True)
         os.replace(tmp, path)
 

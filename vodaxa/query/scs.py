@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import warnings
 from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import urlencode
@@ -28,6 +27,7 @@ from astropy.table import Table
 from ..config import endpoints
 from ..errors import QueryError, ServiceError
 from ..net import HttpClient, HttpConfig, run_sync
+from ..quiet import quiet
 from ..specs.registry import MissionSpec, clean_text
 
 __all__ = ["cone", "cone_url", "cones", "parse", "search_cones"]
@@ -57,8 +57,7 @@ def parse(body: bytes, url: str, *, status: int = 200, content_type: str = "") -
     if status >= 400 and b"<votable" not in head:
         raise ServiceError(f"the cone search {url} failed with HTTP {status}", url=url, status=status)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet():
             votable = parse_votable(io.BytesIO(body))
     except Exception as err:  # astropy raises many types for what is not a VOTable
         raise ServiceError(f"the cone search {url} did not answer with a VOTable ({err})", url=url) from None

@@ -9,7 +9,6 @@ import contextlib
 import http.client
 import logging
 import time
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -17,7 +16,7 @@ import pyvo
 import requests
 import urllib3
 from astropy.table import Table
-from pyvo.dal.exceptions import DALFormatError, DALOverflowWarning, DALQueryError, DALServiceError
+from pyvo.dal.exceptions import DALFormatError, DALQueryError, DALServiceError
 
 from .. import net
 from ..errors import QueryError, ServiceError, VodaxaError
@@ -92,6 +91,8 @@ class TapRunner:
                 table = self._run_async(adql, uploads, deadline) if use_async else self._run_sync(adql, uploads)
                 break
             except (requests.ConnectionError, requests.Timeout, _Transient) as err:
+                if _unknown_host(err):  # no such host (or no network): asking again in seconds does not help
+                    raise _unknown_host(err) from None
                 wait = net.pause(self.config, attempt, getattr(err, "retry_after", None))
                 attempt += 1
                 if attempt > self.retries or not deadline.allows(wait):
@@ -104,24 +105,27 @@ class TapRunner:
 
     # ------------------------------------------------------------------------------ sync
     def _run_sync(self, adql: str, uploads: Mapping[str, Table] | None) -> Table:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", DALOverflowWarning)
-            try:
-                result = self.service.run_sync(adql, uploads=dict(uploads) if uploads else None, maxrec=self._maxrec())
-            except DALQueryError as err:
-                raise QueryError(f"the TAP service {self.url} refused the query: {err}", url=self.url) from None
-            except DALFormatError as err:
-                if _ours(err) is not None:  # the network core's own verdict (a body over the cap, ...)
-                    raise _ours(err) from None
-                if _lost(err):  # the connection broke mid-answer: worth another try, not "is the URL right?"
-                    raise _Transient(f"the answer was cut short ({_lost(err)})") from None
-                raise ServiceError(
-                    f"TAP service {self.url} did not answer with a VOTable ({err}); is the URL right?",
-                    url=self.url,
-                ) from None
-            except DALServiceError as err:
-                raise _classify(err, self.url) from None
-        self._check_overflow(result, caught)
+        # No warnings.catch_warnings here: missions query in threads at once, and that context manager swaps the
+        # process-wide warning state, so interleaved calls left every later warning of the session recorded
+        # into a list nobody reads.  Overflow is read from the answer's status instead.
+        try:
+            result = self.service.run_sync(adql, uploads=dict(uploads) if uploads else None, maxrec=self._maxrec())
+        except DALQueryError as err:
+            raise QueryError(f"the TAP service {self.url} refused the query: {err}", url=self.url) from None
+        except DALFormatError as err:
+            if _ours(err) is not None:  # the network core's own verdict (a body over the cap, ...)
+                raise _ours(err) from None
+            if _unknown_host(err):
+                raise _unknown_host(err) from None
+            if _lost(err):  # the connection broke mid-answer: worth another try, not "is the URL right?"
+                raise _Transient(f"the answer was cut short ({_lost(err)})") from None
+            raise ServiceError(
+                f"TAP service {self.url} did not answer with a VOTable ({err}); is the URL right?",
+                url=self.url,
+            ) from None
+        except DALServiceError as err:
+            raise _classify(err, self.url) from None
+        self._check_overflow(result)
         return result.to_table()
 
     # ------------------------------------------------------------------------------ async
@@ -143,10 +147,8 @@ class TapRunner:
                 except DALQueryError as err:
                     reason = str(err)
                 raise QueryError(f"the TAP job at {job.url} failed: {reason}", url=self.url)
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", DALOverflowWarning)
-                result = job.fetch_result()
-            self._check_overflow(result, caught)
+            result = job.fetch_result()
+            self._check_overflow(result)
             return result.to_table()
         except DALFormatError as err:
             if _lost(err) and _ours(err) is None:
@@ -167,9 +169,9 @@ class TapRunner:
                 log.warning("could not delete TAP job %s: %s", job.url, err)
 
     # ------------------------------------------------------------------------------ overflow
-    def _check_overflow(self, result: pyvo.dal.DALResults, caught: list) -> None:
+    def _check_overflow(self, result: pyvo.dal.DALResults) -> None:
         status = str(getattr(result, "status", ("OK", ""))[0]).upper()
-        if status == "OVERFLOW" or any(issubclass(w.category, DALOverflowWarning) for w in caught):
+        if status == "OVERFLOW":  # what pyvo's DALOverflowWarning says, read from the answer itself
             raise TruncatedResultError(
                 f"the TAP service {self.url} truncated the answer at {len(result)} rows (MAXREC); "
                 "narrow the query (filters, positions) or raise maxrec if the service allows",
@@ -210,6 +212,15 @@ def _lost(err: BaseException) -> str | None:
     """What broke, when ``err`` comes from a connection lost or timed out mid-answer; else None."""
     lost = next((e for e in _chain(err) if isinstance(e, _LOST)), None)
     return None if lost is None else type(lost).__name__
+
+
+def _unknown_host(err: BaseException) -> ServiceError | None:
+    """A ServiceError saying the host's name could not be looked up, when that is what ``err`` comes from."""
+    host = next((net.unknown_host(e) for e in _chain(err) if net.unknown_host(e)), None)
+    if host is None:
+        return None
+    return ServiceError(f"the name of the host '{host}' could not be looked up: is this machine online, and is the "
+                        "endpoint right ('vodaxa config show')? Not retried", url=None)  # fmt: skip
 
 
 def _ours(err: BaseException) -> VodaxaError | None:

@@ -16,7 +16,6 @@ import io
 import logging
 import math
 import re
-import warnings
 import xml.etree.ElementTree as ET
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -29,6 +28,7 @@ import numpy as np
 from ..errors import ResolveError, ServiceError
 from ..net import HttpClient
 from ..net.policy import url_problem
+from ..quiet import quiet
 
 __all__ = [
     "DATALINK_MIME",
@@ -372,8 +372,7 @@ def _astropy_rows(body: bytes, url: str) -> list[LinkRow]:
     from astropy.io.votable import parse_single_table
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet():
             table = parse_single_table(io.BytesIO(body)).to_table()
     except Exception as err:  # astropy raises many types for malformed documents
         raise ResolveError(f"{url} answered an unreadable VOTable: {err}", url=url) from None

@@ -190,6 +190,8 @@ class HeasarcArchive:
             "datalink": f"{base}/xamin/vo/datalink",
             "ftp": f"{base}/FTP/",
             "scs": f"{base}{SCS_PATH}",
+            "tar": f"{base}{TAR_PATH}",
+            "s3": f"{base}/FTP/",  # HEASARC's S3 bucket holds the /FTP tree at its root: the same files here
         }
 
     # --------------------------------------------------------------------------- application

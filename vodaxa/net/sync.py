@@ -34,6 +34,7 @@ from .policy import (
     redacted,
     refuse_replay,
     too_big,
+    unknown_host,
 )
 
 __all__ = ["Session"]
@@ -112,6 +113,8 @@ class Session(requests.Session):
                 answer = self._follow(method, url, args, {**kwargs, "timeout": timeout}, headers, params,
                                       follow=follow, secret_body=secret_body)  # fmt: skip
             except (requests.ConnectionError, requests.Timeout) as err:
+                if unknown_host(err):  # no such name (or no network): not retried
+                    raise
                 wait = pause(self.config, attempt)
                 if deadline.spent or _CALL.dog.fired:
                     raise _slow(redacted(url), self.config) from None
