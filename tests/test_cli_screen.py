@@ -74,8 +74,9 @@ def test_observation_tables_default_to_the_reader_columns():
     frame = pd.DataFrame(columns=["mission", "obs_id", "ra", "dec", "start", "xrt_exposure", "separation", "in_fov"])
     assert choose_columns(frame, None) == ["mission", "obs_id", "separation", "in_fov", "start", "ra", "dec"]
     assert choose_columns(frame, "all") == list(frame.columns)
+    assert choose_columns(frame, "obs_id,nope") == ["obs_id", "nope"]  # no rows: the headers asked for
     with pytest.raises(InputError, match="no column 'nope'"):
-        choose_columns(frame, "obs_id,nope")
+        choose_columns(pd.DataFrame({"obs_id": ["1"]}), "obs_id,nope")
 
 
 def test_search_prints_a_fitted_table_and_files_get_every_column(vodaxa_sandbox, capsys, monkeypatch, tmp_path):
@@ -153,3 +154,56 @@ def test_an_unknown_name_is_bad_input_and_writes_nothing(vodaxa_sandbox, capsys,
     assert not out.exists()
     assert main(["search", "swift", "--name", "Crab", "--name", "Cas A", "-o", str(out)]) == 0
     assert "Crab, Cas A: RA 83.63" in capsys.readouterr().err and out.exists()
+
+
+def test_server_text_cannot_split_a_csv_row_or_break_a_votable(tmp_path):
+    import warnings
+
+    from vodaxa.cli.io import read_observations, write_table
+
+    frame = pd.DataFrame({"mission": ["chandra", "chandra"], "obs_id": ["0057", "0058"],
+                          "target_name": ["Sgr A*\rchandra,9999", "esc\x1b[2J nul\x00"]})  # fmt: skip
+    write_table(frame, "csv", tmp_path / "x.csv")
+    back = read_observations(tmp_path / "x.csv")
+    assert len(back) == 2 and list(back["obs_id"]) == ["0057", "0058"]
+    assert back["target_name"].iloc[0] == "Sgr A*\rchandra,9999"  # the cell as sent, in its own row
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        write_table(frame, "votable", tmp_path / "x.xml")
+    assert any("XML cannot carry" in str(w.message) for w in caught)
+    again = read_observations(tmp_path / "x.xml")  # a VOTable that reads back (it did not, with raw ESC or NUL)
+    assert list(again["obs_id"]) == ["0057", "0058"] and "\\x1b[2J" in again["target_name"].iloc[1]
+
+
+def test_empty_column_lists_and_empty_answers(vodaxa_sandbox, capsys, tmp_path):
+    assert main(["missions", "--columns", ""]) == 2
+    assert "give column names" in capsys.readouterr().err
+    out = tmp_path / "none.csv"
+    args = ["search", "nustar_pointed", "--ra", "10", "--dec", "-80", "--radius", "0.01", "--columns",
+            "obs_id,separation,in_fov", "-o", str(out)]  # fmt: skip
+    assert main(args) == 0
+    assert out.read_text().splitlines()[0] == "obs_id,separation,in_fov"
+
+
+def test_a_sandbox_that_cannot_start_leaves_no_port_open(tmp_path):
+    import socket
+
+    from vodaxa.cli.sandbox import consecutive_ports
+    from vodaxa.errors import SandboxError
+    from vodaxa.sandbox import Sandbox, SandboxConfig
+
+    first = 47410
+    ports = consecutive_ports(first)
+    blocker = socket.socket()
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    blocker.bind(("127.0.0.1", ports["cxc"]))  # the fifth archive's port is taken
+    blocker.listen()
+    try:
+        with pytest.raises(SandboxError, match="could not start"):
+            Sandbox(SandboxConfig(cache=tmp_path, ports=ports)).start()
+        for name in ("heasarc", "erosita", "eso", "xsa"):  # started before the failure: closed again
+            with socket.socket() as probe:
+                assert probe.connect_ex(("127.0.0.1", ports[name])) != 0, name
+    finally:
+        blocker.close()
+    assert consecutive_ports(65536 - len(ports))["registry"] == 65535

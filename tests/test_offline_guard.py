@@ -41,3 +41,20 @@ def test_the_guard_nests_and_names_who_tripped_it():
         assert socket.getaddrinfo("127.0.0.1", 80)
     assert socket.getaddrinfo is before  # the outer (session) guard is back, not the raw socket
     assert is_local("::1") and is_local("localhost") and not is_local("10.0.0.1")
+
+
+def test_old_style_lookups_and_udp_are_refused_too():
+    import socket
+
+    import pytest
+
+    from vodaxa.sandbox.offline import loopback_only
+
+    with loopback_only("this test"):
+        with pytest.raises(socket.gaierror, match="loopback"):
+            socket.gethostbyname("example.org")
+        with pytest.raises(socket.gaierror, match="loopback"):
+            socket.gethostbyname_ex("example.org")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, pytest.raises(ConnectionRefusedError):
+            udp.sendto(b"x", ("192.0.2.1", 53))
+        assert socket.gethostbyname("localhost").startswith("127.")

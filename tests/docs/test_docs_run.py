@@ -33,9 +33,14 @@ from vodaxa.sandbox import Sandbox, SandboxConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-RUNS = {"python": "python", "py": "python", "sh": "shell", "bash": "shell", "shell": "shell", "console": "shell"}
+RUNS = {"python": "python", "py": "python", "sh": "shell", "bash": "shell", "shell": "shell"}
+SHOWN = {"text", "json", "toml", "ini", "xml", "csv", "yaml", "adql", "sql"}  # fences that are data, not run
 SKIP = re.compile(r"<!--\s*docs:\s*skip:\s*(?P<why>\S.*?)\s*-->\s*$", re.S)
 MAX_SKIPPED = 3  # real-archive-only and install blocks: kept to a minimum
+
+
+class Unrunnable(Exception):
+    """A code block the runner would neither run nor count: an unknown fence language, or an indented block."""
 
 
 @dataclass
@@ -52,9 +57,14 @@ def blocks(page: Path) -> list[Block]:
     tokens = MarkdownIt("commonmark").parse(page.read_text(encoding="utf-8"))
     found, previous = [], None
     for token in tokens:
+        if token.type == "code_block":  # indented code: neither run nor visibly skipped
+            raise Unrunnable(f"{page.name}:{(token.map or [0])[0] + 1}: an indented code block; fence it (```python)")
         if token.type == "fence":
             language = (token.info.split() or [""])[0].lower()
             kind = RUNS.get(language)
+            if kind is None and language not in SHOWN:
+                raise Unrunnable(f"{page.name}:{(token.map or [0])[0] + 1}: fence language {language!r} is neither "
+                                 f"run ({', '.join(RUNS)}) nor data ({', '.join(sorted(SHOWN))})")  # fmt: skip
             marker = previous.content.strip() if previous is not None and previous.type == "html_block" else ""
             skip = SKIP.match(marker)
             if kind is not None:
@@ -99,7 +109,7 @@ def run_python(block: Block, namespace: dict) -> None:
 
 def run_shell(block: Block, env: dict[str, str], cwd: Path) -> None:
     """Run a shell block with bash, stopping at the first failing command."""
-    script = "set -euo pipefail\n" + block.code
+    script = "set -euo pipefail\nshopt -s inherit_errexit\n" + block.code
     done = subprocess.run(["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     if done.returncode:
         pytest.fail(f"{block.page.name}:{block.line}: the shell block failed (exit {done.returncode}):\n"
@@ -115,6 +125,8 @@ def test_every_block_of_the_page_runs(page, sandbox, tmp_path, monkeypatch):
     monkeypatch.setenv("VODAXA_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("VODAXA_ENDPOINTS", str(endpoints_file))
     monkeypatch.setenv("VODAXA_QUERY_CACHE", "0")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # a block writing to ~ writes into this test's folder
+    (tmp_path / "home").mkdir()
     for name in ("VODAXA_ESO_USERNAME", "VODAXA_ESO_PASSWORD", "VODAXA_ESO_TOKEN", "VODAXA_XSA_USERNAME",
                  "VODAXA_XSA_PASSWORD"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
@@ -137,6 +149,7 @@ def test_every_block_of_the_page_runs(page, sandbox, tmp_path, monkeypatch):
             else:
                 run_shell(block, env, work)
             ran += 1
+    assert ran or not blocks(page), f"{page.name}: no block ran"
     for name in ("sandbox", "sb"):  # pages that start their own sandbox stop it
         started = namespace.get(name)
         if started is not None and hasattr(started, "stop") and started is not sb:
@@ -151,3 +164,16 @@ def test_the_pages_skip_little_and_say_why():
     assert len(runnable) >= 20
     print(f"{len(runnable)} documentation blocks run, {len(skipped)} skipped: "
           + json.dumps({f"{b.page.name}:{b.line}": b.skip for b in skipped}))  # fmt: skip
+
+
+def test_blocks_the_runner_would_not_run_are_refused(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("# x\n\n```python3\nprint(1)\n```\n")
+    with pytest.raises(Unrunnable, match="neither run"):
+        blocks(page)
+    page.write_text("# x\n\nText.\n\n    print('indented')\n")
+    with pytest.raises(Unrunnable, match="indented code block"):
+        blocks(page)
+    page.write_text("# x\n\n<!-- docs: skip: real archives only -->\n```sh\nvodaxa demo --real\n```\n\n"
+                    "```text\nx\n```\n")
+    assert [(b.kind, b.skip) for b in blocks(page)] == [("shell", "real archives only")]

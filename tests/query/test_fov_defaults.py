@@ -78,3 +78,45 @@ def test_in_fov_names_only_instruments_that_took_data():
     assert out["separation"].tolist() == [0.0, 0.0]
     assert out["in_fov"].tolist()[0] == "XRT"
     assert "XRT" not in out["in_fov"].tolist()[1].split(";")
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda s: s.update(instruments_chosen="no"),
+        lambda s: s["filtering_operations"].append({"name": "filter_on_magic", "arguments": {}}),
+        lambda s: s["filtering_operations"][0]["arguments"]["positions"].update(ra=["NaN"]),
+        lambda s: s["filtering_operations"][0]["arguments"]["positions"].update(dec=[95.0]),
+        lambda s: s.update(filtering_operations="all"),
+        lambda s: s.update(instruments=3),
+    ],
+    ids=["chosen-text", "unknown-filter", "nan-position", "off-sky", "history-text", "instruments-number"],
+)
+def test_an_edited_state_file_is_refused_with_a_reason(sky, tmp_path, edit):
+    import json
+
+    from vodaxa.errors import VodaxaError
+    from vodaxa.query.mission import Mission
+
+    mission = Mission("swift")
+    mission.filter_on_name("Crab")
+    path = mission.save(tmp_path / "state.json")
+    state = json.loads(path.read_text())
+    edit(state)
+    path.write_text(json.dumps(state))
+    with pytest.raises(VodaxaError, match="save the mission again"):
+        Mission.load(path)
+
+
+def test_a_row_off_the_sky_costs_its_own_separation_only():
+    import pandas as pd
+
+    from vodaxa.query.mission import Mission
+    from vodaxa.query.search import with_separations
+
+    mission = Mission("nustar_pointed")
+    rows = pd.DataFrame({"obs_id": ["a", "b", "c"], "ra": [83.6331, 83.6331, "x"], "dec": [22.0145, 95.0, 1.0],
+                         "ontime_a": [1.0, 1.0, 1.0], "ontime_b": [1.0, 1.0, 1.0]})  # fmt: skip
+    out = with_separations(rows, mission, [[83.6331, 22.0145]])
+    assert out["separation"].iloc[0] == 0.0 and out["separation"].iloc[1:].isna().all()
+    assert out["in_fov"].tolist() == ["FPMA;FPMB", "", ""]

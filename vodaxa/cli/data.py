@@ -180,6 +180,10 @@ def find_observations(
             failures[name] = str(err)
             report(f"  {name}: failed: {err}")
             continue
+        except (KeyError, ValueError, TypeError) as err:  # an answer vodaxa cannot read fails that mission only
+            failures[name] = f"the archive's answer could not be read ({type(err).__name__}: {err})"
+            report(f"  {name}: failed: {failures[name]}")
+            continue
         report(f"  {name}: {plural(len(found), 'observation')} (searched within {_radius_text(mission, radius)})")
         frames.append(found)
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(registry.OBS_COLUMNS))

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NoObservationsError
-from .io import _terminal
+from .io import _terminal, csv_text
 
 __all__ = ["DEMO_MISSIONS", "add_commands", "cmd_demo", "run_demo"]
 
@@ -82,7 +82,7 @@ def run_demo(
     manifest = resolve(chosen)
     dest.mkdir(parents=True, exist_ok=True)
     manifest.to_json(dest / "manifest.json")
-    found.to_csv(dest / "observations.csv", index=False)
+    (dest / "observations.csv").write_bytes(csv_text(found).encode())
     totals = (
         manifest.summary()
         .groupby("mission")

@@ -226,7 +226,7 @@ def write_table(frame: pd.DataFrame, fmt: str, path: Path | None = None, columns
     if columns is not None:
         from .screen import choose_columns
 
-        frame = frame[choose_columns(frame, columns)]
+        frame = frame.reindex(columns=choose_columns(frame, columns))
     if fmt == "csv":
         import json
 
@@ -234,7 +234,7 @@ def write_table(frame: pd.DataFrame, fmt: str, path: Path | None = None, columns
         if nested:  # JSON in the cell, which any reader can parse, rather than Python's repr
             frame = frame.assign(**{c: frame[c].map(lambda v: json.dumps(v) if isinstance(v, (dict, list)) else v)
                                     for c in nested})  # fmt: skip
-        _emit(frame.to_csv(index=False), path)
+        _emit(csv_text(frame), path)
     elif fmt == "json":
         import json
 
@@ -251,6 +251,12 @@ def write_table(frame: pd.DataFrame, fmt: str, path: Path | None = None, columns
             table.write(path, format="votable", overwrite=True)
     else:
         raise InputError(f"unknown output format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """``frame`` as CSV with RFC 4180's CRLF line ends: a cell holding a bare carriage return (a server's text) is
+    then quoted, so it can never split a row in two for the reader (with "\n" line ends, pandas leaves it bare)."""
+    return frame.to_csv(index=False, lineterminator="\r\n")
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -294,7 +300,18 @@ def _votable_ready(frame: pd.DataFrame) -> pd.DataFrame:
             out[name] = column.map(lambda v: "" if pd.isna(v) else v.isoformat())
         elif not pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
             out[name] = column.map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v))
+            if out[name].map(lambda v: bool(_NOT_XML.search(v))).any():  # XML 1.0 cannot hold them at all
+                import warnings
+
+                warnings.warn(f"column {name!r} holds control characters XML cannot carry; the VOTable shows them "
+                              "escaped (\\x1b, ...): CSV and JSON keep them as sent", stacklevel=3)  # fmt: skip
+                out[name] = out[name].map(lambda v: _NOT_XML.sub(lambda m: m.group().encode("unicode_escape")
+                                                                 .decode("ascii"), v))  # fmt: skip
     return out
+
+
+#: Characters XML 1.0 cannot hold, even escaped (C0 controls but tab, newline and carriage return).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _emit(text: str, path: Path | None) -> None:

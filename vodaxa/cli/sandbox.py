@@ -40,10 +40,10 @@ def consecutive_ports(first: int) -> dict[str, int]:
 
     if not first:
         return {}
-    if not 0 < first <= 65535 - len(SHAPES):
+    if not 0 < first <= 65536 - len(SHAPES):
         from ..errors import InputError
 
-        raise InputError(f"--port {first}: give a port from 1 to {65535 - len(SHAPES)} (the archives take "
+        raise InputError(f"--port {first}: give a port from 1 to {65536 - len(SHAPES)} (the archives take "
                          f"{len(SHAPES)} consecutive ports from it), or 0 for any free ports")  # fmt: skip
     return {name: first + i for i, name in enumerate(SHAPES)}
 
@@ -68,8 +68,12 @@ def sandbox_config(args: argparse.Namespace):  # -> SandboxConfig, imported lazi
 def cmd_sandbox_serve(args: argparse.Namespace) -> int:
     """Serve until interrupted; print the endpoints (and write them to a file if asked)."""
     from ..config import cache_dir
+    from ..errors import InputError
     from ..sandbox import Sandbox
 
+    wanted = args.endpoints_file
+    if wanted is not None and (wanted.is_dir() or not wanted.parent.is_dir()):
+        raise InputError(f"--endpoints-file {wanted}: give a file name in an existing folder")
     with Sandbox(sandbox_config(args)) as sandbox:
         print(json.dumps(sandbox.endpoints, indent=2))
         port = sandbox.url.rsplit(":", 1)[1]

@@ -47,11 +47,15 @@ def choose_columns(frame: pd.DataFrame, columns: str | Sequence[str] | None) -> 
     kind, else every column.  An unknown name is an InputError listing the table's columns."""
     names = list(frame.columns)
     if isinstance(columns, str):
+        if not columns.strip(" ,"):
+            raise InputError("--columns: give column names, comma-separated (e.g. obs_id,start), or 'all'")
         columns = [c.strip() for c in columns.split(",") if c.strip()]
     if columns:
         if [c.lower() for c in columns] == ["all"]:
             return names
         unknown = [c for c in columns if c not in names]
+        if unknown and frame.empty:
+            return list(dict.fromkeys(columns))  # no rows to show them for: the file still gets those headers
         if unknown:
             raise InputError(f"--columns: no column {', '.join(map(repr, unknown))} in this table; it has "
                              f"{', '.join(names)} (or use --columns all)")  # fmt: skip
@@ -64,8 +68,9 @@ def choose_columns(frame: pd.DataFrame, columns: str | Sequence[str] | None) -> 
 
 def terminal_width(stream: TextIO) -> int | None:
     """The width to fit, or None when ``stream`` is not a terminal and ``COLUMNS`` is not set (no limit)."""
-    if os.environ.get("COLUMNS", "").strip().isdigit():
-        return max(40, int(os.environ["COLUMNS"]))
+    text = os.environ.get("COLUMNS", "").strip()
+    if text.isascii() and text.isdigit():
+        return max(40, int(text))
     isatty = getattr(stream, "isatty", None)
     if isatty is not None and isatty():
         return max(40, shutil.get_terminal_size((100, 24)).columns)
@@ -122,6 +127,7 @@ def render(
     stream = stream or sys.stdout
     notes = notes or sys.stderr
     chosen = choose_columns(frame, columns)
+    frame = frame.reindex(columns=list(dict.fromkeys([*frame.columns, *chosen])))  # named columns of an empty answer
     width = (terminal_width(stream) if fit is True else None) if isinstance(fit, bool) else max(40, int(fit))
     texts = {c: [_cell(v) for v in frame[c]] for c in chosen}
     cut = width is not None  # at a terminal, long cells are cut; elsewhere shown whole
@@ -154,6 +160,7 @@ def render(
     if len(frame) and ((left_out and columns is None) or hidden):
         more = len(left_out)
         what = ", ".join(visible(str(c)) for c in ordered[:8]) + (", ..." if len(ordered) > 8 else "")
-        print(f"({len(frame)} rows; {more} more column{'s' if more != 1 else ''}: {what}. Choose with "
-              "--columns a,b,c or --columns all; -o file.csv writes every column)", file=notes)  # fmt: skip
+        rows = f"{len(frame)} row{'s' if len(frame) != 1 else ''}"
+        print(f"({rows}; {more} more column{'s' if more != 1 else ''}: {what}. Choose with --columns a,b,c or "
+              "--columns all; -o file.csv writes every column)", file=notes)  # fmt: skip
     return left_out

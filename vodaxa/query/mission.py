@@ -634,6 +634,7 @@ class Mission:
             raise VodaxaError(f"{path}: not a readable vodaxa mission state ({err})") from None
         if state.get("vodaxa_state") != STATE_VERSION or "mission" not in state:
             raise VodaxaError(f"{path}: not a vodaxa mission state file (version {state.get('vodaxa_state')})")
+        _check_state(path, state)
         chosen = state.get("instruments") if state.get("instruments_chosen", True) else None
         mission = cls(state["mission"], chosen, **options)
         if state.get("spec_version") != mission.spec.version:
@@ -766,6 +767,8 @@ def _distance_json(distance: Any, name: str = "search_distance") -> Any:
     if isinstance(distance, Mapping):
         return {str(k): _distance_json(v, name) for k, v in distance.items()}
     how = "give degrees (0.1), an astropy Quantity (6 * u.arcmin), a list per position or a dict per instrument"
+    if isinstance(distance, (bool, np.bool_, str, bytes)):  # True is 1 to numpy, "0.5" a string: both mistakes
+        raise InputError(f"{name}={distance!r} is not a number or an angle: {how}")
     try:
         value = np.asarray(distance.to_value(u.deg) if isinstance(distance, u.Quantity) else distance, dtype=float)
     except (TypeError, ValueError):  # astropy's UnitConversionError is a ValueError
@@ -807,3 +810,40 @@ def _time_column(values: list) -> np.ndarray:
     if values and isinstance(values[0], datetime):
         return np.array([v.replace(tzinfo=None).isoformat() for v in values])
     return np.asarray(values, dtype=float)
+
+
+#: The filters a saved history may hold (each a method of Mission of the same name).
+FILTERS = ("filter_on_obs_ids", "filter_on_rect_region", "filter_on_positions", "filter_on_name", "filter_on_time",
+           "filter_on_target_type", "filter_on_positions_at_time")  # fmt: skip
+
+
+def _check_state(path: str | Path, state: dict[str, Any]) -> None:
+    """VodaxaError naming what is wrong when a state file was edited into something :meth:`Mission.load` would
+    misread (a choice that is not true/false, an unknown filter, positions that are not on the sky)."""
+
+    def bad(what: str) -> VodaxaError:
+        return VodaxaError(f"{path}: {what}; save the mission again (Mission.save) rather than edit the file")
+
+    if not isinstance(state.get("instruments_chosen", True), bool):
+        raise bad(f"'instruments_chosen' must be true or false, not {state['instruments_chosen']!r}")
+    instruments = state.get("instruments")
+    if instruments is not None and not (isinstance(instruments, list) and all(isinstance(i, str) for i in instruments)):
+        raise bad(f"'instruments' must be a list of names, not {instruments!r}")
+    history = state.get("filtering_operations", [])
+    if not isinstance(history, list):
+        raise bad("'filtering_operations' must be a list")
+    for number, op in enumerate(history, 1):
+        if not isinstance(op, dict) or op.get("name") not in FILTERS or not isinstance(op.get("arguments"), dict):
+            name = op.get("name") if isinstance(op, dict) else op
+            raise bad(f"filter {number} ({name!r}) is not one of {', '.join(FILTERS)} with its arguments")
+        where = op["arguments"].get("positions")
+        if where is None:
+            continue
+        try:
+            ra = np.asarray(where["ra"], dtype=float)
+            dec = np.asarray(where["dec"], dtype=float)
+        except (KeyError, TypeError, ValueError):
+            raise bad(f"filter {number} ({op['name']}): positions must be lists of ra and dec in degrees") from None
+        if ra.shape != dec.shape or not ra.size or not (np.isfinite(ra).all() and np.isfinite(dec).all()) or (
+                np.abs(dec) > 90).any():  # fmt: skip
+            raise bad(f"filter {number} ({op['name']}): positions must be finite, with |dec| <= 90")

@@ -96,6 +96,8 @@ def search(
                 empty.append(name)
             except VodaxaError as err:
                 errors[name] = str(err)
+            except (KeyError, ValueError, TypeError) as err:  # an answer in a shape vodaxa cannot read: this
+                errors[name] = f"the archive's answer could not be read ({type(err).__name__}: {err})"  # mission only
     if empty:
         warnings.warn(f"no observations found by: {', '.join(empty)}", stacklevel=2)
     if errors:
@@ -108,13 +110,14 @@ def search(
     return result
 
 
-def _radius_used(mission: Mission, distance: Any) -> float | dict[str, float] | None:
-    """The search distance ``mission`` used, in degrees (its default when none was given)."""
+def _radius_used(mission: Mission, distance: Any) -> float | list[float] | dict[str, float] | None:
+    """The search distance ``mission`` used, in degrees (its default when none was given; a list when one was given
+    per position)."""
     if distance is None:
         default = mission.spec.search_radius(mission.chosen_instruments, explicit=mission._explicit)
         return {k: round(float(v), 6) for k, v in default.items()} if isinstance(default, dict) else round(default, 6)
     value = _distance_json(distance, "radius")
-    return value if isinstance(value, (int, float, dict)) or value is None else None
+    return value
 
 
 def searched_positions(mission: Mission) -> list[tuple[float, float]] | None:
@@ -137,9 +140,20 @@ def with_separations(found: pd.DataFrame, mission: Mission, positions: Any = Non
     if found.empty or positions is None or "separation" in found.columns:
         return found
     targets = mission._coords(positions).reshape(-1)  # the mission's frame, as its table's ra and dec
-    pointing = SkyCoord(found["ra"].astype(float).to_numpy() * u.deg, found["dec"].astype(float).to_numpy() * u.deg,
-                        frame=mission._frame())  # fmt: skip
-    separation = np.min(np.stack([pointing.separation(t).deg for t in targets]), axis=0)
+    def degrees(column: str) -> np.ndarray:
+        if column not in found:
+            return np.full(len(found), np.nan)
+        return pd.to_numeric(found[column], errors="coerce").to_numpy(dtype=float)
+
+    ra, dec = degrees("ra"), degrees("dec")
+    usable = np.isfinite(ra) & np.isfinite(dec) & (np.abs(dec) <= 90)  # a row a server got wrong: no separation
+    separation = np.full(len(found), np.nan)
+    if usable.any():
+        pointing = SkyCoord(ra[usable] * u.deg, dec[usable] * u.deg, frame=mission._frame())
+        nearest = np.full(int(usable.sum()), np.inf)
+        for target in targets:  # a running minimum: memory grows with the rows, not rows x positions
+            np.minimum(nearest, pointing.separation(target).deg, out=nearest)
+        separation[usable] = nearest
     spec, chosen = mission.spec, mission.chosen_instruments
     fov = spec.fov if isinstance(spec.fov, Mapping) else {i: float(spec.fov) for i in chosen}
     columns = spec.exposure_columns

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import logging
+import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -216,11 +217,13 @@ def _lost(err: BaseException) -> str | None:
 
 def _unknown_host(err: BaseException) -> ServiceError | None:
     """A ServiceError saying the host's name could not be looked up, when that is what ``err`` comes from."""
-    host = next((net.unknown_host(e) for e in _chain(err) if net.unknown_host(e)), None)
-    if host is None:
+    failed = next((e for e in _chain(err) if net.unknown_host(e)), None)
+    if failed is None:
         return None
-    return ServiceError(f"the name of the host '{host}' could not be looked up: is this machine online, and is the "
-                        "endpoint right ('vodaxa config show')? Not retried", url=None)  # fmt: skip
+    why = next((str(e) for e in _chain(failed) if isinstance(e, socket.gaierror)), "")
+    return ServiceError(f"the name of the host '{net.unknown_host(failed)}' could not be looked up"
+                        f"{f' ({why})' if why else ''}: is this machine online, and is the endpoint right "
+                        "('vodaxa config show')? Not retried", url=None)  # fmt: skip
 
 
 def _ours(err: BaseException) -> VodaxaError | None:

@@ -31,8 +31,11 @@ def is_local(host: object) -> bool:
 @contextlib.contextmanager
 def loopback_only(who: str = "this run") -> Iterator[None]:
     """Refuse connections and name lookups for other hosts inside the block (``who`` names the culprit)."""
-    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
-    real_getaddrinfo = socket.getaddrinfo
+    patched = {
+        (socket.socket, "connect"): None, (socket.socket, "connect_ex"): None, (socket.socket, "sendto"): None,
+        (socket, "getaddrinfo"): None, (socket, "gethostbyname"): None, (socket, "gethostbyname_ex"): None,
+    }  # fmt: skip
+    real = {key: getattr(*key) for key in patched}
 
     def check(address: object) -> None:
         if isinstance(address, tuple) and not is_local(address[0]):
@@ -40,24 +43,36 @@ def loopback_only(who: str = "this run") -> Iterator[None]:
 
     def connect(self: socket.socket, address: object) -> None:
         check(address)
-        return real_connect(self, address)
+        return real[socket.socket, "connect"](self, address)
 
     def connect_ex(self: socket.socket, address: object) -> int:
         check(address)
-        return real_connect_ex(self, address)
+        return real[socket.socket, "connect_ex"](self, address)
 
-    def getaddrinfo(host: object, *args: object, **kwargs: object) -> list:
-        if host is not None and not is_local(host):
-            raise socket.gaierror(socket.EAI_NONAME, f"{who} may only resolve loopback names, not {host!r}")
-        return real_getaddrinfo(host, *args, **kwargs)
+    def sendto(self: socket.socket, data: bytes, *args: object) -> int:  # (data, address) or (data, flags, address)
+        check(args[-1] if args else None)
+        return real[socket.socket, "sendto"](self, data, *args)
 
-    socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = connect, connect_ex, getaddrinfo
+    def lookup(name: str):
+        def guarded(host: object, *args: object, **kwargs: object) -> object:
+            if host is not None and not is_local(host):
+                raise socket.gaierror(socket.EAI_NONAME, f"{who} may only resolve loopback names, not {host!r}")
+            return real[socket, name](host, *args, **kwargs)
+
+        return guarded
+
+    replacement = {
+        (socket.socket, "connect"): connect, (socket.socket, "connect_ex"): connect_ex,
+        (socket.socket, "sendto"): sendto, (socket, "getaddrinfo"): lookup("getaddrinfo"),
+        (socket, "gethostbyname"): lookup("gethostbyname"), (socket, "gethostbyname_ex"): lookup("gethostbyname_ex"),
+    }  # fmt: skip
+    for (owner, name), function in replacement.items():
+        setattr(owner, name, function)
     try:
         yield
     finally:
-        socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = (
-            real_connect, real_connect_ex, real_getaddrinfo,
-        )  # fmt: skip
+        for (owner, name), function in real.items():
+            setattr(owner, name, function)
 
 
 _ACTIVE: list[contextlib.AbstractContextManager[None]] = []  # guards entered for the rest of the process

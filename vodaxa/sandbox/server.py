@@ -77,7 +77,11 @@ class Sandbox:
                 loop.run_until_complete(self._start_sites())
             except BaseException as err:  # reported to the starting thread
                 failure.append(err)
-                ready.set()
+                try:  # archives already listening stop too: no socket left open that nobody answers
+                    loop.run_until_complete(self._cleanup())
+                finally:
+                    loop.close()
+                    ready.set()
                 return
             ready.set()
             loop.run_forever()
@@ -97,9 +101,9 @@ class Sandbox:
         for name, app in self._apps().items():
             runner = web.AppRunner(app, access_log=None, handle_signals=False)
             await runner.setup()
+            self._runners.append(runner)  # before its site starts: cleaned up even when that fails
             site = web.TCPSite(runner, self.config.host, self.config.ports.get(name, 0), reuse_address=True)
             await site.start()
-            self._runners.append(runner)
             sock = site._server.sockets[0]  # type: ignore[union-attr]
             host, port = sock.getsockname()[:2]
             self.urls[name] = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
