@@ -242,6 +242,10 @@ def write_table(frame: pd.DataFrame, fmt: str, path: Path | None = None, columns
     elif fmt == "votable":
         from astropy.table import Table
 
+        from ..compat import safe_votable_writer
+
+        safe_votable_writer()
+
         table = Table.from_pandas(_votable_ready(frame))
         if path is None:
             buffer = io.BytesIO()

@@ -17,8 +17,11 @@ from pathlib import Path
 
 from astropy.table import Table
 
+from ..compat import safe_votable_writer
 from ..config import cache_dir
 from ..quiet import quiet
+
+safe_votable_writer()  # answers are cached as VOTables (see vodaxa.compat)
 
 __all__ = ["QueryCache", "default_cache"]
 

@@ -113,7 +113,7 @@ def _where(frame: pd.DataFrame, conditions: Sequence[str]) -> np.ndarray:
     """Rows of ``frame`` meeting every ADQL condition (the TAP path's cuts), evaluated by DuckDB."""
     if not conditions or frame.empty:
         return np.ones(len(frame), dtype=bool)
-    con = duckdb.connect(config={"threads": 1})  # in the calling thread only: it reads pandas object columns
+    con = duckdb.connect()
     try:
         con.register("vx_rows", frame.assign(vx_index=np.arange(len(frame))))
         sql = "SELECT vx_index FROM vx_rows WHERE " + " AND ".join(f"({c})" for c in conditions)

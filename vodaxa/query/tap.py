@@ -20,12 +20,15 @@ from astropy.table import Table
 from pyvo.dal.exceptions import DALFormatError, DALQueryError, DALServiceError
 
 from .. import net
+from ..compat import safe_votable_writer
 from ..errors import QueryError, ServiceError, VodaxaError
 from .cache import QueryCache
 
 __all__ = ["TapRunner", "TruncatedResultError"]
 
 log = logging.getLogger(__name__)
+
+safe_votable_writer()  # pyvo writes TAP uploads with astropy's VOTable writer (see vodaxa.compat)
 
 
 class TruncatedResultError(QueryError):

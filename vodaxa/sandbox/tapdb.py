@@ -80,10 +80,7 @@ class TapDatabase:
     def __init__(self, tables: Sequence[TapTable], *, hard_limit: int = 10_000_000) -> None:
         self.tables = {t.qualified.lower(): t for t in tables}
         self.hard_limit = hard_limit
-        # threads=1: DuckDB runs each query in the thread that asked (each its own cursor), never in worker
-        # threads of its own, which would call the Python UDFs below and read pandas object columns there;
-        # with them the interpreter's heap was corrupted now and then (segfaults in later garbage collection)
-        self._con = duckdb.connect(config={"integer_division": True, "threads": 1})
+        self._con = duckdb.connect(config={"integer_division": True})
         self._con.create_function(POLYGON_UDF, point_in_polygon, ["DOUBLE", "DOUBLE", "VARCHAR"], "BOOLEAN")
         self._con.create_function(
             REGION_UDF, region_intersects_circle, ["VARCHAR", "DOUBLE", "DOUBLE", "DOUBLE"], "BOOLEAN"
