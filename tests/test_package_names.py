@@ -65,3 +65,14 @@ def test_no_package_attribute_hides_a_module_of_the_same_name():
         if getattr(parent, leaf, module) is not module:
             hidden.append(f"{parent_name}.{leaf} is {type(getattr(parent, leaf)).__name__}, not the module")
     assert hidden == []
+
+
+def test_the_pytest_plugin_and_the_offline_guard_load_nothing_heavy():
+    """Issue 16 (first step): pytest loads vodaxa's plugin in every run where vodaxa is installed; the sandbox's
+    query engine and web apps load only when a test asks for the fixture."""
+    heavy = (*HEAVY, "sqlglot")
+    code = (f"import sys, vodaxa.sandbox.pytest_plugin, vodaxa.sandbox.offline; "
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules))")  # fmt: skip
+    assert _fresh(code) == "[]"
+    code = "from vodaxa.sandbox import Sandbox, SandboxConfig, serve, Faults, JobLimits; print(Sandbox.__name__)"
+    assert _fresh(code) == "Sandbox"

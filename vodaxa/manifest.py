@@ -24,7 +24,7 @@ import pandas as pd
 from .errors import InputError, ResolveError, UnknownColumnError
 from .redact import redact
 
-__all__ = ["COLUMNS", "NAME_MAX", "Manifest", "safe_file_name", "safe_relative_path"]
+__all__ = ["COLUMNS", "NAME_MAX", "Manifest", "safe_file_name", "safe_relative_path", "unavailable_row"]
 
 COLUMNS: tuple[str, ...] = (
     "mission", "obs_id", "instrument", "url", "local_path", "size", "content_type", "semantics", "category",
@@ -34,6 +34,12 @@ _TEXT = [c for c in COLUMNS if c != "size"]
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _SUFFIX = re.compile(r"(?:\.[A-Za-z][A-Za-z0-9]{0,7}){1,2}$")  # what a capped name keeps: ".fits.Z", ".tar.gz"
 NAME_MAX = 200  # bytes (UTF-8) of a file name: under the usual 255 even with ".part.json" added
+
+
+def unavailable_row(obs_id: Any, note: str | None, **columns: Any) -> dict[str, Any]:
+    """The manifest row for an observation (or one of its files) the archive would not give: no URL, no path,
+    category ``unavailable`` and the reason in ``note``; ``columns`` add what else is known (mission, source_id)."""
+    return {**columns, "obs_id": obs_id, "url": None, "local_path": None, "category": "unavailable", "note": note}
 
 
 def safe_relative_path(path: str) -> str:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..config import endpoints
 from ..errors import InputError, ResolveError
-from ..manifest import Manifest
+from ..manifest import Manifest, unavailable_row
 from ..net import HttpClient, HttpConfig, run_sync
 from ..specs import registry
 from ..specs.registry import MissionSpec
@@ -209,10 +209,7 @@ def _account_for_every_observation(spec: MissionSpec, frame: pd.DataFrame, manif
     if not lost:
         return manifest
     note = f"{spec.archive} listed no files and no reason for this observation"
-    extra = Manifest(
-        [{"mission": spec.name, "obs_id": o, "url": None, "local_path": None, "category": "unavailable", "note": note}
-         for o in lost]
-    )  # fmt: skip
+    extra = Manifest([unavailable_row(o, note, mission=spec.name) for o in lost])
     return manifest + extra
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..config import endpoints
 from ..errors import ResolveError
-from ..manifest import Manifest
+from ..manifest import Manifest, unavailable_row
 from ..net import HttpClient
 from ..specs.registry import MissionSpec
 from .listing import walk
@@ -109,12 +109,4 @@ async def resolve_chandra(
 
 
 def _missing(spec: MissionSpec, obs_id: str, why: str) -> dict:
-    return {
-        "mission": spec.name,
-        "obs_id": obs_id,
-        "url": None,
-        "local_path": None,
-        "category": "unavailable",
-        "source_id": obs_id,
-        "note": why,
-    }
+    return unavailable_row(obs_id, why, mission=spec.name, source_id=obs_id)

@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..config import endpoints
 from ..errors import ResolveError
-from ..manifest import Manifest
+from ..manifest import Manifest, unavailable_row
 from ..net import HttpClient
 from ..specs.registry import MissionSpec
 from .datalink import DataLinkEngine
@@ -234,12 +234,4 @@ def _dr1_file(
 
 def _unavailable(spec: MissionSpec, obs_id: str, url: str | None, why: str) -> dict:
     """A row for an observation whose files cannot be had, with the reason."""
-    return {
-        "mission": spec.name,
-        "obs_id": obs_id,
-        "url": None,
-        "local_path": None,
-        "category": "unavailable",
-        "source_id": url,
-        "note": why,
-    }
+    return unavailable_row(obs_id, why, mission=spec.name, source_id=url)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..config import endpoints
 from ..errors import InputError, ResolveError, ServiceError
-from ..manifest import Manifest
+from ..manifest import Manifest, unavailable_row
 from ..net import HttpClient
 from ..specs.registry import MissionSpec
 from .calselector import parse_cascade, parse_trees, tree_links
@@ -99,7 +99,7 @@ def _frame_record(spec: MissionSpec, row: LinkRow, realm: dict[str, str | None])
         "auth_realm": realm.get(dp_id),
     }
     if row.error_message:
-        return {**base, "url": None, "local_path": None, "category": "unavailable", "note": row.error_message}
+        return unavailable_row(base.pop("obs_id"), row.error_message, **base)
     if row.semantics == "#this" and row.access_url:
         return {
             **base,
@@ -214,16 +214,8 @@ def _cascade_record(spec: MissionSpec, frame_id: str, row: LinkRow, mode: str) -
         return (
             None
             if not row.error_message
-            else {
-                "mission": spec.name,
-                "obs_id": frame_id,
-                "url": None,
-                "local_path": None,
-                "category": "unavailable",
-                "semantics": row.semantics,
-                "source_id": row.id,
-                "note": f"calSelector: {row.error_message}",
-            }
+            else unavailable_row(frame_id, f"calSelector: {row.error_message}", mission=spec.name,
+                                 semantics=row.semantics, source_id=row.id)
         )
     category = str(row.extra.get("eso_category") or "")
     if row.semantics == "#this":

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 import numpy as np
 
 from ..errors import ResolveError, ServiceError
-from ..manifest import Manifest
+from ..manifest import Manifest, unavailable_row
 from ..net import HttpClient
 from ..net.policy import url_problem
 from .datalink import (
@@ -50,8 +50,7 @@ async def resolve_vo(source: Any, http: HttpClient, engine: DataLinkEngine, sema
                 groups[service].append(str(value))
             else:  # a row without an ID cannot be asked about: said, not skipped
                 note = f"row {n}: no {column} value to ask DataLink about"
-                records.append({"obs_id": f"row{n}", "url": None, "local_path": None, "category": "unavailable",
-                                "source_id": f"row{n}", "note": note})  # fmt: skip
+                records.append(unavailable_row(f"row{n}", note, source_id=f"row{n}"))
     if not descriptors:
         links, records = _row_links(table, accept)
         for base, ident in links:
@@ -103,8 +102,7 @@ async def resolve_vo(source: Any, http: HttpClient, engine: DataLinkEngine, sema
         if ident not in covered:
             others = ", ".join(sorted(s for s in found if s)) or "none"
             note = f"no links with the semantics asked for ({_describe(semantics)}); the service listed: {others}"
-            records.append({"obs_id": _last(ident), "url": None, "local_path": None, "category": "unavailable",
-                            "source_id": ident, "note": note})  # fmt: skip
+            records.append(unavailable_row(_last(ident), note, source_id=ident))
     return Manifest(_named_by_observation(records, table, descriptors))
 
 
@@ -176,15 +174,7 @@ def _last(ident: str) -> str:
 
 
 def _unavailable(row: LinkRow, note: str | None = None) -> dict:
-    return {
-        "obs_id": _ident(row),
-        "url": None,
-        "local_path": None,
-        "semantics": row.semantics,
-        "category": "unavailable",
-        "source_id": row.key,
-        "note": note or row.error_message,
-    }
+    return unavailable_row(_ident(row), note or row.error_message, semantics=row.semantics, source_id=row.key)
 
 
 def _ident(row: LinkRow) -> str:
@@ -241,8 +231,7 @@ def _row_links(table: Any, accept: Callable[[str | None], bool]) -> tuple[list[t
     for n, (url, linked) in enumerate(cells):
         broken = url_problem(url) if url else None
         if broken:
-            records.append({"obs_id": f"row{n}", "url": None, "local_path": None, "category": "unavailable",
-                            "source_id": f"row{n}", "note": f"row {n}: {broken}"})  # fmt: skip
+            records.append(unavailable_row(f"row{n}", f"row {n}: {broken}", source_id=f"row{n}"))
             continue
         if url and not linked:
             if accept("#this"):  # the row's access_url is the dataset itself (ObsCore without DataLink)
@@ -255,8 +244,7 @@ def _row_links(table: Any, accept: Callable[[str | None], bool]) -> tuple[list[t
         ids = [v for k, v in query if k.upper() == "ID"]
         if not url or len(ids) != 1 or parts.scheme not in ("http", "https"):
             why = "no DataLink URL" if not url else f"the DataLink URL {url} has {len(ids)} ID parameters, not one"
-            records.append({"obs_id": f"row{n}", "url": None, "local_path": None, "category": "unavailable",
-                            "source_id": url or f"row{n}", "note": f"row {n}: {why}"})  # fmt: skip
+            records.append(unavailable_row(f"row{n}", f"row {n}: {why}", source_id=url or f"row{n}"))
             continue
         rest = urlencode([(k, v) for k, v in query if k.upper() != "ID"])
         out.append((urlunsplit((parts.scheme, parts.netloc, parts.path, rest, "")), ids[0]))

@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..config import endpoints
 from ..errors import ResolveError, ServiceError
-from ..manifest import Manifest
+from ..manifest import Manifest, unavailable_row
 from ..net import HttpClient
 from ..specs.registry import MissionSpec, _mjd_times
 from .datalink import (
@@ -314,14 +314,7 @@ def _unavailable(spec: MissionSpec, obs: _Observation, note: str | None = None) 
         note = "; ".join(dict.fromkeys(obs.errors)) or (
             f"HEASARC's DataLink answer lists no data directory for this observation (it listed: {listed})"
         )
-    return {
-        "mission": spec.name,
-        "obs_id": obs.obs_id,
-        "url": None,
-        "local_path": None,
-        "category": "unavailable",
-        "note": note,
-    }
+    return unavailable_row(obs.obs_id, note, mission=spec.name)
 
 
 def _category(path: str) -> str:

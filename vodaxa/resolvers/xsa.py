@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..config import endpoints
 from ..errors import ServiceError
-from ..manifest import Manifest
+from ..manifest import Manifest, unavailable_row
 from ..net import HttpClient
 from ..specs.registry import MissionSpec
 from .datalink import DataLinkEngine
@@ -106,6 +106,6 @@ async def _fill_size(http: HttpClient, row: dict) -> None:
         row["note"] = "the XSA answered 401 (data protected by proprietary rights): credentials are needed"
     elif answer.status == 404:
         what = f"{row['category']} data" + (f" for instrument {row['instrument']}" if row["instrument"] else "")
-        row.update(url=None, local_path=None, category="unavailable", note=f"the XSA has no {what} of {row['obs_id']}")
+        row.update(unavailable_row(row["obs_id"], f"the XSA has no {what} of {row['obs_id']}"))
     else:
         row["note"] = f"size unknown: HEAD answered {answer.status}"

@@ -9,9 +9,34 @@ HEASARC's shape (Xamin TAP, DataLink, the /FTP tree) comes first; the ESO and CX
 further applications beside it.  Data are synthetic and deterministic for a given config.
 """
 
-from .base import SandboxConfig
-from .faults import Faults
-from .server import Sandbox, activate, serve, today_mjd
-from .tap import JobLimits
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .base import SandboxConfig
+    from .faults import Faults
+    from .server import Sandbox, activate, serve, today_mjd
+    from .tap import JobLimits
 
 __all__ = ["Faults", "JobLimits", "Sandbox", "SandboxConfig", "activate", "serve", "today_mjd"]
+
+#: Loaded on first use: the query engine (DuckDB, sqlglot) and the web apps only when a sandbox is made, so that
+#: ``vodaxa.sandbox.offline`` and the pytest plugin (loaded in every pytest run where vodaxa is installed) cost
+#: nothing until a test asks for a sandbox.
+_LAZY = {"SandboxConfig": ".base", "Faults": ".faults", "Sandbox": ".server", "activate": ".server",
+         "serve": ".server", "today_mjd": ".server", "JobLimits": ".tap"}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use (PEP 562)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'vodaxa.sandbox' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

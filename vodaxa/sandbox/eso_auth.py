@@ -23,7 +23,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import ipaddress
 import json
 import secrets
 import time
@@ -36,6 +35,7 @@ import numpy as np
 from aiohttp import web
 from yarl import URL
 
+from ..net.policy import is_loopback
 from .tap import Access
 
 __all__ = [
@@ -261,18 +261,6 @@ def login_page(request: web.Request) -> web.Response:
 # ------------------------------------------------------------------------------------- redirect fixture
 
 
-def _loopback(host: str | None) -> bool:
-    """Whether ``host`` names this machine (``localhost`` or a loopback address)."""
-    if not host:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 async def redirect_away(request: web.Request) -> web.Response:
     """``/redirect-away?to=<url>``: 302 to a loopback URL (400 for anything else), for scoped-auth tests."""
     target = request.query.get("to", "")
@@ -280,6 +268,6 @@ async def redirect_away(request: web.Request) -> web.Response:
         url = URL(target)
     except ValueError:
         url = URL()
-    if url.scheme not in ("http", "https") or not _loopback(url.host):
+    if url.scheme not in ("http", "https") or not is_loopback(url.host):
         raise web.HTTPBadRequest(text="'to' must be an http(s) URL on this machine (localhost or a loopback address)")
     raise web.HTTPFound(target)
