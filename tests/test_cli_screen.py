@@ -107,18 +107,18 @@ def test_sandbox_port_places_every_archive(tmp_path):
     from vodaxa.cli.sandbox import consecutive_ports
     from vodaxa.sandbox import Sandbox, SandboxConfig
 
-    ports = consecutive_ports(47310)
-    assert ports["heasarc"] == 47310 and sorted(ports.values()) == list(range(47310, 47310 + len(ports)))
+    ports = consecutive_ports(21310)
+    assert ports["heasarc"] == 21310 and sorted(ports.values()) == list(range(21310, 21310 + len(ports)))
     with Sandbox(SandboxConfig(cache=tmp_path, ports=ports)) as sb:
         used = {url.split("/")[2] for services in sb.endpoints.values() for url in services.values() if "//" in url}
-    assert all(host.startswith("127.0.0.1:473") for host in used), used
+    assert all(host.startswith("127.0.0.1:213") for host in used), used
     with pytest.raises(InputError, match="consecutive ports"):
         consecutive_ports(65535)
 
 
 def test_a_server_text_never_drives_the_terminal(capsys):
     hostile = "Sgr\x1b]0;owned\x07 A*\x1b[2J\u202eevil\r"
-    frame = pd.DataFrame({"mission": ["chandra"], "obs_id": ["0057"], "targets": [hostile]})
+    frame = pd.DataFrame({"mission": ["chandra", "chandra"], "obs_id": ["0057", "0058"], "targets": [hostile, "M87"]})
     out = io.StringIO()
     render(frame, stream=out, notes=io.StringIO(), fit=False)
     text = out.getvalue()
@@ -192,7 +192,7 @@ def test_a_sandbox_that_cannot_start_leaves_no_port_open(tmp_path):
     from vodaxa.errors import SandboxError
     from vodaxa.sandbox import Sandbox, SandboxConfig
 
-    first = 47410
+    first = 21410  # below the ephemeral range, so no other test's sandbox holds it by chance
     ports = consecutive_ports(first)
     blocker = socket.socket()
     blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

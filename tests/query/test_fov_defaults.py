@@ -4,6 +4,7 @@ from the target and which chosen instruments' fields contain it; the radius used
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 import vodaxa
@@ -120,3 +121,18 @@ def test_a_row_off_the_sky_costs_its_own_separation_only():
     out = with_separations(rows, mission, [[83.6331, 22.0145]])
     assert out["separation"].iloc[0] == 0.0 and out["separation"].iloc[1:].isna().all()
     assert out["in_fov"].tolist() == ["FPMA;FPMB", "", ""]
+
+
+def test_search_without_targets_gives_whole_tables_in_a_time_window(sky):
+    """The CLI's 'vodaxa search chandra --start ... --end ...' goes through vodaxa.search too (issue 16: no second
+    search in the CLI): targets=None is every observation, and start/end filter on the server."""
+    every = vodaxa.search(None, missions=["nustar_pointed"])
+    window = vodaxa.search(None, missions=["nustar_pointed"], start="2015-01-01", end="2020-01-01")
+    assert 0 < len(window) < len(every) and "separation" not in every.columns
+    starts = pd.to_datetime(window["start"], utc=True)
+    ends = pd.to_datetime(window["end"], utc=True)
+    assert ((starts <= pd.Timestamp("2020-01-01", tz="UTC")) & (ends >= pd.Timestamp("2015-01-01", tz="UTC"))).all()
+    near = vodaxa.search(["3C 105"], missions=["nustar_pointed"], start="2024-01-01")
+    assert len(near) and (pd.to_datetime(near["end"], utc=True) >= pd.Timestamp("2024-01-01", tz="UTC")).all()
+    with pytest.raises(vodaxa.errors.InputError, match="starts"):
+        vodaxa.search(["3C 105"], missions=["nustar_pointed"], start="2024-01-01", end="2020-01-01")

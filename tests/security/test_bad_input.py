@@ -188,7 +188,7 @@ def test_resolve_refuses_instruments_that_are_not_names(instruments):
         vodaxa.resolve(pd.DataFrame({"mission": ["chandra"], "obs_id": ["1"]}), instruments=instruments)
 
 
-@pytest.mark.parametrize("targets", [[], 5, None, [(float("nan"), 5.0)], [(10.0, 95.0)], [(10.0, float("inf"))],
+@pytest.mark.parametrize("targets", [[], 5, [(float("nan"), 5.0)], [(10.0, 95.0)], [(10.0, float("inf"))],
                                      [[1, 2, 3]], [(10.0, "x")], [[[10.0, 10.0]]]])  # fmt: skip
 def test_search_refuses_targets_that_are_not_on_the_sky(live, targets):
     with pytest.raises(InputError, match="targets"):

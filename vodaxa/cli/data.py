@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InputError, NoObservationsError, VodaxaError
+from ..errors import InputError, VodaxaError
 from .io import (
     FORMATS,
     _terminal,
@@ -143,62 +143,62 @@ def find_observations(
     instruments: list[str] | None = None,
     report: Any = print,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Each mission's observations after the filters; (table, {mission: why it failed})."""
-    import pandas as pd
+    """:func:`vodaxa.search` for the command line: one line per mission (how many, within which distance, or why
+    not) through ``report``; returns (table, {mission: why it failed})."""
+    import warnings
 
-    from ..query.mission import Mission
-    from ..query.search import with_separations
+    from ..query.search import search
     from ..specs import registry
 
     chosen = registry.names() if missions == ["all"] else missions
     for name in chosen:
         registry.get(name)  # an unknown name stops everything before any query, listing the known ones
-    frames, failures = [], {}
-    for name in chosen:
-        try:
-            spec = registry.get(name)
-            insts = [i for i in instruments or () if i.upper() in {x.upper() for x in spec.instruments}] or None
-            if instruments and not insts:
-                has = ", ".join(spec.instruments)
-                report(f"  {name}: none of the instruments {', '.join(instruments)} (it has {has})")
-                continue
-            mission = Mission(name, insts)
-            if names:
-                mission.filter_on_name(names, search_distance=radius)
-            elif positions is not None:
-                mission.filter_on_positions(positions, search_distance=radius)
-            if start or end:
-                mission.filter_on_time(start or EARLIEST, end or LATEST)
-            found = with_separations(mission.filtered_obs_info, mission)  # separation, in_fov: what saw it
-        except NoObservationsError as err:
-            where = f" within {_radius_text(mission, radius)}" if names or positions is not None else ""
-            when = f" between {start or 'the first'} and {end or 'the last'}" if start or end else ""
-            said = f"{where}{when}" or f" ({err})"
-            report(f"  {name}: no observations{said}")
+    asked: dict[str, list[str] | None] = {}
+    for name in chosen:  # --instrument applies to the missions that have it
+        spec = registry.get(name)
+        insts = [i for i in instruments or () if i.upper() in {x.upper() for x in spec.instruments}] or None
+        if instruments and not insts:
+            report(f"  {name}: none of the instruments {', '.join(instruments)} (it has {', '.join(spec.instruments)})")
             continue
-        except VodaxaError as err:
-            failures[name] = str(err)
-            report(f"  {name}: failed: {err}")
-            continue
-        except (KeyError, ValueError, TypeError) as err:  # an answer vodaxa cannot read fails that mission only
-            failures[name] = f"the archive's answer could not be read ({type(err).__name__}: {err})"
+        asked[name] = insts
+    if not asked:
+        return pd_empty(), {}
+    with warnings.catch_warnings():  # said below, one line per mission, rather than as a summary warning
+        warnings.filterwarnings("ignore", message="(no observations found by|missions that failed)")
+        frame = search(names if names else positions, list(asked), radius, start=start, end=end,
+                       instruments={k: v for k, v in asked.items() if v})  # fmt: skip
+    failures = dict(frame.attrs.get("errors", {}))
+    counts = frame["mission"].value_counts() if len(frame) else {}
+    when = f" between {start or 'the first'} and {end or 'the last'}" if start or end else ""
+    whole = not names and positions is None
+    for name in asked:
+        within = "in its whole table" if whole else f"within {_radius_text(frame.attrs.get('radius', {}).get(name))}"
+        if name in failures:
             report(f"  {name}: failed: {failures[name]}")
-            continue
-        report(f"  {name}: {plural(len(found), 'observation')} (searched within {_radius_text(mission, radius)})")
-        frames.append(found)
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(registry.OBS_COLUMNS))
+        elif name in frame.attrs.get("no_observations", []):
+            report(f"  {name}: no observations {within}{when}")
+        else:
+            report(f"  {name}: {plural(int(counts.get(name, 0)), 'observation')} (searched {within})")
     return frame, failures
 
 
-def _radius_text(mission: Any, radius: float | None) -> str:
-    """The search distance a mission used, for the reader: ``0.236 deg`` or ``ACIS 0.556, HRC 0.99 deg``."""
-    from ..query.search import _radius_used
+def pd_empty() -> pd.DataFrame:
+    """An observation table without rows (its columns, and the search's own)."""
+    import pandas as pd
 
-    used = _radius_used(mission, radius)
+    from ..specs import registry
+
+    return pd.DataFrame(columns=[*registry.OBS_COLUMNS, "targets", "separation", "in_fov"])
+
+
+def _radius_text(used: Any) -> str:
+    """The search distance a mission used, for the reader: ``0.236 deg`` or ``ACIS 0.556, HRC 0.99 deg``."""
     if isinstance(used, dict) and len(used) > 3:
         return f"{min(used.values()):g}-{max(used.values()):g} deg, by instrument"
     if isinstance(used, dict):
         return ", ".join(f"{k} {v:g}" for k, v in used.items()) + " deg"
+    if isinstance(used, list):
+        return f"{min(used):g}-{max(used):g} deg, by position"
     return f"{used:g} deg" if isinstance(used, (int, float)) else "the given distance"
 
 

@@ -138,6 +138,8 @@ def render(
     for c in chosen:
         if not asked and not any(texts[c]):
             continue  # a default column empty in every row (Swift's instrument) says nothing
+        if not asked and c == "targets" and len(set(texts[c])) <= 1:
+            continue  # one target searched: the column repeats it on every row
         if not asked and width is not None and shown and used + need[c] + 3 > width:
             continue  # does not fit: a narrower one later in the reader's order may
         shown.append(c)

@@ -17,7 +17,7 @@ from .. import specs as registry
 from ..errors import InputError, NoObservationsError, VodaxaError
 from ..specs.registry import missions_table
 from . import scs
-from .mission import Mission, _distance_json
+from .mission import Mission, _distance_json, _utc
 from .names import Resolver, resolve_names
 
 __all__ = ["missions_table", "search"]
@@ -35,8 +35,11 @@ def search(
     parse_name: bool = False,
     max_workers: int = 8,
     via: str = "tap",
+    start: Any = None,
+    end: Any = None,
 ) -> pd.DataFrame:
-    """Observations near ``targets`` (names, a SkyCoord, or [ra, dec] pairs in degrees) by each mission.
+    """Observations near ``targets`` (names, a SkyCoord, or [ra, dec] pairs in degrees) by each mission;
+    ``targets=None`` asks for every observation of each mission (its whole table after the other filters).
 
     Missions run concurrently, each as one server-side query.  The answer's ``attrs`` say which
     missions found nothing (``"no_observations"``) and which failed and why (``"errors"``); both are
@@ -48,6 +51,9 @@ def search(
     concurrently); the cuts, instrument conditions and per-instrument radii TAP applies on the server
     are then applied to the cone answers with the same semantics (see :mod:`vodaxa.query.scs`), so the
     table is the same.  Only missions with a cone search can be asked this way.
+
+    ``start`` and ``end`` (dates, ISO text or astropy Times; either may be left out) keep observations that
+    overlap that window: on the server through TAP (``filter_on_time``), on the cone answers through SCS.
     """
     if via not in ("tap", "scs"):
         raise InputError(f"via must be 'tap' or 'scs', not {via!r}")
@@ -63,20 +69,40 @@ def search(
         if without:
             able = ", ".join(s.name for s in registry.specs() if s.scs is not None)
             raise InputError(f"{', '.join(without)}: no cone search service; use via='tap' (cone search: {able})")
+    if targets is None and via == "scs":
+        raise InputError("a cone search needs targets: give names or positions, or use via='tap' for whole tables")
     for name in names:  # a radius no mission could use fails once, here, not as a warning per mission
         _distance_json(radius.get(name) if isinstance(radius, Mapping) else radius, "radius")
-    positions = _positions(targets, resolver, parse_name)
-    _check_on_the_sky(targets, positions)
-    labels = _labels(targets, positions)
+    window = None
+    if start is not None or end is not None:
+        window = (_utc(start if start is not None else EARLIEST), _utc(end if end is not None else LATEST))
+        if window[0] > window[1]:
+            raise InputError(f"the time window starts ({window[0]}) after it ends ({window[1]})")
+    positions = None if targets is None else _positions(targets, resolver, parse_name)
+    if targets is not None:
+        _check_on_the_sky(targets, positions)
+    labels = [] if targets is None else _labels(targets, positions)
     frames, empty, errors = [], [], {}
 
     def one(name: str) -> tuple[pd.DataFrame, Mission]:
         mission = Mission(name, (instruments or {}).get(name), resolver=resolver)
         distance = radius.get(name) if isinstance(radius, Mapping) else radius
+        if targets is None:  # the whole table, after the time window
+            radii[name] = None
+            if window is not None:
+                mission.filter_on_time(*window)
+            return mission.filtered_obs_info.copy(), mission
         radii[name] = _radius_used(mission, distance)
         if via == "scs":
-            return _by_cones(mission, positions, distance, labels), mission
+            found = _by_cones(mission, positions, distance, labels)
+            if window is not None:
+                found = found[_overlapping(found, *window)]
+                if found.empty:
+                    raise NoObservationsError(f"{name}: no observation overlaps {window[0]} to {window[1]}")
+            return found, mission
         pairs = mission.filter_on_positions(positions, search_distance=distance, return_pos_obs_info=True)
+        if window is not None:
+            mission.filter_on_time(*window)  # on the server, as every filter
         found = mission.filtered_obs_info.copy()
         near: dict[str, list[str]] = {}
         for index, ids in zip(pairs["pos_ind"], pairs["obs_ids"], strict=True):  # type: ignore[index]
@@ -108,6 +134,17 @@ def search(
     result.attrs["errors"] = errors
     result.attrs["radius"] = radii  # degrees searched per mission (per instrument where that varies)
     return result
+
+
+#: The ends of a time window left open.
+EARLIEST, LATEST = "1960-01-01", "2100-01-01"
+
+
+def _overlapping(found: pd.DataFrame, lo: Any, hi: Any) -> np.ndarray:
+    """Rows whose [start, end] overlaps [lo, hi] (a row without times is kept only when the window is open)."""
+    starts = pd.to_datetime(found["start"], utc=True, errors="coerce")
+    ends = pd.to_datetime(found["end"], utc=True, errors="coerce").fillna(starts)
+    return ((starts <= pd.Timestamp(hi)) & (ends >= pd.Timestamp(lo))).fillna(False).to_numpy(dtype=bool)
 
 
 def _radius_used(mission: Mission, distance: Any) -> float | list[float] | dict[str, float] | None:
