@@ -188,3 +188,14 @@ def test_demo_runs_the_whole_pipeline_offline(tmp_path, capsys):
     # the same folder through 'vodaxa process': everything already done
     assert main(["process", str(dest)]) == 0
     assert "0 done" in capsys.readouterr().out
+
+
+def test_the_demo_summary_counts_files_with_a_relative_destination(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # 'vodaxa demo --dest demo', as a user types it (found by a check of the summary)
+    assert main(["demo", "--dest", "demo", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    summary = out[out.index("Summary:"):].splitlines()
+    counted = {line.split()[0]: int(line.split()[3]) for line in summary[2:5]}
+    landed = {m: sum(1 for p in (tmp_path / "demo" / m).rglob("*") if p.is_file() and not p.name.startswith("."))
+              for m in counted}  # fmt: skip
+    assert counted == landed and all(counted.values())

@@ -100,8 +100,8 @@ def run_demo(
     report = download(manifest, dest, progress=progress)
     processed = _process(dest, missions)
     on_disk: dict[str, list[Path]] = {}  # the report's final paths: a .fits.Z unpacked to .fits counts as itself
-    for path in [*report.ok, *report.skipped]:
-        path = Path(path) if Path(path).is_absolute() else dest / path
+    for path in [*report.ok, *report.skipped]:  # paths as the downloader wrote them: under dest, as dest was given
+        path = Path(path)
         with contextlib.suppress(ValueError):
             on_disk.setdefault(path.resolve().relative_to(dest.resolve()).parts[0], []).append(path)
     per_mission = []
