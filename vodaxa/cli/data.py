@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 __all__ = ["add_commands", "find_observations"]
 
-EARLIEST, LATEST = "1970-01-01", "2100-01-01"  # an open end of --start/--end
 LOGIN_HELP = "use your stored ESO/XSA credentials, so proprietary data you may see are included"
 
 
@@ -135,7 +134,6 @@ def cmd_missions(args: argparse.Namespace) -> int:
 def find_observations(
     missions: list[str],
     *,
-    names: list[str] | None = None,
     positions: Any = None,
     radius: float | None = None,
     start: str | None = None,
@@ -143,11 +141,11 @@ def find_observations(
     instruments: list[str] | None = None,
     report: Any = print,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
-    """:func:`vodaxa.search` for the command line: one line per mission (how many, within which distance, or why
-    not) through ``report``; returns (table, {mission: why it failed})."""
+    """:func:`vodaxa.search` for the command line (``positions`` None: whole tables): one line per mission (how
+    many, within which distance, or why not) through ``report``; returns (table, {mission: why it failed})."""
     import warnings
 
-    from ..query.search import search
+    from ..query.search import empty_observations, search
     from ..specs import registry
 
     chosen = registry.names() if missions == ["all"] else missions
@@ -162,15 +160,15 @@ def find_observations(
             continue
         asked[name] = insts
     if not asked:
-        return pd_empty(), {}
+        return empty_observations(), {}
     with warnings.catch_warnings():  # said below, one line per mission, rather than as a summary warning
         warnings.filterwarnings("ignore", message="(no observations found by|missions that failed)")
-        frame = search(names if names else positions, list(asked), radius, start=start, end=end,
+        frame = search(positions, list(asked), radius, start=start, end=end,
                        instruments={k: v for k, v in asked.items() if v})  # fmt: skip
     failures = dict(frame.attrs.get("errors", {}))
     counts = frame["mission"].value_counts() if len(frame) else {}
     when = f" between {start or 'the first'} and {end or 'the last'}" if start or end else ""
-    whole = not names and positions is None
+    whole = positions is None
     for name in asked:
         within = "in its whole table" if whole else f"within {_radius_text(frame.attrs.get('radius', {}).get(name))}"
         if name in failures:
@@ -180,15 +178,6 @@ def find_observations(
         else:
             report(f"  {name}: {plural(int(counts.get(name, 0)), 'observation')} (searched {within})")
     return frame, failures
-
-
-def pd_empty() -> pd.DataFrame:
-    """An observation table without rows (its columns, and the search's own)."""
-    import pandas as pd
-
-    from ..specs import registry
-
-    return pd.DataFrame(columns=[*registry.OBS_COLUMNS, "targets", "separation", "in_fov"])
 
 
 def _radius_text(used: Any) -> str:
@@ -248,6 +237,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def _check_window(start: str | None, end: str | None) -> None:
     """InputError unless --start and --end are ISO dates (or times) with the start first."""
     from ..query.mission import _utc
+    from ..query.search import EARLIEST, LATEST  # the ends search() gives a window left open
 
     when = {}
     for option, text in (("--start", start or EARLIEST), ("--end", end or LATEST)):

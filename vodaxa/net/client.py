@@ -157,8 +157,9 @@ class HttpClient:
                 raise ServiceError(f"{method} {url}: {why}", url=url) from None
             except (aiohttp.ClientError, asyncio.TimeoutError) as err:
                 last_error = err
-                if unknown_host(err):  # no such name (or no network): not retried
-                    why = f"the name of the host '{unknown_host(err)}' could not be looked up ({_describe(err)})"
+                host = unknown_host(err)
+                if host:  # no such name (or no network): not retried
+                    why = f"the name of the host '{host}' could not be looked up ({_describe(err)})"
                     raise ServiceError(f"{method} {url}: {why}; is this machine online, and is the endpoint right?",
                                        url=url) from None  # fmt: skip
                 if attempt + 1 < attempts:

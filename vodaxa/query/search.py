@@ -15,12 +15,11 @@ from astropy.coordinates import SkyCoord
 
 from .. import specs as registry
 from ..errors import InputError, NoObservationsError, VodaxaError
-from ..specs.registry import missions_table
 from . import scs
 from .mission import Mission, _distance_json, _utc
 from .names import Resolver, resolve_names
 
-__all__ = ["missions_table", "search"]
+__all__ = ["empty_observations", "search", "with_separations"]
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +127,7 @@ def search(
         warnings.warn(f"no observations found by: {', '.join(empty)}", stacklevel=2)
     if errors:
         warnings.warn("missions that failed: " + "; ".join(f"{k}: {v}" for k, v in errors.items()), stacklevel=2)
-    empty_table = pd.DataFrame(columns=list(registry.OBS_COLUMNS))
-    result = pd.concat(frames, ignore_index=True, sort=False) if frames else empty_table
+    result = pd.concat(frames, ignore_index=True, sort=False) if frames else empty_observations()
     result.attrs["no_observations"] = empty
     result.attrs["errors"] = errors
     result.attrs["radius"] = radii  # degrees searched per mission (per instrument where that varies)
@@ -157,23 +155,18 @@ def _radius_used(mission: Mission, distance: Any) -> float | list[float] | dict[
     return value
 
 
-def searched_positions(mission: Mission) -> list[tuple[float, float]] | None:
-    """The positions of ``mission``'s last position filter (by position or by name), in its frame, or None."""
-    for op in reversed(mission.filtering_operations):
-        where = op.get("arguments", {}).get("positions")
-        if op.get("name") in ("filter_on_positions", "filter_on_name") and where:
-            return list(zip(where["ra"], where["dec"], strict=True))
-    return None
+def empty_observations() -> pd.DataFrame:
+    """An observation table without rows: the normalised columns and those a search adds."""
+    return pd.DataFrame(columns=[*registry.OBS_COLUMNS, "targets", "separation", "in_fov"])
 
 
-def with_separations(found: pd.DataFrame, mission: Mission, positions: Any = None) -> pd.DataFrame:
+def with_separations(found: pd.DataFrame, mission: Mission, positions: Any) -> pd.DataFrame:
     """``found`` with ``separation`` (degrees from the nearest position searched) and ``in_fov`` (the chosen
     instruments that took data in the observation and whose field contains that position) for every row: a wide
     field (Swift's BAT, 50 degrees) finds observations whose narrow instruments never saw the target.
-    ``positions`` default to the mission's last position filter; without one, ``found`` is returned as it is."""
+    Without ``positions`` (a whole table), ``found`` is returned as it is."""
     from astropy import units as u
 
-    positions = searched_positions(mission) if positions is None else positions
     if found.empty or positions is None or "separation" in found.columns:
         return found
     targets = mission._coords(positions).reshape(-1)  # the mission's frame, as its table's ra and dec

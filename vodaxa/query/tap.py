@@ -220,11 +220,11 @@ def _lost(err: BaseException) -> str | None:
 
 def _unknown_host(err: BaseException) -> ServiceError | None:
     """A ServiceError saying the host's name could not be looked up, when that is what ``err`` comes from."""
-    failed = next((e for e in _chain(err) if net.unknown_host(e)), None)
-    if failed is None:
+    host = net.unknown_host(err)
+    if host is None:
         return None
-    why = next((str(e) for e in _chain(failed) if isinstance(e, socket.gaierror)), "")
-    return ServiceError(f"the name of the host '{net.unknown_host(failed)}' could not be looked up"
+    why = next((str(e) for e in _chain(err) if isinstance(e, socket.gaierror)), "")
+    return ServiceError(f"the name of the host '{host}' could not be looked up"
                         f"{f' ({why})' if why else ''}: is this machine online, and is the endpoint right "
                         "('vodaxa config show')? Not retried", url=None)  # fmt: skip
 

@@ -31,10 +31,8 @@ def is_local(host: object) -> bool:
 @contextlib.contextmanager
 def loopback_only(who: str = "this run") -> Iterator[None]:
     """Refuse connections and name lookups for other hosts inside the block (``who`` names the culprit)."""
-    patched = {
-        (socket.socket, "connect"): None, (socket.socket, "connect_ex"): None, (socket.socket, "sendto"): None,
-        (socket, "getaddrinfo"): None, (socket, "gethostbyname"): None, (socket, "gethostbyname_ex"): None,
-    }  # fmt: skip
+    patched = ((socket.socket, "connect"), (socket.socket, "connect_ex"), (socket.socket, "sendto"),
+               (socket, "getaddrinfo"), (socket, "gethostbyname"), (socket, "gethostbyname_ex"))  # fmt: skip
     real = {key: getattr(*key) for key in patched}
 
     def check(address: object) -> None:
