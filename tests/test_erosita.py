@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import requests
 
-from vodaxa.archives import erosita
+from vodaxa.archives.erosita import tables as erosita
 from vodaxa.config import endpoints
 from vodaxa.errors import ServiceError
 from vodaxa.sandbox import Faults, Sandbox, SandboxConfig

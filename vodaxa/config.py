@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
@@ -31,48 +31,27 @@ ENV_ENDPOINTS = "VODAXA_ENDPOINTS"
 #: The origin label of endpoint layers found in the VO registry (never used for credentials).
 REGISTRY_ORIGIN = "registry"
 
-#: The real services (facts: reference/vo-clients.md and daxa.md).
-DEFAULT_ENDPOINTS: Mapping[str, Mapping[str, str]] = {
-    "heasarc": {
-        "tap": "https://heasarc.gsfc.nasa.gov/xamin/vo/tap",
-        "datalink": "https://heasarc.gsfc.nasa.gov/xamin/vo/datalink",
-        "ftp": "https://heasarc.gsfc.nasa.gov/FTP/",
-        "tar": "https://heasarc.gsfc.nasa.gov/xamin/TarServlet",
-        "s3": "https://nasa-heasarc.s3.amazonaws.com/",
-        # Simple Cone Search: a mission's table goes in the query string, coneGet.pl?table=numaster&
-        "scs": "https://heasarc.gsfc.nasa.gov/cgi-bin/vo/cone/coneGet.pl",
-    },
-    "eso": {
-        "tap_obs": "https://archive.eso.org/tap_obs",
-        "datalink": "https://archive.eso.org/datalink/links",
-        "calselector": "https://archive.eso.org/calselector/v1/associations",
-        "token": "https://www.eso.org/sso/oidc/token",
-        "dataportal": "https://dataportal.eso.org/dataPortal/file/",
-    },
-    "cxc": {
-        "tap": "https://cda.cfa.harvard.edu/cxctap",
-        "cdaftp": "https://cxc.cfa.harvard.edu/cdaftp/",
-        "scs": "https://cda.cfa.harvard.edu/cxcscs/coneSearch",  # cone search of CDA observations
-    },
-    "xsa": {
-        "tap": "https://nxsa.esac.esa.int/tap-server/tap",
-        "aio": "https://nxsa.esac.esa.int/nxsa-sl/servlet/data-action-aio",
-    },
-    "erosita": {
-        "calpv": "https://erosita.mpe.mpg.de/edr/eROSITAObservations/CalPvObs/",
-        "dr1": "https://erosita.mpe.mpg.de/dr1/erodat/data/download/",
-        # the EDR observations page (an HTML table of Cal-PV fields, ObsIDs, positions, tarballs)
-        "calpv_table": "https://erosita.mpe.mpg.de/edr/eROSITAObservations/",
-        # the eRASS1-DE sky-tile definitions (FITS, extension SMAPS), linked from the DR1 pages
-        "dr1_tiles": ("https://erosita.mpe.mpg.de/dr1/eSASS4DR1/eSASS4DR1_ProductsDescription/SKYMAPS_052022_MPE.fits"),
-    },
-    "cds": {
-        "sesame": "https://cds.unistra.fr/cgi-bin/nph-sesame/",  # object names to positions
-    },
-    "registry": {
-        "tap": "http://reg.g-vo.org/tap",  # RegTAP: pyvo's default registry (GAVO), used by vodaxa.query.registry
-    },
-}
+class _Defaults(Mapping[str, Mapping[str, str]]):
+    """The real services, ``{archive: {service: url}}``, as each archive's folder declares them
+    (``vodaxa/archives/<name>/``; facts: reference/vo-clients.md and daxa.md).  Read on first use."""
+
+    def _table(self) -> dict[str, Mapping[str, str]]:
+        from . import archives
+
+        return {a.name: a.endpoints for a in archives.archives()}
+
+    def __getitem__(self, archive: str) -> Mapping[str, str]:
+        return self._table()[archive]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+#: The real services' URLs, per archive and service.
+DEFAULT_ENDPOINTS: Mapping[str, Mapping[str, str]] = _Defaults()
 
 
 def _check_url(url: object, where: str) -> str:

@@ -16,9 +16,9 @@ import pytest
 from astropy.coordinates import SkyCoord
 
 from vodaxa import Mission
+from vodaxa.archives.heasarc.nustar import NUSTAR
 from vodaxa.errors import VodaxaError
 from vodaxa.query.tap import TapRunner
-from vodaxa.specs.nustar import NUSTAR
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ import pytest
 from astropy.coordinates import SkyCoord
 
 from vodaxa import Mission
-from vodaxa.archives import erosita
+from vodaxa.archives.erosita import tables as erosita
 from vodaxa.errors import NoObservationsError, VodaxaError
 
 

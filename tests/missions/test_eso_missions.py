@@ -10,9 +10,9 @@ import pytest
 from astropy.coordinates import SkyCoord
 
 from vodaxa import Mission
+from vodaxa.archives.eso.missions import FOV
 from vodaxa.errors import VodaxaError
 from vodaxa.sandbox import eso
-from vodaxa.specs.eso import FOV
 
 from .conftest import NOW_MJD, ROWS, SEED
 

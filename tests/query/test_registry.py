@@ -104,7 +104,7 @@ def test_errors_are_typed_and_say_what_to_do(live):
 
 def test_credentials_never_follow_a_host_the_registry_named():
     """A registry record cannot widen where an ESO token or XSA password goes (found by a hostile review)."""
-    from vodaxa.auth.eso import eso_realm
+    from vodaxa.archives.eso.login import eso_realm
 
     evil = {"eso": {"tap_obs": "https://evil.example/tap_obs", "dataportal": "https://evil.example/file/"}}
     with endpoints.override(evil, origin="registry"):

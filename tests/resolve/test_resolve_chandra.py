@@ -7,10 +7,10 @@ from collections.abc import Iterator
 import pytest
 
 from vodaxa import Mission
+from vodaxa.archives.cxc.resolver import KNOWN_FILE_TYPES, file_type, select_types
 from vodaxa.config import endpoints
 from vodaxa.errors import ResolveError
 from vodaxa.resolvers import resolve
-from vodaxa.resolvers.chandra import KNOWN_FILE_TYPES, file_type, select_types
 from vodaxa.sandbox import Sandbox, SandboxConfig
 from vodaxa.sandbox.heasarc_tables import TARGETS
 

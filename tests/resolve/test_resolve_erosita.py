@@ -14,11 +14,11 @@ import requests
 from astropy.io import fits
 
 from vodaxa import Mission
+from vodaxa.archives.erosita.resolver import pick_version, resolve_erosita, tile_url
 from vodaxa.config import endpoints
 from vodaxa.http import HttpClient, run_sync
 from vodaxa.manifest import Manifest
 from vodaxa.resolvers import resolve
-from vodaxa.resolvers.erosita import pick_version, resolve_erosita, tile_url
 from vodaxa.sandbox import Sandbox, SandboxConfig
 from vodaxa.sandbox.erosita_files import tile_versions
 from vodaxa.specs import registry

@@ -12,11 +12,11 @@ import pytest
 
 import vodaxa
 from vodaxa import Manifest, Mission
+from vodaxa.archives.eso.calselector import parse_cascade, parse_multipart, parse_tree, parse_trees, tree_links
 from vodaxa.config import endpoints
 from vodaxa.errors import ResolveError
 from vodaxa.http import HttpClient
 from vodaxa.resolvers import resolve
-from vodaxa.resolvers.calselector import parse_cascade, parse_multipart, parse_tree, parse_trees, tree_links
 from vodaxa.sandbox import Sandbox, SandboxConfig, eso
 from vodaxa.sandbox.eso_links import KINDS, cascade_kind
 
@@ -305,7 +305,7 @@ def test_a_tree_reads_as_the_votable_rows_it_stands_for():
 
 
 def test_a_tree_about_a_dataset_not_asked_for_is_refused():
-    from vodaxa.resolvers.eso import _calselector_rows
+    from vodaxa.archives.eso.resolver import _calselector_rows
 
     with pytest.raises(ResolveError, match="not one of the datasets asked for"):
         _calselector_rows(TREE, "application/xml; content=calselector", "https://a.example/calselector", ["X.1"])

@@ -7,9 +7,9 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 
+from vodaxa.archives.eso.calselector import MAX_TREE_DEPTH, parse_tree
 from vodaxa.auth.credentials import Credential, find, remember
 from vodaxa.errors import AuthError, ResolveError
-from vodaxa.resolvers.calselector import MAX_TREE_DEPTH, parse_tree
 
 
 class Broken(KeyringBackend):

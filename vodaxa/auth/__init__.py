@@ -12,7 +12,6 @@ from typing import Any
 
 from ..errors import AuthError
 from .credentials import Credential, find, forget, keyring_service, remember
-from .eso import EsoToken, eso_realm
 from .scoped import Realm, ScopedAuth, ScopedSession
 
 __all__ = [
@@ -22,7 +21,7 @@ __all__ = [
 ]  # fmt: skip
 
 _SCOPE = ScopedAuth()
-_LOGINS: dict[str, EsoToken] = {}
+_LOGINS: dict[str, Any] = {}  # archive -> its token object (see vodaxa.archives.Archive.login)
 
 
 def scope() -> ScopedAuth:
@@ -35,6 +34,21 @@ def session() -> ScopedSession:
     return ScopedSession(_SCOPE)
 
 
+def _archive(name: str, kind: str) -> Any:
+    """The registered archive called ``name`` whose credentials travel as ``kind``, or an AuthError saying where
+    they do."""
+    from .. import archives
+
+    known = archives.by_name()
+    for_kind = [a.name.upper() for a in known.values() if a.credentials == kind]
+    if name not in known or known[name].credentials != kind:
+        if kind == "token":
+            raise AuthError(f"logging in is for {', '.join(for_kind)}; {name} takes credentials per request "
+                            "(vodaxa.auth.use) or none")  # fmt: skip
+        raise AuthError(f"per-request credentials are for the {', '.join(for_kind)}; use vodaxa.login for {name}")
+    return known[name]
+
+
 def login(
     archive: str,
     username: str | None = None,
@@ -43,26 +57,26 @@ def login(
     prompt: bool = False,
     store: bool = False,
     allow_http_loopback: bool = False,
-) -> EsoToken:
-    """Log in to ``archive`` (ESO): find the credential, get a token, and scope it to ESO's services.
+) -> Any:
+    """Log in to ``archive`` (ESO): find the credential, get a token, and scope it to the archive's services.
 
     ``allow_http_loopback`` lets the token go over plain http to 127.0.0.1 (the sandbox); never elsewhere.
     """
-    if archive != "eso":
-        raise AuthError(f"logging in is for ESO; {archive} takes credentials per request (vodaxa.auth.find)")
+    described = _archive(archive, "token")
     credential = find(archive, username=username, credentials=credentials, prompt=prompt)
     if credential is None:
+        upper = archive.upper()
         raise AuthError(
-            "no ESO credentials found: set VODAXA_ESO_USERNAME and VODAXA_ESO_PASSWORD (or VODAXA_ESO_TOKEN), "
-            "store them in the keyring ('vodaxa login eso --store', or vodaxa.auth.remember), "
-            "or log in interactively (login(..., prompt=True))"
+            f"no {upper} credentials found: set VODAXA_{upper}_USERNAME and VODAXA_{upper}_PASSWORD (or "
+            f"VODAXA_{upper}_TOKEN), store them in the keyring ('vodaxa login {archive} --store', or "
+            "vodaxa.auth.remember), or log in interactively (login(..., prompt=True))"
         )
-    token = EsoToken(credential)
+    token = described.attr(described.login)(credential)
     token.login()
     if store and credential.kind == "password" and credential.source != "keyring":
         remember(credential)
     _LOGINS[archive] = token
-    _SCOPE.add(eso_realm(allow_http_loopback=allow_http_loopback), token.headers)
+    _SCOPE.add(described.realm(allow_http_loopback=allow_http_loopback), token.headers)
     return token
 
 
@@ -74,12 +88,7 @@ def use(
     ``credentials`` may also be DAXA's per-ObsID form, ``{obsid: {'user': ..., 'password': ...}}``:
     each observation's tarballs then go with their own PI's credentials.
     """
-    if archive != "xsa":
-        raise AuthError(f"per-request credentials are for the XSA; use vodaxa.login for {archive}")
-    from urllib.parse import parse_qsl, urlsplit
-
-    from ..config import endpoints
-
+    described = _archive(archive, "query")
     per_obs: dict[str, Credential] = {}
     default: Credential | None = None
     if isinstance(credentials, dict) and credentials and all(str(k).isdigit() for k in credentials):
@@ -87,14 +96,11 @@ def use(
     else:
         default = find(archive, username=username, credentials=credentials)
         if default is None or not default.username:
-            raise AuthError("no XSA credentials found: set VODAXA_XSA_USERNAME and VODAXA_XSA_PASSWORD, or store them")
-
-    def params(url: str) -> dict[str, str]:
-        obsno = dict(parse_qsl(urlsplit(url).query)).get("obsno", "")
-        chosen = per_obs.get(obsno.zfill(10)) if per_obs else default
-        return {"AIOUSER": chosen.username or "", "AIOPWD": chosen.secret} if chosen else {}
-
-    _SCOPE.add_params(Realm("xsa", (endpoints.get("xsa", "aio", trusted=True),), allow_http_loopback), params)
+            upper = archive.upper()
+            raise AuthError(f"no {upper} credentials found: set VODAXA_{upper}_USERNAME and VODAXA_{upper}_PASSWORD, "
+                            "or store them")  # fmt: skip
+    params = described.attr(described.login)(default, per_obs)
+    _SCOPE.add_params(described.realm(allow_http_loopback=allow_http_loopback), params)
 
 
 def ensure(archive: str) -> bool:
@@ -112,14 +118,15 @@ def ensure(archive: str) -> bool:
 
     services = endpoints.table().get(archive, {})
     loopback = bool(services) and all(is_loopback(urlsplit(u).hostname) for u in services.values())
-    if find(archive) is None:
+    from .. import archives
+
+    kind = getattr(archives.by_name().get(archive), "credentials", None)
+    if kind is None or find(archive) is None:
         return False
-    if archive == "eso":
-        login("eso", allow_http_loopback=loopback)
-    elif archive == "xsa":
-        use("xsa", allow_http_loopback=loopback)
+    if kind == "token":
+        login(archive, allow_http_loopback=loopback)
     else:
-        return False
+        use(archive, allow_http_loopback=loopback)
     return True
 
 

@@ -28,7 +28,6 @@ from ..errors import ConfigError, DownloadError, InputError, ResolveError, Vodax
 from ..manifest import Manifest, digest_name, safe_relative_path
 from ..net import HttpClient, HttpConfig, run_sync
 from ..net.policy import url_problem
-from ..resolvers import chandra, erosita, eso, heasarc, xsa
 from . import verified
 from .decompress import decompress_file, decompressed_name
 from .fetch import FileTask, confirm_on_disk, fetch_file, fsync_dirs, is_complete
@@ -40,7 +39,6 @@ from .progress import Progress
 from .report import DownloadReport, FileResult
 
 __all__ = [
-    "ARCHIVE_LIMITS",
     "DEFAULT_TEMPLATE",
     "DownloadReport",
     "FileResult",
@@ -53,21 +51,14 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TEMPLATE = "{local_path}"  # resolvers already write <mission>/<obs_id>/<path>
 
-#: Each archive's ceiling on parallel connections, from its own module (``max_per_host`` can only lower it).
-ARCHIVE_LIMITS = {
-    "heasarc": heasarc.MAX_CONNECTIONS,
-    "cxc": chandra.MAX_CONNECTIONS,
-    "xsa": xsa.MAX_CONNECTIONS,
-    "eso": eso.MAX_CONNECTIONS,
-    "erosita": erosita.MAX_CONNECTIONS,
-}
-
-
 def host_limits(max_per_host: int | None = None) -> dict[str, int]:
     """Connections allowed per archive host ("host:port"), from the effective endpoints."""
     limits: dict[str, int] = {}
+    from .. import archives
+
+    known = archives.by_name()
     for archive, services in endpoints.table().items():
-        ceiling = ARCHIVE_LIMITS.get(archive, HttpConfig.per_host)
+        ceiling = getattr(known.get(archive), "max_connections", None) or HttpConfig.per_host
         for url in services.values():
             host = urlsplit(url).netloc.lower()
             limits[host] = min(limits.get(host, ceiling), max_per_host or ceiling, ceiling)

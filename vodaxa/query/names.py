@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from urllib.parse import quote
 
 import astropy.units as u
-import requests
 from astropy.coordinates import SkyCoord
 
-from .. import net
-from ..config import endpoints
-from ..errors import NameResolutionError, ServiceError
+from ..archives.cds.sesame import sesame
+from ..errors import NameResolutionError
 
 __all__ = ["Resolver", "parse_jname", "resolve_names", "sesame"]
 
@@ -25,13 +22,6 @@ Resolver = Callable[[str], SkyCoord]
 _JNAME = re.compile(
     r"J(?P<h>\d{2})(?P<m>\d{2})(?P<s>\d{2}(?:\.\d+)?)?(?P<sign>[+-])(?P<d>\d{2})(?P<dm>\d{2})(?P<ds>\d{2}(?:\.\d+)?)?"
 )
-
-
-_SESAME_J = re.compile(r"^%J\s+([0-9.]+)\s+([-+]?[0-9.]+)", re.MULTILINE)  # "%J ra dec = hh:mm:ss +dd:mm:ss"
-
-
-#: Sesame answers a name in well under a second: a silent or trickling one is given a minute, not ten.
-SESAME_HTTP = net.HttpConfig(read_timeout=20.0, body_timeout=60.0, retries=2)
 
 
 def parse_jname(name: str) -> SkyCoord | None:
@@ -46,23 +36,6 @@ def parse_jname(name: str) -> SkyCoord | None:
         return None
     dec = -degrees if g["sign"] == "-" else degrees
     return SkyCoord(hours * 15.0 * u.deg, dec * u.deg, frame="icrs")
-
-
-def sesame(name: str) -> SkyCoord:
-    """Resolve ``name`` with CDS Sesame (SIMBAD, then NED, then VizieR) at the configured endpoint."""
-    url = endpoints.get("cds", "sesame").rstrip("/") + "/SNV?" + quote(name.strip())
-    try:
-        answer = net.session(SESAME_HTTP, credentials=False).get(url)
-    except (requests.RequestException, ServiceError) as err:
-        raise NameResolutionError(f"could not resolve '{name}': Sesame at {url} did not answer ({err})") from None
-    if answer.status_code != 200:
-        raise NameResolutionError(f"could not resolve '{name}': Sesame answered HTTP {answer.status_code}")
-    match = _SESAME_J.search(answer.text)
-    if match is None:
-        raise NameResolutionError(
-            f"Sesame does not know '{name}'; check the spelling, or give coordinates (ra, dec in degrees)"
-        )
-    return SkyCoord(float(match.group(1)) * u.deg, float(match.group(2)) * u.deg, frame="icrs")
 
 
 def resolve_names(

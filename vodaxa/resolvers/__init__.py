@@ -9,60 +9,20 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from ..config import endpoints
 from ..errors import InputError, ResolveError
 from ..manifest import Manifest, unavailable_row
 from ..net import HttpClient, HttpConfig, run_sync
 from ..specs import registry
 from ..specs.registry import MissionSpec
-from .chandra import resolve_chandra
 from .datalink import DataLinkEngine, Semantics, semantics_terms
-from .erosita import resolve_erosita
-from .eso import resolve_eso
 from .generic import resolve_vo
-from .heasarc import resolve_heasarc
-from .xsa import resolve_xsa
+from .request import OPTION_HELP, ResolveRequest
 
-__all__ = ["ResolveOptions", "resolve", "resolve_async"]
-
-
-@dataclass(frozen=True)
-class ResolveOptions:
-    """Archive-specific choices: Chandra file types and mirror, ESO calibration cascades."""
-
-    filetypes: Iterable[str] | None = None
-    exclude: Iterable[str] | None = None
-    calibrations: str | None = None  # raw2raw or raw2master (ESO)
-    mirror: str | None = None
-    semantics: Semantics = "#this"  # which DataLink links (HEASARC and generic VO sources)
-
-    @property
-    def by_file_type(self) -> bool:
-        """Whether Chandra file types were chosen (then the CDA byobsid layout is used)."""
-        return self.filetypes is not None or self.exclude is not None
-
-    def refuse(self, what: str, *, allow_calibrations: bool = False) -> None:
-        """Say clearly which options do not apply to ``what``, instead of ignoring them."""
-        if self.by_file_type:
-            raise ResolveError(f"filetypes/exclude select Chandra files; they do not apply to {what}")
-        if self.calibrations is not None and not allow_calibrations:
-            raise ResolveError(f"calibrations select ESO calibration cascades; they do not apply to {what}")
-        if self.calibrations is not None and self.calibrations.lower() not in ("raw2raw", "raw2master"):
-            raise ResolveError(f"calibrations must be 'raw2raw' or 'raw2master', not {self.calibrations!r}")
-
-    def refuse_semantics(self, what: str) -> None:
-        """``semantics`` other than the default apply to DataLink resolution only; say so instead of ignoring it."""
-        if semantics_terms(self.semantics) != ("#this",):
-            raise ResolveError(
-                f"semantics choose DataLink links, for HEASARC missions and VO results; the files of {what} "
-                "are chosen by its own options (products, instruments, filetypes, calibrations). Resolve "
-                "those observations without semantics=, or with semantics='#this'"
-            )
+__all__ = ["ResolveRequest", "resolve", "resolve_async"]
 
 
 def resolve(
@@ -164,9 +124,13 @@ async def _resolve(
     http_config: HttpConfig | None,
 ) -> Manifest:
     semantics = semantics_terms(semantics)  # a malformed choice is refused before anything is asked
-    options = ResolveOptions(
-        filetypes=filetypes, exclude=exclude, calibrations=calibrations, mirror=mirror, semantics=semantics
-    )
+    chosen_options = {
+        name: value
+        for name, value in (("filetypes", filetypes), ("exclude", exclude), ("calibrations", calibrations),
+                            ("mirror", mirror), ("semantics", semantics))
+        if value is not None and not (name == "semantics" and value == ("#this",))
+    }  # fmt: skip
+    _check_calibrations(calibrations)
     from .. import auth
 
     scoped = auth.scope()
@@ -179,16 +143,18 @@ async def _resolve(
             parts = []
             for mission, group in frame.groupby("mission", sort=False):
                 spec = registry.get(str(mission))
-                part = await _resolve_mission(spec, group, chosen.get(str(mission)), products, http, engine, options)
+                request = ResolveRequest(spec, group, chosen.get(str(mission)) or spec.default_instruments, products,
+                                         http, engine, chosen_options)  # fmt: skip
+                part = await _resolve_mission(request)
                 parts.append(_account_for_every_observation(spec, group, part))
             manifest = sum(parts[1:], parts[0]) if parts else Manifest()
         elif isinstance(source, pd.DataFrame) and ({"datalink_url"} <= set(source) or {"access_url"} <= set(source)):
             from astropy.table import Table
 
-            options.refuse("a VO result")
+            _refuse_for_vo(chosen_options)
             manifest = await resolve_vo(Table.from_pandas(source), http, engine, semantics)
         elif hasattr(source, "colnames") or hasattr(source, "to_table"):
-            options.refuse("a VO result")
+            _refuse_for_vo(chosen_options)
             manifest = await resolve_vo(source, http, engine, semantics)
         else:
             what = "a DataFrame without 'mission' and 'obs_id' columns" if isinstance(source, pd.DataFrame) else (
@@ -230,31 +196,28 @@ def _observations(source: Any, instruments: Iterable[str] | None) -> tuple[pd.Da
     return source, {n: registry.get(n).canonical_instruments(instruments) for n in names}
 
 
-async def _resolve_mission(
-    spec: MissionSpec,
-    frame: pd.DataFrame,
-    chosen: tuple[str, ...] | None,
-    products: bool,
-    http: HttpClient,
-    engine: DataLinkEngine,
-    options: ResolveOptions | None = None,
-) -> Manifest:
-    chosen = chosen or spec.default_instruments
-    options = options or ResolveOptions()
-    if spec.name.startswith("chandra") and (spec.archive == "cxc" or options.by_file_type):
-        mirror = options.mirror or (None if spec.archive == "cxc" else endpoints.get("heasarc", "ftp") + "chandra/data")
-        options.refuse_semantics(f"{spec.name} (by CIAO file type)")
-        return await resolve_chandra(
-            spec, frame, http, filetypes=options.filetypes, exclude=options.exclude, mirror=mirror
-        )
-    options.refuse(spec.name, allow_calibrations=spec.archive == "eso")
-    if spec.archive == "heasarc":
-        return await resolve_heasarc(spec, frame, chosen, products, http, engine, options.semantics)
-    options.refuse_semantics(spec.name)
-    if spec.archive == "eso":
-        return await resolve_eso(spec, frame, http, engine, calibrations=options.calibrations)
-    if spec.archive == "xsa":
-        return await resolve_xsa(spec, frame, chosen, products, http, engine)
-    if spec.archive == "erosita":
-        return await resolve_erosita(spec, frame, chosen, products, http, engine)
-    raise ResolveError(f"{spec.name}: resolving {spec.archive} observations into files is not available yet")
+def _check_calibrations(calibrations: str | None) -> None:
+    """ResolveError unless ``calibrations`` is None or one of the calSelector modes."""
+    if calibrations is not None and str(calibrations).lower() not in ("raw2raw", "raw2master"):
+        raise ResolveError(f"calibrations must be 'raw2raw' or 'raw2master', not {calibrations!r}")
+
+
+def _refuse_for_vo(options: Mapping[str, object]) -> None:
+    """A VO result is resolved through DataLink: only ``semantics`` applies to it."""
+    for name in options:
+        if name != "semantics":
+            raise ResolveError(f"{OPTION_HELP[name]}; they do not apply to a VO result")
+
+
+async def _resolve_mission(request: ResolveRequest) -> Manifest:
+    """The mission's archive resolves it; options the archive does not understand are refused, not ignored."""
+    from .. import archives
+
+    spec = request.spec
+    archive = archives.get(spec.archive)
+    if archive.resolver is None:
+        raise ResolveError(f"{spec.name}: resolving {spec.archive} observations into files is not available yet")
+    unknown = [name for name in request.options if name not in archive.resolve_options]
+    if unknown:
+        request.refuse(unknown)
+    return await archive.attr(archive.resolver)(request)

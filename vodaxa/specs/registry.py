@@ -1,12 +1,12 @@
 """Mission specs and their registry: a mission is data (table, columns, cuts, FoV, instruments), not a class.
 
-Built-in specs live one per module in this package; third-party packages add theirs through the
-``vodaxa.missions`` entry-point group (each entry point names a :class:`MissionSpec` object).
+Built-in specs live in their archive's folder (``vodaxa/archives/<archive>/``); third-party packages add theirs
+through the ``vodaxa.missions`` entry-point group (each entry point names a :class:`MissionSpec` object), or whole
+archives through ``vodaxa.archives``.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import math
 import re
@@ -107,7 +107,7 @@ class MissionSpec:
 
     name: str
     pretty_name: str
-    archive: str  # key of vodaxa.config endpoints: heasarc, xsa, cxc, eso, erosita
+    archive: str  # the name of its vodaxa.archives.Archive: heasarc, xsa, cxc, eso, erosita
     table: str
     id_column: str
     id_regex: str
@@ -369,7 +369,6 @@ def _mjd_times(mjd: pd.Series) -> pd.Series:
 
 # ---------------------------------------------------------------------------------- registry
 _REGISTRY: dict[str, MissionSpec] = {}
-_BUILTIN = ("xmm", "nustar", "chandra", "swift", "suzaku", "asca", "integral", "rosat", "xrism", "erosita", "eso")
 _loaded = False
 
 
@@ -382,12 +381,20 @@ def register(spec: MissionSpec, *, replace: bool = False) -> MissionSpec:
 
 
 def _load() -> None:
+    """Register every archive's missions (``vodaxa/archives/<name>/``), then the ``vodaxa.missions`` plugins'."""
     global _loaded
     if _loaded:
         return
     _loaded = True
-    for module in _BUILTIN:
-        importlib.import_module(f"vodaxa.specs.{module}")
+    from .. import archives
+
+    for archive in archives.archives():
+        try:
+            archive.load_missions()
+        except Exception as err:
+            if archive.package.startswith("vodaxa.archives."):
+                raise
+            log.warning("the missions of archive plugin %s could not be loaded: %s", archive.name, err)
     for ep in entry_points(group="vodaxa.missions"):
         try:
             spec = ep.load()

@@ -16,13 +16,13 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .. import net
-from ..config import endpoints
-from ..errors import AuthError, ServiceError
-from ..net.policy import ambiguous
-from ..redact import register
-from .credentials import Credential
-from .scoped import Realm, is_loopback
+from ... import net
+from ...auth.credentials import Credential
+from ...auth.scoped import Realm, is_loopback
+from ...config import endpoints
+from ...errors import AuthError, ServiceError
+from ...net.policy import ambiguous
+from ...redact import register
 
 __all__ = ["EsoToken", "eso_realm", "token_expiry"]
 
@@ -43,10 +43,10 @@ def token_expiry(token: str) -> float:
 
 
 def eso_realm(*, allow_http_loopback: bool = False) -> Realm:
-    """The URLs an ESO token may go to: tap_obs, DataLink, calSelector and the dataportal."""
-    services = ("tap_obs", "datalink", "calselector", "dataportal")
-    prefixes = tuple(endpoints.get("eso", s, trusted=True) for s in services)  # never a registry-found host
-    return Realm("eso", prefixes, allow_http_loopback)
+    """The URLs an ESO token may go to: tap_obs, DataLink, calSelector and the dataportal (the archive's realm)."""
+    from . import ARCHIVE
+
+    return ARCHIVE.realm(allow_http_loopback=allow_http_loopback)
 
 
 #: The host ESO's single sign-on runs on: the only one a password kept for astroquery is ever sent to.

@@ -12,8 +12,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from ..errors import ResolveError
-from .datalink import LinkRow
+from ...errors import ResolveError
+from ...resolvers.datalink import LinkRow
 
 __all__ = [
     "Association",

@@ -14,18 +14,18 @@ from urllib.parse import urlencode
 
 import pandas as pd
 
-from ..config import endpoints
-from ..errors import ServiceError
-from ..manifest import Manifest, unavailable_row
-from ..net import HttpClient
-from ..specs.registry import MissionSpec
-from .datalink import DataLinkEngine
+from ...config import endpoints
+from ...errors import ServiceError
+from ...manifest import Manifest, unavailable_row
+from ...net import HttpClient
+from ...resolvers.datalink import DataLinkEngine
+from ...resolvers.request import ResolveRequest
+from ...specs.registry import MissionSpec
 
 __all__ = ["REALM", "aio_url", "resolve_xsa"]
 
 #: The auth realm of proprietary XSA rows (credentials go in the AIO query string).
 REALM = "xsa"
-MAX_CONNECTIONS = 10  # ceiling on parallel XSA downloads (the AIO servlet is a shared, slow service)
 _CONTENT_TYPE = "application/x-gzip"
 _SEMANTICS = {"ODF": "#this", "PPS": "#derivation"}
 
@@ -109,3 +109,9 @@ async def _fill_size(http: HttpClient, row: dict) -> None:
         row.update(unavailable_row(row["obs_id"], f"the XSA has no {what} of {row['obs_id']}"))
     else:
         row["note"] = f"size unknown: HEAD answered {answer.status}"
+
+
+async def resolve(request: ResolveRequest) -> Manifest:
+    """The XSA's part of :func:`vodaxa.resolve`: one AIO tarball per observation, level and instrument."""
+    return await resolve_xsa(request.spec, request.frame, request.chosen, request.products, request.http,
+                             request.engine)  # fmt: skip

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from .registry import FileRules, MissionSpec, register
+from ...specs.registry import FileRules, MissionSpec, register
 
 _CODES = {0: "MISC", 1: "CAL", 4: "GS", 5: "GS", 7: "EGS", 8: "GCL", 9: "TOO"}
 

@@ -1,11 +1,11 @@
 """eROSITA Cal-PV (EDR) and eRASS1-DE (DR1): no TAP service, so their public tables are fetched whole
-(vodaxa.archives.erosita, cached) and filtered locally with the same filter semantics.
+(vodaxa.archives.erosita.tables, cached) and filtered locally with the same filter semantics.  The tables
+module (HTTP, HTML and FITS parsing) is imported only when a table is first fetched.
 """
 
 import pandas as pd
 
-from ..archives import erosita as archive
-from .registry import MissionSpec, register
+from ...specs.registry import MissionSpec, register
 
 _TMS = tuple(f"TM{k}" for k in range(1, 8))
 _FIELD_TYPES = {"SURVEY": "ASK", "GALACTIC_FIELDS": "GS", "EXTRAGALACTIC_FIELDS": "EGS", "MAGELLANIC_CLOUDS": "NGS"}
@@ -13,6 +13,18 @@ _FIELD_TYPES = {"SURVEY": "ASK", "GALACTIC_FIELDS": "GS", "EXTRAGALACTIC_FIELDS"
 
 def _calpv_targets(src: pd.DataFrame) -> pd.Series:
     return src["field_type"].map(lambda v: _FIELD_TYPES.get(str(v), "MISC"))
+
+
+def _calpv_table() -> pd.DataFrame:
+    from .tables import calpv_observations
+
+    return calpv_observations()
+
+
+def _dr1_table() -> pd.DataFrame:
+    from .tables import dr1_tiles
+
+    return dr1_tiles()
 
 
 def _usable(src: pd.DataFrame) -> pd.Series:
@@ -37,7 +49,7 @@ EROSITA_CALPV = register(
         columns=("field_name", "field_type", "obs_mode", "download", "active_insts"),
         science_usable=_usable,
         target_function=_calpv_targets,
-        loader=lambda: archive.calpv_observations(),
+        loader=_calpv_table,
     )
 )
 
@@ -59,6 +71,6 @@ EROSITA_DR1 = register(
         columns=("owner", "ra_min", "ra_max", "dec_min", "dec_max", "glon", "glat", "neigh_obs"),
         science_usable=_usable,
         target_default="ASK",
-        loader=lambda: archive.dr1_tiles(),
+        loader=_dr1_table,
     )
 )

@@ -15,20 +15,20 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pandas as pd
 
-from ..config import endpoints
-from ..errors import InputError, ResolveError, ServiceError
-from ..manifest import Manifest, unavailable_row
-from ..net import HttpClient
-from ..specs.registry import MissionSpec
+from ...config import endpoints
+from ...errors import InputError, ResolveError, ServiceError
+from ...manifest import Manifest, unavailable_row
+from ...net import HttpClient
+from ...resolvers.datalink import DataLinkEngine, LinkRow, parse_links
+from ...resolvers.request import ResolveRequest
+from ...specs.registry import MissionSpec
+from ..obscore.resolver import resolve_rows
 from .calselector import parse_cascade, parse_trees, tree_links
-from .datalink import DataLinkEngine, LinkRow, parse_links
-from .generic import resolve_vo
 
 __all__ = ["CALSELECTOR_BATCH", "resolve_eso"]
 
 IVO = "ivo://eso.org/ID?"
 CALSELECTOR_BATCH = 100
-MAX_CONNECTIONS = 8  # the dataportal throttles heavy parallel use
 _ESO = "http://archive.eso.org/rdf/datalink/eso#"
 
 
@@ -41,11 +41,8 @@ async def resolve_eso(
     calibrations: str | None = None,
 ) -> Manifest:
     """Manifest rows for ESO raw frames (``eso``) or Phase 3 products (``eso_products``)."""
-    if spec.name == "eso_products":
-        table = frame[["access_url", "access_format"]].copy()
-        products = await resolve_vo(_Rows(table), http, engine)
-        products.frame["mission"] = spec.name
-        return products
+    if spec.name == "eso_products":  # Phase 3 products are ESO's ObsCore table: resolved as any ObsCore's
+        return await resolve_rows(ResolveRequest(spec, frame, (), True, http, engine))
     if "proprietary_usable" not in frame.columns:
         raise InputError(
             "an ESO observation table needs its 'proprietary_usable' column (vodaxa.search and Mission give it): "
@@ -62,17 +59,6 @@ async def resolve_eso(
         ]
         records += await _cascades(spec, science, calibrations, http, records)
     return Manifest(records)
-
-
-class _Rows:
-    """An astropy-like view of a DataFrame for the generic resolver (column names and values)."""
-
-    def __init__(self, frame: pd.DataFrame) -> None:
-        self.frame = frame
-        self.colnames = list(frame.columns)
-
-    def __getitem__(self, name: str):
-        return list(self.frame[name])
 
 
 def _dp_id(ident: str) -> str:
@@ -254,3 +240,9 @@ def _target_id(url: str) -> str | None:
         if key.upper() == "ID":
             return _dp_id(value)
     return None
+
+
+async def resolve(request: ResolveRequest) -> Manifest:
+    """ESO's part of :func:`vodaxa.resolve`: frames through DataLink, with calSelector cascades if asked."""
+    return await resolve_eso(request.spec, request.frame, request.http, request.engine,
+                             calibrations=request.option("calibrations"))  # fmt: skip

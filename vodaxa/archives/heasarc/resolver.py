@@ -22,12 +22,11 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import pandas as pd
 
-from ..config import endpoints
-from ..errors import ResolveError, ServiceError
-from ..manifest import Manifest, unavailable_row
-from ..net import HttpClient
-from ..specs.registry import MissionSpec, _mjd_times
-from .datalink import (
+from ...config import endpoints
+from ...errors import ResolveError, ServiceError
+from ...manifest import Manifest, unavailable_row
+from ...net import HttpClient
+from ...resolvers.datalink import (
     SEMANTIC_ALIASES,
     DataLinkEngine,
     LinkRow,
@@ -36,13 +35,16 @@ from .datalink import (
     semantics_filter,
     semantics_terms,
 )
-from .listing import walk
+from ...resolvers.listing import walk
+from ...resolvers.request import ResolveRequest
+from ...specs.registry import MissionSpec, _mjd_times
+from ..cxc.resolver import resolve_chandra
+from .chandra import CHANDRA
 
 __all__ = ["is_observation_link", "product_key", "resolve_heasarc"]
 
 #: Directory walks in flight at once (each walk is itself concurrent over sub-directories).
 WALKS = 8
-MAX_CONNECTIONS = 16  # polite default for HEASARC file downloads
 _PRODUCT = re.compile(r"/xamin/jsp/products\.jsp#(?P<key>[\w.+-]+)$")
 _NOT_DATA = ("point.", "link.")  # bibliography, abstracts and cross-links to other catalogues
 _SAFE = re.compile(r"[^A-Za-z0-9._+-]+")
@@ -338,3 +340,17 @@ def _category(path: str) -> str:
         if token in name:
             return kind
     return "other"
+
+
+async def resolve(request: ResolveRequest) -> Manifest:
+    """HEASARC's part of :func:`vodaxa.resolve`: DataLink into observation trees; Chandra, when file types are
+    chosen, read by CIAO file type from HEASARC's copy of the CDA's ``byobsid/`` tree (or ``mirror``)."""
+    spec = request.spec
+    if spec.name == CHANDRA.name and ("filetypes" in request.options or "exclude" in request.options):
+        request.refuse(["semantics"], "by CIAO file type")
+        mirror = request.option("mirror") or endpoints.get("heasarc", "ftp") + "chandra/data"
+        return await resolve_chandra(spec, request.frame, request.http, filetypes=request.option("filetypes"),
+                                     exclude=request.option("exclude"), mirror=mirror)  # fmt: skip
+    request.refuse(["filetypes", "exclude", "mirror"])
+    return await resolve_heasarc(spec, request.frame, request.chosen, request.products, request.http, request.engine,
+                                 request.option("semantics", "#this"))  # fmt: skip

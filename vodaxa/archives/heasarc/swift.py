@@ -1,6 +1,6 @@
 """Swift, from HEASARC's swiftmastr (DAXA's Swift); no proprietary period."""
 
-from .registry import FileRules, MissionSpec, register
+from ...specs.registry import FileRules, MissionSpec, register
 
 SWIFT = register(
     MissionSpec(

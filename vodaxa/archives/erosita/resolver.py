@@ -24,19 +24,19 @@ from urllib.parse import quote, unquote, urlsplit
 
 import pandas as pd
 
-from ..config import endpoints
-from ..errors import ResolveError
-from ..manifest import Manifest, unavailable_row
-from ..net import HttpClient
-from ..specs.registry import MissionSpec
-from .datalink import DataLinkEngine
-from .listing import walk
+from ...config import endpoints
+from ...errors import ResolveError
+from ...manifest import Manifest, unavailable_row
+from ...net import HttpClient
+from ...resolvers.datalink import DataLinkEngine
+from ...resolvers.listing import walk
+from ...resolvers.request import ResolveRequest
+from ...specs.registry import MissionSpec
 
 __all__ = ["pick_version", "resolve_erosita", "tile_url"]
 
 #: Tile walks in flight at once (each walk is itself concurrent over the tile's sub-directories).
 WALKS = 8
-MAX_CONNECTIONS = 4  # MPE serves large tarballs from one host; be gentle
 _ALL_TMS = tuple(f"TM{k}" for k in range(1, 8))
 #: (directory kind, name token, category, is a product) of the DR1 files taken from a tile.
 _DR1_FILES = (
@@ -235,3 +235,9 @@ def _dr1_file(
 def _unavailable(spec: MissionSpec, obs_id: str, url: str | None, why: str) -> dict:
     """A row for an observation whose files cannot be had, with the reason."""
     return unavailable_row(obs_id, why, mission=spec.name, source_id=url)
+
+
+async def resolve(request: ResolveRequest) -> Manifest:
+    """eROSITA's part of :func:`vodaxa.resolve`: Cal-PV tarballs or DR1 sky-tile files, from directory listings."""
+    return await resolve_erosita(request.spec, request.frame, request.chosen, request.products, request.http,
+                                 request.engine)  # fmt: skip

@@ -9,16 +9,16 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from ..config import endpoints
-from ..errors import ResolveError
-from ..manifest import Manifest, unavailable_row
-from ..net import HttpClient
-from ..specs.registry import MissionSpec
-from .listing import walk
+from ...config import endpoints
+from ...errors import ResolveError
+from ...manifest import Manifest, unavailable_row
+from ...net import HttpClient
+from ...resolvers.listing import walk
+from ...resolvers.request import ResolveRequest
+from ...specs.registry import MissionSpec
 
 __all__ = ["KNOWN_FILE_TYPES", "file_type", "resolve_chandra", "select_types"]
 
-MAX_CONNECTIONS = 8  # CDA: polite default for file downloads
 
 #: CIAO's file types, most specific first (``evt1a`` before ``evt1``, ``vvref`` handled before ``vv``).
 KNOWN_FILE_TYPES: tuple[str, ...] = (
@@ -110,3 +110,9 @@ async def resolve_chandra(
 
 def _missing(spec: MissionSpec, obs_id: str, why: str) -> dict:
     return unavailable_row(obs_id, why, mission=spec.name, source_id=obs_id)
+
+
+async def resolve(request: ResolveRequest) -> Manifest:
+    """The CXC's part of :func:`vodaxa.resolve`: the CDA's ``byobsid/`` tree (or ``mirror``), by CIAO file type."""
+    return await resolve_chandra(request.spec, request.frame, request.http, filetypes=request.option("filetypes"),
+                                 exclude=request.option("exclude"), mirror=request.option("mirror"))  # fmt: skip

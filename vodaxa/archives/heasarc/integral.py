@@ -3,7 +3,7 @@
 Science-window IDs play the part of ObsIDs.  PICsIT is selectable in any case (DAXA's bug fixed).
 """
 
-from .registry import FileRules, MissionSpec, register
+from ...specs.registry import FileRules, MissionSpec, register
 
 INTEGRAL = register(
     MissionSpec(

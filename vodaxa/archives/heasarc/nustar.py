@@ -1,6 +1,6 @@
 """NuSTAR pointed observations, from HEASARC's numaster (DAXA's NuSTARPointed)."""
 
-from .registry import FileRules, MissionSpec, register
+from ...specs.registry import FileRules, MissionSpec, register
 
 NUSTAR = register(
     MissionSpec(

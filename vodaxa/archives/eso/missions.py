@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from .registry import MissionSpec, register
+from ...specs.registry import MissionSpec, register
 
 #: Instrument -> field-of-view half-width (deg); for slit and fibre spectrographs the acquisition field.
 FOV = {

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from .registry import FileRules, MissionSpec, register
+from ...specs.registry import FileRules, MissionSpec, register
 
 _CATEGORIES = {
     "1": "STR",

@@ -1,6 +1,6 @@
 """XRISM pointed observations, from HEASARC's xrismmastr (DAXA's XRISMPointed)."""
 
-from .registry import FileRules, MissionSpec, register
+from ...specs.registry import FileRules, MissionSpec, register
 
 XRISM = register(
     MissionSpec(

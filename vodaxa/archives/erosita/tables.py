@@ -47,10 +47,10 @@ import numpy as np
 import pandas as pd
 import requests
 
-from .. import net
-from ..config import cache_dir, endpoints
-from ..errors import ServiceError
-from ..quiet import quiet
+from ... import net
+from ...config import cache_dir, endpoints
+from ...errors import ServiceError
+from ...quiet import quiet
 
 __all__ = [
     "CACHE_TTL",
