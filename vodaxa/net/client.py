@@ -18,12 +18,14 @@ import aiohttp
 from ..errors import ServiceError
 from . import policy
 from .policy import (
+    ACCEPT_ENCODING,
     MAX_REDIRECTS,
     REDIRECTS,
     RETRY_STATUSES,
     HttpConfig,
     ambiguous,
     declared_length,
+    decode_body,
     next_hop,
     refuse_replay,
     too_big,
@@ -180,10 +182,15 @@ class HttpClient:
     ) -> Response:
         """One exchange read whole (redirects followed hop by hop, see :meth:`stream`), at most ``max_body``
         bytes within ``body_timeout`` seconds: a bigger answer is a :class:`~.policy.BodyTooLarge`, a slower
-        one a timeout (retried like a lost connection)."""
-        exchange = self.stream(method, url, params=params, data=data, headers=headers, secret_body=secret_body)
+        one a timeout (retried like a lost connection).  A gzip or deflate coding is undone (within the same
+        cap); streams (:meth:`stream`, the downloader) keep the bytes as sent."""
+        asked = {"Accept-Encoding": ACCEPT_ENCODING, **(headers or {})}  # only codings decode_body reads
+        exchange = self.stream(method, url, params=params, data=data, headers=asked, secret_body=secret_body)
         async with exchange as answer:
             body = await asyncio.wait_for(self._read_capped(answer, url), self.config.body_timeout)
+            coding = answer.headers.get("Content-Encoding")
+            if coding and asked.get("Accept-Encoding", "").lower() != "identity":
+                body = decode_body(body, coding, self.config.max_body, str(answer.url))
             return Response(answer.status, str(answer.url), dict(answer.headers), body)
 
     async def _read_capped(self, answer: aiohttp.ClientResponse, url: str) -> bytes:

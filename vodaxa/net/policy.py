@@ -250,6 +250,35 @@ def too_big(url: str, cap: int, declared: int | None = None) -> BodyTooLarge:
                         "(HttpConfig(max_body=...) raises the limit if the answer is genuine)", url=url)  # fmt: skip
 
 
+#: The content codings vodaxa reads in documents (DataLink, listings, TAP answers); it asks for no others.
+ACCEPT_ENCODING = "gzip, deflate"
+
+
+def decode_body(body: bytes, coding: str | None, cap: int, url: str) -> bytes:
+    """A document's body with its ``Content-Encoding`` undone (DaCHS gzips its answers), at most ``cap`` bytes
+    decoded: a small answer that inflates past the cap (a decompression bomb) is a :class:`BodyTooLarge`."""
+    import zlib
+
+    codings = [c.strip().lower() for c in (coding or "").split(",") if c.strip() and c.strip().lower() != "identity"]
+    for name in reversed(codings):  # applied in the order listed: undone last first
+        if name in ("gzip", "x-gzip"):
+            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif name == "deflate":
+            inflater = zlib.decompressobj(zlib.MAX_WBITS if body[:1] == b"\x78" else -zlib.MAX_WBITS)
+        else:
+            raise ServiceError(f"{url} answered in the content coding '{name}', which vodaxa did not ask for and "
+                               f"cannot read (it asks for {ACCEPT_ENCODING})", url=url)  # fmt: skip
+        try:
+            out = inflater.decompress(body, cap + 1)
+        except zlib.error as err:
+            raise ServiceError(f"{url} answered a body labelled Content-Encoding: {name} that is not ({err})",
+                               url=url) from None  # fmt: skip
+        if len(out) > cap:
+            raise too_big(url, cap)
+        body = out
+    return body
+
+
 def declared_length(headers: Mapping[str, str]) -> int | None:
     """The Content-Length header as a number, or None when absent or not a plain number."""
     value = (headers.get("Content-Length") or "").strip()

@@ -117,6 +117,7 @@ class MissionSpec:
     start: str
     service: str = "tap"
     id_numeric: bool = False
+    id_upper: bool = True  # ObsIDs are upper case, whatever case a user types (not ObsCore's publisher DIDs)
     ra: str = "ra"
     dec: str = "dec"
     frame: str = "fk5"
@@ -265,7 +266,7 @@ class MissionSpec:
         out = []
         pattern = re.compile(self.id_regex)
         for raw in ids:
-            value = str(raw).strip().upper() if not self.id_numeric else str(raw).strip()
+            value = str(raw).strip().upper() if self.id_upper and not self.id_numeric else str(raw).strip()
             if not pattern.match(value) and not pattern.match(str(raw).strip()):
                 raise InputError(f"'{raw}' is not a {self.name} ObsID: it must match {self.id_regex}")
             out.append(value if pattern.match(value) else str(raw).strip())

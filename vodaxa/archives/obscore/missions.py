@@ -42,6 +42,7 @@ def obscore_spec(
         table="ivoa.ObsCore",
         id_column="obs_publisher_did",  # unique; obs_id repeats over a dataset's products
         id_regex=r"^\S+$",
+        id_upper=False,  # URIs: case matters in their path and query
         instruments=("ANY",),
         default_instruments=("ANY",),
         instrument_condition=_any_instrument,
