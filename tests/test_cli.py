@@ -24,6 +24,9 @@ def test_sandbox_query_is_the_readme_main_job(capsys, tmp_path, monkeypatch):
     assert "numaster" in out and "exposure_a" in out
     assert "/FTP/nustar/data/obs/" in out  # DataLink resolved an observation directory
     assert "Listing of" in out
+    listed = out.split("Listing of", 1)[1].split("\nManifest:", 1)[0].splitlines()[1:]
+    assert listed and all(line.startswith("  ") and "<" not in line for line in listed if line)  # names, no HTML
+    assert any(line.strip().endswith("/") for line in listed)  # folders end with a slash
     files = [p for p in (tmp_path / "vodaxa-sandbox-data").rglob("*") if p.is_file() and p.name != verified.INDEX]
     assert files and f"ok={len(files)} skipped=0 failed=0" in out
     assert not list(tmp_path.rglob("*.part*"))

@@ -172,3 +172,28 @@ def test_async_resolvers_share_one_request_shape():
         "spec", "frame", "chosen", "products", "http", "engine", "options"
     ]  # fmt: skip
     assert asyncio.iscoroutinefunction(archives.get("heasarc").attr(".resolver:resolve"))
+
+
+def test_a_fresh_process_reads_heasarc_semantics_in_any_vo_result_before_any_archive_code_ran():
+    """The HEASARC term reader is declared by its Archive, not registered as a side effect of importing its
+    resolver: a pyvo result resolved first thing in a new process still finds the data (regression)."""
+    import subprocess
+
+    code = """
+import sys, warnings, pyvo, vodaxa
+from vodaxa import net
+from vodaxa.config import endpoints
+from vodaxa.sandbox import SandboxConfig, serve
+with serve(SandboxConfig(rows=60, archives=("heasarc",))) as sb:
+    tap = pyvo.dal.TAPService(sb.endpoints["heasarc"]["tap"], session=net.session(credentials=False))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = tap.run_sync("SELECT TOP 8 * FROM numaster")
+    assert "vodaxa.archives.heasarc.resolver" not in sys.modules
+    with endpoints.override(sb.endpoints):
+        manifest = vodaxa.resolve(result)
+    print(len(manifest.files))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout.split()[-1]) > 0

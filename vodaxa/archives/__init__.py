@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import ConfigError
 
-__all__ = ["Archive", "archives", "by_name", "get", "load", "register"]
+__all__ = ["Archive", "archives", "by_name", "datalink_terms", "get", "load", "register"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ class Archive:
     max_connections: int | None = None  # ceiling on parallel downloads from its hosts (None: the core's default)
     credentials: str | None = None
     login: str | Callable[..., Any] | None = None
+    datalink_terms: str | Callable[..., Any] | None = None  # LinkRow -> the core term its own semantics mean
     realm_services: tuple[str, ...] | None = None  # the services a credential may go to (None: all)
     notes: Mapping[str, Any] = field(default_factory=dict)
 
@@ -83,6 +84,7 @@ class Archive:
 _REGISTRY: dict[str, Archive] = {}
 _LOCK = threading.RLock()
 _loaded = False
+_TERMS: tuple[Callable[..., Any], ...] | None = None  # the archives' DataLink term readers, found on first use
 
 
 def register(archive: Archive, *, replace: bool = False) -> Archive:
@@ -92,7 +94,13 @@ def register(archive: Archive, *, replace: bool = False) -> Archive:
         if known is not None and known != archive and not replace:
             raise ConfigError(f"an archive called '{archive.name}' is already registered ({known.package})")
         _REGISTRY[archive.name] = archive
+        _forget_terms()
     return archive
+
+
+def _forget_terms() -> None:
+    global _TERMS
+    _TERMS = None
 
 
 def load() -> None:
@@ -140,6 +148,16 @@ def _builtin(archive: Archive) -> Archive | None:
 def by_name() -> Mapping[str, Archive]:
     """The registry as a mapping, name to :class:`Archive`, in :func:`archives` order."""
     return {a.name: a for a in archives()}
+
+
+def datalink_terms() -> tuple[Callable[..., Any], ...]:
+    """Every archive's reader of its own DataLink semantics (``LinkRow -> core term or None``), so a VO result
+    from any archive is read right, whichever archive's code ran before."""
+    global _TERMS
+    found = _TERMS
+    if found is None:
+        found = _TERMS = tuple(a.attr(a.datalink_terms) for a in archives() if a.datalink_terms)
+    return found
 
 
 def get(name: str) -> Archive:

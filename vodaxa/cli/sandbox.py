@@ -121,11 +121,12 @@ def cmd_sandbox_query(args: argparse.Namespace) -> int:
                     print(f"  {link['ID']}: {url}  ({link.content_type})")
                     directories.append(url)
         if directories:
+            from ..resolvers.listing import parse_listing
+
             print(f"\nListing of {directories[0]}:")
-            page = session.get(directories[0]).text
-            for line in page.splitlines():
-                if 'alt="[' in line and "PARENTDIR" not in line:
-                    print("  " + line.split(">", 2)[-1].split("</a>")[0])
+            folders, files = parse_listing(session.get(directories[0]).text)
+            for name in [*(f + "/" for f in folders), *files]:
+                print("  " + name)
         if args.dest is None:
             return 0
         from .. import download, resolve

@@ -102,14 +102,12 @@ def semantics_terms(semantics: object) -> tuple[str, ...]:
     return tuple(t.strip() for t in terms)
 
 
-#: Archive quirks: functions giving the core term an archive's own semantics stand for (HEASARC's
-#: ``products.jsp#nustar.obs`` is the observation's data, ``#this``), or None.  Archive modules add to it.
-SEMANTIC_ALIASES: list[Callable[[LinkRow], str | None]] = []
-
-
 def meaning(row: LinkRow) -> str | None:
-    """The semantics a row stands for: an archive's alias for its own term, else the term itself."""
-    for alias in SEMANTIC_ALIASES:
+    """The semantics a row stands for: an archive's own term read as the core term it means (HEASARC's
+    ``products.jsp#nustar.obs`` is ``#this``; see ``Archive.datalink_terms``), else the term itself."""
+    from .. import archives
+
+    for alias in archives.datalink_terms():
         term = alias(row)
         if term is not None:
             return term

@@ -20,6 +20,7 @@ ARCHIVE = register(
         missions=(".xmm", ".nustar", ".chandra", ".swift", ".suzaku", ".asca", ".integral", ".rosat", ".xrism"),
         resolver=".resolver:resolve",
         resolve_options=frozenset({"semantics", "filetypes", "exclude", "mirror"}),
+        datalink_terms=".terms:core_term",  # its products.jsp#<mission>.obs links are the data (#this)
         max_connections=16,  # polite default for HEASARC file downloads
     )
 )

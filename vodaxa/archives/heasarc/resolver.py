@@ -27,7 +27,6 @@ from ...errors import ResolveError, ServiceError
 from ...manifest import Manifest, unavailable_row
 from ...net import HttpClient
 from ...resolvers.datalink import (
-    SEMANTIC_ALIASES,
     DataLinkEngine,
     LinkRow,
     Semantics,
@@ -40,34 +39,15 @@ from ...resolvers.request import ResolveRequest
 from ...specs.registry import MissionSpec, _mjd_times
 from ..cxc.resolver import resolve_chandra
 from .chandra import CHANDRA
+from .terms import is_observation_link, product_key
 
 __all__ = ["is_observation_link", "product_key", "resolve_heasarc"]
 
 #: Directory walks in flight at once (each walk is itself concurrent over sub-directories).
 WALKS = 8
-_PRODUCT = re.compile(r"/xamin/jsp/products\.jsp#(?P<key>[\w.+-]+)$")
-_NOT_DATA = ("point.", "link.")  # bibliography, abstracts and cross-links to other catalogues
 _SAFE = re.compile(r"[^A-Za-z0-9._+-]+")
 
 
-def product_key(semantics: str | None) -> str | None:
-    """HEASARC's product key of a semantics URI (``...products.jsp#nustar.obs`` -> ``nustar.obs``), else None."""
-    found = _PRODUCT.search(semantics or "")
-    return found.group("key") if found else None
-
-
-def is_observation_link(row: LinkRow) -> bool:
-    """Whether a row stands for the observation's data: ``#this`` (older answers) or a HEASARC data product."""
-    key = product_key(row.semantics)
-    return row.semantics == "#this" or (key is not None and not key.startswith(_NOT_DATA))
-
-
-def _alias(row: LinkRow) -> str | None:
-    """HEASARC's data-product semantics stand for ``#this`` (for resolvers that know only core terms)."""
-    return "#this" if row.semantics != "#this" and is_observation_link(row) else None
-
-
-SEMANTIC_ALIASES.append(_alias)
 
 
 @dataclass
