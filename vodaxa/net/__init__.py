@@ -2,7 +2,8 @@
 aiohttp) for DataLink, listings and downloads, :class:`Session` (sync, requests) for pyvo's TAP, Sesame,
 registry, table fetches and the ESO login.  Both apply one policy (:mod:`.policy`): redirects with
 credentials re-decided per hop, one retry rule with a clamped ``Retry-After``, the deadline model, and a
-cap on bodies read into memory.  :func:`run_sync` bridges async code to plain and Jupyter callers.
+cap on bodies read into memory.  :func:`run_sync` bridges async code to plain and Jupyter callers.  Under the
+async client sits a swappable transport (:mod:`.transport`): :class:`MockTransport` answers from a function.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from .policy import (
     unknown_host,
 )  # fmt: skip
 from .sync import Session
+from .transport import AiohttpTransport, MockTransport, Reply, Request, Transport
 
 __all__ = [
-    "RETRY_STATUSES", "BodyTooLarge", "Deadline", "HttpClient", "HttpConfig", "Response", "Session", "is_loopback",
-    "pause", "retry_after_seconds", "run_sync", "same_origin", "session", "unknown_host",
+    "RETRY_STATUSES", "AiohttpTransport", "BodyTooLarge", "Deadline", "HttpClient", "HttpConfig", "MockTransport",
+    "Reply", "Request", "Response", "Session", "Transport", "is_loopback", "pause", "retry_after_seconds", "run_sync",
+    "same_origin", "session", "unknown_host",
 ]  # fmt: skip
 
 

@@ -31,6 +31,7 @@ from .policy import (
     too_big,
     unknown_host,
 )
+from .transport import AiohttpTransport, Answer, Transport
 
 __all__ = ["HttpClient", "Response"]
 
@@ -39,9 +40,6 @@ _UNMENDABLE = (aiohttp.InvalidURL, getattr(aiohttp, "NonHttpUrlClientError", aio
 
 log = logging.getLogger("vodaxa.http")
 
-#: Bytes a response may buffer before reading pauses (aiohttp's default, 64 KiB, costs many small reads).
-READ_BUFFER = 1 << 20
-HEADER_FIELD_MAX = 1 << 15  # bytes of one response header: aiohttp's 8 KiB refuses long Content-Disposition names
 
 
 @dataclass(frozen=True)
@@ -74,12 +72,13 @@ class HttpClient:
         headers_for: Callable[[str], Mapping[str, str]] | None = None,
         on_rejected: Callable[[str], bool] | None = None,
         params_for: Callable[[str], Mapping[str, str]] | None = None,
+        transport: Transport | None = None,
     ) -> None:
         self.config = config or HttpConfig()
+        self.transport: Transport = transport or AiohttpTransport(self.config)  # the seam: MockTransport in tests
         self.headers_for = headers_for  # per-URL credential headers (vodaxa.auth.scope().headers_for)
         self.on_rejected = on_rejected  # told when a credential was refused; True means "try once more"
         self.params_for = params_for  # per-URL credential query parameters (the XSA's AIOUSER/AIOPWD)
-        self._session: aiohttp.ClientSession | None = None
         self._host_gates: dict[str, asyncio.Semaphore] = {}
         self.requests = 0  # answered requests, for tests and benchmarks
 
@@ -91,32 +90,19 @@ class HttpClient:
         await self.close()
 
     async def open(self) -> None:
-        """Create the session (idempotent)."""
-        if self._session is None:
-            cfg = self.config
-            connector = aiohttp.TCPConnector(limit=cfg.total, limit_per_host=0, enable_cleanup_closed=True)
-            timeout = aiohttp.ClientTimeout(total=None, sock_connect=cfg.connect_timeout, sock_read=cfg.read_timeout)
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=timeout,
-                auto_decompress=False,  # archives send .gz files with Content-Encoding: gzip; keep the bytes
-                read_bufsize=READ_BUFFER,
-                max_field_size=HEADER_FIELD_MAX,
-                headers={"User-Agent": cfg.user_agent},
-            )
+        """Open the transport (idempotent)."""
+        await self.transport.open()
 
     async def close(self) -> None:
-        """Close the session and its connections."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Close the transport and its connections."""
+        await self.transport.close()
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        """The underlying session (open it first)."""
-        if self._session is None:
-            raise RuntimeError("HttpClient is not open: use 'async with HttpClient() as http'")
-        return self._session
+        """The underlying aiohttp session (the real transport only; open it first)."""
+        if not isinstance(self.transport, AiohttpTransport):
+            raise RuntimeError("this HttpClient has no aiohttp session: it sends through another transport")
+        return self.transport.session
 
     def limit(self, url: str) -> int:
         """How many requests to ``url``'s host may run at once (its own limit, else ``per_host``)."""
@@ -193,7 +179,7 @@ class HttpClient:
                 body = decode_body(body, coding, self.config.max_body, str(answer.url))
             return Response(answer.status, str(answer.url), dict(answer.headers), body)
 
-    async def _read_capped(self, answer: aiohttp.ClientResponse, url: str) -> bytes:
+    async def _read_capped(self, answer: Answer, url: str) -> bytes:
         cap = self.config.max_body
         declared = declared_length(answer.headers)
         if declared is not None and declared > cap:
@@ -216,7 +202,7 @@ class HttpClient:
         data: Any = None,
         headers: Mapping[str, str] | None = None,
         secret_body: bool = False,
-    ) -> AsyncIterator[aiohttp.ClientResponse]:
+    ) -> AsyncIterator[Answer]:
         """One exchange whose final answer is handed over unread, for streaming large bodies.
 
         Redirects are followed hop by hop (:func:`~.policy.next_hop`) so credentials are re-decided for every
@@ -234,9 +220,7 @@ class HttpClient:
                 params = [*(_pairs(params)), *secret_params.items()]
             async with (
                 self.gate(current),
-                self.session.request(
-                    method, current, params=params, data=data, headers=merged, allow_redirects=False
-                ) as answer,
+                self.transport.exchange(method, current, params=params, data=data, headers=merged) as answer,
             ):
                 self.requests += 1
                 location = answer.headers.get("Location")
