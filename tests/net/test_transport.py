@@ -37,7 +37,8 @@ def test_datalink_batches_through_a_mock_transport():
         asked = parse_qs(request.body.decode())["ID"] if request.method == "POST" else \
             parse_qs(urlsplit(request.url).query)["ID"]  # fmt: skip
         rows = "".join(ROW.format(id=i) for i in asked)
-        return Reply(200, {"Content-Type": "application/x-votable+xml;content=datalink"}, LINKS.format(rows=rows).encode())
+        kind = {"Content-Type": "application/x-votable+xml;content=datalink"}
+        return Reply(200, kind, LINKS.format(rows=rows).encode())
 
     transport = MockTransport(links)
     ids = [f"obs{n}" for n in range(7)]
