@@ -26,7 +26,7 @@ from astropy.coordinates import SkyCoord
 
 from vodaxa import Mission
 from vodaxa.sandbox import Faults, Sandbox, SandboxConfig
-from vodaxa.sandbox.heasarc_tables import TARGETS
+from vodaxa.sandbox.archives.heasarc.tables import TARGETS
 from vodaxa.sandbox.offline import loopback_only
 
 CUTS = (

@@ -11,7 +11,7 @@ from astropy.coordinates import SkyCoord
 
 from vodaxa import Mission
 from vodaxa.errors import VodaxaError
-from vodaxa.sandbox import eso
+from vodaxa.sandbox.archives.eso import shape as eso
 from vodaxa.specs.eso import FOV
 
 from .conftest import NOW_MJD, ROWS, SEED

@@ -19,8 +19,9 @@ from aiohttp import web
 
 from ..config import cache_dir, endpoints
 from ..errors import SandboxError
-from .base import SHAPES, ArchiveShape, SandboxConfig, ShapeContext, load_shape
-from .faults import FaultInjector, Faults
+from .protocols.faults import FaultInjector, Faults
+from .settings import SandboxConfig, ShapeContext
+from .shapes import SHAPES, ArchiveShape, load_shape
 
 __all__ = ["Sandbox", "SandboxConfig", "activate", "serve", "today_mjd"]  # SandboxConfig re-exported from base
 
