@@ -10,7 +10,7 @@ table, ``split_part(name, '.', 2)`` the column, ``CAST(value AS DECIMAL)`` the n
   radius in arcmin.
 
 The shape of the rows is what astroquery's query needs of them; the default columns and radii are
-plausible choices (each table's identifier, target name, position, start time and exposure; a few
+plausible choices (data/tables.toml: each table's identifier, target name, position, start time and exposure; a few
 arcmin, larger for the wide-field surveys), not copies of HEASARC's values.
 """
 
@@ -18,48 +18,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import datafiles
 from ...protocols.vo import FieldMeta
 from .tables import TABLES
 
 __all__ = ["COLUMNS", "DEFAULT_COLUMNS", "DEFAULT_RADIUS_ARCMIN", "NAME", "metainfo"]
 
 NAME = "metainfo"
-DESCRIPTION = "Metadata about the HEASARC tables: default columns, default search radii"
-
-COLUMNS: tuple[FieldMeta, ...] = (
-    FieldMeta("type", "char", "", "meta.code", "Kind of object described: table or parameter"),
-    FieldMeta("name", "char", "", "meta.id", "Table name, or <table>.<column> for a parameter"),
-    FieldMeta("relation", "char", "", "meta.code", "What the value says (order, defaultSearchRadius, ...)"),
-    FieldMeta("value", "char", "", "", "The value, as text"),
-)
+_FACTS = datafiles.toml(__package__, "tables.toml")
+DESCRIPTION: str = _FACTS[NAME]["description"]
+COLUMNS: tuple[FieldMeta, ...] = datafiles.columns(__package__)[NAME]
 
 #: Each table's default columns, in order (astroquery's query_region returns these plus __row).
-DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "numaster": ("name", "obsid", "status", "ra", "dec", "time", "exposure_a", "observation_mode", "public_date"),
-    "chanmaster": ("name", "obsid", "status", "ra", "dec", "time", "detector", "grating", "exposure", "public_date"),
-    "xmmmaster": ("name", "obsid", "status", "ra", "dec", "time", "duration", "public_date"),
-    "swiftmastr": ("name", "obsid", "ra", "dec", "start_time", "xrt_exposure", "uvot_exposure", "bat_exposure"),
-    "suzamaster": ("name", "obsid", "status", "ra", "dec", "time", "xis0_expo"),
-    "ascamaster": ("name", "sequence_number", "status", "ra", "dec", "time", "sis_exposure", "gis_exposure"),
-    "intscwpub": ("scw_id", "scw_type", "ra", "dec", "start_date", "end_date", "good_isgri"),
-    "rosmaster": ("name", "seq_id", "ra", "dec", "start_time", "exposure", "instrument"),
-    "rassmaster": ("seq_id", "ra", "dec", "start_date", "exposure"),
-    "xrismmastr": ("name", "obsid", "status", "ra", "dec", "time", "exposure", "public_date"),
-}
+DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {t: tuple(_FACTS[t]["default_columns"]) for t in TABLES}
 
 #: Default cone radius (arcmin) per table.
-DEFAULT_RADIUS_ARCMIN: dict[str, float] = {
-    "numaster": 5.0,
-    "chanmaster": 5.0,
-    "xmmmaster": 5.0,
-    "swiftmastr": 5.0,
-    "suzamaster": 5.0,
-    "ascamaster": 5.0,
-    "intscwpub": 60.0,
-    "rosmaster": 15.0,
-    "rassmaster": 60.0,
-    "xrismmastr": 5.0,
-}
+DEFAULT_RADIUS_ARCMIN: dict[str, float] = {t: float(_FACTS[t]["default_radius_arcmin"]) for t in TABLES}
 
 
 def metainfo() -> dict[str, np.ndarray]:

@@ -15,22 +15,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ... import datafiles
 from ...protocols.vo import FieldMeta
 
-#: Targets around which observations cluster: (name, ra, dec) in degrees (J2000).
-TARGETS: tuple[tuple[str, float, float], ...] = (
-    ("3C 105", 61.8232, 3.7099),
-    ("Crab", 83.63308, 22.0145),
-    ("Cas A", 350.8500, 58.8150),
-    ("Perseus Cluster", 49.9467, 41.5131),
-    ("Coma Cluster", 194.9531, 27.9806),
-    ("NGC 4151", 182.6357, 39.4058),
-    ("Sgr A*", 266.4168, -29.0078),
-    ("3C 273", 187.2779, 2.0524),
-    ("Abell 2029", 227.7331, 5.7446),
-    ("SN 1987A", 83.8667, -69.2697),
-    ("Pole N field", 120.0, 89.9),
-    ("RA wrap field", 359.95, 10.0),
+#: Targets around which observations cluster: (name, ra, dec) in degrees (J2000), from data/targets.csv.
+TARGETS: tuple[tuple[str, float, float], ...] = tuple(
+    (row["name"], float(row["ra"]), float(row["dec"])) for row in datafiles.rows(__package__, "targets.csv")
 )
 
 #: Fraction of rows placed near a target (the rest are spread over the sky).
@@ -54,36 +44,6 @@ class TableSpec:
             if col.name.lower() == name.lower():
                 return col
         raise KeyError(name)
-
-
-def _c(name: str, datatype: str = "double", unit: str = "", ucd: str = "", description: str = "") -> FieldMeta:
-    return FieldMeta(name, datatype, unit, ucd, description)
-
-
-def _char(name: str, ucd: str, description: str) -> FieldMeta:
-    return FieldMeta(name, "char", "", ucd, description)
-
-
-def _int(name: str, ucd: str, description: str) -> FieldMeta:
-    return FieldMeta(name, "int", "", ucd, description)
-
-
-def _secs(name: str, description: str) -> FieldMeta:
-    return FieldMeta(name, "double", "s", "time.duration", description)
-
-
-def _mjd(name: str, ucd: str, description: str) -> FieldMeta:
-    return FieldMeta(name, "double", "d", ucd, description)
-
-
-_ROW = _char("__row", "meta.id", "HEASARC row key; the DataLink ID of the observation")
-_RA = _c("ra", "double", "deg", "pos.eq.ra;meta.main", "Right ascension of the pointing (J2000)")
-_DEC = _c("dec", "double", "deg", "pos.eq.dec;meta.main", "Declination of the pointing (J2000)")
-_NAME = _char("name", "meta.id;src", "Designation of the target")
-_TIME = _c("time", "double", "d", "time.start;obs", "Start of the observation (MJD)")
-_END = _c("end_time", "double", "d", "time.end;obs", "End of the observation (MJD)")
-_STATUS = _char("status", "meta.code.status", "Observation status")
-_PUBLIC = _c("public_date", "double", "d", "time.release", "Date the data become public (MJD)")
 
 
 # ----------------------------------------------------------------------------------- helpers
@@ -460,234 +420,32 @@ def _xrismmastr(rng: np.random.Generator, n: int, now: float) -> dict[str, np.nd
     }
 
 
-TABLES: dict[str, TableSpec] = {
-    spec.name: spec
-    for spec in (
-        TableSpec(
-            "numaster",
-            "nustar_pointed",
-            "NuSTAR Master Catalog",
-            "obsid",
-            (
-                _ROW,
-                _char("obsid", "meta.id;obs", "NuSTAR observation ID"),
-                _NAME,
-                _RA,
-                _DEC,
-                _TIME,
-                _END,
-                _secs("exposure_a", "Exposure of FPMA"),
-                _secs("exposure_b", "Exposure of FPMB"),
-                _secs("ontime_a", "On-source time of FPMA"),
-                _secs("ontime_b", "On-source time of FPMB"),
-                _char("observation_mode", "meta.code", "SCIENCE, SLEW or CALIBRATION"),
-                _char("instrument_mode", "meta.code", "Instrument mode"),
-                _char("spacecraft_mode", "meta.code", "INERTIAL or SLEW"),
-                _STATUS,
-                _PUBLIC,
-                _int("issue_flag", "meta.code.qual", "1 if the data have known issues"),
-                _int("nupsdout", "meta.code", "PSD output flag"),
-                _char("subject_category", "src.class", "Subject category"),
-                _char("obs_type", "meta.code", "Observation type (GO, GT, LEGACY, DDT, CAL)"),
-            ),
-            _numaster,
-        ),
-        TableSpec(
-            "chanmaster",
-            "chandra",
-            "Chandra Observations",
-            "obsid",
-            (
-                _ROW,
-                _c("obsid", "long", "", "meta.id;obs", "Chandra ObsID"),
-                _NAME,
-                _RA,
-                _DEC,
-                _TIME,
-                _STATUS,
-                _char("detector", "instr", "ACIS-I, ACIS-S, HRC-I or HRC-S"),
-                _char("grating", "instr.filter", "NONE, HETG or LETG"),
-                _secs("exposure", "Exposure"),
-                _char("type", "meta.code", "Proposal type (GO, GTO, TOO, DDT, CAL, CCT)"),
-                _char("data_mode", "meta.code", "ACIS data mode"),
-                _char("class", "src.class", "Target class"),
-                _PUBLIC,
-            ),
-            _chanmaster,
-        ),
-        TableSpec(
-            "xmmmaster",
-            "xmm_pointed",
-            "XMM-Newton Master Log & Public Archive",
-            "obsid",
-            (
-                _ROW,
-                _char("obsid", "meta.id;obs", "XMM-Newton ObsID"),
-                _NAME,
-                _RA,
-                _DEC,
-                _TIME,
-                _END,
-                _STATUS,
-                _secs("duration", "Scheduled duration"),
-                _PUBLIC,
-                _char("data_in_heasarc", "meta.code", "Y if the data are in the HEASARC archive"),
-                _int("xmm_revolution", "meta.id", "Orbit (revolution) number"),
-                _char("subject_category", "src.class", "Subject category"),
-            ),
-            _xmmmaster,
-        ),
-        TableSpec(
-            "swiftmastr",
-            "swift",
-            "Swift Master Catalog",
-            "obsid",
-            (
-                _ROW,
-                _char("obsid", "meta.id;obs", "Swift ObsID"),
-                _NAME,
-                _RA,
-                _DEC,
-                _c("roll_angle", "double", "deg", "pos.posAng", "Roll angle"),
-                _mjd("start_time", "time.start;obs", "Start (MJD)"),
-                _mjd("stop_time", "time.end;obs", "Stop (MJD)"),
-                _secs("xrt_exposure", "XRT exposure"),
-                _secs("uvot_exposure", "UVOT exposure"),
-                _secs("bat_exposure", "BAT exposure"),
-            ),
-            _swiftmastr,
-        ),
-        TableSpec(
-            "suzamaster",
-            "suzaku",
-            "Suzaku Master Catalog",
-            "obsid",
-            (
-                _ROW,
-                _char("obsid", "meta.id;obs", "Suzaku ObsID"),
-                _NAME,
-                _RA,
-                _DEC,
-                _TIME,
-                _mjd("stop_time", "time.end;obs", "Stop (MJD)"),
-                _int("category_code", "src.class", "Subject category code"),
-                _STATUS,
-                *[_secs(f"xis{k}_expo", f"XIS{k} exposure") for k in range(4)],
-                *[_int(f"xis{k}_num_modes", "meta.number", f"XIS{k} number of modes") for k in range(4)],
-            ),
-            _suzamaster,
-        ),
-        TableSpec(
-            "ascamaster",
-            "asca",
-            "ASCA Master Catalog",
-            "sequence_number",
-            (
-                _ROW,
-                _char("sequence_number", "meta.id;obs", "ASCA sequence number"),
-                _NAME,
-                _RA,
-                _DEC,
-                _TIME,
-                _END,
-                _char("subject_category", "src.class", "Subject category code"),
-                _STATUS,
-                _secs("gis_exposure", "GIS exposure"),
-                _secs("sis_exposure", "SIS exposure"),
-            ),
-            _ascamaster,
-        ),
-        TableSpec(
-            "intscwpub",
-            "integral_pointed",
-            "INTEGRAL Science Window Data (public)",
-            "scw_id",
-            (
-                _ROW,
-                _char("scw_id", "meta.id;obs", "Science window ID (RRRRPPPPSSSF)"),
-                _char("scw_ver", "meta.version", "Science window version"),
-                _char("scw_type", "meta.code", "POINTING or SLEW"),
-                _RA,
-                _DEC,
-                _mjd("start_date", "time.start;obs", "Start (MJD)"),
-                _mjd("end_date", "time.end;obs", "End (MJD)"),
-                _int("spi_mode", "meta.code", "SPI mode"),
-                *[
-                    _secs(k, f"Good time of {k[5:].upper()}")
-                    for k in ("good_jemx1", "good_jemx2", "good_isgri", "good_picsit", "good_spi")
-                ],
-                _char("data_in_heasarc", "meta.code", "Y if the data are in the HEASARC archive"),
-            ),
-            _intscwpub,
-        ),
-        TableSpec(
-            "rosmaster",
-            "rosat_pointed",
-            "ROSAT Archival Data",
-            "seq_id",
-            (
-                _ROW,
-                _char("seq_id", "meta.id;obs", "ROSAT sequence ID"),
-                _NAME,
-                _RA,
-                _DEC,
-                _mjd("start_time", "time.start;obs", "Start (MJD)"),
-                _mjd("end_time", "time.end;obs", "End (MJD)"),
-                _secs("exposure", "Exposure"),
-                _char("fits_type", "meta.code", "RDF or US"),
-                _char("instrument", "instr", "PSPCB, PSPCC, HRI or PSPC"),
-                _char("filter", "instr.filter", "Filter"),
-                _int("proc_rev", "meta.version", "Processing revision"),
-                _char("subj_cat", "src.class", "Subject category code"),
-                _char("site", "meta.code", "Processing site"),
-            ),
-            _rosmaster,
-        ),
-        TableSpec(
-            "rassmaster",
-            "rosat_all_sky",
-            "ROSAT All-Sky Survey Pointings",
-            "seq_id",
-            (
-                _ROW,
-                _char("seq_id", "meta.id;obs", "RASS sequence ID"),
-                _RA,
-                _DEC,
-                _mjd("start_date", "time.start;obs", "Start (MJD)"),
-                _mjd("end_date", "time.end;obs", "End (MJD)"),
-                _secs("exposure", "Exposure"),
-            ),
-            _rassmaster,
-        ),
-        TableSpec(
-            "xrismmastr",
-            "xrism_pointed",
-            "XRISM Master Catalog",
-            "obsid",
-            (
-                _ROW,
-                _char("obsid", "meta.id;obs", "XRISM ObsID"),
-                _NAME,
-                _RA,
-                _DEC,
-                _TIME,
-                _END,
-                _secs("duration", "Duration"),
-                _secs("exposure", "Exposure"),
-                _secs("xtd_expo", "Xtend exposure"),
-                _char("subject_category", "src.class", "Subject category"),
-                _char("rsl_datamode", "meta.code", "Resolve data mode"),
-                _char("xtd_datamode1", "meta.code", "Xtend data mode 1"),
-                _char("xtd_datamode2", "meta.code", "Xtend data mode 2"),
-                _char("xtd_dataclas1", "meta.code", "Xtend data class 1"),
-                _char("xtd_dataclas2", "meta.code", "Xtend data class 2"),
-                _PUBLIC,
-                _STATUS,
-            ),
-            _xrismmastr,
-        ),
-    )
+_BUILDERS: dict[str, Callable[[np.random.Generator, int, float], dict[str, np.ndarray]]] = {
+    "numaster": _numaster,
+    "chanmaster": _chanmaster,
+    "xmmmaster": _xmmmaster,
+    "swiftmastr": _swiftmastr,
+    "suzamaster": _suzamaster,
+    "ascamaster": _ascamaster,
+    "intscwpub": _intscwpub,
+    "rosmaster": _rosmaster,
+    "rassmaster": _rassmaster,
+    "xrismmastr": _xrismmastr,
 }
+
+
+def _specs() -> dict[str, TableSpec]:
+    """The master tables of data/tables.toml with their columns (data/columns.csv) and row builders."""
+    facts, columns = datafiles.toml(__package__, "tables.toml"), datafiles.columns(__package__)
+    return {
+        name: TableSpec(name, fact["mission"], fact["description"], fact["key"], columns[name], _BUILDERS[name])
+        for name, fact in facts.items()
+        if name in _BUILDERS  # the others (metainfo) are not master tables
+    }
+
+
+#: The master tables, in the order Xamin lists them.
+TABLES: dict[str, TableSpec] = _specs()
 
 
 def generate(table: str, rows: int, *, seed: int = 0, now_mjd: float = 61000.0) -> dict[str, np.ndarray]:

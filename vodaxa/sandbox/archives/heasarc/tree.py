@@ -3,7 +3,8 @@
 :func:`observation_path` maps a master-table row to its directory with HEASARC's own layout rules
 (the ones DAXA relies on), and :func:`build_observation` writes that directory.  Every mission is
 declared as data (:data:`MISSIONS`): a path template, a list of file-name templates, and a small
-function that derives the per-observation template fields (which instruments ran, how many CCDs, ...).
+function that derives the per-observation template fields (which instruments ran, how many CCDs, ...);
+the templates are data (``data/missions.toml``, ``data/layout_files.csv``), the functions are here.
 
 File contents come from :mod:`...synth.synthfiles` (deterministic byte for byte) through the FITS writer
 of :mod:`...synth.fitsgen`; directories appear atomically (built aside, then renamed into place).
@@ -33,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ... import datafiles
 from ...synth.synthfiles import Entry, Mission, Obs, Span, crc, mjd_date, num, obsid_text, pick, render, text
 
 __all__ = ["MISSIONS", "TREE_VERSION", "Mission", "build_observation", "observation_path", "shared_paths"]
@@ -239,369 +241,45 @@ def _xrism(row: Mapping[str, Any], rng: np.random.Generator, o: str, span: Span)
 
 # ======================================================================================= layouts
 
-_E = Entry
+#: The function deriving each layout's template fields, by the name missions.toml gives (``fields``).
+_FIELDS: dict[str, Callable[[Mapping[str, Any], np.random.Generator, str, Span], dict[str, Any]]] = {
+    "nustar": _nustar,
+    "chandra": _chandra,
+    "xmm": _xmm,
+    "swift": _swift,
+    "suzaku": _suzaku,
+    "asca": _asca,
+    "integral": _integral,
+    "rosat": _rosat,
+    "xrism": _xrism,
+}
 
-_NUSTAR = (
-    _E("nu{o}.cat.gz", "tab", ext="CATALOG", inst="FPM"),
-    _E("auxil/nu{o}_att.fits.gz", "tab", ext="ATTITUDE", inst="SC"),
-    _E("auxil/nu{o}_orb.fits.gz", "tab", ext="ORBIT", inst="SC"),
-    _E("auxil/nu{o}_fpm.att.gz", "tab", ext="ATTITUDE", inst="SC"),
-    _E("event_uf/nu{o}{m}_uf.evt.gz", "evt", over="fpm"),
-    _E("event_cl/nu{o}{m}01_cl.evt.gz", "evt", over="fpm_on"),
-    _E("event_cl/nu{o}{m}01_gti.fits.gz", "gti", over="fpm_on", ext="STDGTI"),
-    _E("event_cl/nu{o}{m}01_sk.img.gz", "img", over="fpm_on"),
-    _E("event_cl/nu{o}_mast.fits.gz", "tab", ext="MAST_ASPECT", inst="SC"),
-    _E("hk/nu{o}{m}_fpm.hk.gz", "tab", over="fpm", ext="HK"),
-    _E("hk/nu{o}_eng.hk.gz", "tab", ext="ENG", inst="SC"),
-    _E("hk/nu{o}_ceb.hk.gz", "tab", ext="CEB", inst="SC"),
-)
 
-_CXC = "{det}f{o5}"  # acisf01843 / hrcf01843
-_CHANDRA = (
-    _E("oif.fits", "oif"),
-    _E("00README", "txt"),
-    _E("axaff{o5}N00{v}_VV001_vv2.pdf", "pdf"),
-    _E("axaff{o5}N00{v}_VV001_vvref2.pdf", "pdf"),
-    _E(f"primary/{_CXC}N00{{v}}{{e}}_evt2.fits.gz", "evt", over="evt2s", content="EVT2"),
-    _E(
-        "primary/pcadf{o5}_{obi}N00{v}_asol1.fits.gz",
-        "tab",
-        over="obis",
-        ext="ASPSOL",
-        content="{asol}",
-        inst="PCAD",
-    ),
-    _E(f"primary/{_CXC}_{{obi}}N00{{v}}_bpix1.fits.gz", "tab", over="obis", ext="BADPIX", content="BPIX"),
-    _E(f"primary/{_CXC}_{{obi}}N00{{v}}_fov1.fits.gz", "tab", over="obis", ext="FOV", content="FOV"),
-    _E(f"primary/{_CXC}N00{{v}}_src2.fits.gz", "tab", ext="SRCLIST", content="SRC2"),
-    _E(f"primary/{_CXC}N00{{v}}_full_img2.fits.gz", "img", content="FULL_IMG"),
-    _E(f"primary/{_CXC}N00{{v}}_full_img2.jpg", "jpg"),
-    _E(f"primary/{_CXC}N00{{v}}_cntr_img2.fits.gz", "img", content="CNTR_IMG"),
-    _E(f"primary/{_CXC}N00{{v}}_cntr_img2.jpg", "jpg"),
-    _E(f"primary/{_CXC}N00{{v}}_pha2.fits.gz", "pha", over="gratings", content="PHA2"),
-    _E("primary/hrcf{o5}_{obi}N00{v}_dtf1.fits.gz", "tab", over="hrc_obis", ext="DTF", content="DTF"),
-    _E(f"secondary/{_CXC}_{{obi}}N00{{v}}{{e}}_evt1.fits.gz", "evt", over="subs", content="EVT1"),
-    _E(f"secondary/{_CXC}_{{obi}}N00{{v}}_evt1a.fits.gz", "evt", over="grating_obis", content="EVT1A"),
-    _E(f"secondary/{_CXC}_{{obi}}N00{{v}}_mtl1.fits.gz", "tab", over="obis", ext="MTL", content="MTL"),
-    _E(f"secondary/{_CXC}_{{obi}}N00{{v}}{{e}}_flt1.fits.gz", "gti", over="subs", ext="FILTER", content="FLT"),
-    _E(f"secondary/{_CXC}_{{obi}}N00{{v}}_msk1.fits.gz", "tab", over="obis", ext="MASK", content="MSK"),
-    _E(
-        f"secondary/{_CXC}_{{obi}}N00{{v}}{{e}}_stat1.fits.gz",
-        "tab",
-        over="subs",
-        ext="EXPSTATS",
-        content="STAT",
-    ),
-    _E("secondary/acisf{t9}N00{v}_{ccd}_bias0.fits.gz", "img", over="bias", content="BIAS"),
-    _E("secondary/acisf{t9}N00{v}_pbk0.fits.gz", "tab", over="acis", ext="PARAMBLOCK", content="PBK"),
-    _E(
-        "secondary/aspect/pcadf{t9}N00{v}_aqual1.fits.gz",
-        "tab",
-        ext="ASPQUAL",
-        content="ASPQUAL",
-        inst="PCAD",
-    ),
-    _E("secondary/aspect/pcadf{t9}N00{v}_osol1.fits.gz", "tab", ext="ASPSOL", content="OSOL", inst="PCAD"),
-    _E(
-        "secondary/ephem/orbitf{t9}N00{v}_eph1.fits.gz",
-        "tab",
-        ext="EPHEM",
-        content="ORBITEPHEM",
-        inst="EPHEM",
-    ),
-    _E(
-        "secondary/ephem/angelf{t9}N00{v}_eph1.fits.gz",
-        "tab",
-        ext="EPHEM",
-        content="ANGLEEPHEM",
-        inst="EPHEM",
-    ),
-    _E("secondary/ephem/lunef{t9}N00{v}_eph1.fits.gz", "tab", ext="EPHEM", content="LUNAREPHEM", inst="EPHEM"),
-    _E(
-        "secondary/ephem/solarf{t9}N00{v}_eph1.fits.gz",
-        "tab",
-        ext="EPHEM",
-        content="SOLAREPHEM",
-        inst="EPHEM",
-    ),
-)
+def _layouts() -> dict[str, tuple[Entry, ...]]:
+    """The file lists of data/layout_files.csv by layout name, in file order."""
+    out: dict[str, list[Entry]] = {}
+    for row in datafiles.rows(__package__, "layout_files.csv"):
+        entry = Entry(row["template"], row["kind"], row["over"], row["ext"], row["content"], row["inst"])
+        out.setdefault(row["layout"], []).append(entry)
+    return {name: tuple(entries) for name, entries in out.items()}
 
-_ODF = "ODF/{rev4}_{o}_"
-_XMM = (
-    _E("ODF/MANIFEST.{rev4}", "manifest"),
-    _E(_ODF + "SCX00000SUM.SAS.gz", "txt", inst="SC"),
-    _E(_ODF + "SCX00000ATS.FIT.gz", "tab", ext="ATTITUDE", inst="SC"),
-    _E(_ODF + "SCX00000TCS.FIT.gz", "tab", ext="TCS", inst="SC"),
-    _E(_ODF + "SCX00000ROS.ASC.gz", "txt", inst="SC"),
-    _E(_ODF + "{i}S{exp}{ccd}IME.FIT.gz", "evt", over="epic_ccds"),
-    _E(_ODF + "{i}S{exp}{ccd}SPE.FIT.gz", "evt", over="rgs_ccds"),
-    _E(_ODF + "OMS006{w}IMI.FIT.gz", "img", over="om_windows"),
-    _E(_ODF + "{i}X00000PAH.FIT.gz", "tab", over="hk", ext="HK"),
-    _E("PPS/P{o}{i}S{exp}{t}0000.FTZ", "evt", over="pps"),
-    _E("PPS/P{o}EPX000OIMAGE8000.FTZ", "img", inst="EPIC"),
-    _E("PPS/P{o}OBX000SUMMAR0000.HTM", "html"),
-)
 
-_SWIFT = (
-    _E("auxil/sw{o}sat.fits.gz", "tab", ext="ATTITUDE", inst="SC"),
-    _E("auxil/sw{o}pat.fits.gz", "tab", ext="ATTITUDE", inst="SC"),
-    _E("auxil/sw{o}sao.fits.gz", "tab", ext="PREFILTER", inst="SC"),
-    _E("auxil/sw{o}s.mkf.gz", "tab", ext="FILTER", inst="SC"),
-    _E("xrt/event/sw{o}xpcw3po_uf.evt.gz", "evt", over="xrt"),
-    _E("xrt/event/sw{o}xpcw3po_cl.evt.gz", "evt", over="xrt"),
-    _E("xrt/event/sw{o}xwtw2po_uf.evt.gz", "evt", over="xrt_wt"),
-    _E("xrt/event/sw{o}xwtw2po_cl.evt.gz", "evt", over="xrt_wt"),
-    _E("xrt/hk/sw{o}xhd.hk.gz", "tab", over="xrt", ext="HK"),
-    _E("xrt/hk/sw{o}xtr.hk.gz", "tab", over="xrt", ext="TRACKING"),
-    _E("xrt/image/sw{o}xim_rw.img.gz", "img", over="xrt"),
-    _E("xrt/products/sw{o}xpcw3po_sk.img.gz", "img", over="xrt"),
-    _E("xrt/products/sw{o}xpcw3po_ex.img.gz", "img", over="xrt", ext="EXPOSURE"),
-    _E("xrt/products/sw{o}xpcw3posr.pha.gz", "pha", over="xrt"),
-    _E("uvot/event/sw{o}u{f}w1po_uf.evt.gz", "evt", over="uvot_filters"),
-    _E("uvot/hk/sw{o}uac.hk.gz", "tab", over="uvot", ext="HK"),
-    _E("uvot/image/sw{o}u{f}_rw.img.gz", "img", over="uvot_filters"),
-    _E("uvot/image/sw{o}u{f}_sk.img.gz", "img", over="uvot_filters"),
-    _E("uvot/products/sw{o}u{f}_sk.gif", "gif", over="uvot_filters"),
-    _E("bat/event/sw{o}bevshpo_uf.evt.gz", "evt", over="bat"),
-    _E("bat/rate/sw{o}brtms.lc.gz", "lc", over="bat"),
-    _E("bat/rate/sw{o}brt1s.lc.gz", "lc", over="bat"),
-    _E("bat/survey/sw{o}bsvpbo.dph.gz", "tab", over="bat", ext="BAT_DPH"),
-)
+def _missions() -> dict[str, Mission]:
+    """Every master table's archive layout, from data/missions.toml and data/layout_files.csv."""
+    layouts = _layouts()
+    out = {}
+    for table, m in datafiles.toml(__package__, "missions.toml").items():
+        out[table] = Mission(
+            m["telescop"], m["key"], m["path"], m["start"], m["stop"], float(m["mjdref"]), m["inst"],
+            float(m["ev_per_chan"]), (float(m["energy"][0]), float(m["energy"][1])), float(m["pixel_deg"]),
+            layouts[m["layout"]], _FIELDS[m["fields"]], span=m.get("span", ""), day_time=m.get("day_time", False),
+            shared=tuple((d["path"], layouts[d["layout"]]) for d in m.get("shared", ())),
+        )  # fmt: skip
+    return out
 
-_AE = "ae{o}xi{k}_0_{mode}{code}"
-_SUZAKU = (
-    _E("auxil/ae{o}.att.gz", "tab", ext="ATTITUDE", inst="SC"),
-    _E("auxil/ae{o}.orb.gz", "tab", ext="ORBIT", inst="SC"),
-    _E("auxil/ae{o}.tim.gz", "tab", ext="TIM", inst="SC"),
-    _E("auxil/ae{o}.ehk.gz", "tab", ext="EHK", inst="SC"),
-    _E("auxil/ae{o}.mkf.gz", "tab", ext="FILTER", inst="SC"),
-    _E(f"xis/event_uf/{_AE}z_uf.evt.gz", "evt", over="xis_modes"),
-    _E(f"xis/event_cl/{_AE}a_cl.evt.gz", "evt", over="xis_modes"),
-    _E("xis/hk/ae{o}xi{k}_0.hk.gz", "tab", over="xis", ext="HK"),
-    _E("xis/hk/ae{o}xis_0.hk.gz", "tab", ext="HK", inst="XIS"),
-    _E(f"xis/products/{_AE}a_sk.img.gz", "img", over="xis"),
-    _E(f"xis/products/{_AE}a_sr.pi.gz", "pha", over="xis"),
-    _E(f"xis/products/{_AE}a_sr.lc.gz", "lc", over="xis"),
-)
-
-_ASCA = (
-    _E("aux/fa{day}_{hm0}.{hm1}.gz", "tab", ext="ATTITUDE", inst="SC"),
-    _E("aux/ad{o}.mkf.gz", "tab", ext="FILTER", inst="SC"),
-    _E("calib/ad{o}{i}_rdd.fits.gz", "img", over="sis"),
-    _E("telem/ft{day}_{hm0}.{hm1}.gz", "tab", ext="TELEMETRY", inst="SC"),
-    _E("unscreened/ad{o}{i}0{unf}{b}.unf.gz", "evt", over="bitrates"),
-    _E("screened/ad{o}{i}0{scr}h.evt.gz", "evt", over="insts"),
-    _E("images/ad{o}{i}.img.gz", "img", over="insts"),
-    _E("spectra/ad{o}{i}.pha.gz", "pha", over="insts"),
-    _E("lcurves/ad{o}{i}.lc.gz", "lc", over="insts"),
-)
-
-_INTEGRAL = (
-    _E("swg.fits", "tab", ext="GROUPING", inst="INTEGRAL"),
-    _E("{o}_scw.txt", "txt"),
-    _E("sc_hk.fits.gz", "tab", ext="SC-HK", inst="SC"),
-    _E("swg_ibis.fits", "tab", over="ibis", ext="GROUPING"),
-    _E("ibis_hk.fits.gz", "tab", over="ibis", ext="HK"),
-    _E("isgri_events.fits.gz", "evt", over="isgri"),
-    _E("picsit_events.fits.gz", "evt", over="picsit"),
-    _E("compton_events.fits.gz", "evt", over="ibis"),
-    _E("swg_jmx1.fits", "tab", over="jmx1", ext="GROUPING"),
-    _E("jmx1_events.fits.gz", "evt", over="jmx1"),
-    _E("swg_jmx2.fits", "tab", over="jmx2", ext="GROUPING"),
-    _E("jmx2_events.fits.gz", "evt", over="jmx2"),
-    _E("swg_spi.fits", "tab", over="spi", ext="GROUPING"),
-    _E("spi_oper.fits.gz", "evt", over="spi"),
-    _E("spi_hk.fits.gz", "tab", over="spi", ext="HK"),
-)
-_INTEGRAL_REV = (
-    _E("raw/isgri_raw_cal_{o}0000.fits.gz", "tab", ext="ISGR-CAL", inst="IBIS"),
-    _E("raw/spi_raw_acs_{o}0000.fits.gz", "tab", ext="SPI-ACS", inst="SPI"),
-    _E("osm/isgri_context_{o}0000.fits.gz", "tab", ext="ISGR-CTXT", inst="IBIS"),
-)
-_INTEGRAL_ADP = (
-    _E("attitude_historic.fits.gz", "tab", ext="ATTITUDE", inst="SC"),
-    _E("orbit_historic.fits.gz", "tab", ext="ORBIT", inst="SC"),
-    _E("time_correlation.fits.gz", "tab", ext="TIME-CORR", inst="SC"),
-    _E("revolution.fits.gz", "tab", ext="REVOLUTION", inst="SC"),
-)
-
-_ROSAT = (
-    _E("{lo}_anc.fits.Z", "tab", over="rdf", ext="ANCILLARY"),
-    _E("{lo}_bas.fits.Z", "evt", over="rdf"),
-    _E("{lo}_bk{b}.fits.Z", "img", over="bands", ext="BACKGROUND"),
-    _E("{lo}_im{b}.fits.Z", "img", over="bands"),
-    _E("{lo}_mex.fits.Z", "img", over="pspc", ext="EXPOSURE"),
-    _E("{lo}.fits.Z", "evt", over="old"),
-)
-
-_XA = "xa{o}"
-_XRISM = (
-    _E(f"auxil/{_XA}.att.gz", "tab", ext="ATTITUDE", inst="SC"),
-    _E(f"auxil/{_XA}.orb.gz", "tab", ext="ORBIT", inst="SC"),
-    _E(f"auxil/{_XA}.ehk.gz", "tab", ext="EHK", inst="SC"),
-    _E(f"auxil/{_XA}.mkf.gz", "tab", ext="FILTER", inst="SC"),
-    _E(f"auxil/{_XA}.tim.gz", "tab", ext="TIM", inst="SC"),
-    _E(f"resolve/event_uf/{_XA}rsl_p0px1000_uf.evt.gz", "evt", over="rsl"),
-    _E(f"resolve/event_cl/{_XA}rsl_p0px1000_cl.evt.gz", "evt", over="rsl"),
-    _E(f"resolve/hk/{_XA}rsl_a0.hk1.gz", "tab", over="rsl", ext="HK"),
-    _E(f"resolve/products/{_XA}rsl_p0px1000_cl.pi.gz", "pha", over="rsl"),
-    _E(f"resolve/products/{_XA}rsl_p0px1000_cl.lc.gz", "lc", over="rsl"),
-    _E(f"xtend/event_uf/{_XA}xtd_p0{{cls}}_uf.evt.gz", "evt", over="xtd"),
-    _E(f"xtend/event_cl/{_XA}xtd_p0{{cls}}_cl.evt.gz", "evt", over="xtd"),
-    _E(f"xtend/hk/{_XA}xtd_a0.hk.gz", "tab", over="xtd_first", ext="HK"),
-    _E(f"xtend/products/{_XA}xtd_p0{{cls}}_cl.img.gz", "img", over="xtd"),
-    _E(f"xtend/products/{_XA}xtd_p0{{cls}}_cl.pi.gz", "pha", over="xtd"),
-)
 
 #: Every HEASARC master table the sandbox serves, with its archive layout (daxa.md section 1.4).
-MISSIONS: dict[str, Mission] = {
-    "numaster": Mission(
-        "NuSTAR",
-        "obsid",
-        "nustar/data/obs/{o12}/{o0}/{o}/",
-        "time",
-        "end_time",
-        55197.0,
-        "FPMA",
-        40.0,
-        (3e3, 79e3),
-        6.8e-4,
-        _NUSTAR,
-        _nustar,
-    ),
-    "chanmaster": Mission(
-        "CHANDRA",
-        "obsid",
-        "chandra/data/byobsid/{olast}/{o}/",
-        "time",
-        "",
-        50814.0,
-        "ACIS",
-        14.6,
-        (300.0, 10e3),
-        1.366e-4,
-        _CHANDRA,
-        _chandra,
-        span="exposure",
-    ),
-    "xmmmaster": Mission(
-        "XMM",
-        "obsid",
-        "xmm/data/rev0/{o}/",
-        "time",
-        "end_time",
-        50814.0,
-        "EPN",
-        5.0,
-        (150.0, 12e3),
-        1.2e-3,
-        _XMM,
-        _xmm,
-    ),
-    "swiftmastr": Mission(
-        "SWIFT",
-        "obsid",
-        "swift/data/obs/{ym}/{o}/",
-        "start_time",
-        "stop_time",
-        51910.0,
-        "XRT",
-        10.0,
-        (300.0, 10e3),
-        6.5e-4,
-        _SWIFT,
-        _swift,
-    ),
-    "suzamaster": Mission(
-        "SUZAKU",
-        "obsid",
-        "suzaku/data/obs/{o0}/{o}/",
-        "time",
-        "stop_time",
-        51544.0,
-        "XIS0",
-        3.65,
-        (200.0, 12e3),
-        2.9e-4,
-        _SUZAKU,
-        _suzaku,
-    ),
-    "ascamaster": Mission(
-        "ASCA",
-        "sequence_number",
-        "asca/data/rev2/{o}/",
-        "time",
-        "end_time",
-        48988.0,
-        "SIS0",
-        3.65,
-        (400.0, 10e3),
-        7.4e-4,
-        _ASCA,
-        _asca,
-    ),
-    "intscwpub": Mission(
-        "INTEGRAL",
-        "scw_id",
-        "integral/data/scw/{rev}/{o}.{ver}/",
-        "start_date",
-        "end_date",
-        51544.0,
-        "IBIS",
-        500.0,
-        (15e3, 1e6),
-        1.3e-2,
-        _INTEGRAL,
-        _integral,
-        day_time=True,
-        shared=(
-            ("integral/data/scw/{rev}/rev.001/", _INTEGRAL_REV),
-            ("integral/data/aux/adp/{rev}.001/", _INTEGRAL_ADP),
-        ),
-    ),
-    "rosmaster": Mission(
-        "ROSAT",
-        "seq_id",
-        "rosat/data/{rdet}/processed_data/{o2}00000/{lo}/",
-        "start_time",
-        "end_time",
-        48043.0,
-        "PSPCB",
-        10.0,
-        (100.0, 2.4e3),
-        1.4e-4,
-        _ROSAT,
-        _rosat,
-    ),
-    "rassmaster": Mission(
-        "ROSAT",
-        "seq_id",
-        "rosat/data/pspc/processed_data/900000/{lo}/",
-        "start_date",
-        "end_date",
-        48043.0,
-        "PSPCC",
-        10.0,
-        (100.0, 2.4e3),
-        1.4e-4,
-        _ROSAT,
-        _rosat,
-    ),
-    "xrismmastr": Mission(
-        "XRISM",
-        "obsid",
-        "xrism/data/obs/{o0}/{o}/",
-        "time",
-        "end_time",
-        58484.0,
-        "XTEND",
-        6.0,
-        (300.0, 16e3),
-        4.8e-4,
-        _XRISM,
-        _xrism,
-    ),
-}
+MISSIONS: dict[str, Mission] = _missions()
 
 
 def _mission(table: str) -> Mission:
