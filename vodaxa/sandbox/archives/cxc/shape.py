@@ -27,6 +27,7 @@ import numpy as np
 from aiohttp import web
 from astropy.coordinates import SkyCoord
 
+from ... import datafiles
 from ...protocols.archive import TapArchive
 from ...protocols.scs import ConeSearch, ConeTable
 from ...protocols.tapdb import TapDatabase, TapTable
@@ -58,48 +59,8 @@ _LAUNCH_MJD = 51384.0  # 1999-07-23
 #: Statuses meaning the observation has not been taken yet.
 NOT_TAKEN = ("scheduled", "unobserved", "untriggered")
 #: HEASARC chanmaster class -> the science category digit that starts proposal and sequence numbers.
-CATEGORY = {
-    "STARS AND WD": 1,
-    "WD BINARIES AND CV": 2,
-    "BH AND NS BINARIES": 3,
-    "X-RAY BINARIES": 3,
-    "SN, SNR AND ISOLATED NS": 4,
-    "NORMAL GALAXIES": 5,
-    "ACTIVE GALAXIES AND QUASARS": 6,
-    "CLUSTERS OF GALAXIES": 7,
-    "EXTRAGALACTIC DIFFUSE EMISSION AND SURVEYS": 8,
-    "GALACTIC DIFFUSE EMISSION AND SURVEYS": 9,
-    "SOLAR SYSTEM": 1,
-    "CALIBRATION": 9,
-}
-
-
-def _f(name: str, datatype: str, unit: str, ucd: str, description: str) -> FieldMeta:
-    """A column's metadata, positionally."""
-    return FieldMeta(name, datatype, unit, ucd, description)
-
-
-COLUMNS: tuple[FieldMeta, ...] = (
-    _f("obsid", "int", "", "meta.id;obs;meta.main", "Chandra observation identifier (ObsID)"),
-    _f("target_name", "char", "", "meta.id;src", "Target name (upper case, without spaces)"),
-    _f("ra", "double", "deg", "pos.eq.ra;meta.main", "Right ascension of the pointing (J2000)"),
-    _f("dec", "double", "deg", "pos.eq.dec;meta.main", "Declination of the pointing (J2000)"),
-    _f("gal_l", "double", "deg", "pos.galactic.lon", "Galactic longitude of the pointing"),
-    _f("gal_b", "double", "deg", "pos.galactic.lat", "Galactic latitude of the pointing"),
-    _f("instrument", "char", "", "instr", "Detector: ACIS-I, ACIS-S, HRC-I or HRC-S"),
-    _f("grating", "char", "", "instr.filter", "Transmission grating: NONE, HETG or LETG"),
-    _f("proposal_number", "char", "", "meta.id", "Proposal number (cycle, category, sequence)"),
-    _f("status", "char", "", "meta.code.status", "archived, observed, scheduled, unobserved or untriggered"),
-    _f("start_date", "timestamp", "", "time.start;obs", "Start of the observation (UTC)"),
-    _f("public_avail_date", "timestamp", "", "time.release", "Date the data become public; NULL if unknown"),
-    _f("exposure_time", "double", "ks", "time.duration;obs.exposure", "Exposure time"),
-    _f("exposure_mode", "char", "", "instr.setup", "TE or CC for ACIS; NULL for HRC"),
-    _f("event_count", "long", "", "phot.count", "Number of events"),
-    _f("event_count_rate", "double", "Hz", "phot.count;arith.rate", "Events per second"),
-    _f("sequence_num", "int", "", "meta.id", "Sequence number linking related observations"),
-    _f("grid_name", "char", "", "meta.id", "Name of the grid of pointings the observation belongs to"),
-    _f("joint_obs", "char", "", "meta.note", "Observatories observing jointly, if any"),
-)
+CATEGORY: dict[str, int] = {r["class"]: int(r["category"]) for r in datafiles.rows(__package__, "categories.csv")}
+COLUMNS: tuple[FieldMeta, ...] = datafiles.columns(__package__)[f"{SCHEMA}.{TABLE}"]
 
 
 # ----------------------------------------------------------------------------------- derivation

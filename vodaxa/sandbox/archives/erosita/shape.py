@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 from aiohttp import web
 
+from ... import datafiles
 from ...protocols.faults import FaultInjector, make_app
 from ...settings import ShapeContext
 from .files import CALPV_TARBALLS, DR1_DOWNLOAD, CalPvTarballs, Tile, dr1_tree
@@ -51,48 +52,15 @@ FILES_VERSION = 1  # bump when the served files change, so old sandbox caches ar
 _DE_LON = (179.94423568, 359.94423568)  # the western Galactic hemisphere: eROSITA-DE's half
 _ERASS1 = (datetime(2019, 12, 12, tzinfo=timezone.utc), datetime(2020, 6, 11, 12, tzinfo=timezone.utc))
 _CALPV = (datetime(2019, 9, 9, 12, tzinfo=timezone.utc), datetime(2019, 12, 8, 12, tzinfo=timezone.utc))
-_SECTIONS = (
-    ("SURVEY", "Survey fields"),
-    ("MAGELLANIC_CLOUDS", "Magellanic Clouds"),
-    ("GALACTIC_FIELDS", "Galactic fields"),
-    ("EXTRAGALACTIC_FIELDS", "Extragalactic fields"),
+#: The EDR page's sections: (category, title), from data/calpv_sections.csv.
+_SECTIONS: tuple[tuple[str, str], ...] = tuple(
+    (r["category"], r["title"]) for r in datafiles.rows(__package__, "calpv_sections.csv")
 )
-# (tarball stem, category, R.A., Dec. (deg), observations, modes): real targets, synthetic programme
-_FIELDS = (
-    ("eFEDS", "SURVEY", 136.0, 1.5, 4, "s"),
-    ("eta_Cha", "SURVEY", 130.5, -79.0, 1, "s"),
-    ("LMC_SN1987A", "MAGELLANIC_CLOUDS", 83.87, -69.27, 4, "ppss"),
-    ("LMC_N132D", "MAGELLANIC_CLOUDS", 81.26, -69.64, 8, "p"),
-    ("LMC_30Dor", "MAGELLANIC_CLOUDS", 84.68, -69.10, 2, "p"),
-    ("SMC_1E0102", "MAGELLANIC_CLOUDS", 16.01, -72.03, 4, "p"),
-    ("SMC_NGC346", "MAGELLANIC_CLOUDS", 14.77, -72.18, 2, "p"),
-    ("Crab", "GALACTIC_FIELDS", 83.63, 22.01, 30, "p"),
-    ("Puppis_A", "GALACTIC_FIELDS", 125.50, -43.00, 2, "p"),
-    ("Vela_SNR", "GALACTIC_FIELDS", 128.50, -45.80, 8, "p"),
-    ("Vela_Jr", "GALACTIC_FIELDS", 133.00, -46.33, 4, "p"),
-    ("Cen_X-3", "GALACTIC_FIELDS", 170.31, -60.62, 6, "p"),
-    ("Cyg_X-1", "GALACTIC_FIELDS", 299.59, 35.20, 6, "p"),
-    ("SN1006", "GALACTIC_FIELDS", 225.72, -41.94, 4, "p"),
-    ("RXJ1713", "GALACTIC_FIELDS", 258.39, -39.77, 6, "p"),
-    ("Kepler_SNR", "GALACTIC_FIELDS", 262.67, -21.49, 4, "p"),
-    ("Tycho_SNR", "GALACTIC_FIELDS", 6.36, 64.14, 4, "p"),
-    ("Cas_A", "GALACTIC_FIELDS", 350.85, 58.81, 8, "p"),
-    ("Galactic_Center", "GALACTIC_FIELDS", 266.42, -29.01, 12, "p"),
-    ("Capella", "GALACTIC_FIELDS", 79.17, 45.99, 10, "p"),
-    ("GX_339-4", "GALACTIC_FIELDS", 255.71, -48.79, 4, "p"),
-    ("4U_1538-52", "GALACTIC_FIELDS", 235.60, -52.39, 4, "p"),
-    ("SS433_W50", "GALACTIC_FIELDS", 287.96, 4.98, 8, "p"),
-    ("A3158", "EXTRAGALACTIC_FIELDS", 55.72, -53.63, 2, "p"),
-    ("A3266", "EXTRAGALACTIC_FIELDS", 67.80, -61.45, 2, "p"),
-    ("47_Tuc", "EXTRAGALACTIC_FIELDS", 6.02, -72.08, 3, "p"),
-    ("NGC_253", "EXTRAGALACTIC_FIELDS", 11.89, -25.29, 2, "p"),
-    ("NGC_300", "EXTRAGALACTIC_FIELDS", 13.72, -37.68, 1, "p"),
-    ("Fornax_cluster", "EXTRAGALACTIC_FIELDS", 54.62, -35.45, 2, "p"),
-    ("Mrk_421", "EXTRAGALACTIC_FIELDS", 166.11, 38.21, 2, "p"),
-    ("3C_273", "EXTRAGALACTIC_FIELDS", 187.28, 2.05, 2, "p"),
-    ("A2029", "EXTRAGALACTIC_FIELDS", 227.73, 5.74, 2, "p"),
-    ("PKS_2155-304", "EXTRAGALACTIC_FIELDS", 329.72, -30.23, 3, "p"),
-    ("HR_1099", "EXTRAGALACTIC_FIELDS", 54.20, 0.59, 2, "p"),
+#: (tarball stem, category, R.A., Dec. (deg), observations, modes): real targets, synthetic programme;
+#: from data/calpv_fields.csv.
+_FIELDS: tuple[tuple[str, str, float, float, int, str], ...] = tuple(
+    (r["field"], r["category"], float(r["ra"]), float(r["dec"]), int(r["observations"]), r["modes"])
+    for r in datafiles.rows(__package__, "calpv_fields.csv")
 )
 _MISPRINTED = {"Puppis_A": ("700195", ("700199", "700200"))}  # printed ObsID, real ObsIDs
 

@@ -45,6 +45,7 @@ from aiohttp import web
 
 from vodaxa import lzw
 
+from ... import datafiles
 from ...protocols.datalink import LinksEndpoint, request_ids
 from ...protocols.files import serve_file
 from ...protocols.vo import DATALINK_MIME, FieldMeta, Link, links_document
@@ -143,14 +144,12 @@ class Role(NamedTuple):
     needs: tuple[str, ...] = ()  # roles it is itself reduced with
 
 
+#: Calibration type -> its role in a cascade, from data/calibration_roles.csv.
 _ROLES: dict[str, Role] = {
-    "BIAS": Role("BIAS", "BIAS", "MASTER_BIAS", 5, 1.430),
-    "DARK": Role("DARK", "DARK", "MASTER_DARK", 5, 1.430),
-    "FLAT,LAMP": Role("FLAT_LAMP", "LAMP_FLAT", "MASTER_FLAT", 5, 1.445, ("detector",)),
-    "FLAT,SKY": Role("FLAT_SKY", "SKY_FLAT", "MASTER_SKY_FLAT", 5, 0.955, ("detector",)),
-    "WAVE,LAMP": Role("ARC", "ARC_LAMP", "DISP_COEFF", 3, 1.460, ("detector",)),
-    "STD": Role("STD", "STANDARD", "RESPONSE", 1, 0.970, ("detector", "flat")),
-}
+    r["type"]: Role(r["association"], r["file"], r["master"], int(r["count"]), float(r["start"]),
+                    tuple(r["needs"].split("|")) if r["needs"] else ())
+    for r in datafiles.rows(__package__, "calibration_roles.csv")
+}  # fmt: skip
 
 
 def _plan(inst: Instrument, tag: str) -> dict[str, str]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ... import datafiles
 from ...protocols.tapdb import TapDatabase, TapTable
 from ...protocols.vo import FieldMeta
 from .catalog import TARGETS
@@ -38,17 +39,14 @@ class Catalogue:
     rows: int
 
 
-CATALOGUES: tuple[Catalogue, ...] = (
-    Catalogue("VHS_CAT_V2", 101, "VISTA Hemisphere Survey catalogue", 2, "Ks", 150),
-    Catalogue("VHS_CAT_V3", 102, "VISTA Hemisphere Survey catalogue", 3, "Ks", 200),
-    Catalogue("KiDS_DR4_1_ugriZYJHKs_cat_fits", 201, "KiDS DR4.1 ugriZYJHKs catalogue", 1, "r", 200),
+#: From data/catalogues.csv.
+CATALOGUES: tuple[Catalogue, ...] = tuple(
+    Catalogue(r["name"], int(r["cat_id"]), r["title"], int(r["version"]), r["band"], int(r["rows"]))
+    for r in datafiles.rows(__package__, "catalogues.csv")
 )
 
-_EXTRA = (
-    FieldMeta("cat_id", "int", "", "meta.id", "ESO identifier of the catalogue"),
-    FieldMeta("title", "char", "", "meta.title", "Title of the catalogue (shared by its versions)"),
-    FieldMeta("version", "int", "", "meta.version", "Version of the catalogue"),
-)
+#: ESO's extra columns of tap_cat's TAP_SCHEMA.tables.
+_EXTRA = datafiles.columns(__package__)["tap_cat:TAP_SCHEMA.tables"]
 
 
 def _columns(cat: Catalogue) -> list[FieldMeta]:

@@ -35,6 +35,7 @@ import numpy as np
 from aiohttp import web
 from astropy.coordinates import SkyCoord
 
+from ... import datafiles
 from ...protocols.archive import TapArchive
 from ...protocols.tapdb import TableRef, TapDatabase, TapTable
 from ...protocols.uws import JobLimits
@@ -60,44 +61,11 @@ EXTRA_FRACTION = 0.05
 NO_SCIENCE_FRACTION = 0.03
 
 
-def _f(name: str, datatype: str, unit: str, ucd: str, description: str) -> FieldMeta:
-    """A column's metadata, positionally."""
-    return FieldMeta(name, datatype, unit, ucd, description)
-
-
-ALL_COLUMNS: tuple[FieldMeta, ...] = (
-    _f("bii", "double", "deg", "pos.galactic.lat", "Galactic latitude of the target"),
-    _f("dec", "double", "deg", "pos.eq.dec;meta.main", "Declination of the target (J2000)"),
-    _f("dec_nom", "double", "deg", "pos.eq.dec;instr", "Nominal declination of the pointing (J2000)"),
-    _f("duration", "int", "s", "time.duration;obs", "Duration of the observation"),
-    _f("end_utc", "timestamp", "", "time.end;obs", "End of the observation (UTC)"),
-    _f("lii", "double", "deg", "pos.galactic.lon", "Galactic longitude of the target"),
-    _f("moving_target", "boolean", "", "meta.code", "True if the target moves (no fixed position)"),
-    _f("observation_id", "char", "", "meta.id;obs;meta.main", "XMM-Newton observation identifier (ObsID)"),
-    _f("observation_oid", "long", "", "meta.id", "Internal identifier of the observation"),
-    _f("odf_proc_date", "timestamp", "", "time.processing", "Date the ODF was produced"),
-    _f("odf_version", "char", "", "meta.version", "Version of the Observation Data Files"),
-    _f("position_angle", "double", "deg", "pos.posAng", "Position angle of the pointing"),
-    _f("pps_proc_date", "timestamp", "", "time.processing", "Date the pipeline products were produced"),
-    _f("pps_version", "char", "", "meta.version", "Version of the pipeline products"),
-    _f("proposal_id", "char", "", "meta.id", "Proposal identifier (the ObsID's first six digits)"),
-    _f("proposal_oid", "long", "", "meta.id", "Internal identifier of the proposal"),
-    _f("proprietary_end_date", "timestamp", "", "time.release", "End of the proprietary period (UTC)"),
-    _f("ra", "double", "deg", "pos.eq.ra;meta.main", "Right ascension of the target (J2000)"),
-    _f("ra_nom", "double", "deg", "pos.eq.ra;instr", "Nominal right ascension of the pointing (J2000)"),
-    _f("revolution", "int", "", "meta.id", "Orbit (revolution) number"),
-    _f("sas_version", "char", "", "meta.version", "SAS version used for the pipeline products"),
-    _f("start_utc", "timestamp", "", "time.start;obs", "Start of the observation (UTC)"),
-    _f("stc_s", "char", "", "pos.outline;obs.field", "Field of view as an STC-S region"),
-    _f("with_science", "boolean", "", "meta.code", "True if the observation has science exposures"),
-)
-
+_COLUMNS = datafiles.columns(__package__)
+#: v_all_observations' columns, alphabetically as XSA lists them (data/columns.csv).
+ALL_COLUMNS: tuple[FieldMeta, ...] = _COLUMNS["v_all_observations"]
 #: v_public_observations: v_all_observations' columns plus the target name, alphabetically.
-PUBLIC_COLUMNS: tuple[FieldMeta, ...] = (
-    *ALL_COLUMNS[:-1],
-    _f("target", "char", "", "meta.id;src", "Name of the target"),
-    ALL_COLUMNS[-1],
-)
+PUBLIC_COLUMNS: tuple[FieldMeta, ...] = _COLUMNS["v_public_observations"]
 
 
 # ----------------------------------------------------------------------------------- derivation
