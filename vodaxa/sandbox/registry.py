@@ -3,118 +3,71 @@
 One resource per HEASARC table (``ivo://nasa.heasarc/<table>``: cone search, TAP as ``tap#aux``, DataLink),
 the HEASARC TAP service itself (``ivo://nasa.heasarc/services/xamin``), the CDA (``ivo://cxc.harvard.edu/cda``:
 TAP and cone search), ESO's ``ivo://eso.org/tap_obs`` (TAP, DataLink) and the XSA (``ivo://esavo/xsa/tap``,
-an identifier the reference notes do not confirm).  Only archives the sandbox runs are listed.
+an identifier the reference notes do not confirm).  Only archives the sandbox runs are listed.  The records are
+data, each archive's ``data/registry.toml``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from .archives.cxc.shape import COLUMNS as CXC_COLUMNS
-from .archives.cxc.shape import SCS_PATH as CXC_SCS_PATH
-from .archives.heasarc.shape import SCS_PATH as HEASARC_SCS_PATH
-from .archives.heasarc.tables import TABLES
-from .protocols.regtap import CONE, DATALINK, TAP, TAP_AUX, RegistryArchive, Resource
+from . import datafiles
+from .protocols.regtap import RegistryArchive, Resource
+from .protocols.vo import FieldMeta
 from .settings import ShapeContext
 from .shapes import SHAPES
 
-__all__ = ["create", "resources"]
+__all__ = ["DESCRIBED", "create", "resources"]
+
+#: The archives with VO services, in the registry's order; each has its records in data/registry.toml.
+DESCRIBED = ("heasarc", "cxc", "eso", "xsa")
 
 
-def _heasarc(name: str) -> Resource:
-    spec = TABLES[name]
+def _record(archive: str, spec: Mapping[str, Any], tables: list[tuple[str, str, tuple[FieldMeta, ...]]]) -> Resource:
+    """A :class:`Resource` of ``archive`` from its TOML table (its ``tables`` already resolved)."""
     return Resource(
-        ivoid=f"ivo://nasa.heasarc/{name}",
-        archive="heasarc",
-        short_name=name,
-        title=spec.description,
-        description=(
-            f"{spec.description}: one row per observation, with its position, times, exposure and status, "
-            "as kept by NASA's High Energy Astrophysics Science Archive Research Center (HEASARC)."
-        ),
-        subjects=("X-ray astronomy", "Observation log"),
-        waveband="x-ray",
-        publisher="NASA/GSFC HEASARC",
-        capabilities=(
-            (CONE, f"{HEASARC_SCS_PATH}?table={name}&", f"Cone search of {name}"),
-            (TAP_AUX, "/xamin/vo/tap", "HEASARC's TAP service (Xamin), which holds this table"),
-            (DATALINK, f"/xamin/vo/datalink/{name}", f"Data links of {name} rows (by __row)"),
-        ),
-        tables=((name, spec.description, spec.columns),),
-        reference_url=f"https://heasarc.gsfc.nasa.gov/W3Browse/all/{name}.html",
-        details=((0, "/capability/maxSR", "180"), (0, "/capability/verbosity", "true")),
-    )
+        ivoid=spec["ivoid"], archive=archive, short_name=spec["short_name"], title=spec["title"],
+        description=spec["description"], subjects=tuple(spec["subjects"]), waveband=spec["waveband"],
+        publisher=spec["publisher"], capabilities=tuple(tuple(c) for c in spec["capabilities"]), tables=tuple(tables),
+        reference_url=spec.get("reference_url", ""), details=tuple(tuple(d) for d in spec.get("details", ())),
+    )  # fmt: skip
+
+
+def _fill(value: Any, fields: Mapping[str, str]) -> Any:
+    """``value`` (text, or lists and tables of text) with ``{name}`` and ``{description}`` filled in."""
+    if isinstance(value, str):
+        return value.format(**fields)
+    if isinstance(value, list):
+        return [_fill(v, fields) for v in value]
+    if isinstance(value, dict):
+        return {k: _fill(v, fields) for k, v in value.items()}
+    return value
+
+
+def _records(archive: str) -> list[Resource]:
+    """Every record of ``archive``: its data/registry.toml, one per master table from ``[table]`` if given."""
+    package = f"{__package__}.archives.{archive}"
+    spec, columns = datafiles.toml(package, "registry.toml"), datafiles.columns(package)
+    facts = datafiles.toml(package, "tables.toml") if "table" in spec else {}
+    masters = [(name, fact["description"]) for name, fact in facts.items() if "key" in fact]  # not metainfo
+
+    def tables(listed: Any) -> list[tuple[str, str, tuple[FieldMeta, ...]]]:
+        """(name, description, columns) of the tables a record lists ("*": every master table)."""
+        pairs = masters if listed == "*" else [(t["name"], t["description"]) for t in listed]
+        return [(name, description, columns[name]) for name, description in pairs]
+
+    out = []
+    for name, description in masters:
+        record = _fill(spec["table"], {"name": name, "description": description})
+        out.append(_record(archive, record, tables(record["tables"])))
+    return out + [_record(archive, r, tables(r.get("tables", []))) for r in spec.get("resource", ())]
 
 
 def resources(archives: Iterable[str]) -> list[Resource]:
     """The records describing ``archives`` (those with VO services: HEASARC, CXC, ESO, XSA)."""
     running = set(archives)
-    out: list[Resource] = []
-    if "heasarc" in running:
-        out += [_heasarc(name) for name in TABLES]
-        out.append(
-            Resource(
-                "ivo://nasa.heasarc/services/xamin",
-                "heasarc",
-                "Xamin TAP",
-                "HEASARC Xamin TAP service",
-                "Table access (TAP/ADQL) to every HEASARC catalog and mission observation table.",
-                ("X-ray astronomy", "Gamma-ray astronomy"),
-                "x-ray#gamma-ray",
-                "NASA/GSFC HEASARC",
-                ((TAP, "/xamin/vo/tap", "HEASARC TAP"),),
-                tuple((n, s.description, s.columns) for n, s in TABLES.items()),
-                "https://heasarc.gsfc.nasa.gov/xamin/",
-            )
-        )
-    if "cxc" in running:
-        out.append(
-            Resource(
-                "ivo://cxc.harvard.edu/cda",
-                "cxc",
-                "CDA",
-                "Chandra Data Archive observations",
-                "Chandra X-ray Observatory observations (cxc.observation): every ObsID with its position, "
-                "instrument, grating, exposure, status and release date, by TAP and by cone search.",
-                ("X-ray astronomy", "Chandra X-ray Observatory"),
-                "x-ray",
-                "Chandra X-ray Center",
-                ((TAP, "/cxctap", "CDA observation TAP"), (CONE, CXC_SCS_PATH, "CDA observation cone search")),
-                (("cxc.observation", "Chandra observations", CXC_COLUMNS),),
-                "https://cda.cfa.harvard.edu/cxctap",
-            )
-        )
-    if "eso" in running:
-        out.append(
-            Resource(
-                "ivo://eso.org/tap_obs",
-                "eso",
-                "ESO TAP_OBS",
-                "ESO Science Archive TAP service (tap_obs)",
-                "Observations and science products of the European Southern Observatory (ObsCore, raw frames).",
-                ("Optical astronomy", "Infrared astronomy"),
-                "optical#infrared",
-                "European Southern Observatory",
-                ((TAP, "/tap_obs", "ESO tap_obs"), (DATALINK, "/datalink/links", "ESO DataLink")),
-                reference_url="https://archive.eso.org/programmatic/",
-            )
-        )
-    if "xsa" in running:
-        out.append(
-            Resource(
-                "ivo://esavo/xsa/tap",
-                "xsa",
-                "XSA TAP",
-                "XMM-Newton Science Archive TAP service",
-                "XMM-Newton observations and products of ESA's XMM-Newton Science Archive (XSA).",
-                ("X-ray astronomy", "XMM-Newton"),
-                "x-ray#optical#uv",
-                "ESA/ESAC",
-                ((TAP, "/tap-server/tap", "XSA TAP"),),
-                reference_url="https://nxsa.esac.esa.int/nxsa-web/",
-            )
-        )
-    return out
+    return [record for archive in DESCRIBED if archive in running for record in _records(archive)]
 
 
 def create(context: ShapeContext) -> RegistryArchive:
