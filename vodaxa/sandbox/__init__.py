@@ -5,8 +5,10 @@
 
     sb = vodaxa.sandbox.activate(rows=500)   # in a notebook: until sb.stop()
 
-HEASARC's shape (Xamin TAP, DataLink, the /FTP tree) comes first; the ESO and CXC shapes are
-further applications beside it.  Data are synthetic and deterministic for a given config.
+Each archive (HEASARC, ESO, CXC, XSA, eROSITA, CDS) is a shape in ``archives/<archive>/``, with its tables,
+targets and layouts as package data in ``data/``, built on the archive-agnostic VO machinery of ``protocols/``;
+``server``, ``shapes`` and ``settings`` assemble them.  Rows and files are synthetic and deterministic for a given
+config.  Running one needs the ``vodaxa[sandbox]`` extra (DuckDB, sqlglot); importing this package does not.
 """
 
 from __future__ import annotations
