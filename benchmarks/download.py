@@ -39,8 +39,8 @@ def serve(root: Path, latency: float, cap: float, port_file: Path) -> None:
     with ``latency`` per request, ``/capped/`` with each connection limited to ``cap`` bytes/s."""
     from aiohttp import web
 
-    from vodaxa.sandbox.faults import FaultInjector, Faults, make_app
-    from vodaxa.sandbox.files import serve_file
+    from vodaxa.sandbox.protocols.faults import FaultInjector, Faults, make_app
+    from vodaxa.sandbox.protocols.files import serve_file
 
     injector = FaultInjector(Faults(latency=latency, paths=("/files/",)))
     capped = FaultInjector(Faults(bandwidth=cap))

@@ -6,7 +6,7 @@ Compares, in one run on the sandbox:
   * DAXA's way: download the whole master table, then match positions locally (astropy).
 All three must find the same observations.  Prints times and ratios; target: vodaxa >= 20x faster than the loop.
 
-    pip install -e '.[bench]' && python benchmarks/search.py [--positions 5000] [--rows 100000] [--latency 0.02]
+    pip install -e '.[bench,sandbox]' && python benchmarks/search.py [--positions 5000] [--rows 100000] [--latency 0.02]
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from astropy.coordinates import SkyCoord
 
 from vodaxa import Mission
 from vodaxa.sandbox import Faults, Sandbox, SandboxConfig
-from vodaxa.sandbox.heasarc_tables import TARGETS
+from vodaxa.sandbox.archives.heasarc.tables import TARGETS
 from vodaxa.sandbox.offline import loopback_only
 
 CUTS = (

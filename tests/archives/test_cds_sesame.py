@@ -10,7 +10,7 @@ from vodaxa.config import endpoints
 from vodaxa.errors import NameResolutionError
 from vodaxa.query.names import resolve_names, sesame
 from vodaxa.sandbox import Sandbox, SandboxConfig
-from vodaxa.sandbox.cds import known_names
+from vodaxa.sandbox.archives.cds.shape import known_names
 
 
 @pytest.fixture(scope="module")

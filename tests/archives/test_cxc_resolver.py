@@ -12,7 +12,7 @@ from vodaxa.config import endpoints
 from vodaxa.errors import ResolveError
 from vodaxa.resolvers import resolve
 from vodaxa.sandbox import Sandbox, SandboxConfig
-from vodaxa.sandbox.heasarc_tables import TARGETS
+from vodaxa.sandbox.archives.heasarc.tables import TARGETS
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from vodaxa.http import HttpClient, run_sync
 from vodaxa.manifest import Manifest
 from vodaxa.resolvers import resolve
 from vodaxa.sandbox import Sandbox, SandboxConfig
-from vodaxa.sandbox.erosita_files import tile_versions
+from vodaxa.sandbox.archives.erosita.files import tile_versions
 from vodaxa.specs import registry
 
 SEED = 5

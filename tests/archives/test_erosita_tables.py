@@ -17,7 +17,7 @@ from vodaxa.archives.erosita import tables as erosita
 from vodaxa.config import endpoints
 from vodaxa.errors import ServiceError
 from vodaxa.sandbox import Faults, Sandbox, SandboxConfig
-from vodaxa.sandbox import erosita as shape
+from vodaxa.sandbox.archives.erosita import shape
 
 FETCHERS = {"calpv_table": erosita.calpv_observations, "dr1_tiles": erosita.dr1_tiles}
 PATHS = {"calpv_table": shape.CALPV_PAGE, "dr1_tiles": shape.TILES_FILE}

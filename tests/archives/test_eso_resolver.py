@@ -17,8 +17,9 @@ from vodaxa.config import endpoints
 from vodaxa.errors import ResolveError
 from vodaxa.http import HttpClient
 from vodaxa.resolvers import resolve
-from vodaxa.sandbox import Sandbox, SandboxConfig, eso
-from vodaxa.sandbox.eso_links import KINDS, cascade_kind
+from vodaxa.sandbox import Sandbox, SandboxConfig
+from vodaxa.sandbox.archives.eso import shape as eso
+from vodaxa.sandbox.archives.eso.links import KINDS, cascade_kind
 
 ROWS = 400
 

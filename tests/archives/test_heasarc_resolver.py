@@ -14,7 +14,7 @@ from vodaxa.errors import ResolveError
 from vodaxa.resolvers import resolve
 from vodaxa.resolvers.listing import parse_listing
 from vodaxa.sandbox import Sandbox, SandboxConfig
-from vodaxa.sandbox.heasarc_tables import TARGETS
+from vodaxa.sandbox.archives.heasarc.tables import TARGETS
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,7 @@ def test_a_result_mixing_two_datalink_services(sandbox):
 
     from astropy.io.votable import parse
 
-    from vodaxa.sandbox.vo import FieldMeta, ServiceDescriptor, result_document
+    from vodaxa.sandbox.protocols.vo import FieldMeta, ServiceDescriptor, result_document
 
     base = sandbox.endpoints["heasarc"]["datalink"]
     doc = result_document(
@@ -210,7 +210,7 @@ def _chandra(obs_id: str) -> Mission:
 
 def test_nested_document_is_read_when_the_answer_lists_no_directory(sandbox, monkeypatch):
     """If HEASARC lists the observation's products only in the nested document, those are resolved."""
-    from vodaxa.sandbox import heasarc_links
+    from vodaxa.sandbox.archives.heasarc import links as heasarc_links
 
     real = heasarc_links.current_links
 
@@ -234,8 +234,8 @@ def test_a_lying_datalink_answer_cannot_hand_an_observation_other_data(sandbox):
     from aiohttp import web
 
     from tests.servers import AppThread
-    from vodaxa.sandbox.heasarc_links import PRODUCTS
-    from vodaxa.sandbox.vo import Link, links_document
+    from vodaxa.sandbox.archives.heasarc.links import PRODUCTS
+    from vodaxa.sandbox.protocols.vo import Link, links_document
 
     info = Mission("nustar_pointed").filtered_obs_info
     public = info[info["proprietary_usable"]]

@@ -15,7 +15,7 @@ from vodaxa import Mission
 from vodaxa.config import endpoints
 from vodaxa.resolvers import resolve
 from vodaxa.sandbox import Sandbox, SandboxConfig
-from vodaxa.sandbox.heasarc_tables import TARGETS
+from vodaxa.sandbox.archives.heasarc.tables import TARGETS
 
 EPIC = ("M1", "M2", "PN")
 

@@ -19,7 +19,8 @@ from vodaxa.config import endpoints
 from vodaxa.errors import AuthError, VodaxaError
 from vodaxa.http import HttpClient
 from vodaxa.resolvers import resolve
-from vodaxa.sandbox import Sandbox, SandboxConfig, eso
+from vodaxa.sandbox import Sandbox, SandboxConfig
+from vodaxa.sandbox.archives.eso import shape as eso
 
 PASSWORD = "correct horse"
 ROWS = 300

@@ -17,8 +17,8 @@ from astroquery.eso import EsoClass, conf
 from astroquery.exceptions import LoginError, NoResultsWarning
 
 from vodaxa.sandbox import Sandbox, SandboxConfig
-from vodaxa.sandbox.eso import IST_TABLES, RAW_COLUMNS
-from vodaxa.sandbox.eso_cat import CATALOGUES
+from vodaxa.sandbox.archives.eso.shape import IST_TABLES, RAW_COLUMNS
+from vodaxa.sandbox.archives.eso.tap_cat import CATALOGUES
 
 from .conftest import PASSWORD, USER
 

@@ -15,10 +15,10 @@ from astropy.coordinates import SkyCoord, name_resolve
 from astroquery.exceptions import NoResultsWarning
 from astroquery.heasarc import HeasarcClass
 
-from vodaxa.sandbox.adql import point_in_polygon
-from vodaxa.sandbox.heasarc import public_mask
-from vodaxa.sandbox.heasarc_meta import DEFAULT_COLUMNS, DEFAULT_RADIUS_ARCMIN
-from vodaxa.sandbox.heasarc_tables import TABLES, TARGETS, generate
+from vodaxa.sandbox.archives.heasarc.meta import DEFAULT_COLUMNS, DEFAULT_RADIUS_ARCMIN
+from vodaxa.sandbox.archives.heasarc.shape import public_mask
+from vodaxa.sandbox.archives.heasarc.tables import TABLES, TARGETS, generate
+from vodaxa.sandbox.protocols.adql import point_in_polygon
 
 from .conftest import ROWS, SEED
 

@@ -14,7 +14,7 @@ from astroquery.esa.xmm_newton import XMMNewtonClass
 from astroquery.exceptions import LoginError
 from astroquery.utils.tap.core import TapPlus
 
-from vodaxa.sandbox.xsa import ALL_COLUMNS, PUBLIC_COLUMNS, mjd_to_datetime64
+from vodaxa.sandbox.archives.xsa.shape import ALL_COLUMNS, PUBLIC_COLUMNS, mjd_to_datetime64
 
 from .conftest import PASSWORD, USER
 

@@ -20,8 +20,8 @@ from aiohttp import web
 
 import vodaxa
 from vodaxa.downloader import segments
-from vodaxa.sandbox.faults import FaultInjector, Faults, make_app
-from vodaxa.sandbox.files import serve_file
+from vodaxa.sandbox.protocols.faults import FaultInjector, Faults, make_app
+from vodaxa.sandbox.protocols.files import serve_file
 
 MiB = 1 << 20
 _NAME = web.RequestKey("vodaxa_test_name", str)

@@ -11,7 +11,7 @@ from astropy.coordinates import SkyCoord
 
 from vodaxa.config import endpoints
 from vodaxa.sandbox import Sandbox, SandboxConfig
-from vodaxa.sandbox.heasarc_tables import generate
+from vodaxa.sandbox.archives.heasarc.tables import generate
 
 ROWS = 600
 SEED = 11

@@ -12,7 +12,7 @@ from astropy.coordinates import SkyCoord
 from vodaxa import Mission
 from vodaxa.archives.eso.missions import FOV
 from vodaxa.errors import VodaxaError
-from vodaxa.sandbox import eso
+from vodaxa.sandbox.archives.eso import shape as eso
 
 from .conftest import NOW_MJD, ROWS, SEED
 

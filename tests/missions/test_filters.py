@@ -11,7 +11,7 @@ from astropy.coordinates import SkyCoord
 
 from vodaxa import Mission
 from vodaxa.errors import InputError, NoObservationsError, VodaxaError
-from vodaxa.sandbox.heasarc_tables import TARGETS
+from vodaxa.sandbox.archives.heasarc.tables import TARGETS
 from vodaxa.specs import OBS_COLUMNS
 
 from .conftest import CUTS, NOW_MJD, base, near

@@ -11,7 +11,7 @@ from astropy.coordinates import SkyCoord
 import vodaxa
 from vodaxa import Mission
 from vodaxa.errors import NoObservationsError, UnknownMissionError, VodaxaError
-from vodaxa.sandbox.heasarc_tables import TARGETS
+from vodaxa.sandbox.archives.heasarc.tables import TARGETS
 from vodaxa.specs import MissionSpec, register
 
 from .conftest import base, near

@@ -12,8 +12,9 @@ from astropy.coordinates import SkyCoord
 
 from vodaxa import Mission
 from vodaxa.config import endpoints
-from vodaxa.sandbox import cxc, xsa
-from vodaxa.sandbox.heasarc_tables import TARGETS
+from vodaxa.sandbox.archives.cxc import shape as cxc
+from vodaxa.sandbox.archives.heasarc.tables import TARGETS
+from vodaxa.sandbox.archives.xsa import shape as xsa
 
 from .conftest import NOW_MJD, ROWS, SEED, base, table
 

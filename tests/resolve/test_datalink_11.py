@@ -332,7 +332,7 @@ def test_rows_without_an_id_for_the_descriptor_are_said(server):
     import pyvo
     from astropy.io.votable import parse
 
-    from vodaxa.sandbox.vo import FieldMeta, ServiceDescriptor, result_document
+    from vodaxa.sandbox.protocols.vo import FieldMeta, ServiceDescriptor, result_document
 
     doc = result_document([FieldMeta("pid", "char")], [["a1", "", "a4"]],
                           descriptors=[ServiceDescriptor(f"{server.base}/one", "pid")])  # fmt: skip

@@ -11,7 +11,7 @@ from vodaxa.errors import ResolveError
 from vodaxa.http import HttpClient
 from vodaxa.resolvers.datalink import DataLinkEngine, is_datalink, narrower, parse_links
 from vodaxa.sandbox import Sandbox, SandboxConfig
-from vodaxa.sandbox.vo import Link, links_document
+from vodaxa.sandbox.protocols.vo import Link, links_document
 
 
 @pytest.fixture(scope="module")

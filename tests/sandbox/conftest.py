@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from vodaxa.sandbox import Sandbox, SandboxConfig
-from vodaxa.sandbox.heasarc_tables import generate
+from vodaxa.sandbox.archives.heasarc.tables import generate
 
 ROWS = 400
 SEED = 7

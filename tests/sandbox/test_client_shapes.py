@@ -13,10 +13,10 @@ import pytest
 import requests
 
 from vodaxa.sandbox import JobLimits, Sandbox, SandboxConfig
-from vodaxa.sandbox.eso_catalog import IST_TABLES
-from vodaxa.sandbox.heasarc import public_mask
-from vodaxa.sandbox.heasarc_meta import DEFAULT_COLUMNS
-from vodaxa.sandbox.heasarc_tables import TABLES
+from vodaxa.sandbox.archives.eso.catalog import IST_TABLES
+from vodaxa.sandbox.archives.heasarc.meta import DEFAULT_COLUMNS
+from vodaxa.sandbox.archives.heasarc.shape import public_mask
+from vodaxa.sandbox.archives.heasarc.tables import TABLES
 
 from .conftest import NOW_MJD
 

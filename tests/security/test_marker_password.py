@@ -14,7 +14,8 @@ import pytest
 
 from vodaxa import Mission
 from vodaxa.config import endpoints
-from vodaxa.sandbox import Sandbox, SandboxConfig, eso
+from vodaxa.sandbox import Sandbox, SandboxConfig
+from vodaxa.sandbox.archives.eso import shape as eso
 
 pytestmark = pytest.mark.timeout(240)
 MARKER = "Mk7-pass word&=+q"  # spaces and URL-special characters, so every encoding is tried

@@ -36,7 +36,7 @@ def sandbox_options(parser: argparse.ArgumentParser) -> None:
 def consecutive_ports(first: int) -> dict[str, int]:
     """``--port N``: HEASARC on N and every other archive on the ports after it, in a fixed order, so an endpoints
     file written once stays right across restarts (0: any free ports)."""
-    from ..sandbox.base import SHAPES
+    from ..sandbox.shapes import SHAPES
 
     if not first:
         return {}

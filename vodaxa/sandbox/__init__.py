@@ -5,8 +5,10 @@
 
     sb = vodaxa.sandbox.activate(rows=500)   # in a notebook: until sb.stop()
 
-HEASARC's shape (Xamin TAP, DataLink, the /FTP tree) comes first; the ESO and CXC shapes are
-further applications beside it.  Data are synthetic and deterministic for a given config.
+Each archive (HEASARC, ESO, CXC, XSA, eROSITA, CDS) is a shape in ``archives/<archive>/``, with its tables,
+targets and layouts as package data in ``data/``, built on the archive-agnostic VO machinery of ``protocols/``;
+``server``, ``shapes`` and ``settings`` assemble them.  Rows and files are synthetic and deterministic for a given
+config.  Running one needs the ``vodaxa[sandbox]`` extra (DuckDB, sqlglot); importing this package does not.
 """
 
 from __future__ import annotations
@@ -15,18 +17,18 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .base import SandboxConfig
-    from .faults import Faults
+    from .protocols.faults import Faults
+    from .protocols.uws import JobLimits
     from .server import Sandbox, activate, serve, today_mjd
-    from .tap import JobLimits
+    from .settings import SandboxConfig
 
 __all__ = ["Faults", "JobLimits", "Sandbox", "SandboxConfig", "activate", "serve", "today_mjd"]
 
 #: Loaded on first use: the query engine (DuckDB, sqlglot) and the web apps only when a sandbox is made, so that
 #: ``vodaxa.sandbox.offline`` and the pytest plugin (loaded in every pytest run where vodaxa is installed) cost
 #: nothing until a test asks for a sandbox.
-_LAZY = {"SandboxConfig": ".base", "Faults": ".faults", "Sandbox": ".server", "activate": ".server",
-         "serve": ".server", "today_mjd": ".server", "JobLimits": ".tap"}  # fmt: skip
+_LAZY = {"SandboxConfig": ".settings", "Faults": ".protocols.faults", "Sandbox": ".server", "activate": ".server",
+         "serve": ".server", "today_mjd": ".server", "JobLimits": ".protocols.uws"}  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 @pytest.fixture(scope="session")
 def vodaxa_sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     """One sandbox (200 rows per table, no faults) shared by the session; files in a temp cache."""
-    from .base import SandboxConfig
     from .server import Sandbox
+    from .settings import SandboxConfig
 
     with Sandbox(SandboxConfig(cache=tmp_path_factory.mktemp("vodaxa-sandbox"))) as sandbox:
         yield sandbox

@@ -19,8 +19,10 @@ from aiohttp import web
 
 from ..config import cache_dir, endpoints
 from ..errors import SandboxError
-from .base import SHAPES, ArchiveShape, SandboxConfig, ShapeContext, load_shape
-from .faults import FaultInjector, Faults
+from .protocols.faults import FaultInjector, Faults
+from .requirements import require_engine
+from .settings import SandboxConfig, ShapeContext
+from .shapes import SHAPES, ArchiveShape, load_shape
 
 __all__ = ["Sandbox", "SandboxConfig", "activate", "serve", "today_mjd"]  # SandboxConfig re-exported from base
 
@@ -37,6 +39,7 @@ class Sandbox:
     """The running sandbox: ``urls`` per archive, ``endpoints`` for vodaxa, ``stop()`` to end it."""
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
+        require_engine()  # DuckDB and sqlglot come with vodaxa[sandbox]: say so before any shape needs them
         self.config = config or SandboxConfig()
         if self.config.host not in ("127.0.0.1", "localhost", "::1"):
             raise SandboxError(f"the sandbox serves on loopback only, not {self.config.host}")

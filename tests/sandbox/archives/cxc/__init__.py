@@ -1,0 +1,1 @@
+"""Tests of the sandbox's cxc shape (vodaxa/sandbox/archives/cxc)."""

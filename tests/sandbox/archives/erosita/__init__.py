@@ -1,0 +1,1 @@
+"""Tests of the sandbox's erosita shape (vodaxa/sandbox/archives/erosita)."""

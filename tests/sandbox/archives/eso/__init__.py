@@ -1,0 +1,1 @@
+"""Tests of the sandbox's eso shape (vodaxa/sandbox/archives/eso)."""

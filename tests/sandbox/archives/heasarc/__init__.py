@@ -1,0 +1,1 @@
+"""Tests of the sandbox's heasarc shape (vodaxa/sandbox/archives/heasarc)."""

@@ -1,0 +1,1 @@
+"""Tests of the sandbox's xsa shape (vodaxa/sandbox/archives/xsa)."""

@@ -1,0 +1,1 @@
+"""Tests of the sandbox's VO server machinery (vodaxa/sandbox/protocols)."""

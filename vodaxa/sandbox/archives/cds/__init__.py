@@ -1,0 +1,1 @@
+"""CDS's shape: the Sesame name resolver."""

@@ -1,0 +1,1 @@
+"""ESO's shape: tap_obs and tap_cat, DataLink, calSelector, the dataportal and single sign-on."""
