@@ -101,3 +101,13 @@ def test_options_of_other_archives_are_refused_and_semantics_pass(service):
 def test_a_service_name_must_be_a_plain_lower_case_identifier(name):
     with pytest.raises(InputError, match="lower-case Python identifier"):
         obscore.service(name, "https://example.org/tap")
+
+
+def test_the_builtin_obscore_mission_is_answered_by_the_sandbox(sb, monkeypatch):
+    monkeypatch.setenv("VODAXA_QUERY_CACHE", "0")
+    assert sb.endpoints["obscore"] == {"tap": sb.endpoints["eso"]["tap_obs"]}
+    with endpoints.override(sb.endpoints):
+        table = vodaxa.mission("obscore").all_obs_info
+        assert len(table) > 10 and set(table["mission"]) == {"obscore"}
+        manifest = vodaxa.resolve(table.head(2))
+    assert set(manifest.frame["mission"]) == {"obscore"} and len(manifest.frame) >= 2

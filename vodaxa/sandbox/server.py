@@ -167,7 +167,10 @@ class Sandbox:
         """vodaxa endpoint overrides pointing at this sandbox, ``{archive: {service: url}}``."""
         if not self.urls:
             raise SandboxError("the sandbox is not running: start() it or use it in a with block")
-        return {name: shape.endpoints(self.urls[name]) for name, shape in self.archives.items()}
+        table = {name: shape.endpoints(self.urls[name]) for name, shape in self.archives.items()}
+        if "eso" in table:  # vodaxa's built-in ObsCore archive is answered by ESO's ivoa.ObsCore (one like any)
+            table["obscore"] = {"tap": table["eso"]["tap_obs"]}
+        return table
 
     def write_endpoints(self, path: str | Path) -> Path:
         """Write :attr:`endpoints` as a JSON file for ``$VODAXA_ENDPOINTS``."""

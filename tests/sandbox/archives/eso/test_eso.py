@@ -82,7 +82,8 @@ def _eq(values: np.ndarray, text: str) -> np.ndarray:
 
 def test_registered_with_its_endpoints(sb):
     assert SHAPES["eso"] == "vodaxa.sandbox.archives.eso.shape:create"
-    assert set(sb.endpoints) == {"eso"} and sb.endpoints["eso"]["tap_obs"] == f"{sb.urls['eso']}/tap_obs"
+    assert set(sb.endpoints) == {"eso", "obscore"} and sb.endpoints["eso"]["tap_obs"] == f"{sb.urls['eso']}/tap_obs"
+    assert sb.endpoints["obscore"] == {"tap": sb.endpoints["eso"]["tap_obs"]}  # ESO's ObsCore answers for it
     assert set(sb.endpoints["eso"]) == {"tap_obs", "datalink", "calselector", "dataportal", "token"}
     assert validate(sb.endpoints, "sandbox") == sb.endpoints  # names vodaxa.config knows
 
