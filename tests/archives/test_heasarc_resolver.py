@@ -234,8 +234,9 @@ def test_a_lying_datalink_answer_cannot_hand_an_observation_other_data(sandbox):
     from aiohttp import web
 
     from tests.servers import AppThread
+    from vodaxa.resolvers.datalink import LinkRow as Link
     from vodaxa.sandbox.archives.heasarc.links import PRODUCTS
-    from vodaxa.sandbox.protocols.vo import Link, links_document
+    from vodaxa.sandbox.protocols.vo import links_document
 
     info = Mission("nustar_pointed").filtered_obs_info
     public = info[info["proprietary_usable"]]

@@ -10,8 +10,9 @@ import pytest
 from vodaxa.errors import ResolveError
 from vodaxa.http import HttpClient
 from vodaxa.resolvers.datalink import DataLinkEngine, is_datalink, narrower, parse_links
+from vodaxa.resolvers.datalink import LinkRow as Link
 from vodaxa.sandbox import Sandbox, SandboxConfig
-from vodaxa.sandbox.protocols.vo import Link, links_document
+from vodaxa.sandbox.protocols.vo import links_document
 
 
 @pytest.fixture(scope="module")

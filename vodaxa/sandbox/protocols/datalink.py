@@ -6,11 +6,12 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 
-from .vo import DATALINK_MIME, Link, error_document, links_document
+from ...resolvers.datalink import LinkRow
+from .vo import DATALINK_MIME, FieldMeta, error_document, links_document
 
 __all__ = ["LinksEndpoint", "request_ids"]
 
-Resolver = Callable[[web.Request, Sequence[str]], Awaitable[list[Link]]]
+Resolver = Callable[[web.Request, Sequence[str]], Awaitable[list[LinkRow]]]
 
 
 async def request_ids(request: web.Request) -> list[str]:
@@ -29,10 +30,11 @@ class LinksEndpoint:
     must never split one ID's rows across calls.  Rows of one ID stay consecutive.
     """
 
-    def __init__(self, resolve: Resolver, *, max_ids: int = 1000) -> None:
+    def __init__(self, resolve: Resolver, *, max_ids: int = 1000, extra_fields: Sequence[FieldMeta] = ()) -> None:
         if max_ids < 1:
             raise ValueError("max_ids must be at least 1")
         self.resolve = resolve
+        self.extra_fields = tuple(extra_fields)  # how the archive's own columns describe themselves
         self.max_ids = max_ids
         self.calls = 0  # requests answered, for tests and benchmarks
 
@@ -48,4 +50,5 @@ class LinksEndpoint:
         ids = await request_ids(request)
         overflow = len(ids) > self.max_ids
         links = await self.resolve(request, ids[: self.max_ids])
-        return web.Response(body=links_document(links, overflow=overflow), headers={"Content-Type": DATALINK_MIME})
+        body = links_document(links, overflow=overflow, extra_fields=self.extra_fields)
+        return web.Response(body=body, headers={"Content-Type": DATALINK_MIME})

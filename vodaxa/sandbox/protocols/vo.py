@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
+
+from ...resolvers.datalink import LinkRow
 
 VOTABLE_MIME = "application/x-votable+xml"
 DATALINK_MIME = "application/x-votable+xml;content=datalink"
@@ -153,33 +154,20 @@ DATALINK_FIELDS: tuple[FieldMeta, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Link:
-    """One DataLink row: exactly one of access_url / service_def / error_message is set."""
-
-    id: str
-    access_url: str | None = None
-    service_def: str | None = None
-    error_message: str | None = None
-    description: str | None = None
-    semantics: str | None = None
-    content_type: str | None = None
-    content_length: int | None = None
-    extra: tuple[tuple[FieldMeta, Any], ...] = ()  # archive-specific columns (DataLink allows them), e.g. ESO's
-
-
 def links_document(
-    links: Sequence[Link], *, overflow: bool = False, extra_fields: Sequence[FieldMeta] | None = None
+    links: Sequence[LinkRow], *, overflow: bool = False, extra_fields: Sequence[FieldMeta] | None = None
 ) -> bytes:
     """A DataLink ``links`` response with the 1.1 standardID INFO, archive-specific columns after the standard ones.
 
-    The extra columns are ``extra_fields`` or, by default, those the links' ``extra`` name, in order of first use.
+    Rows are the client's own :class:`~vodaxa.resolvers.datalink.LinkRow` (one definition of a DataLink row for
+    both sides); their ``extra`` maps column name to value.  The extra columns are ``extra_fields``, then any other
+    name the rows use (as text), in order of first use.
     """
-    if extra_fields is None:
-        extra_fields = list(dict.fromkeys(meta for link in links for meta, _ in link.extra))
+    described = {meta.name for meta in extra_fields or ()}
+    named = dict.fromkeys(name for link in links for name in link.extra if name not in described)
+    extra_fields = [*(extra_fields or ()), *(FieldMeta(name, "char") for name in named)]
     columns = [[getattr(link, f.name if f.name != "ID" else "id") for link in links] for f in DATALINK_FIELDS]
-    values = [{meta.name: value for meta, value in link.extra} for link in links]
-    columns += [[row.get(meta.name) for row in values] for meta in extra_fields]
+    columns += [[link.extra.get(meta.name) for link in links] for meta in extra_fields]
     fields = (*DATALINK_FIELDS, *extra_fields)
     return result_document(fields, columns, overflow=overflow, infos=[("standardID", DATALINK_STANDARD)])
 

@@ -18,6 +18,7 @@ from astropy.io.votable import parse as parse_votable
 
 from vodaxa import lzw
 from vodaxa.config import validate
+from vodaxa.resolvers.datalink import LinkRow as Link
 from vodaxa.sandbox import Sandbox, SandboxConfig
 from vodaxa.sandbox.archives.eso import shape as eso
 from vodaxa.sandbox.archives.eso.links import (
@@ -28,7 +29,7 @@ from vodaxa.sandbox.archives.eso.links import (
     night_calibrations,
     night_of,
 )
-from vodaxa.sandbox.protocols.vo import FieldMeta, Link, links_document
+from vodaxa.sandbox.protocols.vo import FieldMeta, links_document
 
 ROWS = 300
 SEED = 11
@@ -413,10 +414,12 @@ def test_authorization_hook_guards_every_service(sb, base, science, monkeypatch)
 def test_links_document_extra_columns():
     extra = FieldMeta("eso_category", "char")
     size = FieldMeta("x_size", "long")
-    links = [Link("a", access_url="u", extra=((extra, "BIAS"),)), Link("b", error_message="NotFoundFault: b")]
-    table = parse_votable(io.BytesIO(links_document(links))).get_first_table().to_table()
+    links = [Link("a", access_url="u", extra={"eso_category": "BIAS"}), Link("b", error_message="NotFoundFault: b")]
+    table = parse_votable(io.BytesIO(links_document(links, extra_fields=[extra]))).get_first_table().to_table()
     assert table.colnames[-1] == "eso_category" and list(table["eso_category"].filled("")) == ["BIAS", ""]
     explicit = parse_votable(io.BytesIO(links_document(links, extra_fields=[size, extra]))).get_first_table()
     assert [f.name for f in explicit.fields][-2:] == ["x_size", "eso_category"]
     plain = parse_votable(io.BytesIO(links_document([Link("c", access_url="u")]))).get_first_table()
     assert len(plain.fields) == 8  # no extras: the standard columns only, as before
+    undescribed = parse_votable(io.BytesIO(links_document(links))).get_first_table()  # a name alone: text
+    assert [(f.name, f.datatype) for f in undescribed.fields][-1] == ("eso_category", "char")

@@ -45,10 +45,11 @@ from aiohttp import web
 
 from vodaxa import lzw
 
+from ....resolvers.datalink import LinkRow as Link
 from ... import datafiles
 from ...protocols.datalink import LinksEndpoint, request_ids
 from ...protocols.files import serve_file
-from ...protocols.vo import DATALINK_MIME, FieldMeta, Link, links_document
+from ...protocols.vo import DATALINK_MIME, FieldMeta, links_document
 from ...settings import ShapeContext
 from ...synth.fitsgen import Card, primary_hdu
 from .auth import EsoAuth, login_page
@@ -82,6 +83,7 @@ _DISPOSITION = web.RequestKey("vodaxa_eso_disposition", str)
 _ORIGFILE = FieldMeta("eso_origfile", "char", ucd="meta.id;meta.file", description="Name of the file as delivered")
 _CATEGORY = FieldMeta("eso_category", "char", ucd="meta.code.class", description="ESO category of the file")
 _DATALINK = FieldMeta("eso_datalink", "char", ucd="meta.ref.url", description="DataLink URL of the file")
+LINK_FIELDS = (_ORIGFILE, _CATEGORY, _DATALINK)  # ESO's own columns of its DataLink answers, in its order
 #: ESO's extra columns of a ``links`` answer, after the standard ones.
 DATALINK_EXTRA_FIELDS: tuple[FieldMeta, ...] = (_ORIGFILE, _CATEGORY, _DATALINK)
 #: ESO's extra columns of a calSelector VOTable.
@@ -587,7 +589,7 @@ class EsoLinks:
         sizes = sorted((t, len(d["dp_id"])) for t, d in data.items())
         key = hashlib.sha256(repr((FILES_VERSION, cfg.seed, sizes, context.now_mjd)).encode()).hexdigest()[:16]
         self.files = FileStore(context.cache / f"eso-{key}")
-        self.links = LinksEndpoint(self._resolve, max_ids=cfg.datalink_max_ids)
+        self.links = LinksEndpoint(self._resolve, max_ids=cfg.datalink_max_ids, extra_fields=LINK_FIELDS)
         self.trees_always = cfg.calselector_trees  # a calSelector that ignores responseformat=votable
 
     # --------------------------------------------------------------------------- wiring
@@ -849,7 +851,7 @@ class EsoLinks:
                 semantics=RAW2MASTER if top.mode == "Raw2Master" else RAW2RAW,
                 content_type="application/xml",
                 content_length=_TREE_SIZE,
-                extra=((_CATEGORY, "ASSOCIATION_TREE"), (_DATALINK, None)),
+                extra={_CATEGORY.name: "ASSOCIATION_TREE", _DATALINK.name: None},
             )
         )
         return rows
@@ -865,7 +867,7 @@ class EsoLinks:
             semantics=semantics,
             content_type="application/fits",
             content_length=size,
-            extra=((_CATEGORY, category), (_DATALINK, _datalink_url(base, dp_id))),
+            extra={_CATEGORY.name: category, _DATALINK.name: _datalink_url(base, dp_id)},
         )
 
     # --------------------------------------------------------------------------- dataportal
@@ -938,9 +940,9 @@ def _datalink_url(base: str, dp_id: str) -> str:
     return f"{base}/datalink/links?ID={IVO_ID}{dp_id}"
 
 
-def _extra(origfile: str | None, category: str | None, datalink: str | None) -> tuple[tuple[FieldMeta, Any], ...]:
+def _extra(origfile: str | None, category: str | None, datalink: str | None) -> dict[str, Any]:
     """ESO's extra DataLink columns of one row, always all three so every answer has the same columns."""
-    return ((_ORIGFILE, origfile), (_CATEGORY, category), (_DATALINK, datalink))
+    return {_ORIGFILE.name: origfile, _CATEGORY.name: category, _DATALINK.name: datalink}
 
 
 def _error(ident: str, message: str) -> Link:

@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
-from ...protocols.vo import DATALINK_MIME, Link
+from ....resolvers.datalink import LinkRow as Link
+from ...protocols.vo import DATALINK_MIME
 
 __all__ = ["IVO_PREFIX", "PRODUCTS", "SHAPES", "current_links", "legacy_links", "nested_links", "split_nested"]
 

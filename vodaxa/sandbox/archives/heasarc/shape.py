@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from aiohttp import web
 
+from ....resolvers.datalink import LinkRow as Link
 from ...protocols.datalink import LinksEndpoint
 from ...protocols.faults import FaultInjector, make_app
 from ...protocols.scs import ConeSearch, ConeTable, scs_error
@@ -35,7 +36,7 @@ from ...protocols.tap import TapService
 from ...protocols.tapdb import QueryResult, TapDatabase, TapTable
 from ...protocols.tree import ObservationTree
 from ...protocols.uws import JobLimits
-from ...protocols.vo import Link, ServiceDescriptor
+from ...protocols.vo import ServiceDescriptor
 from ...settings import ShapeContext
 from . import links as heasarc_links
 from . import tree as heasarc_tree
