@@ -236,13 +236,13 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def _check_window(start: str | None, end: str | None) -> None:
     """InputError unless --start and --end are ISO dates (or times) with the start first."""
-    from ..query.mission import _utc
+    from ..query.arguments import utc
     from ..query.search import EARLIEST, LATEST  # the ends search() gives a window left open
 
     when = {}
     for option, text in (("--start", start or EARLIEST), ("--end", end or LATEST)):
         try:
-            when[option] = _utc(text)
+            when[option] = utc(text)
         except VodaxaError:
             raise InputError(f"{option} {text!r} is not an ISO date or time; use e.g. 2015-01-01 or "
                              "2015-01-01T12:30:00") from None  # fmt: skip

@@ -29,6 +29,7 @@ from ..errors import QueryError, ServiceError
 from ..net import HttpClient, HttpConfig, run_sync
 from ..quiet import quiet
 from ..specs.registry import MissionSpec, clean_text
+from .source import to_frame
 
 __all__ = ["cone", "cone_url", "cones", "parse", "search_cones"]
 
@@ -137,13 +138,6 @@ def _arc(ra1: np.ndarray, dec1: np.ndarray, ra2: float, dec2: float) -> np.ndarr
     return 2 * np.arcsin(np.minimum(1.0, np.sqrt(hav)))
 
 
-def _to_frame(table: Table) -> pd.DataFrame:
-    """An astropy Table as a DataFrame: masked numbers NaN, masked text None, bytes decoded."""
-    from .mission import _to_frame as to_frame  # the TAP path's own conversion, so both agree
-
-    return to_frame(table)
-
-
 def search_cones(
     spec: MissionSpec,
     positions: Table,
@@ -163,7 +157,7 @@ def search_cones(
     table = positions.to_pandas()
     centres = table.groupby("vx_pos").agg(ra=("vx_ra", "first"), dec=("vx_dec", "first"), sr=("vx_radius", "max"))
     answers = cones(url, list(zip(centres["ra"], centres["dec"], centres["sr"])), config=config)
-    pieces = [_to_frame(t).assign(_vx_pos=int(p)) for p, t in zip(centres.index, answers) if len(t)]
+    pieces = [to_frame(t).assign(_vx_pos=int(p)) for p, t in zip(centres.index, answers) if len(t)]
     empty = pd.DataFrame(columns=[*spec.select_columns, "_vx_pos"])
     raw = pd.concat(pieces, ignore_index=True, sort=False) if pieces else empty
     missing = [c for c in spec.select_columns if c not in raw.columns]

@@ -16,7 +16,8 @@ from astropy.coordinates import SkyCoord
 from .. import specs as registry
 from ..errors import InputError, NoObservationsError, VodaxaError
 from . import scs
-from .mission import Mission, _distance_json, _utc
+from .arguments import degrees, utc
+from .mission import Mission
 from .names import Resolver, resolve_names
 
 __all__ = ["empty_observations", "search", "with_separations"]
@@ -71,10 +72,10 @@ def search(
     if targets is None and via == "scs":
         raise InputError("a cone search needs targets: give names or positions, or use via='tap' for whole tables")
     for name in names:  # a radius no mission could use fails once, here, not as a warning per mission
-        _distance_json(radius.get(name) if isinstance(radius, Mapping) else radius, "radius")
+        degrees(radius.get(name) if isinstance(radius, Mapping) else radius, "radius")
     window = None
     if start is not None or end is not None:
-        window = (_utc(start if start is not None else EARLIEST), _utc(end if end is not None else LATEST))
+        window = (utc(start if start is not None else EARLIEST), utc(end if end is not None else LATEST))
         if window[0] > window[1]:
             raise InputError(f"the time window starts ({window[0]}) after it ends ({window[1]})")
     positions = None if targets is None else _positions(targets, resolver, parse_name)
@@ -151,7 +152,7 @@ def _radius_used(mission: Mission, distance: Any) -> float | list[float] | dict[
     if distance is None:
         default = mission.spec.search_radius(mission.chosen_instruments, explicit=mission._explicit)
         return {k: round(float(v), 6) for k, v in default.items()} if isinstance(default, dict) else round(default, 6)
-    value = _distance_json(distance, "radius")
+    value = degrees(distance, "radius")
     return value
 
 
