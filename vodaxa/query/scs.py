@@ -4,7 +4,8 @@ answers turned into the same normalised observation table as the TAP path (``vod
 For archives where TAP is unavailable or not wanted (``vodaxa.search(..., via="scs")``).  A cone search
 can only select by position, so everything else the TAP query does on the server is done here on the
 answer, with the same semantics: the mission's row cuts and instrument conditions are the very ADQL
-conditions of the TAP path, evaluated by DuckDB (SQL's NULL logic, as on the server); per-instrument search
+conditions of the TAP path, read into typed conditions (:mod:`.conditions`) and evaluated in pandas with SQL's
+NULL logic, as on the server (:mod:`.compile_pandas`); per-instrument search
 radii are applied by great-circle distance; the science-usable filter and de-duplication follow.  Each
 position is asked for with the largest radius it needs, at VERB=3 (every column).
 """
@@ -17,7 +18,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import urlencode
 
-import duckdb
 import numpy as np
 import pandas as pd
 from astropy.io.votable import parse as parse_votable
@@ -25,10 +25,12 @@ from astropy.io.votable.tree import VOTableFile
 from astropy.table import Table
 
 from ..config import endpoints
-from ..errors import QueryError, ServiceError
+from ..errors import InputError, QueryError, ServiceError
 from ..net import HttpClient, HttpConfig, run_sync
 from ..quiet import quiet
 from ..specs.registry import MissionSpec, clean_text
+from .compile_pandas import holds
+from .conditions import AllOf, Condition, parse_condition
 from .source import to_frame
 
 __all__ = ["cone", "cone_url", "cones", "parse", "search_cones"]
@@ -110,23 +112,20 @@ def cones(
     return run_sync(run())
 
 
-def _where(frame: pd.DataFrame, conditions: Sequence[str]) -> np.ndarray:
-    """Rows of ``frame`` meeting every ADQL condition (the TAP path's cuts), evaluated by DuckDB."""
+def _cuts(frame: pd.DataFrame, spec: MissionSpec, instruments: Sequence[str]) -> np.ndarray:
+    """Rows meeting the mission's cuts and instrument conditions (the TAP path's ADQL, read as typed conditions)."""
+    try:
+        return _where(frame, [parse_condition(c) for c in (*spec.cuts, *spec.instrument_where(instruments))])
+    except InputError as err:
+        why = f"{spec.name}: the mission's conditions cannot be applied to cone-search rows: {err}"
+        raise QueryError(why) from None
+
+
+def _where(frame: pd.DataFrame, conditions: Sequence[Condition]) -> np.ndarray:
+    """Rows of ``frame`` meeting every condition, with SQL's NULL logic (unknown is not kept)."""
     if not conditions or frame.empty:
         return np.ones(len(frame), dtype=bool)
-    con = duckdb.connect()
-    try:
-        con.register("vx_rows", frame.assign(vx_index=np.arange(len(frame))))
-        sql = "SELECT vx_index FROM vx_rows WHERE " + " AND ".join(f"({c})" for c in conditions)
-        try:
-            kept = con.execute(sql).fetchnumpy()["vx_index"]
-        except duckdb.Error as err:
-            raise QueryError(f"the mission's conditions cannot be applied to cone-search rows: {err}") from None
-    finally:
-        con.close()
-    mask = np.zeros(len(frame), dtype=bool)
-    mask[np.asarray(kept, dtype=int)] = True
-    return mask
+    return holds(AllOf(tuple(conditions)), frame)
 
 
 def _arc(ra1: np.ndarray, dec1: np.ndarray, ra2: float, dec2: float) -> np.ndarray:
@@ -163,7 +162,7 @@ def search_cones(
     missing = [c for c in spec.select_columns if c not in raw.columns]
     if missing and pieces:
         raise ServiceError(f"the cone search {url} answered without the columns {missing}; VERB=3 should give all")
-    raw = raw[_where(raw.drop(columns="_vx_pos"), [*spec.cuts, *spec.instrument_where(instruments)])]
+    raw = raw[_cuts(raw.drop(columns="_vx_pos"), spec, instruments)]
     raw = raw[_matches(raw, table, spec)].reset_index(drop=True)
     frame = spec.normalise(raw.drop(columns="_vx_pos"), now=now)
     usable = frame["science_usable"].to_numpy(dtype=bool)
