@@ -94,6 +94,12 @@ class Mission:
         return self.spec.pretty_name
 
     @property
+    def answered_by(self) -> str:
+        """The registry name of the source whose answers the selection holds: the mission's own, or its fallback
+        after the mission's service failed (the rows' ``mission`` column says the same)."""
+        return self._source.name
+
+    @property
     def chosen_instruments(self) -> tuple[str, ...]:
         """Instruments whose data are wanted; changing them re-evaluates the selection."""
         return self._chosen
@@ -110,11 +116,12 @@ class Mission:
         return [json.loads(json.dumps(step.to_json(), default=str)) for step in self._history]
 
     def __repr__(self) -> str:
-        return f"<Mission {self.name}: {len(self._history)} filters, instruments {', '.join(self._chosen)}>"
+        source = "" if self._source is self.spec else f"; answered by {self.answered_by} ({self._source.archive})"
+        return f"<Mission {self.name}: {len(self._history)} filters, instruments {', '.join(self._chosen)}{source}>"
 
     @property
     def runner(self) -> TapRunner:
-        """Where queries go (the archive's TAP service from vodaxa's endpoints, unless given)."""
+        """Where queries go (the answering source's TAP service from vodaxa's endpoints, unless given)."""
         if self._explicit_runner is not None:
             return self._explicit_runner
         self._runner = source.runner_for(self._source, self._runner)
@@ -298,20 +305,24 @@ class Mission:
         return frame
 
     def _fetch(self, build: Callable[[Scope], compile_adql.Compiled]) -> tuple[pd.DataFrame, compile_adql.Compiled]:
-        """Run the compiled query; if the archive cannot be reached, switch to the fallback source once."""
+        """Run the compiled query; if the mission's service cannot be reached, ask its fallback source from then on
+        (said in a warning and kept in :attr:`answered_by`; the mission stays the same)."""
         compiled = build(self._scope())
         try:
             return self._run(compiled), compiled
         except QueryError:
             raise
         except ServiceError as err:
-            if not self.spec.fallback or self._explicit_runner is not None:
+            fallback = self.spec.fallback
+            if not fallback or self._explicit_runner is not None or self._source is not self.spec:
                 raise
-            spare = registry.get(self.spec.fallback)
-            warnings.warn(f"{self.name}: {self.spec.archive} failed ({err}); using {spare.archive} instead",
-                          stacklevel=4)  # fmt: skip
-            self.spec = self._source = spare
-            self._runner = None
+            spare = registry.get(fallback)
+            warnings.warn(
+                f"{self.name}: {self._source.archive} failed ({err}); using {spare.archive} instead (its rows say "
+                f"mission '{spare.name}'; Mission.answered_by and save() record it)",
+                stacklevel=4,
+            )
+            self._source, self._runner, self._all = spare, None, None
             compiled = build(self._scope())
             return self._run(compiled), compiled
 
@@ -329,14 +340,15 @@ class Mission:
 
     # ------------------------------------------------------------------------------ state
     def save(self, path: str | Path) -> Path:
-        """Write the mission's state as JSON (spec, instruments, history, selection); no credentials."""
-        return state.write(path, mission=self.name, spec_version=self.spec.version,
+        """Write the mission's state as JSON (spec, answering source, instruments, history, selection); no
+        credentials."""
+        return state.write(path, mission=self.name, answered_by=self.answered_by, spec_version=self.spec.version,
                            instruments=self._chosen, explicit=self._explicit, steps=self._history,
                            selection=self.filtered_obs_info)  # fmt: skip
 
     @classmethod
     def load(cls, path: str | Path, **options: Any) -> Mission:
-        """Rebuild a saved mission and replay its filters against the archive."""
+        """Rebuild a saved mission and replay its filters against the archive (the source that answered then)."""
         saved = state.read(path)
         history = state.history(path, saved)
         chosen = saved.get("instruments") if saved.get("instruments_chosen", True) else None
@@ -347,6 +359,12 @@ class Mission:
                 f"now {mission.spec.version}; the replay may differ",
                 stacklevel=2,
             )
+        answered = saved.get("answered_by", saved["mission"])
+        if answered != saved["mission"]:
+            if answered != mission.spec.fallback:
+                raise VodaxaError(f"{path}: 'answered_by' {answered!r} is not a source of {mission.name}; save the "
+                                  "mission again (Mission.save) rather than edit the file")  # fmt: skip
+            mission._source = registry.get(answered)
         mission._history = history
         mission._saved = saved
         return mission

@@ -185,7 +185,7 @@ def with_separations(found: pd.DataFrame, mission: Mission, positions: Any) -> p
         for target in targets:  # a running minimum: memory grows with the rows, not rows x positions
             np.minimum(nearest, pointing.separation(target).deg, out=nearest)
         separation[usable] = nearest
-    spec, chosen = mission.spec, mission.chosen_instruments
+    spec, chosen = registry.get(mission.answered_by), mission.chosen_instruments  # the rows' own source
     fov = spec.fov if isinstance(spec.fov, Mapping) else {i: float(spec.fov) for i in chosen}
     columns = spec.exposure_columns
 

@@ -1,5 +1,6 @@
-"""A mission's saved state: the JSON :meth:`Mission.save` writes and :meth:`Mission.load` reads back (mission,
-instruments, filter history, selection; never credentials), and what :meth:`Mission.update` reports changed since.
+"""A mission's saved state: the JSON :meth:`Mission.save` writes and :meth:`Mission.load` reads back (mission, source
+that answered, instruments, filter history, selection; never credentials), and what :meth:`Mission.update`
+reports changed since.
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ def snapshot(selection: pd.DataFrame) -> dict[str, list]:
     }
 
 
-def write(path: str | Path, *, mission: str, spec_version: int, instruments: Sequence[str], explicit: bool,
-          steps: Sequence[Filter], selection: pd.DataFrame) -> Path:  # fmt: skip
-    """Write the state file."""
+def write(path: str | Path, *, mission: str, answered_by: str, spec_version: int, instruments: Sequence[str],
+          explicit: bool, steps: Sequence[Filter], selection: pd.DataFrame) -> Path:  # fmt: skip
+    """Write the state file; ``answered_by`` is the source whose answers the selection holds (the mission's own, or
+    its fallback), so a load asks the same one."""
     state = {
         "vodaxa_state": STATE_VERSION,
         "mission": mission,
+        "answered_by": answered_by,
         "spec_version": spec_version,
         "instruments": list(instruments),
         "instruments_chosen": explicit,  # chosen by name (a wide field is then searched too)
@@ -68,6 +71,8 @@ def read(path: str | Path) -> dict[str, Any]:
         raise _bad(path, f"'instruments' must be a list of names, not {instruments!r}")
     if not isinstance(state.get("filtering_operations", []), list):
         raise _bad(path, "'filtering_operations' must be a list")
+    if not isinstance(state.get("answered_by", state["mission"]), str):
+        raise _bad(path, "'answered_by' must be a mission name")
     return state
 
 
