@@ -62,6 +62,32 @@ def test_server_and_pandas_keep_the_same(sandbox, name, case):
         _same_pairs(pairs, local_pairs)
 
 
+#: Column comparisons on each mission's own columns (kept in the normalised table, so pandas sees them too).
+COLUMNS = [
+    ("nustar_pointed", ("exposure_a", ">", 20000)),
+    ("nustar_pointed", ("obs_type", "in", ["GO", "GT"])),
+    ("nustar_pointed", ("status", "like", "arch%")),
+    ("nustar_pointed", ("exposure_b", "between", [10000, 80000])),
+    ("nustar_pointed", ("issue_flag", "!=", 0)),
+    ("chandra", ("exposure", ">=", 20000)),
+    ("chandra", ("type", "not in", ["TOO"])),
+    ("chandra", ("class", "not like", "%GALAX%")),
+    ("xmm_pointed", ("revolution", "<", 2000)),
+    ("xmm_pointed", ("proprietary_end_date", ">", "2015-01-01")),
+    ("eso", ("prog_id", "like", "1%")),
+]
+
+
+@pytest.mark.parametrize(("name", "args"), COLUMNS)
+def test_column_comparisons_agree(sandbox, name, args):
+    mission = Mission(name)
+    whole = mission.filtered_obs_info
+    mission.filter_on_column(*args)
+    step = from_json(mission.filtering_operations[-1])
+    local, _ = compile_pandas.evaluate([step], whole, Scope(mission.spec, mission.chosen_instruments))
+    assert set(local["obs_id"]) == set(mission.filtered_obs_ids) and len(local) < len(whole)
+
+
 def test_per_instrument_radii_agree(sandbox):
     """Chandra's ACIS and HRC rows, each matched with its own radius (the table's ACIS-I is the normalised ACIS)."""
     mission = Mission("chandra")

@@ -9,7 +9,7 @@ leave nothing raises :class:`~vodaxa.errors.NoObservationsError` and leaves the 
 
 The Mission is the user's handle; the work is elsewhere: the filters are values (:mod:`.filters`), a history
 becomes one query (:mod:`.compile_adql`) or is applied to a table fetched whole (:mod:`.compile_pandas`), queries
-go to the service :mod:`.source` names, and :mod:`.state` saves.
+go to the service :mod:`.source` names, column filters are checked by :mod:`.columns`, and :mod:`.state` saves.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from astropy.table import Table
 from .. import specs as registry
 from ..errors import InputError, NoObservationsError, QueryError, ServiceError, VodaxaError
 from ..specs.registry import TAXONOMY, MissionSpec, clean_text
-from . import arguments, compile_adql, compile_pandas, source, state
+from . import arguments, columns, compile_adql, compile_pandas, source, state
 from .arguments import MAX_SEARCH_DISTANCE
 from .filters import (
+    Compare,
     Filter,
     ObsIds,
     Positions,
@@ -81,6 +82,7 @@ class Mission:
         self._selection: pd.DataFrame | None = None
         self._all: pd.DataFrame | None = None
         self._saved: dict[str, Any] | None = None  # the state loaded, until update() compares with it
+        self._columns: dict[str, columns.TableColumns] = {}
 
     # ------------------------------------------------------------------------------ basics
     @property
@@ -126,6 +128,21 @@ class Mission:
             return self._explicit_runner
         self._runner = source.runner_for(self._source, self._runner)
         return self._runner
+
+    @property
+    def table_columns(self) -> dict[str, str]:
+        """The columns :meth:`filter_on_column` accepts, each with what it holds (number, text, time, boolean, or
+        "" when the service does not say): those the service lists for the table, else those the spec knows."""
+        return dict(self._table_columns().kinds)
+
+    def _table_columns(self) -> columns.TableColumns:
+        if self.spec.loader is not None:
+            frame = self._local_table()
+            kinds = {c: compile_pandas.kind_of(frame[c]) for c in frame.columns}
+            return columns.from_frame_kinds(self.spec.table, kinds)
+        if self._source.name not in self._columns:
+            self._columns[self._source.name] = columns.from_service(self.runner, self._source)
+        return self._columns[self._source.name]
 
     # ------------------------------------------------------------------------------ tables
     @property
@@ -247,6 +264,19 @@ class Mission:
         ends = arguments.utc_list(end_datetimes, len(near.ra))
         step = PositionsAtTime(near.ra, near.dec, tuple(starts), tuple(ends), near.search_distance, bool(over_run))
         return self._apply(step, want_pairs=return_obs_info)
+
+    def filter_on_column(self, column: str, op: str, value: Any = None) -> None:
+        """Keep observations whose ``column`` of the mission's table compares ``op`` (``==, !=, <, <=, >, >=, in,
+        not in, like, not like, between, is null, is not null``) to ``value``, e.g. ``("exposure", ">", 10000)``.
+
+        The column is checked against :attr:`table_columns` (an unknown one is refused naming close matches, a
+        value of another kind than the column's is refused); the comparison runs on the server."""
+        self._apply(self.checked(Compare(column, op, value)))
+
+    def checked(self, condition: Compare) -> Compare:
+        """``condition`` with its column spelt as the mission's table spells it, after checking that the table has
+        the column and that the value is of the column's kind (InputError saying what to change otherwise)."""
+        return columns.check(condition, self._table_columns(), self.name)
 
     def position_table(self, positions: Any, search_distance: Any = None) -> Table:
         """What a positional filter matches: ``vx_pos, vx_ra, vx_dec, vx_radius`` (degrees, the mission's frame),
