@@ -5,7 +5,7 @@ For archives where TAP is unavailable or not wanted (``vodaxa.search(..., via="s
 can only select by position, so everything else the TAP query does on the server is done here on the
 answer, with the same semantics: the mission's row cuts and instrument conditions are the very ADQL
 conditions of the TAP path, read into typed conditions (:mod:`.conditions`) and evaluated in pandas with SQL's
-NULL logic, as on the server (:mod:`.compile_pandas`); per-instrument search
+NULL logic, as on the server (:mod:`.compile_pandas`), as are the user's column filters; per-instrument search
 radii are applied by great-circle distance; the science-usable filter and de-duplication follow.  Each
 position is asked for with the largest radius it needs, at VERB=3 (every column).
 """
@@ -31,6 +31,7 @@ from ..quiet import quiet
 from ..specs.registry import MissionSpec, clean_text
 from .compile_pandas import holds
 from .conditions import AllOf, Condition, parse_condition
+from .filters import Compare
 from .source import to_frame
 
 __all__ = ["cone", "cone_url", "cones", "parse", "search_cones"]
@@ -145,12 +146,14 @@ def search_cones(
     url: str | None = None,
     now: datetime | None = None,
     config: HttpConfig | None = None,
+    where: Sequence[Compare] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Science-usable observations of ``spec`` near ``positions``, and the ``(_vx_pos, obs_id)`` pairs.
 
     ``positions`` is the TAP path's position table (``Mission.position_table``): ``vx_pos, vx_ra, vx_dec,
     vx_radius`` and, for per-instrument radii, ``vx_value`` (the instrument column's value).  The table is
-    normalised exactly as the TAP answer is (:meth:`MissionSpec.normalise`).
+    normalised exactly as the TAP answer is (:meth:`MissionSpec.normalise`).  ``where`` are column filters on the
+    cone answers' columns (those of the TAP table), applied as the server would.
     """
     url = url or cone_url(spec)
     table = positions.to_pandas()
@@ -163,6 +166,7 @@ def search_cones(
     if missing and pieces:
         raise ServiceError(f"the cone search {url} answered without the columns {missing}; VERB=3 should give all")
     raw = raw[_cuts(raw.drop(columns="_vx_pos"), spec, instruments)]
+    raw = raw[_where(raw.drop(columns="_vx_pos"), list(where))]
     raw = raw[_matches(raw, table, spec)].reset_index(drop=True)
     frame = spec.normalise(raw.drop(columns="_vx_pos"), now=now)
     usable = frame["science_usable"].to_numpy(dtype=bool)
