@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timezone
 
+import numpy as np
 import pytest
 
 from vodaxa.errors import InputError
@@ -92,6 +93,8 @@ def test_compare_spellings_and_shapes():
     assert Compare(" prog_id ", "IN", ["a", "b"]) == Compare("prog_id", "in", ("a", "b"))
     assert Compare("t", ">", datetime(2015, 1, 1, tzinfo=UTC)).value == "2015-01-01T00:00:00"
     assert Compare("x", "is null").value is None
+    assert Compare("x", "in", np.array([1, 2])) == Compare("x", "in", [1, 2])  # e.g. a column's unique values
+    assert Compare("x", "==", np.float64(2.5)).value == 2.5 and type(Compare("x", "==", np.int64(3)).value) is int
     for column, op, value, needle in [
         ("x", "in", "abc", "give a list"),
         ("x", "between", [1], "two values"),

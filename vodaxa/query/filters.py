@@ -257,6 +257,8 @@ def _operand(op: str, value: Any, column: str) -> Scalar | tuple[Scalar, ...] | 
             raise InputError(f"{column} {op} takes no value (got {value!r})")
         return None
     if op in ("in", "not in", "between"):
+        if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):  # numpy arrays, pandas Series
+            value = value.tolist()
         if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (Sequence, set, frozenset)):
             raise InputError(f"{column} {op}: give a list of values, not {value!r}")
         items = tuple(_scalar(v, column, op) for v in value)

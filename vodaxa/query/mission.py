@@ -185,21 +185,19 @@ class Mission:
         except NoObservationsError:
             if invert:
                 raise
-            shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
             where = "in the selection left by the earlier filters" if self._history else "known to the archive"
             plural = "s" if len(ids) > 1 else ""
             raise NoObservationsError(
-                f"{self.name}: filter_on_obs_ids: no observation {where} has the ObsID{plural} {shown} (or the "
+                f"{self.name}: filter_on_obs_ids: no observation {where} has the ObsID{plural} {_listed(ids)} (or the "
                 "mission's cuts and instrument choice remove them); check the IDs, e.g. with 'vodaxa search' or "
                 f"vodaxa.mission('{self.name}').all_obs_info; the selection is unchanged"
             ) from None
         first = len(self._history) == 1  # after other filters, an absent ObsID may simply have been filtered out
         missing = sorted(set(ids) - set(self.filtered_obs_ids)) if first and not invert else []
         if missing:
-            shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
             warnings.warn(
                 f"{self.name}: {len(missing)} of the {len(set(ids))} ObsIDs asked for are not in the selection "
-                f"(unknown to the archive, or removed by the mission's cuts or instrument choice): {shown}",
+                f"(unknown to the archive, or removed by the mission's cuts or instrument choice): {_listed(missing)}",
                 stacklevel=2,
             )
 
@@ -409,3 +407,8 @@ class Mission:
         report = state.changes(before, self.filtered_obs_info)
         self._saved = None
         return report
+
+
+def _listed(ids: Sequence[str]) -> str:
+    """The first ten ObsIDs, and how many more, for a message."""
+    return ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
