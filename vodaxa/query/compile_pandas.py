@@ -126,10 +126,9 @@ def matches(frame: pd.DataFrame, positions: Any, step: Positions | PositionsAtTi
         wanted = np.array([canonical.get(v, v) for v in np.asarray(positions["vx_value"]).tolist()], dtype=object)
         keep &= frame["instrument"].to_numpy()[i_obs] == wanted[i_pos]
     if isinstance(step, PositionsAtTime):
-        t0 = pd.to_datetime(np.asarray([s.replace(tzinfo=None) for s in step.starts])[positions["vx_pos"]][i_pos],
-                            utc=True)  # fmt: skip
-        t1 = pd.to_datetime(np.asarray([e.replace(tzinfo=None) for e in step.ends])[positions["vx_pos"]][i_pos],
-                            utc=True)  # fmt: skip
+        each = np.asarray(positions["vx_pos"])[i_pos]  # the position of each pair: its own window
+        t0 = pd.to_datetime([step.starts[p] for p in each], utc=True)
+        t1 = pd.to_datetime([step.ends[p] for p in each], utc=True)
         start, end = frame["start"].to_numpy()[i_obs], frame["end"].to_numpy()[i_obs]
         keep &= (start <= t1) & (end >= t0) if step.over_run else (start >= t0) & (end <= t1)
     ids = frame["obs_id"].to_numpy()[i_obs][keep]

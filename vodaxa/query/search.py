@@ -26,6 +26,10 @@ __all__ = ["empty_observations", "search", "with_separations"]
 
 log = logging.getLogger(__name__)
 
+#: What ``where=`` takes: condition text, Compare values, a list of them, or those per mission.
+Where = str | Compare | Sequence[str | Compare] | Mapping[str, str | Compare | Sequence[str | Compare]] | None
+
+
 
 def search(
     targets: Any,
@@ -87,11 +91,11 @@ def search(
         window = (utc(start if start is not None else EARLIEST), utc(end if end is not None else LATEST))
         if window[0] > window[1]:
             raise InputError(f"the time window starts ({window[0]}) after it ends ({window[1]})")
+    conditions = _conditions(names, where)  # read before any name is resolved: bad text asks nothing
     positions = None if targets is None else _positions(targets, resolver, parse_name)
     if targets is not None:
         _check_on_the_sky(targets, positions)
     labels = [] if targets is None else _labels(targets, positions)
-    conditions = _conditions(names, where)
     frames, empty, errors = [], [], {}
     made: dict[str, Mission] = {}
 
@@ -156,10 +160,6 @@ def search(
     result.attrs["errors"] = errors
     result.attrs["radius"] = radii  # degrees searched per mission (per instrument where that varies)
     return result
-
-
-#: What ``where=`` takes: condition text, Compare values, a list of them, or those per mission.
-Where = str | Compare | Sequence[str | Compare] | Mapping[str, str | Compare | Sequence[str | Compare]] | None
 
 
 def _conditions(names: Sequence[str], where: Where) -> dict[str, list[Compare]]:
