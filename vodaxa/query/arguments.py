@@ -1,10 +1,11 @@
-"""The user's arguments as the values filters hold: times as aware UTC datetimes, distances as degrees, positions
-as SkyCoords in a mission's frame.  Each helper refuses a value it cannot read with a message saying what to give.
+"""The user's arguments as the filters of :mod:`.filters`: times as aware UTC datetimes, distances as degrees,
+positions in a mission's frame.  Each helper refuses a value it cannot read with a message saying what to give.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -15,9 +16,13 @@ from astropy.coordinates import FK5, SkyCoord
 from astropy.time import Time
 
 from ..errors import InputError, VodaxaError
-from ..specs.registry import MissionSpec
+from ..specs.registry import TAXONOMY, MissionSpec
+from .filters import Positions, PositionsAtTime, RectRegion, TargetType, TimeWindow, freeze_distance
 
-__all__ = ["MAX_SEARCH_DISTANCE", "coords", "degrees", "frame", "utc", "utc_list"]
+__all__ = [
+    "MAX_SEARCH_DISTANCE", "coords", "degrees", "frame", "obs_ids", "positions", "positions_at_time", "rect_region",
+    "target_types", "time_window", "utc", "utc_list",
+]  # fmt: skip
 
 MAX_SEARCH_DISTANCE = 180.0  # degrees: a cone this wide is the whole sky, a wider one is a mistake
 
@@ -112,3 +117,61 @@ def corner(spec: MissionSpec, value: Any) -> tuple[float, float]:
     if values.size != 2 or not np.all(np.isfinite(values)) or not 0 <= values[0] <= 360 or abs(values[1]) > 90:
         raise VodaxaError(f"a box corner must be [ra, dec] in degrees (0-360, -90-90), not {value!r}")
     return float(values[0]), float(values[1])
+
+
+def obs_ids(spec: MissionSpec, allowed: Any) -> tuple[str, ...]:
+    """One ObsID or a list of them (strings or numbers), each checked against the mission's ObsID format."""
+    single = isinstance(allowed, str | int) and not isinstance(allowed, bool)
+    if not single and (not isinstance(allowed, Iterable) or isinstance(allowed, (bytes, Mapping))):
+        raise InputError(f"allowed_obs_ids={allowed!r}: give one ObsID or a list of them (strings or numbers)")
+    return tuple(spec.check_ids([allowed] if single else allowed))
+
+
+def rect_region(spec: MissionSpec, lower_left: Any, upper_right: Any) -> RectRegion:
+    """The box between two corners; RA decreasing by less than 180 degrees is taken as swapped corners (warned)."""
+    (ra0, dec0), (ra1, dec1) = corner(spec, lower_left), corner(spec, upper_right)
+    if dec0 > dec1:
+        raise VodaxaError(f"lower_left Dec ({dec0}) is above upper_right Dec ({dec1})")
+    if ra0 > ra1 and ra0 - ra1 < 180.0:
+        warnings.warn("RA decreases from lower_left to upper_right; the corners were swapped", stacklevel=3)
+        ra0, ra1 = ra1, ra0
+    return RectRegion((ra0, dec0), (ra1, dec1))
+
+
+def positions(spec: MissionSpec, where: Any, distance: Any, names: Any = None, parse_name: bool = False) -> Positions:
+    """Positions (a SkyCoord, or degrees in the mission's frame) with their search distance; ``names`` when they
+    were resolved from object names."""
+    ra, dec = lon_lat(coords(spec, where))
+    named = None if names is None else tuple([names] if isinstance(names, str) else names)
+    return Positions(ra, dec, freeze_distance(degrees(distance)), named, bool(parse_name))
+
+
+def positions_at_time(
+    spec: MissionSpec, where: Any, starts: Any, ends: Any, distance: Any, over_run: bool
+) -> PositionsAtTime:
+    """Positions, each with its own time window (one window given is every position's)."""
+    near = positions(spec, where, distance)
+    first, last = utc_list(starts, len(near.ra)), utc_list(ends, len(near.ra))
+    return PositionsAtTime(near.ra, near.dec, tuple(first), tuple(last), near.search_distance, bool(over_run))
+
+
+def time_window(start: Any, end: Any, over_run: bool) -> TimeWindow:
+    """The window between two times (dates, ISO text, datetimes, astropy Times), start first."""
+    lo, hi = utc(start), utc(end)
+    if lo > hi:
+        raise VodaxaError(f"the time window starts ({lo}) after it ends ({hi})")
+    return TimeWindow(lo, hi, bool(over_run))
+
+
+def target_types(target_type: Any) -> TargetType:
+    """One DAXA taxonomy code or a list of them, any case."""
+    many = isinstance(target_type, Iterable) and not isinstance(target_type, (str, bytes, Mapping))
+    types = [target_type] if isinstance(target_type, str) else list(target_type) if many else []
+    if not types or not all(isinstance(t, str) for t in types):
+        raise InputError(f"target_type={target_type!r}: give a target type code or a list of them, from "
+                         f"{', '.join(TAXONOMY)}")  # fmt: skip
+    wanted = tuple(t.upper() for t in types)
+    bad = [t for t in wanted if t not in TAXONOMY]
+    if bad:
+        raise VodaxaError(f"unknown target type(s) {bad}; valid: {', '.join(TAXONOMY)}")
+    return TargetType(wanted)

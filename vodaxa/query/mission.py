@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,21 +26,11 @@ from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
 from .. import specs as registry
-from ..errors import InputError, NoObservationsError, QueryError, ServiceError, VodaxaError
-from ..specs.registry import TAXONOMY, MissionSpec, clean_text
+from ..errors import NoObservationsError, QueryError, ServiceError, VodaxaError
+from ..specs.registry import MissionSpec, clean_text
 from . import arguments, columns, compile_adql, compile_pandas, source, state
 from .arguments import MAX_SEARCH_DISTANCE
-from .filters import (
-    Compare,
-    Filter,
-    ObsIds,
-    Positions,
-    PositionsAtTime,
-    RectRegion,
-    TargetType,
-    TimeWindow,
-    freeze_distance,
-)
+from .filters import Compare, Filter, ObsIds
 from .names import Resolver, resolve_names
 from .scope import Scope, pairs_table
 from .state import STATE_VERSION
@@ -174,14 +164,9 @@ class Mission:
     # ------------------------------------------------------------------------------ filters
     def filter_on_obs_ids(self, allowed_obs_ids: str | Iterable[str], invert: bool = False) -> None:
         """Keep (or with ``invert`` drop) the given ObsIDs; each must match the mission's ObsID regex."""
-        single = isinstance(allowed_obs_ids, str | int) and not isinstance(allowed_obs_ids, bool)
-        if not single and (not isinstance(allowed_obs_ids, Iterable) or isinstance(allowed_obs_ids, (bytes, Mapping))):
-            raise InputError(
-                f"allowed_obs_ids={allowed_obs_ids!r}: give one ObsID or a list of them (strings or numbers)"
-            )
-        ids = self.spec.check_ids([allowed_obs_ids] if single else allowed_obs_ids)
+        ids = arguments.obs_ids(self.spec, allowed_obs_ids)
         try:
-            self._apply(ObsIds(tuple(ids), bool(invert)))
+            self._apply(ObsIds(ids, bool(invert)))
         except NoObservationsError:
             if invert:
                 raise
@@ -203,49 +188,29 @@ class Mission:
 
     def filter_on_rect_region(self, lower_left: Any, upper_right: Any) -> None:
         """Keep observations whose centre lies in an RA/Dec rectangle (wrapping through RA 0 if needed)."""
-        (ra0, dec0), (ra1, dec1) = arguments.corner(self.spec, lower_left), arguments.corner(self.spec, upper_right)
-        if dec0 > dec1:
-            raise VodaxaError(f"lower_left Dec ({dec0}) is above upper_right Dec ({dec1})")
-        if ra0 > ra1 and ra0 - ra1 < 180.0:
-            warnings.warn("RA decreases from lower_left to upper_right; the corners were swapped", stacklevel=2)
-            ra0, ra1 = ra1, ra0
-        self._apply(RectRegion((ra0, dec0), (ra1, dec1)))
+        self._apply(arguments.rect_region(self.spec, lower_left, upper_right))
 
     def filter_on_positions(
         self, positions: Any, search_distance: Any = None, return_pos_obs_info: bool = False
     ) -> pd.DataFrame | None:
         """Keep observations centred within ``search_distance`` of any position (default 1.2 x FoV)."""
-        return self._apply(self._positions(positions, search_distance), want_pairs=return_pos_obs_info)
+        step = arguments.positions(self.spec, positions, search_distance)
+        return self._apply(step, want_pairs=return_pos_obs_info)
 
     def filter_on_name(
         self, object_name: str | Sequence[str], search_distance: Any = None, parse_name: bool = False
     ) -> pd.DataFrame | None:
         """Resolve names (Sesame, or J-names with ``parse_name``) and filter on those positions."""
         found = resolve_names(object_name, resolver=self.resolver, parse_name=parse_name)
-        names = [object_name] if isinstance(object_name, str) else list(object_name)
-        ra, dec = arguments.lon_lat(found.transform_to(self._frame()))
-        distance = freeze_distance(arguments.degrees(search_distance))
-        return self._apply(Positions(ra, dec, distance, tuple(names), bool(parse_name)))
+        return self._apply(arguments.positions(self.spec, found, search_distance, object_name, parse_name))
 
     def filter_on_time(self, start_datetime: Any, end_datetime: Any, over_run: bool = True) -> None:
         """Keep observations overlapping the window (``over_run``), or wholly inside it."""
-        lo, hi = arguments.utc(start_datetime), arguments.utc(end_datetime)
-        if lo > hi:
-            raise VodaxaError(f"the time window starts ({lo}) after it ends ({hi})")
-        self._apply(TimeWindow(lo, hi, bool(over_run)))
+        self._apply(arguments.time_window(start_datetime, end_datetime, over_run))
 
     def filter_on_target_type(self, target_type: str | Iterable[str]) -> None:
         """Keep observations whose target category is one of DAXA's taxonomy codes given."""
-        many = isinstance(target_type, Iterable) and not isinstance(target_type, (str, bytes, Mapping))
-        types = [target_type] if isinstance(target_type, str) else list(target_type) if many else []
-        if not types or not all(isinstance(t, str) for t in types):
-            raise InputError(f"target_type={target_type!r}: give a target type code or a list of them, from "
-                             f"{', '.join(TAXONOMY)}")  # fmt: skip
-        wanted = [t.upper() for t in types]
-        bad = [t for t in wanted if t not in TAXONOMY]
-        if bad:
-            raise VodaxaError(f"unknown target type(s) {bad}; valid: {', '.join(TAXONOMY)}")
-        self._apply(TargetType(tuple(wanted)))
+        self._apply(arguments.target_types(target_type))
 
     def filter_on_positions_at_time(
         self,
@@ -257,10 +222,8 @@ class Mission:
         over_run: bool = True,
     ) -> pd.DataFrame | None:
         """Keep observations near each position and within that position's own time window."""
-        near = self._positions(positions, search_distance)
-        starts = arguments.utc_list(start_datetimes, len(near.ra))
-        ends = arguments.utc_list(end_datetimes, len(near.ra))
-        step = PositionsAtTime(near.ra, near.dec, tuple(starts), tuple(ends), near.search_distance, bool(over_run))
+        step = arguments.positions_at_time(self.spec, positions, start_datetimes, end_datetimes, search_distance,
+                                           over_run)  # fmt: skip
         return self._apply(step, want_pairs=return_obs_info)
 
     def filter_on_column(self, column: str, op: str, value: Any = None) -> None:
@@ -279,11 +242,7 @@ class Mission:
     def position_table(self, positions: Any, search_distance: Any = None) -> Table:
         """What a positional filter matches: ``vx_pos, vx_ra, vx_dec, vx_radius`` (degrees, the mission's frame),
         plus ``vx_value`` per instrument value when radii differ by instrument; the cone search uses it too."""
-        return self._scope().position_table(self._positions(positions, search_distance))
-
-    def _positions(self, positions: Any, search_distance: Any) -> Positions:
-        ra, dec = arguments.lon_lat(self._coords(positions))
-        return Positions(ra, dec, freeze_distance(arguments.degrees(search_distance)))
+        return self._scope().position_table(arguments.positions(self.spec, positions, search_distance))
 
     # ------------------------------------------------------------------------------ evaluation
     def _scope(self) -> Scope:
