@@ -71,7 +71,8 @@ def test_xmm_falls_back_to_heasarc_when_the_xsa_is_down(sandbox):
         warnings.simplefilter("always")
         mission = Mission("xmm_pointed")
         ids = set(mission.filtered_obs_ids)
-    assert mission.spec.name == "xmm_pointed_heasarc"
+    assert mission.name == mission.spec.name == "xmm_pointed"  # the mission stays itself (issue 16)
+    assert mission.answered_by == "xmm_pointed_heasarc"  # and says where the answer came from
     assert any("using heasarc instead" in str(w.message) for w in caught)
     assert ids == set(base("xmm_pointed_heasarc")["obs_id"])
 

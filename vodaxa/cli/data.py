@@ -56,7 +56,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "search",
         help="observations of one or more missions near a name or positions (run on the archives' servers)",
         description="Examples: vodaxa search nustar_pointed --name '3C 105' --end 2025-01-01;  "
-        "vodaxa search chandra xmm_pointed --positions clusters.csv -o obs.csv",
+        "vodaxa search chandra xmm_pointed --positions clusters.csv -o obs.csv;  "
+        "vodaxa search chandra --where 'exposure > 10000' -o long.csv",
     )
     p.add_argument("missions", nargs="+", metavar="MISSION", help="registry names ('vodaxa missions'), or 'all'")
     where = p.add_mutually_exclusive_group()
@@ -71,6 +72,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--instrument", action="append",
                    help="search with only these instruments (repeatable); naming a wide one (Swift's BAT) searches "
                    "its field")  # fmt: skip
+    p.add_argument("--where", action="append", metavar="CONDITION",
+                   help="keep observations meeting a condition on the columns of each mission's table, e.g. "
+                   "\"exposure > 10000\" or \"prog_id = '60.A-9700(A)'\" (repeatable; comparisons, in (...), like, "
+                   "between, is null, joined by and); run on the server")  # fmt: skip
     p.add_argument("--format", choices=FORMATS, help="output format (default: from -o's suffix, else a table)")
     p.add_argument("--columns", help=COLUMNS_HELP)
     p.add_argument("-o", "--output", type=Path,
@@ -139,10 +144,12 @@ def find_observations(
     start: str | None = None,
     end: str | None = None,
     instruments: list[str] | None = None,
+    where: list[str] | None = None,
     report: Any = print,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
-    """:func:`vodaxa.search` for the command line (``positions`` None: whole tables): one line per mission (how
-    many, within which distance, or why not) through ``report``; returns (table, {mission: why it failed})."""
+    """:func:`vodaxa.search` for the command line (``positions`` None: whole tables; ``where``: conditions on every
+    mission's columns): one line per mission (how many, within which distance, or why not) through ``report``;
+    returns (table, {mission: why it failed})."""
     import warnings
 
     from ..query.search import empty_observations, search
@@ -164,19 +171,20 @@ def find_observations(
     with warnings.catch_warnings():  # said below, one line per mission, rather than as a summary warning
         warnings.filterwarnings("ignore", message="(no observations found by|missions that failed)")
         frame = search(positions, list(asked), radius, start=start, end=end,
-                       instruments={k: v for k, v in asked.items() if v})  # fmt: skip
+                       instruments={k: v for k, v in asked.items() if v}, where=where or None)  # fmt: skip
     failures = dict(frame.attrs.get("errors", {}))
     counts = frame["mission"].value_counts() if len(frame) else {}
     when = f" between {start or 'the first'} and {end or 'the last'}" if start or end else ""
+    kept = f", where {' and '.join(where)}" if where else ""
     whole = positions is None
     for name in asked:
         within = "in its whole table" if whole else f"within {_radius_text(frame.attrs.get('radius', {}).get(name))}"
         if name in failures:
             report(f"  {name}: failed: {failures[name]}")
         elif name in frame.attrs.get("no_observations", []):
-            report(f"  {name}: no observations {within}{when}")
+            report(f"  {name}: no observations {within}{when}{kept}")
         else:
-            report(f"  {name}: {plural(int(counts.get(name, 0)), 'observation')} (searched {within})")
+            report(f"  {name}: {plural(int(counts.get(name, 0)), 'observation')} (searched {within}{kept})")
     return frame, failures
 
 
@@ -211,6 +219,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         if not name.strip():
             raise InputError(f"--name {name!r}: give an object name, e.g. --name '3C 105'")
     _check_window(args.start, args.end)
+    _check_where(args.where)
     fmt = output_format(args.output, args.format)  # all checked before any query: bad input writes nothing
 
     def note(line: str) -> None:
@@ -226,7 +235,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             f"RA {c.ra.deg:.4f}, Dec {c.dec.deg:+.4f}" for c in positions.reshape(-1)) + " (Sesame)")  # fmt: skip
     frame, failures = find_observations(
         args.missions, positions=positions, radius=args.radius, start=args.start,
-        end=args.end, instruments=args.instrument, report=note,
+        end=args.end, instruments=args.instrument, where=args.where, report=note,
     )  # fmt: skip
     write_table(frame, fmt, args.output, columns=args.columns)
     if args.output:
@@ -236,13 +245,13 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def _check_window(start: str | None, end: str | None) -> None:
     """InputError unless --start and --end are ISO dates (or times) with the start first."""
-    from ..query.mission import _utc
+    from ..query.arguments import utc
     from ..query.search import EARLIEST, LATEST  # the ends search() gives a window left open
 
     when = {}
     for option, text in (("--start", start or EARLIEST), ("--end", end or LATEST)):
         try:
-            when[option] = _utc(text)
+            when[option] = utc(text)
         except VodaxaError:
             raise InputError(f"{option} {text!r} is not an ISO date or time; use e.g. 2015-01-01 or "
                              "2015-01-01T12:30:00") from None  # fmt: skip
@@ -250,6 +259,18 @@ def _check_window(start: str | None, end: str | None) -> None:
         latest = "" if end else ", the latest date searched"
         raise InputError(f"the time window starts ({start or EARLIEST}) after it ends ({end or LATEST}{latest}); "
                          "give --start before --end")  # fmt: skip
+
+
+def _check_where(conditions: list[str] | None) -> None:
+    """InputError unless every --where is a condition (its columns are checked against each mission's table by the
+    search, also before any search runs)."""
+    from ..query.conditions import parse_where
+
+    for text in conditions or ():
+        try:
+            parse_where(text)
+        except InputError as err:
+            raise InputError(f"--where: {err}") from None
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:

@@ -4,7 +4,8 @@ answers turned into the same normalised observation table as the TAP path (``vod
 For archives where TAP is unavailable or not wanted (``vodaxa.search(..., via="scs")``).  A cone search
 can only select by position, so everything else the TAP query does on the server is done here on the
 answer, with the same semantics: the mission's row cuts and instrument conditions are the very ADQL
-conditions of the TAP path, evaluated by DuckDB (SQL's NULL logic, as on the server); per-instrument search
+conditions of the TAP path, read into typed conditions (:mod:`.conditions`) and evaluated in pandas with SQL's
+NULL logic, as on the server (:mod:`.compile_pandas`), as are the user's column filters; per-instrument search
 radii are applied by great-circle distance; the science-usable filter and de-duplication follow.  Each
 position is asked for with the largest radius it needs, at VERB=3 (every column).
 """
@@ -17,7 +18,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import urlencode
 
-import duckdb
 import numpy as np
 import pandas as pd
 from astropy.io.votable import parse as parse_votable
@@ -25,10 +25,14 @@ from astropy.io.votable.tree import VOTableFile
 from astropy.table import Table
 
 from ..config import endpoints
-from ..errors import QueryError, ServiceError
+from ..errors import InputError, QueryError, ServiceError
 from ..net import HttpClient, HttpConfig, run_sync
 from ..quiet import quiet
 from ..specs.registry import MissionSpec, clean_text
+from .compile_pandas import holds
+from .conditions import AllOf, Condition, parse_condition
+from .filters import Compare
+from .source import to_frame
 
 __all__ = ["cone", "cone_url", "cones", "parse", "search_cones"]
 
@@ -109,23 +113,20 @@ def cones(
     return run_sync(run())
 
 
-def _where(frame: pd.DataFrame, conditions: Sequence[str]) -> np.ndarray:
-    """Rows of ``frame`` meeting every ADQL condition (the TAP path's cuts), evaluated by DuckDB."""
+def _cuts(frame: pd.DataFrame, spec: MissionSpec, instruments: Sequence[str]) -> np.ndarray:
+    """Rows meeting the mission's cuts and instrument conditions (the TAP path's ADQL, read as typed conditions)."""
+    try:
+        return _where(frame, [parse_condition(c) for c in (*spec.cuts, *spec.instrument_where(instruments))])
+    except InputError as err:
+        why = f"{spec.name}: the mission's conditions cannot be applied to cone-search rows: {err}"
+        raise QueryError(why) from None
+
+
+def _where(frame: pd.DataFrame, conditions: Sequence[Condition]) -> np.ndarray:
+    """Rows of ``frame`` meeting every condition, with SQL's NULL logic (unknown is not kept)."""
     if not conditions or frame.empty:
         return np.ones(len(frame), dtype=bool)
-    con = duckdb.connect()
-    try:
-        con.register("vx_rows", frame.assign(vx_index=np.arange(len(frame))))
-        sql = "SELECT vx_index FROM vx_rows WHERE " + " AND ".join(f"({c})" for c in conditions)
-        try:
-            kept = con.execute(sql).fetchnumpy()["vx_index"]
-        except duckdb.Error as err:
-            raise QueryError(f"the mission's conditions cannot be applied to cone-search rows: {err}") from None
-    finally:
-        con.close()
-    mask = np.zeros(len(frame), dtype=bool)
-    mask[np.asarray(kept, dtype=int)] = True
-    return mask
+    return holds(AllOf(tuple(conditions)), frame)
 
 
 def _arc(ra1: np.ndarray, dec1: np.ndarray, ra2: float, dec2: float) -> np.ndarray:
@@ -137,13 +138,6 @@ def _arc(ra1: np.ndarray, dec1: np.ndarray, ra2: float, dec2: float) -> np.ndarr
     return 2 * np.arcsin(np.minimum(1.0, np.sqrt(hav)))
 
 
-def _to_frame(table: Table) -> pd.DataFrame:
-    """An astropy Table as a DataFrame: masked numbers NaN, masked text None, bytes decoded."""
-    from .mission import _to_frame as to_frame  # the TAP path's own conversion, so both agree
-
-    return to_frame(table)
-
-
 def search_cones(
     spec: MissionSpec,
     positions: Table,
@@ -152,24 +146,27 @@ def search_cones(
     url: str | None = None,
     now: datetime | None = None,
     config: HttpConfig | None = None,
+    where: Sequence[Compare] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Science-usable observations of ``spec`` near ``positions``, and the ``(_vx_pos, obs_id)`` pairs.
 
     ``positions`` is the TAP path's position table (``Mission.position_table``): ``vx_pos, vx_ra, vx_dec,
     vx_radius`` and, for per-instrument radii, ``vx_value`` (the instrument column's value).  The table is
-    normalised exactly as the TAP answer is (:meth:`MissionSpec.normalise`).
+    normalised exactly as the TAP answer is (:meth:`MissionSpec.normalise`).  ``where`` are column filters on the
+    cone answers' columns (those of the TAP table), applied as the server would.
     """
     url = url or cone_url(spec)
     table = positions.to_pandas()
     centres = table.groupby("vx_pos").agg(ra=("vx_ra", "first"), dec=("vx_dec", "first"), sr=("vx_radius", "max"))
     answers = cones(url, list(zip(centres["ra"], centres["dec"], centres["sr"])), config=config)
-    pieces = [_to_frame(t).assign(_vx_pos=int(p)) for p, t in zip(centres.index, answers) if len(t)]
+    pieces = [to_frame(t).assign(_vx_pos=int(p)) for p, t in zip(centres.index, answers) if len(t)]
     empty = pd.DataFrame(columns=[*spec.select_columns, "_vx_pos"])
     raw = pd.concat(pieces, ignore_index=True, sort=False) if pieces else empty
     missing = [c for c in spec.select_columns if c not in raw.columns]
     if missing and pieces:
         raise ServiceError(f"the cone search {url} answered without the columns {missing}; VERB=3 should give all")
-    raw = raw[_where(raw.drop(columns="_vx_pos"), [*spec.cuts, *spec.instrument_where(instruments)])]
+    raw = raw[_cuts(raw.drop(columns="_vx_pos"), spec, instruments)]
+    raw = raw[_where(raw.drop(columns="_vx_pos"), list(where))]
     raw = raw[_matches(raw, table, spec)].reset_index(drop=True)
     frame = spec.normalise(raw.drop(columns="_vx_pos"), now=now)
     usable = frame["science_usable"].to_numpy(dtype=bool)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import reprlib
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -16,12 +16,19 @@ from astropy.coordinates import SkyCoord
 from .. import specs as registry
 from ..errors import InputError, NoObservationsError, VodaxaError
 from . import scs
-from .mission import Mission, _distance_json, _utc
+from .arguments import degrees, utc
+from .conditions import parse_where
+from .filters import Compare
+from .mission import Mission
 from .names import Resolver, resolve_names
 
 __all__ = ["empty_observations", "search", "with_separations"]
 
 log = logging.getLogger(__name__)
+
+#: What ``where=`` takes: condition text, Compare values, a list of them, or those per mission.
+Where = str | Compare | Sequence[str | Compare] | Mapping[str, str | Compare | Sequence[str | Compare]] | None
+
 
 
 def search(
@@ -36,6 +43,7 @@ def search(
     via: str = "tap",
     start: Any = None,
     end: Any = None,
+    where: Where = None,
 ) -> pd.DataFrame:
     """Observations near ``targets`` (names, a SkyCoord, or [ra, dec] pairs in degrees) by each mission;
     ``targets=None`` asks for every observation of each mission (its whole table after the other filters).
@@ -53,6 +61,12 @@ def search(
 
     ``start`` and ``end`` (dates, ISO text or astropy Times; either may be left out) keep observations that
     overlap that window: on the server through TAP (``filter_on_time``), on the cone answers through SCS.
+
+    ``where`` keeps observations meeting conditions on the columns of each mission's table: text such as
+    ``"exposure > 10000"`` (comparisons joined by AND), a :class:`~vodaxa.query.filters.Compare`, a list of them,
+    or a ``{mission: conditions}`` dict where the missions' columns differ.  They run on the server
+    (``Mission.filter_on_column``), or on the cone answers through SCS.  A column some mission's table lacks is an
+    InputError naming the missions and their close column names, before any search runs.
     """
     if via not in ("tap", "scs"):
         raise InputError(f"via must be 'tap' or 'scs', not {via!r}")
@@ -71,29 +85,38 @@ def search(
     if targets is None and via == "scs":
         raise InputError("a cone search needs targets: give names or positions, or use via='tap' for whole tables")
     for name in names:  # a radius no mission could use fails once, here, not as a warning per mission
-        _distance_json(radius.get(name) if isinstance(radius, Mapping) else radius, "radius")
+        degrees(radius.get(name) if isinstance(radius, Mapping) else radius, "radius")
     window = None
     if start is not None or end is not None:
-        window = (_utc(start if start is not None else EARLIEST), _utc(end if end is not None else LATEST))
+        window = (utc(start if start is not None else EARLIEST), utc(end if end is not None else LATEST))
         if window[0] > window[1]:
             raise InputError(f"the time window starts ({window[0]}) after it ends ({window[1]})")
+    conditions = _conditions(names, where)  # read before any name is resolved: bad text asks nothing
     positions = None if targets is None else _positions(targets, resolver, parse_name)
     if targets is not None:
         _check_on_the_sky(targets, positions)
     labels = [] if targets is None else _labels(targets, positions)
     frames, empty, errors = [], [], {}
+    made: dict[str, Mission] = {}
+
+    def mission_of(name: str) -> Mission:  # one per name, made in the thread that first needs it
+        if name not in made:
+            made[name] = Mission(name, (instruments or {}).get(name), resolver=resolver)
+        return made[name]
 
     def one(name: str) -> tuple[pd.DataFrame, Mission]:
-        mission = Mission(name, (instruments or {}).get(name), resolver=resolver)
+        mission = mission_of(name)
         distance = radius.get(name) if isinstance(radius, Mapping) else radius
-        if targets is None:  # the whole table, after the time window
+        if targets is None:  # the whole table, after the time window and the column conditions
             radii[name] = None
             if window is not None:
                 mission.filter_on_time(*window)
+            for condition in conditions[name]:
+                mission.filter_on_column(condition.column, condition.op, condition.value)
             return mission.filtered_obs_info.copy(), mission
         radii[name] = _radius_used(mission, distance)
         if via == "scs":
-            found = _by_cones(mission, positions, distance, labels)
+            found = _by_cones(mission, positions, distance, labels, conditions[name])
             if window is not None:
                 found = found[_overlapping(found, *window)]
                 if found.empty:
@@ -102,6 +125,8 @@ def search(
         pairs = mission.filter_on_positions(positions, search_distance=distance, return_pos_obs_info=True)
         if window is not None:
             mission.filter_on_time(*window)  # on the server, as every filter
+        for condition in conditions[name]:
+            mission.filter_on_column(condition.column, condition.op, condition.value)
         found = mission.filtered_obs_info.copy()
         near: dict[str, list[str]] = {}
         for index, ids in zip(pairs["pos_ind"], pairs["obs_ids"], strict=True):  # type: ignore[index]
@@ -112,6 +137,9 @@ def search(
 
     radii: dict[str, Any] = {}
     with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(names)))) as pool:
+        if any(conditions.values()):  # every mission's columns checked before any search runs
+            checked = {n: pool.submit(_checked, mission_of, n, c) for n, c in conditions.items() if c}
+            _refuse_unknown_columns({n: f.result() for n, f in checked.items()})
         futures = {name: pool.submit(one, name) for name in names}
         for name, future in futures.items():
             try:
@@ -134,6 +162,50 @@ def search(
     return result
 
 
+def _conditions(names: Sequence[str], where: Where) -> dict[str, list[Compare]]:
+    """The column conditions of each mission, read from ``where`` (InputError for text that is not a condition)."""
+
+    def read(value: Any) -> list[Compare]:
+        if value is None:
+            return []
+        items = [value] if isinstance(value, (str, Compare)) else list(value)
+        return [c for item in items for c in parse_where(item)]
+
+    if isinstance(where, Mapping):
+        unknown = [k for k in where if k not in names]
+        if unknown:
+            raise InputError(f"where names missions not searched: {', '.join(map(str, unknown))} (searched: "
+                             f"{', '.join(names)})")  # fmt: skip
+        return {n: read(where.get(n)) for n in names}
+    if where is not None and not isinstance(where, (str, Compare, Sequence)):
+        raise InputError(f"where={where!r}: give condition text such as \"exposure > 10000\", a list of them, or a "
+                         "{mission: conditions} dict")  # fmt: skip
+    shared = read(where)
+    return {n: list(shared) for n in names}
+
+
+def _checked(mission_of: Callable[[str], Mission], name: str, conditions: list[Compare]) -> str | None:
+    """Why mission ``name`` cannot take ``conditions`` (a column its table lacks, a value of the wrong kind), or None
+    (a mission that cannot even be made fails later, in its own search, as before)."""
+    try:
+        mission = mission_of(name)
+    except VodaxaError:
+        return None
+    try:
+        for condition in conditions:
+            mission.checked(condition)
+    except InputError as err:
+        return str(err)
+    return None
+
+
+def _refuse_unknown_columns(problems: Mapping[str, str | None]) -> None:
+    """InputError listing every mission whose table cannot take the conditions (each message names its mission)."""
+    found = [p for p in problems.values() if p]
+    if found:
+        raise InputError("where: " + "; ".join(found) + " (give per-mission conditions as where={mission: ...})")
+
+
 #: The ends of a time window left open.
 EARLIEST, LATEST = "1960-01-01", "2100-01-01"
 
@@ -151,8 +223,7 @@ def _radius_used(mission: Mission, distance: Any) -> float | list[float] | dict[
     if distance is None:
         default = mission.spec.search_radius(mission.chosen_instruments, explicit=mission._explicit)
         return {k: round(float(v), 6) for k, v in default.items()} if isinstance(default, dict) else round(default, 6)
-    value = _distance_json(distance, "radius")
-    return value
+    return degrees(distance, "radius")
 
 
 def empty_observations() -> pd.DataFrame:
@@ -184,7 +255,7 @@ def with_separations(found: pd.DataFrame, mission: Mission, positions: Any) -> p
         for target in targets:  # a running minimum: memory grows with the rows, not rows x positions
             np.minimum(nearest, pointing.separation(target).deg, out=nearest)
         separation[usable] = nearest
-    spec, chosen = mission.spec, mission.chosen_instruments
+    spec, chosen = registry.get(mission.answered_by), mission.chosen_instruments  # the rows' own source
     fov = spec.fov if isinstance(spec.fov, Mapping) else {i: float(spec.fov) for i in chosen}
     columns = spec.exposure_columns
 
@@ -208,10 +279,13 @@ def with_separations(found: pd.DataFrame, mission: Mission, positions: Any) -> p
     return out
 
 
-def _by_cones(mission: Mission, positions: Any, distance: Any, labels: list[str]) -> pd.DataFrame:
+def _by_cones(
+    mission: Mission, positions: Any, distance: Any, labels: list[str], conditions: Sequence[Compare] = ()
+) -> pd.DataFrame:
     """One mission's observations near ``positions`` through its cone search, as ``one`` gives through TAP."""
     table = mission.position_table(positions, distance)
-    found, pairs = scs.search_cones(mission.spec, table, mission.chosen_instruments, now=mission.now)
+    where = [mission.checked(c) for c in conditions]
+    found, pairs = scs.search_cones(mission.spec, table, mission.chosen_instruments, now=mission.now, where=where)
     if found.empty:
         raise NoObservationsError(f"{mission.name}: the cone search found no observations")
     near: dict[str, list[str]] = {}

@@ -191,7 +191,8 @@ def _observations(source: Any, instruments: Iterable[str] | None) -> tuple[pd.Da
 
     if isinstance(source, Mission):
         chosen = source.spec.canonical_instruments(instruments) if instruments else source.chosen_instruments
-        return source.filtered_obs_info, {source.name: chosen}
+        frame = source.filtered_obs_info  # rows answered by a fallback source say so in their mission column
+        return frame, dict.fromkeys([source.name, *map(str, frame["mission"].dropna().unique())], chosen)
     names = [str(m) for m in source["mission"].dropna().unique()]
     return source, {n: registry.get(n).canonical_instruments(instruments) for n in names}
 
