@@ -12,7 +12,7 @@ import pytest
 from vodaxa import Mission, specs
 from vodaxa.archives import erosita
 from vodaxa.errors import InputError, NoObservationsError, UnknownColumnError
-from vodaxa.sandbox import eso
+from vodaxa.sandbox.archives.eso import shape as eso
 
 from .conftest import NOW_MJD, ROWS, SEED, base
 from .test_eso_missions import _raw

@@ -14,7 +14,7 @@ from vodaxa import Mission
 from vodaxa.query import compile_pandas
 from vodaxa.query.filters import from_json
 from vodaxa.query.scope import Scope
-from vodaxa.sandbox.heasarc_tables import TARGETS
+from vodaxa.sandbox.archives.heasarc.tables import TARGETS
 
 #: MJD times and mapped categories; per-instrument radii and a derived category; timestamps (the XSA)
 MISSIONS = ["nustar_pointed", "chandra", "xmm_pointed"]

@@ -11,7 +11,7 @@ import pytest
 from vodaxa import Mission
 from vodaxa.config import endpoints
 from vodaxa.errors import ServiceError, VodaxaError
-from vodaxa.sandbox.heasarc_tables import TARGETS
+from vodaxa.sandbox.archives.heasarc.tables import TARGETS
 
 from .conftest import base, near
 

@@ -8,7 +8,7 @@ import pytest
 import vodaxa
 from vodaxa.errors import InputError
 from vodaxa.query.filters import Compare
-from vodaxa.sandbox.heasarc_tables import TARGETS
+from vodaxa.sandbox.archives.heasarc.tables import TARGETS
 
 from .conftest import base
 
