@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from vodaxa import Mission, specs
-from vodaxa.archives import erosita
+from vodaxa.archives.erosita import tables as erosita
 from vodaxa.errors import InputError, NoObservationsError, UnknownColumnError
 from vodaxa.sandbox.archives.eso import shape as eso
 
