@@ -60,8 +60,16 @@ __all__ = [
 assert set(__all__) == {*_LAZY, "__version__", "mission", "missions"}
 
 
+#: Subpackages reachable as attributes after a plain ``import vodaxa`` (``vodaxa.sandbox.activate()``), imported on
+#: first use like the names above.
+_SUBPACKAGES = frozenset({"archives", "auth", "cli", "downloader", "net", "process", "query", "resolvers", "sandbox",
+                          "specs"})  # fmt: skip
+
+
 def __getattr__(name: str) -> Any:
-    """Import a public name on first use (PEP 562)."""
+    """Import a public name, or a subpackage, on first use (PEP 562)."""
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f".{name}", __name__)  # importing it sets the attribute for later lookups
     try:
         module, attribute = _LAZY[name]
     except KeyError:
@@ -73,7 +81,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | _SUBPACKAGES)
 
 
 def mission(name: str, insts: str | Iterable[str] | None = None, **options: Any) -> Mission:

@@ -54,13 +54,22 @@ class _Defaults(Mapping[str, Mapping[str, str]]):
 DEFAULT_ENDPOINTS: Mapping[str, Mapping[str, str]] = _Defaults()
 
 
-def _check_url(url: object, where: str) -> str:
+def check_url(url: object, where: str) -> str:
+    """``url`` if it is an http(s) URL with a host and no user:password part, else a ConfigError saying why."""
     if not isinstance(url, str):
         raise ConfigError(f"{where}: the URL must be a string, got {type(url).__name__}")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(url)
+        has_user = parts.username is not None or parts.password is not None
+    except ValueError as err:
+        raise ConfigError(f"{where}: '{url}' is not a URL ({err})") from None
+    if has_user:
+        raise ConfigError(f"{where}: the URL holds a user name or password; vodaxa keeps credentials in the keyring "
+                          "or the environment, never in URLs (see docs/auth.md)")  # fmt: skip
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{where}: '{url}' is not an http(s) URL with a host")
     return url
+
 
 
 def validate(mapping: object, source: str) -> dict[str, dict[str, str]]:
@@ -71,14 +80,16 @@ def validate(mapping: object, source: str) -> dict[str, dict[str, str]]:
     for archive, services in mapping.items():
         if archive not in DEFAULT_ENDPOINTS:
             known = ", ".join(DEFAULT_ENDPOINTS)
-            raise ConfigError(f"{source}: unknown archive '{archive}' (known archives: {known})")
+            raise ConfigError(f"{source}: unknown archive '{archive}' (known archives: {known}; an archive added "
+                              "at run time, such as an ObsCore service, is known once vodaxa.archives.obscore.service "
+                              "or vodaxa.archives.register has run)")  # fmt: skip
         if not isinstance(services, Mapping):
             raise ConfigError(f"{source}: '{archive}' must map service names to URLs")
         for service, url in services.items():
             if service not in DEFAULT_ENDPOINTS[archive]:
                 known = ", ".join(DEFAULT_ENDPOINTS[archive])
                 raise ConfigError(f"{source}: unknown service '{archive}.{service}' (services of {archive}: {known})")
-            out.setdefault(archive, {})[service] = _check_url(url, f"{source}: key '{archive}.{service}'")
+            out.setdefault(archive, {})[service] = check_url(url, f"{source}: key '{archive}.{service}'")
     return out
 
 

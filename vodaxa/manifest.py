@@ -60,6 +60,22 @@ def safe_relative_path(path: str) -> str:
     return "/".join(parts)
 
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
+
+
+def path_component(text: str, default: str = "unnamed", *, limit: int = NAME_MAX) -> str:
+    """``text`` (an ID or a name a server chose) as one safe folder or file name: other characters become ``_``,
+    leading dots go (no hidden names, never ``.`` or ``..``), at most ``limit`` bytes (the type suffix kept);
+    ``default`` when nothing is left."""
+    clean = _UNSAFE.sub("_", str(text)).strip("_").lstrip(".").strip("_")
+    if not clean:
+        return default
+    if len(clean) <= limit:
+        return clean
+    suffix = match.group(0) if (match := _SUFFIX.search(clean)) else ""
+    return clean[: limit - len(suffix)] + suffix
+
+
 def safe_file_name(name: str, *, limit: int = NAME_MAX) -> str:
     """``name`` (one a server chose) as a plain file name, or :class:`ResolveError` saying why it is refused.
 

@@ -60,7 +60,8 @@ REDACTED_LOGGERS = ("vodaxa", "urllib3", "aiohttp", "requests", "pyvo", "astroqu
 
 
 def _redact_record(record: logging.LogRecord) -> None:
-    if _SECRETS or "=" in str(record.msg) or any("=" in str(a) for a in (record.args or ()) if isinstance(a, str)):
+    parts = [str(record.msg), *(str(a) for a in (record.args or ()) if isinstance(a, str))]
+    if _SECRETS or any("=" in p or "@" in p for p in parts):  # parameters, or a user:password@ in a URL
         record.msg = redact(record.getMessage())
         record.args = ()
 

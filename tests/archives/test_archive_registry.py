@@ -125,7 +125,7 @@ def test_an_archive_added_in_one_module_is_searched_resolved_and_limited(scratch
     with pytest.raises(ResolveError, match="calibrations select ESO calibration cascades; they do not apply to toy"):
         vodaxa.resolve(frame, calibrations="raw2raw")
 
-    with pytest.raises(AuthError, match="logging in is for ESO; toy"):
+    with pytest.raises(AuthError, match="logging in is for ESO; TOY takes credentials none"):
         vodaxa.auth.login("toy")
 
 

@@ -56,6 +56,24 @@ class Archive:
     realm_services: tuple[str, ...] | None = None  # the services a credential may go to (None: all)
     notes: Mapping[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        """Refuse a malformed description at once, naming what is wrong (a plugin's mistake must not surface
+        later as a crash in every download)."""
+        if not isinstance(self.name, str) or not self.name.isidentifier() or self.name != self.name.lower():
+            raise ConfigError(f"an archive's name must be a lower-case identifier such as 'heasarc', not {self.name!r}")
+        if not isinstance(self.endpoints, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in self.endpoints.items()
+        ):
+            raise ConfigError(f"archive '{self.name}': endpoints must map service names to URLs")
+        limit = self.max_connections
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise ConfigError(f"archive '{self.name}': max_connections must be a whole number >= 1 (or None), "
+                              f"not {limit!r}")  # fmt: skip
+        if self.credentials not in (None, "token", "query"):
+            raise ConfigError(f"archive '{self.name}': credentials must be 'token', 'query' or None")
+        if self.credentials and not self.login:
+            raise ConfigError(f"archive '{self.name}': credentials={self.credentials!r} needs login=")
+
     def attr(self, ref: str | Callable[..., Any]) -> Any:
         """The object named by a ``"module:attr"`` reference (module relative to the archive's package); an object
         given itself (a resolver defined in a script or notebook) is returned as it is."""
@@ -104,28 +122,36 @@ def _forget_terms() -> None:
 
 
 def load() -> None:
-    """Import the built-in archives and the plugins' (once); a broken plugin is logged, never fatal."""
+    """Import the built-in archives and the plugins' (once); a broken plugin is logged, never fatal.
+
+    Modules are imported without holding the registry's lock (an archive's folder registers itself when
+    imported, perhaps in another thread), so a first use from several threads at once cannot deadlock.
+    """
     global _loaded
     if _loaded:
         return
-    with _LOCK:
-        if _loaded:
-            return
-        for name in BUILTIN:  # a folder registers its ARCHIVE when imported; again here if the registry was reset
-            register(importlib.import_module(f"{__name__}.{name}").ARCHIVE, replace=True)
-        from importlib.metadata import entry_points
+    for name in BUILTIN:  # a folder registers its ARCHIVE when imported; again here if the registry was reset
+        register(importlib.import_module(f"{__name__}.{name}").ARCHIVE, replace=True)
+    builtin = {f"{__name__}.{name}" for name in BUILTIN}
+    from importlib.metadata import entry_points
 
-        for ep in entry_points(group=ENTRY_POINTS):
-            try:
-                archive = ep.load()
-            except Exception as err:  # a broken plugin must not hide the built-in archives
-                log.warning("archive plugin %s could not be loaded: %s", ep.name, err)
-                continue
-            if not isinstance(archive, Archive):
-                log.warning("archive plugin %s is not a vodaxa.archives.Archive; ignored", ep.name)
-                continue
-            register(archive, replace=True)
-        _loaded = True
+    for ep in entry_points(group=ENTRY_POINTS):
+        try:
+            archive = ep.load()
+        except Exception as err:  # a broken plugin must not hide the built-in archives
+            log.warning("archive plugin %s could not be loaded: %s", ep.name, err)
+            continue
+        if not isinstance(archive, Archive):
+            log.warning("archive plugin %s is not a vodaxa.archives.Archive; ignored", ep.name)
+            continue
+        with _LOCK:
+            taken = _REGISTRY.get(archive.name)
+        if taken is not None and taken.package in builtin:
+            log.warning("archive plugin %s is called '%s', a built-in archive's name; ignored (a plugin cannot "
+                        "replace a built-in archive or receive its credentials)", ep.name, archive.name)  # fmt: skip
+            continue
+        register(archive, replace=True)
+    _loaded = True
 
 
 def archives() -> list[Archive]:
@@ -161,10 +187,10 @@ def datalink_terms() -> tuple[Callable[..., Any], ...]:
 
 
 def get(name: str) -> Archive:
-    """The archive called ``name``; the error lists the known ones."""
+    """The archive called ``name`` (any case); the error lists the known ones."""
     load()
     try:
-        return _REGISTRY[name]
+        return _REGISTRY[name] if name in _REGISTRY else _REGISTRY[str(name).strip().lower()]
     except KeyError:
         raise ConfigError(f"unknown archive '{name}'; known archives: {', '.join(by_name())}") from None
 

@@ -35,18 +35,24 @@ def session() -> ScopedSession:
 
 
 def _archive(name: str, kind: str) -> Any:
-    """The registered archive called ``name`` whose credentials travel as ``kind``, or an AuthError saying where
-    they do."""
+    """The registered archive called ``name`` (any case) whose credentials travel as ``kind``, or an AuthError
+    saying where they do."""
     from .. import archives
 
     known = archives.by_name()
-    for_kind = [a.name.upper() for a in known.values() if a.credentials == kind]
-    if name not in known or known[name].credentials != kind:
+    key = str(name).strip().lower()
+    logins = [a.name.upper() for a in known.values() if a.credentials == "token"]
+    per_request = [a.name.upper() for a in known.values() if a.credentials == "query"]
+    described = known.get(key)
+    if described is None:
+        raise AuthError(f"unknown archive '{name}'; credentials are for {', '.join(logins + per_request)}")
+    if described.credentials != kind:
         if kind == "token":
-            raise AuthError(f"logging in is for {', '.join(for_kind)}; {name} takes credentials per request "
-                            "(vodaxa.auth.use) or none")  # fmt: skip
-        raise AuthError(f"per-request credentials are for the {', '.join(for_kind)}; use vodaxa.login for {name}")
-    return known[name]
+            how = "per request (vodaxa.auth.use)" if described.credentials == "query" else "none"
+            raise AuthError(f"logging in is for {', '.join(logins)}; {key.upper()} takes credentials {how}")
+        how = "a login (vodaxa.login)" if described.credentials == "token" else "no credentials"
+        raise AuthError(f"per-request credentials are for the {', '.join(per_request)}; {key.upper()} takes {how}")
+    return described
 
 
 def login(
@@ -63,6 +69,7 @@ def login(
     ``allow_http_loopback`` lets the token go over plain http to 127.0.0.1 (the sandbox); never elsewhere.
     """
     described = _archive(archive, "token")
+    archive = described.name
     credential = find(archive, username=username, credentials=credentials, prompt=prompt)
     if credential is None:
         upper = archive.upper()
@@ -89,6 +96,7 @@ def use(
     each observation's tarballs then go with their own PI's credentials.
     """
     described = _archive(archive, "query")
+    archive = described.name
     per_obs: dict[str, Credential] = {}
     default: Credential | None = None
     if isinstance(credentials, dict) and credentials and all(str(k).isdigit() for k in credentials):

@@ -30,9 +30,15 @@ class Realm:
             return False
         path = _normalised(urlsplit(url).path)
         for prefix in self.prefixes:
-            if same_origin(url, prefix) and path.startswith(urlsplit(prefix).path or "/"):
+            base = urlsplit(prefix).path or "/"
+            if same_origin(url, prefix) and _under(path, base):
                 return True
         return False
+
+
+def _under(path: str, base: str) -> bool:
+    """Whether ``path`` is ``base`` or below it, on whole segments (``/tap_obs_evil`` is not under ``/tap_obs``)."""
+    return path == base or path.startswith(base if base.endswith("/") else base + "/")
 
 
 def _normalised(path: str) -> str:

@@ -360,12 +360,13 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 def _log_in(missions: list[str]) -> None:
     """Activate the stored credentials of the archives behind ``missions`` that take them (ESO, the XSA)."""
-    from .. import auth
+    from .. import archives, auth
     from ..errors import AuthError
     from ..specs import registry
 
     names = registry.names() if missions == ["all"] else missions
-    for archive in sorted({registry.get(str(m)).archive for m in names} & {"eso", "xsa"}):
+    with_credentials = {a.name for a in archives.archives() if a.credentials}
+    for archive in sorted({registry.get(str(m)).archive for m in names} & with_credentials):
         if not auth.ensure(archive):
             name = archive.upper()
             raise AuthError(f"--login: no {name} credentials are stored; run 'vodaxa login {archive} --store' "

@@ -27,6 +27,7 @@ from .policy import (
     declared_length,
     decode_body,
     next_hop,
+    redacted,
     refuse_replay,
     too_big,
     unknown_host,
@@ -224,11 +225,21 @@ class HttpClient:
             ):
                 self.requests += 1
                 location = answer.headers.get("Location")
-                if answer.status not in REDIRECTS or not location or hops >= MAX_REDIRECTS:
+                if answer.status not in REDIRECTS or not location:
                     yield answer
                     return
+                if hops >= MAX_REDIRECTS:
+                    raise ServiceError(f"{method} {redacted(url)}: more than {MAX_REDIRECTS} redirects (a loop?); "
+                                       "nothing was read", url=current)  # fmt: skip
                 await answer.read()  # drain the redirect page so the connection can be reused
-            hop = next_hop(method, answer.status, str(answer.url), location, sent_params=bool(secret_params))
+            try:
+                hop = next_hop(method, answer.status, str(answer.url), location, sent_params=bool(secret_params))
+            except ValueError as err:
+                raise ServiceError(f"{method} {redacted(current)} redirected to a Location that is not a URL "
+                                   f"({err})", url=current) from None  # fmt: skip
+            if urlsplit(hop.url).scheme not in ("http", "https"):
+                raise ServiceError(f"{method} {redacted(current)} redirected to {redacted(hop.url)}, which is not an "
+                                   "http(s) URL; vodaxa does not follow it", url=current)  # fmt: skip
             refused = refuse_replay(hop, current, secret_body)
             if refused:
                 raise ServiceError(refused, url=current)

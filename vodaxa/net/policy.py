@@ -268,14 +268,25 @@ def decode_body(body: bytes, coding: str | None, cap: int, url: str) -> bytes:
         else:
             raise ServiceError(f"{url} answered in the content coding '{name}', which vodaxa did not ask for and "
                                f"cannot read (it asks for {ACCEPT_ENCODING})", url=url)  # fmt: skip
+        out, rest = bytearray(), body
         try:
-            out = inflater.decompress(body, cap + 1)
+            while rest:  # gzip allows several members one after another (RFC 1952); each is read
+                out += inflater.decompress(rest, cap + 1 - len(out))
+                if len(out) > cap:
+                    raise too_big(url, cap)
+                if inflater.unconsumed_tail:  # more to inflate than the cap allows
+                    raise too_big(url, cap)
+                if not inflater.eof:
+                    raise zlib.error("the stream ends before its end (truncated)")
+                rest = inflater.unused_data
+                if rest and name != "deflate" and rest[:2] == b"\x1f\x8b":
+                    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                elif rest:
+                    raise zlib.error(f"{len(rest)} bytes follow the end of the stream")
         except zlib.error as err:
-            raise ServiceError(f"{url} answered a body labelled Content-Encoding: {name} that is not ({err})",
-                               url=url) from None  # fmt: skip
-        if len(out) > cap:
-            raise too_big(url, cap)
-        body = out
+            raise ServiceError(f"{url} answered a body labelled Content-Encoding: {name} that is not whole or not "
+                               f"{name} ({err}); nothing of it was used", url=url) from None  # fmt: skip
+        body = bytes(out)
     return body
 
 

@@ -73,8 +73,9 @@ def search(
     names = registry.names() if missions is None else ([missions] if isinstance(missions, str) else list(missions))
     if not names:
         raise InputError("missions is empty: name at least one (vodaxa.missions() lists them), or leave it out for all")
-    for name in names:
-        registry.get(name)  # unknown names fail before any query, with the list of known ones
+    # unknown names fail before any query, with the list of known ones; short names (nustar, xmm) become the
+    # registry's, and a mission named twice is searched once
+    names = list(dict.fromkeys(registry.get(name).name for name in names))
     if via == "scs":
         if missions is None:
             names = [n for n in names if registry.get(n).scs is not None]
@@ -172,11 +173,18 @@ def _conditions(names: Sequence[str], where: Where) -> dict[str, list[Compare]]:
         return [c for item in items for c in parse_where(item)]
 
     if isinstance(where, Mapping):
-        unknown = [k for k in where if k not in names]
+        canonical = {}
+        for key in where:  # short names (nustar) as the registry's (nustar_pointed), like the missions searched
+            try:
+                canonical[key] = registry.get(str(key)).name
+            except VodaxaError:
+                canonical[key] = key
+        unknown = [k for k, n in canonical.items() if n not in names]
         if unknown:
             raise InputError(f"where names missions not searched: {', '.join(map(str, unknown))} (searched: "
                              f"{', '.join(names)})")  # fmt: skip
-        return {n: read(where.get(n)) for n in names}
+        by_name = {canonical[k]: v for k, v in where.items()}
+        return {n: read(by_name.get(n)) for n in names}
     if where is not None and not isinstance(where, (str, Compare, Sequence)):
         raise InputError(f"where={where!r}: give condition text such as \"exposure > 10000\", a list of them, or a "
                          "{mission: conditions} dict")  # fmt: skip

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import InputError, ResolveError
+from ..errors import InputError, ResolveError, VodaxaError
 from ..manifest import Manifest, unavailable_row
 from ..net import HttpClient, HttpConfig, run_sync
 from ..specs import registry
@@ -140,6 +140,12 @@ async def _resolve(
         engine = DataLinkEngine(http)
         if _is_observation_table(source):
             frame, chosen = _observations(source, instruments)
+            nameless = frame["mission"].isna() | (frame["mission"].astype(str).str.strip() == "")
+            if nameless.any():
+                ids = ", ".join(str(o) for o in frame.loc[nameless, "obs_id"].head(5))
+                raise InputError(f"{int(nameless.sum())} row(s) of the observation table name no mission "
+                                 f"(ObsIDs: {ids}); fill their 'mission' column (vodaxa.missions() lists the "
+                                 "names)")  # fmt: skip
             parts = []
             for mission, group in frame.groupby("mission", sort=False):
                 spec = registry.get(str(mission))
@@ -221,4 +227,15 @@ async def _resolve_mission(request: ResolveRequest) -> Manifest:
     unknown = [name for name in request.options if name not in archive.resolve_options]
     if unknown:
         request.refuse(unknown)
-    return await archive.attr(archive.resolver)(request)
+    try:
+        resolver = archive.attr(archive.resolver)
+        manifest = await resolver(request)
+    except (VodaxaError, asyncio.CancelledError):
+        raise
+    except Exception as err:  # an archive's code (a plugin's, perhaps) failed: say whose, not a bare traceback
+        raise ResolveError(f"{spec.name}: the resolver of archive '{archive.name}' ({archive.resolver!r}) failed: "
+                           f"{type(err).__name__}: {err}") from err  # fmt: skip
+    if not isinstance(manifest, Manifest):
+        raise ResolveError(f"{spec.name}: the resolver of archive '{archive.name}' returned "
+                           f"{type(manifest).__name__}, not a vodaxa.Manifest")  # fmt: skip
+    return manifest

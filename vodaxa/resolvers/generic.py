@@ -6,7 +6,6 @@ by links endpoint so that each endpoint still gets many IDs per request.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +14,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 import numpy as np
 
 from ..errors import ResolveError, ServiceError
-from ..manifest import Manifest, unavailable_row
+from ..manifest import Manifest, path_component, unavailable_row
 from ..net import HttpClient
 from ..net.policy import url_problem
 from .datalink import (
@@ -32,7 +31,6 @@ from .listing import walk
 
 __all__ = ["resolve_vo"]
 
-_SAFE = re.compile(r"[^A-Za-z0-9._+-]+")
 
 
 async def resolve_vo(source: Any, http: HttpClient, engine: DataLinkEngine, semantics: Semantics = "#this") -> Manifest:
@@ -128,8 +126,8 @@ def _named_by_observation(records: list[dict], table: Any, descriptors: list[tup
             old, new = record["obs_id"], obs
             record = {**record, "obs_id": new}
             path = record.get("local_path")
-            if path and path.startswith(f"{_SAFE.sub('_', old).strip('_')}/"):
-                record["local_path"] = f"{_SAFE.sub('_', new).strip('_') or 'unnamed'}/{path.split('/', 1)[1]}"
+            if path and path.startswith(f"{path_component(old)}/"):
+                record["local_path"] = f"{path_component(new)}/{path.split('/', 1)[1]}"
         out.append(record)
     return out
 
@@ -184,7 +182,7 @@ def _ident(row: LinkRow) -> str:
 
 def _key(row: LinkRow) -> str:
     """A folder name for a row's files: the observation's ID, made safe."""
-    return _SAFE.sub("_", _ident(row)).strip("_") or "unnamed"
+    return path_component(_ident(row))
 
 
 def _table_and_descriptors(source: Any) -> tuple[Any, list[tuple[str, str]]]:
@@ -235,7 +233,7 @@ def _row_links(table: Any, accept: Callable[[str | None], bool]) -> tuple[list[t
             continue
         if url and not linked:
             if accept("#this"):  # the row's access_url is the dataset itself (ObsCore without DataLink)
-                name = _SAFE.sub("_", unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])).strip("_") or "file"
+                name = path_component(unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]), "file")
                 records.append({"obs_id": f"row{n}", "url": url, "local_path": f"row{n}/{name}", "semantics": "#this",
                                 "category": "this", "source_id": url})  # fmt: skip
             continue
@@ -267,8 +265,7 @@ def _records(row: LinkRow, accept: Callable[[str | None], bool]) -> list[dict]:
         return []
     if not accept(meaning(row)) or not row.access_url or is_datalink(row.content_type):
         return []
-    name = unquote(urlsplit(row.access_url).path.rstrip("/").rsplit("/", 1)[-1]) or "file"
-    name = _SAFE.sub("_", name).strip("_") or "file"
+    name = path_component(unquote(urlsplit(row.access_url).path.rstrip("/").rsplit("/", 1)[-1]), "file")
     if (row.content_type or "").lower().startswith("text/html") and not name.lower().endswith((".html", ".htm")):
         name += ".html"  # a web page (documentation, a landing page) is saved as one
     return [

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -344,9 +345,19 @@ class MissionSpec:
         return src[self.target_column].map(lambda v: self.target_map.get(clean_text(v), self.target_default))
 
 
+#: Times outside these years are no observation's (a server's 9999-12-31 or MJD 1e6): they are read as unknown,
+#: so that no difference of two times can overflow.
+_EARLIEST, _LATEST = pd.Timestamp("1800-01-01", tz="UTC"), pd.Timestamp("2200-01-01", tz="UTC")
+
+
+def _plausible(times: pd.Series) -> pd.Series:
+    return times.where((times >= _EARLIEST) & (times <= _LATEST))
+
+
 def _timestamps(values: pd.Series) -> pd.Series:
-    """ISO timestamps (text or datetimes) as UTC times; blanks and garbage become NaT."""
-    return pd.to_datetime(values.map(lambda v: None if v is None or v == "" else str(v)), utc=True, errors="coerce")
+    """ISO timestamps (text or datetimes) as UTC times; blanks, garbage and impossible years become NaT."""
+    cells = values.map(lambda v: None if v is None or v == "" else str(v))
+    return _plausible(pd.to_datetime(cells, utc=True, errors="coerce"))
 
 
 def clean_text(value: object) -> str | None:
@@ -364,13 +375,14 @@ def clean_text(value: object) -> str | None:
 
 def _mjd_times(mjd: pd.Series) -> pd.Series:
     """UTC timestamps of MJD values (NaN -> NaT)."""
-    seconds = (mjd.astype(float) - _MJD_UNIX) * 86400.0
-    return pd.to_datetime(seconds, unit="s", utc=True, errors="coerce")
+    days = mjd.astype(float).where(lambda d: (d > -22000.0) & (d < 96000.0))  # about 1800 to 2200
+    return _plausible(pd.to_datetime((days - _MJD_UNIX) * 86400.0, unit="s", utc=True, errors="coerce"))
 
 
 # ---------------------------------------------------------------------------------- registry
 _REGISTRY: dict[str, MissionSpec] = {}
 _loaded = False
+_LOAD_LOCK = threading.RLock()
 
 
 def register(spec: MissionSpec, *, replace: bool = False) -> MissionSpec:
@@ -382,11 +394,19 @@ def register(spec: MissionSpec, *, replace: bool = False) -> MissionSpec:
 
 
 def _load() -> None:
-    """Register every archive's missions (``vodaxa/archives/<name>/``), then the ``vodaxa.missions`` plugins'."""
+    """Register every archive's missions (``vodaxa/archives/<name>/``), then the ``vodaxa.missions`` plugins'.
+
+    Done once, by the first thread to ask; the others wait for it (none sees a half-filled registry)."""
     global _loaded
     if _loaded:
         return
-    _loaded = True
+    with _LOAD_LOCK:
+        if not _loaded:
+            _load_all()
+            _loaded = True
+
+
+def _load_all() -> None:
     from .. import archives
 
     for archive in archives.archives():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import astropy.units as u
 import requests
@@ -33,7 +33,10 @@ def sesame(name: str) -> SkyCoord:
         raise NameResolutionError(f"could not resolve '{name}': Sesame answered HTTP {answer.status_code}")
     match = _SESAME_J.search(answer.text)
     if match is None:
+        local = net.is_loopback(urlsplit(url).hostname)
+        hint = (" The Sesame asked is on this machine (vodaxa's sandbox?), which knows only a few targets: "
+                "docs/sandbox.md lists them." if local else "")
         raise NameResolutionError(
-            f"Sesame does not know '{name}'; check the spelling, or give coordinates (ra, dec in degrees)"
+            f"Sesame does not know '{name}'; check the spelling, or give coordinates (ra, dec in degrees).{hint}"
         )
     return SkyCoord(float(match.group(1)) * u.deg, float(match.group(2)) * u.deg, frame="icrs")

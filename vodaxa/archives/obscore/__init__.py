@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from .. import Archive, register
+from .. import Archive, by_name, register
 
 if TYPE_CHECKING:
     from ...specs.registry import MissionSpec
@@ -41,13 +41,34 @@ def service(
 
     ``collection`` keeps one ``obs_collection`` (e.g. ``"MUSE"``); ``fov`` is the half-width in degrees the
     default search distance is made from (1.2 x, as for every mission).  The URL is the archive's ``tap``
-    endpoint, so endpoint files and overrides apply to it as to any archive.
+    endpoint, so endpoint files and overrides apply to it as to any archive; calling it again with the same name
+    re-points the service.  A name already used by another mission or archive is refused.
     """
-    from ...errors import InputError
+    import math
+
+    from ...config import check_url
+    from ...errors import ConfigError, InputError
+    from ...specs import registry
     from .missions import obscore_spec
 
-    if not name.isidentifier() or name != name.lower():
+    if not isinstance(name, str) or not name.isidentifier() or name != name.lower():
         raise InputError(f"an ObsCore service name must be a lower-case Python identifier, not {name!r}")
-    register(replace(ARCHIVE, name=name, title=title or f"ObsCore at {tap_url}", endpoints={"tap": tap_url},
-                     missions=(), max_connections=max_connections))  # fmt: skip
+    taken = name in registry.ALIASES or (name in registry.names() or name in {s.name for s in registry.specs()})
+    if taken and registry.get(name).archive != name:
+        raise InputError(f"'{name}' is already a mission ({registry.get(name).pretty_name}); choose another name "
+                         "for this ObsCore service")  # fmt: skip
+    try:
+        check_url(tap_url, f"the ObsCore service '{name}'")
+    except ConfigError as err:
+        raise InputError(str(err)) from None
+    if isinstance(fov, bool) or not isinstance(fov, (int, float)) or not math.isfinite(fov) or not 0 < fov <= 180:
+        raise InputError(f"fov is the field's half-width in degrees, a number in (0, 180]; not {fov!r}")
+    if collection is not None and (not isinstance(collection, str) or not collection.isprintable() or not collection):
+        raise InputError(f"collection must be an obs_collection value (printable text), not {collection!r}")
+    described = replace(ARCHIVE, name=name, title=title or f"ObsCore at {tap_url}", endpoints={"tap": tap_url},
+                        missions=(), max_connections=max_connections)  # fmt: skip
+    known = by_name().get(name)
+    if known is not None and known.package != ARCHIVE.package:
+        raise InputError(f"'{name}' is already an archive ({known.title}); choose another name for this service")
+    register(described, replace=known is not None)  # the same service again, perhaps at a new URL: re-pointed
     return obscore_spec(name, archive=name, collection=collection, fov=fov, listed=listed, replace=True)

@@ -8,13 +8,13 @@ from typing import Any
 
 import pandas as pd
 
-from ...manifest import Manifest
+from ...errors import InputError
+from ...manifest import Manifest, path_component
 from ...resolvers.generic import resolve_vo
 from ...resolvers.request import ResolveRequest
 
 __all__ = ["resolve", "resolve_rows"]
 
-_SAFE = re.compile(r"[^A-Za-z0-9._+-]+")
 
 
 class _Rows:
@@ -36,19 +36,24 @@ async def resolve(request: ResolveRequest) -> Manifest:
 async def resolve_rows(request: ResolveRequest, semantics: Any = "#this") -> Manifest:
     """Files of the observation rows' ``access_url``s, each row's files under its ObsID (``obs_id`` column)."""
     frame = request.frame.reset_index(drop=True)
+    missing = [c for c in ("access_url", "access_format") if c not in frame.columns]
+    if missing:
+        raise InputError(f"{request.spec.name}: the observation table lacks {', '.join(missing)}, which say where "
+                         "each row's files are; resolve the table as the search gave it (all its columns)")  # fmt: skip
     table = pd.DataFrame({"access_url": frame["access_url"], "access_format": frame["access_format"]})
     manifest = await resolve_vo(_Rows(table), request.http, request.engine, semantics)
     rows = manifest.frame
     by_url = {str(u): str(o) for u, o in zip(frame["access_url"], frame["obs_id"])}
     by_id = {_last_id(u): o for u, o in by_url.items()}
     for i, source in enumerate(rows.get("source_id", pd.Series(dtype=object))):
-        obs = by_url.get(str(source)) or by_id.get(str(source)) or by_id.get(_last_id(str(source)))
-        if obs is None and str(source).startswith("row") and str(source)[3:].isdigit():
-            n = int(str(source)[3:])
-            obs = str(frame["obs_id"][n]) if n < len(frame) else None
+        old = str(rows.at[i, "obs_id"])
+        row = re.fullmatch(r"row(\d+)", old)  # a row of the table itself (its file, or why it has none)
+        if row and int(row.group(1)) < len(frame):
+            obs = str(frame["obs_id"][int(row.group(1))])
+        else:
+            obs = by_id.get(str(source)) or by_id.get(_last_id(str(source))) or by_url.get(str(source))
         if obs is None:
             continue
-        old = str(rows.at[i, "obs_id"])
         rows.at[i, "obs_id"] = obs
         path = rows.at[i, "local_path"] if "local_path" in rows else None
         if isinstance(path, str) and "/" in path:
@@ -61,7 +66,7 @@ async def resolve_rows(request: ResolveRequest, semantics: Any = "#this") -> Man
 
 def folder(obs_id: str) -> str:
     """A folder name for an ObsID (a publisher DID's last part: ``ivo://org/x?path/id`` -> ``path_id``)."""
-    return _SAFE.sub("_", obs_id.rsplit("?", 1)[-1]).strip("_") or "unnamed"
+    return path_component(obs_id.rsplit("?", 1)[-1])
 
 
 def _last_id(url: str) -> str:
