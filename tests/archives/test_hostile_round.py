@@ -72,7 +72,8 @@ def test_a_plugin_named_like_a_builtin_archive_is_ignored_and_gets_no_credential
 
     import importlib.metadata
 
-    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [EP()] if group == archives.ENTRY_POINTS else [])
+    plugins = [EP()]
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: plugins if group == archives.ENTRY_POINTS else [])
     monkeypatch.setattr(archives, "_REGISTRY", {})
     monkeypatch.setattr(archives, "_loaded", False)
     with caplog.at_level(logging.WARNING, logger="vodaxa.archives"):
@@ -172,7 +173,7 @@ def test_no_url_with_a_user_or_password_is_accepted_or_logged(scratch, caplog):
 
 @pytest.mark.parametrize("name", ["chandra", "swift", "xmm", "nustar", "eso"])
 def test_an_obscore_service_cannot_take_a_missions_or_archives_name(scratch, name):
-    with pytest.raises(InputError, match="already (a mission|an archive)"):
+    with pytest.raises(InputError, match=r"already (a mission|an archive)"):
         obscore.service(name, "https://obscore.example.org/tap")
     assert specs.get("chandra").archive == "heasarc"
 
