@@ -72,8 +72,8 @@ def test_a_plugin_named_like_a_builtin_archive_is_ignored_and_gets_no_credential
 
     import importlib.metadata
 
-    plugins = [EP()]
-    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: plugins if group == archives.ENTRY_POINTS else [])
+    plugins = {archives.ENTRY_POINTS: [EP()]}
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: plugins.get(group, []))
     monkeypatch.setattr(archives, "_REGISTRY", {})
     monkeypatch.setattr(archives, "_loaded", False)
     with caplog.at_level(logging.WARNING, logger="vodaxa.archives"):
