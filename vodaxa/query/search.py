@@ -211,7 +211,8 @@ def _refuse_unknown_columns(problems: Mapping[str, str | None]) -> None:
     """InputError listing every mission whose table cannot take the conditions (each message names its mission)."""
     found = [p for p in problems.values() if p]
     if found:
-        raise InputError("where: " + "; ".join(found) + " (give per-mission conditions as where={mission: ...})")
+        raise InputError("where: " + "; ".join(found) + " (give per-mission conditions as where={mission: ...}; "
+                         "on the command line, search those missions separately, each with its own --where)")
 
 
 #: The ends of a time window left open.
