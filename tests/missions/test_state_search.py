@@ -164,7 +164,9 @@ def test_entry_point_plugins(monkeypatch):
             return self.value
 
     points = [EntryPoint("good", spec), EntryPoint("broken", ImportError("no module")), EntryPoint("odd", 42)]
-    monkeypatch.setattr(registry, "entry_points", lambda group: points if group == "vodaxa.missions" else [])
+    import importlib.metadata
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: points if group == "vodaxa.missions" else [])
     monkeypatch.setattr(registry, "_loaded", False)
     assert registry.get("plugin_from_entry_point") is spec  # broken and odd plugins are skipped, not fatal
     assert "nustar_pointed" in registry.names()

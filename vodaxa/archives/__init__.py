@@ -133,22 +133,14 @@ def load() -> None:
     for name in BUILTIN:  # a folder registers its ARCHIVE when imported; again here if the registry was reset
         register(importlib.import_module(f"{__name__}.{name}").ARCHIVE, replace=True)
     builtin = {f"{__name__}.{name}" for name in BUILTIN}
-    from importlib.metadata import entry_points
+    from ..plugins import plugins
 
-    for ep in entry_points(group=ENTRY_POINTS):
-        try:
-            archive = ep.load()
-        except Exception as err:  # a broken plugin must not hide the built-in archives
-            log.warning("archive plugin %s could not be loaded: %s", ep.name, err)
-            continue
-        if not isinstance(archive, Archive):
-            log.warning("archive plugin %s is not a vodaxa.archives.Archive; ignored", ep.name)
-            continue
+    for plugin, archive in plugins(ENTRY_POINTS, Archive, "archive", log):
         with _LOCK:
             taken = _REGISTRY.get(archive.name)
         if taken is not None and taken.package in builtin:
             log.warning("archive plugin %s is called '%s', a built-in archive's name; ignored (a plugin cannot "
-                        "replace a built-in archive or receive its credentials)", ep.name, archive.name)  # fmt: skip
+                        "replace a built-in archive or receive its credentials)", plugin, archive.name)  # fmt: skip
             continue
         register(archive, replace=True)
     _loaded = True

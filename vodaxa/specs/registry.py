@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from fnmatch import fnmatchcase
-from importlib.metadata import entry_points
 
 import numpy as np
 import pandas as pd
@@ -416,15 +415,9 @@ def _load_all() -> None:
             if archive.package.startswith("vodaxa.archives."):
                 raise
             log.warning("the missions of archive plugin %s could not be loaded: %s", archive.name, err)
-    for ep in entry_points(group="vodaxa.missions"):
-        try:
-            spec = ep.load()
-        except Exception as err:  # a broken plugin must not hide the built-in missions
-            log.warning("mission plugin %s could not be loaded: %s", ep.name, err)
-            continue
-        if not isinstance(spec, MissionSpec):
-            log.warning("mission plugin %s is not a MissionSpec; ignored", ep.name)
-            continue
+    from ..plugins import plugins
+
+    for _, spec in plugins("vodaxa.missions", MissionSpec, "mission", log):
         register(spec, replace=True)
 
 
