@@ -15,7 +15,7 @@ import importlib
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
@@ -54,7 +54,6 @@ class Archive:
     login: str | Callable[..., Any] | None = None
     datalink_terms: str | Callable[..., Any] | None = None  # LinkRow -> the core term its own semantics mean
     realm_services: tuple[str, ...] | None = None  # the services a credential may go to (None: all)
-    notes: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Refuse a malformed description at once, naming what is wrong (a plugin's mistake must not surface
