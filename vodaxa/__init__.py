@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers and IDEs
     from .auth import login, logout, whoami
     from .config import endpoints
     from .downloader import DownloadReport, download, download_async
-    from .errors import VodaxaError
+    from .errors import VodaxaError, VodaxaWarning
     from .manifest import Manifest
     from .query.mission import Mission
     from .query.search import search
@@ -41,6 +41,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "Manifest": (".manifest", "Manifest"),
     "Mission": (".query.mission", "Mission"),
     "VodaxaError": (".errors", "VodaxaError"),
+    "VodaxaWarning": (".errors", "VodaxaWarning"),
     "config": (".config", None),
     "download": (".downloader", "download"),
     "download_async": (".downloader", "download_async"),
@@ -54,8 +55,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 }
 
 __all__ = [
-    "DownloadReport", "Manifest", "Mission", "VodaxaError", "__version__", "config", "download", "download_async",
-    "endpoints", "errors", "login", "logout", "mission", "missions", "resolve", "search", "whoami",
+    "DownloadReport", "Manifest", "Mission", "VodaxaError", "VodaxaWarning", "__version__", "config", "download",
+    "download_async", "endpoints", "errors", "login", "logout", "mission", "missions", "resolve", "search", "whoami",
 ]  # fmt: skip
 assert set(__all__) == {*_LAZY, "__version__", "mission", "missions"}
 

@@ -178,15 +178,17 @@ class Endpoints:
                 out[f"{archive}.{service}"] = origin
         return out
 
-    def show(self, file: TextIO | None = None) -> None:
-        """Print the effective endpoints, one per line, with where each came from."""
-        out = file or sys.stdout
+    def describe(self) -> str:
+        """The effective endpoints as text, one per line, with where each came from."""
         sources = self.sources()
         width = max(len(k) for k in sources)
-        for archive, services in self.table().items():
-            for service, url in services.items():
-                key = f"{archive}.{service}"
-                print(f"{key:<{width}}  {url}  [{sources[key]}]", file=out)
+        lines = [f"{f'{a}.{s}':<{width}}  {url}  [{sources[f'{a}.{s}']}]"
+                 for a, services in self.table().items() for s, url in services.items()]  # fmt: skip
+        return "\n".join(lines) + "\n"
+
+    def show(self, file: TextIO | None = None) -> None:
+        """Write :meth:`describe` to ``file`` (standard output by default): what ``vodaxa config show`` prints."""
+        (file or sys.stdout).write(self.describe())
 
     def override(self, mapping: Mapping[str, Mapping[str, str]], *, origin: str = "override") -> Override:
         """Use the URLs in ``mapping`` from now on (in every thread): inside a ``with`` block until it ends, or,

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 __all__ = [
+    "AdjustedInputWarning",
     "AuthError",
     "CiaoNotFoundError",
     "ConfigError",
     "DownloadError",
+    "FallbackWarning",
     "InputError",
     "NameResolutionError",
     "NoObservationsError",
+    "PartialResultWarning",
     "ProcessingError",
     "QueryError",
+    "RegistryWarning",
     "ResolveError",
     "SandboxError",
     "ServiceError",
     "UnknownColumnError",
     "UnknownMissionError",
     "VodaxaError",
+    "VodaxaWarning",
 ]
 
 
@@ -98,3 +103,26 @@ class CiaoNotFoundError(ProcessingError):
 
 class SandboxError(VodaxaError):
     """The embedded sandbox archive could not start or was misused."""
+
+
+# ------------------------------------------------------------------------------------------ warnings
+class VodaxaWarning(UserWarning):
+    """Something worth knowing that did not stop the work; filter a kind with ``warnings.simplefilter``."""
+
+
+class PartialResultWarning(VodaxaWarning):
+    """Part of what was asked for is not in the answer (ObsIDs not in the selection, missions that found nothing
+    or failed, a calibration cascade ESO calls incomplete); the message says which."""
+
+
+class FallbackWarning(VodaxaWarning):
+    """A service failed and another source answered instead (the message and ``Mission.answered_by`` say which)."""
+
+
+class AdjustedInputWarning(VodaxaWarning):
+    """An input was read differently from how it was written (corners swapped, characters escaped, a saved
+    state replayed with a newer spec); the message says how."""
+
+
+class RegistryWarning(VodaxaWarning):
+    """A VO registry record is duplicated, contradicts another or is unusable; the message says which is kept."""

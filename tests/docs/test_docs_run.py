@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import json
+import logging
 import os
 import re
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,6 +103,16 @@ def sandbox(tmp_path_factory):
         yield sb, path, guard, ciao
 
 
+@contextlib.contextmanager
+def _level_kept(logger: logging.Logger) -> Iterator[None]:
+    """The logger's level as it was, whatever the block sets (setLevel also clears the level caches)."""
+    before = logger.level
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
+
+
 def run_python(block: Block, namespace: dict) -> None:
     """Run a Python block in the page's namespace (top-level ``await`` as in Jupyter is not allowed: scripts
     cannot run it)."""
@@ -143,7 +156,8 @@ def test_every_block_of_the_page_runs(page, sandbox, tmp_path, monkeypatch):
     monkeypatch.setattr(archives, "_REGISTRY", dict(archives.by_name()))
     monkeypatch.setattr(specs, "_REGISTRY", dict(specs._REGISTRY))
     ran = 0
-    with endpoints.override(sb.endpoints):
+    logger = logging.getLogger("vodaxa")  # a page may turn vodaxa's logging up (index.md): for that page only
+    with endpoints.override(sb.endpoints), _level_kept(logger):
         for block in blocks(page):
             if block.skip:
                 continue

@@ -38,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vodaxa", description="Archive data through Virtual Observatory protocols.")
     parser.add_argument("--version", action="version", version=f"vodaxa {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("-v", "--verbose", action="count", default=0,
+                          help="say more: -v what vodaxa does (the 'vodaxa' logger at INFO), -vv everything (DEBUG)")
+    loudness.add_argument("-q", "--quiet", action="store_true", help="say only errors (no warnings)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo.add_commands(sub)
     data.add_commands(sub)
@@ -65,24 +69,37 @@ def _one_line(message: Warning | str, category: type[Warning], *args: object, **
 
 
 class _OneLine(logging.Formatter):
-    """vodaxa's log warnings (a retry, a slow answer) as the CLI prints warnings: ``vodaxa: warning: <text>``."""
+    """vodaxa's log records (a retry, a slow answer; with -v what it does) as the CLI prints warnings:
+    ``vodaxa: warning: <text>``, ``vodaxa: info: <text>``."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return "vodaxa: warning: " + visible(" ".join(record.getMessage().split()))
+        return f"vodaxa: {record.levelname.lower()}: " + visible(" ".join(record.getMessage().split()))
+
+
+def _level(args: argparse.Namespace) -> int:
+    """The 'vodaxa' logger's level for -q, nothing, -v and -vv."""
+    if args.quiet:
+        return logging.ERROR
+    return {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: run the command; errors become one line on stderr and a non-zero exit code."""
     args = build_parser().parse_args(argv)
     logger, handler = logging.getLogger("vodaxa"), logging.StreamHandler(sys.stderr)
-    handler.setLevel(logging.WARNING)
+    level, before = _level(args), logger.level
+    handler.setLevel(level)
     handler.setFormatter(_OneLine())
     if not args.debug:
         logger.addHandler(handler)
+    if level < logging.WARNING:
+        logger.setLevel(level)
     try:
         with warnings.catch_warnings():
             if not args.debug:  # a warning is one line for the reader, not Python's source line and location
                 warnings.showwarning = _one_line
+            if args.quiet:
+                warnings.simplefilter("ignore")
             return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("vodaxa: interrupted; run the same command again to resume", file=sys.stderr)
@@ -100,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         logger.removeHandler(handler)
+        logger.setLevel(before)
 
 
 if __name__ == "__main__":  # pragma: no cover

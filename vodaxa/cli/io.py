@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import InputError
+from ..errors import AdjustedInputWarning, InputError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -308,7 +308,8 @@ def _votable_ready(frame: pd.DataFrame) -> pd.DataFrame:
                 import warnings
 
                 warnings.warn(f"column {name!r} holds control characters XML cannot carry; the VOTable shows them "
-                              "escaped (\\x1b, ...): CSV and JSON keep them as sent", stacklevel=3)  # fmt: skip
+                              "escaped (\\x1b, ...): CSV and JSON keep them as sent",
+                              AdjustedInputWarning, stacklevel=3)  # fmt: skip
                 out[name] = out[name].map(lambda v: _NOT_XML.sub(lambda m: m.group().encode("unicode_escape")
                                                                  .decode("ascii"), v))  # fmt: skip
     return out

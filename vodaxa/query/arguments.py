@@ -15,7 +15,7 @@ import pandas as pd
 from astropy.coordinates import FK5, SkyCoord
 from astropy.time import Time
 
-from ..errors import InputError, VodaxaError
+from ..errors import AdjustedInputWarning, InputError, VodaxaError
 from ..specs.registry import TAXONOMY, MissionSpec
 from .filters import Positions, PositionsAtTime, RectRegion, TargetType, TimeWindow, freeze_distance
 
@@ -133,7 +133,8 @@ def rect_region(spec: MissionSpec, lower_left: Any, upper_right: Any) -> RectReg
     if dec0 > dec1:
         raise VodaxaError(f"lower_left Dec ({dec0}) is above upper_right Dec ({dec1})")
     if ra0 > ra1 and ra0 - ra1 < 180.0:
-        warnings.warn("RA decreases from lower_left to upper_right; the corners were swapped", stacklevel=3)
+        warnings.warn("RA decreases from lower_left to upper_right; the corners were swapped", AdjustedInputWarning,
+                      stacklevel=3)  # fmt: skip
         ra0, ra1 = ra1, ra0
     return RectRegion((ra0, dec0), (ra1, dec1))
 

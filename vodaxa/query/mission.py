@@ -26,7 +26,15 @@ from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
 from .. import specs as registry
-from ..errors import NoObservationsError, QueryError, ServiceError, VodaxaError
+from ..errors import (
+    AdjustedInputWarning,
+    FallbackWarning,
+    NoObservationsError,
+    PartialResultWarning,
+    QueryError,
+    ServiceError,
+    VodaxaError,
+)
 from ..specs.registry import MissionSpec, clean_text
 from . import arguments, columns, compile_adql, compile_pandas, source, state
 from .arguments import MAX_SEARCH_DISTANCE
@@ -183,7 +191,7 @@ class Mission:
             warnings.warn(
                 f"{self.name}: {len(missing)} of the {len(set(ids))} ObsIDs asked for are not in the selection "
                 f"(unknown to the archive, or removed by the mission's cuts or instrument choice): {_listed(missing)}",
-                stacklevel=2,
+                category=PartialResultWarning, stacklevel=2,
             )
 
     def filter_on_rect_region(self, lower_left: Any, upper_right: Any) -> None:
@@ -307,7 +315,7 @@ class Mission:
             warnings.warn(
                 f"{self.name}: {self._source.archive} failed ({err}); using {spare.archive} instead (its rows say "
                 f"mission '{spare.name}'; Mission.answered_by and save() record it)",
-                stacklevel=4,
+                category=FallbackWarning, stacklevel=4,
             )
             self._source, self._runner, self._all = spare, None, None
             compiled = build(self._scope())
@@ -344,7 +352,7 @@ class Mission:
             warnings.warn(
                 f"{path} was saved with spec version {saved.get('spec_version')}, "
                 f"now {mission.spec.version}; the replay may differ",
-                stacklevel=2,
+                category=AdjustedInputWarning, stacklevel=2,
             )
         answered = saved.get("answered_by", saved["mission"])
         if answered != saved["mission"]:

@@ -19,7 +19,7 @@ from pyvo.registry import regtap, rtcons
 
 from .. import net
 from ..config import DEFAULT_ENDPOINTS, REGISTRY_ORIGIN, endpoints
-from ..errors import InputError, QueryError, ServiceError
+from ..errors import InputError, QueryError, RegistryWarning, ServiceError
 from ..specs import registry
 
 __all__ = ["Discovered", "discover", "endpoints_from_registry", "pyvo_registry", "registry_url", "use_registry"]
@@ -62,7 +62,7 @@ def _records(ivoids: list[str], url: str) -> dict[str, regtap.RegistryResource]:
         key = record.ivoid.lower()
         if key in out:
             warnings.warn(f"the registry {url} lists {record.ivoid} more than once; the first record is used",
-                          stacklevel=3)  # fmt: skip
+                          category=RegistryWarning, stacklevel=3)  # fmt: skip
             continue
         out[key] = record
     return out
@@ -78,7 +78,8 @@ def _access_url(record: regtap.RegistryResource, standard: str) -> str | None:
             parts = urlsplit(url)
             if parts.scheme in ("http", "https") and parts.netloc:
                 return url
-            warnings.warn(f"the registry lists {record.ivoid} at {url!r}, not an http(s) URL; ignored", stacklevel=3)
+            warnings.warn(f"the registry lists {record.ivoid} at {url!r}, not an http(s) URL; ignored", RegistryWarning,
+                          stacklevel=3)  # fmt: skip
     return None
 
 
@@ -137,7 +138,7 @@ def endpoints_from_registry(missions: str | Iterable[str] | None = None, *, url:
                     warnings.warn(
                         f"the registry gives {spec.archive}.{service} as {known} and, for {name}, as {value}; "
                         "vodaxa has one such endpoint, so the first is kept",
-                        stacklevel=3,
+                        category=RegistryWarning, stacklevel=3,
                     )
                     continue
                 layer[spec.archive][service] = value

@@ -14,7 +14,7 @@ import pandas as pd
 from astropy.coordinates import SkyCoord
 
 from .. import specs as registry
-from ..errors import InputError, NoObservationsError, VodaxaError
+from ..errors import InputError, NoObservationsError, PartialResultWarning, VodaxaError
 from . import scs
 from .arguments import degrees, utc
 from .conditions import parse_where
@@ -153,9 +153,10 @@ def search(
             except (KeyError, ValueError, TypeError) as err:  # an answer in a shape vodaxa cannot read: this
                 errors[name] = f"the archive's answer could not be read ({type(err).__name__}: {err})"  # mission only
     if empty:
-        warnings.warn(f"no observations found by: {', '.join(empty)}", stacklevel=2)
+        warnings.warn(f"no observations found by: {', '.join(empty)}", PartialResultWarning, stacklevel=2)
     if errors:
-        warnings.warn("missions that failed: " + "; ".join(f"{k}: {v}" for k, v in errors.items()), stacklevel=2)
+        failed = "; ".join(f"{k}: {v}" for k, v in errors.items())
+        warnings.warn(f"missions that failed: {failed}", PartialResultWarning, stacklevel=2)
     result = pd.concat(frames, ignore_index=True, sort=False) if frames else empty_observations()
     result.attrs["no_observations"] = empty
     result.attrs["errors"] = errors

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pandas as pd
 
 from ...config import endpoints
-from ...errors import InputError, ResolveError, ServiceError
+from ...errors import InputError, PartialResultWarning, ResolveError, ServiceError
 from ...manifest import Manifest, unavailable_row
 from ...net import HttpClient
 from ...resolvers.datalink import DataLinkEngine, LinkRow, parse_links
@@ -146,7 +146,7 @@ async def _cascades(
         cascade = parse_cascade(this.description if this else None)
         summaries[dp_id] = cascade
         for message in cascade.warnings(mode):
-            warnings.warn(f"{dp_id}: {message}", stacklevel=4)
+            warnings.warn(f"{dp_id}: {message}", PartialResultWarning, stacklevel=4)
         for row in rows:
             record = _cascade_record(spec, dp_id, row, mode)
             if record:
