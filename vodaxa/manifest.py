@@ -339,6 +339,20 @@ class Manifest:
             raise ResolveError("not a vodaxa manifest ('columns' must be a list of column names)")
         return cls(pd.DataFrame(rows, columns=columns))
 
+    def to_table(self, *, votable: bool = False) -> Any:
+        """The manifest as an astropy Table (sizes in bytes, UCDs on URLs and paths; see
+        :func:`vodaxa.tables.to_table`); :meth:`from_table` reads it back."""
+        from .tables import to_table
+
+        return to_table(self.frame, votable=votable)
+
+    @classmethod
+    def from_table(cls, table: Any) -> Manifest:
+        """A manifest from an astropy Table made by :meth:`to_table` (or read from its VOTable)."""
+        from .tables import from_table
+
+        return cls(from_table(table))
+
     def to_parquet(self, path: str | Path) -> Path:
         """Write Parquet (pyarrow); :meth:`from_parquet` reads it back exactly."""
         target = Path(path)

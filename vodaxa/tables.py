@@ -1,0 +1,142 @@
+"""Observation tables and manifests as astropy Tables, and back, without loss: times as ``Time`` (UTC),
+durations and angles as Quantities, identifiers as text, and the VO's UCDs on the columns it defines, so a
+table goes on to astropy, pyvo and VOTable files as astronomers expect; pandas stays vodaxa's working form."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from astropy.table import Table
+
+__all__ = ["UCDS", "UNITS", "from_table", "to_table"]
+
+#: The VO's words (UCD1+) for the observation table's own columns.
+UCDS: Mapping[str, str] = {
+    "mission": "meta.id;instr.obsty", "obs_id": "meta.id;meta.main", "ra": "pos.eq.ra;meta.main",
+    "dec": "pos.eq.dec;meta.main", "start": "time.start;obs.exposure", "end": "time.end;obs.exposure",
+    "duration": "time.duration;obs.exposure", "separation": "pos.angDistance", "instrument": "meta.id;instr",
+    "proprietary_end": "time.release", "science_usable": "meta.code.qual", "proprietary_usable": "meta.code",
+    "target_category": "meta.code.class;src", "url": "meta.ref.url", "local_path": "meta.file",
+    "size": "phys.size;meta.file", "checksum": "meta.checksum", "content_type": "meta.code.mime",
+    "semantics": "meta.code",
+}  # fmt: skip
+#: Units of the observation table's own numeric columns (durations are seconds).
+UNITS: Mapping[str, str] = {"ra": "deg", "dec": "deg", "separation": "deg", "duration": "s", "size": "byte"}
+
+
+def to_table(frame: pd.DataFrame, *, votable: bool = False) -> Table:
+    """``frame`` (an observation table, a search result or a manifest's rows) as an astropy Table.
+
+    Times become ``astropy.time.Time`` in UTC (masked where unknown), durations seconds and angles degrees as
+    Quantities, text stays text (``"0057"`` is not 57); ``frame.attrs`` go to ``meta``.  With ``votable`` the
+    times are ISO 8601 text marked ``xtype="timestamp"``, which a VOTable can hold (``Time`` it cannot).
+    :func:`from_table` gives the same frame back from either.
+    """
+    import numpy as np
+    import pandas as pd
+    from astropy import units as u
+    from astropy.table import MaskedColumn, Table
+    from astropy.time import Time
+
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"to_table takes a pandas DataFrame (an observation table or manifest), not "
+                         f"{type(frame).__name__}")  # fmt: skip
+    table = Table(meta={"vodaxa": dict(frame.attrs)} if frame.attrs else {})
+    for name in frame.columns:
+        column, key = frame[name], str(name)
+        if pd.api.types.is_datetime64_any_dtype(column):
+            known = column.notna().to_numpy()
+            utc = column.dt.tz_convert("UTC").dt.tz_localize(None) if column.dt.tz is not None else column
+            stamps = utc.fillna(pd.Timestamp("2000-01-01")).to_numpy(dtype="datetime64[ns]")
+            values = Time(stamps, format="datetime64", scale="utc")
+            if votable:  # ISO text to the nanosecond, as pandas holds it
+                iso = [t.isoformat() if ok else "" for t, ok in zip(utc, known)]
+                table[key] = MaskedColumn(np.array(iso, dtype=str), mask=~known)
+            else:
+                if not known.all():
+                    values[~known] = np.ma.masked
+                table[key] = values
+        elif pd.api.types.is_timedelta64_dtype(column):
+            seconds = column.dt.total_seconds().to_numpy(dtype=float)
+            table[key] = MaskedColumn(seconds, mask=np.isnan(seconds), unit=u.s)
+        elif column.dtype == object and column.notna().any() and all(
+            isinstance(v, (bool, np.bool_)) for v in column[column.notna()]
+        ):  # flags some rows lack (True, False or unknown)
+            table[key] = MaskedColumn(column.fillna(False).astype(bool).to_numpy(), mask=column.isna().to_numpy())
+        elif pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+            data = column.to_numpy()
+            mask = column.isna().to_numpy()
+            table[key] = MaskedColumn(data, mask=mask, unit=UNITS.get(key)) if mask.any() else data
+            if key in UNITS and not mask.any():
+                table[key].unit = UNITS[key]
+        else:
+            cells = [None if v is None or (isinstance(v, float) and v != v) else str(v) for v in column]
+            mask = np.array([c is None for c in cells], dtype=bool)
+            table[key] = MaskedColumn(np.array([c or "" for c in cells], dtype=object).astype(str), mask=mask)
+        meta = {"ucd": UCDS[key]} if key in UCDS else {}
+        if votable and pd.api.types.is_datetime64_any_dtype(column):
+            meta["xtype"] = "timestamp"
+        if meta:
+            table[key].info.meta = meta
+    return table
+
+
+def from_table(table: Any) -> pd.DataFrame:
+    """An astropy Table (or a pyvo result, which has ``to_table``) as vodaxa's pandas frame: the observation
+    table's own columns typed as vodaxa types them (text IDs, UTC times, durations), Quantities in the
+    units above, masked cells missing; ``meta['vodaxa']`` back to ``attrs``."""
+    import numpy as np
+    import pandas as pd
+    from astropy import units as u
+    from astropy.time import Time
+
+    from .specs.registry import OBS_TYPES
+
+    if hasattr(table, "to_table") and not hasattr(table, "colnames"):
+        table = table.to_table()
+    if not hasattr(table, "colnames"):
+        raise InputError(f"from_table takes an astropy Table or a pyvo result, not {type(table).__name__}")
+    columns: dict[str, Any] = {}
+    for name in table.colnames:
+        column = table[name]
+        if isinstance(column, Time):
+            masked = getattr(column, "masked", False)
+            mask = np.asarray(column.mask, dtype=bool) if masked else np.zeros(len(column), bool)
+            utc = column.utc
+            if mask.any():
+                utc = utc.copy()
+                utc[mask] = Time("2000-01-01", scale="utc")
+            stamps = pd.to_datetime(np.asarray(utc.datetime64, dtype="datetime64[ns]"), utc=True)
+            columns[name] = pd.Series(stamps).where(~mask).astype("datetime64[ns, UTC]")
+            continue
+        mask = np.ma.getmaskarray(column) if hasattr(column, "mask") else np.zeros(len(column), bool)
+        unit = getattr(column, "unit", None)
+        data = np.asarray(np.ma.getdata(column))
+        if unit is not None and name in UNITS:
+            data = u.Quantity(data, unit).to_value(u.Unit(UNITS[name]))
+        if data.dtype.kind in "US":  # an empty cell is a missing one, as every vodaxa reader has it (VOTable cannot
+            series = pd.Series([None if m or not str(v) else str(v) for v, m in zip(data, mask)], dtype=object)  # tell)
+        elif data.dtype.kind == "O":
+            series = pd.Series([None if m else v for v, m in zip(data, mask)], dtype=object)
+        elif mask.any() and data.dtype.kind == "b":  # flags some rows lack: True, False or None
+            series = pd.Series([None if m else bool(v) for v, m in zip(data, mask)], dtype=object)
+        else:
+            series = pd.Series(data)
+            if mask.any():
+                series = series.astype(float).where(~mask)
+        columns[name] = series
+    frame = pd.DataFrame(columns)
+    for name, kind in OBS_TYPES.items():  # durations come back as seconds, and times from a VOTable as text
+        if kind == "duration" and name in frame and not pd.api.types.is_timedelta64_dtype(frame[name]):
+            frame[name] = pd.to_timedelta(pd.to_numeric(frame[name], errors="coerce"), unit="s")
+        elif kind == "time" and name in frame and not pd.api.types.is_datetime64_any_dtype(frame[name]):
+            text = frame[name].map(lambda v: None if v is None or v == "" else v)
+            stamps = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
+            frame[name] = stamps.astype("datetime64[ns, UTC]")
+    frame.attrs.update(dict(table.meta.get("vodaxa", {})))
+    return frame
