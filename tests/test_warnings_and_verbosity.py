@@ -74,6 +74,10 @@ def test_quiet_hides_warnings_and_verbose_shows_what_vodaxa_does(monkeypatch, ca
         return table()
 
     monkeypatch.setattr(registry, "missions_table", noisy)
+    logger = logging.getLogger("vodaxa")
+    monkeypatch.setattr(logger, "level", logging.NOTSET)  # as in a fresh process, whatever tests ran before
+    monkeypatch.setattr(logger, "disabled", False)
+    logger.manager._clear_cache()
     said = {}
     for flags in ([], ["-q"], ["-v"], ["-vv"]):
         assert main([*flags, "missions"]) == 0
@@ -82,7 +86,7 @@ def test_quiet_hides_warnings_and_verbose_shows_what_vodaxa_does(monkeypatch, ca
     assert said["-q"] == []
     assert said["-v"] == [*said[""], "vodaxa: info: asked the registry"]
     assert said["-vv"] == [*said["-v"], "vodaxa: debug: the ADQL"]
-    assert logging.getLogger("vodaxa").level == logging.NOTSET  # restored after each command
+    assert logger.level == logging.NOTSET  # restored after each command
 
 
 def test_verbose_log_lines_are_one_line_each(vodaxa_sandbox, capsys):
