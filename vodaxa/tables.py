@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .errors import InputError
+from .quiet import quiet
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,12 +53,13 @@ def to_table(frame: pd.DataFrame, *, votable: bool = False) -> Table:
         if pd.api.types.is_datetime64_any_dtype(column):
             known = column.notna().to_numpy()
             utc = column.dt.tz_convert("UTC").dt.tz_localize(None) if column.dt.tz is not None else column
-            stamps = utc.fillna(pd.Timestamp("2000-01-01")).to_numpy(dtype="datetime64[ns]")
-            values = Time(stamps, format="datetime64", scale="utc")
             if votable:  # ISO text to the nanosecond, as pandas holds it
                 iso = [t.isoformat() if ok else "" for t, ok in zip(utc, known)]
                 table[key] = MaskedColumn(np.array(iso, dtype=str), mask=~known)
             else:
+                stamps = utc.fillna(pd.Timestamp("2000-01-01")).to_numpy(dtype="datetime64[ns]")
+                with quiet():  # ERFA's "dubious year" for dates past its leap-second table (proprietary ends)
+                    values = Time(stamps, format="datetime64", scale="utc")
                 if not known.all():
                     values[~known] = np.ma.masked
                 table[key] = values
@@ -111,7 +113,8 @@ def from_table(table: Any) -> pd.DataFrame:
             if mask.any():
                 utc = utc.copy()
                 utc[mask] = Time("2000-01-01", scale="utc")
-            stamps = pd.to_datetime(np.asarray(utc.datetime64, dtype="datetime64[ns]"), utc=True)
+            with quiet():
+                stamps = pd.to_datetime(np.asarray(utc.datetime64, dtype="datetime64[ns]"), utc=True)
             columns[name] = pd.Series(stamps).where(~mask).astype("datetime64[ns, UTC]")
             continue
         mask = np.ma.getmaskarray(column) if hasattr(column, "mask") else np.zeros(len(column), bool)

@@ -100,3 +100,22 @@ def test_what_is_not_a_table_is_refused():
         to_table([1, 2])
     with pytest.raises(InputError, match="from_table takes an astropy Table"):
         from_table({"a": 1})
+
+
+def test_the_command_lines_votables_carry_units_ucds_and_timestamps(result, tmp_path):
+    import warnings
+
+    from astropy.io.votable import parse_single_table
+
+    from vodaxa.cli.io import read_observations, write_table
+
+    path = tmp_path / "obs.xml"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ERFA "dubious year" for proprietary ends past its table
+        write_table(result, "votable", path)
+    fields = {f.name: f for f in parse_single_table(str(path)).fields}
+    assert fields["ra"].ucd == "pos.eq.ra;meta.main" and str(fields["ra"].unit) == "deg"
+    assert fields["duration"].ucd == "time.duration;obs.exposure" and str(fields["duration"].unit) == "s"
+    assert fields["start"].xtype == "timestamp" and fields["obs_id"].datatype in ("char", "unicodeChar")
+    back = read_observations(path)
+    assert _canonical(back[list(result.columns)]) == _canonical(result)

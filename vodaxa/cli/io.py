@@ -240,13 +240,14 @@ def write_table(frame: pd.DataFrame, fmt: str, path: Path | None = None, columns
 
         _emit(json.dumps(_records(frame), indent=1, ensure_ascii=False) + "\n", path)
     elif fmt == "votable":
-        from astropy.table import Table
 
         from ..compat import safe_votable_writer
 
         safe_votable_writer()
 
-        table = Table.from_pandas(_votable_ready(frame))
+        from ..tables import to_table
+
+        table = to_table(_xml_safe(frame), votable=True)  # units and UCDs on the VO's columns, times as ISO text
         if path is None:
             buffer = io.BytesIO()
             table.write(buffer, format="votable")
@@ -291,27 +292,24 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return [dict(zip(columns, (cell(v) for v in row))) for row in frame.itertuples(index=False, name=None)]
 
 
-def _votable_ready(frame: pd.DataFrame) -> pd.DataFrame:
-    """Columns VOTable can hold: durations in seconds, times as ISO text, objects as text."""
+def _xml_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the characters XML cannot hold, even escaped, shown escaped in its text columns (warned)."""
     import pandas as pd
 
     out = frame.copy()
     for name in out.columns:
         column = out[name]
-        if pd.api.types.is_timedelta64_dtype(column):
-            out[name] = column.dt.total_seconds()
-        elif pd.api.types.is_datetime64_any_dtype(column):
-            out[name] = column.map(lambda v: "" if pd.isna(v) else v.isoformat())
-        elif not pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-            out[name] = column.map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v))
-            if out[name].map(lambda v: bool(_NOT_XML.search(v))).any():  # XML 1.0 cannot hold them at all
-                import warnings
+        if column.dtype != object and not pd.api.types.is_string_dtype(column):
+            continue
+        text = column.map(lambda v: isinstance(v, str) and bool(_NOT_XML.search(v)))
+        if text.any():  # XML 1.0 cannot hold them at all
+            import warnings
 
-                warnings.warn(f"column {name!r} holds control characters XML cannot carry; the VOTable shows them "
-                              "escaped (\\x1b, ...): CSV and JSON keep them as sent",
-                              AdjustedInputWarning, stacklevel=3)  # fmt: skip
-                out[name] = out[name].map(lambda v: _NOT_XML.sub(lambda m: m.group().encode("unicode_escape")
-                                                                 .decode("ascii"), v))  # fmt: skip
+            warnings.warn(f"column {name!r} holds control characters XML cannot carry; the VOTable shows them "
+                          "escaped (\\x1b, ...): CSV and JSON keep them as sent",
+                          AdjustedInputWarning, stacklevel=3)  # fmt: skip
+            out[name] = column.map(lambda v: _NOT_XML.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"),
+                                                          v) if isinstance(v, str) else v)  # fmt: skip
     return out
 
 
