@@ -33,12 +33,19 @@ REGISTRY_ORIGIN = "registry"
 
 class _Defaults(Mapping[str, Mapping[str, str]]):
     """The real services, ``{archive: {service: url}}``, as each archive's folder declares them
-    (``vodaxa/archives/<name>/``; facts: reference/vo-clients.md and daxa.md).  Read on first use."""
+    (``vodaxa/archives/<name>/``; facts: reference/vo-clients.md and daxa.md).  Read on first use and again only
+    when an archive is registered (every endpoint lookup passes here)."""
+
+    def __init__(self) -> None:
+        self._cached: tuple[tuple[int, int], dict[str, Mapping[str, str]]] | None = None
 
     def _table(self) -> dict[str, Mapping[str, str]]:
         from . import archives
 
-        return {a.name: a.endpoints for a in archives.archives()}
+        generation, cached = archives.generation(), self._cached
+        if cached is None or cached[0] != generation:
+            cached = self._cached = (generation, {a.name: a.endpoints for a in archives.archives()})
+        return cached[1]
 
     def __getitem__(self, archive: str) -> Mapping[str, str]:
         return self._table()[archive]

@@ -102,6 +102,7 @@ _REGISTRY: dict[str, Archive] = {}
 _LOCK = threading.RLock()
 _loaded = False
 _TERMS: tuple[Callable[..., Any], ...] | None = None  # the archives' DataLink term readers, found on first use
+_GENERATION = 0  # bumped by every register(), so what is derived from the registry knows when to derive again
 
 
 def register(archive: Archive, *, replace: bool = False) -> Archive:
@@ -116,8 +117,16 @@ def register(archive: Archive, *, replace: bool = False) -> Archive:
 
 
 def _forget_terms() -> None:
-    global _TERMS
+    global _TERMS, _GENERATION
     _TERMS = None
+    _GENERATION += 1
+
+
+def generation() -> tuple[int, int]:
+    """A token that changes whenever an archive is registered or the registry replaced (tests swap it), for
+    caches of what the registry says."""
+    load()
+    return id(_REGISTRY), _GENERATION
 
 
 def load() -> None:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ...errors import InputError
 from ...manifest import Manifest, path_component
+from ...resolvers.datalink import _split_id
 from ...resolvers.generic import resolve_vo
 from ...resolvers.request import ResolveRequest
 
@@ -71,7 +72,5 @@ def folder(obs_id: str) -> str:
 
 def _last_id(url: str) -> str:
     """The ``ID`` parameter of a DataLink URL, else the URL."""
-    from urllib.parse import parse_qsl, urlsplit
-
-    ids = [v for k, v in parse_qsl(urlsplit(url).query) if k.upper() == "ID"]
-    return ids[0] if len(ids) == 1 else url
+    split = _split_id(url)
+    return split[1] if split else url
