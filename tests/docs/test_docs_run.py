@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 RUNS = {"python": "python", "py": "python", "sh": "shell", "bash": "shell", "shell": "shell"}
 SHOWN = {"text", "json", "toml", "ini", "xml", "csv", "yaml", "adql", "sql"}  # fences that are data, not run
+DIRECTIVES = {"{eval-rst}", "{toctree}"}  # MyST directives for Sphinx (the API reference, the table of contents)
 SKIP = re.compile(r"<!--\s*docs:\s*skip:\s*(?P<why>\S.*?)\s*-->\s*$", re.S)
 MAX_SKIPPED = 3  # real-archive-only and install blocks: kept to a minimum
 
@@ -65,7 +66,7 @@ def blocks(page: Path) -> list[Block]:
         if token.type == "fence":
             language = (token.info.split() or [""])[0].lower()
             kind = RUNS.get(language)
-            if kind is None and language not in SHOWN:
+            if kind is None and language not in SHOWN | DIRECTIVES:
                 raise Unrunnable(f"{page.name}:{(token.map or [0])[0] + 1}: fence language {language!r} is neither "
                                  f"run ({', '.join(RUNS)}) nor data ({', '.join(sorted(SHOWN))})")  # fmt: skip
             marker = previous.content.strip() if previous is not None and previous.type == "html_block" else ""

@@ -1,0 +1,55 @@
+"""Type aliases for what vodaxa's public functions accept, so signatures say more than ``Any``.
+
+Modelled on ``numpy.typing``: import them to annotate your own code, e.g.
+``def plan(source: vodaxa.typing.ObservationSource) -> None``.  Each alias is a union of the types the
+function behind it reads; anything else is refused at run time with an :class:`~vodaxa.errors.InputError`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING, TypeAlias
+
+if TYPE_CHECKING:  # the heavy libraries load only when a type checker (or a caller) needs them
+    import numpy as np
+    import pandas as pd
+    from astropy.coordinates import SkyCoord
+    from astropy.table import Table
+    from astropy.time import Time
+    from astropy.units import Quantity
+    from pyvo.dal import DALResults
+
+    from .manifest import Manifest
+    from .query.mission import Mission
+
+__all__ = [
+    "AngleLike", "DistanceLike", "ManifestSource", "ObservationSource", "ObservationTable", "PathLike",
+    "PositionsLike", "TimeLike",
+]  # fmt: skip
+
+#: A table of observations: vodaxa's DataFrame (``mission`` and ``obs_id`` columns, as ``vodaxa.search`` gives),
+#: the same as an astropy Table (``vodaxa.tables.to_table``), or a pyvo result carrying those columns.
+ObservationTable: TypeAlias = "pd.DataFrame | Table | DALResults"
+
+#: Anything observations can be read from: a Mission (its filtered observations) or an observation table.
+ObservationSource: TypeAlias = "Mission | ObservationTable"
+
+#: An angle: degrees as a number, or an astropy Quantity with angular units.
+AngleLike: TypeAlias = "float | Quantity"
+
+#: A search distance: one angle, one per position, or one per instrument (``{"FPMA": 0.1}``).
+DistanceLike: TypeAlias = "AngleLike | Sequence[AngleLike] | Mapping[str, AngleLike] | np.ndarray"
+
+#: Sky positions: a SkyCoord, an object name Sesame resolves, a list of names, or ``[ra, dec]`` pairs in degrees.
+PositionsLike: TypeAlias = "SkyCoord | str | Sequence[str] | Sequence[Sequence[float]] | np.ndarray"
+
+#: A time: an astropy Time, a datetime or date (naive means UTC), an ISO 8601 string, or a pandas Timestamp.
+TimeLike: TypeAlias = "Time | datetime | date | str | pd.Timestamp | np.datetime64"
+
+#: What can be downloaded: a Manifest, its ``files`` frame (or a selection of it), or a list of URLs.
+ManifestSource: TypeAlias = "Manifest | pd.DataFrame | Sequence[str]"
+
+#: A file system path.
+PathLike: TypeAlias = "str | os.PathLike[str]"
