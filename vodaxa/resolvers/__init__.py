@@ -82,6 +82,7 @@ async def resolve_async(
     """:func:`resolve` for asyncio callers."""
     limit = _budget(budget)
     _check_instruments(instruments)
+    source = _observation_frame(source)
     work = _resolve(source, products, instruments, filetypes, exclude, calibrations, mirror, semantics, http_config)
     if limit is None:
         return await work
@@ -239,3 +240,19 @@ async def _resolve_mission(request: ResolveRequest) -> Manifest:
         raise ResolveError(f"{spec.name}: the resolver of archive '{archive.name}' returned "
                            f"{type(manifest).__name__}, not a vodaxa.Manifest")  # fmt: skip
     return manifest
+
+
+def _observation_frame(source: object) -> object:
+    """An astropy Table or pyvo result of observations (``mission`` and ``obs_id`` columns, as ``vodaxa.search``
+    gives and ``vodaxa.tables.to_table`` writes) as the observation frame; any other source unchanged, so a VO
+    result with DataLink still resolves through DataLink."""
+    if isinstance(source, pd.DataFrame):
+        return source
+    columns = getattr(source, "colnames", None)
+    if columns is None and hasattr(source, "fieldnames") and hasattr(source, "to_table"):
+        columns = list(source.fieldnames)  # a pyvo result
+    if columns is None or not {"mission", "obs_id"} <= set(columns):
+        return source
+    from ..tables import from_table
+
+    return from_table(source)
