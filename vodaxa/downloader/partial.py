@@ -13,7 +13,7 @@ import stat
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from ..errors import DownloadError
 
@@ -89,7 +89,7 @@ def open_part_fd(path: Path, mode: str = "r+b") -> int:
         raise
 
 
-def open_part(path: Path, mode: str) -> BinaryIO:
+def open_part(path: Path, mode: str) -> IO[bytes]:
     """:func:`open_part_fd` as a file object (``wb``, ``ab`` or ``r+b``)."""
     return os.fdopen(open_part_fd(path, mode), mode)
 
