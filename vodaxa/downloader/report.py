@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -39,7 +38,7 @@ class FileResult:
     status: str
     bytes: int = 0  # bytes received over the network for this file in this call
     reason: str = ""
-    row: dict[str, Any] = field(default_factory=dict, repr=False)  # the manifest row, for retry()
+    row: dict[str, object] = field(default_factory=dict, repr=False)  # the manifest row, for retry()
 
     def __post_init__(self) -> None:
         if self.reason:  # a reason may quote a library's message holding the URL it was sent to
