@@ -487,7 +487,7 @@ def _complete(task: FileTask, decompress: bool | str) -> Path | None:
     unpacked = decompressed_name(task.path)
     # unpacked by an earlier run: done, whatever this run's options (a plain rerun must not fetch it again)
     ours = unpacked is not None and (unpacks(task.path, decompress) or verified.recorded(unpacked, task.url))
-    if ours and unpacked.exists() and not task.path.exists():  # type: ignore[union-attr]
+    if ours and unpacked is not None and unpacked.exists() and not task.path.exists():
         return unpacked
     return task.path if task.path.exists() and is_complete(task) else None
 

@@ -20,7 +20,7 @@ from ..errors import DownloadError
 try:
     import fcntl as _fcntl
 except ImportError:  # pragma: no cover - not on POSIX
-    _fcntl = None  # type: ignore[assignment]
+    _fcntl = None  # type: ignore[assignment]  # the module is absent: None says so to the code below
 
 __all__ = [
     "CONTENT_RANGE", "open_part", "open_part_fd", "part_path", "state_path", "validator", "write_private",

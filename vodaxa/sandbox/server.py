@@ -175,7 +175,7 @@ class Sandbox:
             self._runners.append(runner)  # before its site starts: cleaned up even when that fails
             site = web.TCPSite(runner, self.config.host, self.config.ports.get(name, 0), reuse_address=True)
             await site.start()
-            sock = site._server.sockets[0]  # type: ignore[union-attr]
+            sock = site._server.sockets[0]  # type: ignore[union-attr]  # started above: a server with sockets
             host, port = sock.getsockname()[:2]
             self.urls[name] = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
         for shape in self.archives.values():  # shapes that describe the others (the registry) learn their URLs
