@@ -56,7 +56,7 @@ DEFAULT_TEMPLATE = "{local_path}"  # resolvers already write <mission>/<obs_id>/
 
 
 def host_limits(max_per_host: int | None = None) -> dict[str, int]:
-    """Connections allowed per archive host, from the effective endpoints.
+    """Return the connections allowed per archive host, from the effective endpoints.
 
     Each archive sets a ceiling on parallel connections in its module (``max_connections``; the HTTP
     default, :attr:`vodaxa.net.HttpConfig.per_host`, when it sets none); every host of its endpoints gets it.
@@ -74,7 +74,7 @@ def host_limits(max_per_host: int | None = None) -> dict[str, int]:
 
     See Also
     --------
-    download : uses these limits unless given an ``http`` client.
+    download : Uses these limits unless given an ``http`` client.
 
     Examples
     --------
@@ -299,7 +299,7 @@ async def download_async(
 
     See Also
     --------
-    download : the same, for code that is not asyncio.
+    download : The same, for code that is not asyncio.
     """
     if decompress not in (True, False, "auto"):
         raise InputError(f"decompress={decompress!r}: use 'auto' (unpack what astropy cannot open: .Z), True (.gz "
@@ -637,8 +637,8 @@ def download(
 
     See Also
     --------
-    download_async : the coroutine, for asyncio code.
-    vodaxa.resolve : makes the manifest of an observation table.
+    download_async : The coroutine, for asyncio code.
+    vodaxa.resolve : Makes the manifest of an observation table.
 
     Examples
     --------

@@ -131,6 +131,17 @@ def execute(task: Task) -> TaskResult:
     TaskResult
         How it ended; a failure (a command's exit status, a timeout, an exception of the function, a missing
         output) is in its ``error``.
+
+    Examples
+    --------
+    >>> import os
+    >>> from vodaxa.process import Task, execute
+    >>> task = Task("demo", "one", os.path.abspath("."), outputs=(), function="os.path:isdir", kwargs={"s": "."})
+    >>> result = execute(task)
+    >>> result.ok, result.log
+    (True, 'processed/logs/demo_one.log')
+    >>> execute(Task("demo", "two", os.path.abspath("."), outputs=(), commands=(("false",),))).error
+    'false exited with status 1: '
     """
     started = time.perf_counter()
     logs = Path(task.root) / "processed" / "logs"
@@ -305,8 +316,8 @@ class Workspace:
 
     See Also
     --------
-    vodaxa.process.native.reduce : filtering, flare GTIs, images and rate maps without CIAO.
-    vodaxa.process.chandra.full_process_chandra : the CIAO chain, as DAXA runs it.
+    vodaxa.process.native.reduce : Filtering, flare GTIs, images and rate maps without CIAO.
+    vodaxa.process.chandra.full_process_chandra : The CIAO chain, as DAXA runs it.
 
     Examples
     --------
@@ -437,6 +448,22 @@ def run_step(
     -------
     ProcessReport
         The tasks that ran, and those skipped as done.
+
+    Examples
+    --------
+    A step of one task that runs a command in its private directory and moves its output home:
+
+    >>> import os
+    >>> from vodaxa.process import Task, Workspace, run_step
+    >>> os.makedirs("data", exist_ok=True)
+    >>> ws = Workspace("data")
+    >>> target = str(ws.processed("demo", "0001", "done.txt"))
+    >>> task = Task("touch", "0001", str(ws.root), (target,), commands=(("touch", "{work}/done.txt"),),
+    ...             moves=(("done.txt", target),))
+    >>> run_step(ws, "touch", {}, [task])
+    <ProcessReport ok=1 skipped=0 failed=0>
+    >>> run_step(ws, "touch", {}, [task])  # done with the same arguments, its output still there
+    <ProcessReport ok=0 skipped=1 failed=0>
     """
     todo, skipped = [], []
     for task in tasks:

@@ -83,8 +83,8 @@ class Sandbox:
 
     See Also
     --------
-    serve : a sandbox for a ``with`` block, with vodaxa's endpoints pointing at it.
-    activate : the same, until ``stop()``, for notebooks.
+    serve : A sandbox for a ``with`` block, with vodaxa's endpoints pointing at it.
+    activate : The same, until ``stop()``, for notebooks.
 
     Examples
     --------
@@ -252,7 +252,7 @@ class Sandbox:
 
     @property
     def endpoints(self) -> dict[str, dict[str, str]]:
-        """vodaxa endpoint overrides pointing at this sandbox, ``{archive: {service: url}}``.
+        """The vodaxa endpoint overrides pointing at this sandbox, ``{archive: {service: url}}``.
 
         ESO's ``tap_obs`` also answers for vodaxa's built-in ObsCore archive (``"obscore"``).  Raises
         :class:`~vodaxa.errors.SandboxError` when the sandbox is not running.
@@ -313,7 +313,7 @@ def serve(config: SandboxConfig | None = None, **options: object) -> Iterator[Sa
 
     See Also
     --------
-    activate : the same without a ``with`` block, for notebooks.
+    activate : The same without a ``with`` block, for notebooks.
 
     Examples
     --------

@@ -66,7 +66,7 @@ class SandboxConfig:
 
     See Also
     --------
-    serve, activate : run a sandbox with this config (or with its fields as keyword arguments).
+    serve, activate : Run a sandbox with this config (or with its fields as keyword arguments).
 
     Examples
     --------
