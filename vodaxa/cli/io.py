@@ -249,9 +249,9 @@ def write_table(frame: pd.DataFrame, fmt: str, path: Path | None = None, columns
 
         table = to_table(_xml_safe(frame), votable=True)  # units and UCDs on the VO's columns, times as ISO text
         if path is None:
-            buffer = io.BytesIO()
-            table.write(buffer, format="votable")
-            sys.stdout.write(buffer.getvalue().decode())
+            written = io.BytesIO()
+            table.write(written, format="votable")
+            sys.stdout.write(written.getvalue().decode())
         else:
             table.write(path, format="votable", overwrite=True)
     else:

@@ -7,8 +7,12 @@ import json
 import time
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .io import _terminal
+
+if TYPE_CHECKING:
+    from ..sandbox import SandboxConfig
 
 __all__ = ["DEFAULT_QUERY", "add_commands", "sandbox_config", "sandbox_options"]
 
@@ -48,7 +52,7 @@ def consecutive_ports(first: int) -> dict[str, int]:
     return {name: first + i for i, name in enumerate(SHAPES)}
 
 
-def sandbox_config(args: argparse.Namespace):  # -> SandboxConfig, imported lazily
+def sandbox_config(args: argparse.Namespace) -> SandboxConfig:
     """The SandboxConfig those options describe."""
     from ..sandbox import Faults, SandboxConfig
 

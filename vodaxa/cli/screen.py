@@ -15,7 +15,7 @@ import re
 import shutil
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from ..errors import InputError
 
@@ -94,7 +94,8 @@ def _cell(value: object) -> str:
 def _plain(value: object) -> str:
     import pandas as pd
 
-    if value is None or (not isinstance(value, (list, dict, tuple)) and pd.isna(value)):
+    # a cell of any type: pandas' own test of a missing scalar (None, NaN, NA, NaT)
+    if value is None or (not isinstance(value, (list, dict, tuple)) and pd.isna(cast(Any, value))):
         return ""
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d %H:%M:%S") if value.tzinfo is None else value.tz_convert("UTC").strftime(
@@ -134,7 +135,8 @@ def render(
     limit = CELL_WIDTH if cut else 10**9
     need = {c: max([cell_len(visible(str(c))), *(min(cell_len(t), limit) for t in texts[c])]) for c in chosen}
     asked = columns is not None  # columns named by the reader are all shown (cut narrower if need be)
-    shown, used = [], 0
+    shown: list[str] = []
+    used = 0
     for c in chosen:
         if not asked and not any(texts[c]):
             continue  # a default column empty in every row (Swift's instrument) says nothing

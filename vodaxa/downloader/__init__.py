@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from string import Formatter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pandas as pd
@@ -38,6 +38,9 @@ from .naming import URL_NAMED, ServerName, recorded, recorded_owner, url_name, u
 from .progress import Progress
 from .report import DownloadReport, FileResult
 
+if TYPE_CHECKING:
+    from ..typing import ManifestSource, PathLike
+
 __all__ = [
     "DEFAULT_TEMPLATE",
     "DownloadReport",
@@ -51,8 +54,35 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TEMPLATE = "{local_path}"  # resolvers already write <mission>/<obs_id>/<path>
 
+
 def host_limits(max_per_host: int | None = None) -> dict[str, int]:
-    """Connections allowed per archive host ("host:port"), from the effective endpoints."""
+    """Return the connections allowed per archive host, from the effective endpoints.
+
+    Each archive sets a ceiling on parallel connections in its module (``max_connections``; the HTTP
+    default, :attr:`vodaxa.net.HttpConfig.per_host`, when it sets none); every host of its endpoints gets it.
+
+    Parameters
+    ----------
+    max_per_host : int, optional
+        A lower limit for every host; it can only lower an archive's ceiling, never raise it.
+        By default each archive's own ceiling.
+
+    Returns
+    -------
+    dict of str to int
+        ``{"host:port": connections}`` for every host of the effective endpoints (lower case).
+
+    See Also
+    --------
+    download : Uses these limits unless given an ``http`` client.
+
+    Examples
+    --------
+    >>> from vodaxa.downloader import host_limits
+    >>> limits = host_limits(max_per_host=2)
+    >>> max(limits.values())
+    2
+    """
     limits: dict[str, int] = {}
     from .. import archives
 
@@ -73,25 +103,26 @@ def _missing(value: Any) -> bool:
         return False
 
 
-def _rows(source: Manifest | Iterable[str] | Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def _rows(source: ManifestSource | Iterable[str | Mapping[str, object]]) -> list[dict[str, Any]]:
     """Manifest rows with a URL, or rows made from plain URLs (or mappings without ``local_path``): those are
     named after the URL's last segment until the server names them (see :mod:`.naming`)."""
     if isinstance(source, Manifest):
         return [r for r in source.frame.to_dict("records") if r.get("url")]
+    items: object = source
     if isinstance(source, pd.DataFrame):  # manifest.files, or a selection of it: its rows, not its column names
         if "url" not in source.columns:
             raise InputError(f"download: the table has no 'url' column (its columns: {', '.join(map(str, source))})")
-        source = [{k: v for k, v in r.items() if not _missing(v)} for r in source.to_dict("records")]
-    if isinstance(source, (str, bytes, Mapping)) or not isinstance(source, Iterable):
+        items = [{k: v for k, v in r.items() if not _missing(v)} for r in source.to_dict("records")]
+    if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
         raise InputError(
-            f"download takes a Manifest (from vodaxa.resolve) or a list of URLs, not {type(source).__name__}"
-            + (" (a single URL: put it in a list)" if isinstance(source, str) else "")
+            f"download takes a Manifest (from vodaxa.resolve) or a list of URLs, not {type(items).__name__}"
+            + (" (a single URL: put it in a list)" if isinstance(items, str) else "")
         )
     rows = []
-    for item in source:
+    for item in items:
         if not isinstance(item, (str, Mapping)):
             raise InputError(f"download: {item!r} is not a URL (a string) or a row (a mapping with 'url')")
-        row = {"url": item} if isinstance(item, str) else dict(item)
+        row: dict[str, Any] = {"url": item} if isinstance(item, str) else dict(item)
         if isinstance(row.get("url"), str) and not row.get("local_path"):
             row.update({"local_path": url_name(row["url"]), URL_NAMED: True})
         rows.append(row)
@@ -198,8 +229,8 @@ def _beside(path: Path, url: str, taken: Mapping[Path, str]) -> Path:
 
 
 async def download_async(
-    source: Manifest | Iterable[str] | Iterable[Mapping[str, Any]],
-    dest: str | Path,
+    source: ManifestSource | Iterable[str | Mapping[str, object]],
+    dest: PathLike,
     *,
     max_per_host: int | None = None,
     max_total: int | None = None,
@@ -215,7 +246,61 @@ async def download_async(
     splits: int = 4,
     http: HttpClient | None = None,
 ) -> DownloadReport:
-    """The coroutine behind :func:`download`, for asyncio callers."""
+    """Download every file of ``source`` into ``dest``: the coroutine behind :func:`download`, for asyncio callers.
+
+    Await it in asyncio code (``asyncio.run(download_async(manifest, "data/"))``); :func:`download` runs it
+    from scripts and Jupyter alike.
+
+    Parameters
+    ----------
+    source : Manifest, pandas.DataFrame or iterable of str or mapping
+        What to download, as in :func:`download`.
+    dest : str or os.PathLike
+        The folder to download into, as in :func:`download`.
+    max_per_host : int, optional
+        Parallel connections per host, as in :func:`download`.
+    max_total : int, optional
+        Parallel connections in all, as in :func:`download`.
+    overwrite : bool, optional
+        Fetch complete files again, as in :func:`download`.
+    verify : bool or {'fits'}, optional
+        What is checked before a file is installed, as in :func:`download`.
+    retries : int, optional
+        Attempts after the first, per file, as in :func:`download`.
+    template : str, optional
+        The layout under ``dest``, as in :func:`download`.
+    decompress : bool or {'auto'}, optional
+        What is unpacked, as in :func:`download`.
+    keep_compressed : bool, optional
+        Keep a packed file beside the unpacked one, as in :func:`download`.
+    progress : bool, optional
+        Show progress bars, as in :func:`download`.
+    mirrors : mapping of str to str or sequence of str, optional
+        Sources tried before the archive, as in :func:`download`.
+    budget : float, optional
+        Seconds for the whole call, as in :func:`download`.
+    splits : int, optional
+        Byte ranges fetched at once for a large file, as in :func:`download`.
+    http : vodaxa.net.HttpClient, optional
+        The client to fetch with, as in :func:`download`.
+
+    Returns
+    -------
+    DownloadReport
+        What happened to each file: fetched, skipped, or failed with its reason.
+
+    Raises
+    ------
+    vodaxa.errors.InputError
+        When ``source``, ``dest``, ``template``, ``decompress``, ``budget``, ``retries``, ``max_per_host`` or
+        ``max_total`` cannot be used (before anything is fetched).
+    vodaxa.errors.ConfigError
+        When ``verify`` or ``splits`` is not one of their values.
+
+    See Also
+    --------
+    download : The same, for code that is not asyncio.
+    """
     if decompress not in (True, False, "auto"):
         raise InputError(f"decompress={decompress!r}: use 'auto' (unpack what astropy cannot open: .Z), True (.gz "
                          "too) or False (keep the archive's bytes)")  # fmt: skip
@@ -311,8 +396,8 @@ async def download_async(
             config, headers_for=scoped.headers_for, on_rejected=auth.rejected, params_for=scoped.params_for
         )
     client = http
-    known = [t.size for t, _ in tasks]
-    bar = Progress(len(tasks), None if None in known else sum(known), enabled=progress)
+    known = [t.size for t, _ in tasks if t.size is not None]
+    bar = Progress(len(tasks), sum(known) if len(known) == len(tasks) else None, enabled=progress)
     deadline = None if budget is None else time.monotonic() + budget
     written: set[Path] = set()  # folders whose renames are fsynced once, at the end
 
@@ -402,7 +487,7 @@ def _complete(task: FileTask, decompress: bool | str) -> Path | None:
     unpacked = decompressed_name(task.path)
     # unpacked by an earlier run: done, whatever this run's options (a plain rerun must not fetch it again)
     ours = unpacked is not None and (unpacks(task.path, decompress) or verified.recorded(unpacked, task.url))
-    if ours and unpacked.exists() and not task.path.exists():  # type: ignore[union-attr]
+    if ours and unpacked is not None and unpacked.exists() and not task.path.exists():
         return unpacked
     return task.path if task.path.exists() and is_complete(task) else None
 
@@ -466,25 +551,112 @@ async def _unpack(result: FileResult, keep: bool) -> FileResult:
 
 
 def download(
-    source: Manifest | Iterable[str] | Iterable[Mapping[str, Any]],
-    dest: str | Path,
-    **options: Any,
+    source: ManifestSource | Iterable[str | Mapping[str, object]],
+    dest: PathLike,
+    *,
+    max_per_host: int | None = None,
+    max_total: int | None = None,
+    overwrite: bool = False,
+    verify: bool | str = True,
+    retries: int = 5,
+    template: str = DEFAULT_TEMPLATE,
+    decompress: bool | str = "auto",
+    keep_compressed: bool = False,
+    progress: bool = True,
+    mirrors: Mapping[str, str | Sequence[str]] | None = None,
+    budget: float | None = None,
+    splits: int = 4,
+    http: HttpClient | None = None,
 ) -> DownloadReport:
     """Download every file of ``source`` into ``dest``; works in scripts and inside Jupyter alike.
 
-    Options as :func:`download_async`: ``max_per_host``, ``max_total``, ``overwrite``, ``verify``
-    (True: sizes and manifest checksums; ``"fits"``: also FITS CHECKSUM/DATASUM; False: nothing),
-    ``retries``, ``template`` (default ``"{local_path}"``; e.g. ``"{obs_id}/{instrument}/{local_path}"``),
-    ``decompress`` (default ``"auto"``: unpack what astropy cannot open, the ``.Z`` files ESO serves; True:
-    ``.gz`` too; False: keep the archive's bytes) with ``keep_compressed``, ``progress`` (False for quiet runs), and
-    ``mirrors`` ({archive or URL prefix: base URL(s) or local folder(s)}, tried before the archive,
-    e.g. ``{"heasarc": "https://nasa-heasarc.s3.amazonaws.com/"}``), and ``budget`` (seconds after
-    which no file starts another retry; what is still failing is reported, nothing is lost), and
-    ``splits`` (byte ranges fetched at once for a file of known size >= 64 MiB; 1 turns splitting off).
+    Each file goes to ``dest/<local_path>`` through ``<name>.part``, is verified, then renamed: a final name only
+    ever holds a verified file.  Complete files are skipped without the network, interrupted ones resume, and one
+    file's failure never stops the others (the report says why it failed; :meth:`DownloadReport.retry` tries again).
 
     A plain URL, a row without ``local_path``, or a row whose ``local_path`` ends in the URL's last segment
     (unsafe characters may be ``_``) when that has no type extension (ESO's ``.../dataPortal/file/<dp_id>``)
     is named by the server's ``Content-Disposition`` when it sends one (sanitised, same folder; see
     :mod:`vodaxa.downloader.naming`); ``report.ok`` shows the final path.
+
+    Parameters
+    ----------
+    source : Manifest, pandas.DataFrame or iterable of str or mapping
+        What to download: a :class:`~vodaxa.manifest.Manifest` (from :func:`vodaxa.resolve`), its ``files`` frame or
+        a selection of it (it needs a ``url`` column), a list of URLs, or rows (mappings with ``url`` and
+        optionally ``local_path``, ``size``, ``checksum``, ...).
+    dest : str or os.PathLike
+        The folder to download into; made if needed.
+    max_per_host : int, optional
+        Parallel connections per host; it can only lower each archive's own ceiling (:func:`host_limits`).
+        By default the archive's ceiling.
+    max_total : int, optional
+        Parallel connections in all. By default :attr:`vodaxa.net.HttpConfig.total`.
+    overwrite : bool, optional
+        Fetch files again even when they are complete on disk (default False: they are skipped).
+    verify : bool or {'fits'}, optional
+        True (the default): sizes and the manifest's checksums; ``"fits"``: also FITS CHECKSUM/DATASUM keywords;
+        False: nothing.
+    retries : int, optional
+        Attempts after the first for each file (default 5), with jittered exponential backoff.
+    template : str, optional
+        The path of each file under ``dest``, from the manifest's column names in braces. Default
+        ``"{local_path}"`` (``<mission>/<obs_id>/<path>``); e.g. ``"{obs_id}/{instrument}/{local_path}"``.
+    decompress : bool or {'auto'}, optional
+        ``"auto"`` (the default): unpack what astropy cannot open, the ``.Z`` files ESO serves; True: ``.gz`` too;
+        False: keep the archive's bytes.
+    keep_compressed : bool, optional
+        Keep the packed file beside the unpacked one (default False).
+    progress : bool, optional
+        Show progress bars (default True; False for quiet runs).
+    mirrors : mapping of str to str or sequence of str, optional
+        ``{archive or URL prefix: base URL(s) or local folder(s)}``, tried before the archive, e.g.
+        ``{"heasarc": "https://nasa-heasarc.s3.amazonaws.com/"}``. By default none.
+    budget : float, optional
+        Seconds after which no file starts another retry; what is still failing is reported, nothing is lost.
+        By default no limit.
+    splits : int, optional
+        Byte ranges fetched at once for a file of known size >= 64 MiB (default 4; 1 turns splitting off).
+    http : vodaxa.net.HttpClient, optional
+        The client to fetch with (its connection limits and credentials). By default one made for this call,
+        with :func:`host_limits` and the credentials of :mod:`vodaxa.auth` scoped to their archives.
+
+    Returns
+    -------
+    DownloadReport
+        What happened to each file: ``ok`` (fetched), ``skipped`` (already complete), ``failed`` (with reasons).
+
+    Raises
+    ------
+    vodaxa.errors.InputError
+        When ``source``, ``dest``, ``template``, ``decompress``, ``budget``, ``retries``, ``max_per_host`` or
+        ``max_total`` cannot be used (before anything is fetched). A file that cannot be fetched is not an
+        error: it is in the report's ``failed``.
+    vodaxa.errors.ConfigError
+        When ``verify`` or ``splits`` is not one of their values.
+
+    See Also
+    --------
+    download_async : The coroutine, for asyncio code.
+    vodaxa.resolve : Makes the manifest of an observation table.
+
+    Examples
+    --------
+    >>> import vodaxa
+    >>> manifest = vodaxa.resolve(vodaxa.search(["3C 105"], missions=["nustar_pointed"]))
+    >>> report = vodaxa.download(manifest.files.head(3), "data/", progress=False)
+    >>> report
+    <DownloadReport ok=3 skipped=0 failed=0 bytes=... elapsed=...s>
+    >>> print(report.ok[0].as_posix())
+    data/nustar_pointed/.../auxil/nu..._att.fits.gz
+
+    A second run finds the files complete and fetches nothing:
+
+    >>> vodaxa.download(manifest.files.head(3), "data/", progress=False).skipped == report.ok
+    True
     """
-    return run_sync(download_async(source, dest, **options))
+    return run_sync(download_async(
+        source, dest, max_per_host=max_per_host, max_total=max_total, overwrite=overwrite, verify=verify,
+        retries=retries, template=template, decompress=decompress, keep_compressed=keep_compressed,
+        progress=progress, mirrors=mirrors, budget=budget, splits=splits, http=http,
+    ))  # fmt: skip

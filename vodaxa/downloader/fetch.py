@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiohttp
 
@@ -40,6 +41,9 @@ from .naming import ServerName
 from .partial import CONTENT_RANGE, open_part, part_path, read_private, state_path, validator, write_state
 from .segments import Unsplittable, fetch_segments, splittable
 from .structure import CUT, structure_problem, unproven_end
+
+if TYPE_CHECKING:
+    from ..net.transport import Answer
 
 __all__ = ["FileTask", "confirm_on_disk", "fetch_file", "fsync_dirs", "is_complete"]
 
@@ -193,11 +197,11 @@ def _changed(headers: Mapping[str, str], check: str | None, meta: Mapping[str, s
     first = meta.get("total")
     said = headers.get("Content-Range", "")
     match = CONTENT_RANGE.match(said) or _UNSATISFIED.match(said)
-    total = match.group(match.lastindex) if match else None
+    total = match.groups()[-1] if match else None  # the last group: the total, in both patterns
     return bool(first and total and total != "*" and total != first)
 
 
-def _probe_verdict(answer: aiohttp.ClientResponse, have: int, meta: dict[str, str]) -> str:
+def _probe_verdict(answer: Answer, have: int, meta: dict[str, str]) -> str:
     """What an answer to ``Range: bytes=<have>-`` says of the ``have`` bytes: ``whole``; ``more`` (a 206 that
     continues them); ``differs`` (the server's file is another length or version); ``unknown`` (a 200 without
     a length: no ranges and nothing to compare)."""
@@ -295,7 +299,7 @@ async def _fetch_url(
     part, received, last = part_path(task.path), 0, "no attempt made"
     retry_after: str | None = None
     relogged = False
-    if splittable(task.size, task.splits):
+    if task.size is not None and splittable(task.size, task.splits):
         ranged = fetch_segments(http, task.path, part, url, task.size, task.splits, retries=retries,
                                 on_bytes=on_bytes, deadline=deadline,
                                 sniff=lambda head, ctype: sniff(task.target.name, head, ctype),
@@ -430,7 +434,8 @@ async def _attempt(
         else:
             return received, "retry: the server kept ending its answers without saying where the file ends", None
     except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as err:
-        err.vodaxa_received = received + getattr(err, "vodaxa_received", 0)  # type: ignore[attr-defined]
+        # the bytes of a lost attempt ride on the exception to _fetch_url, which counts them
+        err.vodaxa_received = received + getattr(err, "vodaxa_received", 0)  # type: ignore[union-attr]
         raise
     if status == UNCONFIRMABLE:
         why = await asyncio.to_thread(unproven_end, part, task.target.name)
@@ -530,11 +535,11 @@ async def _exchange(
             with open_part(part, mode) as out:
                 async for block in answer.content.iter_chunked(CHUNK):
                     if first and mode == "wb":
-                        why = sniff(name, block[:512], answer.headers.get("Content-Type", "").lower())
-                        if why:
+                        mistaken = sniff(name, block[:512], answer.headers.get("Content-Type", "").lower())
+                        if mistaken:
                             out.close()
                             _discard(task.path)
-                            return received, why, None
+                            return received, mistaken, None
                     first = False
                     out.write(block)
                     received += len(block)
@@ -549,7 +554,7 @@ async def _exchange(
                 else:
                     os.fsync(out.fileno())
         except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as err:
-            err.vodaxa_received = received  # type: ignore[attr-defined]
+            err.vodaxa_received = received  # type: ignore[union-attr]  # counted by _fetch_url, as above
             raise
         # aiohttp raises on a chunked body that ends without its terminating chunk: reaching here, a chunked 200
         # ended where the server said the file ends (a 206 without a total only ends its range)
@@ -575,7 +580,7 @@ async def _exchange(
     return received, COMPLETE, None
 
 
-def _refused(http: HttpClient, url: str, answer: aiohttp.ClientResponse, name: str) -> bool:
+def _refused(http: HttpClient, url: str, answer: Answer, name: str) -> bool:
     """A credential went with the request and the archive turned it down (401, or a login page: ESO's way)."""
     if http.headers_for is None or not http.headers_for(url):
         return False
@@ -584,7 +589,7 @@ def _refused(http: HttpClient, url: str, answer: aiohttp.ClientResponse, name: s
     return answer.status == 401 or (answer.status == 200 and page)
 
 
-def _expected_total(answer: aiohttp.ClientResponse, have: int) -> int | None:
+def _expected_total(answer: Answer, have: int) -> int | None:
     """The full file size the answer announces (Content-Range total, or Content-Length of a 200)."""
     if answer.status == 206:
         match = CONTENT_RANGE.match(answer.headers.get("Content-Range", ""))

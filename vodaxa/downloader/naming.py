@@ -103,7 +103,9 @@ def content_disposition_name(value: str | None) -> str | None:
 
 def _split(value: str) -> list[str]:
     """The ``;``-separated parts of a header value, ``;`` inside quoted strings kept."""
-    parts, current, quoted, escaped = [], [], False, False
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
     for ch in value:
         if escaped:
             escaped = False

@@ -13,14 +13,14 @@ import stat
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from ..errors import DownloadError
 
 try:
     import fcntl as _fcntl
 except ImportError:  # pragma: no cover - not on POSIX
-    _fcntl = None  # type: ignore[assignment]
+    _fcntl = None  # type: ignore[assignment]  # the module is absent: None says so to the code below
 
 __all__ = [
     "CONTENT_RANGE", "open_part", "open_part_fd", "part_path", "state_path", "validator", "write_private",
@@ -89,7 +89,7 @@ def open_part_fd(path: Path, mode: str = "r+b") -> int:
         raise
 
 
-def open_part(path: Path, mode: str) -> BinaryIO:
+def open_part(path: Path, mode: str) -> IO[bytes]:
     """:func:`open_part_fd` as a file object (``wb``, ``ab`` or ``r+b``)."""
     return os.fdopen(open_part_fd(path, mode), mode)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -16,14 +15,30 @@ __all__ = ["DownloadReport", "FileResult"]
 
 @dataclass(frozen=True)
 class FileResult:
-    """The outcome for one file: ``status`` is ``ok``, ``skipped`` or ``failed`` (with ``reason``)."""
+    """The outcome for one file of a download: fetched, skipped or failed, and why.
+
+    Parameters
+    ----------
+    url : str
+        The file's URL.
+    path : pathlib.Path
+        Where the file is (or would have been): the server's name or the unpacked file's when either applies.
+    status : {'ok', 'skipped', 'failed'}
+        ``ok``: fetched and verified in this call; ``skipped``: already complete on disk; ``failed``: see ``reason``.
+    bytes : int, optional
+        Bytes received over the network for this file in this call (default 0).
+    reason : str, optional
+        Why the file failed (empty otherwise); credentials a library's message quoted are redacted.
+    row : dict, optional
+        The manifest row the file came from, for :meth:`DownloadReport.retry` (not shown in the repr).
+    """
 
     url: str
     path: Path
     status: str
     bytes: int = 0  # bytes received over the network for this file in this call
     reason: str = ""
-    row: dict[str, Any] = field(default_factory=dict, repr=False)  # the manifest row, for retry()
+    row: dict[str, object] = field(default_factory=dict, repr=False)  # the manifest row, for retry()
 
     def __post_init__(self) -> None:
         if self.reason:  # a reason may quote a library's message holding the URL it was sent to
@@ -32,7 +47,34 @@ class FileResult:
 
 @dataclass
 class DownloadReport:
-    """Files fetched (``ok``), already complete (``skipped``), ``failed`` with reasons; ``retry()`` redoes failures."""
+    """What one :func:`vodaxa.download` call did: files fetched (``ok``), already complete (``skipped``), ``failed``.
+
+    :meth:`retry` downloads the failures again with the same options.
+
+    Parameters
+    ----------
+    results : list of FileResult
+        One result per file, in the order the files finished.
+    elapsed : float
+        Seconds the call took.
+    _again : callable, optional
+        Downloads a list of failed results again and returns their report (:meth:`retry`); None: nothing to retry
+        with. :func:`vodaxa.download` sets it.
+
+    Examples
+    --------
+    >>> import vodaxa
+    >>> manifest = vodaxa.resolve(vodaxa.search(["3C 105"], missions=["nustar_pointed"]))
+    >>> report = vodaxa.download([manifest.urls[0], manifest.urls[1] + ".missing"], "data/", progress=False)
+    >>> report
+    <DownloadReport ok=1 skipped=0 failed=1 bytes=... elapsed=...s>
+    >>> list(report.failed.columns)
+    ['url', 'path', 'reason']
+    >>> print(report.errors[0])
+    http://127.0.0.1:.../nu..._fpm.att.gz.missing: the server answered 404 Not Found
+    >>> report.retry()  # the server still has no such file
+    <DownloadReport ok=0 skipped=0 failed=1 bytes=0 elapsed=...s>
+    """
 
     results: list[FileResult]
     elapsed: float
@@ -43,35 +85,44 @@ class DownloadReport:
 
     @property
     def ok(self) -> list[Path]:
-        """Paths fetched and verified in this call."""
+        """Paths fetched and verified in this call (list of pathlib.Path)."""
         return self._with("ok")
 
     @property
     def skipped(self) -> list[Path]:
-        """Paths already complete on disk, not fetched again (no network used, except one range probe for a
-        file of unknown size that vodaxa did not install itself)."""
+        """Paths already complete on disk, not fetched again (list of pathlib.Path).
+
+        No network was used for them, except one range probe for a file of unknown size that vodaxa did not
+        install itself.
+        """
         return self._with("skipped")
 
     @property
     def failed(self) -> pd.DataFrame:
-        """One row per failed file: url, path, reason."""
+        """The failed files, one row each (a pandas.DataFrame with columns url, path and reason)."""
         rows = [{"url": redact(r.url), "path": str(r.path), "reason": r.reason} for r in self.results
                 if r.status == "failed"]  # fmt: skip
         return pd.DataFrame(rows, columns=["url", "path", "reason"])
 
     @property
     def errors(self) -> list[str]:
-        """The failure reasons, one line per failed file."""
+        """The failure reasons, one line per failed file (list of str), each starting with the file's URL."""
         failed = [r for r in self.results if r.status == "failed"]
         return [r.reason if r.reason.startswith(redact(r.url)) else f"{redact(r.url)}: {r.reason}" for r in failed]
 
     @property
     def bytes(self) -> int:
-        """Bytes received over the network in this call."""
+        """Bytes received over the network in this call (int)."""
         return sum(r.bytes for r in self.results)
 
     def retry(self) -> DownloadReport:
-        """Download the failed files again (partial files resume) and return the new report."""
+        """Download the failed files again with the same options; partial files resume.
+
+        Returns
+        -------
+        DownloadReport
+            The new report, of the failed files only (an empty one when nothing failed).
+        """
         failed = [r for r in self.results if r.status == "failed"]
         if not failed or self._again is None:
             return DownloadReport([], 0.0, self._again)

@@ -21,6 +21,7 @@ import os
 import tarfile
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 __all__ = ["CUT", "FITS_NAMES", "structure_problem", "unproven_end"]
 
@@ -99,7 +100,9 @@ def _tar_problem(path: Path, packed: bool = False) -> str | None:
     try:
         with tarfile.open(path, "r:gz" if packed else "r:") as archive:
             while archive.next() is not None:
-                archive.members.clear()  # only the walk matters: keep memory flat for archives of many files
+                # only the walk matters: keep memory flat for archives of many files (members: the list next()
+                # appends to, which typeshed does not declare)
+                archive.members.clear()  # type: ignore[attr-defined]
             end = archive.offset
             stream = archive.fileobj
             stream.seek(end)
@@ -126,7 +129,8 @@ def _fits_walk(path: Path) -> tuple[str | None, int, dict[str, str], int]:
     size = path.stat().st_size
     if size == 0 or size % BLOCK:
         return f"{size} bytes is not a whole number of 2880-byte FITS blocks (the file is {CUT})", 0, {}, 0
-    offset, hdus, primary, primary_data = 0, 0, {}, 0
+    offset, hdus, primary_data = 0, 0, 0
+    primary: dict[str, str] = {}
     with path.open("rb") as handle:
         while offset < size:
             cards, header_bytes = _header(handle, offset, size)
@@ -155,7 +159,7 @@ def _extensions_problem(hdus: int, primary: dict[str, str], primary_data: int) -
     return None
 
 
-def _header(handle, offset: int, size: int) -> tuple[dict[str, str] | None, int]:
+def _header(handle: BinaryIO, offset: int, size: int) -> tuple[dict[str, str] | None, int]:
     """The keyword values of the header starting at ``offset`` and its length in bytes (None: no END)."""
     cards: dict[str, str] = {}
     handle.seek(offset)

@@ -276,21 +276,21 @@ def cleaned_chandra_evts(
 ) -> ProcessReport:  # fmt: skip
     """Cleaned event lists: STATUS=0, the grades (ASCA; default chandra_repro's), an energy range in keV
     (ACIS only) with ``dmcopy``, then the flare-free GTIs."""
-    if (lo_en is None) != (hi_en is None) or (lo_en is not None and not 0 <= lo_en < hi_en):  # type: ignore[operator]
+    if (lo_en is None) != (hi_en is None) or (lo_en is not None and hi_en is not None and not 0 <= lo_en < hi_en):
         raise ProcessingError(f"lo_en={lo_en}, hi_en={hi_en}: give both (keV, lo < hi) or neither")
     grades = tuple(REPRO_GRADES if allowed_grades is None else sorted({int(g) for g in allowed_grades}))
     if set(grades) - set(REPRO_GRADES):
         raise ProcessingError(f"grades {sorted(set(grades) - set(REPRO_GRADES))} were already removed by "
                               f"chandra_repro, which keeps ASCA grades {REPRO_GRADES}")  # fmt: skip
     find_ciao()
-    energy = (lo_en, hi_en) if lo_en is not None else None
+    energy = (lo_en, hi_en) if lo_en is not None and hi_en is not None else None
     args = {"lo_en": lo_en, "hi_en": hi_en, "allowed_grades": list(grades)}
     tasks = []
     for obs, inst, sub, _ in _done_before(workspace, "cleaned_chandra_evts", "deflare"):
         paths = _paths(workspace, obs, inst, sub)
         target = _clean_path(workspace, obs, inst, sub, energy)
         if inst == "ACIS":
-            parts = ([f"energy={lo_en * 1000:g}:{hi_en * 1000:g}"] if energy else []) + [  # type: ignore[operator]
+            parts = ([f"energy={energy[0] * 1000:g}:{energy[1] * 1000:g}"] if energy else []) + [
                 f"grade={','.join(map(str, grades))}", "status=0"]  # fmt: skip
         else:
             parts = ["status=0"]

@@ -93,7 +93,7 @@ def _status_ok(data: Any) -> np.ndarray:
     if "STATUS" not in [n.upper() for n in data.columns.names]:
         return np.ones(len(data), dtype=bool)
     status = np.asarray(data["STATUS"])
-    return ~status.reshape(len(data), -1).astype(bool).any(axis=1)
+    return np.logical_not(status.reshape(len(data), -1).astype(bool).any(axis=1))
 
 
 # ---------------------------------------------------------------------------------- GTIs
@@ -134,7 +134,8 @@ def flare_gtis(
         if np.array_equal(now, kept) or not now.any():
             break
         kept = now
-    out, run = [], []
+    out: list[tuple[float, float]] = []
+    run: list[int] = []
     for i in range(starts.size):
         adjacent = run and math.isclose(starts[run[-1]] + bin_size, starts[i])
         if kept[i] and (not run or adjacent):
@@ -217,15 +218,15 @@ def _filter(
         in_gti |= (times >= start) & (times < stop)
     keep &= in_gti
     history.append(f"{len(final)} GTIs, {float(np.sum(final[:, 1] - final[:, 0])) * scale:.1f} s")
-    events = fits.BinTableHDU(data=data[keep], header=header, name="EVENTS")
+    kept = fits.BinTableHDU(data=data[keep], header=header, name="EVENTS")
     exposure = float(np.sum(final[:, 1] - final[:, 0])) * scale
     for key in ("EXPOSURE", "ONTIME", "LIVETIME"):
-        if key in events.header or key == "EXPOSURE":
-            events.header[key] = round(exposure, 3)
-    _provenance(events.header, infile, history)
+        if key in kept.header or key == "EXPOSURE":
+            kept.header[key] = round(exposure, 3)
+    _provenance(kept.header, infile, history)
     primary = fits.PrimaryHDU()
     _provenance(primary.header, infile, history)
-    _write([primary, events, _gti_hdu(final, scale)], outfile)
+    _write([primary, kept, _gti_hdu(final, scale)], outfile)
     return {"events_in": len(data), "events_out": int(keep.sum()), "exposure": exposure, "gtis": final.tolist()}
 
 
@@ -321,7 +322,7 @@ def find_event_lists(workspace: Workspace, missions: Sequence[str] | None = None
                 folders.append(
                     (mission_dir.name, obs_dir.name, obs_dir if base == workspace.root else obs_dir / "unpacked")
                 )
-    found = []
+    found: list[tuple[str, str, Path]] = []
     for mission, obs, folder in folders:
         seen: dict[Path, Path] = {}  # one event list, whichever forms are on disk (x.evt and x.evt.gz) -> its path
         for pattern in EVENT_PATTERNS:
@@ -353,8 +354,10 @@ def _reduce_one(
     data, header, gtis, scale = events
     times = np.asarray(data["TIME"], dtype=float)
     ev = _energy_ev(data, header)
-    lc_band = ev is not None and energy is not None
-    curve_times = times[(ev >= energy[0] * 1000) & (ev < energy[1] * 1000)] if lc_band else times  # type: ignore[index,operator]
+    if ev is not None and energy is not None:  # the light curve in the band, when the events have energies
+        curve_times = times[(ev >= energy[0] * 1000) & (ev < energy[1] * 1000)]
+    else:
+        curve_times = times
     good, curve = flare_gtis(curve_times, gtis, time_bin_size / scale, allowed_sigma, min_length)
     gti_file = out / f"{stem}-flaregti.fits"
     primary = fits.PrimaryHDU()
@@ -365,7 +368,8 @@ def _reduce_one(
     band = (energy[0], energy[1]) if energy and ev is not None else None
     stats = _filter(source, events, clean, band, grades, True, good)
     image = out / f"{stem}-image.fits"
-    counts = count_image(clean, image, bin_size=bin_size, energy=tuple(image_energy) if image_energy else None)  # type: ignore[arg-type]
+    image_band = (image_energy[0], image_energy[1]) if image_energy else None
+    counts = count_image(clean, image, bin_size=bin_size, energy=image_band)
     rate_map(image, out / f"{stem}-ratemap.fits")
     return {**stats, "image_counts": counts["counts"], "flare_bins": int((~curve["kept"]).sum())}
 

@@ -22,9 +22,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .ledger import Entry, Ledger
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..typing import PathLike
 
 __all__ = ["ProcessReport", "Task", "TaskResult", "Workspace", "execute", "private_pfiles", "run_step"]
 
@@ -33,9 +38,34 @@ __all__ = ["ProcessReport", "Task", "TaskResult", "Workspace", "execute", "priva
 class Task:
     """One unit of work for one ``uid`` (an observation, or an observation's instrument and sub-exposure).
 
-    ``commands`` run in order in a private working directory (the first failure stops the task);
-    ``function`` ("module:name") is called instead with ``kwargs`` for native work.  ``moves`` then
-    bring outputs home: ``(glob in the working directory, destination)``.  All paths are absolute.
+    A task carries everything it needs as plain data, so it can run in another process or on another machine
+    sharing the file system (:func:`execute` runs it).  All paths are absolute.
+
+    Parameters
+    ----------
+    step : str
+        The step the task belongs to (its name in the ledger, e.g. ``"native_reduce"``).
+    uid : str
+        What the task works on, unique within the step (e.g. ``"chandra-22386-acis"``).
+    root : str
+        The workspace root; the log goes to ``<root>/processed/logs/<step>_<uid>.log``.
+    outputs : tuple of str
+        Every file the task must leave behind; it fails when one is missing.
+    commands : tuple of tuple of str, optional
+        Command lines run in order in a private working directory (``{work}`` in a word is replaced by that
+        directory); the first failure stops the task. By default none.
+    function : str, optional
+        ``"module:name"`` of a Python function called (before any commands) with ``kwargs``, for native work;
+        a mapping it returns is kept as the result's ``extra``. By default none.
+    kwargs : mapping of str to object, optional
+        The keyword arguments of ``function``: plain data (picklable). By default none.
+    moves : tuple of tuple of str, optional
+        ``(glob in the working directory, destination)`` pairs that bring outputs home after the commands;
+        alternatives in one glob are separated by ``" | "``, the first that matches wins. By default none.
+    timeout : float, optional
+        Seconds each command may run before it is killed (and the task fails). By default no limit.
+    env : mapping of str to str, optional
+        Environment variables added for the commands (besides the task's private ``PFILES``). By default none.
     """
 
     step: str
@@ -44,7 +74,7 @@ class Task:
     outputs: tuple[str, ...]  # every file the task must leave behind
     commands: tuple[tuple[str, ...], ...] = ()
     function: str | None = None
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    kwargs: Mapping[str, object] = field(default_factory=dict)
     moves: tuple[tuple[str, str], ...] = ()
     timeout: float | None = None  # seconds per command
     env: Mapping[str, str] = field(default_factory=dict)
@@ -52,7 +82,27 @@ class Task:
 
 @dataclass(frozen=True)
 class TaskResult:
-    """What happened to a task (returned by :func:`execute`, recorded by the driver)."""
+    """What happened to a task (returned by :func:`execute`, recorded in the ledger by the driver).
+
+    Parameters
+    ----------
+    step : str
+        The task's step.
+    uid : str
+        The task's uid.
+    ok : bool
+        Whether every command exited 0 and every expected output exists.
+    seconds : float
+        How long the task took.
+    log : str
+        The task's log, relative to the workspace root (empty when the executor lost the task).
+    outputs : tuple of str
+        The task's outputs, relative to the workspace root when inside it.
+    error : str, optional
+        Why the task failed (None when it succeeded).
+    extra : mapping of str to object, optional
+        What the task's function returned, when a mapping (e.g. event counts); empty otherwise.
+    """
 
     step: str
     uid: str
@@ -61,11 +111,38 @@ class TaskResult:
     log: str
     outputs: tuple[str, ...]
     error: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, object] = field(default_factory=dict)
 
 
 def execute(task: Task) -> TaskResult:
-    """Run ``task`` (in whatever process the executor chose); never raises for a task's own failure."""
+    """Run ``task``, in whatever process the executor chose; never raises for a task's own failure.
+
+    The task works in a private directory (with its own ``PFILES`` for CIAO) under ``<root>/processed/``, writes
+    ``logs/<step>_<uid>.log`` (command lines, stdout, stderr) and succeeds only when every command exits 0 and
+    every expected output exists.
+
+    Parameters
+    ----------
+    task : Task
+        What to run.
+
+    Returns
+    -------
+    TaskResult
+        How it ended; a failure (a command's exit status, a timeout, an exception of the function, a missing
+        output) is in its ``error``.
+
+    Examples
+    --------
+    >>> import os
+    >>> from vodaxa.process import Task, execute
+    >>> task = Task("demo", "one", os.path.abspath("."), outputs=(), function="os.path:isdir", kwargs={"s": "."})
+    >>> result = execute(task)
+    >>> result.ok, result.log
+    (True, 'processed/logs/demo_one.log')
+    >>> execute(Task("demo", "two", os.path.abspath("."), outputs=(), commands=(("false",),))).error
+    'false exited with status 1: '
+    """
     started = time.perf_counter()
     logs = Path(task.root) / "processed" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -116,7 +193,7 @@ def private_pfiles(private: Path, current: str) -> str:
     return f"{private}{':' + user if user else ''};{system}"
 
 
-def _run(command: Sequence[str], work: Path, env: Mapping[str, str], timeout: float | None, out: Any) -> str | None:
+def _run(command: Sequence[str], work: Path, env: Mapping[str, str], timeout: float | None, out: TextIO) -> str | None:
     """One command in ``work``; its output appended to the log; why it failed, or None."""
     out.write(f"$ {' '.join(_quote(c) for c in command)}\n")
     out.flush()
@@ -156,13 +233,25 @@ def _quote(word: str) -> str:
     return f"'{word}'" if any(c in word for c in ' []@;"') else word
 
 
-def _describe(kwargs: Mapping[str, Any]) -> str:
+def _describe(kwargs: Mapping[str, object]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
 
 
 @dataclass
 class ProcessReport:
-    """The outcome of a step (or a chain): per uid, ok, failed (with reason and log) or skipped."""
+    """The outcome of a step (or a chain of steps): per uid, ok, failed (with reason and log) or skipped.
+
+    Reports add up: ``report_a + report_b`` holds both.
+
+    Parameters
+    ----------
+    results : list of TaskResult
+        The tasks that ran.
+    skipped : list of str
+        ``"step/uid"`` of the tasks already done with the same arguments, not run again.
+    root : pathlib.Path
+        The workspace root (logs are relative to it).
+    """
 
     results: list[TaskResult]
     skipped: list[str]  # "step/uid" already done with the same arguments
@@ -170,12 +259,12 @@ class ProcessReport:
 
     @property
     def ok(self) -> list[str]:
-        """``step/uid`` of the tasks that succeeded in this run."""
+        """``step/uid`` of the tasks that succeeded in this run (list of str)."""
         return [f"{r.step}/{r.uid}" for r in self.results if r.ok]
 
     @property
-    def failed(self) -> Any:
-        """A DataFrame of the failures: step, uid, error, log (absolute path)."""
+    def failed(self) -> pd.DataFrame:
+        """The failures, one row each (a pandas.DataFrame with columns step, uid, error and log, an absolute path)."""
         import pandas as pd
 
         rows = [{"step": r.step, "uid": r.uid, "error": r.error, "log": str(self.root / r.log)}
@@ -189,17 +278,64 @@ class ProcessReport:
         return f"<ProcessReport ok={len(self.ok)} skipped={len(self.skipped)} failed={len(self.failed)}>"
 
     def summary(self) -> str:
-        """One line per failure (and where its log is), after a count line."""
+        """Describe the run: a count line, then one line per failure and where its log is.
+
+        Returns
+        -------
+        str
+            ``"<n> done, <n> already done, <n> failed"`` and the failures' lines.
+        """
         lines = [f"{len(self.ok)} done, {len(self.skipped)} already done, {len(self.failed)} failed"]
         lines += [f"  {row.step} {row.uid}: {row.error} (log: {row.log})" for row in self.failed.itertuples()]
         return "\n".join(lines)
 
 
 class Workspace:
-    """A folder of downloaded data (as ``vodaxa.download`` lays it out) and its processing: outputs under
-    ``<root>/processed/<mission>/<obs_id>/``, logs under ``processed/logs/``, the ledger beside them."""
+    """A folder of downloaded data (as :func:`vodaxa.download` lays it out) and its processing.
 
-    def __init__(self, root: str | Path) -> None:
+    Outputs go under ``<root>/processed/<mission>/<obs_id>/``, logs under ``processed/logs/``, and the ledger
+    (``processed/ledger.json``) beside them records every step's arguments and how each task ended, so a rerun
+    does only what is missing.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        The folder :func:`vodaxa.download` filled (its ``dest``); ``~`` is expanded.
+
+    Attributes
+    ----------
+    root : pathlib.Path
+        The folder, absolute.
+    ledger : vodaxa.process.ledger.Ledger
+        What ran, with which arguments, and how it ended.
+
+    Raises
+    ------
+    vodaxa.errors.ProcessingError
+        When ``root`` is not a folder.
+
+    See Also
+    --------
+    vodaxa.process.native.reduce : Filtering, flare GTIs, images and rate maps without CIAO.
+    vodaxa.process.chandra.full_process_chandra : The CIAO chain, as DAXA runs it.
+
+    Examples
+    --------
+    >>> import vodaxa
+    >>> from vodaxa.process import Workspace, native
+    >>> observations = vodaxa.search(["3C 105"], missions=["chandra"])
+    >>> report = vodaxa.download(vodaxa.resolve(observations), "data/", progress=False)
+    >>> ws = Workspace("data/")
+    >>> reduced = native.reduce(ws)  # no CIAO needed: every downloaded event list
+    >>> reduced.failed.empty, len(reduced.ok) == len(observations)
+    (True, True)
+    >>> list(ws.summary().columns)
+    ['step', 'uid', 'ok', 'error', 'seconds', 'log']
+    >>> ws.update()  # replays every recorded step: nothing is missing
+    <ProcessReport ok=0 skipped=... failed=0>
+    """
+
+    def __init__(self, root: PathLike) -> None:
         self.root = Path(root).expanduser().resolve()
         if not self.root.is_dir():
             from ..errors import ProcessingError
@@ -208,15 +344,49 @@ class Workspace:
         self.ledger = Ledger(self.root / "processed" / "ledger.json")
 
     def processed(self, mission: str, obs_id: str, *parts: str) -> Path:
-        """Where a product of ``obs_id`` goes."""
+        """Where a product of ``obs_id`` goes: ``<root>/processed/<mission>/<obs_id>/<parts...>``.
+
+        Parameters
+        ----------
+        mission : str
+            The mission's name, as in the download's folders (e.g. ``"chandra"``).
+        obs_id : str
+            The observation.
+        *parts : str
+            Folders and file name below the observation's product folder.
+
+        Returns
+        -------
+        pathlib.Path
+            The path (not made).
+        """
         return self.root.joinpath("processed", mission, obs_id, *parts)
 
     def raw(self, mission: str, obs_id: str) -> Path:
-        """The downloaded folder of ``obs_id``."""
+        """The downloaded folder of ``obs_id``: ``<root>/<mission>/<obs_id>``.
+
+        Parameters
+        ----------
+        mission : str
+            The mission's name, as in the download's folders (e.g. ``"chandra"``).
+        obs_id : str
+            The observation.
+
+        Returns
+        -------
+        pathlib.Path
+            The folder (which may not exist).
+        """
         return self.root / mission / obs_id
 
-    def summary(self) -> Any:
-        """A DataFrame: one row per (step, uid) with ok, error, seconds and log."""
+    def summary(self) -> pd.DataFrame:
+        """Tabulate what ran in this workspace, from its ledger.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per (step, uid), with columns step, uid, ok, error, seconds and log (relative to the root).
+        """
         import pandas as pd
 
         rows = [{"step": e.step, "uid": e.uid, "ok": e.ok, "error": e.error, "seconds": round(e.seconds, 2),
@@ -224,7 +394,18 @@ class Workspace:
         return pd.DataFrame(rows, columns=["step", "uid", "ok", "error", "seconds", "log"])
 
     def update(self, executor: concurrent.futures.Executor | None = None) -> ProcessReport:
-        """Replay every recorded step, in order, with its recorded arguments: only what is missing runs."""
+        """Replay every recorded step, in order, with its recorded arguments: only what is missing runs.
+
+        Parameters
+        ----------
+        executor : concurrent.futures.Executor, optional
+            Where the tasks run (e.g. ``dask.distributed.Client.get_executor()``). By default a local thread pool.
+
+        Returns
+        -------
+        ProcessReport
+            The tasks that ran again (new observations, earlier failures) and those skipped.
+        """
         from . import STEPS
 
         report = ProcessReport([], [], self.root)
@@ -237,7 +418,7 @@ class Workspace:
 def run_step(
     workspace: Workspace,
     step: str,
-    args: Mapping[str, Any],
+    args: Mapping[str, object],
     tasks: Sequence[Task],
     *,
     executor: concurrent.futures.Executor | None = None,
@@ -245,7 +426,44 @@ def run_step(
 ) -> ProcessReport:
     """Run the tasks of ``step`` not yet done with these arguments; record every result in the ledger.
 
-    ``rerun=True`` runs even completed tasks.  One task's failure never stops the others.
+    A task is done when the ledger says it succeeded with the same ``args`` and its outputs still exist.
+    One task's failure never stops the others.
+
+    Parameters
+    ----------
+    workspace : Workspace
+        Whose ledger records the results.
+    step : str
+        The step's name in the ledger (:meth:`Workspace.update` replays it by this name).
+    args : mapping of str to object
+        The step's arguments, exactly as given (JSON-able): recorded, and compared to decide what is done.
+    tasks : sequence of Task
+        One per uid.
+    executor : concurrent.futures.Executor, optional
+        Where the tasks run (e.g. ``dask.distributed.Client.get_executor()``). By default a local thread pool.
+    rerun : bool, optional
+        Run even the tasks already done (default False).
+
+    Returns
+    -------
+    ProcessReport
+        The tasks that ran, and those skipped as done.
+
+    Examples
+    --------
+    A step of one task that runs a command in its private directory and moves its output home:
+
+    >>> import os
+    >>> from vodaxa.process import Task, Workspace, run_step
+    >>> os.makedirs("data", exist_ok=True)
+    >>> ws = Workspace("data")
+    >>> target = str(ws.processed("demo", "0001", "done.txt"))
+    >>> task = Task("touch", "0001", str(ws.root), (target,), commands=(("touch", "{work}/done.txt"),),
+    ...             moves=(("done.txt", target),))
+    >>> run_step(ws, "touch", {}, [task])
+    <ProcessReport ok=1 skipped=0 failed=0>
+    >>> run_step(ws, "touch", {}, [task])  # done with the same arguments, its output still there
+    <ProcessReport ok=0 skipped=1 failed=0>
     """
     todo, skipped = [], []
     for task in tasks:

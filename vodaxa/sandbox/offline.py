@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 __all__ = ["forbid_remote", "is_local", "loopback_only"]
 
@@ -51,7 +51,7 @@ def loopback_only(who: str = "this run") -> Iterator[None]:
         check(args[-1] if args else None)
         return real[socket.socket, "sendto"](self, data, *args)
 
-    def lookup(name: str):
+    def lookup(name: str) -> Callable[..., object]:
         def guarded(host: object, *args: object, **kwargs: object) -> object:
             if host is not None and not is_local(host):
                 raise socket.gaierror(socket.EAI_NONAME, f"{who} may only resolve loopback names, not {host!r}")

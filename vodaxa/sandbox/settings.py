@@ -18,7 +18,63 @@ __all__ = ["SandboxConfig", "ShapeContext"]
 
 @dataclass
 class SandboxConfig:
-    """How big and how unreliable the sandbox is.  The same config always gives the same data."""
+    """How big and how unreliable the sandbox is.  The same config always gives the same data.
+
+    Parameters
+    ----------
+    rows : int or dict of str to int, optional
+        Rows per table (default 200), or per table name (a table not named gets its shape's default, or 200).
+    seed : int, optional
+        Seed of the synthetic rows and files (default 0).
+    now_mjd : float, optional
+        "Today", as an MJD, for public dates. By default today's UTC midnight (:func:`today_mjd`).
+    faults : Faults, optional
+        What to inject (default: nothing).
+    datalink_max_ids : int, optional
+        The most IDs one DataLink request may carry (default 1000).
+    datalink_sizes : bool, optional
+        Whether HEASARC's DataLink sizes ``#this`` directories unless asked not to (``sizefiles=false``);
+        default True.
+    heasarc_datalink : {'current', 'legacy'}, optional
+        HEASARC's DataLink shape: ``"current"`` (the default, 2026) or ``"legacy"`` (see
+        ``vodaxa.sandbox.archives.heasarc.links``).
+    default_maxrec : int, optional
+        Rows a TAP query returns when it sets no MAXREC (default 100000).
+    queue_delay : float, optional
+        Seconds an async job waits in QUEUED (default 0).
+    cache : pathlib.Path or str, optional
+        Where generated files go (a str is taken as a path). By default the ``sandbox`` folder of vodaxa's cache
+        directory (:func:`vodaxa.config.cache_dir`).
+    host : str, optional
+        The loopback address to serve on (default ``"127.0.0.1"``; ``"localhost"`` and ``"::1"`` also work).
+    ports : mapping of str to int, optional
+        Port per archive (0 or absent: any free port). By default all free ports.
+    prebuild : bool, optional
+        Write every observation directory at start (default False: on first use).
+    archives : tuple of str, optional
+        Which archive shapes to run (a single name works too). By default all of them.
+    accounts : mapping of str to str, optional
+        ``{user: password}`` of the accounts ESO's login accepts (default ``{"astro": "correct horse"}``; not shown
+        in the repr).
+    token_lifetime : float, optional
+        Seconds an ESO id_token stays valid (default 28800, ESO's ``expires_in``: 8 hours).
+    job_limits : JobLimits, optional
+        UWS execution and retention of every TAP service. By default each archive's own.
+    calselector_trees : bool, optional
+        Whether ESO's calSelector answers association trees even when a VOTable is asked for, as a server
+        ignoring ``responseformat`` would (default False).
+
+    See Also
+    --------
+    serve, activate : Run a sandbox with this config (or with its fields as keyword arguments).
+
+    Examples
+    --------
+    >>> from vodaxa.sandbox import Faults, SandboxConfig
+    >>> config = SandboxConfig(rows={"numaster": 500}, faults=Faults(latency=0.02), archives="heasarc")
+    >>> config.archives
+    ('heasarc',)
+    """
 
     rows: int | dict[str, int] = 200  # rows per table (or per table name)
     seed: int = 0

@@ -26,7 +26,7 @@ aggregate selected without an alias is named as PostgreSQL names it (``count``, 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sqlglot
@@ -194,8 +194,8 @@ def _check_split_parts(tree: exp.Expression) -> None:
         delimiter, index = node.args.get("delimiter"), node.args.get("part_index")
         if not (isinstance(delimiter, exp.Literal) and delimiter.is_string and delimiter.this):
             raise ADQLError("SPLIT_PART needs a non-empty string literal as its delimiter in this service")
-        literal = isinstance(index, exp.Literal) and not index.is_string and index.this.isdigit()
-        if not (literal and int(index.this) >= 1):
+        number = index.this if isinstance(index, exp.Literal) and not index.is_string else ""
+        if not (number.isdigit() and int(number) >= 1):
             raise ADQLError("SPLIT_PART needs a literal field number of at least 1 in this service")
 
 
@@ -216,7 +216,7 @@ def _unbounded_decimals(tree: exp.Expression) -> None:
 # ------------------------------------------------------------------------------------ geometry
 
 
-def _fn_name(node: exp.Expression) -> str:
+def _fn_name(node: exp.Expr) -> str:
     if isinstance(node, exp.Contains):
         return "CONTAINS"
     if isinstance(node, exp.Anonymous):
@@ -224,17 +224,17 @@ def _fn_name(node: exp.Expression) -> str:
     return ""
 
 
-def _fn_args(node: exp.Expression) -> list[exp.Expression]:
+def _fn_args(node: exp.Expr) -> list[exp.Expr]:
     if isinstance(node, exp.Contains):
         return [node.this, node.expression]
     return list(node.expressions)
 
 
-def _sql(node: exp.Expression) -> str:
+def _sql(node: exp.Expr) -> str:
     return f"({node.sql(dialect='duckdb')})"
 
 
-def _coords(node: exp.Expression, what: str, count: int) -> list[str]:
+def _coords(node: exp.Expr, what: str, count: int) -> list[str]:
     """The numeric arguments of a geometry value, dropping the optional coordinate-system string."""
     if _fn_name(node) != what:
         raise ADQLError(f"expected a {what} here, got '{node.sql(dialect='tsql')}'")
@@ -272,7 +272,7 @@ def _box_pred(a: str, b: str, c: str, d: str, w: str, h: str) -> str:
     )
 
 
-def _polygon_pred(a: str, b: str, node: exp.Expression) -> str:
+def _polygon_pred(a: str, b: str, node: exp.Expr) -> str:
     args = _fn_args(node)
     if args and isinstance(args[0], exp.Literal) and args[0].is_string:
         args = args[1:]
@@ -288,7 +288,7 @@ def _polygon_pred(a: str, b: str, node: exp.Expression) -> str:
     return f"{POLYGON_UDF}({a}, {b}, '{vertices}')"
 
 
-def _region_pred(point: exp.Expression, region: exp.Expression) -> str:
+def _region_pred(point: exp.Expr, region: exp.Expr) -> str:
     a, b = _coords(point, "POINT", 2)
     kind = _fn_name(region)
     if kind == "CIRCLE":
@@ -303,7 +303,7 @@ def _region_pred(point: exp.Expression, region: exp.Expression) -> str:
     raise ADQLError(f"unsupported region '{region.sql(dialect='tsql')}': use CIRCLE, BOX or POLYGON")
 
 
-def _predicate(node: exp.Expression) -> str:
+def _predicate(node: exp.Expr) -> str:
     """SQL boolean for CONTAINS(...) or INTERSECTS(...)."""
     name = _fn_name(node)
     args = _fn_args(node)
@@ -331,7 +331,7 @@ def _predicate(node: exp.Expression) -> str:
     return _region_pred(first, second)
 
 
-def _distance(node: exp.Expression) -> str:
+def _distance(node: exp.Expr) -> str:
     args = _fn_args(node)
     if len(args) == 2:
         (a, b), (c, d) = _coords(args[0], "POINT", 2), _coords(args[1], "POINT", 2)
@@ -342,7 +342,7 @@ def _distance(node: exp.Expression) -> str:
     return f"degrees({_arc(a, b, c, d)})"
 
 
-def _parse_duckdb(sql: str) -> exp.Expression:
+def _parse_duckdb(sql: str) -> exp.Expr:
     return sqlglot.parse_one(sql, read="duckdb")
 
 
@@ -431,12 +431,16 @@ def region_intersects_circle(
     raise ValueError(f"unsupported STC-S region '{region[:60]}': use POSITION, CIRCLE or POLYGON")
 
 
-def _angle(a, b) -> float:
+#: A vector in 3D (x, y, z): the geometry helpers take any sequence of three floats and return these.
+Vector = tuple[float, float, float]
+
+
+def _angle(a: Sequence[float], b: Sequence[float]) -> float:
     """Angle (radians) between two unit vectors."""
     return math.atan2(math.sqrt(_dot(_cross(a, b), _cross(a, b))), _dot(a, b))
 
 
-def _arc_distance(p, a, b) -> float:
+def _arc_distance(p: Sequence[float], a: Sequence[float], b: Sequence[float]) -> float:
     """Angle (radians) from ``p`` to the shorter great-circle arc from ``a`` to ``b``."""
     normal = _cross(a, b)
     if _dot(normal, normal) < 1e-30:  # a degenerate edge: a point
@@ -449,20 +453,20 @@ def _arc_distance(p, a, b) -> float:
     return min(_angle(p, a), _angle(p, b))
 
 
-def _unit(ra: float, dec: float) -> tuple[float, float, float]:
+def _unit(ra: float, dec: float) -> Vector:
     r, d = math.radians(ra), math.radians(dec)
     return (math.cos(d) * math.cos(r), math.cos(d) * math.sin(r), math.sin(d))
 
 
-def _cross(a, b) -> tuple[float, float, float]:
+def _cross(a: Sequence[float], b: Sequence[float]) -> Vector:
     return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
 
 
-def _dot(a, b) -> float:
+def _dot(a: Sequence[float], b: Sequence[float]) -> float:
     return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 
 
-def _normalise(v) -> tuple[float, float, float]:
+def _normalise(v: Sequence[float]) -> Vector:
     n = math.sqrt(_dot(v, v)) or 1.0
     return (v[0] / n, v[1] / n, v[2] / n)
 

@@ -15,6 +15,7 @@ import zlib
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from aiohttp import web
 
@@ -23,7 +24,48 @@ __all__ = ["FAULT_KEY", "Decision", "FaultInjector", "Faults", "make_app"]
 
 @dataclass(frozen=True)
 class Faults:
-    """What to inject.  Rates are probabilities per request, in [0, 1]."""
+    """What a sandbox injects: latency, slow links, error answers and cut bodies.
+
+    Rates are probabilities per request, in [0, 1].  Whether a request fails is decided from ``(seed, method,
+    path, attempt number of that path)``, so a run sees the same faults whatever the order in which concurrent
+    requests arrive, and a retry of the same URL draws afresh (as it would against a flaky real server).
+
+    Parameters
+    ----------
+    latency : float, optional
+        Seconds added before every answer (default 0).
+    bandwidth : float, optional
+        Bytes per second for response bodies. By default unlimited.
+    error_500 : float, optional
+        Rate of 500 answers with an HTML error page (default 0).
+    error_503 : float, optional
+        Rate of 503 answers with ``Retry-After`` (default 0).
+    error_429 : float, optional
+        Rate of 429 answers with ``Retry-After`` (default 0).
+    drop : float, optional
+        Rate of connections reset halfway through the body (default 0).
+    truncate : float, optional
+        Rate of connections closed cleanly after part of the body (default 0).
+    retry_after : int, optional
+        Seconds sent in ``Retry-After`` with 503 and 429 (default 1).
+    seed : int, optional
+        Seed of the draws (default 0).
+    paths : tuple of str, optional
+        Path prefixes the error and body faults apply to (default ``("/",)``: all); latency applies to all.
+
+    Raises
+    ------
+    ValueError
+        When a rate is outside [0, 1], the error rates add up to more than 1, ``latency`` is negative or
+        ``bandwidth`` is not positive.
+
+    Examples
+    --------
+    >>> from vodaxa.sandbox import Faults
+    >>> flaky = Faults(latency=0.02, error_503=0.1, drop=0.05, truncate=0.05, seed=1)
+    >>> flaky.with_(error_503=0.0).error_503
+    0.0
+    """
 
     latency: float = 0.0  # seconds added before every answer
     bandwidth: float | None = None  # bytes per second for response bodies (None = unlimited)
@@ -47,7 +89,19 @@ class Faults:
             raise ValueError("Faults: latency must be >= 0 and bandwidth > 0")
 
     def with_(self, **changes: object) -> Faults:
-        """A copy with some fields changed."""
+        """Return a copy with some fields changed.
+
+        Parameters
+        ----------
+        **changes : object
+            New values of fields, by name (as the constructor takes them).
+
+        Returns
+        -------
+        Faults
+            The copy, checked as a new one is.
+        """
+        # the field names and values are checked at run time (an unknown name is a TypeError, a bad rate a ValueError)
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
@@ -185,7 +239,7 @@ def _error_response(status: int, retry_after: int) -> web.Response:
 
 def make_app(injector: FaultInjector) -> web.Application:
     """An aiohttp application with the fault middleware and limits fit for big uploads and ID lists."""
-    options: dict[str, int] = {"client_max_size": 200 * 1024**2}
+    options: dict[str, Any] = {"client_max_size": 200 * 1024**2}  # keyword arguments of web.Application
     if "client_max_fields" in inspect.signature(web.Application).parameters:  # aiohttp >= 3.13
         options["client_max_fields"] = 1_000_000
     return web.Application(middlewares=[injector.middleware], **options)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from aiohttp import web
@@ -182,8 +182,8 @@ def database(records: Sequence[Resource]) -> TapDatabase:
 class RegistryTap(TapService):
     """A TAP service whose stored placeholder hosts are answered as the running archives' URLs."""
 
-    def __init__(self, db: TapDatabase, **options: object) -> None:
-        super().__init__(db, **options)  # type: ignore[arg-type]
+    def __init__(self, db: TapDatabase, **options: Any) -> None:  # TapService's keyword options, passed on
+        super().__init__(db, **options)
         self.bases: dict[str, str] = {}  # archive -> its running base URL
         self.queries: list[str] = []  # every query received, in order
 
@@ -213,6 +213,7 @@ class RegistryArchive(TapArchive):
     """The sandbox's RegTAP service at ``/tap`` (as at reg.g-vo.org)."""
 
     path = "/tap"
+    tap: RegistryTap  # made in __init__: the TAP flavour that answers placeholders as running URLs
 
     def __init__(self, context: ShapeContext, records: Sequence[Resource]) -> None:
         self.records = list(records)

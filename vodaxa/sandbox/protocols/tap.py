@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from astropy.io.votable import parse_single_table
 from astropy.table import Table
 from multidict import MultiDict
@@ -104,19 +104,27 @@ class TapService:
             if request.content_type.startswith("multipart/"):
                 reader = await request.multipart()
                 size = 0
-                async for part in reader:
+                while (part := await reader.next()) is not None:
+                    if not isinstance(part, BodyPartReader):
+                        raise ParameterError("a multipart body nested in another is not supported")
                     data = await part.read(decode=False)
                     size += len(data)
                     if size > self.max_upload_bytes:
                         raise ParameterError(f"upload larger than {self.max_upload_bytes} bytes")
-                    if part.filename is not None or (part.name or "").upper() not in _PARAM_NAMES:
-                        files[part.name or ""] = bytes(data)
+                    name = part.name or ""
+                    if part.filename is not None or name.upper() not in _PARAM_NAMES:
+                        files[name] = bytes(data)
                     else:
-                        params.add(part.name.upper(), data.decode())
+                        params.add(name.upper(), data.decode())
             else:
                 form = await request.post()
-                for key, value in form.items():
-                    params.add(key.upper(), value if isinstance(value, str) else value.file.read().decode())
+                for key, field in form.items():
+                    if isinstance(field, str):
+                        params.add(key.upper(), field)
+                    elif isinstance(field, (bytes, bytearray)):
+                        params.add(key.upper(), bytes(field).decode())
+                    else:  # an uploaded file
+                        params.add(key.upper(), field.file.read().decode())
         return params, files
 
     def _check(self, params: Mapping[str, str]) -> tuple[str, int | None]:

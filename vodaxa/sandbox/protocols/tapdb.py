@@ -14,7 +14,7 @@ from astropy.table import Table
 from sqlglot import exp
 
 from .adql import POLYGON_UDF, REGION_UDF, ADQLError, TableRef, point_in_polygon, region_intersects_circle, translate
-from .vo import FieldMeta
+from .vo import Column, FieldMeta
 
 _DUCK_TYPES = {
     "char": "VARCHAR",
@@ -66,7 +66,7 @@ class QueryResult:
     """Rows of one query, column by column, with what the VOTable should say of each column."""
 
     fields: list[FieldMeta]
-    columns: list[list]
+    columns: list[Column]
     overflow: bool
     tables: list[str] = field(default_factory=list)  # ADQL names of the tables the query read
 
@@ -209,8 +209,10 @@ class TapDatabase:
             tree = translate(adql, resolve)
             limit = self.hard_limit if maxrec is None else min(maxrec, self.hard_limit)
             top = _top(tree)
-            capped = top is None or top > limit  # MAXREC (not TOP) bounds the answer
-            cap = limit if capped else top
+            if top is None or top > limit:  # MAXREC (not TOP) bounds the answer
+                capped, cap = True, limit
+            else:
+                capped, cap = False, top
             tree.set("limit", exp.Limit(expression=exp.Literal.number(cap + 1 if capped else cap)))
             sql = tree.sql(dialect="duckdb")
             try:
@@ -329,7 +331,7 @@ def _duck_message(err: Exception) -> str:
     return f"query failed: {text}"
 
 
-def _column_values(series: pd.Series, datatype: str) -> list | np.ndarray:
+def _column_values(series: pd.Series, datatype: str) -> Column:
     """One result column as plain values: floats as an array (NaN = NULL), timestamps as datetimes."""
     if datatype == "double":
         return series.to_numpy(dtype=float, na_value=np.nan)

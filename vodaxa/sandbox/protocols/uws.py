@@ -42,7 +42,23 @@ class JobLimits:
 
     The default is what GAVO DaCHS advertises (executionDuration 3600 s, retentionPeriod 172800 s = 2 days);
     shapes set their archive's own (ESO's tap_obs: 60 s by default, 3600 s at most; ESAC's TAP+: 1800 s,
-    destruction 3 days after creation).
+    destruction 3 days after creation).  ``SandboxConfig(job_limits=...)`` sets one for every TAP service.
+
+    Parameters
+    ----------
+    execution_duration : int, optional
+        Seconds a new job may run (default 3600; 0: no limit).
+    execution_hard : int, optional
+        The most a client may ask for, in seconds (default 3600; 0: no limit).
+    retention : float, optional
+        Seconds from a job's creation to its destruction (default 172800: 2 days).
+
+    Examples
+    --------
+    >>> from vodaxa.sandbox import JobLimits, SandboxConfig
+    >>> config = SandboxConfig(job_limits=JobLimits(execution_duration=60, retention=600.0))
+    >>> config.job_limits.execution_hard
+    3600
     """
 
     execution_duration: int = 3600  # seconds a new job may run (0: no limit)

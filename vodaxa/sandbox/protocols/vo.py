@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeAlias
 from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
@@ -13,6 +14,10 @@ from ...resolvers.datalink import LinkRow
 VOTABLE_MIME = "application/x-votable+xml"
 DATALINK_MIME = "application/x-votable+xml;content=datalink"
 DATALINK_STANDARD = "ivo://ivoa.net/std/DataLink#links-1.1"
+
+#: One result column's values: a list of cells of the column's type (None is NULL), or an array of floats (NaN is
+#: NULL).
+Column: TypeAlias = "Sequence[Any] | np.ndarray"
 
 _VOTABLE_HEAD = (
     '<?xml version="1.0" encoding="utf-8"?>\n'
@@ -51,7 +56,7 @@ class ServiceDescriptor:
     ident: str = "dlsvc"
 
 
-def _cells(values: Sequence, datatype: str) -> list[str]:
+def _cells(values: Column, datatype: str) -> list[str]:
     """TABLEDATA cell texts for one column; NULL (None or NaN) becomes an empty cell."""
     if datatype == "double":
         arr = np.asarray(values, dtype=float)
@@ -96,7 +101,7 @@ def _field_xml(meta: FieldMeta) -> str:
 
 def result_document(
     fields: Sequence[FieldMeta],
-    columns: Sequence[Sequence],
+    columns: Sequence[Column],
     *,
     overflow: bool = False,
     descriptors: Iterable[ServiceDescriptor] = (),

@@ -113,9 +113,10 @@ class File:
 
 def num(row: Mapping[str, Any], column: str, default: float) -> float:
     """A numeric row value, or ``default`` when the column is missing, NULL or NaN."""
-    value = row.get(column) if column else None
+    if not column or row.get(column) is None:
+        return default
     try:
-        value = float(value)  # type: ignore[arg-type]
+        value = float(row[column])
     except (TypeError, ValueError):
         return default
     return value if math.isfinite(value) else default
@@ -338,6 +339,7 @@ def _write_tab(f: File) -> bytes:
     cols = [Col("TIME", "D", "d" if f.obs.mission.day_time else "s", np.linspace(lo, hi, rows))]
     centre = {"RA": f.obs.ra or 0.0, "DEC": f.obs.dec or 0.0, "ROLL": 0.0}
     for name, tform, unit in _TABLE_COLUMNS.get(f.entry.ext, (("VALUE", "E", ""), ("QUALITY", "I", ""))):
+        values: np.ndarray
         if name in centre:
             values = centre[name] + f.rng.normal(0.0, 1e-3, rows)
         elif unit == "km":

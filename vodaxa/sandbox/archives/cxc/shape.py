@@ -56,6 +56,8 @@ CONE = ConeTable(
 _MIRRORED = "chandra/data/"
 _MJD0 = np.datetime64("1858-11-17T00:00:00", "s")
 _LAUNCH_MJD = 51384.0  # 1999-07-23
+#: NULL for ``np.where`` (an object array: numpy's type stubs take no bare None there)
+_NULL = np.array(None, dtype=object)
 #: Statuses meaning the observation has not been taken yet.
 NOT_TAKEN = ("scheduled", "unobserved", "untriggered")
 #: HEASARC chanmaster class -> the science category digit that starts proposal and sequence numbers.
@@ -85,7 +87,7 @@ def _exposure_mode(detector: np.ndarray, data_mode: np.ndarray) -> np.ndarray:
     """``TE``/``CC`` from the ACIS data mode's prefix; NULL for HRC."""
     acis = np.char.startswith(detector.astype(str), "ACIS")
     prefix = np.array([str(m).split("_")[0][:2] for m in data_mode], dtype=object)
-    return np.where(acis, prefix, None).astype(object)
+    return np.where(acis, prefix, _NULL).astype(object)
 
 
 def _numbers(start: np.ndarray, classes: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -106,7 +108,7 @@ def _events(exposure_s: np.ndarray, archived: np.ndarray, rng: np.random.Generat
     counts = np.where(known, np.rint(rate * exposure_s), 0).astype(np.int64)
     with np.errstate(divide="ignore", invalid="ignore"):
         rates = np.where(known, np.round(counts / exposure_s, 4), np.nan)
-    return np.where(known, counts, None).astype(object), rates
+    return np.where(known, counts, _NULL).astype(object), rates
 
 
 def _rare(rng: np.random.Generator, values: list[str], n: int, fraction: float) -> np.ndarray:

@@ -76,7 +76,7 @@ def _seed(*parts: object) -> np.random.Generator:
 
 def _mission_time(when: datetime | np.datetime64) -> float:
     """Seconds since MJDREF for a UTC time."""
-    unix = when.timestamp() if isinstance(when, datetime) else float(np.datetime64(when, "s").astype(np.int64))
+    unix = when.timestamp() if isinstance(when, datetime) else float(when.astype("datetime64[s]").astype(np.int64))
     return round((_MJD_UNIX + unix / 86400.0 - MJDREF) * 86400.0, 3)
 
 
@@ -159,17 +159,26 @@ def _event_list(
 
 # ------------------------------------------------------------------------------------------- Cal-PV
 class CalPvObservationLike(Protocol):
-    """The fields of a Cal-PV observation (``erosita.CalPvObservation``) the tarball writer reads."""
+    """The fields of a Cal-PV observation (``erosita.CalPvObservation``) the tarball writer reads (read-only)."""
 
-    obsid: str
-    field: str
-    field_type: str
-    ra: float
-    dec: float
-    mode: str
-    start: datetime
-    end: datetime
-    active_insts: tuple[str, ...]
+    @property
+    def obsid(self) -> str: ...
+    @property
+    def field(self) -> str: ...
+    @property
+    def field_type(self) -> str: ...
+    @property
+    def ra(self) -> float: ...
+    @property
+    def dec(self) -> float: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def start(self) -> datetime: ...
+    @property
+    def end(self) -> datetime: ...
+    @property
+    def active_insts(self) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)

@@ -141,7 +141,7 @@ class Role(NamedTuple):
     association: str  # category of its <association>
     file: str  # category of its raw frames
     master: str  # category of the master calibration made from them
-    count: int  # raw frames per night
+    frames: int  # raw frames per night (the CSV's count)
     start: float  # first frame, days after the night's MJD (all within [0.5, 1.5): night_of() holds)
     needs: tuple[str, ...] = ()  # roles it is itself reduced with
 
@@ -244,7 +244,7 @@ def night_calibrations(instrument: str, night: int) -> Night:
                 continue
             start = night + _ROLES[key].start + 0.003 * (0 if role == "detector" else slot_index)
             first = _ms(start + rng.uniform(0.0, 0.0015))
-            steps = np.cumsum(rng.integers(21_000, 26_000, _ROLES[key].count)) - 21_000
+            steps = np.cumsum(rng.integers(21_000, 26_000, _ROLES[key].frames)) - 21_000
             category = _categories(role, key, tag)[1]
             raw[slot] = tuple(
                 CalFrame(f"{inst.prefix}.{_iso(first + int(s))}", instrument, night, key, tag, category,
@@ -797,8 +797,8 @@ class EsoLinks:
         if fmt == "votable" and not self.trees_always:
             body = await asyncio.to_thread(self._calselector_votable, dp_ids, mode, allowed, base)
             return web.Response(body=body, headers={"Content-Type": DATALINK_MIME})
-        frames = {d: self.science(d) for d in dp_ids}
-        unknown = [d for d, f in frames.items() if f is None]
+        frames = {d: f for d in dp_ids if (f := self.science(d)) is not None}
+        unknown = [d for d in dp_ids if d not in frames]
         if unknown:
             raise web.HTTPNotFound(text=f"unknown raw dp_id: {', '.join(unknown)}")
         if not all(allowed.values()):
@@ -807,7 +807,7 @@ class EsoLinks:
             )
         parts = []
         for dp_id, frame in frames.items():
-            top = cascade(frame, mode)  # type: ignore[arg-type]
+            top = cascade(frame, mode)
             parts.append((f"{dp_id}_{str(top.mode).lower()}.xml", tree_xml(top)))
         if len(parts) == 1:
             headers = {"Content-Type": CALSELECTOR_MIME, "Content-Disposition": f'filename="{parts[0][0]}"'}

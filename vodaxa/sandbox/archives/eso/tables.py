@@ -5,7 +5,8 @@ public at once, science proprietary for a year) and ``ivoa.ObsCore`` (Phase 3 pr
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import astropy.units as u
 import numpy as np
@@ -13,6 +14,12 @@ from astropy.coordinates import BarycentricMeanEcliptic, SkyCoord
 
 from ...protocols.vo import DATALINK_MIME
 from .catalog import _DAY, _DOME, _MJD_UNIX, _NIGHT, COLLECTIONS, INSTRUMENTS, IVO_ID, PLACEHOLDER, TABLES, TARGETS
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
+
+#: NULL for ``np.where`` (an object array: numpy's type stubs take no bare None there)
+_NULL = np.array(None, dtype=object)
 
 # ---------------------------------------------------------------------------------- helpers
 
@@ -24,7 +31,7 @@ def _pick(rng: np.random.Generator, values: Sequence, n: int, p: Sequence[float]
     return out[rng.choice(len(values), n, p=None if p is None else np.asarray(p) / np.sum(p))]
 
 
-def _texts(fmt: Callable[..., str | None], *columns: Sequence) -> np.ndarray:
+def _texts(fmt: Callable[..., str | None], *columns: Iterable[object]) -> np.ndarray:
     """An object array of ``fmt(*row)`` over the given columns."""
     return np.array([fmt(*row) for row in zip(*columns)], dtype=object)
 
@@ -184,7 +191,7 @@ def _night_start(
     return start + rng.uniform(lo, up, start.size)
 
 
-def _per(items: Sequence, index: np.ndarray, fn: Callable, dtype: object = object) -> np.ndarray:
+def _per(items: Sequence, index: np.ndarray, fn: Callable, dtype: DTypeLike = object) -> np.ndarray:
     """``fn(items[i])`` for every ``i`` in ``index`` (each item looked at once)."""
     return np.array([fn(x) for x in items], dtype=dtype)[index]
 
@@ -457,7 +464,7 @@ def _obscore_product(rng: np.random.Generator, rows: dict[str, np.ndarray]) -> d
         "multi_ob": np.where(n_obs > 1, "M", "S"),
         "n_obs": n_obs.astype(np.int32),
         "o_calib_status": np.where(spectrum & (rng.random(n) < 0.5), "relative", "absolute"),
-        "o_ucd": np.where(spectrum, "phot.flux.density;em.wl", None),
+        "o_ucd": np.where(spectrum, "phot.flux.density;em.wl", _NULL),
         "obs_collection": _per(COLLECTIONS, coll, lambda c: c.name),
         "obs_title": np.full(n, None, dtype=object),
         "obstech": _per(COLLECTIONS, coll, lambda c: c.obstech),

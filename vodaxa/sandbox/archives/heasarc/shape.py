@@ -29,7 +29,7 @@ import numpy as np
 from aiohttp import web
 
 from ....resolvers.datalink import LinkRow as Link
-from ...protocols.datalink import LinksEndpoint
+from ...protocols.datalink import LinksEndpoint, Resolver
 from ...protocols.faults import FaultInjector, make_app
 from ...protocols.scs import ConeSearch, ConeTable, scs_error
 from ...protocols.tap import TapService
@@ -279,7 +279,7 @@ class HeasarcArchive:
             raise web.HTTPNotFound(text=f"no DataLink service for table '{table}'")
         return await self.links[table](request)
 
-    def _link_resolver(self, table: str):
+    def _link_resolver(self, table: str) -> Resolver:
         async def resolve(request: web.Request, ids: Sequence[str]) -> list[Link]:
             base = f"{request.scheme}://{request.host}"
             form = await request.post() if request.method == "POST" else {}

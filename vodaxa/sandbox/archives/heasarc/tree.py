@@ -24,6 +24,7 @@ Deliberate variety, so that client and processing code meet the archive's awkwar
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import shutil
@@ -221,7 +222,7 @@ def _rosat(row: Mapping[str, Any], rng: np.random.Generator, o: str, span: Span)
     hri = o[1:2].upper() == "H"
     default = "HRI" if hri else ("PSPCC" if o[:2].upper() == "RS" else "PSPCB")  # the survey used PSPC-C
     inst = text(row, "instrument", default) or default
-    rdf = [{}] if num(row, "proc_rev", 2.0) != 0 else []
+    rdf: list[dict[str, Any]] = [{}] if num(row, "proc_rev", 2.0) != 0 else []
     return {
         "inst": "PSPCB" if inst == "PSPC" else inst,
         "rdf": rdf,
@@ -340,9 +341,8 @@ def _observation(table: str, row: Mapping[str, Any]) -> Obs:
     span = _span(mission, row)
     fields.update(mission.context(row, rng, fields["o"], span))
     gtis = _gtis(rng, span.t0, span.t1, (span.mjd1 - span.mjd0) * 86400.0)
-    ra, dec = num(row, "ra", math.nan), num(row, "dec", math.nan)
-    if not (math.isfinite(ra) and math.isfinite(dec)):
-        ra = dec = None
+    ra_deg, dec_deg = num(row, "ra", math.nan), num(row, "dec", math.nan)
+    ra, dec = (ra_deg, dec_deg) if math.isfinite(ra_deg) and math.isfinite(dec_deg) else (None, None)
     target = text(row, "name", "") or fields["o"]
     return Obs(table, mission, fields["o"], span, fields, ra, dec, target, gtis, _flare(rng, gtis))
 
@@ -363,6 +363,11 @@ def _revolution(table: str, rev: str) -> Obs:
 def _listing(root: Path, directory: Path) -> list[str]:
     """Files below ``directory``, as sorted POSIX paths relative to ``root``."""
     return sorted(p.relative_to(root).as_posix() for p in directory.rglob("*") if p.is_file())
+
+
+def _render_revolution(table: str, rev: str, entries: tuple[Entry, ...]) -> dict[str, bytes]:
+    """Every file of a revolution's shared directory (INTEGRAL's ``rev.001``, ``aux/adp``)."""
+    return render(_revolution(table, rev), entries)
 
 
 def _materialise(root: Path, reldir: str, render: Callable[[], dict[str, bytes]]) -> list[str]:
@@ -412,7 +417,6 @@ def build_observation(table: str, row: Mapping[str, Any], root: Path) -> list[st
     fields = _path_fields(mission, row)
     paths = _materialise(root, mission.path.format(**fields), lambda: render(_observation(table, row), mission.entries))
     for template, entries in mission.shared:
-        paths += _materialise(
-            root, template.format(**fields), lambda e=entries: render(_revolution(table, fields["rev"]), e)
-        )
+        shared = functools.partial(_render_revolution, table, fields["rev"], entries)
+        paths += _materialise(root, template.format(**fields), shared)
     return sorted(paths)

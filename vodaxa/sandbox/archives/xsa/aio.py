@@ -269,7 +269,7 @@ class AioServlet:
 
     def proprietary(self, obs: AioObservation) -> bool:
         """Whether the observation's proprietary period has not ended yet."""
-        return obs.proprietary_end is not None and obs.proprietary_end > self.now
+        return obs.proprietary_end is not None and bool(obs.proprietary_end > self.now)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """400 for bad parameters, 404 for unknown ObsIDs or empty selections, 401 for locked data, else the file."""

@@ -55,6 +55,8 @@ TAP_PATH = "/tap-server/tap"
 FOV_RADIUS_DEG = 0.25
 _MJD0 = np.datetime64("1858-11-17T00:00:00", "s")
 _SECONDS_PER_DAY = 86400.0
+#: NULL for ``np.where`` (an object array: numpy's type stubs take no bare None there)
+_NULL = np.array(None, dtype=object)
 #: Fraction of xmmmaster's row count added as XSA-only calibration/engineering observations.
 EXTRA_FRACTION = 0.05
 #: Fraction of shared observations XSA marks as having no science exposure.
@@ -165,7 +167,7 @@ def _processing(
 def _stc_s(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
     """The field of view as STC-S text; NULL where the position is."""
     text = [f"Circle ICRS {r:.6f} {d:.6f} {FOV_RADIUS_DEG}" for r, d in zip(ra.tolist(), dec.tolist())]
-    return np.where(np.isnan(ra), None, np.array(text, dtype=object)).astype(object)
+    return np.where(np.isnan(ra), _NULL, np.array(text, dtype=object)).astype(object)
 
 
 def _complete(base: dict[str, np.ndarray], rng: np.random.Generator, now_mjd: float) -> dict[str, np.ndarray]:
@@ -195,14 +197,14 @@ def _complete(base: dict[str, np.ndarray], rng: np.random.Generator, now_mjd: fl
         "odf_version": _choice(rng, ["1", "2", "3"], n),
         "position_angle": np.round(rng.uniform(0.0, 360.0, n), 3),
         "pps_proc_date": pps_proc,
-        "pps_version": np.where(science, _choice(rng, ["1", "2"], n), None).astype(object),
+        "pps_version": np.where(science, _choice(rng, ["1", "2"], n), _NULL).astype(object),
         "proposal_id": proposal,
         "proposal_oid": proposal_index.astype(np.int64) + 500_001,
         "proprietary_end_date": mjd_to_datetime64(core["public_mjd"]),
         "ra": ra,
         "ra_nom": ra_nom,
         "revolution": core["revolution"],
-        "sas_version": np.where(science, _choice(rng, ["xmmsas_20210317_1624", "xmmsas_20230412_1735"], n), None),
+        "sas_version": np.where(science, _choice(rng, ["xmmsas_20210317_1624", "xmmsas_20230412_1735"], n), _NULL),
         "start_utc": start,
         "stc_s": _stc_s(ra, dec),
         "target": core["target"],
