@@ -8,7 +8,7 @@ function behind it reads; anything else is refused at run time with an :class:`~
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -48,8 +48,9 @@ PositionsLike: TypeAlias = "SkyCoord | str | Sequence[str] | Sequence[Sequence[f
 #: A time: an astropy Time, a datetime or date (naive means UTC), an ISO 8601 string, or a pandas Timestamp.
 TimeLike: TypeAlias = "Time | datetime | date | str | pd.Timestamp | np.datetime64"
 
-#: What can be downloaded: a Manifest, its ``files`` frame (or a selection of it), or a list of URLs.
-ManifestSource: TypeAlias = "Manifest | pd.DataFrame | Sequence[str]"
+#: What can be downloaded: a Manifest, its ``files`` frame (or a selection of it), or URLs or manifest rows
+#: (mappings with at least ``url``).
+ManifestSource: TypeAlias = "Manifest | pd.DataFrame | Iterable[str | Mapping[str, object]]"
 
 #: A file system path.
 PathLike: TypeAlias = "str | os.PathLike[str]"

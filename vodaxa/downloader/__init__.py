@@ -103,7 +103,7 @@ def _missing(value: Any) -> bool:
         return False
 
 
-def _rows(source: ManifestSource | Iterable[str | Mapping[str, object]]) -> list[dict[str, Any]]:
+def _rows(source: ManifestSource) -> list[dict[str, Any]]:
     """Manifest rows with a URL, or rows made from plain URLs (or mappings without ``local_path``): those are
     named after the URL's last segment until the server names them (see :mod:`.naming`)."""
     if isinstance(source, Manifest):
@@ -229,7 +229,7 @@ def _beside(path: Path, url: str, taken: Mapping[Path, str]) -> Path:
 
 
 async def download_async(
-    source: ManifestSource | Iterable[str | Mapping[str, object]],
+    source: ManifestSource,
     dest: PathLike,
     *,
     max_per_host: int | None = None,
@@ -551,7 +551,7 @@ async def _unpack(result: FileResult, keep: bool) -> FileResult:
 
 
 def download(
-    source: ManifestSource | Iterable[str | Mapping[str, object]],
+    source: ManifestSource,
     dest: PathLike,
     *,
     max_per_host: int | None = None,
