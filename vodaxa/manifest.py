@@ -108,7 +108,7 @@ def _sizes(column: pd.Series) -> pd.api.extensions.ExtensionArray:
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
         bad = column.notna() & ~((column >= 0) & (column < 2**63) & (column % 1 == 0))
         if not bad.any():
-            return pd.array(column.astype("Int64"), dtype="Int64")
+            return column.astype("Int64").array
     return pd.array([_size(n, value) for n, value in enumerate(column)], dtype="Int64")
 
 

@@ -192,12 +192,14 @@ def _compare_text(item: Compare, alias: str | None = "m") -> str:
     if item.op in _SYMBOLS:
         return f"{column} {_SYMBOLS[item.op]} {adql.literal(item.value)}"
     if item.op in ("in", "not in"):
-        text = ", ".join(adql.literal(v) for v in item.value)  # type: ignore[union-attr]
+        assert isinstance(item.value, tuple)  # Compare holds a tuple for these operators
+        text = ", ".join(adql.literal(v) for v in item.value)
         return f"{column} {item.op.upper()} ({text})"
     if item.op in ("like", "not like"):
         return f"{column} {item.op.upper()} {adql.literal(item.value)}"
     if item.op == "between":
-        low, high = item.value  # type: ignore[misc]
+        assert isinstance(item.value, tuple)  # (low, high), as Compare checks
+        low, high = item.value
         return f"{column} BETWEEN {adql.literal(low)} AND {adql.literal(high)}"
     return f"{column} {item.op.upper()}"  # is null, is not null
 

@@ -347,7 +347,7 @@ def _degrees(value: Any) -> Any:
 
 def _thaw(distance: Distance) -> Any:
     if isinstance(distance, tuple) and distance and isinstance(distance[0], tuple) and isinstance(distance[0][0], str):
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in distance}  # type: ignore[misc]
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in distance}
     return list(distance) if isinstance(distance, tuple) else distance
 
 

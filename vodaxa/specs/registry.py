@@ -334,14 +334,24 @@ class MissionSpec:
         if not self.instrument_column:
             return pd.Series([None] * len(src), index=src.index, dtype=object)
         reverse = {raw: inst for inst, raws in self.instrument_values.items() for raw in raws}
-        return src[self.instrument_column].map(lambda v: reverse.get(clean_text(v), clean_text(v)))
+
+        def instrument(value: object) -> str | None:
+            text = clean_text(value)
+            return None if text is None else reverse.get(text, text)
+
+        return src[self.instrument_column].map(instrument)
 
     def _targets(self, src: pd.DataFrame) -> pd.Series:
         if self.target_function is not None:
             return self.target_function(src)
         if not self.target_column:
             return pd.Series([self.target_default] * len(src), index=src.index, dtype=object)
-        return src[self.target_column].map(lambda v: self.target_map.get(clean_text(v), self.target_default))
+
+        def category(value: object) -> str | None:
+            text = clean_text(value)
+            return self.target_default if text is None else self.target_map.get(text, self.target_default)
+
+        return src[self.target_column].map(category)
 
 
 #: Times outside these years are no observation's (a server's 9999-12-31 or MJD 1e6): they are read as unknown,
