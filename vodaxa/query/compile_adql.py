@@ -167,7 +167,8 @@ def _match(scope: Scope, table: str, pos: str, step: Positions | PositionsAtTime
     ra, dec = adql.column(spec.ra, table), adql.column(spec.dec, table)
     parts = [adql.circle(ra, dec, f"{pos}.vx_ra", f"{pos}.vx_dec", f"{pos}.vx_radius")]
     if scope.per_instrument(step.distance):
-        parts.append(f"{adql.column(spec.instrument_column, table)} = {pos}.vx_value")  # type: ignore[arg-type]
+        assert spec.instrument_column is not None  # radii per instrument need a column naming it
+        parts.append(f"{adql.column(spec.instrument_column, table)} = {pos}.vx_value")
     if isinstance(step, PositionsAtTime):
         if not spec.end_in_adql:
             raise VodaxaError(f"{spec.name}: its table has no end time usable in ADQL; filter on positions, then on "

@@ -73,10 +73,11 @@ def parse_where(text: str | Compare) -> list[Compare]:
         raise InputError(f"where={text!r}: give a comparison such as \"exposure > 10000\"")
     condition = parse_condition(text)
     parts = condition.parts if isinstance(condition, AllOf) else (condition,)
-    if not all(isinstance(p, Compare) for p in parts):
+    compares = [p for p in parts if isinstance(p, Compare)]
+    if len(compares) != len(parts):
         raise InputError(f"where={text!r}: only comparisons joined by AND are accepted here (one filter each); "
                          "for OR, search twice or use 'in (...)'")  # fmt: skip
-    return list(parts)  # type: ignore[arg-type]
+    return compares
 
 
 class _Parser:

@@ -239,7 +239,9 @@ class Compare(Filter):
         if self.value is None:
             return f"{self.column} {self.op}"
         if self.op == "between":
-            return f"{self.column} between {self.value[0]!r} and {self.value[1]!r}"  # type: ignore[index]
+            assert isinstance(self.value, tuple)  # (low, high), as __post_init__ made it
+            low, high = self.value
+            return f"{self.column} between {low!r} and {high!r}"
         if isinstance(self.value, tuple):
             return f"{self.column} {self.op} ({', '.join(repr(v) for v in self.value)})"
         return f"{self.column} {self.op} {self.value!r}"
@@ -247,7 +249,8 @@ class Compare(Filter):
     @classmethod
     def from_arguments(cls, args: Mapping[str, Any]) -> Compare:
         """Read saved arguments."""
-        return cls(args.get("column"), args.get("op"), args.get("value"))  # type: ignore[arg-type]
+        column, op = args.get("column"), args.get("op")
+        return cls(column, op, args.get("value"))  # type: ignore[arg-type]  # __post_init__ refuses non-text
 
 
 def _operand(op: str, value: Any, column: str) -> Scalar | tuple[Scalar, ...] | None:
@@ -269,7 +272,7 @@ def _operand(op: str, value: Any, column: str) -> Scalar | tuple[Scalar, ...] | 
         kinds = {_kind(v) for v in items}
         if len(kinds) > 1:
             raise InputError(f"{column} {op}: the values mix text and numbers ({value!r}); use one kind")
-        if op == "between" and items[0] > items[1]:  # type: ignore[operator]
+        if op == "between" and items[0] > items[1]:  # type: ignore[operator]  # one kind, checked just above
             raise InputError(f"{column} between {items[0]!r} and {items[1]!r}: the low end is above the high end")
         return items
     if value is None:

@@ -198,13 +198,14 @@ def search(
                     raise NoObservationsError(f"{name}: no observation overlaps {window[0]} to {window[1]}")
             return found, mission
         pairs = mission.filter_on_positions(positions, search_distance=distance, return_pos_obs_info=True)
+        assert pairs is not None  # asked for with return_pos_obs_info
         if window is not None:
             mission.filter_on_time(*window)  # on the server, as every filter
         for condition in conditions[name]:
             mission.filter_on_column(condition.column, condition.op, condition.value)
         found = mission.filtered_obs_info.copy()
         near: dict[str, list[str]] = {}
-        for index, ids in zip(pairs["pos_ind"], pairs["obs_ids"], strict=True):  # type: ignore[index]
+        for index, ids in zip(pairs["pos_ind"], pairs["obs_ids"], strict=True):
             for obs in str(ids).split(","):
                 near.setdefault(obs, []).append(labels[int(index)])
         found.insert(2, "targets", [";".join(near.get(o, [])) for o in found["obs_id"]])

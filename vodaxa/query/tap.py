@@ -105,7 +105,7 @@ class TapRunner:
                 log.warning("TAP %s: %s; retrying in %.1f s", self.url, err, wait)
                 time.sleep(wait)
         if key is not None:
-            self.cache.put(key, table)  # type: ignore[union-attr]
+            self.cache.put(key, table)  # type: ignore[union-attr]  # a key is made only when there is a cache
         return table
 
     # ------------------------------------------------------------------------------ sync
