@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError
-from .filters import Compare
+from .filters import Compare, Scalar
 
 __all__ = ["AllOf", "AnyOf", "Condition", "Constant", "Negation", "parse_condition", "parse_where"]
 
@@ -197,7 +197,7 @@ class _Parser:
             return self.tokens[self.at - 1][1]
         raise self.error("expected a comparison (=, !=, <, <=, >, >=, IN, LIKE, BETWEEN, IS NULL)")
 
-    def literal(self) -> Any:
+    def literal(self) -> Scalar:
         if self.at >= len(self.tokens):
             raise self.error("expected a value")
         kind, text, _ = self.tokens[self.at]
