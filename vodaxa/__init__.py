@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from .redact import install_log_filter
 
 if TYPE_CHECKING:  # what the lazy names below are, for type checkers and IDEs
+    from datetime import datetime
+
     import pandas
 
     from . import config, errors
@@ -27,7 +29,9 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers and IDEs
     from .errors import VodaxaError, VodaxaWarning
     from .manifest import Manifest
     from .query.mission import Mission
+    from .query.names import Resolver
     from .query.search import search
+    from .query.tap import TapRunner
     from .resolvers import resolve
 
 __version__ = "0.1.0.dev0"
@@ -85,15 +89,79 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY) | _SUBPACKAGES)
 
 
-def mission(name: str, insts: str | Iterable[str] | None = None, **options: Any) -> Mission:
-    """A :class:`Mission` by registry name (``vodaxa.missions()`` lists them)."""
+def mission(
+    name: str,
+    insts: str | Iterable[str] | None = None,
+    *,
+    source: str | None = None,
+    runner: TapRunner | None = None,
+    resolver: Resolver | None = None,
+    now: datetime | None = None,
+) -> Mission:
+    """A :class:`Mission` by registry name (``vodaxa.missions()`` lists them), ready for DAXA-style filters.
+
+    Parameters
+    ----------
+    name : str
+        The mission's registry name, or a short name (``"nustar"``, ``"xmm"``), in any case.
+    insts : str or iterable of str, optional
+        The instruments whose data are wanted; None (the default) chooses the mission's default instruments.
+    source, runner, resolver, now : optional
+        As for :class:`Mission`: another source of the same observations, where queries go, the object-name
+        resolver, and the time at which proprietary periods are judged.
+
+    Returns
+    -------
+    Mission
+        The mission, without filters.
+
+    Raises
+    ------
+    vodaxa.errors.UnknownMissionError
+        If ``name`` is not a known mission (the message lists them, and suggests close names).
+    vodaxa.errors.VodaxaError
+        If an instrument or ``source`` is not one of the mission's.
+
+    See Also
+    --------
+    missions : The known missions.
+    search : Several missions at once.
+
+    Examples
+    --------
+    >>> import vodaxa
+    >>> xmm = vodaxa.mission("xmm", insts=["pn"])
+    >>> xmm
+    <Mission xmm_pointed: 0 filters, instruments PN>
+    >>> xmm.filter_on_name("3C 105")
+    >>> len(xmm.filtered_obs_ids) > 0
+    True
+    """
     from .query.mission import Mission
 
-    return Mission(name, insts, **options)
+    return Mission(name, insts, source=source, runner=runner, resolver=resolver, now=now)
 
 
 def missions() -> pandas.DataFrame:
-    """The known missions as a table: name, pretty name, archive, instruments, FoV."""
+    """The known missions as a table: name, pretty name, archive, instruments, FoV.
+
+    Alternative sources of a mission (reached through ``Mission(..., source=...)``) are not listed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per listed mission: ``name``, ``pretty_name``, ``archive``, ``instruments`` and
+        ``default_instruments`` (comma-joined), and ``fov`` (half-width in degrees, or a dict per instrument).
+
+    Examples
+    --------
+    >>> import vodaxa
+    >>> table = vodaxa.missions()
+    >>> list(table.columns)
+    ['name', 'pretty_name', 'archive', 'instruments', 'default_instruments', 'fov']
+    >>> table.set_index("name").loc["nustar_pointed", "instruments"]
+    'FPMA, FPMB'
+    """
     from .specs.registry import missions_table
 
     return missions_table()

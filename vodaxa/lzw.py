@@ -220,6 +220,7 @@ class _Strings:
             codes = codes[1:]
         if not codes.size:
             return
+        assert self.prev is not None  # set just above when a generation starts
         n_grow = min(codes.size, self.maxmax - len(table))
         prev = _grow(codes[:n_grow].tolist(), table, self.prev, self.out)
         rest = codes[n_grow:]
@@ -259,7 +260,7 @@ def _decode(data: bytes, stats: dict[str, int] | None = None, max_output: int | 
     while (take := min(chunk, left, (total - pos) * 8 // n_bits)) > 0:
         widest = max(widest, n_bits)
         codes = _unpack(buf, pos, n_bits, take)
-        hits = np.flatnonzero(codes == _CLEAR) if block else ()
+        hits = np.flatnonzero(codes == _CLEAR) if block else np.zeros(0, dtype=np.intp)
         if len(hits):
             take = int(hits[0]) + 1
             strings.feed(codes[: take - 1])

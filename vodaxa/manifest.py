@@ -17,12 +17,18 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from .errors import InputError, ResolveError, UnknownColumnError
 from .redact import redact
+
+if TYPE_CHECKING:
+    from astropy.table import Table
+    from pyvo.dal import DALResults
+
+    from .typing import PathLike
 
 __all__ = ["COLUMNS", "NAME_MAX", "Manifest", "safe_file_name", "safe_relative_path", "unavailable_row"]
 
@@ -36,17 +42,64 @@ _SUFFIX = re.compile(r"(?:\.[A-Za-z][A-Za-z0-9]{0,7}){1,2}$")  # what a capped n
 NAME_MAX = 200  # bytes (UTF-8) of a file name: under the usual 255 even with ".part.json" added
 
 
-def unavailable_row(obs_id: Any, note: str | None, **columns: Any) -> dict[str, Any]:
-    """The manifest row for an observation (or one of its files) the archive would not give: no URL, no path,
-    category ``unavailable`` and the reason in ``note``; ``columns`` add what else is known (mission, source_id)."""
+def unavailable_row(obs_id: object, note: str | None, **columns: object) -> dict[str, object]:
+    """The manifest row for an observation (or one of its files) the archive would not give.
+
+    Parameters
+    ----------
+    obs_id : object
+        The observation's ID (text, as a rule).
+    note : str or None
+        Why the archive would not give it (proprietary, not found).
+    **columns : object
+        What else is known, as manifest columns (``mission``, ``source_id``, ...).
+
+    Returns
+    -------
+    dict
+        The row: ``columns``, with ``obs_id``, no ``url`` and no ``local_path``, category ``unavailable`` and
+        the reason in ``note``.
+
+    Examples
+    --------
+    >>> from vodaxa.manifest import Manifest, unavailable_row
+    >>> row = unavailable_row("0123", "proprietary until 2031-01-01", mission="xmm_pointed")
+    >>> Manifest([row]).unavailable[["obs_id", "category", "note"]].values.tolist()
+    [['0123', 'unavailable', 'proprietary until 2031-01-01']]
+    """
     return {**columns, "obs_id": obs_id, "url": None, "local_path": None, "category": "unavailable", "note": note}
 
 
 def safe_relative_path(path: str) -> str:
-    """``path`` as a clean relative POSIX path, or :class:`ResolveError` if it could leave the destination.
+    """Check that ``path`` stays inside the destination folder, and clean it.
 
     Refused: absolute paths, ``..`` segments, drive letters, backslashes, NUL and control characters,
     and empty names.  ``.`` segments and repeated slashes are dropped.
+
+    Parameters
+    ----------
+    path : str
+        A relative path (one a server chose, or written in a manifest).
+
+    Returns
+    -------
+    str
+        ``path`` as a clean relative POSIX path.
+
+    Raises
+    ------
+    vodaxa.errors.ResolveError
+        If ``path`` could leave the destination (or is empty, or not text).
+
+    Examples
+    --------
+    >>> from vodaxa.manifest import safe_relative_path
+    >>> safe_relative_path("chandra/./57//primary/evt2.fits")
+    'chandra/57/primary/evt2.fits'
+    >>> safe_relative_path("../etc/passwd")
+    Traceback (most recent call last):
+    ...
+    vodaxa.errors.ResolveError: refusing local path '../etc/passwd': it would leave the destination folder
     """
     if not isinstance(path, str) or not path.strip():
         raise ResolveError(f"refusing an empty local path {path!r}")
@@ -77,11 +130,28 @@ def path_component(text: str, default: str = "unnamed", *, limit: int = NAME_MAX
 
 
 def safe_file_name(name: str, *, limit: int = NAME_MAX) -> str:
-    """``name`` (one a server chose) as a plain file name, or :class:`ResolveError` saying why it is refused.
+    """Check that ``name`` (one a server chose) is a plain file name, and clean it.
 
     On top of :func:`safe_relative_path`'s rules: one component only (no ``/``), nothing unprintable
     (newlines, NUL, DEL, unpaired surrogates), no leading dot (hidden files, ``..``); Unicode is NFC.
-    A name longer than ``limit`` UTF-8 bytes is shortened, keeping its type suffix (``.fits.Z``).
+
+    Parameters
+    ----------
+    name : str
+        The file name.
+    limit : int, optional
+        The most UTF-8 bytes the name may take (default :data:`NAME_MAX`); a longer name is shortened, keeping
+        its type suffix (``.fits.Z``).
+
+    Returns
+    -------
+    str
+        The name, NFC-normalised, stripped, and shortened if needed.
+
+    Raises
+    ------
+    vodaxa.errors.ResolveError
+        If the name is refused (the message says why).
     """
     if not isinstance(name, str):
         raise ResolveError(f"refusing file name {name!r}: not text")
@@ -108,7 +178,7 @@ def _sizes(column: pd.Series) -> pd.api.extensions.ExtensionArray:
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
         bad = column.notna() & ~((column >= 0) & (column < 2**63) & (column % 1 == 0))
         if not bad.any():
-            return pd.array(column.astype("Int64"), dtype="Int64")
+            return column.astype("Int64").array
     return pd.array([_size(n, value) for n, value in enumerate(column)], dtype="Int64")
 
 
@@ -132,7 +202,7 @@ def _size(row: int, value: Any) -> int | None:
     return int(number)
 
 
-def _manifest_file(source: Any) -> Path:
+def _manifest_file(source: object) -> Path:
     """``source`` as the path of an existing file; InputError saying what to give instead."""
     if not isinstance(source, (str, os.PathLike)):
         raise InputError(f"{source!r} is not a manifest file: give its path (a str or Path), or to_json() text")
@@ -187,9 +257,61 @@ def digest_name(path: str, url: str, taken: Callable[[str], bool]) -> str:
 
 
 class Manifest:
-    """A table of files (pandas underneath, in :attr:`frame`) with the operations resolve and download need."""
+    """A table of files (pandas underneath, in :attr:`frame`) with the operations resolve and download need.
 
-    def __init__(self, rows: pd.DataFrame | Iterable[Mapping[str, Any]] | None = None) -> None:
+    One row per file to fetch, the plain-data hand-over from :func:`vodaxa.resolve` to
+    :func:`vodaxa.download`.  Every column of :data:`COLUMNS` is present (missing ones are added empty, in that
+    order, and archive-specific extra columns are kept after them); sizes are whole bytes (``Int64``, NA when
+    unknown); ``local_path`` is always relative and sanitised (nothing a server says can point outside the
+    destination); notes never hold a credential.  A row without a URL is an observation or file the archive
+    would not give (:attr:`unavailable`), with the reason in ``note``.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame or iterable of mapping, optional
+        The files: a DataFrame, or one mapping of column to value per file.  None (the default) makes an
+        empty manifest.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The rows, with a fresh index.
+
+    Raises
+    ------
+    vodaxa.errors.ResolveError
+        If a row has neither a URL nor a note saying why, a size is not a byte count, or a local path could
+        leave the destination.
+
+    See Also
+    --------
+    vodaxa.resolve : Makes a manifest of the files of observations.
+    vodaxa.download : Fetches a manifest's files.
+
+    Examples
+    --------
+    >>> import vodaxa
+    >>> found = vodaxa.search(["3C 105"], missions=["nustar_pointed"])
+    >>> manifest = vodaxa.resolve(found)
+    >>> manifest
+    <Manifest: 17 files, 0 bytes known, missions nustar_pointed>
+    >>> events = manifest.select(category="events")
+    >>> events.frame["local_path"].tolist()[:2]
+    ['nustar_pointed/40765085200/event_cl/nu40765085200A01_cl.evt.gz',
+     'nustar_pointed/40765085200/event_cl/nu40765085200B01_cl.evt.gz']
+    >>> _ = manifest.to_json("manifest.json")
+    >>> vodaxa.Manifest.from_json("manifest.json") == manifest
+    True
+
+    A manifest can also be written by hand, one mapping per file:
+
+    >>> handmade = vodaxa.Manifest([{"mission": "chandra", "obs_id": "57", "url": "https://example.org/evt2.fits",
+    ...                             "local_path": "chandra/57/evt2.fits", "size": 2880}])
+    >>> handmade
+    <Manifest: 1 files, 2880 bytes known, missions chandra>
+    """
+
+    def __init__(self, rows: pd.DataFrame | Iterable[Mapping[str, object]] | None = None) -> None:
         frame = rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows or []))
         for column in COLUMNS:
             if column not in frame.columns:
@@ -237,12 +359,51 @@ class Manifest:
         return self.frame[self.frame["url"].notna()].reset_index(drop=True)
 
     def total_bytes(self) -> int:
-        """Sum of the known sizes."""
+        """Sum of the known sizes.
+
+        Returns
+        -------
+        int
+            Bytes, counting the files of unknown size as none.
+        """
         return int(self.frame["size"].fillna(0).sum())
 
     # ------------------------------------------------------------------------------ selection
-    def select(self, **criteria: Any) -> Manifest:
-        """Rows whose columns equal the given values (a list or set means any of them)."""
+    def select(self, **criteria: object) -> Manifest:
+        """The rows whose columns equal the given values.
+
+        Parameters
+        ----------
+        **criteria : object
+            ``column=value``; a list, tuple or set means any of its values.  Every criterion must hold.
+
+        Returns
+        -------
+        Manifest
+            The rows selected, in order.
+
+        Raises
+        ------
+        vodaxa.errors.UnknownColumnError
+            If a criterion names no column of the manifest (the message lists them).
+
+        Examples
+        --------
+        >>> from vodaxa import Manifest
+        >>> manifest = Manifest([
+        ...     {"url": "https://example.org/a.evt", "local_path": "a.evt", "category": "events", "instrument": "A"},
+        ...     {"url": "https://example.org/b.evt", "local_path": "b.evt", "category": "events", "instrument": "B"},
+        ...     {"url": "https://example.org/a.img", "local_path": "a.img", "category": "image", "instrument": "A"},
+        ... ])
+        >>> manifest.select(category="events", instrument=["A", "C"]).urls
+        ['https://example.org/a.evt']
+        >>> manifest.exclude(category="events").urls
+        ['https://example.org/a.img']
+        """
+        return Manifest(self.frame[self._matching(criteria)])
+
+    def _matching(self, criteria: Mapping[str, object]) -> pd.Series:
+        """True for the rows :meth:`select` returns."""
         mask = pd.Series(True, index=self.frame.index)
         for column, wanted in criteria.items():
             if column not in self.frame.columns:
@@ -250,12 +411,32 @@ class Manifest:
                 raise UnknownColumnError(f"no manifest column {column!r}; select by one of its columns: {known}")
             values = wanted if isinstance(wanted, (list, set, tuple, frozenset)) else [wanted]
             mask &= self.frame[column].isin(list(values))
-        return Manifest(self.frame[mask])
+        return mask
 
-    def exclude(self, **criteria: Any) -> Manifest:
-        """The rows :meth:`select` would not return."""
-        chosen = set(self.select(**criteria).frame["url"])
-        return Manifest(self.frame[~self.frame["url"].isin(chosen)])
+    def exclude(self, **criteria: object) -> Manifest:
+        """The rows :meth:`select` would not return.
+
+        A file is matched by its URL: a row listing the URL of a selected row is left out too (before
+        :meth:`merge_duplicates`, a file shared by several observations has a row for each).
+
+        Parameters
+        ----------
+        **criteria : object
+            As for :meth:`select`.
+
+        Returns
+        -------
+        Manifest
+            The other rows, in order.
+
+        Raises
+        ------
+        vodaxa.errors.UnknownColumnError
+            If a criterion names no column of the manifest.
+        """
+        chosen = self._matching(criteria)
+        files = set(self.frame.loc[chosen, "url"].dropna())  # rows without a URL are no file another row lists
+        return Manifest(self.frame[~(chosen | self.frame["url"].isin(files))])
 
     def __add__(self, other: Manifest) -> Manifest:
         if not isinstance(other, Manifest):
@@ -266,9 +447,16 @@ class Manifest:
     def merge_duplicates(self) -> Manifest:
         """One row per URL: a file shared by several observations (a calibration) is fetched once.
 
-        Different files that would land on the same path (two links named ``get``, two ESO frames with one
-        original file name) keep the first name; the others get a short digest of their URL before the
+        The row kept lists every observation (and mission) sharing the file in ``obs_id`` (``mission``),
+        comma-separated; a reason for an unavailable observation is said once.  Different files that would land
+        on the same path (two links named ``get``, two ESO frames with one original file name, or names that
+        differ only in letter case) keep the first name; the others get a short digest of their URL before the
         extension (``f~1a2b3c4d.fits.gz``) and a note saying so, rather than one being lost.
+
+        Returns
+        -------
+        Manifest
+            The merged manifest.
         """
         if self.frame.empty:
             return Manifest(self.frame)
@@ -287,8 +475,14 @@ class Manifest:
         return Manifest(out.assign(local_path=paths, note=notes))
 
     def summary(self) -> pd.DataFrame:
-        """Files, files of known size and their bytes, per mission and category (some archives' listings
-        give no exact sizes: ``sized`` says how many of ``files`` the ``bytes`` cover)."""
+        """Files, files of known size and their bytes, per mission and category.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``mission, category, files, sized, bytes``.  Some archives' listings give no exact sizes:
+            ``sized`` says how many of ``files`` the ``bytes`` cover.  Unavailable observations are not files.
+        """
         files = self.frame[self.frame["url"].notna()]  # unavailable observations are not files
         frame = files.assign(
             mission=files["mission"].fillna("-"),
@@ -302,8 +496,19 @@ class Manifest:
         return table.reset_index()
 
     # ------------------------------------------------------------------------------ persistence
-    def to_json(self, path: str | Path | None = None) -> str:
-        """JSON text (and a file when ``path`` is given) that :meth:`from_json` reads back exactly."""
+    def to_json(self, path: PathLike | None = None) -> str:
+        """The manifest as JSON text that :meth:`from_json` reads back exactly.
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            Also write the text to this file (replaced if it exists).  None (the default) writes nothing.
+
+        Returns
+        -------
+        str
+            The JSON text.
+        """
         records = [
             {c: (None if pd.isna(v) else (int(v) if c == "size" else v)) for c, v in row.items()}
             for row in self.frame.to_dict(orient="records")
@@ -314,8 +519,26 @@ class Manifest:
         return text
 
     @classmethod
-    def from_json(cls, source: str | Path) -> Manifest:
-        """A manifest from :meth:`to_json` text or a file holding it."""
+    def from_json(cls, source: PathLike) -> Manifest:
+        """A manifest from :meth:`to_json` text or a file holding it.
+
+        Parameters
+        ----------
+        source : str or os.PathLike
+            The JSON text (a str starting with ``{``), or the path of a file holding it.
+
+        Returns
+        -------
+        Manifest
+            The manifest written.
+
+        Raises
+        ------
+        vodaxa.errors.InputError
+            If the file does not exist or cannot be read.
+        vodaxa.errors.ResolveError
+            If the text is not a vodaxa manifest (not UTF-8, not JSON, or not of version 1's shape).
+        """
         if isinstance(source, str) and source.lstrip().startswith("{"):
             text = source
         else:
@@ -339,29 +562,86 @@ class Manifest:
             raise ResolveError("not a vodaxa manifest ('columns' must be a list of column names)")
         return cls(pd.DataFrame(rows, columns=columns))
 
-    def to_table(self, *, votable: bool = False) -> Any:
-        """The manifest as an astropy Table (sizes in bytes, UCDs on URLs and paths; see
-        :func:`vodaxa.tables.to_table`); :meth:`from_table` reads it back."""
+    def to_table(self, *, votable: bool = False) -> Table:
+        """The manifest as an astropy Table, which :meth:`from_table` reads back.
+
+        Parameters
+        ----------
+        votable : bool, optional
+            Make the table one a VOTable can hold (default False); see :func:`vodaxa.tables.to_table`.
+
+        Returns
+        -------
+        astropy.table.Table
+            Sizes in bytes, UCDs on URLs and paths.
+        """
         from .tables import to_table
 
         return to_table(self.frame, votable=votable)
 
     @classmethod
-    def from_table(cls, table: Any) -> Manifest:
-        """A manifest from an astropy Table made by :meth:`to_table` (or read from its VOTable)."""
+    def from_table(cls, table: Table | DALResults) -> Manifest:
+        """A manifest from an astropy Table made by :meth:`to_table` (or read from its VOTable).
+
+        Parameters
+        ----------
+        table : astropy.table.Table or pyvo.dal.DALResults
+            The table, as :func:`vodaxa.tables.from_table` reads it.
+
+        Returns
+        -------
+        Manifest
+            The manifest.
+
+        Raises
+        ------
+        vodaxa.errors.InputError
+            If ``table`` is not a table.
+        vodaxa.errors.ResolveError
+            If its rows are not a manifest's.
+        """
         from .tables import from_table
 
         return cls(from_table(table))
 
-    def to_parquet(self, path: str | Path) -> Path:
-        """Write Parquet (pyarrow); :meth:`from_parquet` reads it back exactly."""
+    def to_parquet(self, path: PathLike) -> Path:
+        """Write the manifest as Parquet (pyarrow), which :meth:`from_parquet` reads back exactly.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write (replaced if it exists).
+
+        Returns
+        -------
+        pathlib.Path
+            ``path``.
+        """
         target = Path(path)
         self.frame.to_parquet(target, index=False)
         return target
 
     @classmethod
-    def from_parquet(cls, path: str | Path) -> Manifest:
-        """A manifest written by :meth:`to_parquet`."""
+    def from_parquet(cls, path: PathLike) -> Manifest:
+        """A manifest written by :meth:`to_parquet`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The Parquet file.
+
+        Returns
+        -------
+        Manifest
+            The manifest written.
+
+        Raises
+        ------
+        vodaxa.errors.InputError
+            If the file does not exist.
+        vodaxa.errors.ResolveError
+            If it is not a readable Parquet file, or its rows are not a manifest's.
+        """
         source = _manifest_file(path)
         try:
             frame = pd.read_parquet(source)

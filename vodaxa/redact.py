@@ -98,5 +98,5 @@ def install_log_filter() -> None:
             _redact_record(record)
         return record
 
-    factory.vodaxa_redacting = True  # type: ignore[attr-defined]
+    factory.vodaxa_redacting = True  # type: ignore[attr-defined]  # a mark on the function: installed once
     logging.setLogRecordFactory(factory)

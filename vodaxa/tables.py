@@ -13,6 +13,7 @@ from .quiet import quiet
 if TYPE_CHECKING:
     import pandas as pd
     from astropy.table import Table
+    from pyvo.dal import DALResults
 
 __all__ = ["UCDS", "UNITS", "from_table", "to_table"]
 
@@ -31,12 +32,55 @@ UNITS: Mapping[str, str] = {"ra": "deg", "dec": "deg", "separation": "deg", "dur
 
 
 def to_table(frame: pd.DataFrame, *, votable: bool = False) -> Table:
-    """``frame`` (an observation table, a search result or a manifest's rows) as an astropy Table.
+    """An observation table, a search result or a manifest's rows as an astropy Table, without loss.
 
     Times become ``astropy.time.Time`` in UTC (masked where unknown), durations seconds and angles degrees as
-    Quantities, text stays text (``"0057"`` is not 57); ``frame.attrs`` go to ``meta``.  With ``votable`` the
-    times are ISO 8601 text marked ``xtype="timestamp"``, which a VOTable can hold (``Time`` it cannot).
-    :func:`from_table` gives the same frame back from either.
+    Quantities (:data:`UNITS`), flags some rows lack masked booleans, text stays text (``"0057"`` is not 57) and
+    missing text is masked; the VO's UCDs (:data:`UCDS`) go on the columns it defines, and ``frame.attrs`` to
+    ``meta["vodaxa"]``.  :func:`from_table` gives the same frame back.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table: ``vodaxa.search``'s result, ``Mission.filtered_obs_info``, ``Manifest.frame``, ...
+    votable : bool, optional
+        Write times as ISO 8601 text marked ``xtype="timestamp"``, which a VOTable can hold (``Time`` it
+        cannot); :func:`from_table` reads them back as times.  Default False.
+
+    Returns
+    -------
+    astropy.table.Table
+        One column per column of ``frame``, in order.
+
+    Raises
+    ------
+    vodaxa.errors.InputError
+        If ``frame`` is not a pandas DataFrame.
+
+    See Also
+    --------
+    from_table : The way back.
+
+    Examples
+    --------
+    >>> import vodaxa
+    >>> from vodaxa.tables import from_table, to_table
+    >>> found = vodaxa.search(["3C 105"], missions=["nustar_pointed", "chandra"])
+    >>> table = to_table(found)
+    >>> len(table), table.colnames[:5]
+    (7, ['mission', 'obs_id', 'targets', 'separation', 'in_fov'])
+    >>> table["start"].scale, table["ra"].unit, table["duration"].unit
+    ('utc', Unit("deg"), Unit("s"))
+    >>> table["obs_id"].info.meta["ucd"]
+    'meta.id;meta.main'
+
+    Through a VOTable file and back:
+
+    >>> from astropy.table import Table
+    >>> to_table(found, votable=True).write("found.xml", format="votable")
+    >>> back = from_table(Table.read("found.xml"))
+    >>> back["obs_id"].tolist() == found["obs_id"].tolist(), back["start"].equals(found["start"])
+    (True, True)
     """
     import numpy as np
     import pandas as pd
@@ -88,10 +132,32 @@ def to_table(frame: pd.DataFrame, *, votable: bool = False) -> Table:
     return table
 
 
-def from_table(table: Any) -> pd.DataFrame:
-    """An astropy Table (or a pyvo result, which has ``to_table``) as vodaxa's pandas frame: the observation
-    table's own columns typed as vodaxa types them (text IDs, UTC times, durations), Quantities in the
-    units above, masked cells missing; ``meta['vodaxa']`` back to ``attrs``."""
+def from_table(table: Table | DALResults) -> pd.DataFrame:
+    """An astropy Table (or a pyvo result) as vodaxa's pandas frame, the way back from :func:`to_table`.
+
+    The observation table's own columns are typed as vodaxa types them (text IDs, UTC times, durations, also
+    from a VOTable's text), Quantities are read in the units of :data:`UNITS`, masked cells (and empty text)
+    are missing, and ``meta["vodaxa"]`` goes back to ``attrs``.
+
+    Parameters
+    ----------
+    table : astropy.table.Table or pyvo.dal.DALResults
+        The table, or anything else with ``to_table()`` (a pyvo result).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per column of the table, in order.
+
+    Raises
+    ------
+    vodaxa.errors.InputError
+        If ``table`` is neither a table nor has ``to_table()``.
+
+    See Also
+    --------
+    to_table : The way there.
+    """
     import numpy as np
     import pandas as pd
     from astropy import units as u

@@ -25,8 +25,8 @@ if TYPE_CHECKING:  # the heavy libraries load only when a type checker (or a cal
     from .query.mission import Mission
 
 __all__ = [
-    "AngleLike", "DistanceLike", "ManifestSource", "ObservationSource", "ObservationTable", "PathLike",
-    "PositionsLike", "TimeLike",
+    "AngleLike", "CoordinatesLike", "DistanceLike", "ManifestSource", "ObservationSource", "ObservationTable",
+    "PathLike", "PositionsLike", "TimeLike",
 ]  # fmt: skip
 
 #: A table of observations: vodaxa's DataFrame (``mission`` and ``obs_id`` columns, as ``vodaxa.search`` gives),
@@ -42,8 +42,11 @@ AngleLike: TypeAlias = "float | Quantity"
 #: A search distance: one angle, one per position, or one per instrument (``{"FPMA": 0.1}``).
 DistanceLike: TypeAlias = "AngleLike | Sequence[AngleLike] | Mapping[str, AngleLike] | np.ndarray"
 
-#: Sky positions: a SkyCoord, an object name Sesame resolves, a list of names, or ``[ra, dec]`` pairs in degrees.
-PositionsLike: TypeAlias = "SkyCoord | str | Sequence[str] | Sequence[Sequence[float]] | np.ndarray"
+#: Sky positions as coordinates: a SkyCoord, or one ``[ra, dec]`` pair or a list of them, in degrees.
+CoordinatesLike: TypeAlias = "SkyCoord | Sequence[float] | Sequence[Sequence[float]] | np.ndarray"
+
+#: Sky positions: coordinates (:data:`CoordinatesLike`), an object name Sesame resolves, or a list of names.
+PositionsLike: TypeAlias = "CoordinatesLike | str | Sequence[str]"
 
 #: A time: an astropy Time, a datetime or date (naive means UTC), an ISO 8601 string, or a pandas Timestamp.
 TimeLike: TypeAlias = "Time | datetime | date | str | pd.Timestamp | np.datetime64"

@@ -88,6 +88,19 @@ def test_summary_and_selection():
         manifest.select(colour="red")
 
 
+def test_exclude_keeps_the_unavailable_rows_it_does_not_match():
+    rows = [
+        {"mission": "a", "obs_id": "1", "url": None, "note": "proprietary"},
+        {"mission": "b", "obs_id": "2", "url": None, "note": "not found"},
+        {"mission": "a", "obs_id": "1", "url": "http://h/cal", "local_path": "cal"},
+        {"mission": "b", "obs_id": "2", "url": "http://h/cal", "local_path": "cal"},
+        {"mission": "b", "obs_id": "2", "url": "http://h/sci", "local_path": "sci"},
+    ]
+    left = Manifest(rows).exclude(mission="a")
+    assert left.frame["obs_id"].tolist() == ["2", "2"]  # b's reason kept; the shared file goes with a's row
+    assert left.urls == ["http://h/sci"] and left.unavailable["note"].tolist() == ["not found"]
+
+
 def test_clashing_paths_are_renamed_not_lost():
     rows = [
         {"url": "http://h/a", "local_path": "x/f.fits.gz"},

@@ -5,9 +5,9 @@ positions in a mission's frame.  Each helper refuses a value it cannot read with
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import astropy.units as u
 import numpy as np
@@ -19,6 +19,16 @@ from ..errors import AdjustedInputWarning, InputError, VodaxaError
 from ..specs.registry import TAXONOMY, MissionSpec
 from .filters import Positions, PositionsAtTime, RectRegion, TargetType, TimeWindow, freeze_distance
 
+if TYPE_CHECKING:
+    from astropy.coordinates import BaseCoordinateFrame
+
+    from ..typing import CoordinatesLike, DistanceLike, TimeLike
+
+    #: One time, or one per position.
+    Times: TypeAlias = "TimeLike | Sequence[TimeLike] | np.ndarray | pd.Series"
+    #: One box corner.
+    Corner: TypeAlias = "SkyCoord | Sequence[float] | np.ndarray"
+
 __all__ = [
     "MAX_SEARCH_DISTANCE", "coords", "degrees", "frame", "obs_ids", "positions", "positions_at_time", "rect_region",
     "target_types", "time_window", "utc", "utc_list",
@@ -27,7 +37,7 @@ __all__ = [
 MAX_SEARCH_DISTANCE = 180.0  # degrees: a cone this wide is the whole sky, a wider one is a mistake
 
 
-def utc(value: Any) -> datetime:
+def utc(value: TimeLike) -> datetime:
     """A datetime, date, ISO string or astropy Time as an aware UTC datetime."""
     if isinstance(value, Time):
         value = value.to_datetime(timezone=timezone.utc)
@@ -45,7 +55,7 @@ def utc(value: Any) -> datetime:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
-def utc_list(values: Any, count: int) -> list[datetime]:
+def utc_list(values: Times, count: int) -> list[datetime]:
     """One UTC time per position (a single time is repeated for every position)."""
     items = [values] if not isinstance(values, (list, tuple, np.ndarray, pd.Series)) else list(values)
     if len(items) == 1 and count > 1:
@@ -55,7 +65,7 @@ def utc_list(values: Any, count: int) -> list[datetime]:
     return [utc(v) for v in items]
 
 
-def degrees(distance: Any, name: str = "search_distance") -> Any:
+def degrees(distance: DistanceLike | None, name: str = "search_distance") -> Any:
     """Search distances as degrees (floats, lists or instrument dicts) for the history; InputError (naming the
     argument ``name``) for one that is not a number, not positive, not finite, or over 180 degrees."""
     if distance is None:
@@ -75,12 +85,12 @@ def degrees(distance: Any, name: str = "search_distance") -> Any:
     return value.tolist() if value.ndim else float(value)
 
 
-def frame(spec: MissionSpec) -> Any:
+def frame(spec: MissionSpec) -> BaseCoordinateFrame | str:
     """The frame of the mission's RA and Dec columns (FK5 J2000 or ICRS)."""
     return FK5(equinox="J2000") if spec.frame == "fk5" else "icrs"
 
 
-def coords(spec: MissionSpec, positions: Any) -> SkyCoord:
+def coords(spec: MissionSpec, positions: CoordinatesLike) -> SkyCoord:
     """Positions as a flat SkyCoord in the mission's frame (lists and arrays are degrees in that frame)."""
     if isinstance(positions, SkyCoord):
         found = positions.transform_to(frame(spec))
@@ -106,7 +116,7 @@ def lon_lat(found: SkyCoord) -> tuple[tuple[float, ...], tuple[float, ...]]:
     return tuple(float(v) for v in flat.spherical.lon.deg), tuple(float(v) for v in flat.spherical.lat.deg)
 
 
-def corner(spec: MissionSpec, value: Any) -> tuple[float, float]:
+def corner(spec: MissionSpec, value: Corner) -> tuple[float, float]:
     """One box corner in degrees; plain numbers are kept as given, so RA 360 stays 360."""
     if isinstance(value, SkyCoord):
         found = coords(spec, value)
@@ -119,15 +129,16 @@ def corner(spec: MissionSpec, value: Any) -> tuple[float, float]:
     return float(values[0]), float(values[1])
 
 
-def obs_ids(spec: MissionSpec, allowed: Any) -> tuple[str, ...]:
+def obs_ids(spec: MissionSpec, allowed: str | int | Iterable[str | int]) -> tuple[str, ...]:
     """One ObsID or a list of them (strings or numbers), each checked against the mission's ObsID format."""
-    single = isinstance(allowed, str | int) and not isinstance(allowed, bool)
-    if not single and (not isinstance(allowed, Iterable) or isinstance(allowed, (bytes, Mapping))):
+    if isinstance(allowed, str | int) and not isinstance(allowed, bool):
+        return tuple(spec.check_ids([allowed]))
+    if not isinstance(allowed, Iterable) or isinstance(allowed, (bytes, Mapping)):
         raise InputError(f"allowed_obs_ids={allowed!r}: give one ObsID or a list of them (strings or numbers)")
-    return tuple(spec.check_ids([allowed] if single else allowed))
+    return tuple(spec.check_ids(allowed))
 
 
-def rect_region(spec: MissionSpec, lower_left: Any, upper_right: Any) -> RectRegion:
+def rect_region(spec: MissionSpec, lower_left: Corner, upper_right: Corner) -> RectRegion:
     """The box between two corners; RA decreasing by less than 180 degrees is taken as swapped corners (warned)."""
     (ra0, dec0), (ra1, dec1) = corner(spec, lower_left), corner(spec, upper_right)
     if dec0 > dec1:
@@ -139,7 +150,10 @@ def rect_region(spec: MissionSpec, lower_left: Any, upper_right: Any) -> RectReg
     return RectRegion((ra0, dec0), (ra1, dec1))
 
 
-def positions(spec: MissionSpec, where: Any, distance: Any, names: Any = None, parse_name: bool = False) -> Positions:
+def positions(
+    spec: MissionSpec, where: CoordinatesLike, distance: DistanceLike | None, names: str | Sequence[str] | None = None,
+    parse_name: bool = False,
+) -> Positions:  # fmt: skip
     """Positions (a SkyCoord, or degrees in the mission's frame) with their search distance; ``names`` when they
     were resolved from object names."""
     ra, dec = lon_lat(coords(spec, where))
@@ -148,7 +162,7 @@ def positions(spec: MissionSpec, where: Any, distance: Any, names: Any = None, p
 
 
 def positions_at_time(
-    spec: MissionSpec, where: Any, starts: Any, ends: Any, distance: Any, over_run: bool
+    spec: MissionSpec, where: CoordinatesLike, starts: Times, ends: Times, distance: DistanceLike | None, over_run: bool
 ) -> PositionsAtTime:
     """Positions, each with its own time window (one window given is every position's)."""
     near = positions(spec, where, distance)
@@ -156,7 +170,7 @@ def positions_at_time(
     return PositionsAtTime(near.ra, near.dec, tuple(first), tuple(last), near.search_distance, bool(over_run))
 
 
-def time_window(start: Any, end: Any, over_run: bool) -> TimeWindow:
+def time_window(start: TimeLike, end: TimeLike, over_run: bool) -> TimeWindow:
     """The window between two times (dates, ISO text, datetimes, astropy Times), start first."""
     lo, hi = utc(start), utc(end)
     if lo > hi:
@@ -164,7 +178,7 @@ def time_window(start: Any, end: Any, over_run: bool) -> TimeWindow:
     return TimeWindow(lo, hi, bool(over_run))
 
 
-def target_types(target_type: Any) -> TargetType:
+def target_types(target_type: str | Iterable[str]) -> TargetType:
     """One DAXA taxonomy code or a list of them, any case."""
     many = isinstance(target_type, Iterable) and not isinstance(target_type, (str, bytes, Mapping))
     types = [target_type] if isinstance(target_type, str) else list(target_type) if many else []

@@ -167,7 +167,8 @@ def _match(scope: Scope, table: str, pos: str, step: Positions | PositionsAtTime
     ra, dec = adql.column(spec.ra, table), adql.column(spec.dec, table)
     parts = [adql.circle(ra, dec, f"{pos}.vx_ra", f"{pos}.vx_dec", f"{pos}.vx_radius")]
     if scope.per_instrument(step.distance):
-        parts.append(f"{adql.column(spec.instrument_column, table)} = {pos}.vx_value")  # type: ignore[arg-type]
+        assert spec.instrument_column is not None  # radii per instrument need a column naming it
+        parts.append(f"{adql.column(spec.instrument_column, table)} = {pos}.vx_value")
     if isinstance(step, PositionsAtTime):
         if not spec.end_in_adql:
             raise VodaxaError(f"{spec.name}: its table has no end time usable in ADQL; filter on positions, then on "
@@ -192,12 +193,14 @@ def _compare_text(item: Compare, alias: str | None = "m") -> str:
     if item.op in _SYMBOLS:
         return f"{column} {_SYMBOLS[item.op]} {adql.literal(item.value)}"
     if item.op in ("in", "not in"):
-        text = ", ".join(adql.literal(v) for v in item.value)  # type: ignore[union-attr]
+        assert isinstance(item.value, tuple)  # Compare holds a tuple for these operators
+        text = ", ".join(adql.literal(v) for v in item.value)
         return f"{column} {item.op.upper()} ({text})"
     if item.op in ("like", "not like"):
         return f"{column} {item.op.upper()} {adql.literal(item.value)}"
     if item.op == "between":
-        low, high = item.value  # type: ignore[misc]
+        assert isinstance(item.value, tuple)  # (low, high), as Compare checks
+        low, high = item.value
         return f"{column} BETWEEN {adql.literal(low)} AND {adql.literal(high)}"
     return f"{column} {item.op.upper()}"  # is null, is not null
 

@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import reduce, singledispatch
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,9 @@ from ..errors import InputError, UnknownColumnError, VodaxaError
 from .conditions import AllOf, AnyOf, Condition, Constant, Negation
 from .filters import Compare, Filter, ObsIds, Positions, PositionsAtTime, RectRegion, TargetType, TimeWindow
 from .scope import Scope, pairs_table, pairs_within
+
+if TYPE_CHECKING:
+    from astropy.table import Table
 
 __all__ = ["column", "evaluate", "holds", "kind_of", "refine"]
 
@@ -109,7 +112,7 @@ def _compare(step: Compare, frame: pd.DataFrame, run: _Run, index: int) -> pd.Da
     return frame[holds(step, frame)]
 
 
-def matches(frame: pd.DataFrame, positions: Any, step: Positions | PositionsAtTime, scope: Scope) -> pd.DataFrame:
+def matches(frame: pd.DataFrame, positions: Table, step: Positions | PositionsAtTime, scope: Scope) -> pd.DataFrame:
     """(``_vx_pos``, ``obs_id``) of each row within a position's radius (and its window, its instrument's radius)."""
     if frame.empty:
         return pd.DataFrame({"_vx_pos": [], "obs_id": []})

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError
-from .filters import Compare
+from .filters import Compare, Scalar
 
 __all__ = ["AllOf", "AnyOf", "Condition", "Constant", "Negation", "parse_condition", "parse_where"]
 
@@ -73,10 +73,11 @@ def parse_where(text: str | Compare) -> list[Compare]:
         raise InputError(f"where={text!r}: give a comparison such as \"exposure > 10000\"")
     condition = parse_condition(text)
     parts = condition.parts if isinstance(condition, AllOf) else (condition,)
-    if not all(isinstance(p, Compare) for p in parts):
+    compares = [p for p in parts if isinstance(p, Compare)]
+    if len(compares) != len(parts):
         raise InputError(f"where={text!r}: only comparisons joined by AND are accepted here (one filter each); "
                          "for OR, search twice or use 'in (...)'")  # fmt: skip
-    return list(parts)  # type: ignore[arg-type]
+    return compares
 
 
 class _Parser:
@@ -196,7 +197,7 @@ class _Parser:
             return self.tokens[self.at - 1][1]
         raise self.error("expected a comparison (=, !=, <, <=, >, >=, IN, LIKE, BETWEEN, IS NULL)")
 
-    def literal(self) -> Any:
+    def literal(self) -> Scalar:
         if self.at >= len(self.tokens):
             raise self.error("expected a value")
         kind, text, _ = self.tokens[self.at]

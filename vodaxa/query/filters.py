@@ -24,6 +24,8 @@ __all__ = [
 
 #: A search distance in degrees: one, one per position, one per instrument (name, degrees), or None (the default).
 Distance = float | tuple[float, ...] | tuple[tuple[str, float], ...] | None
+#: The same as saved and as the positional filters' ``distance`` gives it: a list per position, a dict per instrument.
+SavedDistance = float | list[float] | dict[str, float] | None
 
 
 class Filter:
@@ -36,11 +38,11 @@ class Filter:
         """The saved name (``filter_on_...``)."""
         return self.kind
 
-    def arguments(self) -> dict[str, Any]:
+    def arguments(self) -> dict[str, object]:
         """The saved arguments, JSON-ready."""
         raise NotImplementedError
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         """``{"name": ..., "arguments": {...}}``, as state files hold it."""
         return {"name": self.name, "arguments": self.arguments()}
 
@@ -53,7 +55,7 @@ class ObsIds(Filter):
     invert: bool = False
     kind: ClassVar[str] = "filter_on_obs_ids"
 
-    def arguments(self) -> dict[str, Any]:
+    def arguments(self) -> dict[str, object]:
         return {"allowed_obs_ids": list(self.ids), "invert": self.invert}
 
     @classmethod
@@ -74,7 +76,7 @@ class RectRegion(Filter):
     upper_right: tuple[float, float]
     kind: ClassVar[str] = "filter_on_rect_region"
 
-    def arguments(self) -> dict[str, Any]:
+    def arguments(self) -> dict[str, object]:
         return {"lower_left": list(self.lower_left), "upper_right": list(self.upper_right)}
 
     @classmethod
@@ -106,11 +108,11 @@ class Positions(Filter):
         return "filter_on_name" if self.names is not None else self.kind
 
     @property
-    def distance(self) -> Any:
+    def distance(self) -> SavedDistance:
         """The search distance as saved: degrees, a list per position, a dict per instrument, or None."""
         return _thaw(self.search_distance)
 
-    def arguments(self) -> dict[str, Any]:
+    def arguments(self) -> dict[str, object]:
         positions = {"ra": list(self.ra), "dec": list(self.dec)}
         if self.names is None:
             return {"positions": positions, "search_distance": self.distance}
@@ -141,11 +143,11 @@ class PositionsAtTime(Filter):
     kind: ClassVar[str] = "filter_on_positions_at_time"
 
     @property
-    def distance(self) -> Any:
+    def distance(self) -> SavedDistance:
         """The search distance as saved."""
         return _thaw(self.search_distance)
 
-    def arguments(self) -> dict[str, Any]:
+    def arguments(self) -> dict[str, object]:
         return {
             "positions": {"ra": list(self.ra), "dec": list(self.dec)},
             "start_datetimes": [s.isoformat() for s in self.starts],
@@ -173,7 +175,7 @@ class TimeWindow(Filter):
     over_run: bool = True
     kind: ClassVar[str] = "filter_on_time"
 
-    def arguments(self) -> dict[str, Any]:
+    def arguments(self) -> dict[str, object]:
         return {"start_datetime": self.start.isoformat(), "end_datetime": self.end.isoformat(),
                 "over_run": self.over_run}  # fmt: skip
 
@@ -191,7 +193,7 @@ class TargetType(Filter):
     types: tuple[str, ...]
     kind: ClassVar[str] = "filter_on_target_type"
 
-    def arguments(self) -> dict[str, Any]:
+    def arguments(self) -> dict[str, object]:
         return {"target_type": list(self.types)}
 
     @classmethod
@@ -230,7 +232,7 @@ class Compare(Filter):
         object.__setattr__(self, "op", op)
         object.__setattr__(self, "value", _operand(op, self.value, self.column))
 
-    def arguments(self) -> dict[str, Any]:
+    def arguments(self) -> dict[str, object]:
         value = list(self.value) if isinstance(self.value, tuple) else self.value
         return {"column": self.column, "op": self.op, "value": value}
 
@@ -239,7 +241,9 @@ class Compare(Filter):
         if self.value is None:
             return f"{self.column} {self.op}"
         if self.op == "between":
-            return f"{self.column} between {self.value[0]!r} and {self.value[1]!r}"  # type: ignore[index]
+            assert isinstance(self.value, tuple)  # (low, high), as __post_init__ made it
+            low, high = self.value
+            return f"{self.column} between {low!r} and {high!r}"
         if isinstance(self.value, tuple):
             return f"{self.column} {self.op} ({', '.join(repr(v) for v in self.value)})"
         return f"{self.column} {self.op} {self.value!r}"
@@ -247,7 +251,8 @@ class Compare(Filter):
     @classmethod
     def from_arguments(cls, args: Mapping[str, Any]) -> Compare:
         """Read saved arguments."""
-        return cls(args.get("column"), args.get("op"), args.get("value"))  # type: ignore[arg-type]
+        column, op = args.get("column"), args.get("op")
+        return cls(column, op, args.get("value"))  # type: ignore[arg-type]  # __post_init__ refuses non-text
 
 
 def _operand(op: str, value: Any, column: str) -> Scalar | tuple[Scalar, ...] | None:
@@ -269,7 +274,7 @@ def _operand(op: str, value: Any, column: str) -> Scalar | tuple[Scalar, ...] | 
         kinds = {_kind(v) for v in items}
         if len(kinds) > 1:
             raise InputError(f"{column} {op}: the values mix text and numbers ({value!r}); use one kind")
-        if op == "between" and items[0] > items[1]:  # type: ignore[operator]
+        if op == "between" and items[0] > items[1]:  # type: ignore[operator]  # one kind, checked just above
             raise InputError(f"{column} between {items[0]!r} and {items[1]!r}: the low end is above the high end")
         return items
     if value is None:
@@ -326,7 +331,7 @@ def from_json(op: Any) -> Filter:
         raise InputError(f"{op['name']}: unreadable arguments ({err})") from None
 
 
-def freeze_distance(distance: Any) -> Distance:
+def freeze_distance(distance: object) -> Distance:
     """A saved search distance (degrees, list, instrument dict or None) as an immutable value."""
     if distance is None:
         return None
@@ -345,10 +350,10 @@ def _degrees(value: Any) -> Any:
     return float(value)
 
 
-def _thaw(distance: Distance) -> Any:
+def _thaw(distance: Distance) -> SavedDistance:
     if isinstance(distance, tuple) and distance and isinstance(distance[0], tuple) and isinstance(distance[0][0], str):
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in distance}  # type: ignore[misc]
-    return list(distance) if isinstance(distance, tuple) else distance
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in distance}
+    return list(distance) if isinstance(distance, tuple) else distance  # type: ignore[arg-type]  # floats here
 
 
 def _finite(value: Any) -> bool:

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Collection, Iterable, Sequence
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from astropy.coordinates import SkyCoord
@@ -44,11 +44,87 @@ from .scope import Scope, pairs_table
 from .state import STATE_VERSION
 from .tap import TapRunner
 
+if TYPE_CHECKING:
+    import numpy as np
+    from astropy.coordinates import BaseCoordinateFrame
+
+    from ..typing import CoordinatesLike, DistanceLike, PathLike, TimeLike
+    from .filters import Scalar
+
 __all__ = ["MAX_SEARCH_DISTANCE", "STATE_VERSION", "Mission"]
 
 
 class Mission:
-    """Observations of one mission, narrowed by DAXA-style cumulative filters run on the server."""
+    """Observations of one mission, narrowed by DAXA-style cumulative filters run on the server.
+
+    Each ``filter_on_*`` call adds a step to :attr:`filtering_operations` and re-evaluates the whole history as
+    one query on the archive's server (many positions go up as one TAP upload); a filter that would leave no
+    observations raises :class:`~vodaxa.errors.NoObservationsError` and leaves the selection as it was.  The
+    selection is read from :attr:`filtered_obs_info` (the normalised observation table, science-usable rows)
+    and :attr:`filtered_obs_ids`; :meth:`save` and :meth:`load` keep a mission's state in a JSON file.
+
+    Parameters
+    ----------
+    name : str or MissionSpec
+        The mission's registry name (``vodaxa.missions()`` lists them; short names such as ``"nustar"`` and
+        ``"xmm"`` work too), or a :class:`~vodaxa.specs.registry.MissionSpec`.
+    insts : str or iterable of str, optional
+        The instruments whose data are wanted, in any case or by alias.  None (the default) chooses the
+        mission's default instruments; instruments chosen by name also have a wide field searched (Swift's BAT).
+    source : str, optional
+        Another source of the same observations, by name (a key of the spec's ``alternatives``), or the
+        mission's own archive.  None (the default) asks the mission's own service.
+    runner : TapRunner, optional
+        Where queries go.  None (the default) uses the TAP service of the answering source from vodaxa's
+        endpoints; a runner given is never replaced by the fallback source.
+    resolver : callable, optional
+        Turns an object name into a SkyCoord for :meth:`filter_on_name`.  None (the default) asks CDS Sesame at
+        the configured endpoint.
+    now : datetime.datetime, optional
+        The time at which proprietary periods are judged.  None (the default) means the current time.
+
+    Attributes
+    ----------
+    spec : MissionSpec
+        The mission's spec (that of ``source`` when one was given).
+    resolver : callable or None
+        The name resolver given.
+    now : datetime.datetime or None
+        The time given for proprietary periods.
+
+    Raises
+    ------
+    vodaxa.errors.UnknownMissionError
+        If ``name`` is not a registered mission.
+    vodaxa.errors.VodaxaError
+        If ``source`` is not a source of the mission, or an instrument is not one of the mission's.
+
+    See Also
+    --------
+    vodaxa.search : Several missions at once, one table back.
+    vodaxa.missions : The missions known, as a table.
+
+    Examples
+    --------
+    >>> import vodaxa
+    >>> nustar = vodaxa.Mission("nustar_pointed")
+    >>> nustar
+    <Mission nustar_pointed: 0 filters, instruments FPMA, FPMB>
+    >>> nustar.filter_on_name("3C 105")
+    >>> nustar.filter_on_time("2010-01-01", "2030-01-01")
+    >>> nustar.filtered_obs_ids
+    ['40765085200']
+    >>> [step["name"] for step in nustar.filtering_operations]
+    ['filter_on_name', 'filter_on_time']
+
+    The state saved to a file replays later, against the archive as it is then:
+
+    >>> print(nustar.save("nustar.json"))
+    nustar.json
+    >>> again = vodaxa.Mission.load("nustar.json")
+    >>> again.update()["new_obs_ids"]
+    []
+    """
 
     def __init__(
         self,
@@ -95,8 +171,11 @@ class Mission:
 
     @property
     def answered_by(self) -> str:
-        """The registry name of the source whose answers the selection holds: the mission's own, or its fallback
-        after the mission's service failed (the rows' ``mission`` column says the same)."""
+        """The registry name of the source whose answers the selection holds.
+
+        That is the mission's own, or its fallback after the mission's service failed (the rows' ``mission``
+        column says the same).
+        """
         return self._source.name
 
     @property
@@ -111,7 +190,7 @@ class Mission:
         self._selection = None
 
     @property
-    def filtering_operations(self) -> list[dict[str, Any]]:
+    def filtering_operations(self) -> list[dict[str, object]]:
         """The filter history, ``[{"name": method, "arguments": {...}}]``, JSON-ready."""
         return [json.loads(json.dumps(step.to_json(), default=str)) for step in self._history]
 
@@ -129,8 +208,11 @@ class Mission:
 
     @property
     def table_columns(self) -> dict[str, str]:
-        """The columns :meth:`filter_on_column` accepts, each with what it holds (number, text, time, boolean, or
-        "" when the service does not say): those the service lists for the table, else those the spec knows."""
+        """The columns :meth:`filter_on_column` accepts, each with what it holds.
+
+        What a column holds is ``number``, ``text``, ``time``, ``boolean``, or ``""`` when the service does not
+        say.  The columns are those the service lists for the table, else those the spec knows.
+        """
         return dict(self._table_columns().kinds)
 
     def _table_columns(self) -> columns.TableColumns:
@@ -170,8 +252,30 @@ class Mission:
         self._selection = None
 
     # ------------------------------------------------------------------------------ filters
-    def filter_on_obs_ids(self, allowed_obs_ids: str | Iterable[str], invert: bool = False) -> None:
-        """Keep (or with ``invert`` drop) the given ObsIDs; each must match the mission's ObsID regex."""
+    def filter_on_obs_ids(self, allowed_obs_ids: str | int | Iterable[str | int], invert: bool = False) -> None:
+        """Keep (or with ``invert`` drop) the given ObsIDs.
+
+        Parameters
+        ----------
+        allowed_obs_ids : str, int or iterable of str or int
+            One ObsID or a list of them (text or numbers); each must match the mission's ObsID regex.
+        invert : bool, optional
+            Drop these ObsIDs instead of keeping them (default False).
+
+        Raises
+        ------
+        vodaxa.errors.InputError
+            If an ObsID does not match the mission's format, or ``allowed_obs_ids`` is not one or a list.
+        vodaxa.errors.NoObservationsError
+            If no observation of the selection has any of the ObsIDs (or dropping them leaves none); the
+            selection is unchanged.
+
+        Warns
+        -----
+        vodaxa.errors.PartialResultWarning
+            When this is the first filter and some of the ObsIDs asked for are not in the selection (unknown to
+            the archive, or removed by the mission's cuts or instrument choice).
+        """
         ids = arguments.obs_ids(self.spec, allowed_obs_ids)
         try:
             self._apply(ObsIds(ids, bool(invert)))
@@ -194,62 +298,265 @@ class Mission:
                 category=PartialResultWarning, stacklevel=2,
             )
 
-    def filter_on_rect_region(self, lower_left: Any, upper_right: Any) -> None:
-        """Keep observations whose centre lies in an RA/Dec rectangle (wrapping through RA 0 if needed)."""
+    def filter_on_rect_region(
+        self, lower_left: SkyCoord | Sequence[float] | np.ndarray, upper_right: SkyCoord | Sequence[float] | np.ndarray
+    ) -> None:
+        """Keep observations whose centre lies in an RA/Dec rectangle (wrapping through RA 0 if needed).
+
+        Parameters
+        ----------
+        lower_left : SkyCoord or sequence of float
+            The box's lower-left corner: one SkyCoord, or ``[ra, dec]`` in degrees in the mission's frame
+            (RA 0 to 360, kept as given).
+        upper_right : SkyCoord or sequence of float
+            The box's upper-right corner, likewise.  An RA lower than ``lower_left``'s by less than 180 degrees
+            is taken as swapped corners (with an :class:`~vodaxa.errors.AdjustedInputWarning`); by more, as a
+            box through RA 0.
+
+        Raises
+        ------
+        vodaxa.errors.VodaxaError
+            If a corner is not one position on the sky, or the lower-left Dec is above the upper-right one.
+        vodaxa.errors.NoObservationsError
+            If no observation of the selection lies in the box; the selection is unchanged.
+        """
         self._apply(arguments.rect_region(self.spec, lower_left, upper_right))
 
     def filter_on_positions(
-        self, positions: Any, search_distance: Any = None, return_pos_obs_info: bool = False
-    ) -> pd.DataFrame | None:
-        """Keep observations centred within ``search_distance`` of any position (default 1.2 x FoV)."""
+        self, positions: CoordinatesLike, search_distance: DistanceLike | None = None,
+        return_pos_obs_info: bool = False,
+    ) -> pd.DataFrame | None:  # fmt: skip
+        """Keep observations centred within ``search_distance`` of any position.
+
+        Parameters
+        ----------
+        positions : SkyCoord or array_like of float
+            A SkyCoord (one or many), or ``[ra, dec]`` pairs in degrees in the mission's frame.  Many positions
+            go up to the server as one TAP upload.
+        search_distance : float, Quantity, sequence, dict or ndarray, optional
+            Degrees or an angle: one for every position, one per position, or a ``{instrument: distance}``
+            dict.  None (the default) is DAXA's 1.2 x the field of view of the chosen instruments.
+        return_pos_obs_info : bool, optional
+            Return which observations each position matched (default False).
+
+        Returns
+        -------
+        pandas.DataFrame or None
+            With ``return_pos_obs_info``, DAXA's table of ``pos_ind, pos_ra, pos_dec, obs_ids`` (the matching
+            ObsIDs of each position, comma-joined); else None.
+
+        Raises
+        ------
+        vodaxa.errors.InputError
+            If ``search_distance`` is not a positive, finite angle of at most 180 degrees.
+        vodaxa.errors.VodaxaError
+            If ``positions`` are not positions on the sky.
+        vodaxa.errors.NoObservationsError
+            If no observation of the selection is near any position; the selection is unchanged.
+        """
         step = arguments.positions(self.spec, positions, search_distance)
         return self._apply(step, want_pairs=return_pos_obs_info)
 
     def filter_on_name(
-        self, object_name: str | Sequence[str], search_distance: Any = None, parse_name: bool = False
-    ) -> pd.DataFrame | None:
-        """Resolve names (Sesame, or J-names with ``parse_name``) and filter on those positions."""
-        found = resolve_names(object_name, resolver=self.resolver, parse_name=parse_name)
-        return self._apply(arguments.positions(self.spec, found, search_distance, object_name, parse_name))
+        self, object_name: str | Sequence[str], search_distance: DistanceLike | None = None, parse_name: bool = False
+    ) -> None:
+        """Resolve object names to positions and keep the observations near them, as :meth:`filter_on_positions`.
 
-    def filter_on_time(self, start_datetime: Any, end_datetime: Any, over_run: bool = True) -> None:
-        """Keep observations overlapping the window (``over_run``), or wholly inside it."""
+        Parameters
+        ----------
+        object_name : str or sequence of str
+            One object name or a list of them, resolved by the mission's resolver (CDS Sesame by default).
+        search_distance : float, Quantity, sequence, dict or ndarray, optional
+            As for :meth:`filter_on_positions`; None (the default) is 1.2 x the field of view.
+        parse_name : bool, optional
+            Read the coordinates of J-names (``CRTS SSS100805 J194428-420209``) from the name itself before
+            asking the resolver (default False).
+
+        Raises
+        ------
+        vodaxa.errors.NameResolutionError
+            If a name cannot be resolved (never silently skipped).
+        vodaxa.errors.InputError
+            If ``search_distance`` is not a positive, finite angle of at most 180 degrees.
+        vodaxa.errors.NoObservationsError
+            If no observation of the selection is near any of the objects; the selection is unchanged.
+        """
+        found = resolve_names(object_name, resolver=self.resolver, parse_name=parse_name)
+        self._apply(arguments.positions(self.spec, found, search_distance, object_name, parse_name))
+
+    def filter_on_time(self, start_datetime: TimeLike, end_datetime: TimeLike, over_run: bool = True) -> None:
+        """Keep observations overlapping a time window, or wholly inside it.
+
+        Parameters
+        ----------
+        start_datetime : TimeLike
+            The window's start: an astropy Time, a datetime or date (naive means UTC), ISO 8601 text or a
+            pandas Timestamp.
+        end_datetime : TimeLike
+            The window's end, likewise.
+        over_run : bool, optional
+            Keep observations that overlap the window (True, the default), or only those wholly inside it.
+
+        Raises
+        ------
+        vodaxa.errors.VodaxaError
+            If a time cannot be read, or the window starts after it ends.
+        vodaxa.errors.NoObservationsError
+            If no observation of the selection falls in the window; the selection is unchanged.
+        """
         self._apply(arguments.time_window(start_datetime, end_datetime, over_run))
 
     def filter_on_target_type(self, target_type: str | Iterable[str]) -> None:
-        """Keep observations whose target category is one of DAXA's taxonomy codes given."""
+        """Keep observations whose target category is one of DAXA's taxonomy codes given.
+
+        Parameters
+        ----------
+        target_type : str or iterable of str
+            One code of DAXA's taxonomy (``vodaxa.specs.registry.TAXONOMY``: ``AGN``, ``GCL``, ``SNR``, ...) or
+            a list of them, in any case.
+
+        Raises
+        ------
+        vodaxa.errors.InputError
+            If ``target_type`` is not a code or a list of codes.
+        vodaxa.errors.VodaxaError
+            If a code is not in the taxonomy.
+        vodaxa.errors.NoObservationsError
+            If no observation of the selection has one of the categories; the selection is unchanged.
+        """
         self._apply(arguments.target_types(target_type))
 
     def filter_on_positions_at_time(
         self,
-        positions: Any,
-        start_datetimes: Any,
-        end_datetimes: Any,
-        search_distance: Any = None,
+        positions: CoordinatesLike,
+        start_datetimes: TimeLike | Sequence[TimeLike] | np.ndarray | pd.Series,
+        end_datetimes: TimeLike | Sequence[TimeLike] | np.ndarray | pd.Series,
+        search_distance: DistanceLike | None = None,
         return_obs_info: bool = False,
         over_run: bool = True,
     ) -> pd.DataFrame | None:
-        """Keep observations near each position and within that position's own time window."""
+        """Keep observations near each position and within that position's own time window.
+
+        Parameters
+        ----------
+        positions : SkyCoord or array_like of float
+            As for :meth:`filter_on_positions`.
+        start_datetimes : TimeLike or sequence of TimeLike
+            The start of each position's window (times as :meth:`filter_on_time` reads them); one time is
+            every position's.
+        end_datetimes : TimeLike or sequence of TimeLike
+            The end of each position's window, likewise.
+        search_distance : float, Quantity, sequence, dict or ndarray, optional
+            As for :meth:`filter_on_positions`; None (the default) is 1.2 x the field of view.
+        return_obs_info : bool, optional
+            Return which observations each position matched (default False).
+        over_run : bool, optional
+            Keep observations that overlap their window (True, the default), or only those wholly inside it.
+
+        Returns
+        -------
+        pandas.DataFrame or None
+            With ``return_obs_info``, the table of ``pos_ind, pos_ra, pos_dec, obs_ids`` as
+            :meth:`filter_on_positions` gives it; else None.
+
+        Raises
+        ------
+        vodaxa.errors.VodaxaError
+            If the number of windows is not one or one per position, a time cannot be read, or ``positions``
+            are not on the sky.
+        vodaxa.errors.InputError
+            If ``search_distance`` is not a positive, finite angle of at most 180 degrees.
+        vodaxa.errors.NoObservationsError
+            If no observation matches; the selection is unchanged.
+        """
         step = arguments.positions_at_time(self.spec, positions, start_datetimes, end_datetimes, search_distance,
                                            over_run)  # fmt: skip
         return self._apply(step, want_pairs=return_obs_info)
 
-    def filter_on_column(self, column: str, op: str, value: Any = None) -> None:
-        """Keep observations whose ``column`` of the mission's table compares ``op`` (``==, !=, <, <=, >, >=, in,
-        not in, like, not like, between, is null, is not null``) to ``value``, e.g. ``("exposure", ">", 10000)``.
+    def filter_on_column(
+        self, column: str, op: str, value: Scalar | date | Collection[Scalar | date] | np.ndarray | None = None
+    ) -> None:
+        """Keep observations whose ``column`` of the mission's table compares ``op`` to ``value``.
 
         The column is checked against :attr:`table_columns` (an unknown one is refused naming close matches, a
-        value of another kind than the column's is refused); the comparison runs on the server."""
-        self._apply(self.checked(Compare(column, op, value)))
+        value of another kind than the column's is refused); the comparison runs on the server.
+
+        Parameters
+        ----------
+        column : str
+            A column of the mission's table (:attr:`table_columns`), e.g. ``"exposure"``.
+        op : str
+            The comparison: ``==, !=, <, <=, >, >=, in, not in, like, not like, between, is null, is not null``.
+        value : str, float, bool, date, collection of them, or None, optional
+            What the column is compared to: one value (dates and times as ISO text); a list for ``in`` and
+            ``not in``; ``[low, high]`` for ``between``; a text pattern for ``like``; None (the default) for
+            ``is null`` and ``is not null``.
+
+        Raises
+        ------
+        vodaxa.errors.UnknownColumnError
+            If the mission's table has no such column (the message names close matches).
+        vodaxa.errors.InputError
+            If ``op`` is not a comparison, or ``value`` is not of the shape ``op`` takes or of the column's kind.
+        vodaxa.errors.NoObservationsError
+            If no observation of the selection meets the condition; the selection is unchanged.
+
+        Examples
+        --------
+        >>> import vodaxa
+        >>> chandra = vodaxa.mission("chandra")
+        >>> chandra.filter_on_column("exposure", ">", 10000)
+        >>> bool((chandra.filtered_obs_info["exposure"] > 10000).all())
+        True
+        """
+        condition = Compare(column, op, value)  # type: ignore[arg-type]  # __post_init__ reads lists and dates
+        self._apply(self.checked(condition))
 
     def checked(self, condition: Compare) -> Compare:
-        """``condition`` with its column spelt as the mission's table spells it, after checking that the table has
-        the column and that the value is of the column's kind (InputError saying what to change otherwise)."""
+        """Check a column condition against the mission's table, as :meth:`filter_on_column` does.
+
+        Parameters
+        ----------
+        condition : Compare
+            The condition to check.
+
+        Returns
+        -------
+        Compare
+            ``condition`` with its column spelt as the mission's table spells it.
+
+        Raises
+        ------
+        vodaxa.errors.UnknownColumnError
+            If the table has no such column.
+        vodaxa.errors.InputError
+            If the value is not of the column's kind (the message says what to change).
+        """
         return columns.check(condition, self._table_columns(), self.name)
 
-    def position_table(self, positions: Any, search_distance: Any = None) -> Table:
-        """What a positional filter matches: ``vx_pos, vx_ra, vx_dec, vx_radius`` (degrees, the mission's frame),
-        plus ``vx_value`` per instrument value when radii differ by instrument; the cone search uses it too."""
+    def position_table(self, positions: CoordinatesLike, search_distance: DistanceLike | None = None) -> Table:
+        """The table of positions and radii a positional filter matches; the cone search uses it too.
+
+        Parameters
+        ----------
+        positions : SkyCoord or array_like of float
+            As for :meth:`filter_on_positions`.
+        search_distance : float, Quantity, sequence, dict or ndarray, optional
+            As for :meth:`filter_on_positions`; None (the default) is 1.2 x the field of view.
+
+        Returns
+        -------
+        astropy.table.Table
+            ``vx_pos, vx_ra, vx_dec, vx_radius`` (degrees, the mission's frame), plus ``vx_value`` per
+            instrument value when radii differ by instrument.
+
+        Raises
+        ------
+        vodaxa.errors.InputError
+            If ``search_distance`` is not a positive, finite angle of at most 180 degrees.
+        vodaxa.errors.VodaxaError
+            If ``positions`` are not positions on the sky.
+        """
         return self._scope().position_table(arguments.positions(self.spec, positions, search_distance))
 
     # ------------------------------------------------------------------------------ evaluation
@@ -326,28 +633,75 @@ class Mission:
         return source.run(self._source, self.runner, compiled, now=self.now)
 
     # ------------------------------------------------------------------------------ helpers
-    def _frame(self) -> Any:
+    def _frame(self) -> BaseCoordinateFrame | str:
         return arguments.frame(self.spec)
 
-    def _coords(self, positions: Any) -> SkyCoord:
+    def _coords(self, positions: CoordinatesLike) -> SkyCoord:
         """Positions as SkyCoord in the mission's frame (lists and arrays are degrees in that frame)."""
         return arguments.coords(self.spec, positions)
 
     # ------------------------------------------------------------------------------ state
-    def save(self, path: str | Path) -> Path:
-        """Write the mission's state as JSON (spec, answering source, instruments, history, selection); no
-        credentials."""
+    def save(self, path: PathLike) -> Path:
+        """Write the mission's state to a JSON file, for :meth:`load` to replay.
+
+        The state holds the spec's name and version, the answering source, the instruments (and whether they
+        were chosen by name), the filter history and the selection; never credentials.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write (replaced if it exists).
+
+        Returns
+        -------
+        pathlib.Path
+            ``path``.
+        """
         return state.write(path, mission=self.name, answered_by=self.answered_by, spec_version=self.spec.version,
                            instruments=self._chosen, explicit=self._explicit, steps=self._history,
                            selection=self.filtered_obs_info)  # fmt: skip
 
     @classmethod
-    def load(cls, path: str | Path, **options: Any) -> Mission:
-        """Rebuild a saved mission and replay its filters against the archive (the source that answered then)."""
+    def load(
+        cls,
+        path: PathLike,
+        *,
+        source: str | None = None,
+        runner: TapRunner | None = None,
+        resolver: Resolver | None = None,
+        now: datetime | None = None,
+    ) -> Mission:
+        """Rebuild a mission saved by :meth:`save`, to replay its filters against the archive.
+
+        The filters are replayed when the selection is first asked for, by the source that answered when the
+        mission was saved; :meth:`update` says what changed since.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file :meth:`save` wrote.
+        source, runner, resolver, now : optional
+            As for :class:`Mission`.
+
+        Returns
+        -------
+        Mission
+            The mission, with its instruments and filter history.
+
+        Raises
+        ------
+        vodaxa.errors.VodaxaError
+            If the file is not a readable mission state, or was edited into one a load would misread.
+
+        Warns
+        -----
+        vodaxa.errors.AdjustedInputWarning
+            When the spec's version has changed since the save (the replay may differ).
+        """
         saved = state.read(path)
         history = state.history(path, saved)
         chosen = saved.get("instruments") if saved.get("instruments_chosen", True) else None
-        mission = cls(saved["mission"], chosen, **options)
+        mission = cls(saved["mission"], chosen, source=source, runner=runner, resolver=resolver, now=now)
         if saved.get("spec_version") != mission.spec.version:
             warnings.warn(
                 f"{path} was saved with spec version {saved.get('spec_version')}, "
@@ -364,8 +718,16 @@ class Mission:
         mission._saved = saved
         return mission
 
-    def update(self) -> dict[str, Any]:
-        """Replay the history now; report ObsIDs added and removed and usability changes since last time."""
+    def update(self) -> dict[str, list[str] | bool]:
+        """Replay the filter history now and report what changed since the last evaluation (or the load).
+
+        Returns
+        -------
+        dict
+            ``new_obs_ids`` and ``removed_obs_ids`` (lists of ObsIDs), ``any_obs_add`` and ``any_obs_removed``
+            (booleans), and ``which_changed_proprietary_usable`` and ``which_changed_science_usable`` (ObsIDs
+            whose usability flags changed).
+        """
         before = self._saved
         if before is None and self._selection is not None:
             before = state.snapshot(self._selection)

@@ -15,7 +15,7 @@ from astropy.table import Table
 
 from ..errors import VodaxaError
 from ..specs.registry import MissionSpec
-from .filters import Positions, PositionsAtTime
+from .filters import Positions, PositionsAtTime, SavedDistance
 
 __all__ = ["Scope", "pairs_table", "pairs_within"]
 
@@ -28,14 +28,14 @@ class Scope:
     chosen: tuple[str, ...]
     explicit: bool = False
 
-    def per_instrument(self, distance: Any) -> bool:
+    def per_instrument(self, distance: SavedDistance) -> bool:
         """Whether positions are matched with a radius per instrument (one instrument per observation)."""
         if not self.spec.instrument_column:
             return False
         default = distance is None and isinstance(self.spec.search_radius(self.chosen, explicit=self.explicit), dict)
         return isinstance(distance, dict) or default
 
-    def radii(self, distance: Any, count: int) -> np.ndarray | dict[str, float]:
+    def radii(self, distance: SavedDistance, count: int) -> np.ndarray | dict[str, float]:
         """The radius of each of ``count`` positions (degrees), or one per chosen instrument."""
         if distance is None:
             default = self.spec.search_radius(self.chosen, explicit=self.explicit)

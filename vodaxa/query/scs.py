@@ -183,10 +183,13 @@ def _matches(raw: pd.DataFrame, positions: pd.DataFrame, spec: MissionSpec) -> n
     ra, dec = raw[spec.ra].to_numpy(dtype=float), raw[spec.dec].to_numpy(dtype=float)
     by_value = "vx_value" in positions.columns and spec.instrument_column is not None
     values = raw[spec.instrument_column].map(clean_text).to_numpy() if by_value else None
+    centres = zip(positions["vx_pos"].to_numpy(), positions["vx_ra"].to_numpy(dtype=float),
+                  positions["vx_dec"].to_numpy(dtype=float), positions["vx_radius"].to_numpy(dtype=float),
+                  positions["vx_value"].to_numpy() if values is not None else [None] * len(positions))  # fmt: skip
     with np.errstate(invalid="ignore"):
-        for row in positions.itertuples(index=False):
-            mine = raw["_vx_pos"].to_numpy() == row.vx_pos
+        for pos, pos_ra, pos_dec, radius, value in centres:
+            mine = raw["_vx_pos"].to_numpy() == pos
             if values is not None:
-                mine &= values == row.vx_value
-            keep |= mine & (_arc(ra, dec, float(row.vx_ra), float(row.vx_dec)) <= np.radians(float(row.vx_radius)))
+                mine &= values == value
+            keep |= mine & (_arc(ra, dec, float(pos_ra), float(pos_dec)) <= np.radians(float(radius)))
     return keep

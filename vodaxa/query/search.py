@@ -7,7 +7,7 @@ import reprlib
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,11 @@ from .filters import Compare
 from .mission import Mission
 from .names import Resolver, resolve_names
 
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from ..typing import CoordinatesLike, DistanceLike, PositionsLike, TimeLike
+
 __all__ = ["empty_observations", "search", "with_separations"]
 
 log = logging.getLogger(__name__)
@@ -32,41 +37,110 @@ Where = str | Compare | Sequence[str | Compare] | Mapping[str, str | Compare | S
 
 
 def search(
-    targets: Any,
+    targets: PositionsLike | None,
     missions: str | Sequence[str] | None = None,
-    radius: Any = None,
+    radius: DistanceLike | Mapping[str, DistanceLike] | None = None,
     *,
-    instruments: Mapping[str, Any] | None = None,
+    instruments: Mapping[str, str | Iterable[str]] | None = None,
     resolver: Resolver | None = None,
     parse_name: bool = False,
     max_workers: int = 8,
     via: str = "tap",
-    start: Any = None,
-    end: Any = None,
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
     where: Where = None,
 ) -> pd.DataFrame:
-    """Observations near ``targets`` (names, a SkyCoord, or [ra, dec] pairs in degrees) by each mission;
-    ``targets=None`` asks for every observation of each mission (its whole table after the other filters).
+    """Search several missions at once for observations near ``targets``, and get one table back.
 
-    Missions run concurrently, each as one server-side query.  The answer's ``attrs`` say which
-    missions found nothing (``"no_observations"``) and which failed and why (``"errors"``); both are
-    also warned about, so nothing is hidden.  ``radius`` is a distance (degrees or Quantity), a
-    ``{mission: distance}`` dict, or None for 1.2 x each mission's field of view.  The ``targets`` column
-    says which targets (names, or "ra,dec") each observation lies near, ";"-joined.
+    Missions run concurrently, each as one server-side query (many positions go up as one TAP upload).  The
+    answer's ``attrs`` say which missions found nothing (``"no_observations"``) and which failed and why
+    (``"errors"``); both are also warned about, so nothing is hidden.
 
-    ``via="scs"`` asks each mission's Simple Cone Search service instead of TAP (one cone per position,
-    concurrently); the cuts, instrument conditions and per-instrument radii TAP applies on the server
-    are then applied to the cone answers with the same semantics (see :mod:`vodaxa.query.scs`), so the
-    table is the same.  Only missions with a cone search can be asked this way.
+    Parameters
+    ----------
+    targets : str, sequence of str, SkyCoord, array_like of float, or None
+        Object names (resolved with CDS Sesame, or the ``resolver`` given), a SkyCoord, or ``[ra, dec]`` pairs
+        in degrees.  None asks for every observation of each mission (its whole table after the other filters).
+    missions : str or sequence of str, optional
+        The missions to search, by registry name or short name (``nustar``, ``xmm``); a mission named twice is
+        searched once.  None (the default) searches every listed mission.
+    radius : float, Quantity, sequence, dict or ndarray, optional
+        The search distance: degrees or a Quantity (at most 180 degrees), or a ``{mission: distance}`` dict.
+        None (the default) is 1.2 x each mission's field of view.
+    instruments : mapping of str to str or iterable of str, optional
+        The instruments wanted per mission, e.g. ``{"xmm_pointed": ["PN"]}``; missions not named use their
+        default instruments.
+    resolver : callable, optional
+        Turns an object name into a SkyCoord.  None (the default) asks CDS Sesame at the configured endpoint.
+    parse_name : bool, optional
+        Read the coordinates of J-names from the name itself before asking the resolver (default False).
+    max_workers : int, optional
+        How many missions are asked at once (default 8).
+    via : {"tap", "scs"}, optional
+        ``"tap"`` (the default) asks each mission's TAP service.  ``"scs"`` asks each mission's Simple Cone
+        Search service instead (one cone per position, concurrently); the cuts, instrument conditions and
+        per-instrument radii TAP applies on the server are then applied to the cone answers with the same
+        semantics (see :mod:`vodaxa.query.scs`), so the table is the same.  Only missions with a cone search can
+        be asked this way (with ``missions=None``, those are the ones searched).
+    start, end : TimeLike, optional
+        Keep observations that overlap the window between them (dates, ISO text, datetimes or astropy Times;
+        either may be left out): on the server through TAP (``filter_on_time``), on the cone answers through
+        SCS.
+    where : str, Compare, sequence of them, or dict, optional
+        Keep observations meeting conditions on the columns of each mission's table: text such as
+        ``"exposure > 10000"`` (comparisons joined by AND), a :class:`~vodaxa.query.filters.Compare`, a list of
+        them, or a ``{mission: conditions}`` dict where the missions' columns differ.  They run on the server
+        (``Mission.filter_on_column``), or on the cone answers through SCS.
 
-    ``start`` and ``end`` (dates, ISO text or astropy Times; either may be left out) keep observations that
-    overlap that window: on the server through TAP (``filter_on_time``), on the cone answers through SCS.
+    Returns
+    -------
+    pandas.DataFrame
+        The normalised observation table of every mission, with a ``mission`` column, a ``targets`` column
+        saying which targets (names, or "ra,dec") each observation lies near, ";"-joined, ``separation``
+        (degrees from the nearest position searched) and ``in_fov`` (the chosen instruments whose field holds
+        that position).  ``attrs["no_observations"]`` lists the missions that found nothing,
+        ``attrs["errors"]`` the missions that failed with the reason, and ``attrs["radius"]`` the distance
+        searched per mission (degrees; per instrument where that varies).
 
-    ``where`` keeps observations meeting conditions on the columns of each mission's table: text such as
-    ``"exposure > 10000"`` (comparisons joined by AND), a :class:`~vodaxa.query.filters.Compare`, a list of them,
-    or a ``{mission: conditions}`` dict where the missions' columns differ.  They run on the server
-    (``Mission.filter_on_column``), or on the cone answers through SCS.  A column some mission's table lacks is an
-    InputError naming the missions and their close column names, before any search runs.
+    Raises
+    ------
+    vodaxa.errors.InputError
+        Before any search runs: if ``via`` is not ``"tap"`` or ``"scs"``, ``missions`` is empty, a mission has
+        no cone search for ``via="scs"`` (or ``targets`` is None with it), ``radius`` is not a positive angle of
+        at most 180 degrees, the time window starts after it ends, ``where`` cannot be read or names a column
+        some mission's table lacks (naming the missions and their close column names), or ``targets`` are not
+        on the sky.
+    vodaxa.errors.UnknownMissionError
+        If a mission name is not known (the message lists the known ones).
+    vodaxa.errors.NameResolutionError
+        If a target name cannot be resolved.
+
+    Warns
+    -----
+    vodaxa.errors.PartialResultWarning
+        When some missions found nothing, or failed (the table holds the others' observations).
+
+    See Also
+    --------
+    vodaxa.Mission : One mission, with DAXA's cumulative filters.
+    vodaxa.resolve : The files of the observations found.
+
+    Examples
+    --------
+    >>> import vodaxa
+    >>> table = vodaxa.search(["3C 105"], missions=["nustar_pointed", "chandra"])
+    >>> table.groupby("mission").size().to_dict()
+    {'chandra': 6, 'nustar_pointed': 1}
+    >>> table.attrs["radius"]
+    {'nustar_pointed': 0.13, 'chandra': {'ACIS': 0.556, 'HRC': 0.99}}
+    >>> table.loc[0, ["mission", "obs_id", "targets", "in_fov"]].tolist()
+    ['nustar_pointed', '40765085200', '3C 105', 'FPMA;FPMB']
+
+    Conditions on the missions' columns, and every observation of a mission (no targets):
+
+    >>> long = vodaxa.search(None, missions=["chandra"], where="exposure > 10000")
+    >>> bool((long["exposure"] > 10000).all())
+    True
     """
     if via not in ("tap", "scs"):
         raise InputError(f"via must be 'tap' or 'scs', not {via!r}")
@@ -124,13 +198,14 @@ def search(
                     raise NoObservationsError(f"{name}: no observation overlaps {window[0]} to {window[1]}")
             return found, mission
         pairs = mission.filter_on_positions(positions, search_distance=distance, return_pos_obs_info=True)
+        assert pairs is not None  # asked for with return_pos_obs_info
         if window is not None:
             mission.filter_on_time(*window)  # on the server, as every filter
         for condition in conditions[name]:
             mission.filter_on_column(condition.column, condition.op, condition.value)
         found = mission.filtered_obs_info.copy()
         near: dict[str, list[str]] = {}
-        for index, ids in zip(pairs["pos_ind"], pairs["obs_ids"], strict=True):  # type: ignore[index]
+        for index, ids in zip(pairs["pos_ind"], pairs["obs_ids"], strict=True):
             for obs in str(ids).split(","):
                 near.setdefault(obs, []).append(labels[int(index)])
         found.insert(2, "targets", [";".join(near.get(o, [])) for o in found["obs_id"]])
@@ -220,14 +295,14 @@ def _refuse_unknown_columns(problems: Mapping[str, str | None]) -> None:
 EARLIEST, LATEST = "1960-01-01", "2100-01-01"
 
 
-def _overlapping(found: pd.DataFrame, lo: Any, hi: Any) -> np.ndarray:
+def _overlapping(found: pd.DataFrame, lo: datetime, hi: datetime) -> np.ndarray:
     """Rows whose [start, end] overlaps [lo, hi] (a row without times is kept only when the window is open)."""
     starts = pd.to_datetime(found["start"], utc=True, errors="coerce")
     ends = pd.to_datetime(found["end"], utc=True, errors="coerce").fillna(starts)
     return ((starts <= pd.Timestamp(hi)) & (ends >= pd.Timestamp(lo))).fillna(False).to_numpy(dtype=bool)
 
 
-def _radius_used(mission: Mission, distance: Any) -> float | list[float] | dict[str, float] | None:
+def _radius_used(mission: Mission, distance: DistanceLike | None) -> float | list[float] | dict[str, float] | None:
     """The search distance ``mission`` used, in degrees (its default when none was given; a list when one was given
     per position)."""
     if distance is None:
@@ -237,15 +312,40 @@ def _radius_used(mission: Mission, distance: Any) -> float | list[float] | dict[
 
 
 def empty_observations() -> pd.DataFrame:
-    """An observation table without rows: the normalised columns and those a search adds."""
+    """An observation table without rows, as :func:`search` gives when nothing is found.
+
+    Returns
+    -------
+    pandas.DataFrame
+        No rows; the normalised observation columns and those a search adds (``targets``, ``separation``,
+        ``in_fov``).
+    """
     return pd.DataFrame(columns=[*registry.OBS_COLUMNS, "targets", "separation", "in_fov"])
 
 
-def with_separations(found: pd.DataFrame, mission: Mission, positions: Any) -> pd.DataFrame:
-    """``found`` with ``separation`` (degrees from the nearest position searched) and ``in_fov`` (the chosen
-    instruments that took data in the observation and whose field contains that position) for every row: a wide
-    field (Swift's BAT, 50 degrees) finds observations whose narrow instruments never saw the target.
-    Without ``positions`` (a whole table), ``found`` is returned as it is."""
+def with_separations(found: pd.DataFrame, mission: Mission, positions: CoordinatesLike | None) -> pd.DataFrame:
+    """Add to each observation its distance from the positions searched and the instruments that saw them.
+
+    A wide field (Swift's BAT, 50 degrees) finds observations whose narrow instruments never saw the target;
+    ``in_fov`` tells them apart.
+
+    Parameters
+    ----------
+    found : pandas.DataFrame
+        Observations of ``mission`` (its normalised table, as a search finds them).
+    mission : Mission
+        The mission searched (its frame, chosen instruments and answering source's fields of view are used).
+    positions : SkyCoord, array_like of float, or None
+        The positions searched (``[ra, dec]`` in degrees in the mission's frame), or None for a whole table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``found`` with ``separation`` (degrees from the nearest position searched) and ``in_fov``
+        (the chosen instruments that took data in the observation and whose field contains that position,
+        ";"-joined) after ``targets`` (or last).  Without ``positions``, when ``found`` is empty or already has
+        ``separation``, ``found`` itself.
+    """
     from astropy import units as u
 
     if found.empty or positions is None or "separation" in found.columns:
@@ -269,13 +369,13 @@ def with_separations(found: pd.DataFrame, mission: Mission, positions: Any) -> p
     fov = spec.fov if isinstance(spec.fov, Mapping) else {i: float(spec.fov) for i in chosen}
     columns = spec.exposure_columns
 
-    def observed(row: Any, instrument: str) -> bool:
+    def observed(row: pd.Series, instrument: str) -> bool:
         if spec.instrument_column:  # one instrument per row
             return str(row.get("instrument")) == instrument
         column = columns.get(instrument)
         if column is None or column not in row:
             return True  # nothing says it did not
-        value = pd.to_numeric(row.get(column), errors="coerce")
+        value = pd.to_numeric(row[column], errors="coerce")
         return bool(value > 0) if value == value else False
 
     inside = []
@@ -290,8 +390,9 @@ def with_separations(found: pd.DataFrame, mission: Mission, positions: Any) -> p
 
 
 def _by_cones(
-    mission: Mission, positions: Any, distance: Any, labels: list[str], conditions: Sequence[Compare] = ()
-) -> pd.DataFrame:
+    mission: Mission, positions: CoordinatesLike, distance: DistanceLike | None, labels: list[str],
+    conditions: Sequence[Compare] = (),
+) -> pd.DataFrame:  # fmt: skip
     """One mission's observations near ``positions`` through its cone search, as ``one`` gives through TAP."""
     table = mission.position_table(positions, distance)
     where = [mission.checked(c) for c in conditions]
@@ -305,15 +406,15 @@ def _by_cones(
     return found
 
 
-def _positions(targets: Any, resolver: Resolver | None, parse_name: bool) -> SkyCoord | Any:
-    if isinstance(targets, str) or (
-        isinstance(targets, Iterable) and not isinstance(targets, SkyCoord) and _all_strings(targets)
-    ):
+def _positions(targets: PositionsLike, resolver: Resolver | None, parse_name: bool) -> CoordinatesLike:
+    if isinstance(targets, str):
         return resolve_names(targets, resolver=resolver, parse_name=parse_name)
-    return targets
+    if isinstance(targets, Iterable) and not isinstance(targets, SkyCoord) and _all_strings(targets):
+        return resolve_names([str(t) for t in targets], resolver=resolver, parse_name=parse_name)
+    return targets  # not names, so coordinates (checked by _check_on_the_sky)
 
 
-def _check_on_the_sky(targets: Any, positions: Any) -> None:
+def _check_on_the_sky(targets: PositionsLike, positions: CoordinatesLike | None) -> None:
     """InputError unless ``positions`` are at least one point on the sky (checked once: every mission would fail)."""
     how = "give object names, a SkyCoord, or [ra, dec] pairs in degrees (finite, |dec| <= 90)"
     if isinstance(positions, SkyCoord):
@@ -333,7 +434,7 @@ def _check_on_the_sky(targets: Any, positions: Any) -> None:
         raise InputError(f"targets: position {n}, [{values[n, 0]}, {values[n, 1]}], is not on the sky; {how}")
 
 
-def _labels(targets: Any, positions: Any) -> list[str]:
+def _labels(targets: PositionsLike, positions: CoordinatesLike | None) -> list[str]:
     """A label per position: the name it was resolved from, else "ra,dec" in degrees."""
     if isinstance(targets, str):
         return [targets]

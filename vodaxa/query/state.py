@@ -9,12 +9,15 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ..errors import InputError, VodaxaError
 from .filters import Filter, from_json
+
+if TYPE_CHECKING:
+    from ..typing import PathLike
 
 __all__ = ["STATE_VERSION", "changes", "history", "read", "snapshot", "write"]
 
@@ -30,7 +33,7 @@ def snapshot(selection: pd.DataFrame) -> dict[str, list]:
     }
 
 
-def write(path: str | Path, *, mission: str, answered_by: str, spec_version: int, instruments: Sequence[str],
+def write(path: PathLike, *, mission: str, answered_by: str, spec_version: int, instruments: Sequence[str],
           explicit: bool, steps: Sequence[Filter], selection: pd.DataFrame) -> Path:  # fmt: skip
     """Write the state file; ``answered_by`` is the source whose answers the selection holds (the mission's own, or
     its fallback), so a load asks the same one."""
@@ -50,11 +53,11 @@ def write(path: str | Path, *, mission: str, answered_by: str, spec_version: int
     return target
 
 
-def _bad(path: str | Path, what: str) -> VodaxaError:
+def _bad(path: PathLike, what: str) -> VodaxaError:
     return VodaxaError(f"{path}: {what}; save the mission again (Mission.save) rather than edit the file")
 
 
-def read(path: str | Path) -> dict[str, Any]:
+def read(path: PathLike) -> dict[str, Any]:
     """The state saved at ``path``; VodaxaError naming what is wrong when it is not one, or was edited into
     something a load would misread."""
     try:
@@ -76,7 +79,7 @@ def read(path: str | Path) -> dict[str, Any]:
     return state
 
 
-def history(path: str | Path, state: Mapping[str, Any]) -> list[Filter]:
+def history(path: PathLike, state: Mapping[str, Any]) -> list[Filter]:
     """The saved filters, each read into its class; VodaxaError naming the first that cannot be."""
     steps = []
     for number, op in enumerate(state.get("filtering_operations", []), 1):
@@ -88,7 +91,7 @@ def history(path: str | Path, state: Mapping[str, Any]) -> list[Filter]:
     return steps
 
 
-def changes(before: Mapping[str, Any] | None, now: pd.DataFrame) -> dict[str, Any]:
+def changes(before: Mapping[str, Any] | None, now: pd.DataFrame) -> dict[str, list[str] | bool]:
     """ObsIDs added and removed, and usability changes, from ``before`` (a :func:`snapshot`) to ``now``."""
     old_ids = list(before["selected_obs"]) if before else []
     old_prop = dict(zip(old_ids, before.get("proprietary_usable", []))) if before else {}

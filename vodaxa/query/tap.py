@@ -95,8 +95,9 @@ class TapRunner:
                 table = self._run_async(adql, uploads, deadline) if use_async else self._run_sync(adql, uploads)
                 break
             except (requests.ConnectionError, requests.Timeout, _Transient) as err:
-                if _unknown_host(err):  # no such host (or no network): asking again in seconds does not help
-                    raise _unknown_host(err) from None
+                unknown = _unknown_host(err)  # no such host (or no network): asking again in seconds does not help
+                if unknown is not None:
+                    raise unknown from None
                 wait = net.pause(self.config, attempt, getattr(err, "retry_after", None))
                 attempt += 1
                 if attempt > self.retries or not deadline.allows(wait):
@@ -104,7 +105,7 @@ class TapRunner:
                 log.warning("TAP %s: %s; retrying in %.1f s", self.url, err, wait)
                 time.sleep(wait)
         if key is not None:
-            self.cache.put(key, table)  # type: ignore[union-attr]
+            self.cache.put(key, table)  # type: ignore[union-attr]  # a key is made only when there is a cache
         return table
 
     # ------------------------------------------------------------------------------ sync
@@ -117,10 +118,10 @@ class TapRunner:
         except DALQueryError as err:
             raise QueryError(f"the TAP service {self.url} refused the query: {err}", url=self.url) from None
         except DALFormatError as err:
-            if _ours(err) is not None:  # the network core's own verdict (a body over the cap, ...)
-                raise _ours(err) from None
-            if _unknown_host(err):
-                raise _unknown_host(err) from None
+            if (ours := _ours(err)) is not None:  # the network core's own verdict (a body over the cap, ...)
+                raise ours from None
+            if (unknown := _unknown_host(err)) is not None:
+                raise unknown from None
             if _lost(err):  # the connection broke mid-answer: worth another try, not "is the URL right?"
                 raise _Transient(f"the answer was cut short ({_lost(err)})") from None
             raise ServiceError(
@@ -189,8 +190,8 @@ class _Transient(Exception):
 
 def _classify(err: DALServiceError, url: str) -> Exception:
     """Transient server errors become retryable; the rest a ServiceError naming the service."""
-    if _ours(err) is not None:
-        return _ours(err)  # type: ignore[return-value]
+    if (ours := _ours(err)) is not None:
+        return ours
     code = getattr(err, "code", None)
     if code in (429, 500, 502, 503, 504):
         return _Transient(f"HTTP {code}: {err.reason if hasattr(err, 'reason') else err}")

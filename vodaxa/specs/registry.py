@@ -77,6 +77,24 @@ class FileRules:
     Patterns are ``fnmatch`` patterns on the path relative to the observation directory, with ``{o}``
     (ObsID) and ``{ol}`` (ObsID in lower case) filled in.  A file is kept when it matches ``raw`` (or
     ``products``, when products are wanted) and no pattern of an instrument that was not chosen.
+
+    Parameters
+    ----------
+    raw : tuple of str
+        Patterns of the raw data files, always wanted.
+    products : tuple of str, optional
+        Patterns of the archive's processed products, wanted when products are (default none).
+    instruments : mapping of str to tuple of str, optional
+        Patterns of each instrument's files, left out when the instrument was not chosen (default none).
+
+    Examples
+    --------
+    >>> from vodaxa.specs.registry import FileRules
+    >>> rules = FileRules(raw=("event_uf/nu{o}*_uf.evt.gz",), products=("event_cl/*",),
+    ...                   instruments={"FPMA": ("*/nu{o}A*",), "FPMB": ("*/nu{o}B*",)})
+    >>> paths = ["event_uf/nu123A_uf.evt.gz", "event_uf/nu123B_uf.evt.gz", "event_cl/nu123A01_cl.evt.gz"]
+    >>> rules.select(paths, "123", chosen=["FPMA"])
+    ['event_uf/nu123A_uf.evt.gz', 'event_cl/nu123A01_cl.evt.gz']
     """
 
     raw: tuple[str, ...]
@@ -84,7 +102,24 @@ class FileRules:
     instruments: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def select(self, paths: Iterable[str], obs_id: str, chosen: Sequence[str], products: bool = True) -> list[str]:
-        """The relative paths to fetch, in the order given."""
+        """The files of one observation directory to fetch.
+
+        Parameters
+        ----------
+        paths : iterable of str
+            The paths in the observation directory, relative to it.
+        obs_id : str
+            The observation's ID (fills ``{o}`` and ``{ol}`` in the patterns).
+        chosen : sequence of str
+            The instruments chosen; the patterns of the others exclude files.
+        products : bool, optional
+            Whether the products' patterns are wanted too (default True).
+
+        Returns
+        -------
+        list of str
+            The relative paths to fetch, in the order given.
+        """
         fill = {"o": obs_id, "ol": obs_id.lower()}
         wanted = [p.format(**fill) for p in (*self.raw, *(self.products if products else ()))]
         unwanted = [p.format(**fill) for inst, pats in self.instruments.items() if inst not in chosen for p in pats]
@@ -99,10 +134,110 @@ class FileRules:
 class MissionSpec:
     """Everything vodaxa knows about one mission's observation table.
 
-    Column names are the archive's own.  ``cuts`` are ADQL conditions always applied on the server
-    (the rows DAXA drops); ``exposure_columns`` say which instrument took data in a row (a row is
-    kept when one of the chosen instruments has a non-zero value); ``instrument_column`` is for
-    missions with one instrument per observation, its values mapped by ``instrument_values``.
+    A mission is data, not a class: a spec is made once, given to :func:`register`, and read by the query,
+    resolve and download stages.  Column names are the archive's own.
+
+    Parameters
+    ----------
+    name : str
+        The registry name (DAXA's internal name, e.g. ``nustar_pointed``).
+    pretty_name : str
+        The human name.
+    archive : str
+        The name of its :class:`vodaxa.archives.Archive`: ``heasarc``, ``xsa``, ``cxc``, ``eso``, ``erosita``.
+    table : str
+        The observation table on the archive's service.
+    id_column : str
+        The column of ObsIDs.
+    id_regex : str
+        The regular expression every ObsID matches.
+    instruments : tuple of str
+        The instruments, canonically spelt.
+    default_instruments : tuple of str
+        Those chosen when none are named.
+    fov : float or mapping of str to float
+        The field of view's half-width in degrees, one or per instrument.
+    start : str
+        The column of observation start times.
+    service : str, optional
+        The archive endpoint queried (default ``"tap"``).
+    id_numeric : bool, optional
+        Whether the table stores ObsIDs as numbers (default False).
+    id_upper : bool, optional
+        Whether ObsIDs are upper case, whatever case a user types (default True; not ObsCore's publisher DIDs).
+    ra, dec : str, optional
+        The columns of the pointing (defaults ``"ra"`` and ``"dec"``).
+    frame : str, optional
+        Their frame: ``"fk5"`` (J2000, the default) or ``"icrs"``.
+    time_format : str, optional
+        How the table stores times: ``"mjd"`` (the default) or ``"timestamp"``.
+    end : str, optional
+        The column of observation end times, if any.
+    duration : str, optional
+        The column of durations, used for the end when there is no end column.
+    duration_unit : float, optional
+        Seconds per unit of the duration column (default 1.0; CXC: kiloseconds).
+    max_duration_days : float, optional
+        Bounds ADQL time windows when the end cannot be written in ADQL (default 3.0).
+    columns : tuple of str, optional
+        The mission's own columns kept in the observation table.
+    cuts : tuple of str, optional
+        ADQL conditions always applied on the server (the rows DAXA drops).
+    aliases : mapping of str to str, optional
+        Other spellings of instruments (``{"ACIS-I": "ACIS"}``).
+    exposure_columns : mapping of str to str, optional
+        Which column says that an instrument took data in a row: a row is kept when one of the chosen
+        instruments has a non-zero value.
+    instrument_column : str, optional
+        For missions with one instrument per observation: the column naming it.
+    instrument_values : mapping of str to tuple of str, optional
+        The values of ``instrument_column`` meaning each instrument.
+    instrument_condition : callable, optional
+        ADQL conditions for the chosen instruments, where neither of the above can say it.
+    science_usable : callable, optional
+        The rows fit for science, from the archive's rows (default: all).
+    proprietary_column : str, optional
+        The column of the end of the proprietary period (MJD or timestamp).
+    proprietary_sentinels : tuple of float, optional
+        Values of that column meaning "unknown" (default ``(0.0,)``).
+    proprietary_condition : callable, optional
+        A further condition on the archive's rows for the data to be public.
+    target_column : str, optional
+        The column of the target's category, mapped by ``target_map`` to DAXA's taxonomy (:data:`TAXONOMY`).
+    target_map : mapping of str to str, optional
+        The table's categories as taxonomy codes.
+    target_default : str or None, optional
+        The code of a category ``target_map`` lacks (default ``"MISC"``).
+    target_function : callable, optional
+        The taxonomy codes from the archive's rows, where one column cannot say them.
+    normalise_extra : callable, optional
+        A last step of :meth:`normalise`, given the normalised table.
+    files : FileRules, optional
+        How an observation directory maps to files (HEASARC-style trees).
+    datalink_id : str, optional
+        The column whose values the archive's DataLink service takes as ID.
+    ivoid : str, optional
+        The table's (or service's) IVOA identifier in the VO registry.
+    scs : str, optional
+        For a cone search: the query string added to the archive's ``scs`` endpoint (``""``: the endpoint
+        itself); None (the default) when the mission has none.
+    loader : callable, optional
+        For archives without TAP: the whole table, filtered locally.
+    local_mask : callable, optional
+        For those: the rows that pass the cuts and have data of the chosen instruments.
+    alternatives : mapping of str to str, optional
+        Other sources of the same observations: source name to spec name (``Mission(..., source=...)``).
+    fallback : str, optional
+        The spec used when this one's archive cannot be reached.
+    listed : bool, optional
+        Whether ``vodaxa.missions()`` lists it (default True; False for alternative sources).
+    version : int, optional
+        Changed when the spec changes what a saved mission replays (default 1).
+
+    See Also
+    --------
+    register : Add a spec to the registry.
+    get : A registered spec by name.
     """
 
     name: str
@@ -155,7 +290,23 @@ class MissionSpec:
 
     # ------------------------------------------------------------------------------ instruments
     def canonical_instruments(self, insts: str | Iterable[str] | None) -> tuple[str, ...]:
-        """Chosen instruments, canonically spelt; any case and aliases work (fixes DAXA's PICsIT bug)."""
+        """Chosen instruments, canonically spelt; any case and aliases work (fixes DAXA's PICsIT bug).
+
+        Parameters
+        ----------
+        insts : str, iterable of str, or None
+            One instrument or several; None chooses the default instruments.
+
+        Returns
+        -------
+        tuple of str
+            The instruments, each once, in the order given.
+
+        Raises
+        ------
+        vodaxa.errors.VodaxaError
+            If an instrument is not the mission's (the message lists them and the aliases), or none is given.
+        """
         if insts is None:
             return self.default_instruments
         items = [insts] if isinstance(insts, str) else list(insts)
@@ -175,7 +326,18 @@ class MissionSpec:
         return tuple(out)
 
     def instrument_where(self, chosen: Sequence[str]) -> list[str]:
-        """ADQL conditions keeping rows in which one of ``chosen`` took data."""
+        """ADQL conditions keeping rows in which one of ``chosen`` took data.
+
+        Parameters
+        ----------
+        chosen : sequence of str
+            The instruments chosen, canonically spelt.
+
+        Returns
+        -------
+        list of str
+            The conditions, to be joined by AND (none when every row qualifies).
+        """
         if self.instrument_condition is not None:
             return self.instrument_condition(chosen)
         if self.instrument_column:
@@ -189,8 +351,20 @@ class MissionSpec:
 
         Where the instruments of one observation share its pointing and their fields differ more than twentyfold
         (Swift: XRT 0.2 deg, BAT's coded mask 50 deg), the default follows the narrow instruments, which is what
-        a target name means to most people; the wide one's field is searched when it is asked for by name
-        (``explicit``: the instruments were chosen)."""
+        a target name means to most people; the wide one's field is searched when it is asked for by name.
+
+        Parameters
+        ----------
+        chosen : sequence of str
+            The instruments chosen, canonically spelt.
+        explicit : bool, optional
+            Whether the instruments were chosen by name (default False).
+
+        Returns
+        -------
+        float or dict of str to float
+            Degrees: one distance, or one per instrument for missions with one instrument per observation.
+        """
         if not isinstance(self.fov, Mapping):
             return 1.2 * float(self.fov)
         radii = {i: 1.2 * float(self.fov[i]) for i in chosen if i in self.fov}
@@ -205,7 +379,23 @@ class MissionSpec:
         return max(radii.values()) if radii else 1.2 * max(float(v) for v in self.fov.values())
 
     def scs_url(self, base: str) -> str:
-        """The cone-search URL at ``base`` (the archive's ``scs`` endpoint), e.g. ``coneGet.pl?table=numaster&``."""
+        """The mission's cone-search URL at ``base``, e.g. ``coneGet.pl?table=numaster&``.
+
+        Parameters
+        ----------
+        base : str
+            The archive's ``scs`` endpoint.
+
+        Returns
+        -------
+        str
+            The URL to which a cone's ``RA``, ``DEC`` and ``SR`` are added.
+
+        Raises
+        ------
+        vodaxa.errors.VodaxaError
+            If the mission has no cone search service.
+        """
         if self.scs is None:
             raise VodaxaError(f"{self.name} has no cone search service; search it through TAP")
         if not self.scs:
@@ -232,11 +422,38 @@ class MissionSpec:
         return tuple(dict.fromkeys(c for c in base if c))
 
     def start_expr(self, alias: str | None = None) -> str:
-        """ADQL for the observation start."""
+        """ADQL for the observation start.
+
+        Parameters
+        ----------
+        alias : str, optional
+            The table's alias in the query, if any.
+
+        Returns
+        -------
+        str
+            The (quoted) column.
+        """
         return f"{alias}.{ident(self.start)}" if alias else ident(self.start)
 
     def end_expr(self, alias: str | None = None) -> str:
-        """ADQL for the observation end (start + duration when the table has no end column)."""
+        """ADQL for the observation end (start + duration when the table has no end column).
+
+        Parameters
+        ----------
+        alias : str, optional
+            The table's alias in the query, if any.
+
+        Returns
+        -------
+        str
+            The expression.
+
+        Raises
+        ------
+        vodaxa.errors.VodaxaError
+            If the end cannot be written in ADQL (see :attr:`end_in_adql`).
+        """
         pre = f"{alias}." if alias else ""
         if self.end:
             return pre + ident(self.end)
@@ -250,7 +467,18 @@ class MissionSpec:
         return bool(self.end) or bool(self.duration and self.time_format == "mjd")
 
     def time_value(self, when: datetime) -> float | datetime:
-        """A datetime as this table stores times (MJD float or UTC timestamp)."""
+        """A datetime as this table stores times.
+
+        Parameters
+        ----------
+        when : datetime.datetime
+            The time (naive means UTC).
+
+        Returns
+        -------
+        float or datetime.datetime
+            An MJD, or an aware UTC datetime, as :attr:`time_format` says.
+        """
         if when.tzinfo is None:
             when = when.replace(tzinfo=timezone.utc)
         if self.time_format == "mjd":
@@ -258,11 +486,38 @@ class MissionSpec:
         return when.astimezone(timezone.utc)
 
     def id_values(self, ids: Iterable[str]) -> list[str | int]:
-        """ObsIDs as the table stores them (numbers for numeric id columns)."""
+        """ObsIDs as the table stores them.
+
+        Parameters
+        ----------
+        ids : iterable of str
+            The ObsIDs (checked by :meth:`check_ids`).
+
+        Returns
+        -------
+        list of str or int
+            Numbers for numeric ID columns, else the text.
+        """
         return [int(i) for i in ids] if self.id_numeric else list(ids)
 
-    def check_ids(self, ids: Iterable[str]) -> list[str]:
-        """Upper-cased ObsIDs, each matched against the mission's regex (error names the regex)."""
+    def check_ids(self, ids: Iterable[str | int]) -> list[str]:
+        """Check ObsIDs against the mission's regex.
+
+        Parameters
+        ----------
+        ids : iterable of str or int
+            The ObsIDs, as a user typed them.
+
+        Returns
+        -------
+        list of str
+            The ObsIDs stripped, and upper-cased where the mission's are (:attr:`id_upper`).
+
+        Raises
+        ------
+        vodaxa.errors.InputError
+            If an ObsID does not match (the message names the regex).
+        """
         out = []
         pattern = re.compile(self.id_regex)
         for raw in ids:
@@ -274,7 +529,21 @@ class MissionSpec:
 
     # ------------------------------------------------------------------------------ normalising
     def normalise(self, table: pd.DataFrame, *, now: datetime | None = None) -> pd.DataFrame:
-        """The archive's rows as vodaxa's normalised observation table (see vodaxa.query.mission)."""
+        """The archive's rows as vodaxa's normalised observation table (see :mod:`vodaxa.query.mission`).
+
+        Parameters
+        ----------
+        table : pandas.DataFrame
+            The rows, with the archive's columns.
+        now : datetime.datetime, optional
+            The time at which proprietary periods are judged; None (the default) means the current time.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The columns of :data:`OBS_COLUMNS` (times as UTC timestamps, durations as timedeltas, impossible
+            times as unknown), then ``datalink_id`` and the mission's own :attr:`columns`.
+        """
         now = now or datetime.now(timezone.utc)
         src = table.copy()
         src.columns = [str(c) for c in src.columns]
@@ -334,14 +603,24 @@ class MissionSpec:
         if not self.instrument_column:
             return pd.Series([None] * len(src), index=src.index, dtype=object)
         reverse = {raw: inst for inst, raws in self.instrument_values.items() for raw in raws}
-        return src[self.instrument_column].map(lambda v: reverse.get(clean_text(v), clean_text(v)))
+
+        def instrument(value: object) -> str | None:
+            text = clean_text(value)
+            return None if text is None else reverse.get(text, text)
+
+        return src[self.instrument_column].map(instrument)
 
     def _targets(self, src: pd.DataFrame) -> pd.Series:
         if self.target_function is not None:
             return self.target_function(src)
         if not self.target_column:
             return pd.Series([self.target_default] * len(src), index=src.index, dtype=object)
-        return src[self.target_column].map(lambda v: self.target_map.get(clean_text(v), self.target_default))
+
+        def category(value: object) -> str | None:
+            text = clean_text(value)
+            return self.target_default if text is None else self.target_map.get(text, self.target_default)
+
+        return src[self.target_column].map(category)
 
 
 #: Times outside these years are no observation's (a server's 9999-12-31 or MJD 1e6): they are read as unknown,
@@ -385,7 +664,25 @@ _LOAD_LOCK = threading.RLock()
 
 
 def register(spec: MissionSpec, *, replace: bool = False) -> MissionSpec:
-    """Add ``spec`` to the registry (a name may only be taken once unless ``replace``)."""
+    """Add a mission spec to the registry.
+
+    Parameters
+    ----------
+    spec : MissionSpec
+        The spec.
+    replace : bool, optional
+        Replace a spec of the same name (default False: a name may only be taken once).
+
+    Returns
+    -------
+    MissionSpec
+        ``spec``, so a module can write ``NUSTAR = register(MissionSpec(...))``.
+
+    Raises
+    ------
+    vodaxa.errors.VodaxaError
+        If another spec has the name and ``replace`` is False.
+    """
     if spec.name in _REGISTRY and not replace and _REGISTRY[spec.name] is not spec:
         raise VodaxaError(f"a mission called '{spec.name}' is already registered")
     _REGISTRY[spec.name] = spec
@@ -422,13 +719,34 @@ def _load_all() -> None:
 
 
 def specs() -> list[MissionSpec]:
-    """Every registered mission spec."""
+    """Every registered mission spec.
+
+    The registry is filled on first use: the built-in archives' missions, then those of the ``vodaxa.missions``
+    entry points.
+
+    Returns
+    -------
+    list of MissionSpec
+        Listed and alternative sources alike.
+    """
     _load()
     return list(_REGISTRY.values())
 
 
 def names() -> list[str]:
-    """Every listed mission name (alternative sources are reached through ``source=``)."""
+    """Every listed mission name (alternative sources are reached through ``source=``).
+
+    Returns
+    -------
+    list of str
+        The registry names.
+
+    Examples
+    --------
+    >>> from vodaxa.specs import registry
+    >>> "nustar_pointed" in registry.names()
+    True
+    """
     return [s.name for s in specs() if s.listed]
 
 
@@ -446,7 +764,30 @@ WIDE_FACTOR = 20.0
 
 
 def get(name: str) -> MissionSpec:
-    """The spec called ``name``; the error lists the known missions."""
+    """The spec called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A registry name, in any case, ``-`` for ``_``, or a short name (:data:`ALIASES`: ``nustar``, ``xmm``).
+
+    Returns
+    -------
+    MissionSpec
+        The spec.
+
+    Raises
+    ------
+    vodaxa.errors.UnknownMissionError
+        If no mission has the name (the message lists the known ones, and suggests close names).
+
+    Examples
+    --------
+    >>> from vodaxa.specs import registry
+    >>> spec = registry.get("NuSTAR")
+    >>> spec.name, spec.instruments
+    ('nustar_pointed', ('FPMA', 'FPMB'))
+    """
     _load()
     if name in _REGISTRY:
         return _REGISTRY[name]
@@ -468,7 +809,14 @@ def get(name: str) -> MissionSpec:
 
 
 def missions_table() -> pd.DataFrame:
-    """Every listed mission: name, pretty name, archive, instruments, default instruments, FoV (deg)."""
+    """Every listed mission as a table (what ``vodaxa.missions()`` gives).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``name``, ``pretty_name``, ``archive``, ``instruments`` and ``default_instruments``
+        (comma-joined), and ``fov`` (degrees, or a dict per instrument).
+    """
     rows = []
     for spec in specs():
         if not spec.listed:
