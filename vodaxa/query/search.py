@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import reprlib
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -167,6 +167,8 @@ def search(
         if window[0] > window[1]:
             raise InputError(f"the time window starts ({window[0]}) after it ends ({window[1]})")
     conditions = _conditions(names, where)  # read before any name is resolved: bad text asks nothing
+    if isinstance(targets, Iterator):  # a generator of names or pairs is read once, here, not used up by a check
+        targets = list(targets)
     positions = None if targets is None else _positions(targets, resolver, parse_name)
     if targets is not None:
         _check_on_the_sky(targets, positions)
