@@ -23,7 +23,7 @@ from .errors import ConfigError
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]  # installed on Python 3.10 only
 
 __all__ = ["DEFAULT_ENDPOINTS", "ENV_ENDPOINTS", "Endpoints", "cache_dir", "endpoints"]
 

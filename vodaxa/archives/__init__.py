@@ -160,7 +160,7 @@ def archives() -> list[Archive]:
     with _LOCK:
         found = list(_REGISTRY.values())
     order = {f"{__name__}.{name}": n for n, name in enumerate(BUILTIN)}
-    return sorted(found, key=lambda a: order.get(a.package, len(order)) if a is _builtin(a) else len(order))
+    return sorted(found, key=lambda a: order.get(a.package, len(order)) if _builtin(a) is not None else len(order))
 
 
 def _builtin(archive: Archive) -> Archive | None:

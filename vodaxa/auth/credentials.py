@@ -12,6 +12,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from urllib.parse import urlsplit
 
 from ..config import endpoints
@@ -68,7 +69,7 @@ def _env(archive: str, what: str) -> str | None:
     return os.environ.get(f"VODAXA_{archive.upper()}_{what}") or None
 
 
-def _keyring():
+def _keyring() -> ModuleType | None:
     """The keyring module, or None if it cannot be imported (a broken install still gets a useful message)."""
     try:
         import keyring
@@ -106,7 +107,7 @@ def _from_daxa(archive: str, given: object) -> Credential:
         return Credential(archive, str(user), str(secret), "password", "given")
     if isinstance(given, (str, os.PathLike)) and Path(given).is_file():
         parser = configparser.ConfigParser()
-        parser.read(given)
+        parser.read(Path(given))
         for section in parser.sections():
             if {"username", "password"} <= set(parser[section]) or {"user", "password"} <= set(parser[section]):
                 user = parser[section].get("username") or parser[section].get("user")

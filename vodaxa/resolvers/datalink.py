@@ -243,7 +243,7 @@ def parse_links(body: bytes, url: str, content_type: str = "") -> _Page:
     else:
         rows = _tabledata_rows(encoding, names, url)
     if services or any(r.service_def for r in rows):
-        columns = {f.get("ID") or f.get("name", ""): f.get("name", "") for f in fields}
+        columns = {f.get("ID") or f.get("name") or "": f.get("name", "") for f in fields}
         rows = [_via_service(r, services, columns) for r in rows]
     return _Page(rows, overflow, services)
 
@@ -635,7 +635,7 @@ def _child(row: LinkRow, parent: LinkRow, depth: int) -> LinkRow:
 
 def _unique(rows: list[LinkRow]) -> list[LinkRow]:
     """Rows without repeats (a nested document may repeat rows already known), in their first order."""
-    seen = {}
+    seen: dict[tuple[str | None, ...], LinkRow] = {}
     for r in rows:
         seen.setdefault((r.origin or r.id, r.id, r.access_url, r.service_def, r.error_message, r.semantics), r)
     return list(seen.values())

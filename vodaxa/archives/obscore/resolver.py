@@ -49,6 +49,7 @@ async def resolve_rows(request: ResolveRequest, semantics: Any = "#this") -> Man
     for i, source in enumerate(rows.get("source_id", pd.Series(dtype=object))):
         old = str(rows.at[i, "obs_id"])
         row = re.fullmatch(r"row(\d+)", old)  # a row of the table itself (its file, or why it has none)
+        obs: str | None
         if row and int(row.group(1)) < len(frame):
             obs = str(frame["obs_id"][int(row.group(1))])
         else:
