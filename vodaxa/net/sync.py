@@ -490,7 +490,7 @@ class _Watch:
 _WATCH = _Watch()
 
 
-def _timeouts(given: Any, config: HttpConfig) -> tuple[float, float]:
+def _timeouts(given: _Timeout | None, config: HttpConfig) -> tuple[float, float]:
     """(connect, read) seconds from a caller's ``timeout=`` (a number, a pair, or None for the config's)."""
     if given is None:
         return config.connect_timeout, config.read_timeout

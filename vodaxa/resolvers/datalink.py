@@ -20,7 +20,7 @@ import xml.etree.ElementTree as ET
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import ClassVar
 from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
 import numpy as np
@@ -138,7 +138,7 @@ class LinkRow:
     semantics: str | None = None
     content_type: str | None = None
     content_length: int | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, object] = field(default_factory=dict)
     depth: int = 0  # 0 for rows of the first document, n for rows reached through n nested documents
     parent: str | None = None  # the ID of the row whose nested document held this one
     service: str | None = None  # the links endpoint that answered this row
@@ -344,7 +344,7 @@ def _tabledata_rows(encoding: ET.Element, names: list[str], url: str) -> list[Li
     return rows
 
 
-def _row(cells: Mapping[str, Any]) -> LinkRow:
+def _row(cells: Mapping[str, object]) -> LinkRow:
     def value(name: str) -> str | None:
         v = cells.get(name)
         return None if v is None or v == "" else str(v)
