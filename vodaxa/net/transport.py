@@ -188,7 +188,13 @@ class AiohttpTransport:
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        """The aiohttp session (open it first; a RuntimeError says so otherwise)."""
+        """The aiohttp session (open it first).
+
+        Raises
+        ------
+        RuntimeError
+            If the transport has not been opened.
+        """
         if self._session is None:
             raise RuntimeError("HttpClient is not open: use 'async with HttpClient() as http'")
         return self._session
