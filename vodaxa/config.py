@@ -5,6 +5,13 @@ or TOML file named by ``$VODAXA_ENDPOINTS`` (``{archive: {service: url}}``) repl
 and ``endpoints.override({...})`` replaces them inside a ``with`` block, or until ``.restore()``
 (the sandbox uses this).
 Innermost wins: override blocks, then the file, then the defaults.
+
+Examples
+--------
+>>> from vodaxa.config import endpoints
+>>> with endpoints.override({"heasarc": {"tap": "https://mirror.example/xamin/vo/tap"}}):
+...     print(endpoints.get("heasarc", "tap"))
+https://mirror.example/xamin/vo/tap
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from .errors import ConfigError
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]  # installed on Python 3.10 only
 
 __all__ = ["DEFAULT_ENDPOINTS", "ENV_ENDPOINTS", "Endpoints", "cache_dir", "endpoints"]
 
@@ -62,7 +69,26 @@ DEFAULT_ENDPOINTS: Mapping[str, Mapping[str, str]] = _Defaults()
 
 
 def check_url(url: object, where: str) -> str:
-    """``url`` if it is an http(s) URL with a host and no user:password part, else a ConfigError saying why."""
+    """Check that a configured URL is an http(s) URL with a host and no ``user:password`` part.
+
+    Parameters
+    ----------
+    url : object
+        The value to check (anything a configuration file may hold).
+    where : str
+        Where it was found (file and key), for the message.
+
+    Returns
+    -------
+    str
+        ``url`` itself.
+
+    Raises
+    ------
+    vodaxa.errors.ConfigError
+        If ``url`` is not a string, not a URL, not http(s), has no host, or holds a user name or password
+        (vodaxa keeps credentials in the keyring or the environment, never in URLs).
+    """
     if not isinstance(url, str):
         raise ConfigError(f"{where}: the URL must be a string, got {type(url).__name__}")
     try:
@@ -80,7 +106,26 @@ def check_url(url: object, where: str) -> str:
 
 
 def validate(mapping: object, source: str) -> dict[str, dict[str, str]]:
-    """Check an override mapping against the known archives and services; name what is wrong."""
+    """Check an override mapping against the known archives and services.
+
+    Parameters
+    ----------
+    mapping : object
+        ``{archive: {service: url}}``, as given or read from a file.
+    source : str
+        Where it came from, for the messages.
+
+    Returns
+    -------
+    dict of str to dict of str to str
+        The same table, as plain dicts.
+
+    Raises
+    ------
+    vodaxa.errors.ConfigError
+        Naming what is wrong: not a table, an unknown archive or service (the known ones listed), or a URL
+        :func:`check_url` refuses.
+    """
     if not isinstance(mapping, Mapping):
         raise ConfigError(f"{source}: expected a table of archives, {{archive: {{service: url}}}}")
     out: dict[str, dict[str, str]] = {}
@@ -101,7 +146,23 @@ def validate(mapping: object, source: str) -> dict[str, dict[str, str]]:
 
 
 def load_file(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
-    """Read and validate an endpoints file (``.json`` or ``.toml``)."""
+    """Read and validate an endpoints file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.toml`` file, or JSON (any other suffix), holding ``{archive: {service: url}}``.
+
+    Returns
+    -------
+    dict of str to dict of str to str
+        The endpoints it sets.
+
+    Raises
+    ------
+    vodaxa.errors.ConfigError
+        If the file cannot be read or parsed, or :func:`validate` refuses its content.
+    """
     file = Path(path)
     try:
         text = file.read_bytes()
@@ -118,7 +179,25 @@ def load_file(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
 
 
 class Endpoints:
-    """The effective service URLs, with a stack of overrides that is safe across threads."""
+    """The effective service URLs of every archive, with a stack of overrides that is safe across threads.
+
+    vodaxa has one, :data:`endpoints` (also ``vodaxa.endpoints``); every URL vodaxa calls is read from it.
+    Layers, innermost first: override blocks (:meth:`override`), the file named by ``$VODAXA_ENDPOINTS``,
+    then the defaults each archive declares.
+
+    Examples
+    --------
+    >>> from vodaxa.config import endpoints
+    >>> "heasarc.tap" in endpoints.names()
+    True
+    >>> with endpoints.override({"heasarc": {"tap": "https://mirror.example/xamin/vo/tap"}}):
+    ...     print(endpoints.get("heasarc", "tap"), endpoints.sources()["heasarc.tap"])
+    https://mirror.example/xamin/vo/tap override
+    >>> endpoints.get("heasarc", "no_such_service")
+    Traceback (most recent call last):
+        ...
+    vodaxa.errors.ConfigError: no endpoint 'heasarc.no_such_service'; known: ...
+    """
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -151,10 +230,27 @@ class Endpoints:
         return layers
 
     def get(self, archive: str, service: str, *, trusted: bool = False) -> str:
-        """The URL of ``service`` at ``archive``, after overrides.
+        """The URL of one service of an archive, after overrides.
 
-        ``trusted=True`` leaves out URLs found in the VO registry: credential realms are built from it, so a
-        registry record can never send a password or token to a host the user did not choose.
+        Parameters
+        ----------
+        archive : str
+            The archive's name (``"heasarc"``, ``"eso"``...).
+        service : str
+            The service's name (``"tap"``, ``"datalink"``...; :meth:`names` lists them).
+        trusted : bool, optional
+            Leave out URLs found in the VO registry: credential realms are built from these, so a registry
+            record can never send a password or token to a host the user did not choose.
+
+        Returns
+        -------
+        str
+            The URL in force.
+
+        Raises
+        ------
+        vodaxa.errors.ConfigError
+            If the archive has no such service (the message lists the known ``archive.service`` keys).
         """
         if archive not in DEFAULT_ENDPOINTS or service not in DEFAULT_ENDPOINTS[archive]:
             raise ConfigError(f"no endpoint '{archive}.{service}'; known: {', '.join(self.names())}")
@@ -166,15 +262,34 @@ class Endpoints:
         return url
 
     def names(self) -> list[str]:
-        """Every ``archive.service`` key."""
+        """Every ``archive.service`` key.
+
+        Returns
+        -------
+        list of str
+            ``["xsa.tap", "xsa.aio", "heasarc.tap", ...]``, archives in registry order.
+        """
         return [f"{a}.{s}" for a, services in DEFAULT_ENDPOINTS.items() for s in services]
 
     def table(self) -> dict[str, dict[str, str]]:
-        """The whole effective table, ``{archive: {service: url}}``."""
+        """The whole effective table.
+
+        Returns
+        -------
+        dict of str to dict of str to str
+            ``{archive: {service: url}}``, overrides applied.
+        """
         return {a: {s: self.get(a, s) for s in services} for a, services in DEFAULT_ENDPOINTS.items()}
 
     def sources(self) -> dict[str, str]:
-        """Where each effective URL came from: default, the env file, an override block, or the registry."""
+        """Where each effective URL came from.
+
+        Returns
+        -------
+        dict of str to str
+            ``archive.service`` -> ``"default"``, ``"$VODAXA_ENDPOINTS"``, an override block's origin
+            (``"override"`` unless named otherwise) or ``"registry"``.
+        """
         out = {}
         for archive, services in DEFAULT_ENDPOINTS.items():
             for service in services:
@@ -186,7 +301,13 @@ class Endpoints:
         return out
 
     def describe(self) -> str:
-        """The effective endpoints as text, one per line, with where each came from."""
+        """The effective endpoints as text.
+
+        Returns
+        -------
+        str
+            One line per endpoint: ``archive.service  url  [origin]``.
+        """
         sources = self.sources()
         width = max(len(k) for k in sources)
         lines = [f"{f'{a}.{s}':<{width}}  {url}  [{sources[f'{a}.{s}']}]"
@@ -194,16 +315,50 @@ class Endpoints:
         return "\n".join(lines) + "\n"
 
     def show(self, file: TextIO | None = None) -> None:
-        """Write :meth:`describe` to ``file`` (standard output by default): what ``vodaxa config show`` prints."""
+        """Print the effective endpoints: what ``vodaxa config show`` prints.
+
+        Parameters
+        ----------
+        file : file-like, optional
+            Where to write :meth:`describe` (standard output by default).
+        """
         (file or sys.stdout).write(self.describe())
 
     def override(self, mapping: Mapping[str, Mapping[str, str]], *, origin: str = "override") -> Override:
-        """Use the URLs in ``mapping`` from now on (in every thread): inside a ``with`` block until it ends, or,
-        called as a statement, until :meth:`Override.restore`.  ``origin`` labels them in :meth:`sources` and
-        ``vodaxa config show`` (``"registry"`` for URLs found in the VO registry)."""
+        """Use other URLs from now on, in every thread: inside a ``with`` block until it ends, or, called as a
+        statement, until :meth:`Override.restore`.
+
+        Parameters
+        ----------
+        mapping : mapping of str to mapping of str to str
+            ``{archive: {service: url}}``: the URLs to use (the others stay as they are).
+        origin : str, optional
+            Labels them in :meth:`sources` and ``vodaxa config show`` (``"registry"`` for URLs found in the VO
+            registry, which never receive credentials).
+
+        Returns
+        -------
+        Override
+            The layer now in force; a context manager giving this table back, and :meth:`Override.restore`.
+
+        Raises
+        ------
+        vodaxa.errors.ConfigError
+            If ``mapping`` names an unknown archive or service, or a URL :func:`check_url` refuses.
+
+        Examples
+        --------
+        >>> from vodaxa.config import endpoints
+        >>> layer = endpoints.override({"cds": {"sesame": "https://sesame.example/cgi-bin/nph-sesame/"}})
+        >>> endpoints.get("cds", "sesame")
+        'https://sesame.example/cgi-bin/nph-sesame/'
+        >>> layer.restore()
+        >>> endpoints.get("cds", "sesame") != "https://sesame.example/cgi-bin/nph-sesame/"
+        True
+        """
         return Override(self, (origin, validate(mapping, "endpoints.override()")))
 
-    def _remove(self, entry: tuple[str, dict]) -> None:
+    def _remove(self, entry: tuple[str, dict[str, dict[str, str]]]) -> None:
         with self._lock:
             # remove this exact layer, even if blocks were exited out of order
             for i in range(len(self._stack) - 1, -1, -1):
@@ -213,9 +368,19 @@ class Endpoints:
 
 
 class Override:
-    """An endpoint layer in force from its creation until :meth:`restore` (or the end of its ``with`` block)."""
+    """An endpoint layer in force from its creation until :meth:`restore` (or the end of its ``with`` block).
 
-    def __init__(self, table: Endpoints, entry: tuple[str, dict]) -> None:
+    Made by :meth:`Endpoints.override`.
+
+    Parameters
+    ----------
+    table : Endpoints
+        The table the layer is pushed on.
+    entry : tuple of (str, dict)
+        The layer: its origin label and ``{archive: {service: url}}``, already validated.
+    """
+
+    def __init__(self, table: Endpoints, entry: tuple[str, dict[str, dict[str, str]]]) -> None:
         self._table, self._entry = table, entry
         with table._lock:
             table._stack.append(entry)
@@ -236,7 +401,18 @@ endpoints = Endpoints()
 
 
 def cache_dir(*parts: str) -> Path:
-    """vodaxa's cache directory (``$VODAXA_CACHE_DIR`` or the platform's user cache), created."""
+    """vodaxa's cache directory, or a folder in it, created if need be.
+
+    Parameters
+    ----------
+    *parts : str
+        Sub-folders, joined under the cache directory.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$VODAXA_CACHE_DIR`` (or the platform's user cache directory for ``vodaxa``) joined with ``parts``.
+    """
     root = os.environ.get("VODAXA_CACHE_DIR")
     if root:
         base = Path(root)

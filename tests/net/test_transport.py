@@ -102,3 +102,9 @@ def test_the_real_transport_is_the_default_and_a_mock_has_no_aiohttp_session():
     assert isinstance(HttpClient().transport, AiohttpTransport)
     with pytest.raises(RuntimeError, match="no aiohttp session"):
         _ = HttpClient(transport=MockTransport(lambda r: Reply())).session
+
+
+def test_a_form_given_as_pairs_reaches_the_handler_url_encoded_as_aiohttp_sends_it():
+    transport = MockTransport(lambda request: Reply(200, {}, b""))
+    _run(transport, lambda http: http.post("https://svc.example/links", data=[("ID", "a b"), ("ID", "c&d")]))
+    assert transport.requests[0].body == b"ID=a+b&ID=c%26d"

@@ -12,13 +12,18 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
+from typing import Protocol, TypeAlias
 from urllib.parse import urlsplit
 
 from ..config import endpoints
 from ..errors import AuthError
 from ..redact import register
 
-__all__ = ["Credential", "find", "forget", "keyring_service", "remember", "remember_username", "remembered_username"]
+__all__ = [
+    "Credential", "CredentialSource", "Token", "find", "forget", "keyring_service", "remember", "remember_username",
+    "remembered_username",
+]  # fmt: skip
 
 #: The keyring entry (under the archive's service) that holds the last username used, not a secret.
 _USERNAME_KEY = "__vodaxa_username__"
@@ -33,7 +38,24 @@ _ASTROQUERY = {"eso": "astroquery:www.eso.org", "xsa": "xmm_newton"}
 
 @dataclass(frozen=True)
 class Credential:
-    """A username and password (or a token) for one archive; the secret is never shown."""
+    """A username and password (or a token) for one archive; the secret is never shown.
+
+    Made, the secret is registered for redaction: from then on no message, log record or report shows it.
+
+    Parameters
+    ----------
+    archive : str
+        The archive it is for (``"eso"``, ``"xsa"``...).
+    username : str or None
+        The user name (None for a bare token).
+    secret : str
+        The password or token; left out of ``repr`` and ``str``.
+    kind : str, optional
+        ``"password"`` (the default) or ``"token"``.
+    source : str, optional
+        Where it was found: ``"given"`` (the default), ``"environment"``, ``"keyring"``,
+        ``"astroquery keyring"``, ``"prompt"`` or ``"file"``.
+    """
 
     archive: str
     username: str | None
@@ -50,9 +72,77 @@ class Credential:
     __str__ = __repr__
 
 
+#: What a caller may give as credentials: a :class:`Credential`, DAXA's ``{"user": ..., "password": ...}`` dict,
+#: or the path of an ini file with a section holding ``username`` (or ``user``) and ``password``.
+CredentialSource: TypeAlias = "Credential | Mapping[str, str] | str | os.PathLike[str]"
+
+
+class Token(Protocol):
+    """A logged-in identity at an archive whose credentials travel as a token (ESO's), as ``vodaxa.login``
+    returns it; an :class:`~vodaxa.archives.Archive`'s ``login`` makes one from a :class:`Credential`.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        None: a protocol is a shape to implement (an archive's token class), not a class to instantiate.
+    """
+
+    @property
+    def credential(self) -> Credential:
+        """The credential the token was obtained with (kept in memory only, to log in again)."""
+        ...
+
+    @property
+    def expires(self) -> float:
+        """Unix time at which the current token expires."""
+        ...
+
+    def login(self) -> None:
+        """Obtain a fresh token.
+
+        Raises
+        ------
+        vodaxa.errors.AuthError
+            If the archive refuses the credential.
+        vodaxa.errors.ServiceError
+            If the archive's login service cannot be reached or answers something else.
+        """
+        ...
+
+    def headers(self) -> Mapping[str, str]:
+        """The headers that carry the token, logging in again first if it is (nearly) expired.
+
+        Returns
+        -------
+        collections.abc.Mapping of str to str
+            ``{"Authorization": "Bearer ..."}`` or the like.
+        """
+        ...
+
+    def invalidate(self) -> None:
+        """Forget the token (a server refused it), so the next request logs in again."""
+        ...
+
+
 def keyring_service(archive: str) -> str:
-    """vodaxa's keyring service name for an archive: ``vodaxa:<host of the archive's service>[:<port>]``; the port
-    keeps two archives on one host apart (the sandbox's, all on 127.0.0.1)."""
+    """vodaxa's keyring service name for an archive.
+
+    Parameters
+    ----------
+    archive : str
+        An archive that takes credentials (``"eso"``, ``"xsa"``, ``"heasarc"``, ``"cxc"``).
+
+    Returns
+    -------
+    str
+        ``vodaxa:<host of the archive's service>[:<port>]``; the port keeps two archives on one host apart (the
+        sandbox's, all on 127.0.0.1).
+
+    Raises
+    ------
+    vodaxa.errors.AuthError
+        If the archive uses no credentials.
+    """
     service = _REALM_URLS.get(archive)
     if service is None:
         raise AuthError(f"no credentials are used for archive '{archive}'; known: {', '.join(_REALM_URLS)}")
@@ -68,7 +158,7 @@ def _env(archive: str, what: str) -> str | None:
     return os.environ.get(f"VODAXA_{archive.upper()}_{what}") or None
 
 
-def _keyring():
+def _keyring() -> ModuleType | None:
     """The keyring module, or None if it cannot be imported (a broken install still gets a useful message)."""
     try:
         import keyring
@@ -106,7 +196,7 @@ def _from_daxa(archive: str, given: object) -> Credential:
         return Credential(archive, str(user), str(secret), "password", "given")
     if isinstance(given, (str, os.PathLike)) and Path(given).is_file():
         parser = configparser.ConfigParser()
-        parser.read(given)
+        parser.read(Path(given))
         for section in parser.sections():
             if {"username", "password"} <= set(parser[section]) or {"user", "password"} <= set(parser[section]):
                 user = parser[section].get("username") or parser[section].get("user")
@@ -124,10 +214,36 @@ def _interactive() -> bool:
 
 
 def find(
-    archive: str, *, username: str | None = None, credentials: object = None, prompt: bool = False
+    archive: str, *, username: str | None = None, credentials: CredentialSource | None = None, prompt: bool = False
 ) -> Credential | None:
-    """The first credential found: given, then ``VODAXA_<ARCHIVE>_TOKEN`` / ``_USERNAME`` + ``_PASSWORD``,
-    then keyring (vodaxa's, then astroquery's), then a prompt if ``prompt``; None if there is none.
+    """Find an archive's credential where it may be kept.
+
+    Looked for in order: ``credentials`` as given, then ``VODAXA_<ARCHIVE>_TOKEN``, then
+    ``VODAXA_<ARCHIVE>_USERNAME`` + ``VODAXA_<ARCHIVE>_PASSWORD``, then the keyring (vodaxa's, then
+    astroquery's), then a prompt if ``prompt``.
+
+    Parameters
+    ----------
+    archive : str
+        The archive (``"eso"``, ``"xsa"``...).
+    username : str, optional
+        The user whose password to look up (else ``VODAXA_<ARCHIVE>_USERNAME``, else the username remembered in
+        the keyring).
+    credentials : Credential, dict, str or os.PathLike, optional
+        Credentials given outright: a :class:`Credential`, DAXA's ``{"user": ..., "password": ...}``, or the path
+        of an ini file with a section holding ``username`` (or ``user``) and ``password``.
+    prompt : bool, optional
+        Ask at the terminal when nothing is found (False by default).
+
+    Returns
+    -------
+    Credential or None
+        The first credential found, or None if there is none.
+
+    Raises
+    ------
+    vodaxa.errors.AuthError
+        If ``credentials`` is malformed, or ``prompt`` is asked for with no terminal (or nothing is typed).
     """
     if credentials is not None:
         return _from_daxa(archive, credentials)
@@ -161,7 +277,18 @@ def find(
 
 
 def remember(credential: Credential) -> None:
-    """Store a password in the system keyring (never in a file)."""
+    """Store a password in the system keyring (never in a file).
+
+    Parameters
+    ----------
+    credential : Credential
+        The credential to keep, under :func:`keyring_service` of its archive and its username.
+
+    Raises
+    ------
+    vodaxa.errors.AuthError
+        If there is no usable keyring backend, or the credential has no username.
+    """
     keyring = _keyring()
     if keyring is None or not credential.username:
         raise AuthError("cannot store credentials: keyring is not installed or no username was given")
@@ -196,7 +323,15 @@ def _no_keyring(archive: str, err: BaseException) -> str:
 
 
 def forget(archive: str, username: str) -> None:
-    """Remove a stored password (no error if there was none)."""
+    """Remove a stored password (no error if there was none).
+
+    Parameters
+    ----------
+    archive : str
+        The archive.
+    username : str
+        The user whose password to remove; the remembered username goes too when it is this one.
+    """
     keyring = _keyring()
     if keyring is None:
         return

@@ -24,10 +24,11 @@ def cmd_login(args: argparse.Namespace) -> int:
         credential = token.credential
         first = f"logged in to eso as {credential.username or '(token)'} (ESO issued a token: the password is right)"
     else:  # the XSA takes its credentials with each request: nothing to check until one is made
-        credential = find("xsa", username=args.username, prompt=not args.no_prompt)
-        if credential is None:
+        found = find("xsa", username=args.username, prompt=not args.no_prompt)
+        if found is None:
             raise AuthError("no XSA credentials found: set VODAXA_XSA_USERNAME and VODAXA_XSA_PASSWORD, or run "
                             "'vodaxa login xsa --store' on a terminal")  # fmt: skip
+        credential = found
         if args.store and credential.source != "keyring":
             remember(credential)
         first = (f"xsa: credentials for {credential.username} found (not checked: the XSA checks them with each "

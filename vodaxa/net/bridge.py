@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import Awaitable
+from typing import TypeVar
 
 __all__ = ["run_sync"]
 
@@ -38,11 +38,37 @@ def _background_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
-def run_sync(coro: Coroutine[Any, Any, T] | Awaitable[T]) -> T:
-    """Run ``coro`` to completion and return its result, from any thread.
+def run_sync(coro: Awaitable[T]) -> T:
+    """Run a coroutine to completion and return its result, from plain code or from inside a running event loop.
 
     With no loop running here, ``asyncio.run`` is used; inside a running loop (a Jupyter cell) the
     coroutine runs on vodaxa's private loop thread, so the call blocks the cell but never the loop.
+    Callable from any thread.
+
+    Parameters
+    ----------
+    coro : collections.abc.Awaitable
+        A coroutine (or any awaitable) to run.
+
+    Returns
+    -------
+    object
+        What ``coro`` returns.
+
+    Raises
+    ------
+    Exception
+        Whatever ``coro`` raises, unchanged.
+
+    Examples
+    --------
+    >>> import asyncio
+    >>> from vodaxa.net import run_sync
+    >>> async def answer():
+    ...     await asyncio.sleep(0)
+    ...     return 42
+    >>> run_sync(answer())
+    42
     """
     try:
         asyncio.get_running_loop()

@@ -10,7 +10,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -32,7 +31,7 @@ from .policy import (
     too_big,
     unknown_host,
 )
-from .transport import AiohttpTransport, Answer, Transport
+from .transport import AiohttpTransport, Answer, QueryParams, RequestBody, Transport
 
 __all__ = ["HttpClient", "Response"]
 
@@ -45,7 +44,19 @@ log = logging.getLogger("vodaxa.http")
 
 @dataclass(frozen=True)
 class Response:
-    """A complete answer: status, final URL, headers and body."""
+    """A complete answer, read into memory: what :meth:`HttpClient.request` returns.
+
+    Parameters
+    ----------
+    status : int
+        The HTTP status code of the final answer (after redirects).
+    url : str
+        The URL that gave the final answer.
+    headers : collections.abc.Mapping of str to str
+        Its headers.
+    body : bytes
+        Its body, a gzip or deflate content coding undone.
+    """
 
     status: int
     url: str
@@ -58,13 +69,66 @@ class Response:
         return self.headers.get("Content-Type", "").lower()
 
     def text(self, limit: int | None = None) -> str:
-        """The body decoded leniently (for messages and HTML listings)."""
+        """The body decoded leniently, for messages and HTML listings.
+
+        Parameters
+        ----------
+        limit : int, optional
+            Decode only the first ``limit`` bytes (the whole body by default).
+
+        Returns
+        -------
+        str
+            The body as UTF-8, undecodable bytes replaced.
+        """
         data = self.body if limit is None else self.body[:limit]
         return data.decode("utf-8", errors="replace")
 
 
 class HttpClient:
-    """An aiohttp session with vodaxa's limits and retry policy; use ``async with HttpClient() as http``."""
+    """The async HTTP client every DataLink call, listing and download goes through: an aiohttp session with
+    vodaxa's limits and network policy.  Use it as ``async with HttpClient() as http``.
+
+    The policy (:mod:`vodaxa.net`): redirects followed hop by hop with credentials re-decided for every URL,
+    one retry rule with a clamped ``Retry-After``, a cap on bodies read into memory, and per-host gates.
+    Credentials come from callbacks chosen per URL; the client itself knows no archive.
+
+    Parameters
+    ----------
+    config : HttpConfig, optional
+        Limits and patience (``HttpConfig()`` by default).
+    headers_for : callable, optional
+        ``headers_for(url) -> mapping``: the credential headers for a URL (``vodaxa.auth.scope().headers_for``);
+        asked again at every redirect hop.
+    on_rejected : callable, optional
+        ``on_rejected(url) -> bool``: told when a credential was refused (a 401, or a login page); True means
+        "a fresh credential is ready, try once more".
+    params_for : callable, optional
+        ``params_for(url) -> mapping``: credential query parameters for a URL (the XSA's AIOUSER/AIOPWD).
+    transport : Transport, optional
+        What sends the bytes: an :class:`AiohttpTransport` by default, a :class:`MockTransport` in tests.
+
+    Attributes
+    ----------
+    requests : int
+        How many exchanges were answered (every hop counts), for tests and benchmarks.
+
+    See Also
+    --------
+    Session : the sync side, under the same policy (pyvo's TAP, Sesame, the ESO login).
+    run_sync : runs a coroutine from plain code or a Jupyter cell.
+
+    Examples
+    --------
+    >>> import vodaxa
+    >>> from vodaxa.net import HttpClient, run_sync
+    >>> async def availability():
+    ...     async with HttpClient() as http:
+    ...         return await http.get(vodaxa.endpoints.get("heasarc", "tap") + "/availability")
+    >>> response = run_sync(availability())
+    >>> response.status, response.content_type
+    (200, 'text/xml; charset=utf-8')
+    """
 
     def __init__(
         self,
@@ -100,19 +164,48 @@ class HttpClient:
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        """The underlying aiohttp session (the real transport only; open it first)."""
+        """The underlying aiohttp session (the real transport only; open it first).
+
+        Raises
+        ------
+        RuntimeError
+            If the client sends through another transport, or is not open.
+        """
         if not isinstance(self.transport, AiohttpTransport):
             raise RuntimeError("this HttpClient has no aiohttp session: it sends through another transport")
         return self.transport.session
 
     def limit(self, url: str) -> int:
-        """How many requests to ``url``'s host may run at once (its own limit, else ``per_host``)."""
+        """How many requests to ``url``'s host may run at once.
+
+        Parameters
+        ----------
+        url : str
+            Any URL of the host.
+
+        Returns
+        -------
+        int
+            The host's own limit from ``HttpConfig.host_limits`` (by ``host:port``, then ``host``), else
+            ``HttpConfig.per_host``.
+        """
         parts = urlsplit(url)
         limits = self.config.host_limits
         return limits.get(parts.netloc.lower()) or limits.get(parts.hostname or "") or self.config.per_host
 
     def gate(self, url: str) -> asyncio.Semaphore:
-        """The semaphore bounding concurrent requests to ``url``'s host."""
+        """The semaphore bounding concurrent requests to ``url``'s host.
+
+        Parameters
+        ----------
+        url : str
+            Any URL of the host.
+
+        Returns
+        -------
+        asyncio.Semaphore
+            One per ``host:port``, created on first use with :meth:`limit` places.
+        """
         key = urlsplit(url).netloc.lower()
         if key not in self._host_gates:
             self._host_gates[key] = asyncio.Semaphore(self.limit(url))
@@ -123,16 +216,47 @@ class HttpClient:
         method: str,
         url: str,
         *,
-        params: Any = None,
-        data: Any = None,
+        params: QueryParams | None = None,
+        data: RequestBody | None = None,
         headers: Mapping[str, str] | None = None,
         retries: int | None = None,
         secret_body: bool = False,
     ) -> Response:
-        """One request, retried on connection errors and retryable statuses; the last answer is returned.
+        """Send one request, retried on connection errors and retryable statuses, and read its answer whole.
 
-        Only a connection that never answered raises (:class:`ServiceError` naming the URL); an HTTP error
-        status is returned for the caller to judge.
+        Redirects are followed hop by hop (see :meth:`stream`); the answer is read into memory, at most
+        ``HttpConfig.max_body`` bytes within ``HttpConfig.body_timeout`` seconds, a gzip or deflate coding undone.
+        A credential refused (see ``on_rejected``) is retried once with a fresh one.
+
+        Parameters
+        ----------
+        method : str
+            The HTTP method (``"GET"``, ``"POST"``, ``"HEAD"``...).
+        url : str
+            The URL.
+        params : mapping or sequence of (str, value) pairs, optional
+            Query parameters to add to the URL.
+        data : bytes, str, mapping or sequence of (str, str) pairs, optional
+            The request body; a mapping or pairs are sent as a url-encoded form.
+        headers : mapping of str to str, optional
+            Extra request headers (they win over the credential headers of ``headers_for``).
+        retries : int, optional
+            Tries after the first (``HttpConfig.retries`` by default).
+        secret_body : bool, optional
+            The body carries a credential (a login form): it is never replayed to another origin on a redirect.
+
+        Returns
+        -------
+        Response
+            The last answer.  An HTTP error status is returned for the caller to judge, not raised.
+
+        Raises
+        ------
+        vodaxa.errors.ServiceError
+            If no answer came (the URL cannot be requested, its host name cannot be looked up, or every try
+            lost its connection), or a redirect is refused or loops; the message names the URL.
+        vodaxa.net.BodyTooLarge
+            If the answer is larger than ``HttpConfig.max_body``.
         """
         attempts = (self.config.retries if retries is None else retries) + 1
         last_error: Exception | None = None
@@ -165,7 +289,14 @@ class HttpClient:
         raise ServiceError(f"{method} {url} failed after {attempts} attempts: {_describe(last_error)}", url=url)
 
     async def _once(
-        self, method: str, url: str, *, params: Any, data: Any, headers: Mapping[str, str] | None, secret_body: bool
+        self,
+        method: str,
+        url: str,
+        *,
+        params: QueryParams | None,
+        data: RequestBody | None,
+        headers: Mapping[str, str] | None,
+        secret_body: bool,
     ) -> Response:
         """One exchange read whole (redirects followed hop by hop, see :meth:`stream`), at most ``max_body``
         bytes within ``body_timeout`` seconds: a bigger answer is a :class:`~.policy.BodyTooLarge`, a slower
@@ -199,16 +330,44 @@ class HttpClient:
         method: str,
         url: str,
         *,
-        params: Any = None,
-        data: Any = None,
+        params: QueryParams | None = None,
+        data: RequestBody | None = None,
         headers: Mapping[str, str] | None = None,
         secret_body: bool = False,
     ) -> AsyncIterator[Answer]:
-        """One exchange whose final answer is handed over unread, for streaming large bodies.
+        """Send one request and hand over its final answer unread, for streaming large bodies.
 
-        Redirects are followed hop by hop (:func:`~.policy.next_hop`) so credentials are re-decided for every
-        URL, and a body marked ``secret_body`` (a login) is never replayed to another origin; the host's gate is
-        held until the caller is done with the body.  No retries: the caller decides what a failure means.
+        Use it as ``async with http.stream("GET", url) as answer``.  Redirects are followed hop by hop
+        (:func:`~.policy.next_hop`) so credentials are re-decided for every URL, and a body marked
+        ``secret_body`` (a login) is never replayed to another origin; the host's gate is held until the
+        caller is done with the body.  No retries: the caller decides what a failure means.
+
+        Parameters
+        ----------
+        method : str
+            The HTTP method.
+        url : str
+            The URL.
+        params : mapping or sequence of (str, value) pairs, optional
+            Query parameters to add to the URL (the first hop only).
+        data : bytes, str, mapping or sequence of (str, str) pairs, optional
+            The request body; kept on 307/308 redirects, dropped when a redirect turns the request into a GET.
+        headers : mapping of str to str, optional
+            Extra request headers; ``Authorization`` and ``Cookie`` among them go to the same origin only.
+        secret_body : bool, optional
+            The body carries a credential: a redirect that would replay it to another origin is refused.
+
+        Yields
+        ------
+        Answer
+            The final answer, its body unread (``answer.content.iter_chunked(n)``), as sent (no content coding
+            undone).
+
+        Raises
+        ------
+        vodaxa.errors.ServiceError
+            If a URL's host is ambiguous, a redirect loops (more than ten hops), leads to a Location that is not
+            an http(s) URL, or would replay a ``secret_body`` to another origin.
         """
         explicit = dict(headers or {})
         current, hops = url, 0
@@ -261,19 +420,105 @@ class HttpClient:
         return (response.status == 401 or login_page) and self.on_rejected(url)
 
     def pause(self, attempt: int, retry_after: str | None) -> float:
-        """Seconds to wait before another try (:func:`~.policy.pause` with this client's config)."""
+        """Seconds to wait before another try: :func:`~vodaxa.net.pause` with this client's config.
+
+        Parameters
+        ----------
+        attempt : int
+            The number of the try that failed, from 0.
+        retry_after : str or None
+            The answer's ``Retry-After`` header, if any.
+
+        Returns
+        -------
+        float
+            The server's wait when it is sane, else jittered exponential backoff; never above
+            ``HttpConfig.max_backoff``.
+        """
         return policy.pause(self.config, attempt, retry_after)
 
-    async def get(self, url: str, **options: Any) -> Response:
-        """GET with retries."""
-        return await self.request("GET", url, **options)
+    async def get(
+        self,
+        url: str,
+        *,
+        params: QueryParams | None = None,
+        data: RequestBody | None = None,
+        headers: Mapping[str, str] | None = None,
+        retries: int | None = None,
+        secret_body: bool = False,
+    ) -> Response:
+        """Send a GET with retries: :meth:`request` with ``method="GET"``.
 
-    async def post(self, url: str, **options: Any) -> Response:
-        """POST with retries."""
-        return await self.request("POST", url, **options)
+        Parameters
+        ----------
+        url : str
+            The URL.
+        params : mapping or sequence of (str, value) pairs, optional
+            Query parameters to add to the URL.
+        data : bytes, str, mapping or sequence of (str, str) pairs, optional
+            A request body (rare with GET).
+        headers : mapping of str to str, optional
+            Extra request headers.
+        retries : int, optional
+            Tries after the first (``HttpConfig.retries`` by default).
+        secret_body : bool, optional
+            The body carries a credential (never replayed to another origin).
+
+        Returns
+        -------
+        Response
+            The last answer, read whole.
+
+        Raises
+        ------
+        vodaxa.errors.ServiceError
+            If no answer came; see :meth:`request`.
+        """
+        return await self.request("GET", url, params=params, data=data, headers=headers, retries=retries,
+                                  secret_body=secret_body)  # fmt: skip
+
+    async def post(
+        self,
+        url: str,
+        *,
+        params: QueryParams | None = None,
+        data: RequestBody | None = None,
+        headers: Mapping[str, str] | None = None,
+        retries: int | None = None,
+        secret_body: bool = False,
+    ) -> Response:
+        """Send a POST with retries: :meth:`request` with ``method="POST"``.
+
+        Parameters
+        ----------
+        url : str
+            The URL.
+        params : mapping or sequence of (str, value) pairs, optional
+            Query parameters to add to the URL.
+        data : bytes, str, mapping or sequence of (str, str) pairs, optional
+            The request body; a mapping or pairs are sent as a url-encoded form.
+        headers : mapping of str to str, optional
+            Extra request headers.
+        retries : int, optional
+            Tries after the first (``HttpConfig.retries`` by default).
+        secret_body : bool, optional
+            The body carries a credential (a login form): never replayed to another origin.
+
+        Returns
+        -------
+        Response
+            The last answer, read whole.
+
+        Raises
+        ------
+        vodaxa.errors.ServiceError
+            If no answer came; see :meth:`request`.
+        """
+        return await self.request("POST", url, params=params, data=data, headers=headers, retries=retries,
+                                  secret_body=secret_body)  # fmt: skip
 
 
-def _pairs(params: Any) -> list[tuple[str, str]]:
+def _pairs(params: QueryParams | None) -> list[tuple[str, str]]:
     """Query parameters as a list of pairs, whatever form the caller gave."""
     if params is None:
         return []

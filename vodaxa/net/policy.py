@@ -33,11 +33,43 @@ MAX_REDIRECTS = 10
 
 @dataclass(frozen=True)
 class HttpConfig:
-    """Limits and patience.  ``per_host`` can be overridden per host (archives ask for politeness).
+    """Limits and patience of the network core, shared by :class:`HttpClient` and :class:`Session`.
 
     The deadline model: ``connect_timeout`` to open a connection, ``read_timeout`` between two reads
     (a silent server), ``body_timeout`` to read an in-memory answer whole (a server trickling bytes), and
     the caller's budget over everything (``download(budget=...)``, ``resolve(budget=...)``).
+
+    Parameters
+    ----------
+    per_host : int, optional
+        Requests in flight to one host (8); overridden per host by ``host_limits`` (archives ask for politeness).
+    total : int, optional
+        Connections open at once, all hosts together (64).
+    host_limits : collections.abc.Mapping of str to int, optional
+        ``"host:port"`` or ``"host"`` -> the most requests in flight to it.
+    connect_timeout : float, optional
+        Seconds to open a connection (15).
+    read_timeout : float, optional
+        Seconds between two reads before a server counts as silent (120: the XSA's AIO assembles a tarball
+        before its first byte).
+    retries : int, optional
+        Tries after the first, for connection errors and retryable statuses (4).
+    backoff : float, optional
+        The first pause between tries, in seconds (0.5), doubled each retry and jittered.
+    max_backoff : float, optional
+        The longest pause, in seconds (30); a server's ``Retry-After`` is clamped to it.
+    user_agent : str, optional
+        The User-Agent header sent.
+    max_body : int, optional
+        Bytes of an answer read whole (DataLink, listings, TAP, ...); more is a :class:`BodyTooLarge`
+        (256 MiB).
+    body_timeout : float, optional
+        Seconds to read such an answer whole, however slowly the bytes trickle in (300).
+
+    Raises
+    ------
+    ValueError
+        If a time is not a finite number >= 0, or a count not a whole number >= 1 (``retries`` >= 0).
     """
 
     per_host: int = 8
@@ -66,8 +98,21 @@ class HttpConfig:
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """A ``Retry-After`` header (seconds, or an HTTP date) as seconds from now, or None when it is absent or
-    not a sane wait ("nan", "inf", negative, garbage): the caller's own backoff applies then."""
+    """Read a ``Retry-After`` header (seconds, or an HTTP date) as seconds from now.
+
+    Parameters
+    ----------
+    value : str or None
+        The header's value.
+    now : float, optional
+        The present as Unix time, for an HTTP date (``time.time()`` by default).
+
+    Returns
+    -------
+    float or None
+        Seconds to wait (0 for a date in the past), or None when the header is absent or not a sane wait
+        ("nan", "inf", negative, garbage): the caller's own backoff applies then.
+    """
     if not value or not value.strip():
         return None
     text = value.strip()
@@ -86,8 +131,23 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 
 
 def pause(config: HttpConfig, attempt: int, retry_after: str | None = None) -> float:
-    """Seconds to wait before retry ``attempt + 1``: the server's Retry-After when it is sane, else jittered
-    exponential backoff; never more than ``max_backoff``, never NaN or negative."""
+    """Seconds to wait before retry ``attempt + 1``: the one retry rule of both clients.
+
+    Parameters
+    ----------
+    config : HttpConfig
+        Its ``backoff`` and ``max_backoff``.
+    attempt : int
+        The number of the try that failed, from 0.
+    retry_after : str, optional
+        The answer's ``Retry-After`` header, if any.
+
+    Returns
+    -------
+    float
+        The server's Retry-After when it is sane, else jittered exponential backoff (``backoff * 2**attempt``
+        times a factor in [0.5, 1]); never more than ``max_backoff``, never NaN or negative.
+    """
     asked = retry_after_seconds(retry_after)
     if asked is not None:
         return min(asked, config.max_backoff)
@@ -96,7 +156,25 @@ def pause(config: HttpConfig, attempt: int, retry_after: str | None = None) -> f
 
 
 class Deadline:
-    """A total time budget on the monotonic clock (None: no budget).  ``left()`` is what remains."""
+    """A total time budget on the monotonic clock, started when made.
+
+    Parameters
+    ----------
+    seconds : float or None
+        The budget; None for no budget.
+
+    Attributes
+    ----------
+    seconds : float or None
+        The budget given.
+    at : float or None
+        When it runs out, in ``time.monotonic()`` seconds (None without a budget).
+
+    Raises
+    ------
+    ValueError
+        If ``seconds`` is negative, infinite or NaN.
+    """
 
     def __init__(self, seconds: float | None) -> None:
         if seconds is not None and (not math.isfinite(seconds) or seconds < 0):
@@ -106,13 +184,30 @@ class Deadline:
 
     @classmethod
     def at_time(cls, when: float | None) -> Deadline:
-        """A deadline at ``when`` (time.monotonic()), or none."""
+        """Make a deadline that ends at a given moment.
+
+        Parameters
+        ----------
+        when : float or None
+            The moment, in ``time.monotonic()`` seconds; None for no deadline.
+
+        Returns
+        -------
+        Deadline
+            A deadline ending at ``when``.
+        """
         deadline = cls(None)
         deadline.at = when
         return deadline
 
     def left(self) -> float | None:
-        """Seconds remaining (0 when spent), or None without a budget."""
+        """Seconds remaining.
+
+        Returns
+        -------
+        float or None
+            What remains of the budget (0 when spent), or None without a budget.
+        """
         return None if self.at is None else max(0.0, self.at - time.monotonic())
 
     @property
@@ -121,13 +216,35 @@ class Deadline:
         return self.at is not None and time.monotonic() >= self.at
 
     def allows(self, wait: float) -> bool:
-        """Whether a pause of ``wait`` seconds still ends inside the budget."""
+        """Whether a pause of ``wait`` seconds still ends inside the budget.
+
+        Parameters
+        ----------
+        wait : float
+            The pause, in seconds.
+
+        Returns
+        -------
+        bool
+            True without a budget, or when the pause ends before the deadline.
+        """
         return self.at is None or time.monotonic() + wait < self.at
 
 
 # ------------------------------------------------------------------------------------------ origins
 def is_loopback(host: str | None) -> bool:
-    """Whether ``host`` is this machine (localhost or a loopback address)."""
+    """Whether ``host`` is this machine (localhost or a loopback address).
+
+    Parameters
+    ----------
+    host : str or None
+        A host name or address (an IPv6 address may be in brackets).
+
+    Returns
+    -------
+    bool
+        True for ``localhost``, ``127.0.0.0/8`` and ``::1``; False for anything else, or None.
+    """
     if not host:
         return False
     if host.lower() == "localhost":
@@ -152,7 +269,19 @@ def origin(url: str) -> tuple[str, str, int]:
 
 
 def same_origin(a: str, b: str) -> bool:
-    """Same scheme, host and port."""
+    """Whether two URLs have the same origin: scheme, host and port (the unit credentials are scoped to).
+
+    Parameters
+    ----------
+    a, b : str
+        The URLs.  A default port counts as given (``https://h/`` is ``https://h:443/``).
+
+    Returns
+    -------
+    bool
+        True when scheme, host and port agree; a URL whose host is ambiguous (a backslash or a control
+        character in it) is nobody's origin.
+    """
     return origin(a) == origin(b)
 
 
@@ -240,7 +369,18 @@ def redacted(url: str) -> str:
 
 # ------------------------------------------------------------------------------------------ bodies
 class BodyTooLarge(ServiceError):
-    """An answer read into memory was larger than ``HttpConfig.max_body``."""
+    """Raised when an answer read into memory is larger than ``HttpConfig.max_body`` (as declared, as read, or
+    once its content coding is undone: a decompression bomb).
+
+    Parameters
+    ----------
+    message : str
+        What was too large, and by how much.
+    url : str, optional
+        The URL that answered.
+    status : int, optional
+        The HTTP status, if any.
+    """
 
 
 def too_big(url: str, cap: int, declared: int | None = None) -> BodyTooLarge:
@@ -297,8 +437,21 @@ def declared_length(headers: Mapping[str, str]) -> int | None:
 
 
 def unknown_host(err: BaseException | None) -> str | None:
-    """The host whose name could not be looked up, when that is what ``err`` (or what it wraps) says; else None.
-    Such a failure is not retried: with no network, or a mistyped host, asking again only costs the reader time."""
+    """The host whose name could not be looked up, when that is what an error says.
+
+    Such a failure is not retried: with no network, or a mistyped host, asking again only costs the reader time.
+
+    Parameters
+    ----------
+    err : BaseException or None
+        A connection error (aiohttp's, requests', urllib3's or a ``socket.gaierror``); the errors it wraps are
+        read too.
+
+    Returns
+    -------
+    str or None
+        The host (``"?"`` when the error does not name it), or None when ``err`` is not a failed name lookup.
+    """
     import socket
 
     seen = 0

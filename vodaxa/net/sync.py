@@ -13,8 +13,8 @@ import socket
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import requests
 import urllib3
@@ -37,6 +37,10 @@ from .policy import (
     unknown_host,
 )
 
+if TYPE_CHECKING:  # what requests' own signature takes (types-requests names them)
+    from requests.cookies import RequestsCookieJar
+    from requests.sessions import _Auth, _Data, _Files, _HeadersUpdateMapping, _HooksInput, _Params, _Timeout
+
 __all__ = ["Session"]
 
 log = logging.getLogger("vodaxa.http")
@@ -45,11 +49,42 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
 _CHUNK = 1 << 16
 
 
-class Session(requests.Session):
-    """A requests session under vodaxa's network policy (see the module docstring).
+class _Passed(TypedDict, total=False):
+    """The keyword arguments of a request handed on to ``requests`` as the caller gave them."""
 
-    ``headers_for`` and ``params_for`` give a URL's credentials (``vodaxa.auth.scope()``'s methods); extra
-    keyword ``secret_body=True`` on a request marks its body as a credential (a login form).
+    data: _Data | None
+    cookies: RequestsCookieJar | MutableMapping[str, str] | None
+    files: _Files | None
+    auth: _Auth | None
+    proxies: MutableMapping[str, str] | None
+    hooks: _HooksInput | None
+    verify: bool | str | None
+    cert: str | tuple[str, str] | None
+    json: object
+    timeout: tuple[float, float]
+
+
+class Session(requests.Session):
+    """A ``requests.Session`` (pyvo takes one) under vodaxa's network policy, the same as :class:`HttpClient`'s.
+
+    Credentials are chosen per URL and re-decided at every redirect hop, a credential-bearing body is never
+    replayed to another origin, connect and read timeouts apply, idempotent requests are retried under
+    :func:`pause`, and answers read into memory are capped in size (``HttpConfig.max_body``) and time
+    (``HttpConfig.body_timeout``).  Every sync HTTP call in vodaxa goes through one; :func:`vodaxa.net.session`
+    makes one carrying the active credentials.
+
+    Parameters
+    ----------
+    config : HttpConfig, optional
+        Limits and patience (``HttpConfig()`` by default).
+    headers_for : callable, optional
+        ``headers_for(url) -> mapping``: a URL's credential headers (``vodaxa.auth.scope().headers_for``).
+    params_for : callable, optional
+        ``params_for(url) -> mapping``: a URL's credential query parameters (``vodaxa.auth.scope().params_for``).
+
+    See Also
+    --------
+    vodaxa.net.session : a Session with the process's credentials.
     """
 
     def __init__(
@@ -68,23 +103,82 @@ class Session(requests.Session):
         self.mount("http://", _Adapter())
         self.mount("https://", _Adapter())
 
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        """Send ``method url`` under the policy; the answer's body is capped (``stream=True`` reads too).
+    def request(  # type: ignore[override]  # method and url are text (requests also takes bytes); adds secret_body
+        self,
+        method: str,
+        url: str,
+        params: _Params | None = None,
+        data: _Data | None = None,
+        headers: _HeadersUpdateMapping | None = None,
+        cookies: RequestsCookieJar | MutableMapping[str, str] | None = None,
+        files: _Files | None = None,
+        auth: _Auth | None = None,
+        timeout: _Timeout | None = None,
+        allow_redirects: bool = True,
+        proxies: MutableMapping[str, str] | None = None,
+        hooks: _HooksInput | None = None,
+        stream: bool | None = None,
+        verify: bool | str | None = None,
+        cert: str | tuple[str, str] | None = None,
+        json: object = None,
+        *,
+        secret_body: bool = False,
+    ) -> requests.Response:
+        """Send ``method url`` under the policy, as ``requests.Session.request`` does, and cap the answer's body.
 
         One call, its retries and the reading of its answer all end within ``body_timeout`` seconds: each try
         waits at most what is left, and a body still arriving then is cut off (a silent or trickling server
-        cannot hold a caller longer).
+        cannot hold a caller longer).  GET, HEAD and OPTIONS are retried; other methods are sent once.
+
+        Parameters
+        ----------
+        method : str
+            The HTTP method.
+        url : str
+            The URL.
+        params : mapping, sequence of pairs, str or bytes, optional
+            Query parameters; a URL's credential parameters (``params_for``) are added to them.
+        data : bytes, str, file-like, mapping or sequence of pairs, optional
+            The request body; dropped when a redirect turns the request into a GET.
+        headers : mapping of str to str, optional
+            Extra headers; ``Authorization`` and ``Cookie`` among them go to the same origin only.
+        cookies, files, auth, proxies, hooks, verify, cert, json : optional
+            As for ``requests.Session.request``.
+        timeout : float or (float or None, float or None), optional
+            Connect and read timeouts in seconds (one number for both; ``HttpConfig.connect_timeout`` and
+            ``HttpConfig.read_timeout`` by default), each bounded by what is left of ``body_timeout``.
+        allow_redirects : bool, optional
+            Follow redirects (hop by hop, at most ten) when True, the default.
+        stream : bool, optional
+            Leave the body unread; it is still capped where it is read (``raw.read``, as pyvo reads it).
+        secret_body : bool, optional
+            The body carries a credential (a login form): a redirect that would replay it to another origin
+            is refused.
+
+        Returns
+        -------
+        requests.Response
+            The last answer, its body read (unless ``stream``).  An HTTP error status is returned, not raised.
+
+        Raises
+        ------
+        vodaxa.errors.ServiceError
+            If the call does not finish within ``body_timeout``, a URL's host is ambiguous, a redirect's
+            Location is unusable, or a redirect would replay a ``secret_body`` to another origin.
+        vodaxa.net.BodyTooLarge
+            If the body is larger than ``HttpConfig.max_body``.
+        requests.RequestException
+            If no answer came after the tries allowed (connection errors and timeouts, as requests raises them).
         """
-        secret_body = bool(kwargs.pop("secret_body", False))
-        stream = bool(kwargs.pop("stream", False))
-        follow = kwargs.pop("allow_redirects", True)
-        headers, params = dict(kwargs.pop("headers", None) or {}), kwargs.pop("params", None)
-        connect, read = _timeouts(kwargs.pop("timeout", None), self.config)
+        kwargs = _Passed(data=data, cookies=cookies, files=files, auth=auth, proxies=proxies, hooks=hooks,
+                         verify=verify, cert=cert, json=json)  # fmt: skip
+        explicit = dict(headers or {})
+        connect, read = _timeouts(timeout, self.config)
         deadline = Deadline(self.config.body_timeout)
         watchdog = _Watchdog(deadline)  # from the first byte sent: headers, redirects, 1xx and the body alike
         outer, _CALL.dog = getattr(_CALL, "dog", None), watchdog
         try:
-            answer = self._tries(method, url, args, kwargs, headers, params, connect, read, deadline, follow,
+            answer = self._tries(method, url, kwargs, explicit, params, connect, read, deadline, allow_redirects,
                                  secret_body)  # fmt: skip
             if stream:
                 _cap_stream(answer, self.config, watchdog)
@@ -99,8 +193,8 @@ class Session(requests.Session):
             _CALL.dog = outer
 
     def _tries(
-        self, method: str, url: str, args: tuple, kwargs: dict, headers: dict, params: Any, connect: float,
-        read: float, deadline: Deadline, follow: bool, secret_body: bool,
+        self, method: str, url: str, kwargs: _Passed, headers: dict[str, str | bytes | None],
+        params: _Params | None, connect: float, read: float, deadline: Deadline, follow: bool, secret_body: bool,
     ) -> requests.Response:  # fmt: skip
         """The request, retried under the policy while the call's deadline allows."""
         attempts = self.config.retries + 1 if method.upper() in IDEMPOTENT else 1
@@ -110,7 +204,7 @@ class Session(requests.Session):
                 raise _slow(redacted(url), self.config)
             timeout = (min(connect, left), min(read, left))
             try:
-                answer = self._follow(method, url, args, {**kwargs, "timeout": timeout}, headers, params,
+                answer = self._follow(method, url, {**kwargs, "timeout": timeout}, headers, params,
                                       follow=follow, secret_body=secret_body)  # fmt: skip
             except (requests.ConnectionError, requests.Timeout) as err:
                 if unknown_host(err):  # no such name (or no network): not retried
@@ -140,10 +234,9 @@ class Session(requests.Session):
         self,
         method: str,
         url: str,
-        args: tuple,
-        kwargs: dict,
-        explicit: dict,
-        params: Any,
+        kwargs: _Passed,
+        explicit: dict[str, str | bytes | None],
+        params: _Params | None,
         *,
         follow: bool,
         secret_body: bool,
@@ -157,7 +250,7 @@ class Session(requests.Session):
             secret_params = dict(self.params_for(current)) if self.params_for else {}
             sent = _with_params(params, secret_params)
             try:
-                answer = super().request(method, current, *args, params=sent, headers=headers, stream=True,
+                answer = super().request(method, current, params=sent, headers=headers, stream=True,
                                          allow_redirects=False, **kwargs)  # fmt: skip
             except ValueError as err:  # requests parses a redirect's Location even unfollowed: a broken one
                 raise ServiceError(f"{method} {redacted(current)}: the answer could not be read ({err})",
@@ -178,8 +271,9 @@ class Session(requests.Session):
             if not hop.same_origin:
                 explicit = {k: v for k, v in explicit.items() if k.lower() not in ("authorization", "cookie")}
             if not hop.keeps_body:
-                for key in ("data", "json", "files"):
-                    kwargs.pop(key, None)
+                kwargs.pop("data", None)
+                kwargs.pop("json", None)
+                kwargs.pop("files", None)
             method, current, params, hops = hop.method, hop.url, None, hops + 1
 
 
@@ -226,7 +320,7 @@ def _read_capped(answer: requests.Response, config: HttpConfig, watchdog: _Watch
     if watchdog.fired:
         raise _slow(url, config)
     answer._content = b"".join(parts)  # what requests itself sets when it reads the body
-    answer._content_consumed = True
+    answer._content_consumed = True  # type: ignore[attr-defined]  # requests' private flag, not in its stubs
 
 
 def _cap_stream(answer: requests.Response, config: HttpConfig, watchdog: _Watchdog) -> None:
@@ -272,7 +366,7 @@ def _cap_stream(answer: requests.Response, config: HttpConfig, watchdog: _Watchd
         account(len(data or b""), ended=not data)
         return data
 
-    raw.read = capped_read
+    raw.read = capped_read  # type: ignore[method-assign]  # the cap sits where pyvo reads the body
     if read_chunked is not None:
 
         def capped_chunks(*args: Any, **kwargs: Any) -> Iterator[bytes]:
@@ -281,7 +375,7 @@ def _cap_stream(answer: requests.Response, config: HttpConfig, watchdog: _Watchd
                 yield chunk
             watchdog.cancel()
 
-        raw.read_chunked = capped_chunks
+        raw.read_chunked = capped_chunks  # type: ignore[method-assign]  # likewise
 
 
 class _Watchdog:
@@ -294,12 +388,12 @@ class _Watchdog:
     def __init__(self, deadline: Deadline) -> None:
         self.fired = False
         self.cancelled = False
-        self._conn: Callable[[], Any] = lambda: None
-        self._sock: Callable[[], Any] = lambda: None
+        self._conn: Callable[[], object] = lambda: None
+        self._sock: Callable[[], socket.socket | None] = lambda: None
         if deadline.at is not None:
             _WATCH.add(deadline.at, self)
 
-    def watch(self, conn: Any) -> None:
+    def watch(self, conn: object) -> None:
         """``conn`` is now the connection the call waits on."""
         sock = getattr(conn, "sock", None)
         if self.cancelled or sock is None:
@@ -313,7 +407,8 @@ class _Watchdog:
         if self.cancelled:
             return
         conn, sock = self._conn(), self._sock()
-        if conn is None or sock is None or getattr(conn, "sock", None) is not sock:
+        current: object = getattr(conn, "sock", None)  # the pool may have closed and replaced the socket
+        if conn is None or sock is None or current is not sock:
             return
         self.fired = True
         with contextlib.suppress(OSError):
@@ -395,7 +490,7 @@ class _Watch:
 _WATCH = _Watch()
 
 
-def _timeouts(given: Any, config: HttpConfig) -> tuple[float, float]:
+def _timeouts(given: _Timeout | None, config: HttpConfig) -> tuple[float, float]:
     """(connect, read) seconds from a caller's ``timeout=`` (a number, a pair, or None for the config's)."""
     if given is None:
         return config.connect_timeout, config.read_timeout

@@ -1,7 +1,8 @@
 """Resolve: observations (a Mission, an observation table, any VO result with DataLink) into a Manifest.
 
-Each archive's quirks live in its own module here (``heasarc`` directory trees, ...); this module
-only routes observations to them and collects one :class:`~vodaxa.manifest.Manifest`.
+Each archive's quirks live in its own folder (``vodaxa/archives/<archive>/``, whose resolver turns, say,
+HEASARC's directory trees into files); this module only routes observations to them and collects one
+:class:`~vodaxa.manifest.Manifest`.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, TypeGuard, cast
 
 import pandas as pd
 
@@ -22,11 +23,16 @@ from .datalink import DataLinkEngine, Semantics, semantics_terms
 from .generic import resolve_vo
 from .request import OPTION_HELP, ResolveRequest
 
+if TYPE_CHECKING:
+    from ..archives import Resolver
+    from ..query.mission import Mission
+    from ..typing import ObservationSource
+
 __all__ = ["ResolveRequest", "resolve", "resolve_async"]
 
 
 def resolve(
-    source: Any,
+    source: ObservationSource,
     *,
     products: bool = True,
     instruments: Iterable[str] | None = None,
@@ -38,17 +44,82 @@ def resolve(
     http_config: HttpConfig | None = None,
     budget: float | None = None,
 ) -> Manifest:
-    """A :class:`Manifest` of the files behind ``source`` (a Mission, an observation DataFrame, or a VO
-    result or Table carrying a DataLink service descriptor or DataLink access URLs).
+    """Find the files behind observations: a :class:`~vodaxa.Manifest` listing each file's URL, local path,
+    size and category.
 
-    ``products`` adds processed products to the raw data; ``instruments`` narrows the files to those
-    instruments.  Observations the archive will not give (proprietary, unknown) appear in
-    ``Manifest.unavailable`` with the archive's reason, never silently dropped.  For Chandra,
-    ``filetypes``/``exclude`` select CIAO file types from the CDA (or ``mirror``, any base URL holding
-    ``byobsid/``).  ``semantics`` chooses the DataLink links of HEASARC missions and VO results: ``"#this"``
-    (the data, the default), another term or a list (narrower core terms included), or ``"*"`` for all.
-    ``budget`` bounds the whole resolution in seconds (a slow or silent service then raises ResolveError
-    instead of holding the caller; nothing half-resolved is returned as if it were whole).
+    Each mission's observations go to its archive's resolver (HEASARC's DataLink and directory trees, the
+    XSA's AIO tarballs, ESO's DataLink and calSelector, ...), concurrently.  Observations the archive will not
+    give (proprietary, unknown) appear in ``Manifest.unavailable`` with the archive's reason, never silently
+    dropped.
+
+    Parameters
+    ----------
+    source : Mission, pandas.DataFrame, astropy.table.Table or pyvo.dal.DALResults
+        The observations: a :class:`~vodaxa.Mission` (its filtered observations), an observation table (a
+        DataFrame with ``mission`` and ``obs_id`` columns, as :func:`vodaxa.search` gives, or the same as an
+        astropy Table), or a VO result or Table carrying a DataLink service descriptor or DataLink access URLs
+        (``access_url`` with the DataLink ``access_format``, or ``datalink_url``).
+    products : bool, optional
+        Add the archive's processed products to the raw data (True by default).
+    instruments : str or iterable of str, optional
+        Keep only these instruments' files (each mission's default instruments, or those the Mission chose, by
+        default).
+    filetypes : iterable of str, optional
+        Chandra only: the CIAO file types to keep (``["evt2", "asol", "bpix"]``).
+    exclude : iterable of str, optional
+        Chandra only: CIAO file types to leave out.
+    calibrations : {"raw2raw", "raw2master"}, optional
+        ESO only: add each frame's calibration cascade from calSelector, with its association tree.
+    mirror : str, optional
+        Chandra only: a base URL holding a copy of the CDA's ``byobsid/`` tree, to list and fetch from.
+    semantics : str or iterable of str, optional
+        The DataLink links to keep, for HEASARC missions, ObsCore tables and VO results: ``"#this"`` (the data,
+        the default), another term or a list of terms (their narrower core terms included), or ``"*"`` for all.
+        Other archives choose their files with their own options and refuse other semantics.
+    http_config : vodaxa.net.HttpConfig, optional
+        Limits and patience of the HTTP client (``HttpConfig()`` by default).
+    budget : float, optional
+        Seconds the whole resolution may take (no limit by default): a slow or silent service then raises
+        ResolveError instead of holding the caller; nothing half-resolved is returned as if it were whole.
+
+    Returns
+    -------
+    vodaxa.Manifest
+        One row per file in ``manifest.files`` (``mission``, ``obs_id``, ``url``, ``local_path``, ``size``,
+        ``category``, ...); observations without files in ``manifest.unavailable``, with the reason in ``note``.
+
+    Raises
+    ------
+    vodaxa.errors.InputError
+        If ``source`` is none of the above, an observation table row names no mission, or ``instruments`` or
+        ``budget`` is malformed.
+    vodaxa.errors.ResolveError
+        If an option does not apply to the observations (Chandra's ``filetypes`` for NuSTAR, ``semantics`` for
+        ESO), ``calibrations`` or ``semantics`` is malformed, an archive's resolver fails, a VO result carries no
+        DataLink, or the ``budget`` runs out.
+    vodaxa.errors.UnknownMissionError
+        If an observation table names a mission the registry does not know.
+
+    See Also
+    --------
+    resolve_async : the same, for asyncio callers.
+    vodaxa.download : fetches a manifest's files.
+
+    Examples
+    --------
+    >>> import vodaxa
+    >>> mission = vodaxa.mission("nustar_pointed")
+    >>> mission.filter_on_name("3C 105")
+    >>> manifest = vodaxa.resolve(mission)
+    >>> sorted(manifest.files["category"].unique())
+    ['auxiliary', 'events', 'housekeeping', 'image', 'index', 'other']
+    >>> manifest.files["local_path"].iloc[0]
+    'nustar_pointed/.../auxil/nu..._att.fits.gz'
+    >>> raw = vodaxa.resolve(mission, products=False)   # raw data only: no images
+    >>> sorted(raw.files["category"].unique())
+    ['auxiliary', 'events', 'housekeeping', 'index']
+    >>> len(manifest.unavailable)
+    0
     """
     return run_sync(
         resolve_async(
@@ -67,7 +138,7 @@ def resolve(
 
 
 async def resolve_async(
-    source: Any,
+    source: ObservationSource,
     *,
     products: bool = True,
     instruments: Iterable[str] | None = None,
@@ -79,7 +150,65 @@ async def resolve_async(
     http_config: HttpConfig | None = None,
     budget: float | None = None,
 ) -> Manifest:
-    """:func:`resolve` for asyncio callers."""
+    """Find the files behind observations, for asyncio callers: :func:`resolve` as a coroutine.
+
+    Parameters
+    ----------
+    source : Mission, pandas.DataFrame, astropy.table.Table or pyvo.dal.DALResults
+        The observations: a :class:`~vodaxa.Mission` (its filtered observations), an observation table (a
+        DataFrame with ``mission`` and ``obs_id`` columns, as :func:`vodaxa.search` gives, or the same as an
+        astropy Table), or a VO result or Table carrying a DataLink service descriptor or DataLink access URLs
+        (``access_url`` with the DataLink ``access_format``, or ``datalink_url``).
+    products : bool, optional
+        Add the archive's processed products to the raw data (True by default).
+    instruments : str or iterable of str, optional
+        Keep only these instruments' files (each mission's default instruments, or those the Mission chose, by
+        default).
+    filetypes : iterable of str, optional
+        Chandra only: the CIAO file types to keep (``["evt2", "asol", "bpix"]``).
+    exclude : iterable of str, optional
+        Chandra only: CIAO file types to leave out.
+    calibrations : {"raw2raw", "raw2master"}, optional
+        ESO only: add each frame's calibration cascade from calSelector, with its association tree.
+    mirror : str, optional
+        Chandra only: a base URL holding a copy of the CDA's ``byobsid/`` tree, to list and fetch from.
+    semantics : str or iterable of str, optional
+        The DataLink links to keep, for HEASARC missions, ObsCore tables and VO results: ``"#this"`` (the data,
+        the default), another term or a list of terms (their narrower core terms included), or ``"*"`` for all.
+        Other archives choose their files with their own options and refuse other semantics.
+    http_config : vodaxa.net.HttpConfig, optional
+        Limits and patience of the HTTP client (``HttpConfig()`` by default).
+    budget : float, optional
+        Seconds the whole resolution may take (no limit by default): a slow or silent service then raises
+        ResolveError instead of holding the caller; nothing half-resolved is returned as if it were whole.
+
+    Returns
+    -------
+    vodaxa.Manifest
+        One row per file in ``manifest.files``; observations without files in ``manifest.unavailable``.
+
+    Raises
+    ------
+    vodaxa.errors.InputError
+        If ``source`` is none of the above, an observation table row names no mission, or ``instruments`` or
+        ``budget`` is malformed.
+    vodaxa.errors.ResolveError
+        If an option does not apply to the observations (Chandra's ``filetypes`` for NuSTAR, ``semantics`` for
+        ESO), ``calibrations`` or ``semantics`` is malformed, an archive's resolver fails, a VO result carries no
+        DataLink, or the ``budget`` runs out.
+    vodaxa.errors.UnknownMissionError
+        If an observation table names a mission the registry does not know.
+
+    Examples
+    --------
+    >>> import vodaxa
+    >>> from vodaxa.net import run_sync
+    >>> from vodaxa.resolvers import resolve_async
+    >>> observations = vodaxa.search("3C 105", missions=["nustar_pointed"])
+    >>> manifest = run_sync(resolve_async(observations))   # or, in a coroutine: await resolve_async(...)
+    >>> manifest.files["mission"].unique().tolist()
+    ['nustar_pointed']
+    """
     limit = _budget(budget)
     _check_instruments(instruments)
     source = _observation_frame(source)
@@ -104,17 +233,19 @@ def _budget(budget: float | None) -> float | None:
     return float(budget)
 
 
-def _check_instruments(instruments: Any) -> None:
+def _check_instruments(instruments: Iterable[str] | None) -> None:
     """InputError unless ``instruments`` is None, an instrument name, or a list of names."""
+    if instruments is None:
+        return
     many = isinstance(instruments, Iterable) and not isinstance(instruments, (str, bytes, Mapping))
     names = [instruments] if isinstance(instruments, str) else list(instruments) if many else None
-    if instruments is not None and (names is None or not all(isinstance(n, str) for n in names)):
+    if names is None or not all(isinstance(n, str) for n in names):
         raise InputError(f"instruments={instruments!r}: give an instrument name or a list of them (e.g. ['ACIS']), "
                          "or leave it out for each mission's default")  # fmt: skip
 
 
 async def _resolve(
-    source: Any,
+    source: ObservationSource,
     products: bool,
     instruments: Iterable[str] | None,
     filetypes: Iterable[str] | None,
@@ -186,13 +317,15 @@ def _account_for_every_observation(spec: MissionSpec, frame: pd.DataFrame, manif
     return manifest + extra
 
 
-def _is_observation_table(source: Any) -> bool:
+def _is_observation_table(source: object) -> TypeGuard[Mission | pd.DataFrame]:
     from ..query.mission import Mission
 
     return isinstance(source, Mission) or (isinstance(source, pd.DataFrame) and {"mission", "obs_id"} <= set(source))
 
 
-def _observations(source: Any, instruments: Iterable[str] | None) -> tuple[pd.DataFrame, dict[str, tuple[str, ...]]]:
+def _observations(
+    source: Mission | pd.DataFrame, instruments: Iterable[str] | None
+) -> tuple[pd.DataFrame, dict[str, tuple[str, ...]]]:
     """The observations to resolve and the chosen instruments per mission."""
     from ..query.mission import Mission
 
@@ -229,7 +362,7 @@ async def _resolve_mission(request: ResolveRequest) -> Manifest:
     if unknown:
         request.refuse(unknown)
     try:
-        resolver = archive.attr(archive.resolver)
+        resolver = cast("Resolver", archive.attr(archive.resolver))  # the Archive's contract for its resolver
         manifest = await resolver(request)
     except (VodaxaError, asyncio.CancelledError):
         raise

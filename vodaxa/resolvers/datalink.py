@@ -20,7 +20,7 @@ import xml.etree.ElementTree as ET
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import ClassVar
 from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
 import numpy as np
@@ -138,7 +138,7 @@ class LinkRow:
     semantics: str | None = None
     content_type: str | None = None
     content_length: int | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, object] = field(default_factory=dict)
     depth: int = 0  # 0 for rows of the first document, n for rows reached through n nested documents
     parent: str | None = None  # the ID of the row whose nested document held this one
     service: str | None = None  # the links endpoint that answered this row
@@ -243,7 +243,7 @@ def parse_links(body: bytes, url: str, content_type: str = "") -> _Page:
     else:
         rows = _tabledata_rows(encoding, names, url)
     if services or any(r.service_def for r in rows):
-        columns = {f.get("ID") or f.get("name", ""): f.get("name", "") for f in fields}
+        columns = {f.get("ID") or f.get("name") or "": f.get("name", "") for f in fields}
         rows = [_via_service(r, services, columns) for r in rows]
     return _Page(rows, overflow, services)
 
@@ -344,7 +344,7 @@ def _tabledata_rows(encoding: ET.Element, names: list[str], url: str) -> list[Li
     return rows
 
 
-def _row(cells: Mapping[str, Any]) -> LinkRow:
+def _row(cells: Mapping[str, object]) -> LinkRow:
     def value(name: str) -> str | None:
         v = cells.get(name)
         return None if v is None or v == "" else str(v)
@@ -635,7 +635,7 @@ def _child(row: LinkRow, parent: LinkRow, depth: int) -> LinkRow:
 
 def _unique(rows: list[LinkRow]) -> list[LinkRow]:
     """Rows without repeats (a nested document may repeat rows already known), in their first order."""
-    seen = {}
+    seen: dict[tuple[str | None, ...], LinkRow] = {}
     for r in rows:
         seen.setdefault((r.origin or r.id, r.id, r.access_url, r.service_def, r.error_message, r.semantics), r)
     return list(seen.values())

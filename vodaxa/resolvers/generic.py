@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import numpy as np
@@ -29,11 +29,31 @@ from .datalink import (
 )
 from .listing import walk
 
-__all__ = ["resolve_vo"]
+if TYPE_CHECKING:
+    from astropy.io.votable.tree import VOTableFile
+    from astropy.table import Table
+    from pyvo.dal import DALResults
+
+__all__ = ["Columns", "VOSource", "resolve_vo"]
 
 
+class Columns(Protocol):
+    """A table read column by column, by name: astropy's Table has this shape (so has the ObsCore resolver's view
+    of a DataFrame)."""
 
-async def resolve_vo(source: Any, http: HttpClient, engine: DataLinkEngine, semantics: Semantics = "#this") -> Manifest:
+    colnames: list[str]
+
+    def __getitem__(self, name: str, /) -> Iterable[object]: ...
+
+
+#: What :func:`resolve_vo` reads: a pyvo result (its VOTable's DataLink descriptors are read too), an astropy
+#: Table, or any :class:`Columns`.
+VOSource: TypeAlias = "DALResults | Table | Columns"
+
+
+async def resolve_vo(
+    source: VOSource, http: HttpClient, engine: DataLinkEngine, semantics: Semantics = "#this"
+) -> Manifest:
     """Manifest rows for the ``semantics`` links (narrower terms included; ``"*"`` for all) of every row of
     ``source``.  Every ID ends up with files or with an unavailable row saying why: the service's error
     message, no rows at all, a failed request, or only links of other semantics."""
@@ -108,7 +128,7 @@ async def resolve_vo(source: Any, http: HttpClient, engine: DataLinkEngine, sema
 OBS_ID_COLUMNS = ("obs_id", "obsid", "obs_publisher_did")
 
 
-def _named_by_observation(records: list[dict], table: Any, descriptors: list[tuple[str, str]]) -> list[dict]:
+def _named_by_observation(records: list[dict], table: Columns, descriptors: list[tuple[str, str]]) -> list[dict]:
     """Records keyed by the result's own observation ID where it has one, not by the DataLink ID (HEASARC's
     internal row number): ``numaster?198`` becomes ObsID 30001011002, and so does its folder."""
     column = next((c for c in OBS_ID_COLUMNS if c in getattr(table, "colnames", ())), None)
@@ -185,7 +205,7 @@ def _key(row: LinkRow) -> str:
     return path_component(_ident(row))
 
 
-def _table_and_descriptors(source: Any) -> tuple[Any, list[tuple[str, str]]]:
+def _table_and_descriptors(source: VOSource) -> tuple[Columns, list[tuple[str, str]]]:
     """The rows as an astropy Table and every DataLink descriptor it carries, as (links endpoint, ID column)."""
     votable = getattr(source, "votable", None)
     table = source.to_table() if hasattr(source, "to_table") else source
@@ -203,7 +223,7 @@ def _table_and_descriptors(source: Any) -> tuple[Any, list[tuple[str, str]]]:
     return table, found
 
 
-def _column_for_ref(votable: Any, ref: str, table: Any) -> str:
+def _column_for_ref(votable: VOTableFile, ref: str, table: Columns) -> str:
     for resource in votable.resources:
         for element in resource.tables:
             for field in element.fields:
@@ -214,7 +234,7 @@ def _column_for_ref(votable: Any, ref: str, table: Any) -> str:
     raise ResolveError(f"the DataLink descriptor refers to a column '{ref}' the result does not have")
 
 
-def _row_links(table: Any, accept: Callable[[str | None], bool]) -> tuple[list[tuple[str, str]], list[dict]]:
+def _row_links(table: Columns, accept: Callable[[str | None], bool]) -> tuple[list[tuple[str, str]], list[dict]]:
     """(links endpoint without ID, ID) for rows carrying their own DataLink URL, and manifest rows for the
     others: ObsCore rows whose ``access_url`` is the file itself, and rows with no usable URL (unavailable)."""
     names = set(table.colnames)
@@ -249,7 +269,7 @@ def _row_links(table: Any, accept: Callable[[str | None], bool]) -> tuple[list[t
     return out, records
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     """A table cell as text; masked or empty cells are ''."""
     if value is None or value is np.ma.masked or (isinstance(value, float) and value != value):
         return ""

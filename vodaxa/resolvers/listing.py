@@ -47,7 +47,8 @@ def parse_listing(html: str) -> tuple[list[str], list[str]]:
     """(sub-directory names, file names) of one listing page."""
     parser = _Links()
     parser.feed(html)
-    dirs, files = [], []
+    dirs: list[str] = []
+    files: list[str] = []
     for href, text in parser.links:
         if not href or href.startswith(("?", "/", "#")) or "://" in href or text == "Parent Directory":
             continue

@@ -9,6 +9,7 @@ import email
 import email.policy
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -89,7 +90,7 @@ class Association:
     messages: tuple[str, ...]
     children: tuple[Association, ...] = field(default_factory=tuple)
 
-    def walk(self):
+    def walk(self) -> Iterator[Association]:
         """This node and every node below it, depth first."""
         yield self
         for child in self.children:
@@ -145,10 +146,11 @@ def parse_multipart(body: bytes, content_type: str, source: str = "calSelector")
     )
     if not message.is_multipart():
         raise ResolveError(f"{source} answered {content_type!r}, not a multipart document")
-    trees = {}
+    trees: dict[str, Association] = {}
     for part in message.iter_parts():
         name = part.get_filename() or f"part{len(trees)}"
-        trees[name] = parse_tree(part.get_payload(decode=True) or b"", f"{source} part {name}")
+        payload = part.get_payload(decode=True)
+        trees[name] = parse_tree(payload if isinstance(payload, bytes) else b"", f"{source} part {name}")
     return trees
 
 

@@ -108,8 +108,8 @@ class EsoToken:
         try:
             # POST, as RFC 6749 asks of token endpoints: a password in a query string ends up in request logs
             # never followed: a redirect must not carry the password to another URL (a 307/308 re-POSTs it)
-            answer = net.session(credentials=False).post(
-                url, data=params, timeout=self.timeout, allow_redirects=False, secret_body=True
+            answer = net.session(credentials=False).request(
+                "POST", url, data=params, timeout=self.timeout, allow_redirects=False, secret_body=True
             )
         except requests.RequestException as err:
             raise ServiceError(

@@ -152,17 +152,17 @@ async def _cascades(
             if record:
                 out.append(record)
     for record in records + out:  # the summary goes on every row of the frame it belongs to
-        cascade = (
+        summary = (
             summaries.get(record.get("obs_id", "")) if record.get("category") in ("raw", "association_tree") else None
         )
-        if cascade is not None:
+        if summary is not None:
             record.update(
                 {
-                    "cascade_category": cascade.category,
-                    "cascade_complete": cascade.complete,
-                    "cascade_certified": cascade.certified,
-                    "cascade_mode": cascade.mode,
-                    "cascade_messages": cascade.messages,
+                    "cascade_category": summary.category,
+                    "cascade_complete": summary.complete,
+                    "cascade_certified": summary.certified,
+                    "cascade_mode": summary.mode,
+                    "cascade_messages": summary.messages,
                 }
             )
     return out

@@ -32,7 +32,7 @@ def obscore_spec(
     replace: bool = False,
 ) -> MissionSpec:
     """Register and return the mission ``name`` reading ``ivoa.ObsCore`` at ``archive``'s TAP service."""
-    cuts = ("s_ra IS NOT NULL", "s_dec IS NOT NULL")
+    cuts: tuple[str, ...] = ("s_ra IS NOT NULL", "s_dec IS NOT NULL")
     if collection is not None:
         cuts += (f"obs_collection = {literal(collection)}",)
     spec = MissionSpec(

@@ -4,13 +4,12 @@ file itself; files are named after the row's ``obs_publisher_did``, the mission'
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pandas as pd
 
 from ...errors import InputError
 from ...manifest import Manifest, path_component
-from ...resolvers.datalink import _split_id
+from ...resolvers.datalink import Semantics, _split_id
 from ...resolvers.generic import resolve_vo
 from ...resolvers.request import ResolveRequest
 
@@ -25,7 +24,7 @@ class _Rows:
         self.frame = frame
         self.colnames = list(frame.columns)
 
-    def __getitem__(self, name: str) -> list[Any]:
+    def __getitem__(self, name: str) -> list[object]:
         return list(self.frame[name])
 
 
@@ -34,7 +33,7 @@ async def resolve(request: ResolveRequest) -> Manifest:
     return await resolve_rows(request, request.option("semantics", "#this"))
 
 
-async def resolve_rows(request: ResolveRequest, semantics: Any = "#this") -> Manifest:
+async def resolve_rows(request: ResolveRequest, semantics: Semantics = "#this") -> Manifest:
     """Files of the observation rows' ``access_url``s, each row's files under its ObsID (``obs_id`` column)."""
     frame = request.frame.reset_index(drop=True)
     missing = [c for c in ("access_url", "access_format") if c not in frame.columns]
@@ -49,6 +48,7 @@ async def resolve_rows(request: ResolveRequest, semantics: Any = "#this") -> Man
     for i, source in enumerate(rows.get("source_id", pd.Series(dtype=object))):
         old = str(rows.at[i, "obs_id"])
         row = re.fullmatch(r"row(\d+)", old)  # a row of the table itself (its file, or why it has none)
+        obs: str | None
         if row and int(row.group(1)) < len(frame):
             obs = str(frame["obs_id"][int(row.group(1))])
         else:

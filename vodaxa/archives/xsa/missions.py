@@ -1,11 +1,26 @@
 """XMM-Newton pointed observations from the XSA's TAP table (HEASARC's xmmmaster is the fallback source)."""
 
+from collections.abc import Mapping
+from typing import TypedDict
+
 import pandas as pd
 
 from ...specs.registry import MissionSpec, register
 
+
+class _XmmCommon(TypedDict):
+    """The :class:`MissionSpec` fields every XMM-Newton spec shares."""
+
+    pretty_name: str
+    id_regex: str
+    instruments: tuple[str, ...]
+    default_instruments: tuple[str, ...]
+    aliases: Mapping[str, str]
+    fov: float
+
+
 #: What XMM-Newton is, whichever archive serves its table (HEASARC's xmmmaster spec uses it too).
-XMM_COMMON = dict(
+XMM_COMMON = _XmmCommon(
     pretty_name="XMM-Newton Pointed",
     id_regex=r"^[0-9]{10}$",
     instruments=("M1", "M2", "PN", "OM", "R1", "R2"),

@@ -65,7 +65,9 @@ async def resolve_xsa(
     return Manifest(rows)
 
 
-def _row(spec: MissionSpec, obs_id: str, level: str, inst: str | None, base: str, public: bool, end: object) -> dict:
+def _row(
+    spec: MissionSpec, obs_id: str, level: str, inst: str | None, base: str, public: bool, end: pd.Timestamp | None
+) -> dict:
     """One tarball's manifest row; a proprietary one carries the realm and a note saying why."""
     suffix = f"_{inst}" if inst else ""
     return {
@@ -85,7 +87,7 @@ def _row(spec: MissionSpec, obs_id: str, level: str, inst: str | None, base: str
     }
 
 
-def _proprietary_note(end: object) -> str:
+def _proprietary_note(end: pd.Timestamp | None) -> str:
     """Why a proprietary row needs credentials, with the end of its proprietary period when known."""
     when = f" until {pd.Timestamp(end).date().isoformat()}" if pd.notna(end) else ""
     return f"proprietary{when}: the XSA needs credentials (AIOUSER/AIOPWD) for these data"
