@@ -30,8 +30,9 @@ def _examples() -> list[doctest.DocTest]:
             if not (inspect.ismodule(target) or inspect.isclass(target) or callable(target)):
                 continue
             for test in finder.find(target, qualname, module=module, globs={}):
-                if test.examples and test.name not in found:
-                    found[test.name] = test
+                where = f"{test.filename}:{test.lineno}"  # a re-export (vodaxa.resolve) is the same docstring
+                if test.examples and where not in found:
+                    found[where] = test
     return sorted(found.values(), key=lambda test: test.name)
 
 
