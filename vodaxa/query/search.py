@@ -161,7 +161,18 @@ def search(
     result.attrs["no_observations"] = empty
     result.attrs["errors"] = errors
     result.attrs["radius"] = radii  # degrees searched per mission (per instrument where that varies)
+    result.attrs["positions"] = None if positions is None else _searched(positions)  # what vodaxa.plot.sky_plot draws
     return result
+
+
+def _searched(positions: Any) -> list[list[float]]:
+    """The positions searched as ``[ra, dec]`` pairs in degrees (ICRS for a SkyCoord), plain lists for ``attrs``."""
+    if isinstance(positions, SkyCoord):
+        flat = positions.icrs.reshape(1) if positions.isscalar else positions.icrs.reshape(-1)
+        values = np.column_stack([flat.ra.deg, flat.dec.deg])
+    else:
+        values = np.atleast_2d(np.asarray(positions, dtype=float))
+    return np.round(values, 7).tolist()
 
 
 def _conditions(names: Sequence[str], where: Where) -> dict[str, list[Compare]]:
