@@ -77,7 +77,7 @@ def require_matplotlib(feature: str = "vodaxa.plot") -> None:
         import matplotlib  # noqa: F401
     except ImportError as err:
         raise MissingDependencyError(
-            f"{feature} draws with matplotlib, which is not installed; install it with: {INSTALL}"
+            f"{feature} needs matplotlib, which is not installed; install it with: {INSTALL}"
         ) from err
 
 

@@ -182,7 +182,7 @@ def _pictures(dest: Path, missions: list[str], found: pd.DataFrame) -> dict[str,
 
     print("6. Drawing pictures (a sky plot of the search, a quick-look of each image, an overview):")
     try:
-        require_matplotlib("the demo's pictures")
+        require_matplotlib("drawing the demo's pictures")
     except MissingDependencyError as err:
         print(f"   skipped: {err}")
         return {"skipped": str(err)}

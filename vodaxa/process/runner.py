@@ -280,6 +280,18 @@ class Workspace:
         --------
         vodaxa.plot.quicklook : A quick-look of one image.
         vodaxa.plot.overview : Thumbnails of several images.
+
+        Examples
+        --------
+        >>> import vodaxa
+        >>> from vodaxa.process import Workspace, native
+        >>> found = vodaxa.search("3C 105", missions=["nustar_pointed"])
+        >>> report = vodaxa.download(vodaxa.resolve(found.head(1)), "data/", progress=False)
+        >>> ws = Workspace("data/")
+        >>> _ = native.reduce(ws)
+        >>> pictures = ws.quicklooks()
+        >>> pictures[0].name, pictures[-1].relative_to(ws.root).as_posix()
+        ('nu..._cl-image.png', 'processed/overview.png')
         """
         import warnings
 
