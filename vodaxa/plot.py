@@ -10,18 +10,21 @@ value, or write it with ``path=`` (PNG, PDF or SVG, from the suffix).
 in the legend), the positions searched and the distance each mission searched around them, as circles of
 the right angular size.  Fields a few degrees across are drawn in a tangent-plane view centred on them
 (RA increasing to the left, well behaved across RA 0/360 and at the poles); wider ones on an Aitoff all-sky
-map.  :func:`quicklook` draws one image (asinh or log stretch, sky coordinates when the header has a
-celestial WCS) and :func:`overview` a grid of thumbnails;
-:meth:`vodaxa.process.Workspace.quicklooks` writes both for every image a workspace made.
+map.  Both are astropy WCSAxes, with RA and Dec grid lines.
+
+:func:`quicklook` draws one image (asinh or log stretch, sky coordinates when the header has a celestial
+WCS) and :func:`overview` a grid of thumbnails; :meth:`vodaxa.process.Workspace.quicklooks` writes both for
+every image a workspace made.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 
 import numpy as np
 
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
     from astropy.wcs import WCS
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.image import AxesImage
 
     from .typing import DistanceLike, ObservationSource, PathLike, PositionsLike
 
@@ -100,7 +104,10 @@ def sky_plot(
     (the widest instrument's where it varies by instrument; one circle per position where it varies by
     position).  A search result knows both (``attrs["positions"]`` and ``attrs["radius"]``, see
     :func:`vodaxa.search`), so ``sky_plot(result)`` draws them; so does a :class:`~vodaxa.Mission` filtered
-    on positions.  An empty result draws the positions alone, or an empty sky saying so.
+    on positions.  Where ``attrs`` hold no positions (a search of more than
+    :data:`vodaxa.query.search.RECORDED_POSITIONS`, or a table read back from a file), those searched by
+    coordinates are read from the ``targets`` column ("ra,dec"), as far as observations were found near them.
+    An empty result draws the positions alone, or an empty sky saying so.
 
     Parameters
     ----------
@@ -129,7 +136,8 @@ def sky_plot(
     Returns
     -------
     matplotlib.figure.Figure
-        The figure, made without pyplot (a notebook shows it as a cell's value).
+        The figure, made without pyplot (a notebook shows it as a cell's value); its first axes are astropy
+        WCSAxes, whose ``wcs`` says the projection (``RA---TAN``, ``RA---ARC``, ``RA---AIT`` or ``RA---MOL``).
 
     Raises
     ------
@@ -164,7 +172,7 @@ def sky_plot(
         radii = _radius_by_mission(radius)
     ra, dec, missions = _coordinates(frame)
     names = list(dict.fromkeys(missions))
-    circles, by_instrument = _circles(names, radii, searched)
+    circles, by_instrument = _circles(names, radii, searched, given=radius is not None)
     fig = _figure(size, dpi)
     points_ra = np.concatenate([ra, searched[:, 0]])
     points_dec = np.concatenate([dec, searched[:, 1]])
@@ -216,10 +224,31 @@ def _observation_frame(observations: ObservationSource) -> tuple[pd.DataFrame, n
 
         observations = from_table(observations)
     attrs = observations.attrs
-    searched = attrs.get("positions")
-    values = np.asarray(searched, dtype=float).reshape(-1, 2) if searched else np.empty((0, 2))
+    try:  # [ra, dec] pairs, as vodaxa.search records them; anything else in attrs is not drawn
+        values = np.asarray(attrs.get("positions") or [], dtype=float).reshape(-1, 2)
+    except (TypeError, ValueError):
+        values = np.empty((0, 2))
+    if not len(values):  # not recorded (too many, or a table read from a file): the targets column's "ra,dec"
+        values = _labelled_positions(observations)
     radii = attrs.get("radius")
     return observations, values[np.isfinite(values).all(axis=1)], dict(radii) if isinstance(radii, Mapping) else {}
+
+
+#: A position as the ``targets`` column labels one searched by coordinates (``vodaxa.search``): "ra,dec" in degrees.
+_LABEL = re.compile(r"^\s*(-?\d+(?:\.\d*)?),([+-]?\d+(?:\.\d*)?)\s*$")
+
+
+def _labelled_positions(frame: pd.DataFrame) -> np.ndarray:
+    """The positions named "ra,dec" in the ``targets`` column (those near which something was found)."""
+    if "targets" not in frame.columns:
+        return np.empty((0, 2))
+    found = {}
+    for cell in frame["targets"].dropna().astype(str).unique():
+        for label in cell.split(";"):
+            match = _LABEL.match(label)
+            if match and abs(float(match.group(2))) <= 90:
+                found[label.strip()] = (float(match.group(1)), float(match.group(2)))
+    return np.asarray(list(found.values()), dtype=float).reshape(-1, 2)
 
 
 def _from_mission(mission: object) -> tuple[pd.DataFrame, np.ndarray, dict[str, object]]:
@@ -250,7 +279,7 @@ def _sky_positions(positions: PositionsLike) -> np.ndarray:
     if isinstance(positions, str) or (
         isinstance(positions, Sequence) and len(positions) and all(isinstance(p, str) for p in positions)
     ):
-        positions = resolve_names(positions)  # type: ignore[arg-type]  # str or a sequence of str, checked above
+        positions = resolve_names(cast("str | Sequence[str]", positions))  # names, as checked above
     if isinstance(positions, SkyCoord):
         flat = positions.icrs.reshape(1) if positions.isscalar else positions.icrs.reshape(-1)
         return np.column_stack([flat.ra.deg, flat.dec.deg])
@@ -296,10 +325,12 @@ def _coordinates(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def _circles(
-    names: list[str], radii: Mapping[str, object], searched: np.ndarray
+    names: list[str], radii: Mapping[str, object], searched: np.ndarray, given: bool
 ) -> tuple[dict[str, np.ndarray], set[str]]:
     """The radius in degrees of each mission's circle around each position searched (NaN: none drawn), and the
-    missions whose distance varied by instrument (their widest is drawn)."""
+    missions whose distance varied by instrument (their widest is drawn).  Distances per position that do not
+    match the positions are an InputError when ``given``; recorded ones (the positions read back from the
+    targets column, say) are drawn at their widest."""
     out, by_instrument = {}, set()
     for name in names or list(radii):
         value = radii.get(name, radii.get("*"))
@@ -311,7 +342,10 @@ def _circles(
             value = max((float(v) for v in value.values()), default=math.nan)
         values = np.asarray(value if value is not None else math.nan, dtype=float).reshape(-1)
         if values.size not in (1, len(searched)):
-            raise InputError(f"radius: {values.size} distances for {len(searched)} positions; give one per position")
+            if given:
+                raise InputError(f"radius: {values.size} distances for {len(searched)} positions; give one per "
+                                 "position")  # fmt: skip
+            values = np.array([np.nanmax(values)]) if values.size else np.array([math.nan])
         out[name] = np.broadcast_to(values, (len(searched),)).astype(float)
     return out, by_instrument
 
@@ -337,7 +371,7 @@ def _circle_groups(
         lo, hi = min(finite), max(finite)
         within = f"{_angle(hi)}" if lo == hi else f"{_angle(lo)}-{_angle(hi)}"
         if by_instrument & set(members):
-            within = f"up to {within} (the widest instrument's)"
+            within = f"up to {within}"  # by instrument: the widest
         if len(members) == 1 and members[0] != "*":
             colour = _colour(names.index(members[0]), len(names)) if members[0] in names else "0.3"
             label = f"{members[0]}: searched within {within}"
@@ -423,32 +457,41 @@ def _figure(size: tuple[float, float], dpi: int) -> Figure:
 
 
 def _sky_axes(fig: Figure, view: _View) -> Axes:
-    """The axes of ``view``: WCSAxes on a TAN (or, beyond 60 degrees, ARC) projection, or an all-sky map."""
-    if view.kind != "local":
-        ax = fig.add_subplot(projection=view.kind)
-        ticks = np.arange(-150, 181, 30)
-        ax.set_xticks(np.radians(ticks[ticks < 180]))
-        ax.set_xticklabels([f"{(-t) % 360:g}\u00b0" for t in ticks[ticks < 180]], fontsize="small")
-        ax.set_yticks(np.radians(np.arange(-60, 61, 30)))
-        ax.tick_params(axis="y", labelsize="small")
-        ax.grid(True, color="0.8", linewidth=0.6)
-        ax.set_xlabel("RA (ICRS), increasing to the left", labelpad=12)
-        ax.set_ylabel("Dec")
-        return ax
+    """WCSAxes for ``view``: a TAN (or, beyond 60 degrees, ARC) projection around its centre, or an Aitoff or
+    Mollweide map of the whole sky centred on RA 0 (RA increasing to the left, as on the sky)."""
+    from astropy import units as u
     from astropy.wcs import WCS
 
+    wcs = WCS(naxis=2)
+    wcs.wcs.radesys = "ICRS"
+    if view.kind != "local":
+        from astropy.visualization.wcsaxes.frame import EllipticalFrame
+
+        code = "AIT" if view.kind == "aitoff" else "MOL"
+        edge = math.degrees(2 * math.sqrt(2))  # both maps are 4 sqrt(2) by 2 sqrt(2) radians
+        wcs.wcs.ctype = [f"RA---{code}", f"DEC--{code}"]
+        wcs.wcs.crval, wcs.wcs.crpix, wcs.wcs.cdelt = [0.0, 0.0], [1.0, 1.0], [-1.0, 1.0]  # pixel 0: RA 0, Dec 0
+        ax = fig.add_subplot(projection=wcs, frame_class=EllipticalFrame)
+        ax.set_xlim(-edge, edge)
+        ax.set_ylim(-edge / 2, edge / 2)
+        ax.set_aspect("equal")
+        _label_sky(ax, "", "Dec", grid=True)  # RA is read off the equator's labels
+        ax.coords[0].set_ticks(spacing=30 * u.deg)
+        ax.coords[0].set_major_formatter("d")
+        ax.coords[0].set_ticklabel(color="0.35", size="small")
+        ax.coords[1].set_ticklabel(size="small")
+        return ax
     pixels = 1000
     tangent = view.half_width <= 60
     plane = math.degrees(math.tan(math.radians(view.half_width))) if tangent else view.half_width
-    wcs = WCS(naxis=2)
     wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"] if tangent else ["RA---ARC", "DEC--ARC"]
     wcs.wcs.crval = list(view.centre)
-    wcs.wcs.crpix = [pixels / 2 + 0.5, pixels / 2 + 0.5]
+    wcs.wcs.crpix = [pixels / 2 + 0.5, pixels / 2 + 0.5]  # FITS counts from 1, matplotlib from 0: the middle
     wcs.wcs.cdelt = [-2 * plane / pixels, 2 * plane / pixels]
-    wcs.wcs.radesys = "ICRS"
     ax = fig.add_subplot(projection=wcs)
-    ax.set_xlim(0.5, pixels + 0.5)
-    ax.set_ylim(0.5, pixels + 0.5)
+    ax.set_xlim(-0.5, pixels - 0.5)
+    ax.set_ylim(-0.5, pixels - 0.5)
+    ax.set_aspect("equal")
     _label_sky(ax, "RA (ICRS)", "Dec", grid=True)
     return ax
 
@@ -462,35 +505,38 @@ def _label_sky(ax: WCSAxes, ra: str, dec: str, grid: bool = False) -> None:
 
 
 class _Drawer:
-    """Points and lines given in RA/Dec degrees, drawn on whichever axes the view made."""
+    """Points and lines given in RA/Dec degrees, drawn through the WCSAxes' world transform."""
 
     def __init__(self, ax: Axes, view: _View) -> None:
-        self.ax, self.local = ax, view.kind == "local"
-
-    def _xy(self, ra: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if self.local:
-            return ra, dec
-        x = -np.radians(((ra + 180) % 360) - 180)  # RA 0 in the middle, increasing to the left
-        return x, np.radians(dec)
-
-    def _transform(self) -> dict[str, object]:
-        return {"transform": self.ax.get_transform("world")} if self.local else {}  # type: ignore[call-arg]
+        self.ax, self.all_sky = ax, view.kind != "local"
+        self.options: dict[str, Any] = {"transform": _world(ax)}
 
     def points(self, ra: np.ndarray, dec: np.ndarray, *, marker: str, color: str, size: float, label: str,
                zorder: float = 3) -> None:  # fmt: skip
-        x, y = self._xy(ra, dec)
-        self.ax.scatter(x, y, s=size, marker=marker, color=color, label=label, zorder=zorder, linewidths=1,
-                        **self._transform())  # type: ignore[arg-type]  # fmt: skip
+        self.ax.scatter(ra, dec, s=size, marker=marker, color=color, label=label, zorder=zorder, linewidths=1,
+                        **self.options)  # fmt: skip
 
     def lines(self, ra: np.ndarray, dec: np.ndarray, *, color: str, label: str) -> None:
         if not ra.size:
             return
-        x, y = self._xy(ra, dec)
-        if not self.local:  # a circle crossing the map's edge: broken there, not drawn across the map
-            jump = np.abs(np.diff(x)) > np.pi
-            x, y = np.insert(x, np.nonzero(jump)[0] + 1, np.nan), np.insert(y, np.nonzero(jump)[0] + 1, np.nan)
-        self.ax.plot(x, y, color=color, linewidth=1.0, linestyle="--", label=label, zorder=2,
-                     **self._transform())  # type: ignore[arg-type]  # fmt: skip
+        if self.all_sky:  # a circle crossing the map's edge (RA 180): broken there, not drawn across the map
+            x, y = _pixels(self.ax, ra, dec)
+            jump = np.nonzero(np.abs(np.diff(x)) > np.ptp(self.ax.get_xlim()) / 2)[0] + 1
+            x, y = np.insert(x, jump, np.nan), np.insert(y, jump, np.nan)
+            self.ax.plot(x, y, color=color, linewidth=1.0, linestyle="--", label=label, zorder=2)
+            return
+        self.ax.plot(ra, dec, color=color, linewidth=1.0, linestyle="--", label=label, zorder=2, **self.options)
+
+
+def _world(ax: WCSAxes) -> object:
+    """The transform taking RA/Dec in degrees to the WCSAxes' pixels."""
+    return ax.get_transform("world")
+
+
+def _pixels(ax: WCSAxes, ra: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """RA/Dec in degrees as the WCSAxes' pixel coordinates (from 0, as matplotlib counts); NaN stays NaN."""
+    x, y = ax.wcs.wcs_world2pix(ra, dec, 0)
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
 
 def _colour(index: int, count: int) -> str:
@@ -581,7 +627,7 @@ def quicklook(
         ax.set_ylabel("y (pixel)")
     unit = (str(header.get("BUNIT", "")).strip() if header is not None else "") or "value"
     summed = f" (sums of {factor} x {factor} pixels)" if factor > 1 else ""
-    fig.colorbar(shown, ax=ax, label=unit + summed, shrink=0.9)  # type: ignore[arg-type]
+    fig.colorbar(shown, ax=ax, label=unit + summed, shrink=0.9)
     ax.set_title(title if title is not None else _image_title(header, name), fontsize="medium")
     if path is not None:
         _save(fig, path, dpi)
@@ -646,7 +692,7 @@ def overview(
     require_matplotlib("overview")
     _check_stretch(stretch)
     _check_suffix(path)
-    items = [images] if _is_one_image(images) else list(images)  # type: ignore[arg-type]
+    items = [images] if _is_one_image(images) else list(cast("Sequence[ImageSource]", images))
     if not items:
         raise InputError("overview: no images were given; give one or more FITS images (files, HDUs or 2-D arrays)")
     if columns is not None and (not isinstance(columns, int) or columns < 1):
@@ -767,7 +813,7 @@ def _binned(data: np.ndarray, largest: int) -> tuple[np.ndarray, int]:
     return summed, factor
 
 
-def _show(ax: Axes, data: np.ndarray, stretch: str, note_size: str = "large") -> object:
+def _show(ax: Axes, data: np.ndarray, stretch: str, note_size: str = "large") -> AxesImage:
     """``data`` drawn on ``ax`` with ``stretch`` between its minimum and 99.5th percentile; an empty image says so."""
     from astropy.visualization import (
         AsinhStretch,

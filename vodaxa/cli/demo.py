@@ -190,7 +190,7 @@ def _pictures(dest: Path, missions: list[str], found: pd.DataFrame) -> dict[str,
         sky = dest / "sky.png"
         sky_plot(found, path=sky)
         drawn = Workspace(dest).quicklooks(missions)
-    except VodaxaError as err:  # pictures are a bonus: the data and products are there whatever happens here
+    except (VodaxaError, OSError) as err:  # pictures are a bonus: the data and products are there whatever happens
         print(f"   skipped: {err}")
         return {"skipped": str(err)}
     drawn = [dest / p.relative_to(dest.resolve()) for p in drawn]  # under dest as it was given, as printed above

@@ -257,7 +257,7 @@ class Workspace:
             Only these missions' images (default: every mission's).
         pattern : str, optional
             File names taken as images, a glob (default ``"*-image.fits"``; ``"*-ratemap.fits"`` for the rate
-            maps, ``"*.fits"`` for every FITS file processing made).
+            maps, ``"*-expmap.fits"`` for the CIAO chain's exposure maps).
         overview : bool, optional
             Also write the overview figure (default True).
         stretch : {'asinh', 'log', 'sqrt', 'linear'}, optional

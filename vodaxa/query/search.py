@@ -165,14 +165,20 @@ def search(
     return result
 
 
-def _searched(positions: Any) -> list[list[float]]:
-    """The positions searched as ``[ra, dec]`` pairs in degrees (ICRS for a SkyCoord), plain lists for ``attrs``."""
+#: Most positions a result's ``attrs["positions"]`` lists: pandas deep-copies ``attrs`` at every operation on the
+#: table, so a long list would slow each one down (about 1 us a position); beyond it, None.
+RECORDED_POSITIONS = 100
+
+
+def _searched(positions: Any) -> list[list[float]] | None:
+    """The positions searched as ``[ra, dec]`` pairs in degrees (ICRS for a SkyCoord), plain lists for ``attrs``;
+    None for more than RECORDED_POSITIONS of them."""
     if isinstance(positions, SkyCoord):
         flat = positions.icrs.reshape(1) if positions.isscalar else positions.icrs.reshape(-1)
         values = np.column_stack([flat.ra.deg, flat.dec.deg])
     else:
         values = np.atleast_2d(np.asarray(positions, dtype=float))
-    return np.round(values, 7).tolist()
+    return np.round(values, 7).tolist() if len(values) <= RECORDED_POSITIONS else None
 
 
 def _conditions(names: Sequence[str], where: Where) -> dict[str, list[Compare]]:
