@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from matplotlib.image import AxesImage
 
+    from .query.mission import Mission
     from .typing import DistanceLike, ObservationSource, PathLike, PositionsLike
 
 __all__ = [
@@ -144,6 +145,8 @@ def sky_plot(
     vodaxa.errors.InputError
         ``observations`` is not an observation table or Mission, ``positions`` are not on the sky, a
         ``radius`` is not an angle, ``projection`` is unknown, or ``path`` has another suffix.
+    vodaxa.errors.NameResolutionError
+        An object name given as ``positions`` that Sesame does not know.
     vodaxa.errors.MissingDependencyError
         matplotlib is not installed (``pip install 'vodaxa[plot]'``).
 
@@ -251,12 +254,10 @@ def _labelled_positions(frame: pd.DataFrame) -> np.ndarray:
     return np.asarray(list(found.values()), dtype=float).reshape(-1, 2)
 
 
-def _from_mission(mission: object) -> tuple[pd.DataFrame, np.ndarray, dict[str, object]]:
+def _from_mission(mission: Mission) -> tuple[pd.DataFrame, np.ndarray, dict[str, object]]:
     """A Mission's selection, the positions its positional filters hold, and its search distance."""
     from .query.filters import Positions, PositionsAtTime
-    from .query.mission import Mission
 
-    assert isinstance(mission, Mission)
     pairs: list[tuple[float, float]] = []
     distance: object = None
     for step in mission._history:
