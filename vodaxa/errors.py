@@ -16,6 +16,7 @@ __all__ = [
     "DownloadError",
     "FallbackWarning",
     "InputError",
+    "MissingDependencyError",
     "NameResolutionError",
     "NoObservationsError",
     "PartialResultWarning",
@@ -208,6 +209,23 @@ class UnknownColumnError(InputError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0]) if self.args else ""
+
+
+class MissingDependencyError(VodaxaError, ImportError):
+    """An optional dependency a feature needs is not installed (an ImportError too).
+
+    The message names the feature, the package it needs and the extra that installs it, e.g.
+    ``pip install 'vodaxa[plot]'`` for the sky plots and quick-looks of :mod:`vodaxa.plot` (matplotlib).
+
+    Parameters
+    ----------
+    *args : object
+        The message, as for any exception.
+
+    See Also
+    --------
+    vodaxa.plot : Sky plots and quick-looks, which need matplotlib.
+    """
 
 
 class ProcessingError(VodaxaError):

@@ -24,6 +24,8 @@ from .io import (
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..query.mission import Mission
+
 __all__ = ["add_commands", "find_observations"]
 
 LOGIN_HELP = "use your stored ESO/XSA credentials, so proprietary data you may see are included"
@@ -57,7 +59,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="observations of one or more missions near a name or positions (run on the archives' servers)",
         description="Examples: vodaxa search nustar_pointed --name '3C 105' --end 2025-01-01;  "
         "vodaxa search chandra xmm_pointed --positions clusters.csv -o obs.csv;  "
-        "vodaxa search chandra --where 'exposure > 10000' -o long.csv",
+        "vodaxa search chandra --where 'exposure > 10000' -o long.csv;  "
+        "vodaxa search chandra xmm_pointed --name 'Coma Cluster' --plot coma.png",
     )
     p.add_argument("missions", nargs="+", metavar="MISSION", help="registry names ('vodaxa missions'), or 'all'")
     where = p.add_mutually_exclusive_group()
@@ -81,6 +84,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", type=Path,
                    help="write the observations here (.csv, .xml/.vot, .json; .txt: a text table)")  # fmt: skip
     p.add_argument("--login", action="store_true", help=LOGIN_HELP)
+    p.add_argument("--plot", type=Path, metavar="PICTURE",
+                   help="also draw the observations, positions and radii on the sky into this file (.png, .pdf, "
+                   ".svg; needs matplotlib: pip install 'vodaxa[plot]')")  # fmt: skip
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser(
@@ -173,7 +179,7 @@ def find_observations(
         frame = search(positions, list(asked), radius, start=start, end=end,
                        instruments={k: v for k, v in asked.items() if v}, where=where or None)  # fmt: skip
     failures = dict(frame.attrs.get("errors", {}))
-    counts = frame["mission"].value_counts() if len(frame) else {}
+    counts = {str(k): int(v) for k, v in frame["mission"].value_counts().items()}
     when = f" between {start or 'the first'} and {end or 'the last'}" if start or end else ""
     kept = f", where {' and '.join(where)}" if where else ""
     whole = positions is None
@@ -221,6 +227,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     _check_window(args.start, args.end)
     _check_where(args.where)
     fmt = output_format(args.output, args.format)  # all checked before any query: bad input writes nothing
+    if args.plot is not None:
+        _check_plot(args.plot)
 
     def note(line: str) -> None:
         print(line, file=sys.stderr)
@@ -240,7 +248,21 @@ def cmd_search(args: argparse.Namespace) -> int:
     write_table(frame, fmt, args.output, columns=args.columns)
     if args.output:
         note(f"{plural(len(frame), 'observation')} written to {args.output}")
+    if args.plot is not None:
+        from ..plot import sky_plot
+
+        sky_plot(frame, path=args.plot)
+        note(f"sky plot of {plural(len(frame), 'observation')} written to {args.plot}")
     return 1 if failures else 0
+
+
+def _check_plot(path: Path) -> None:
+    """InputError unless ``--plot`` names a picture file; MissingDependencyError without matplotlib."""
+    from ..plot import require_matplotlib
+
+    if path.suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise InputError(f"--plot {path}: a sky plot is written as .png, .pdf or .svg (from the suffix)")
+    require_matplotlib("--plot")
 
 
 def _check_window(start: str | None, end: str | None) -> None:
@@ -283,13 +305,15 @@ def cmd_resolve(args: argparse.Namespace) -> int:
         raise InputError("give an observation table or --mission with --obs-id, not both")
     if args.login and args.mission:  # before the ObsIDs are looked up: proprietary ones are only seen logged in
         _log_in([args.mission])
+    source: pd.DataFrame | Mission
     if args.observations is not None:
         source = read_observations(args.observations)
     elif args.mission and args.obs_id:
         from ..query.mission import Mission
 
-        source = Mission(args.mission)
-        source.filter_on_obs_ids([i.strip() for ids in args.obs_id for i in ids.split(",") if i.strip()])
+        mission = Mission(args.mission)
+        mission.filter_on_obs_ids([i.strip() for ids in args.obs_id for i in ids.split(",") if i.strip()])
+        source = mission
     else:
         raise InputError("what to resolve? give an observation table (from 'vodaxa search'), "
                          "or --mission with --obs-id")  # fmt: skip
@@ -297,7 +321,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     if suffix not in (".json", ".parquet"):
         raise InputError(f"{args.output}: a manifest is written as .json or .parquet")
     split = lambda text: [t.strip() for t in text.split(",") if t.strip()] if text else None  # noqa: E731
-    if args.login and args.observations is not None:
+    if args.login and isinstance(source, pd.DataFrame):  # an observation table (a Mission logged in above)
         _log_in(sorted(set(source["mission"])))
     manifest = resolve(
         source, products=args.products, instruments=args.instrument, filetypes=split(args.filetypes),

@@ -1,6 +1,7 @@
 """``vodaxa demo``: the whole pipeline in one command, on the embedded sandbox (offline) or, with
 ``--real``, on the real archives: a named source -> observations of several missions -> a manifest ->
-verified files, with a summary of what landed where.
+verified files -> images, with pictures (a sky plot of the search, a quick-look of each image and an overview;
+matplotlib, the ``plot`` extra) and a summary of what landed where.
 """
 
 from __future__ import annotations
@@ -8,11 +9,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import NoObservationsError
 from .io import _terminal, csv_text
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["DEMO_MISSIONS", "add_commands", "cmd_demo", "run_demo"]
 
@@ -25,7 +30,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "demo",
         help="the whole pipeline on the embedded sandbox archive (offline): search, resolve, download, process",
         description="Searches NuSTAR, Chandra and ESO around a named source, resolves the public observations "
-        "into files, downloads and verifies them, reduces the event lists natively, and prints where they are.",
+        "into files, downloads and verifies them, reduces the event lists natively, draws a sky plot of the search "
+        "and a quick-look PNG of each image (with matplotlib: pip install 'vodaxa[plot]'), and prints where they "
+        "are.",
     )
     p.add_argument("--target", default="Sgr A*", help="object name (default: %(default)s)")
     p.add_argument("--missions", nargs="+", default=list(DEMO_MISSIONS), help="default: %(default)s")
@@ -62,7 +69,8 @@ def run_demo(
     target: str, missions: list[str], dest: Path, *, max_obs: int = 2, progress: bool = True
 ) -> dict[str, Any]:
     """Search ``missions`` around ``target``, resolve ``max_obs`` public observations of each, download them
-    into ``dest`` and print a summary; returns what happened (per mission, and ``ok``)."""
+    into ``dest``, process them, draw the pictures and print a summary; returns what happened (per mission, the
+    pictures written, and ``ok``).  Without matplotlib the pictures are skipped, and the summary says why."""
     import pandas as pd
 
     from .. import download, resolve
@@ -88,17 +96,19 @@ def run_demo(
         .groupby("mission")
         .agg(files=("files", "sum"), sized=("sized", "sum"), bytes=("bytes", "sum"))
     )
-    for row in totals.itertuples():
-        if row.sized == row.files:
-            sizes = human_size(row.bytes)
-        elif row.sized:
-            sizes = f"{human_size(row.bytes)} known for {row.sized} of them"
+    for name, files, sized, volume in zip(totals.index, totals["files"].tolist(), totals["sized"].tolist(),
+                                          totals["bytes"].tolist()):  # fmt: skip
+        if sized == files:
+            sizes = human_size(volume)
+        elif sized:
+            sizes = f"{human_size(volume)} known for {sized} of them"
         else:
             sizes = "sizes not listed by the archive"
-        print(f"   {row.Index}: {row.files} files, {sizes}")
+        print(f"   {name}: {files} files, {sizes}")
     print(f"4. Downloading into {dest}/ (verified, resumable):")
     report = download(manifest, dest, progress=progress)
     processed = _process(dest, missions)
+    pictures = _pictures(dest, missions, found)
     on_disk: dict[str, list[Path]] = {}  # the report's final paths: a .fits.Z unpacked to .fits counts as itself
     for path in [*report.ok, *report.skipped]:  # paths as the downloader wrote them: under dest, as dest was given
         path = Path(path)
@@ -127,8 +137,9 @@ def run_demo(
     print(f"The observations are in {dest / 'observations.csv'}, the manifest in {dest / 'manifest.json'};\n"
           f"'vodaxa download {dest / 'manifest.json'} {dest}' resumes or re-checks the files.")  # fmt: skip
     print(f"Processed products (cleaned events, images, rate maps) are under {dest / 'processed'}/.")
+    _say_pictures(pictures)
     ok = not failures and not len(report.failed) and not processed.get("failed")
-    return {"missions": table, "report": report, "manifest": manifest, "ok": ok}
+    return {"missions": table, "report": report, "manifest": manifest, "pictures": pictures, "ok": ok}
 
 
 def _process(dest: Path, missions: list[str]) -> dict[str, int]:
@@ -160,3 +171,47 @@ def _process(dest: Path, missions: list[str]) -> dict[str, int]:
     for line in report.summary().splitlines():
         print(f"   {line}")
     return {**done, "failed": len(report.failed)}
+
+
+def _pictures(dest: Path, missions: list[str], found: pd.DataFrame) -> dict[str, Any]:
+    """Step 6: a sky plot of the search, a quick-look PNG of every image processing made, and an overview of them;
+    ``{"sky": path, "quicklooks": [paths], "overview": path or None}``, or ``{"skipped": why}``."""
+    from ..errors import MissingDependencyError, VodaxaError
+    from ..plot import require_matplotlib, sky_plot
+    from ..process import Workspace
+
+    print("6. Drawing pictures (a sky plot of the search, a quick-look of each image, an overview):")
+    try:
+        require_matplotlib("drawing the demo's pictures")
+    except MissingDependencyError as err:
+        print(f"   skipped: {err}")
+        return {"skipped": str(err)}
+    try:
+        sky = dest / "sky.png"
+        sky_plot(found, path=sky)
+        drawn = Workspace(dest).quicklooks(missions)
+    except (VodaxaError, OSError) as err:  # pictures are a bonus: the data and products are there whatever happens
+        print(f"   skipped: {err}")
+        return {"skipped": str(err)}
+    drawn = [dest / p.relative_to(dest.resolve()) for p in drawn]  # under dest as it was given, as printed above
+    overview = next((p for p in drawn if p == dest / "processed" / "overview.png"), None)
+    quicklooks = [p for p in drawn if p != overview]
+    print(f"   {len(quicklooks)} quick-look{'s' * (len(quicklooks) != 1)}, "
+          f"{'an overview and ' if overview else ''}a sky plot")  # fmt: skip
+    return {"sky": sky, "quicklooks": quicklooks, "overview": overview}
+
+
+def _say_pictures(pictures: Mapping[str, Any]) -> None:
+    """The summary's lines naming every picture (or why there are none)."""
+    if "skipped" in pictures:
+        print(f"Pictures were skipped: {pictures['skipped']}")
+        return
+    print(f"Pictures: the sky plot of the search is {pictures['sky']}", end="")
+    quicklooks, overview = pictures["quicklooks"], pictures["overview"]
+    if not quicklooks:
+        print("; processing made no images to look at.")
+        return
+    print(f", the overview of the images {overview};" if overview else ";")
+    print(f"quick-looks of the {len(quicklooks)} image{'s' * (len(quicklooks) != 1)}:")
+    for path in quicklooks:
+        print(f"  {path}")

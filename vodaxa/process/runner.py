@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from .ledger import Entry, Ledger
 
@@ -413,6 +413,98 @@ class Workspace:
             if step in STEPS:
                 report = report + STEPS[step](self, **args, executor=executor)
         return report
+
+    def quicklooks(
+        self,
+        missions: Sequence[str] | None = None,
+        *,
+        pattern: str = "*-image.fits",
+        overview: bool = True,
+        stretch: Literal["asinh", "log", "sqrt", "linear"] = "asinh",
+        rerun: bool = False,
+    ) -> list[Path]:
+        """Write a quick-look PNG of every image processing made, and one overview figure of them all.
+
+        Each image under ``processed/<mission>/`` whose name matches ``pattern`` (the counts images of
+        ``native.reduce`` and of the CIAO chain, by default) gets a PNG beside it, with the same name
+        (``x-image.fits`` -> ``x-image.png``), drawn by :func:`vodaxa.plot.quicklook`; the overview,
+        :func:`vodaxa.plot.overview` of them all, is ``processed/overview.png``.  A PNG newer than its image is
+        kept (``rerun=True`` draws every one again).  An image that cannot be drawn is skipped with a
+        :class:`~vodaxa.errors.PartialResultWarning` naming it and why.
+
+        Parameters
+        ----------
+        missions : sequence of str, optional
+            Only these missions' images (default: every mission's).
+        pattern : str, optional
+            File names taken as images, a glob (default ``"*-image.fits"``; ``"*-ratemap.fits"`` for the rate
+            maps, ``"*-expmap.fits"`` for the CIAO chain's exposure maps).
+        overview : bool, optional
+            Also write the overview figure (default True).
+        stretch : {'asinh', 'log', 'sqrt', 'linear'}, optional
+            How values map to grey levels (default ``"asinh"``).
+        rerun : bool, optional
+            Draw every PNG again, even those newer than their image (default False).
+
+        Returns
+        -------
+        list of pathlib.Path
+            The quick-look PNGs, one per image in path order, then the overview (when ``overview`` is true and
+            there are images).  Empty when the workspace has no images yet.
+
+        Raises
+        ------
+        vodaxa.errors.MissingDependencyError
+            matplotlib is not installed (``pip install 'vodaxa[plot]'``).
+
+        See Also
+        --------
+        vodaxa.plot.quicklook : A quick-look of one image.
+        vodaxa.plot.overview : Thumbnails of several images.
+
+        Examples
+        --------
+        >>> import vodaxa
+        >>> from vodaxa.process import Workspace, native
+        >>> found = vodaxa.search("3C 105", missions=["nustar_pointed"])
+        >>> report = vodaxa.download(vodaxa.resolve(found.head(1)), "data/", progress=False)
+        >>> ws = Workspace("data/")
+        >>> _ = native.reduce(ws)
+        >>> pictures = ws.quicklooks()
+        >>> pictures[0].name, pictures[-1].relative_to(ws.root).as_posix()
+        ('nu..._cl-image.png', 'processed/overview.png')
+        """
+        import warnings
+
+        from .. import plot
+        from ..errors import InputError, PartialResultWarning
+
+        plot.require_matplotlib("Workspace.quicklooks")
+        base = self.root / "processed"
+        folders = sorted(p for p in base.iterdir() if p.is_dir() and p.name != "logs") if base.is_dir() else []
+        images = sorted(
+            path for folder in folders if missions is None or folder.name in missions
+            for path in folder.rglob(pattern) if path.is_file() and path.suffix.lower() != ".png"
+        )  # fmt: skip
+        pictures, drawn, fresh = [], [], False
+        for image in images:
+            png = image.with_suffix(".png")
+            try:
+                if rerun or not png.is_file() or png.stat().st_mtime < image.stat().st_mtime:
+                    plot.quicklook(image, png, stretch=stretch)
+                    fresh = True
+            except InputError as err:
+                warnings.warn(f"no quick-look of {image}: {err}", PartialResultWarning, stacklevel=2)
+                continue
+            pictures.append(png)
+            drawn.append(image)
+        if overview and drawn:
+            target = base / "overview.png"
+            if rerun or fresh or not target.is_file() or any(target.stat().st_mtime < p.stat().st_mtime for p in drawn):
+                plot.overview(drawn, target, stretch=stretch,
+                              title=f"{self.root.name}: {len(drawn)} image{'s' * (len(drawn) != 1)}")  # fmt: skip
+            pictures.append(target)
+        return pictures
 
 
 def run_step(

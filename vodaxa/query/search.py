@@ -238,7 +238,24 @@ def search(
     result.attrs["no_observations"] = empty
     result.attrs["errors"] = errors
     result.attrs["radius"] = radii  # degrees searched per mission (per instrument where that varies)
+    result.attrs["positions"] = None if positions is None else _searched(positions)  # what vodaxa.plot.sky_plot draws
     return result
+
+
+#: Most positions a result's ``attrs["positions"]`` lists: pandas deep-copies ``attrs`` at every operation on the
+#: table, so a long list would slow each one down (about 1 us a position); beyond it, None.
+RECORDED_POSITIONS = 100
+
+
+def _searched(positions: Any) -> list[list[float]] | None:
+    """The positions searched as ``[ra, dec]`` pairs in degrees (ICRS for a SkyCoord), plain lists for ``attrs``;
+    None for more than RECORDED_POSITIONS of them."""
+    if isinstance(positions, SkyCoord):
+        flat = positions.icrs.reshape(1) if positions.isscalar else positions.icrs.reshape(-1)
+        values = np.column_stack([flat.ra.deg, flat.dec.deg])
+    else:
+        values = np.atleast_2d(np.asarray(positions, dtype=float))
+    return np.round(values, 7).tolist() if len(values) <= RECORDED_POSITIONS else None
 
 
 def _conditions(names: Sequence[str], where: Where) -> dict[str, list[Compare]]:

@@ -1,0 +1,875 @@
+"""Pictures: sky plots of search results and quick-looks of images, drawn with matplotlib.
+
+matplotlib is an optional extra (``pip install 'vodaxa[plot]'``); it is imported only when a picture is drawn,
+and without it every function here raises :class:`~vodaxa.errors.MissingDependencyError` saying what to
+install.  The figures are :class:`matplotlib.figure.Figure` objects made without ``pyplot``: no global state,
+no GUI backend, safe in scripts, threads and servers.  Show one in a notebook by leaving it as the cell's
+value, or write it with ``path=`` (PNG, PDF or SVG, from the suffix).
+
+:func:`sky_plot` draws a search result: the observations of each mission (a colour and marker each, counted
+in the legend), the positions searched and the distance each mission searched around them, as circles of
+the right angular size.  Fields a few degrees across are drawn in a tangent-plane view centred on them
+(RA increasing to the left, well behaved across RA 0/360 and at the poles); wider ones on an Aitoff all-sky
+map.  Both are astropy WCSAxes, with RA and Dec grid lines.
+
+:func:`quicklook` draws one image (asinh or log stretch, sky coordinates when the header has a celestial
+WCS) and :func:`overview` a grid of thumbnails; :meth:`vodaxa.process.Workspace.quicklooks` writes both for
+every image a workspace made.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
+
+import numpy as np
+
+from .errors import InputError, MissingDependencyError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from astropy.io.fits import CompImageHDU, HDUList, Header, ImageHDU, PrimaryHDU
+    from astropy.visualization.wcsaxes import WCSAxes
+    from astropy.wcs import WCS
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.image import AxesImage
+
+    from .query.mission import Mission
+    from .typing import DistanceLike, ObservationSource, PathLike, PositionsLike
+
+__all__ = [
+    "INSTALL", "LOCAL_FIELD", "STRETCHES", "ImageSource", "overview", "quicklook", "require_matplotlib", "sky_plot",
+]  # fmt: skip
+
+#: The command that installs what the pictures need.
+INSTALL = "pip install 'vodaxa[plot]'"
+
+#: Largest field radius, in degrees, drawn in a tangent-plane view by ``projection="auto"``; wider: all-sky.
+LOCAL_FIELD = 30.0
+
+#: The stretches :func:`quicklook` and :func:`overview` know (astropy.visualization's).
+STRETCHES = ("asinh", "log", "sqrt", "linear")
+
+#: An image: a FITS file's path, an astropy image HDU or HDU list (its first image), or a 2-D numpy array.
+ImageSource: TypeAlias = "str | os.PathLike[str] | PrimaryHDU | ImageHDU | CompImageHDU | HDUList | np.ndarray"
+
+Stretch: TypeAlias = Literal["asinh", "log", "sqrt", "linear"]
+Projection: TypeAlias = Literal["auto", "local", "aitoff", "mollweide"]
+
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p")
+_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def require_matplotlib(feature: str = "vodaxa.plot") -> None:
+    """Check that matplotlib can be imported, before any work that would need it.
+
+    Parameters
+    ----------
+    feature : str, optional
+        What needs it, for the message (default ``"vodaxa.plot"``).
+
+    Raises
+    ------
+    vodaxa.errors.MissingDependencyError
+        matplotlib is not installed; the message says ``pip install 'vodaxa[plot]'``.
+    """
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as err:
+        raise MissingDependencyError(
+            f"{feature} needs matplotlib, which is not installed; install it with: {INSTALL}"
+        ) from err
+
+
+# ---------------------------------------------------------------------------------- sky plots
+def sky_plot(
+    observations: ObservationSource,
+    *,
+    positions: PositionsLike | None = None,
+    radius: DistanceLike | Mapping[str, DistanceLike] | None = None,
+    projection: Projection = "auto",
+    title: str | None = None,
+    path: PathLike | None = None,
+    size: tuple[float, float] = (9.0, 6.0),
+    dpi: int = 100,
+) -> Figure:
+    """Draw observations on the sky, a colour and marker per mission, with the positions and radii searched.
+
+    The legend counts each mission's observations (and those without coordinates, which cannot be drawn).
+    The positions searched are crosses; around them, circles of the angular size each mission searched
+    (the widest instrument's where it varies by instrument; one circle per position where it varies by
+    position).  A search result knows both (``attrs["positions"]`` and ``attrs["radius"]``, see
+    :func:`vodaxa.search`), so ``sky_plot(result)`` draws them; so does a :class:`~vodaxa.Mission` filtered
+    on positions.  Where ``attrs`` hold no positions (a search of more than
+    :data:`vodaxa.query.search.RECORDED_POSITIONS`, or a table read back from a file), those searched by
+    coordinates are read from the ``targets`` column ("ra,dec"), as far as observations were found near them.
+    An empty result draws the positions alone, or an empty sky saying so.
+
+    Parameters
+    ----------
+    observations : pandas.DataFrame, astropy.table.Table, pyvo result or vodaxa.Mission
+        The observations: a :func:`vodaxa.search` result, any observation table (``mission``, ``ra`` and
+        ``dec`` columns; ObsCore's ``obs_collection``, ``s_ra`` and ``s_dec`` also do), the same as an astropy
+        Table (:func:`vodaxa.tables.to_table`) or pyvo result, or a Mission (its filtered observations).
+    positions : SkyCoord, str, sequence of str or of [ra, dec] pairs, optional
+        Positions to mark instead of those the search recorded: a SkyCoord, object names (resolved with
+        Sesame), or ``[ra, dec]`` pairs in degrees (ICRS).  Default: the positions searched, if known.
+    radius : float, Quantity, sequence of them, or dict, optional
+        The circles' radii instead of the distances the search recorded: one angle (degrees or a Quantity),
+        one per position, or a ``{mission: distance}`` dict.  Default: the distances searched, if known.
+    projection : {'auto', 'local', 'aitoff', 'mollweide'}, optional
+        ``"auto"`` (default) draws a tangent-plane view centred on the field when everything lies within
+        :data:`LOCAL_FIELD` degrees of its centre, else an Aitoff all-sky map; the others force a view.
+    title : str, optional
+        The figure's title; default: how many observations of how many missions.
+    path : str or os.PathLike, optional
+        Also write the figure here (``.png``, ``.pdf`` or ``.svg``; missing folders are made).
+    size : tuple of float, optional
+        Width and height in inches (default 9 x 6).
+    dpi : int, optional
+        Dots per inch of a written PNG (default 100: 900 x 600 pixels).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, made without pyplot (a notebook shows it as a cell's value); its first axes are astropy
+        WCSAxes, whose ``wcs`` says the projection (``RA---TAN``, ``RA---ARC``, ``RA---AIT`` or ``RA---MOL``).
+
+    Raises
+    ------
+    vodaxa.errors.InputError
+        ``observations`` is not an observation table or Mission, ``positions`` are not on the sky, a
+        ``radius`` is not an angle, ``projection`` is unknown, or ``path`` has another suffix.
+    vodaxa.errors.NameResolutionError
+        An object name given as ``positions`` that Sesame does not know.
+    vodaxa.errors.MissingDependencyError
+        matplotlib is not installed (``pip install 'vodaxa[plot]'``).
+
+    See Also
+    --------
+    vodaxa.search : Observations near targets, with the positions and radii searched in ``attrs``.
+    quicklook : A picture of one image.
+
+    Examples
+    --------
+    >>> import vodaxa
+    >>> from vodaxa.plot import sky_plot
+    >>> found = vodaxa.search("3C 105", missions=["chandra", "xmm_pointed", "nustar_pointed"])
+    >>> figure = sky_plot(found, path="3c105-sky.png")
+    >>> figure.get_size_inches().tolist()
+    [9.0, 6.0]
+    """
+    require_matplotlib("sky_plot")
+    if projection not in ("auto", "local", "aitoff", "mollweide"):
+        raise InputError(f"projection={projection!r}: use 'auto', 'local', 'aitoff' or 'mollweide'")
+    _check_suffix(path)
+    frame, searched, radii = _observation_frame(observations)
+    if positions is not None:
+        searched = _sky_positions(positions)
+    if radius is not None:
+        radii = _radius_by_mission(radius)
+    ra, dec, missions = _coordinates(frame)
+    names = list(dict.fromkeys(missions))
+    circles, by_instrument = _circles(names, radii, searched, given=radius is not None)
+    fig = _figure(size, dpi)
+    points_ra = np.concatenate([ra, searched[:, 0]])
+    points_dec = np.concatenate([dec, searched[:, 1]])
+    reach = np.concatenate([np.zeros(len(ra)), _widest_per_position(circles, len(searched))])
+    view = _view(points_ra, points_dec, reach, projection, centre_on=searched)
+    ax = _sky_axes(fig, view)
+    draw = _Drawer(ax, view)
+    small = len(ra) > 500
+    for index, name in enumerate(names):
+        mine = missions == name
+        drawn = int(mine.sum())
+        known = mine & np.isfinite(ra) & np.isfinite(dec)
+        label = f"{name} ({drawn}{f', {drawn - int(known.sum())} without position' if drawn > known.sum() else ''})"
+        draw.points(ra[known], dec[known], marker=_MARKERS[index % len(_MARKERS)], color=_colour(index, len(names)),
+                    size=10 if small else 28, label=label)  # fmt: skip
+    for group, (colour, label) in _circle_groups(circles, names, by_instrument).items():
+        ra_c, dec_c = _circle_paths(searched, circles[group[0]])
+        draw.lines(ra_c, dec_c, color=colour, label=label)
+    if len(searched):
+        label = f"searched position{'s' if len(searched) != 1 else ''} ({len(searched)})"
+        draw.points(searched[:, 0], searched[:, 1], marker="+", color="black", size=60 if len(searched) < 50 else 20,
+                    label=label, zorder=4)  # fmt: skip
+    if not np.isfinite(ra).any():
+        ax.text(0.5, 0.9, "no observations" if not len(ra) else "no observation has coordinates",
+                transform=ax.transAxes, ha="center", va="center", fontsize=14, color="0.35")  # fmt: skip
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="outside right upper", fontsize="small", frameon=False)
+    ax.set_title(title if title is not None else _sky_title(len(ra), len(names), len(searched)), pad=14)
+    if path is not None:
+        _save(fig, path, dpi)
+    return fig
+
+
+def _observation_frame(observations: ObservationSource) -> tuple[pd.DataFrame, np.ndarray, dict[str, object]]:
+    """The observations as a frame, the positions searched ((n, 2) degrees) and the distances per mission."""
+    import pandas as pd
+
+    from .query.mission import Mission
+
+    if isinstance(observations, Mission):
+        return _from_mission(observations)
+    if not isinstance(observations, pd.DataFrame):
+        if not (hasattr(observations, "colnames") or hasattr(observations, "to_table")):
+            raise InputError(f"sky_plot takes observations (a vodaxa.search result, an observation table as a "
+                             f"DataFrame, astropy Table or pyvo result, or a Mission), not "
+                             f"{type(observations).__name__}")  # fmt: skip
+        from .tables import from_table
+
+        observations = from_table(observations)
+    attrs = observations.attrs
+    try:  # [ra, dec] pairs, as vodaxa.search records them; anything else in attrs is not drawn
+        values = np.asarray(attrs.get("positions") or [], dtype=float).reshape(-1, 2)
+    except (TypeError, ValueError):
+        values = np.empty((0, 2))
+    if not len(values):  # not recorded (too many, or a table read from a file): the targets column's "ra,dec"
+        values = _labelled_positions(observations)
+    radii = attrs.get("radius")
+    return observations, values[np.isfinite(values).all(axis=1)], dict(radii) if isinstance(radii, Mapping) else {}
+
+
+#: A position as the ``targets`` column labels one searched by coordinates (``vodaxa.search``): "ra,dec" in degrees.
+_LABEL = re.compile(r"^\s*(-?\d+(?:\.\d*)?),([+-]?\d+(?:\.\d*)?)\s*$")
+
+
+def _labelled_positions(frame: pd.DataFrame) -> np.ndarray:
+    """The positions named "ra,dec" in the ``targets`` column (those near which something was found)."""
+    if "targets" not in frame.columns:
+        return np.empty((0, 2))
+    found = {}
+    for cell in frame["targets"].dropna().astype(str).unique():
+        for label in cell.split(";"):
+            match = _LABEL.match(label)
+            if match and abs(float(match.group(2))) <= 90:
+                found[label.strip()] = (float(match.group(1)), float(match.group(2)))
+    return np.asarray(list(found.values()), dtype=float).reshape(-1, 2)
+
+
+def _from_mission(mission: Mission) -> tuple[pd.DataFrame, np.ndarray, dict[str, object]]:
+    """A Mission's selection, the positions its positional filters hold, and its search distance."""
+    from .query.filters import Positions, PositionsAtTime
+
+    pairs: list[tuple[float, float]] = []
+    distance: object = None
+    for step in mission._history:
+        if isinstance(step, (Positions, PositionsAtTime)):
+            pairs += list(zip(step.ra, step.dec))
+            distance = step.distance
+    if pairs and distance is None:  # the mission's default, as the filter used it
+        distance = mission.spec.search_radius(mission.chosen_instruments, explicit=mission._explicit)
+    values = np.asarray(pairs, dtype=float).reshape(-1, 2)
+    return mission.filtered_obs_info, values, ({mission.name: distance} if pairs else {})
+
+
+def _sky_positions(positions: PositionsLike) -> np.ndarray:
+    """Positions as an (n, 2) array of ICRS degrees; names are resolved with Sesame."""
+    from astropy.coordinates import SkyCoord
+
+    from .query.names import resolve_names
+
+    how = "give a SkyCoord, object names, or [ra, dec] pairs in degrees (finite, |dec| <= 90)"
+    if isinstance(positions, str) or (
+        isinstance(positions, Sequence) and len(positions) and all(isinstance(p, str) for p in positions)
+    ):
+        positions = resolve_names(cast("str | Sequence[str]", positions))  # names, as checked above
+    if isinstance(positions, SkyCoord):
+        flat = positions.icrs.reshape(1) if positions.isscalar else positions.icrs.reshape(-1)
+        return np.column_stack([flat.ra.deg, flat.dec.deg])
+    try:
+        values = np.asarray(positions, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"positions are not positions; {how}") from None
+    if values.ndim == 1 and values.size == 2:
+        values = values[None, :]
+    if values.ndim != 2 or values.shape[1] != 2 or not np.isfinite(values).all() or (abs(values[:, 1]) > 90).any():
+        raise InputError(f"positions must be one or more [ra, dec] pairs on the sky; {how}")
+    return values
+
+
+def _radius_by_mission(radius: DistanceLike | Mapping[str, DistanceLike]) -> dict[str, object]:
+    """``radius`` as {mission: degrees}; ``"*"`` stands for every mission."""
+    from .query.arguments import degrees
+
+    if isinstance(radius, Mapping):
+        return {str(k): degrees(v, "radius") for k, v in radius.items()}
+    return {"*": degrees(radius, "radius")}
+
+
+def _coordinates(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """RA and Dec in degrees (NaN where unknown or off the sky) and the mission of every row."""
+    import pandas as pd
+
+    def column(*names: str) -> pd.Series | None:
+        return next((frame[n] for n in names if n in frame.columns), None)
+
+    def numbers(values: pd.Series | None) -> np.ndarray:
+        if values is None:
+            return np.full(len(frame), np.nan)
+        return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, copy=True)
+
+    ra, dec = numbers(column("ra", "s_ra")), numbers(column("dec", "s_dec"))
+    off = ~np.isfinite(ra) | ~np.isfinite(dec) | (np.abs(dec) > 90)
+    ra[off], dec[off] = np.nan, np.nan
+    names = column("mission", "obs_collection", "facility_name")
+    missions = (np.array(["observations"] * len(frame), dtype=object) if names is None
+                else names.fillna("unknown").astype(str).to_numpy(dtype=object))  # fmt: skip
+    return ra % 360, dec, missions
+
+
+def _circles(
+    names: list[str], radii: Mapping[str, object], searched: np.ndarray, given: bool
+) -> tuple[dict[str, np.ndarray], set[str]]:
+    """The radius in degrees of each mission's circle around each position searched (NaN: none drawn), and the
+    missions whose distance varied by instrument (their widest is drawn).  Distances per position that do not
+    match the positions are an InputError when ``given``; recorded ones (the positions read back from the
+    targets column, say) are drawn at their widest."""
+    out, by_instrument = {}, set()
+    for name in names or list(radii):
+        value = radii.get(name, radii.get("*"))
+        if value is None and len(radii) == 1 and "*" not in radii:  # a Mission's rows answered by a fallback source
+            value = next(iter(radii.values()))
+        if isinstance(value, Mapping):  # per instrument: the widest field searched
+            if len({float(v) for v in value.values()}) > 1:
+                by_instrument.add(name)
+            value = max((float(v) for v in value.values()), default=math.nan)
+        values = np.asarray(value if value is not None else math.nan, dtype=float).reshape(-1)
+        if values.size not in (1, len(searched)):
+            if given:
+                raise InputError(f"radius: {values.size} distances for {len(searched)} positions; give one per "
+                                 "position")  # fmt: skip
+            values = np.array([np.nanmax(values)]) if values.size else np.array([math.nan])
+        out[name] = np.broadcast_to(values, (len(searched),)).astype(float)
+    return out, by_instrument
+
+
+def _widest_per_position(circles: Mapping[str, np.ndarray], count: int) -> np.ndarray:
+    widest = np.zeros(count)
+    for values in circles.values():
+        widest = np.fmax(widest, values)
+    return widest
+
+
+def _circle_groups(
+    circles: Mapping[str, np.ndarray], names: list[str], by_instrument: set[str]
+) -> dict[tuple[str, ...], tuple[str, str]]:
+    """Missions that searched the same distances share circles: {missions: (colour, legend label)}."""
+    groups: dict[tuple[float, ...], list[str]] = {}
+    for name, values in circles.items():
+        if values.size and np.isfinite(values).any():
+            groups.setdefault(tuple(np.round(values, 9)), []).append(name)
+    out = {}
+    for distances, members in groups.items():
+        finite = [v for v in distances if math.isfinite(v)]
+        lo, hi = min(finite), max(finite)
+        within = f"{_angle(hi)}" if lo == hi else f"{_angle(lo)}-{_angle(hi)}"
+        if by_instrument & set(members):
+            within = f"up to {within}"  # by instrument: the widest
+        if len(members) == 1 and members[0] != "*":
+            colour = _colour(names.index(members[0]), len(names)) if members[0] in names else "0.3"
+            label = f"{members[0]}: searched within {within}"
+        else:
+            colour = "0.3"
+            label = f"searched within {within}" + (f" ({len(members)} missions)" if len(members) > 1 else "")
+        out[tuple(members)] = (colour, label)
+    return out
+
+
+def _angle(degrees: float) -> str:
+    """An angle for a legend: arcseconds, arcminutes or degrees."""
+    if degrees < 1 / 60:
+        return f"{degrees * 3600:.3g}\u2033"
+    if degrees < 1:
+        return f"{degrees * 60:.3g}\u2032"
+    return f"{degrees:.3g}\u00b0"
+
+
+def _sky_title(observations: int, missions: int, positions: int) -> str:
+    what = "no observations" if not observations else f"{observations} observation{'s' * (observations != 1)}"
+    if missions:
+        what += f" of {missions} mission{'s' * (missions != 1)}"
+    if positions:
+        what += f" near {positions} position{'s' * (positions != 1)}"
+    return what
+
+
+def _circle_paths(centres: np.ndarray, radii: np.ndarray, vertices: int = 91) -> tuple[np.ndarray, np.ndarray]:
+    """Circles of ``radii`` degrees on the sphere around ``centres``, as RA/Dec polylines separated by NaN."""
+    keep = np.isfinite(radii) & (radii > 0)
+    if not keep.any():
+        return np.empty(0), np.empty(0)
+    ra0, dec0 = np.radians(centres[keep, 0])[:, None], np.radians(centres[keep, 1])[:, None]
+    r = np.radians(np.minimum(radii[keep], 180.0))[:, None]
+    angle = np.linspace(0, 2 * np.pi, vertices)[None, :]
+    sin_dec = np.sin(dec0) * np.cos(r) + np.cos(dec0) * np.sin(r) * np.cos(angle)
+    dec = np.arcsin(np.clip(sin_dec, -1, 1))
+    ra = ra0 + np.arctan2(np.sin(angle) * np.sin(r) * np.cos(dec0), np.cos(r) - np.sin(dec0) * sin_dec)
+    gap = np.full((ra.shape[0], 1), np.nan)
+    return (np.degrees(np.hstack([ra, gap])).reshape(-1) % 360, np.degrees(np.hstack([dec, gap])).reshape(-1))
+
+
+class _View:
+    """How the sky is drawn: a tangent-plane (or zenithal equidistant) view around a centre, or all-sky."""
+
+    def __init__(self, kind: str, centre: tuple[float, float] = (0.0, 0.0), half_width: float = 180.0) -> None:
+        self.kind, self.centre, self.half_width = kind, centre, half_width
+
+
+def _view(ra: np.ndarray, dec: np.ndarray, reach: np.ndarray, projection: str, centre_on: np.ndarray) -> _View:
+    """The view that shows every point and circle: local when they lie within LOCAL_FIELD of their centre (that of
+    the positions ``centre_on`` when there are some, else of all the points)."""
+    if projection in ("aitoff", "mollweide"):
+        return _View(projection)
+    known = np.isfinite(ra) & np.isfinite(dec)
+    if not known.any():
+        return _View("local" if projection == "local" else "aitoff", (0.0, 0.0), 90.0)
+    vectors = _vectors(ra[known], dec[known])
+    mean = (_vectors(centre_on[:, 0], centre_on[:, 1]) if len(centre_on) else vectors).mean(axis=0)
+    if np.linalg.norm(mean) < 1e-9:  # points all round the sky
+        return _View("local" if projection == "local" else "aitoff", (0.0, 0.0), 90.0)
+    mean /= np.linalg.norm(mean)
+    centre = (float(np.degrees(np.arctan2(mean[1], mean[0])) % 360), float(np.degrees(np.arcsin(mean[2]))))
+    distance = np.degrees(np.arccos(np.clip(vectors @ mean, -1, 1)))
+    extent = float(np.max(distance + np.nan_to_num(reach[known])))
+    if projection == "auto" and extent > LOCAL_FIELD:
+        return _View("aitoff")
+    half = extent * 1.12 if extent > 0 else 0.1  # a margin; a lone point in a field 0.2 degrees across
+    return _View("local", centre, min(half, 179.0))
+
+
+def _vectors(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+    """Unit vectors of RA/Dec in degrees, one per row."""
+    lon, lat = np.radians(ra), np.radians(dec)
+    return np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+
+
+def _figure(size: tuple[float, float], dpi: int) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=size, dpi=dpi, layout="constrained")
+
+
+def _sky_axes(fig: Figure, view: _View) -> Axes:
+    """WCSAxes for ``view``: a TAN (or, beyond 60 degrees, ARC) projection around its centre, or an Aitoff or
+    Mollweide map of the whole sky centred on RA 0 (RA increasing to the left, as on the sky)."""
+    from astropy import units as u
+    from astropy.wcs import WCS
+
+    wcs = WCS(naxis=2)
+    wcs.wcs.radesys = "ICRS"
+    if view.kind != "local":
+        from astropy.visualization.wcsaxes.frame import EllipticalFrame
+
+        code = "AIT" if view.kind == "aitoff" else "MOL"
+        edge = math.degrees(2 * math.sqrt(2))  # both maps are 4 sqrt(2) by 2 sqrt(2) radians
+        wcs.wcs.ctype = [f"RA---{code}", f"DEC--{code}"]
+        wcs.wcs.crval, wcs.wcs.crpix, wcs.wcs.cdelt = [0.0, 0.0], [1.0, 1.0], [-1.0, 1.0]  # pixel 0: RA 0, Dec 0
+        ax = fig.add_subplot(projection=wcs, frame_class=EllipticalFrame)
+        ax.set_xlim(-edge, edge)
+        ax.set_ylim(-edge / 2, edge / 2)
+        ax.set_aspect("equal")
+        _label_sky(ax, "", "Dec", grid=True)  # RA is read off the equator's labels
+        ax.coords[0].set_ticks(spacing=30 * u.deg)
+        ax.coords[0].set_major_formatter("d")
+        ax.coords[0].set_ticklabel(color="0.35", size="small")
+        ax.coords[1].set_ticklabel(size="small")
+        return ax
+    pixels = 1000
+    tangent = view.half_width <= 60
+    plane = math.degrees(math.tan(math.radians(view.half_width))) if tangent else view.half_width
+    wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"] if tangent else ["RA---ARC", "DEC--ARC"]
+    wcs.wcs.crval = list(view.centre)
+    wcs.wcs.crpix = [pixels / 2 + 0.5, pixels / 2 + 0.5]  # FITS counts from 1, matplotlib from 0: the middle
+    wcs.wcs.cdelt = [-2 * plane / pixels, 2 * plane / pixels]
+    ax = fig.add_subplot(projection=wcs)
+    ax.set_xlim(-0.5, pixels - 0.5)
+    ax.set_ylim(-0.5, pixels - 0.5)
+    ax.set_aspect("equal")
+    _label_sky(ax, "RA (ICRS)", "Dec", grid=True)
+    return ax
+
+
+def _label_sky(ax: WCSAxes, ra: str, dec: str, grid: bool = False) -> None:
+    """Name the coordinates of WCSAxes (and draw their grid)."""
+    if grid:
+        ax.coords.grid(True, color="0.8", linewidth=0.6)
+    ax.coords[0].set_axislabel(ra)
+    ax.coords[1].set_axislabel(dec)
+
+
+class _Drawer:
+    """Points and lines given in RA/Dec degrees, drawn through the WCSAxes' world transform."""
+
+    def __init__(self, ax: Axes, view: _View) -> None:
+        self.ax, self.all_sky = ax, view.kind != "local"
+        self.options: dict[str, Any] = {"transform": _world(ax)}
+
+    def points(self, ra: np.ndarray, dec: np.ndarray, *, marker: str, color: str, size: float, label: str,
+               zorder: float = 3) -> None:  # fmt: skip
+        self.ax.scatter(ra, dec, s=size, marker=marker, color=color, label=label, zorder=zorder, linewidths=1,
+                        **self.options)  # fmt: skip
+
+    def lines(self, ra: np.ndarray, dec: np.ndarray, *, color: str, label: str) -> None:
+        if not ra.size:
+            return
+        if self.all_sky:  # a circle crossing the map's edge (RA 180): broken there, not drawn across the map
+            x, y = _pixels(self.ax, ra, dec)
+            jump = np.nonzero(np.abs(np.diff(x)) > np.ptp(self.ax.get_xlim()) / 2)[0] + 1
+            x, y = np.insert(x, jump, np.nan), np.insert(y, jump, np.nan)
+            self.ax.plot(x, y, color=color, linewidth=1.0, linestyle="--", label=label, zorder=2)
+            return
+        self.ax.plot(ra, dec, color=color, linewidth=1.0, linestyle="--", label=label, zorder=2, **self.options)
+
+
+def _world(ax: WCSAxes) -> object:
+    """The transform taking RA/Dec in degrees to the WCSAxes' pixels."""
+    return ax.get_transform("world")
+
+
+def _pixels(ax: WCSAxes, ra: np.ndarray, dec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """RA/Dec in degrees as the WCSAxes' pixel coordinates (from 0, as matplotlib counts); NaN stays NaN."""
+    x, y = ax.wcs.wcs_world2pix(ra, dec, 0)
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+
+def _colour(index: int, count: int) -> str:
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    cmap = colormaps["tab10" if count <= 10 else "tab20"]
+    return str(to_hex(cmap(index % cmap.N)))
+
+
+# ---------------------------------------------------------------------------------- images
+def quicklook(
+    image: ImageSource,
+    path: PathLike | None = None,
+    *,
+    stretch: Stretch = "asinh",
+    title: str | None = None,
+    size: tuple[float, float] = (6.4, 5.6),
+    dpi: int = 100,
+) -> Figure:
+    """Draw one image for a quick look: stretched, with sky coordinates when it has them, titled from its header.
+
+    The grey levels run from the image's lowest value to its 99.5th percentile through the ``stretch``
+    (astropy.visualization), so faint structure shows next to bright sources.  An image over 512 pixels a
+    side is shown summed in square blocks (said on the colour bar), so single counts stay visible.  With a
+    celestial WCS in the header the axes are RA and Dec; without one, pixels.  The title names the object,
+    ObsID, telescope and instrument (``OBJECT``, ``OBS_ID``, ``TELESCOP``, ``INSTRUME``) and the file; the
+    colour bar is in the image's ``BUNIT``.  An image without a count (all zeros), with one value everywhere,
+    or with no finite value is drawn with a label saying so, rather than failing.
+
+    Parameters
+    ----------
+    image : str, os.PathLike, astropy HDU or HDUList, or numpy.ndarray
+        A FITS file (its first HDU holding an image), an image HDU or HDU list, or a 2-D array.
+    path : str or os.PathLike, optional
+        Also write the figure here (``.png``, ``.pdf`` or ``.svg``; missing folders are made).
+    stretch : {'asinh', 'log', 'sqrt', 'linear'}, optional
+        How values map to grey levels (default ``"asinh"``: linear when faint, logarithmic when bright).
+    title : str, optional
+        The title; default: from the header (object, ObsID, telescope, instrument) and the file name.
+    size : tuple of float, optional
+        Width and height in inches (default 6.4 x 5.6).
+    dpi : int, optional
+        Dots per inch of a written PNG (default 100: 640 x 560 pixels).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, made without pyplot.
+
+    Raises
+    ------
+    vodaxa.errors.InputError
+        ``image`` is not an image: a missing or non-FITS file, a FITS file with tables only, an array that is
+        not 2-D; or ``stretch`` is unknown, or ``path`` has another suffix.  The message says what to give.
+    vodaxa.errors.MissingDependencyError
+        matplotlib is not installed (``pip install 'vodaxa[plot]'``).
+
+    See Also
+    --------
+    overview : Thumbnails of several images in one figure.
+    vodaxa.process.Workspace.quicklooks : Quick-looks of every image a workspace made.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vodaxa.plot import quicklook
+    >>> counts = np.random.default_rng(1).poisson(0.5, size=(64, 64))
+    >>> figure = quicklook(counts, "counts.png", title="Poisson noise")
+    >>> figure.get_size_inches().tolist()
+    [6.4, 5.6]
+    """
+    require_matplotlib("quicklook")
+    _check_stretch(stretch)
+    _check_suffix(path)
+    data, header, name = _read_image(image)
+    fig = _figure(size, dpi)
+    wcs = _celestial(header, data.shape)
+    data, factor = _binned(data, 512)
+    if wcs is not None and factor > 1:
+        wcs = wcs.slice((slice(None, None, factor), slice(None, None, factor)))
+    ax = fig.add_subplot(projection=wcs) if wcs is not None else fig.add_subplot()
+    shown = _show(ax, data, stretch)
+    if wcs is not None:
+        _label_sky(ax, "RA", "Dec")
+    else:
+        ax.set_xlabel("x (pixel)")
+        ax.set_ylabel("y (pixel)")
+    unit = (str(header.get("BUNIT", "")).strip() if header is not None else "") or "value"
+    summed = f" (sums of {factor} x {factor} pixels)" if factor > 1 else ""
+    fig.colorbar(shown, ax=ax, label=unit + summed, shrink=0.9)
+    ax.set_title(title if title is not None else _image_title(header, name), fontsize="medium")
+    if path is not None:
+        _save(fig, path, dpi)
+    return fig
+
+
+def overview(
+    images: ImageSource | Sequence[ImageSource],
+    path: PathLike | None = None,
+    *,
+    columns: int | None = None,
+    stretch: Stretch = "asinh",
+    title: str | None = None,
+    dpi: int = 100,
+) -> Figure:
+    """Draw several images as a grid of thumbnails, each stretched on its own and labelled.
+
+    Each thumbnail is titled with its ObsID and instrument (from the header) and its file name; an image
+    without a count says "no counts".  The grid is ``columns`` wide (default: about square, at most 6).
+
+    Parameters
+    ----------
+    images : image or sequence of images
+        FITS files, image HDUs or HDU lists, or 2-D arrays (see :func:`quicklook`); one image is a grid of one.
+    path : str or os.PathLike, optional
+        Also write the figure here (``.png``, ``.pdf`` or ``.svg``; missing folders are made).
+    columns : int, optional
+        Thumbnails per row (default: the square root of their number, rounded up, at most 6).
+    stretch : {'asinh', 'log', 'sqrt', 'linear'}, optional
+        How values map to grey levels (default ``"asinh"``).
+    title : str, optional
+        The figure's title; default: how many images.
+    dpi : int, optional
+        Dots per inch of a written PNG (default 100; each thumbnail is 3 inches a side).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure, made without pyplot.
+
+    Raises
+    ------
+    vodaxa.errors.InputError
+        No images were given, one of them is not an image (the message says which, and what to give),
+        ``columns`` is not a positive number, ``stretch`` is unknown, or ``path`` has another suffix.
+    vodaxa.errors.MissingDependencyError
+        matplotlib is not installed (``pip install 'vodaxa[plot]'``).
+
+    See Also
+    --------
+    quicklook : One image, larger, with sky coordinates and a colour bar.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vodaxa.plot import overview
+    >>> rng = np.random.default_rng(2)
+    >>> figure = overview([rng.poisson(1.0, (32, 32)), np.zeros((32, 32))], "overview.png")
+    >>> len(figure.axes)
+    2
+    """
+    require_matplotlib("overview")
+    _check_stretch(stretch)
+    _check_suffix(path)
+    items = [images] if _is_one_image(images) else list(cast("Sequence[ImageSource]", images))
+    if not items:
+        raise InputError("overview: no images were given; give one or more FITS images (files, HDUs or 2-D arrays)")
+    if columns is not None and (not isinstance(columns, int) or columns < 1):
+        raise InputError(f"columns={columns!r}: give a positive number of thumbnails per row")
+    read = []
+    for number, item in enumerate(items, start=1):
+        try:
+            read.append(_read_image(item))
+        except InputError as err:
+            raise InputError(f"overview: image {number} of {len(items)}: {err}") from None
+    across = min(len(read), columns or min(6, math.ceil(math.sqrt(len(read)))))
+    rows = math.ceil(len(read) / across)
+    fig = _figure((3.0 * across, 3.0 * rows + 0.5), dpi)
+    for index, (data, header, name) in enumerate(read):
+        ax = fig.add_subplot(rows, across, index + 1)
+        _show(ax, _binned(data, 256)[0], stretch, note_size="medium")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(_image_title(header, name, short=True), fontsize="small")
+    fig.suptitle(title if title is not None else f"{len(read)} image{'s' * (len(read) != 1)}")
+    if path is not None:
+        _save(fig, path, dpi)
+    return fig
+
+
+def _is_one_image(images: object) -> bool:
+    if isinstance(images, (str, os.PathLike, np.ndarray)):
+        return True
+    from astropy.io import fits
+
+    return isinstance(images, (fits.HDUList, fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU))
+
+
+def _check_stretch(stretch: str) -> None:
+    if stretch not in STRETCHES:
+        raise InputError(f"stretch={stretch!r}: use one of {', '.join(STRETCHES)}")
+
+
+def _read_image(image: ImageSource) -> tuple[np.ndarray, Header | None, str]:
+    """(2-D float data, header or None, a name) of an image; InputError for anything that is not one."""
+    from astropy.io import fits
+
+    how = "give a FITS image (a counts image, rate map or exposure map), an image HDU, or a 2-D array"
+    if isinstance(image, np.ndarray):
+        return _plane(image, f"an array of shape {image.shape}", how), None, "array"
+    if isinstance(image, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)):
+        if image.data is None:
+            raise InputError(f"the {image.name or 'PRIMARY'} HDU holds no data; {how}")
+        return _plane(image.data, f"the {image.name} HDU", how), image.header, image.name or "image"
+    if isinstance(image, fits.HDUList):
+        return _first_image(image, "the HDU list", how)
+    if not isinstance(image, (str, os.PathLike)):
+        raise InputError(f"{type(image).__name__} is not an image; {how}")
+    path = Path(image)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file; {how}")
+    try:
+        with fits.open(path, memmap=False) as hdul:
+            hdul.verify("silentfix")
+            data, header, _ = _first_image(hdul, str(path), how)
+    except InputError:
+        raise
+    except Exception as err:  # astropy raises OSError, ValueError and others for a file that is not FITS
+        raise InputError(f"{path}: not a readable FITS file ({type(err).__name__}: {err}); {how}") from None
+    return data, header, path.name
+
+
+def _first_image(hdul: HDUList, where: str, how: str) -> tuple[np.ndarray, Header, str]:
+    for hdu in hdul:
+        if getattr(hdu, "is_image", False) and hdu.data is not None and np.ndim(hdu.data) >= 2:
+            return _plane(hdu.data, f"{where} [{hdu.name}]", how), hdu.header.copy(), hdu.name
+    kinds = ", ".join(f"{h.name} ({type(h).__name__})" for h in hdul) or "none"
+    raise InputError(f"{where} holds no image (its HDUs: {kinds}); {how}")
+
+
+def _plane(data: np.ndarray, where: str, how: str) -> np.ndarray:
+    """A 2-D float copy of ``data``: length-one axes dropped; anything else not 2-D refused."""
+    values = np.asarray(data)
+    if values.dtype.kind not in "biuf":
+        raise InputError(f"{where} holds {values.dtype} values, not numbers; {how}")
+    values = np.squeeze(values)
+    if values.ndim != 2:
+        raise InputError(f"{where} is {values.ndim}-dimensional (shape {np.shape(data)}); {how}")
+    return values.astype(float)
+
+
+def _celestial(header: Header | None, shape: tuple[int, ...]) -> WCS | None:
+    """The header's celestial WCS, when it has one matching a 2-D image, else None."""
+    if header is None:
+        return None
+    from astropy.wcs import WCS
+
+    from .quiet import quiet
+
+    try:
+        with quiet():  # FITSFixedWarning about dates and the like: nothing to do with the picture
+            wcs = WCS(header)
+    except Exception:  # a header whose WCS astropy cannot read: pixels instead
+        return None
+    if not wcs.has_celestial or wcs.naxis != 2 or len(shape) != 2:
+        return None
+    return wcs.celestial
+
+
+def _binned(data: np.ndarray, largest: int) -> tuple[np.ndarray, int]:
+    """``data`` summed in square blocks so that neither side exceeds ``largest`` pixels (single counts stay visible
+    in a thumbnail, where resampling would drop them), and the block size."""
+    factor = max(1, math.ceil(max(data.shape) / largest))
+    if factor == 1:
+        return data, 1
+    rows, cols = (math.ceil(n / factor) * factor for n in data.shape)
+    padded = np.full((rows, cols), np.nan)
+    padded[: data.shape[0], : data.shape[1]] = data
+    blocks = padded.reshape(rows // factor, factor, cols // factor, factor)
+    empty = np.isnan(blocks).all(axis=(1, 3))
+    summed = np.nansum(blocks, axis=(1, 3))
+    summed[empty] = np.nan
+    return summed, factor
+
+
+def _show(ax: Axes, data: np.ndarray, stretch: str, note_size: str = "large") -> AxesImage:
+    """``data`` drawn on ``ax`` with ``stretch`` between its minimum and 99.5th percentile; an empty image says so."""
+    from astropy.visualization import (
+        AsinhStretch,
+        ImageNormalize,
+        LinearStretch,
+        LogStretch,
+        SqrtStretch,
+    )
+
+    finite = data[np.isfinite(data)]
+    note = None
+    if not finite.size:
+        lo, hi, note = 0.0, 1.0, "no data (every pixel is NaN)"
+    else:
+        lo, top = float(finite.min()), float(finite.max())
+        hi = float(np.percentile(finite, 99.5))
+        if hi <= lo:
+            hi = top
+        if hi <= lo:
+            note = "no counts" if lo == 0 else f"one value everywhere ({lo:g})"
+            hi = lo + 1.0
+    stretches = {"asinh": AsinhStretch(0.1), "log": LogStretch(1000), "sqrt": SqrtStretch(), "linear": LinearStretch()}
+    norm = ImageNormalize(vmin=lo, vmax=hi, stretch=stretches[stretch], clip=True)
+    shown = ax.imshow(np.nan_to_num(data, nan=lo), origin="lower", cmap="magma", norm=norm, interpolation="nearest")
+    if note:
+        ax.text(0.5, 0.5, note, transform=ax.transAxes, ha="center", va="center", fontsize=note_size, color="white",
+                bbox={"facecolor": "0.25", "edgecolor": "none", "alpha": 0.85, "boxstyle": "round"})  # fmt: skip
+    return shown
+
+
+def _image_title(header: Header | None, name: str, *, short: bool = False) -> str:
+    """Object, ObsID, telescope and instrument from the header, then the file name."""
+    def word(key: str) -> str:
+        return str(header.get(key, "")).strip() if header is not None else ""
+
+    obs = f"ObsID {word('OBS_ID')}" if word("OBS_ID") else ""
+    instrument = " ".join(dict.fromkeys(w for w in (word("TELESCOP"), word("INSTRUME")) if w))
+    first = ", ".join(p for p in ((obs, instrument) if short else (word("OBJECT"), obs, instrument)) if p)
+    return f"{first}\n{name}" if first else name
+
+
+# ---------------------------------------------------------------------------------- writing
+def _check_suffix(path: PathLike | None) -> None:
+    if path is not None and Path(path).suffix.lower() not in _SUFFIXES:
+        raise InputError(f"{path}: a picture is written as {', '.join(_SUFFIXES)} (from the suffix)")
+
+
+def _save(fig: Figure, path: PathLike, dpi: int) -> Path:
+    """Write ``fig`` to ``path`` whole or not at all (a temporary file renamed), making missing folders."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.part")
+    try:
+        fig.savefig(partial, format=target.suffix.lower().lstrip("."), dpi=dpi)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
