@@ -7,9 +7,9 @@ at build time) and the API reference (sphinx-automodapi over numpydoc docstrings
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -69,33 +69,63 @@ html_title = f"vodaxa {release}"
 html_static_path: list[str] = []
 html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}
 
-os.environ.setdefault("VODAXA_CACHE_DIR", tempfile.mkdtemp(prefix="vodaxa-docs-cache-"))
-
 #: The guard notebooks/run.py puts first: on the sandbox nothing may leave this machine (checked, not hoped for).
 GUARD = "from vodaxa.sandbox.offline import forbid_remote\n\nforbid_remote('this notebook')"
+#: The mark on each notebook this file writes: only files carrying it are ever replaced or removed.
+MARK = "vodaxa_generated_from"
 
 
 def write_tutorials(tutorials: Path = HERE / "tutorials", notebooks: Path = ROOT / "notebooks") -> list[Path]:
-    """Turn the tutorials (jupytext Markdown in notebooks/) into notebooks under docs/tutorials/ for myst-nb,
-    each opening with the loopback guard in a hidden cell; files whose source is gone are removed."""
+    """Turn the tutorials (jupytext Markdown in notebooks/) into notebooks under docs/tutorials/ for myst-nb.
+
+    Each opens with the loopback guard in a hidden cell and carries :data:`MARK`.  Files are replaced whole
+    (written beside, then renamed: a symlink is replaced, never written through); a notebook whose source is
+    gone is removed only if this function wrote it; anything else in the folder is left alone.
+    """
     import jupytext
     import nbformat
 
+    if tutorials.is_symlink() or (tutorials.exists() and not tutorials.is_dir()):
+        raise RuntimeError(f"{tutorials} must be a plain folder (the docs build writes its tutorials there)")
     tutorials.mkdir(exist_ok=True)
     written = []
     for source in sorted(notebooks.glob("*.md")):
         notebook = jupytext.read(source)
-        guard = nbformat.v4.new_code_cell(GUARD, metadata={"tags": ["remove-cell"]})
-        notebook.cells.insert(0, guard)
+        notebook.metadata[MARK] = f"notebooks/{source.name}"
+        notebook.cells.insert(0, nbformat.v4.new_code_cell(GUARD, metadata={"tags": ["remove-cell"]}))
         target = tutorials / f"{source.stem}.ipynb"
         text = nbformat.writes(notebook)
-        if not target.exists() or target.read_text(encoding="utf-8") != text:  # unchanged: Sphinx keeps its cache
-            target.write_text(text, encoding="utf-8")
+        unchanged = target.is_file() and not target.is_symlink() and target.read_text(encoding="utf-8") == text
+        if not unchanged:  # an unchanged file keeps its time, so Sphinx keeps its cache
+            if target.exists() and not target.is_symlink() and not _generated(target):
+                raise RuntimeError(f"{target} was not written by the docs build; move it away, it would be replaced")
+            partial = target.with_name(f".{target.name}.{os.getpid()}.part")
+            partial.write_text(text, encoding="utf-8")
+            os.replace(partial, target)
         written.append(target)
     for stale in set(tutorials.glob("*.ipynb")) - set(written):
-        stale.unlink()
+        if stale.is_file() and not stale.is_symlink() and _generated(stale):
+            stale.unlink()
     return written
 
 
-write_tutorials()
-shutil.rmtree(HERE / "api", ignore_errors=True)  # automodapi writes its pages afresh: none left from older names
+def _generated(path: Path) -> bool:
+    """True when ``path`` is a notebook :func:`write_tutorials` wrote (it carries :data:`MARK`)."""
+    try:
+        return MARK in json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _prepare(app: object, config: object) -> None:
+    """Before anything is read: the tutorials written, automodapi's pages made afresh, a cache for the build."""
+    os.environ.setdefault("VODAXA_CACHE_DIR", str(HERE / "_build" / "vodaxa-cache"))  # one folder, reused
+    write_tutorials()
+    api = HERE / "api"
+    if api.is_dir() and not api.is_symlink():
+        shutil.rmtree(api)  # automodapi's own output: none left from older names
+
+
+def setup(app: object) -> None:
+    """Sphinx's hook: prepare the sources when the configuration is read (not when this file is imported)."""
+    app.connect("config-inited", _prepare)  # type: ignore[attr-defined]
