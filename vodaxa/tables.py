@@ -4,10 +4,11 @@ table goes on to astropy, pyvo and VOTable files as astronomers expect; pandas s
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .errors import InputError
+from .errors import AdjustedInputWarning, InputError
 from .quiet import quiet
 
 if TYPE_CHECKING:
@@ -91,6 +92,10 @@ def to_table(frame: pd.DataFrame, *, votable: bool = False) -> Table:
     if not isinstance(frame, pd.DataFrame):
         raise InputError(f"to_table takes a pandas DataFrame (an observation table or manifest), not "
                          f"{type(frame).__name__}")  # fmt: skip
+    duplicated = sorted({str(n) for n in frame.columns[frame.columns.duplicated()]})
+    if duplicated:
+        raise InputError(f"the frame has more than one column named {', '.join(map(repr, duplicated))}; a table "
+                         "needs unique column names: rename or drop the copies first")  # fmt: skip
     table = Table(meta={"vodaxa": dict(frame.attrs)} if frame.attrs else {})
     for name in frame.columns:
         column, key = frame[name], str(name)
@@ -121,7 +126,7 @@ def to_table(frame: pd.DataFrame, *, votable: bool = False) -> Table:
             if key in UNITS and not mask.any():
                 table[key].unit = UNITS[key]
         else:
-            cells = [None if v is None or (isinstance(v, float) and v != v) else str(v) for v in column]
+            cells = [None if pd.api.types.is_scalar(v) and pd.isna(v) else str(v) for v in column]  # None, NaN, NA
             mask = np.array([c is None for c in cells], dtype=bool)
             table[key] = MaskedColumn(np.array([c or "" for c in cells], dtype=object).astype(str), mask=mask)
         meta = {"ucd": UCDS[key]} if key in UCDS else {}
@@ -186,14 +191,28 @@ def from_table(table: Table | DALResults) -> pd.DataFrame:
         mask = np.ma.getmaskarray(column) if hasattr(column, "mask") else np.zeros(len(column), bool)
         unit = getattr(column, "unit", None)
         data = np.asarray(np.ma.getdata(column))
+        if data.ndim != 1:
+            advice = (" (astropy writes a time to FITS as two numbers: read the file with Table.read(path, "
+                      "astropy_native=True), or keep tables in VOTable or ECSV)" if OBS_TYPES.get(name) == "time"
+                      else "")  # fmt: skip
+            raise InputError(f"column {name!r} holds {data.shape[1:]} values per row; an observation table has one "
+                             f"value per cell{advice}")  # fmt: skip
+        if data.dtype.kind == "S":  # bytes (FITS text): as text
+            data = np.char.decode(data, "utf-8", errors="replace")
         if unit is not None and name in UNITS:
-            data = u.Quantity(data, unit).to_value(u.Unit(UNITS[name]))
+            try:
+                data = u.Quantity(data, unit).to_value(u.Unit(UNITS[name]))
+            except u.UnitsError:
+                raise InputError(f"column {name!r} is in {unit}, which is not a unit of {UNITS[name]}; give it in "
+                                 f"{UNITS[name]} (or a unit that converts to it)") from None  # fmt: skip
         if data.dtype.kind in "US":  # an empty cell is a missing one, as every vodaxa reader has it (VOTable cannot
             series = pd.Series([None if m or not str(v) else str(v) for v, m in zip(data, mask)], dtype=object)  # tell)
         elif data.dtype.kind == "O":
             series = pd.Series([None if m else v for v, m in zip(data, mask)], dtype=object)
         elif mask.any() and data.dtype.kind == "b":  # flags some rows lack: True, False or None
             series = pd.Series([None if m else bool(v) for v, m in zip(data, mask)], dtype=object)
+        elif mask.any() and data.dtype.kind in "iu":  # integers some rows lack stay integers
+            series = pd.Series(pd.array(np.where(mask, 0, data), dtype="Int64")).mask(mask)
         else:
             series = pd.Series(data)
             if mask.any():
@@ -207,5 +226,10 @@ def from_table(table: Table | DALResults) -> pd.DataFrame:
             text = frame[name].map(lambda v: None if v is None or v == "" else v)
             stamps = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
             frame[name] = stamps.astype("datetime64[ns, UTC]")
-    frame.attrs.update(dict(table.meta.get("vodaxa", {})))
+    saved = table.meta.get("vodaxa", {})
+    if isinstance(saved, Mapping):
+        frame.attrs.update(dict(saved))
+    else:  # a hand-edited file: the table is still read, without what vodaxa noted about it
+        warnings.warn(f"meta['vodaxa'] is a {type(saved).__name__}, not the mapping to_table writes; the "
+                      "table is read without it", AdjustedInputWarning, stacklevel=2)  # fmt: skip
     return frame

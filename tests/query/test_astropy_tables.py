@@ -119,3 +119,47 @@ def test_the_command_lines_votables_carry_units_ucds_and_timestamps(result, tmp_
     assert fields["start"].xtype == "timestamp" and fields["obs_id"].datatype in ("char", "unicodeChar")
     back = read_observations(path)
     assert _canonical(back[list(result.columns)]) == _canonical(result)
+
+
+def test_missing_text_of_any_kind_is_masked_not_written_as_text():
+    frame = pd.DataFrame({"mission": pd.array(["chandra", None], dtype="string"), "obs_id": ["1", np.nan]})
+    table = to_table(frame)
+    assert list(table["mission"].mask) == [False, True] and list(table["obs_id"].mask) == [False, True]
+    assert from_table(table)["mission"].tolist() == ["chandra", None]
+
+
+def test_duplicate_column_names_are_refused_with_what_to_do():
+    frame = pd.DataFrame([[1, 2]], columns=["ra", "ra"])
+    with pytest.raises(InputError, match=r"more than one column named 'ra'.*rename"):
+        to_table(frame)
+
+
+def test_a_fits_file_of_observations_reads_back_or_says_how(result, tmp_path):
+    path = tmp_path / "observations.fits"
+    to_table(result).write(path)
+    with pytest.raises(InputError, match="astropy_native=True"):
+        from_table(Table.read(path))
+    back = from_table(Table.read(path, astropy_native=True))
+    assert back["mission"].tolist() == result["mission"].tolist()
+    assert back["obs_id"].tolist() == result["obs_id"].tolist()
+
+
+def test_bytes_become_text_and_integers_some_rows_lack_stay_integers():
+    from astropy.table import MaskedColumn
+
+    table = Table({"mission": np.array([b"chandra", b"xmm_pointed"]), "obs_id": np.array([b"1", b"2"]),
+                   "count": MaskedColumn([1, 2], mask=[False, True])})  # fmt: skip
+    frame = from_table(table)
+    assert frame["mission"].tolist() == ["chandra", "xmm_pointed"] and frame["obs_id"].tolist() == ["1", "2"]
+    assert str(frame["count"].dtype) == "Int64" and frame["count"].iloc[0] == 1 and pd.isna(frame["count"].iloc[1])
+
+
+def test_a_wrong_unit_or_unreadable_meta_is_said_not_a_traceback():
+    from vodaxa.errors import AdjustedInputWarning
+
+    with pytest.raises(InputError, match="'ra' is in m, which is not a unit of deg"):
+        from_table(Table({"ra": [1.0] * u.m}))
+    table = Table({"mission": ["chandra"], "obs_id": ["1"]}, meta={"vodaxa": "x"})
+    with pytest.warns(AdjustedInputWarning, match="meta\\['vodaxa'\\] is a str"):
+        frame = from_table(table)
+    assert frame["obs_id"].tolist() == ["1"] and frame.attrs == {}

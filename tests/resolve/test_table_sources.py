@@ -66,3 +66,22 @@ def test_a_table_with_neither_observations_nor_datalink_is_refused(vodaxa_sandbo
 
     with pytest.raises(ResolveError, match="no DataLink service descriptor"):
         vodaxa.resolve(Table({"ra": [1.0], "dec": [2.0]}))
+
+
+def test_obsids_read_as_numbers_are_text_again_or_refused_with_the_reason(vodaxa_sandbox):
+    from astropy.table import Table
+
+    from vodaxa.errors import InputError
+
+    found = vodaxa.search("3C 105", missions=["chandra"]).head(1)
+    as_number = to_table(found)
+    as_number["obs_id"] = [int(found["obs_id"].iloc[0])]
+    assert _urls(vodaxa.resolve(as_number)) == _urls(vodaxa.resolve(found))
+    as_float = found.assign(obs_id=[float(found["obs_id"].iloc[0])])
+    assert _urls(vodaxa.resolve(as_float)) == _urls(vodaxa.resolve(found))
+    with pytest.raises(InputError, match="no 'datalink_id' column"):
+        vodaxa.resolve(Table({"mission": ["chandra"], "obs_id": [found["obs_id"].iloc[0]]}))
+    with pytest.raises(InputError, match=r"lose leading zeros.*dtype"):
+        vodaxa.resolve(Table({"mission": ["xmm_pointed"], "obs_id": [834638918]}))
+    with pytest.raises(InputError, match="have no obs_id"):
+        vodaxa.resolve(pd.DataFrame({"mission": ["chandra", "chandra"], "obs_id": ["9487", None]}))

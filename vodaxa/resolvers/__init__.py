@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, TypeGuard, cast
 
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError, ResolveError, VodaxaError
@@ -334,7 +335,36 @@ def _observations(
         frame = source.filtered_obs_info  # rows answered by a fallback source say so in their mission column
         return frame, dict.fromkeys([source.name, *map(str, frame["mission"].dropna().unique())], chosen)
     names = [str(m) for m in source["mission"].dropna().unique()]
-    return source, {n: registry.get(n).canonical_instruments(instruments) for n in names}
+    chosen = {n: registry.get(n).canonical_instruments(instruments) for n in names}
+    return _textual_ids(source), chosen
+
+
+def _textual_ids(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every ObsID as text: InputError for rows without one, and for numbers that are not the
+    mission's ObsIDs (a table read as numbers loses leading zeros: XMM's 0834638918 became 834638918)."""
+    ids = frame["obs_id"]
+    missing = [i for i, v in enumerate(ids) if (pd.api.types.is_scalar(v) and pd.isna(v)) or str(v).strip() == ""]
+    if missing:
+        raise InputError(f"{len(missing)} row(s) of the observation table have no obs_id (rows {missing[:5]}); "
+                         "fill them or drop those rows")  # fmt: skip
+    numeric = [i for i, v in enumerate(ids) if isinstance(v, (int, float, np.integer, np.floating))
+               and not isinstance(v, bool)]  # fmt: skip
+    if not numeric:
+        return frame
+    texts = list(ids)
+    for i in numeric:
+        value = ids.iloc[i]
+        if not float(value).is_integer():
+            raise InputError(f"obs_id {value!r} is a number with a fraction, not an ObsID; read the column as text")
+        mission = str(frame["mission"].iloc[i])
+        text = str(int(value))
+        try:
+            registry.get(mission).check_ids([text])
+        except InputError as err:
+            raise InputError(f"{err}. The table holds ObsIDs as numbers, which lose leading zeros: read the obs_id "
+                             "column as text (e.g. pandas.read_csv(..., dtype={'obs_id': str}))") from None
+        texts[i] = text
+    return frame.assign(obs_id=pd.Series(texts, index=frame.index, dtype=object))
 
 
 def _check_calibrations(calibrations: str | None) -> None:

@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import pandas as pd
 
 from ...config import endpoints
-from ...errors import ResolveError, ServiceError
+from ...errors import InputError, ResolveError, ServiceError
 from ...manifest import Manifest, unavailable_row
 from ...net import HttpClient
 from ...resolvers.datalink import (
@@ -73,8 +73,11 @@ async def resolve_heasarc(
     semantics: Semantics = "#this",
 ) -> Manifest:
     """Manifest rows for ``frame``'s observations of a HEASARC mission (every one: files or a reason)."""
-    if spec.files is None or "datalink_id" not in frame.columns:
-        raise ResolveError(f"{spec.name}: no HEASARC file rules or DataLink key; cannot resolve its files")
+    if spec.files is None:
+        raise ResolveError(f"{spec.name}: no HEASARC file rules; cannot resolve its files")
+    if "datalink_id" not in frame.columns:
+        raise InputError(f"{spec.name}: the observation table has no 'datalink_id' column, the key HEASARC's DataLink "
+                         "service needs; resolve the table vodaxa.search returns or a Mission: it has one")  # fmt: skip
     semantics = semantics_terms(semantics)
     accept = semantics_filter(semantics)
     data_wanted = accept("#this")
