@@ -335,8 +335,8 @@ def _observations(
         frame = source.filtered_obs_info  # rows answered by a fallback source say so in their mission column
         return frame, dict.fromkeys([source.name, *map(str, frame["mission"].dropna().unique())], chosen)
     names = [str(m) for m in source["mission"].dropna().unique()]
-    chosen = {n: registry.get(n).canonical_instruments(instruments) for n in names}
-    return _textual_ids(source), chosen
+    per_mission = {n: registry.get(n).canonical_instruments(instruments) for n in names}
+    return _textual_ids(source), per_mission
 
 
 def _textual_ids(frame: pd.DataFrame) -> pd.DataFrame:
