@@ -84,3 +84,9 @@ def test_symlinks_are_never_written_through_or_followed(tmp_path, sources):
     conf.write_tutorials(tutorials, sources)
     assert precious.read_text(encoding="utf-8") == "keep me"
     assert not (tutorials / "one.ipynb").is_symlink()
+
+
+def test_no_page_takes_a_name_sphinx_writes_itself():
+    """Sphinx writes search.html, genindex.html and py-modindex.html itself, over a page of the same name."""
+    pages = {p.stem for p in (ROOT / "docs").glob("*.md")}
+    assert not pages & {"search", "genindex", "py-modindex", "modindex"}

@@ -21,7 +21,7 @@ FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 def _examples() -> list[doctest.DocTest]:
     """The doctests of each documented module and of its public names, each found once."""
     finder = doctest.DocTestFinder(recurse=False)
-    found: dict[str, doctest.DocTest] = {}
+    found: dict[str | None, doctest.DocTest] = {}
     for module_name in documented_modules():
         module = importlib.import_module(module_name)
         objects = [(module_name, module), *public_objects(module_name)]
@@ -30,9 +30,8 @@ def _examples() -> list[doctest.DocTest]:
             if not (inspect.ismodule(target) or inspect.isclass(target) or callable(target)):
                 continue
             for test in finder.find(target, qualname, module=module, globs={}):
-                where = f"{test.filename}:{test.lineno}"  # a re-export (vodaxa.resolve) is the same docstring
-                if test.examples and where not in found:
-                    found[where] = test
+                if test.examples and test.docstring not in found:  # a re-export (vodaxa.resolve): the same text
+                    found[test.docstring] = test
     return sorted(found.values(), key=lambda test: test.name)
 
 
