@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import pandas as pd
 from astropy.coordinates import SkyCoord
@@ -322,6 +322,21 @@ class Mission:
         """
         self._apply(arguments.rect_region(self.spec, lower_left, upper_right))
 
+    @overload
+    def filter_on_positions(
+        self, positions: CoordinatesLike, search_distance: DistanceLike | None = ...,
+        return_pos_obs_info: Literal[False] = ...,
+    ) -> None: ...  # fmt: skip
+    @overload
+    def filter_on_positions(
+        self, positions: CoordinatesLike, search_distance: DistanceLike | None = ..., *,
+        return_pos_obs_info: Literal[True],
+    ) -> pd.DataFrame: ...  # fmt: skip
+    @overload
+    def filter_on_positions(
+        self, positions: CoordinatesLike, search_distance: DistanceLike | None = ...,
+        return_pos_obs_info: bool = ...,
+    ) -> pd.DataFrame | None: ...  # fmt: skip
     def filter_on_positions(
         self, positions: CoordinatesLike, search_distance: DistanceLike | None = None,
         return_pos_obs_info: bool = False,
@@ -426,6 +441,24 @@ class Mission:
         """
         self._apply(arguments.target_types(target_type))
 
+    @overload
+    def filter_on_positions_at_time(
+        self, positions: CoordinatesLike, start_datetimes: TimeLike | Sequence[TimeLike] | np.ndarray | pd.Series,
+        end_datetimes: TimeLike | Sequence[TimeLike] | np.ndarray | pd.Series,
+        search_distance: DistanceLike | None = ..., return_obs_info: Literal[False] = ..., over_run: bool = ...,
+    ) -> None: ...  # fmt: skip
+    @overload
+    def filter_on_positions_at_time(
+        self, positions: CoordinatesLike, start_datetimes: TimeLike | Sequence[TimeLike] | np.ndarray | pd.Series,
+        end_datetimes: TimeLike | Sequence[TimeLike] | np.ndarray | pd.Series,
+        search_distance: DistanceLike | None = ..., *, return_obs_info: Literal[True], over_run: bool = ...,
+    ) -> pd.DataFrame: ...  # fmt: skip
+    @overload
+    def filter_on_positions_at_time(
+        self, positions: CoordinatesLike, start_datetimes: TimeLike | Sequence[TimeLike] | np.ndarray | pd.Series,
+        end_datetimes: TimeLike | Sequence[TimeLike] | np.ndarray | pd.Series,
+        search_distance: DistanceLike | None = ..., return_obs_info: bool = ..., over_run: bool = ...,
+    ) -> pd.DataFrame | None: ...  # fmt: skip
     def filter_on_positions_at_time(
         self,
         positions: CoordinatesLike,
@@ -718,13 +751,13 @@ class Mission:
         mission._saved = saved
         return mission
 
-    def update(self) -> dict[str, list[str] | bool]:
+    def update(self) -> state.Changes:
         """Replay the filter history now and report what changed since the last evaluation (or the load).
 
         Returns
         -------
-        dict
-            ``new_obs_ids`` and ``removed_obs_ids`` (lists of ObsIDs), ``any_obs_add`` and ``any_obs_removed``
+        vodaxa.query.state.Changes
+            A dict: ``new_obs_ids`` and ``removed_obs_ids`` (lists of ObsIDs), ``any_obs_add`` and ``any_obs_removed``
             (booleans), and ``which_changed_proprietary_usable`` and ``which_changed_science_usable`` (ObsIDs
             whose usability flags changed).
         """

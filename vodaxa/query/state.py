@@ -9,7 +9,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import pandas as pd
 
@@ -19,7 +19,7 @@ from .filters import Filter, from_json
 if TYPE_CHECKING:
     from ..typing import PathLike
 
-__all__ = ["STATE_VERSION", "changes", "history", "read", "snapshot", "write"]
+__all__ = ["STATE_VERSION", "Changes", "changes", "history", "read", "snapshot", "write"]
 
 STATE_VERSION = 1
 
@@ -91,7 +91,18 @@ def history(path: PathLike, state: Mapping[str, Any]) -> list[Filter]:
     return steps
 
 
-def changes(before: Mapping[str, Any] | None, now: pd.DataFrame) -> dict[str, list[str] | bool]:
+class Changes(TypedDict):
+    """What :meth:`vodaxa.Mission.update` found changed since the last evaluation (DAXA's keys)."""
+
+    new_obs_ids: list[str]
+    removed_obs_ids: list[str]
+    any_obs_add: bool
+    any_obs_removed: bool
+    which_changed_proprietary_usable: list[str]
+    which_changed_science_usable: list[str]
+
+
+def changes(before: Mapping[str, Any] | None, now: pd.DataFrame) -> Changes:
     """ObsIDs added and removed, and usability changes, from ``before`` (a :func:`snapshot`) to ``now``."""
     old_ids = list(before["selected_obs"]) if before else []
     old_prop = dict(zip(old_ids, before.get("proprietary_usable", []))) if before else {}
