@@ -15,7 +15,7 @@ import pandas as pd
 from astropy.coordinates import FK5, SkyCoord
 from astropy.time import Time
 
-from ..errors import AdjustedInputWarning, InputError, VodaxaError
+from ..errors import AdjustedInputWarning, InputError
 from ..specs.registry import TAXONOMY, MissionSpec
 from .filters import Positions, PositionsAtTime, RectRegion, TargetType, TimeWindow, freeze_distance
 
@@ -45,13 +45,14 @@ def utc(value: TimeLike) -> datetime:
         try:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise VodaxaError(f"'{value}' is not an ISO date or time") from None
+            raise InputError(f"'{value}' is not an ISO date or time") from None
     elif isinstance(value, date) and not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
     elif isinstance(value, (pd.Timestamp, np.datetime64)):
         value = pd.Timestamp(value).to_pydatetime()
     if not isinstance(value, datetime):
-        raise VodaxaError(f"expected a date or time, got {type(value).__name__}")
+        raise InputError(f"expected a date or time, got {type(value).__name__} {value!r}: give an ISO string "
+                         "('2015-06-01'), a datetime or date, or an astropy Time")  # fmt: skip
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
@@ -61,7 +62,7 @@ def utc_list(values: Times, count: int) -> list[datetime]:
     if len(items) == 1 and count > 1:
         items = items * count
     if len(items) != count:
-        raise VodaxaError(f"{len(items)} time windows were given for {count} positions")
+        raise InputError(f"{len(items)} time windows were given for {count} positions")
     return [utc(v) for v in items]
 
 
@@ -73,7 +74,8 @@ def degrees(distance: DistanceLike | None, name: str = "search_distance") -> Any
     if isinstance(distance, Mapping):
         return {str(k): degrees(v, name) for k, v in distance.items()}
     how = "give degrees (0.1), an astropy Quantity (6 * u.arcmin), a list per position or a dict per instrument"
-    if isinstance(distance, (bool, np.bool_, str, bytes)):  # True is 1 to numpy, "0.5" a string: both mistakes
+    items = list(distance) if isinstance(distance, (list, tuple)) else [distance]
+    if any(isinstance(d, (bool, np.bool_, str, bytes)) for d in items):  # True is 1 to numpy, "0.5" text: mistakes
         raise InputError(f"{name}={distance!r} is not a number or an angle: {how}")
     try:
         value = np.asarray(distance.to_value(u.deg) if isinstance(distance, u.Quantity) else distance, dtype=float)
@@ -99,13 +101,13 @@ def coords(spec: MissionSpec, positions: CoordinatesLike) -> SkyCoord:
             values = np.asarray(positions, dtype=float)
         except (TypeError, ValueError):
             how = "a SkyCoord or [ra, dec] pairs in degrees"
-            raise VodaxaError(f"positions must be {how}, not {positions!r}") from None
+            raise InputError(f"positions must be {how}, not {positions!r}") from None
         if values.ndim == 1 and values.size == 2:
             values = values[None, :]
         if values.ndim != 2 or values.shape[1] != 2 or values.shape[0] == 0:
-            raise VodaxaError("positions must be [ra, dec] or [[ra1, dec1], [ra2, dec2], ...] in degrees")
+            raise InputError("positions must be [ra, dec] or [[ra1, dec1], [ra2, dec2], ...] in degrees")
         if np.any(~np.isfinite(values)) or np.any(np.abs(values[:, 1]) > 90):
-            raise VodaxaError("positions hold a non-finite value or a Dec outside [-90, 90]")
+            raise InputError("positions hold a non-finite value or a Dec outside [-90, 90]")
         found = SkyCoord(values[:, 0] * u.deg, values[:, 1] * u.deg, frame=frame(spec))
     return found.reshape(1) if found.isscalar else found.reshape(-1)
 
@@ -121,11 +123,11 @@ def corner(spec: MissionSpec, value: Corner) -> tuple[float, float]:
     if isinstance(value, SkyCoord):
         found = coords(spec, value)
         if found.size != 1:
-            raise VodaxaError("filter_on_rect_region takes one lower-left and one upper-right coordinate")
+            raise InputError("filter_on_rect_region takes one lower-left and one upper-right coordinate")
         return float(found.spherical.lon.deg[0]), float(found.spherical.lat.deg[0])
     values = np.asarray(value, dtype=float).reshape(-1) if np.ndim(value) else np.array([np.nan])
     if values.size != 2 or not np.all(np.isfinite(values)) or not 0 <= values[0] <= 360 or abs(values[1]) > 90:
-        raise VodaxaError(f"a box corner must be [ra, dec] in degrees (0-360, -90-90), not {value!r}")
+        raise InputError(f"a box corner must be [ra, dec] in degrees (0-360, -90-90), not {value!r}")
     return float(values[0]), float(values[1])
 
 
@@ -142,7 +144,7 @@ def rect_region(spec: MissionSpec, lower_left: Corner, upper_right: Corner) -> R
     """The box between two corners; RA decreasing by less than 180 degrees is taken as swapped corners (warned)."""
     (ra0, dec0), (ra1, dec1) = corner(spec, lower_left), corner(spec, upper_right)
     if dec0 > dec1:
-        raise VodaxaError(f"lower_left Dec ({dec0}) is above upper_right Dec ({dec1})")
+        raise InputError(f"lower_left Dec ({dec0}) is above upper_right Dec ({dec1})")
     if ra0 > ra1 and ra0 - ra1 < 180.0:
         warnings.warn("RA decreases from lower_left to upper_right; the corners were swapped", AdjustedInputWarning,
                       stacklevel=3)  # fmt: skip
@@ -174,7 +176,7 @@ def time_window(start: TimeLike, end: TimeLike, over_run: bool) -> TimeWindow:
     """The window between two times (dates, ISO text, datetimes, astropy Times), start first."""
     lo, hi = utc(start), utc(end)
     if lo > hi:
-        raise VodaxaError(f"the time window starts ({lo}) after it ends ({hi})")
+        raise InputError(f"the time window starts ({lo}) after it ends ({hi})")
     return TimeWindow(lo, hi, bool(over_run))
 
 
@@ -188,5 +190,5 @@ def target_types(target_type: str | Iterable[str]) -> TargetType:
     wanted = tuple(t.upper() for t in types)
     bad = [t for t in wanted if t not in TAXONOMY]
     if bad:
-        raise VodaxaError(f"unknown target type(s) {bad}; valid: {', '.join(TAXONOMY)}")
+        raise InputError(f"unknown target type(s) {bad}; valid: {', '.join(TAXONOMY)}")
     return TargetType(wanted)
