@@ -96,3 +96,25 @@ def test_verbose_log_lines_are_one_line_each(vodaxa_sandbox, capsys):
     assert info, err  # e.g. Swift's narrow instruments chosen for the default radius
     with pytest.raises(SystemExit):
         main(["-q", "-v", "missions"])  # one or the other
+
+
+def test_quiet_leaves_only_results_and_errors_and_verbose_says_what_was_asked(vodaxa_sandbox, capsys, tmp_path,
+                                                                              monkeypatch):  # fmt: skip
+    monkeypatch.setenv("VODAXA_QUERY_CACHE", "0")
+    out = tmp_path / "obs.csv"
+    assert main(["-q", "search", "chandra", "--name", "3C 105", "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and out.stat().st_size > 0  # no Sesame line, no counts, no "written to"
+    assert main(["search", "chandra", "--name", "3C 105", "-o", str(out)]) == 0
+    assert "written to" in capsys.readouterr().err  # without -q the status lines are there
+    assert main(["-q", "search", "chandra", "--name", "No Such Thing Anywhere"]) != 0
+    assert "vodaxa: error:" in capsys.readouterr().err  # errors always show
+    assert main(["-v", "search", "chandra", "--name", "3C 105", "-o", str(out)]) == 0
+    said = capsys.readouterr().err.splitlines()
+    assert any(line.startswith("vodaxa: info: TAP ") and " rows " in line for line in said)
+    manifest = tmp_path / "m.json"
+    assert main(["-v", "resolve", str(out), "-o", str(manifest)]) == 0
+    assert any(line.startswith("vodaxa: info: chandra: ") and " files" in line
+               for line in capsys.readouterr().err.splitlines())  # fmt: skip
+    assert main(["-vv", "resolve", str(out), "-o", str(manifest)]) == 0
+    assert any(line.startswith("vodaxa: debug: POST ") for line in capsys.readouterr().err.splitlines())

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import VodaxaError
-from . import account, data, demo, process, sandbox
+from . import account, data, demo, io, process, sandbox
 from .screen import visible
 
 __all__ = ["build_parser", "main"]
@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     loudness = parser.add_mutually_exclusive_group()
     loudness.add_argument("-v", "--verbose", action="count", default=0,
                           help="say more: -v what vodaxa does (the 'vodaxa' logger at INFO), -vv everything (DEBUG)")
-    loudness.add_argument("-q", "--quiet", action="store_true", help="say only errors (no warnings)")
+    loudness.add_argument("-q", "--quiet", action="store_true",
+                          help="say only results and errors: no status lines, progress bars, warnings or log lines")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo.add_commands(sub)
     data.add_commands(sub)
@@ -94,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.addHandler(handler)
     if level < logging.WARNING:
         logger.setLevel(level)
+    was_quiet = io.be_quiet(args.quiet)
     try:
         with warnings.catch_warnings():
             if not args.debug:  # a warning is one line for the reader, not Python's source line and location
@@ -116,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)  # fmt: skip
         return 1
     finally:
+        io.be_quiet(was_quiet)
         logger.removeHandler(handler)
         logger.setLevel(before)
 

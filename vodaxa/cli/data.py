@@ -17,6 +17,7 @@ from .io import (
     plural,
     read_observations,
     read_positions,
+    say,
     sizes_of,
     write_table,
 )
@@ -230,8 +231,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.plot is not None:
         _check_plot(args.plot)
 
-    def note(line: str) -> None:
-        print(line, file=sys.stderr)
+    note = say
 
     if args.login:
         _log_in(args.missions)
@@ -395,4 +395,4 @@ def _log_in(missions: list[str]) -> None:
             name = archive.upper()
             raise AuthError(f"--login: no {name} credentials are stored; run 'vodaxa login {archive} --store' "
                             f"or set VODAXA_{name}_USERNAME and VODAXA_{name}_PASSWORD")  # fmt: skip
-        print(f"logged in to {archive}", file=sys.stderr)
+        say(f"logged in to {archive}")

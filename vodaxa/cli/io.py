@@ -16,18 +16,33 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMATS",
+    "be_quiet",
     "format_for",
     "human_size",
     "output_format",
     "plural",
     "read_observations",
     "read_positions",
+    "say",
     "sizes_of",
     "typed_observations",
     "write_table",
 ]
 
 FORMATS = ("table", "csv", "votable", "json")
+_QUIET = [False]  # the command line's -q: status lines and progress bars are left out (results and errors are not)
+
+
+def be_quiet(quiet: bool) -> bool:
+    """Set whether status lines and progress bars are left out (``-q``); returns the previous setting."""
+    before, _QUIET[0] = _QUIET[0], bool(quiet)
+    return before
+
+
+def say(line: str) -> None:
+    """Print a status line (what was found, where it was written) on standard error, unless ``-q``."""
+    if not _QUIET[0]:
+        print(line, file=sys.stderr)
 _SUFFIXES = {".csv": "csv", ".xml": "votable", ".vot": "votable", ".votable": "votable", ".json": "json",
              ".txt": "table", "": "table"}  # fmt: skip
 
@@ -370,6 +385,8 @@ def human_size(size: float) -> str:
 
 def _terminal() -> bool:
     """Whether progress bars have a terminal to redraw on (standard error); in a pipe or a log file they are noise."""
+    if _QUIET[0]:
+        return False
     try:
         return sys.stderr.isatty()
     except (AttributeError, ValueError):

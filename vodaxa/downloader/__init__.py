@@ -416,6 +416,7 @@ async def download_async(
                         client, task, retries=retries, on_bytes=bar.add_bytes, sync_dirs=written, deadline=deadline
                     )
                 results.append(FileResult(task.url, task.target, "ok", got, row=row))
+                log.debug("%s -> %s (%d bytes)", task.url, task.target, got)
                 bar.add_file(row.get("mission"))
             except DownloadError as err:
                 bar.add_file(row.get("mission"), failed=True)

@@ -285,6 +285,7 @@ class HttpClient:
                 log.info("%s %s answered %s; retrying", method, url, response.status)
                 await asyncio.sleep(self.pause(attempt, response.headers.get("Retry-After")))
                 continue
+            log.debug("%s %s -> %s", method, url, response.status)
             return response
         raise ServiceError(f"{method} {url} failed after {attempts} attempts: {_describe(last_error)}", url=url)
 

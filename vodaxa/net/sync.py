@@ -227,6 +227,7 @@ class Session(requests.Session):
                     log.info("%s %s answered %s; retrying in %.1f s", method, redacted(url), answer.status_code, wait)
                     time.sleep(wait)
                     continue
+            log.debug("%s %s -> %s", method, redacted(url), answer.status_code)
             return answer
         raise AssertionError("unreachable")  # pragma: no cover
 

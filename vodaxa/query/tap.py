@@ -84,12 +84,14 @@ class TapRunner:
             key = self.cache.key(self.url, adql, uploads)
             cached = self.cache.get(key)
             if cached is not None:
+                log.debug("TAP %s: %d rows from the query cache", self.url, len(cached))
                 return cached
         use_async = self.mode == "async" or (
             self.mode == "auto" and (authenticated or sum(len(t) for t in (uploads or {}).values()) > 20_000)
         )
         deadline = net.Deadline(self.budget)
         attempt = 0
+        started = time.monotonic()
         while True:
             try:
                 table = self._run_async(adql, uploads, deadline) if use_async else self._run_sync(adql, uploads)
@@ -104,6 +106,9 @@ class TapRunner:
                     raise ServiceError(f"TAP service {self.url} failed {attempt} times: {err}", url=self.url) from None
                 log.warning("TAP %s: %s; retrying in %.1f s", self.url, err, wait)
                 time.sleep(wait)
+        log.info("TAP %s: %d rows (%s%s) in %.2f s", self.url, len(table), "async" if use_async else "sync",
+                 f", {sum(len(t) for t in uploads.values())} positions uploaded" if uploads else "",
+                 time.monotonic() - started)  # fmt: skip
         if key is not None:
             self.cache.put(key, table)  # type: ignore[union-attr]  # a key is made only when there is a cache
         return table

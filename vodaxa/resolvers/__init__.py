@@ -8,7 +8,9 @@ HEASARC's directory trees into files); this module only routes observations to t
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
+import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, TypeGuard, cast
 
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
     from ..typing import ObservationSource
 
 __all__ = ["ResolveRequest", "resolve", "resolve_async"]
+
+log = logging.getLogger(__name__)
 
 
 def resolve(
@@ -391,6 +395,7 @@ async def _resolve_mission(request: ResolveRequest) -> Manifest:
     unknown = [name for name in request.options if name not in archive.resolve_options]
     if unknown:
         request.refuse(unknown)
+    started = time.monotonic()
     try:
         resolver = cast("Resolver", archive.attr(archive.resolver))  # the Archive's contract for its resolver
         manifest = await resolver(request)
@@ -402,6 +407,8 @@ async def _resolve_mission(request: ResolveRequest) -> Manifest:
     if not isinstance(manifest, Manifest):
         raise ResolveError(f"{spec.name}: the resolver of archive '{archive.name}' returned "
                            f"{type(manifest).__name__}, not a vodaxa.Manifest")  # fmt: skip
+    log.info("%s: %d files, %d observations unavailable (%s) in %.2f s", spec.name, len(manifest.files),
+             len(manifest.unavailable), archive.name, time.monotonic() - started)  # fmt: skip
     return manifest
 
 
