@@ -294,7 +294,7 @@ class Manifest:
     >>> found = vodaxa.search(["3C 105"], missions=["nustar_pointed"])
     >>> manifest = vodaxa.resolve(found)
     >>> manifest
-    <Manifest: 17 files, 0 bytes known, missions nustar_pointed>
+    <Manifest: 17 files, sizes unknown, missions nustar_pointed>
     >>> events = manifest.select(category="events")
     >>> events.frame["local_path"].tolist()[:2]
     ['nustar_pointed/40765085200/event_cl/nu40765085200A01_cl.evt.gz',
@@ -308,7 +308,7 @@ class Manifest:
     >>> handmade = vodaxa.Manifest([{"mission": "chandra", "obs_id": "57", "url": "https://example.org/evt2.fits",
     ...                             "local_path": "chandra/57/evt2.fits", "size": 2880}])
     >>> handmade
-    <Manifest: 1 files, 2880 bytes known, missions chandra>
+    <Manifest: 1 file, 2880 bytes, missions chandra>
     """
 
     def __init__(self, rows: pd.DataFrame | Iterable[Mapping[str, object]] | None = None) -> None:
@@ -337,8 +337,12 @@ class Manifest:
         return len(self.frame)
 
     def __repr__(self) -> str:
-        missions = ", ".join(sorted(set(self.frame["mission"].dropna()))) or "-"
-        return f"<Manifest: {len(self)} files, {self.total_bytes()} bytes known, missions {missions}>"
+        missions = ", ".join(sorted({str(m) for m in self.frame["mission"].dropna() if str(m).strip()}))
+        files = f"{len(self)} file{'s' * (len(self) != 1)}"
+        known = int(self.files["size"].notna().sum())
+        partly = " known" if known < len(self) else ""
+        sizes = f"{self.total_bytes()} bytes{partly}" if known else "sizes unknown"
+        return f"<Manifest: {files}, {sizes}" + (f", missions {missions}>" if missions else ">")
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Manifest) and self.frame.equals(other.frame)
