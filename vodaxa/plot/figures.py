@@ -163,8 +163,8 @@ def save(fig: Figure, path: PathLike, dpi: float, notes: Mapping[str, str] | Non
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, partial = tempfile.mkstemp(prefix=".vodaxa-", suffix=".part", dir=target.parent)
-        os.fchmod(handle, 0o666 & ~_umask())  # mkstemp's 0600 would hide the picture from others
         with os.fdopen(handle, "wb") as out:
+            os.chmod(partial, 0o666 & ~_umask())  # mkstemp's 0600 would hide the picture from others
             fig.savefig(out, format=kind, dpi=dpi, metadata=metadata)
         os.replace(partial, target)
         partial = None

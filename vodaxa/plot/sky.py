@@ -48,11 +48,11 @@ def sky_plot(
     RA or Dec, a Dec beyond +-90 degrees or an RA beyond +-360; others are wrapped into 0-360).  Twenty missions
     at most get a colour and an entry of their own; beyond, the rest are grey dots counted in one entry ("+N more
     missions"), and beyond eight sets of circles the rest share one entry.  Every text is drawn as written (a
-    ``$`` in a mission name or title is not mathtext).  The positions searched are crosses; around them, circles of the angular size each mission searched
-    (the widest instrument's where it varies by instrument; one circle per position where it varies by
-    position).  A search result knows both (``attrs["positions"]`` and ``attrs["radius"]``, see
-    :func:`vodaxa.search`), so ``sky_plot(result)`` draws them; so does a :class:`~vodaxa.Mission` filtered
-    on positions.  Where ``attrs`` hold no positions (a search of more than
+    ``$`` in a mission name or title is not mathtext).  The positions searched are crosses; around them,
+    circles of the angular size each mission searched (the widest instrument's where it varies by instrument;
+    one circle per position where it varies by position).  A search result knows both (``attrs["positions"]``
+    and ``attrs["radius"]``, see :func:`vodaxa.search`), so ``sky_plot(result)`` draws them; so does a
+    :class:`~vodaxa.Mission` filtered on positions.  Where ``attrs`` hold no positions (a search of more than
     :data:`vodaxa.query.search.RECORDED_POSITIONS`, or a table read back from a file), those searched by
     coordinates are read from the ``targets`` column ("ra,dec"), as far as observations were found near them.
     Recorded positions or distances that cannot be read (not [ra, dec] pairs on the sky, a distance that is not
@@ -67,7 +67,7 @@ def sky_plot(
         Table (:func:`vodaxa.tables.to_table`) or pyvo result, or a Mission (its filtered observations).
     positions : SkyCoord, str, sequence of str or of [ra, dec] pairs, optional
         Positions to mark instead of those the search recorded: a SkyCoord, object names (resolved with
-        Sesame), or ``[ra, dec]`` pairs in degrees (ICRS; |ra| <= 360, |dec| <= 90).  Default: the positions
+        Sesame), or ``[ra, dec]`` pairs in degrees (ICRS; RA within +-360, Dec within +-90).  Default: the positions
         searched, if known.
     radius : float, Quantity, sequence of them, or dict, optional
         The circles' radii instead of the distances the search recorded: one angle (degrees or a Quantity),
