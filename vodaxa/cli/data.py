@@ -257,11 +257,12 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def _check_plot(path: Path) -> None:
-    """InputError unless ``--plot`` names a picture file; MissingDependencyError without matplotlib."""
+    """InputError unless ``--plot`` names a picture file that can be written (its suffix, not a folder, no file
+    where its folder must be); MissingDependencyError without matplotlib.  Before any search."""
     from ..plot import require_matplotlib
+    from ..plot.figures import check_target
 
-    if path.suffix.lower() not in (".png", ".pdf", ".svg"):
-        raise InputError(f"--plot {path}: a sky plot is written as .png, .pdf or .svg (from the suffix)")
+    check_target(path, "--plot")
     require_matplotlib("--plot")
 
 

@@ -70,7 +70,9 @@ def run_demo(
 ) -> dict[str, Any]:
     """Search ``missions`` around ``target``, resolve ``max_obs`` public observations of each, download them
     into ``dest``, process them, draw the pictures and print a summary; returns what happened (per mission, the
-    pictures written, and ``ok``).  Without matplotlib the pictures are skipped, and the summary says why."""
+    pictures written, and ``ok``).  Without matplotlib the pictures are skipped, and the summary says why; a
+    picture that cannot be drawn is named in the summary, with the reason.  A ``~`` in ``dest`` is expanded here,
+    once, so every file goes to the same folder."""
     import pandas as pd
 
     from .. import download, resolve
@@ -78,6 +80,7 @@ def run_demo(
     from .data import find_observations
     from .io import human_size
 
+    dest = Path(dest).expanduser()  # one destination: the downloader and Workspace expand it too
     where = resolve_names(target)[0]
     print(f"\n1. {target} is at RA {where.ra.deg:.4f}, Dec {where.dec.deg:+.4f} (Sesame).")
     print(f"2. Searching {', '.join(missions)} on the archives' TAP services:")
@@ -175,43 +178,71 @@ def _process(dest: Path, missions: list[str]) -> dict[str, int]:
 
 def _pictures(dest: Path, missions: list[str], found: pd.DataFrame) -> dict[str, Any]:
     """Step 6: a sky plot of the search, a quick-look PNG of every image processing made, and an overview of them;
-    ``{"sky": path, "quicklooks": [paths], "overview": path or None}``, or ``{"skipped": why}``."""
-    from ..errors import MissingDependencyError, VodaxaError
-    from ..plot import require_matplotlib, sky_plot
+    ``{"sky": path or None, "quicklooks": [paths], "overview": path or None, "failed": [why]}`` (a picture that
+    could not be drawn never stops the others), or ``{"skipped": why}`` without matplotlib."""
+    import warnings
+
+    from .. import plot
+    from ..errors import MissingDependencyError, PartialResultWarning
+    from ..plot.batch import skipped
     from ..process import Workspace
 
     print("6. Drawing pictures (a sky plot of the search, a quick-look of each image, an overview):")
     try:
-        require_matplotlib("drawing the demo's pictures")
+        plot.require_matplotlib("drawing the demo's pictures")
     except MissingDependencyError as err:
         print(f"   skipped: {err}")
         return {"skipped": str(err)}
-    try:
-        sky = dest / "sky.png"
-        sky_plot(found, path=sky)
-        drawn = Workspace(dest).quicklooks(missions)
-    except (VodaxaError, OSError) as err:  # pictures are a bonus: the data and products are there whatever happens
-        print(f"   skipped: {err}")
-        return {"skipped": str(err)}
-    drawn = [dest / p.relative_to(dest.resolve()) for p in drawn]  # under dest as it was given, as printed above
-    overview = next((p for p in drawn if p == dest / "processed" / "overview.png"), None)
+    sky: Path | None = dest / "sky.png"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:  # pictures are a bonus: the data and products are there whatever happens
+            plot.sky_plot(found, path=sky)
+        except Exception as err:
+            skipped("the sky plot of the search", err)
+            sky = None
+        try:
+            drawn = Workspace(dest).quicklooks(missions)
+        except Exception as err:
+            skipped("the quick-looks", err)
+            drawn = []
+    failed = [str(w.message) for w in caught if issubclass(w.category, PartialResultWarning)]
+    for w in caught:
+        if not issubclass(w.category, PartialResultWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    drawn = [_as_given(p, dest) for p in drawn]  # under dest as it was given, as printed above
+    target = (dest / "processed" / "overview.png").resolve()
+    overview = next((p for p in drawn if p.resolve() == target), None)
     quicklooks = [p for p in drawn if p != overview]
-    print(f"   {len(quicklooks)} quick-look{'s' * (len(quicklooks) != 1)}, "
-          f"{'an overview and ' if overview else ''}a sky plot")  # fmt: skip
-    return {"sky": sky, "quicklooks": quicklooks, "overview": overview}
+    made = [f"{len(quicklooks)} quick-look{'s' * (len(quicklooks) != 1)}"] + ["an overview"] * bool(overview) + [
+        "a sky plot"] * bool(sky)  # fmt: skip
+    print(f"   {', '.join(made[:-1])} and {made[-1]}" if len(made) > 1 else f"   {made[0]}", end="")
+    print(f"; {len(failed)} could not be drawn (see the summary)" if failed else "")
+    return {"sky": sky, "quicklooks": quicklooks, "overview": overview, "failed": failed}
+
+
+def _as_given(path: Path, dest: Path) -> Path:
+    """``path`` (absolute, from the Workspace) under ``dest`` as it was given, when it lies there."""
+    try:
+        return dest / path.relative_to(dest.resolve())
+    except ValueError:
+        return path
 
 
 def _say_pictures(pictures: Mapping[str, Any]) -> None:
-    """The summary's lines naming every picture (or why there are none)."""
+    """The summary's lines naming every picture (or why there are none), and those that could not be drawn."""
     if "skipped" in pictures:
         print(f"Pictures were skipped: {pictures['skipped']}")
         return
-    print(f"Pictures: the sky plot of the search is {pictures['sky']}", end="")
+    sky = pictures["sky"]
+    print(f"Pictures: the sky plot of the search is {sky}" if sky else "Pictures: no sky plot", end="")
     quicklooks, overview = pictures["quicklooks"], pictures["overview"]
     if not quicklooks:
-        print("; processing made no images to look at.")
-        return
-    print(f", the overview of the images {overview};" if overview else ";")
-    print(f"quick-looks of the {len(quicklooks)} image{'s' * (len(quicklooks) != 1)}:")
-    for path in quicklooks:
-        print(f"  {path}")
+        print("; processing made no images to look at." if not pictures.get("failed") else ".")
+    else:
+        print(f", the overview of the images {overview};" if overview else ";")
+        print(f"quick-looks of the {len(quicklooks)} image{'s' * (len(quicklooks) != 1)}:")
+        for path in quicklooks:
+            print(f"  {path}")
+    for why in pictures.get("failed", []):
+        print(f"  could not draw: {why}")

@@ -15,14 +15,21 @@ map.  Both are astropy WCSAxes, with RA and Dec grid lines.
 :func:`quicklook` draws one image (asinh or log stretch, sky coordinates when the header has a celestial
 WCS) and :func:`overview` a grid of thumbnails; :meth:`vodaxa.process.Workspace.quicklooks` writes both for
 every image a workspace made.
+
+Whatever they are given, they draw every text as written (a ``$`` in a header, file or mission name is not
+mathtext), refuse an image of more than :data:`MAX_IMAGE_PIXELS` from its declared shape before reading it, and
+a figure of more than :data:`MAX_FIGURE_PIXELS`; a picture is written whole or not at all (a temporary file of
+an unpredictable name, renamed), and a path that cannot be written is an :class:`~vodaxa.errors.InputError`
+naming it.
 """
 
 from __future__ import annotations
 
-from .figures import INSTALL, require_matplotlib
-from .images import STRETCHES, ImageSource, overview, quicklook
+from .figures import INSTALL, MAX_FIGURE_PIXELS, require_matplotlib
+from .images import MAX_IMAGE_PIXELS, STRETCHES, ImageSource, overview, quicklook
 from .sky import LOCAL_FIELD, sky_plot
 
 __all__ = [
-    "INSTALL", "LOCAL_FIELD", "STRETCHES", "ImageSource", "overview", "quicklook", "require_matplotlib", "sky_plot",
+    "INSTALL", "LOCAL_FIELD", "MAX_FIGURE_PIXELS", "MAX_IMAGE_PIXELS", "STRETCHES", "ImageSource", "overview",
+    "quicklook", "require_matplotlib", "sky_plot",
 ]  # fmt: skip

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import numpy as np
 
 from ..errors import InputError
+from .figures import LITERAL, check_figure, check_target, figure, label_sky, literal_legend, require_matplotlib, save
+from .searched import coordinates, observation_frame, radius_by_mission, sky_positions
 
 if TYPE_CHECKING:
-    import pandas as pd
     from astropy.visualization.wcsaxes import WCSAxes
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ..query.mission import Mission
     from ..typing import DistanceLike, ObservationSource, PathLike, PositionsLike
-from .figures import check_suffix, figure, label_sky, require_matplotlib, save
 
 __all__ = ["LOCAL_FIELD", "Projection", "sky_plot"]
 
@@ -28,6 +26,9 @@ LOCAL_FIELD = 30.0
 
 Projection: TypeAlias = Literal["auto", "local", "aitoff", "mollweide"]
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p")
+_NAMED = 20  # missions with a colour and legend entry of their own; beyond, the rest share one, in grey
+_CIRCLE_LABELS = 8  # legend entries of circles; beyond, the rest share one
+_REST = "0.55"  # the grey of the missions (and circles) beyond those
 
 
 def sky_plot(
@@ -39,19 +40,24 @@ def sky_plot(
     title: str | None = None,
     path: PathLike | None = None,
     size: tuple[float, float] = (9.0, 6.0),
-    dpi: int = 100,
+    dpi: float = 100,
 ) -> Figure:
     """Draw observations on the sky, a colour and marker per mission, with the positions and radii searched.
 
-    The legend counts each mission's observations (and those without coordinates, which cannot be drawn).
-    The positions searched are crosses; around them, circles of the angular size each mission searched
-    (the widest instrument's where it varies by instrument; one circle per position where it varies by
-    position).  A search result knows both (``attrs["positions"]`` and ``attrs["radius"]``, see
-    :func:`vodaxa.search`), so ``sky_plot(result)`` draws them; so does a :class:`~vodaxa.Mission` filtered
-    on positions.  Where ``attrs`` hold no positions (a search of more than
+    The legend counts each mission's observations (and those without coordinates, which cannot be drawn: no
+    RA or Dec, a Dec beyond +-90 degrees or an RA beyond +-360; others are wrapped into 0-360).  Twenty missions
+    at most get a colour and an entry of their own; beyond, the rest are grey dots counted in one entry ("+N more
+    missions"), and beyond eight sets of circles the rest share one entry.  Every text is drawn as written (a
+    ``$`` in a mission name or title is not mathtext).  The positions searched are crosses; around them,
+    circles of the angular size each mission searched (the widest instrument's where it varies by instrument;
+    one circle per position where it varies by position).  A search result knows both (``attrs["positions"]``
+    and ``attrs["radius"]``, see :func:`vodaxa.search`), so ``sky_plot(result)`` draws them; so does a
+    :class:`~vodaxa.Mission` filtered on positions.  Where ``attrs`` hold no positions (a search of more than
     :data:`vodaxa.query.search.RECORDED_POSITIONS`, or a table read back from a file), those searched by
     coordinates are read from the ``targets`` column ("ra,dec"), as far as observations were found near them.
-    An empty result draws the positions alone, or an empty sky saying so.
+    Recorded positions or distances that cannot be read (not [ra, dec] pairs on the sky, a distance that is not
+    an angle) are left out, with an :class:`~vodaxa.errors.AdjustedInputWarning` naming them.  An empty result
+    draws the positions alone, or an empty sky saying so.
 
     Parameters
     ----------
@@ -61,21 +67,25 @@ def sky_plot(
         Table (:func:`vodaxa.tables.to_table`) or pyvo result, or a Mission (its filtered observations).
     positions : SkyCoord, str, sequence of str or of [ra, dec] pairs, optional
         Positions to mark instead of those the search recorded: a SkyCoord, object names (resolved with
-        Sesame), or ``[ra, dec]`` pairs in degrees (ICRS).  Default: the positions searched, if known.
+        Sesame), or ``[ra, dec]`` pairs in degrees (ICRS; RA within +-360, Dec within +-90).  Default: the positions
+        searched, if known.
     radius : float, Quantity, sequence of them, or dict, optional
         The circles' radii instead of the distances the search recorded: one angle (degrees or a Quantity),
-        one per position, or a ``{mission: distance}`` dict.  Default: the distances searched, if known.
+        one per position, or a ``{mission: distance}`` dict (of angles, or of ``{instrument: angle}`` dicts).
+        Default: the distances searched, if known.
     projection : {'auto', 'local', 'aitoff', 'mollweide'}, optional
         ``"auto"`` (default) draws a tangent-plane view centred on the field when everything lies within
         :data:`LOCAL_FIELD` degrees of its centre, else an Aitoff all-sky map; the others force a view.
     title : str, optional
         The figure's title; default: how many observations of how many missions.
     path : str or os.PathLike, optional
-        Also write the figure here (``.png``, ``.pdf`` or ``.svg``; missing folders are made).
+        Also write the figure here (``.png``, ``.pdf`` or ``.svg``; missing folders are made; written whole or
+        not at all).
     size : tuple of float, optional
         Width and height in inches (default 9 x 6).
-    dpi : int, optional
-        Dots per inch of a written PNG (default 100: 900 x 600 pixels).
+    dpi : float, optional
+        Dots per inch of a written PNG (default 100: 900 x 600 pixels); with ``size``, at most
+        :data:`vodaxa.plot.MAX_FIGURE_PIXELS` pixels.
 
     Returns
     -------
@@ -86,12 +96,19 @@ def sky_plot(
     Raises
     ------
     vodaxa.errors.InputError
-        ``observations`` is not an observation table or Mission, ``positions`` are not on the sky, a
-        ``radius`` is not an angle, ``projection`` is unknown, or ``path`` has another suffix.
+        ``observations`` is not an observation table or Mission (or has two columns of a name it reads),
+        ``positions`` are not on the sky or hold an empty name (before any request), a ``radius`` is not an
+        angle, ``projection`` is unknown, ``size`` or ``dpi`` are not positive (or make too many pixels), or
+        ``path`` has another suffix, is a folder or cannot be written.
     vodaxa.errors.NameResolutionError
         An object name given as ``positions`` that Sesame does not know.
     vodaxa.errors.MissingDependencyError
         matplotlib is not installed (``pip install 'vodaxa[plot]'``).
+
+    Warns
+    -----
+    vodaxa.errors.AdjustedInputWarning
+        ``attrs["positions"]`` or a distance of ``attrs["radius"]`` could not be read, and is not drawn.
 
     See Also
     --------
@@ -110,14 +127,16 @@ def sky_plot(
     require_matplotlib("sky_plot")
     if projection not in ("auto", "local", "aitoff", "mollweide"):
         raise InputError(f"projection={projection!r}: use 'auto', 'local', 'aitoff' or 'mollweide'")
-    check_suffix(path)
-    frame, searched, radii = _observation_frame(observations)
+    check_figure(size, dpi)
+    check_target(path)
+    frame, searched, radii = observation_frame(observations)
     if positions is not None:
-        searched = _sky_positions(positions)
+        searched = sky_positions(positions)
     if radius is not None:
-        radii = _radius_by_mission(radius)
-    ra, dec, missions = _coordinates(frame)
+        radii = radius_by_mission(radius)
+    ra, dec, missions = coordinates(frame)
     names = list(dict.fromkeys(missions))
+    named = names if len(names) <= _NAMED else names[: _NAMED - 1]
     circles, by_instrument = _circles(names, radii, searched, given=radius is not None)
     fig = figure(size, dpi)
     points_ra = np.concatenate([ra, searched[:, 0]])
@@ -127,14 +146,17 @@ def sky_plot(
     ax = _sky_axes(fig, view)
     draw = _Drawer(ax, view)
     small = len(ra) > 500
-    for index, name in enumerate(names):
+    located = np.isfinite(ra) & np.isfinite(dec)
+    for index, name in enumerate(named):
         mine = missions == name
-        drawn = int(mine.sum())
-        known = mine & np.isfinite(ra) & np.isfinite(dec)
-        label = f"{name} ({drawn}{f', {drawn - int(known.sum())} without position' if drawn > known.sum() else ''})"
-        draw.points(ra[known], dec[known], marker=_MARKERS[index % len(_MARKERS)], color=_colour(index, len(names)),
-                    size=10 if small else 28, label=label)  # fmt: skip
-    for group, (colour, label) in _circle_groups(circles, names, by_instrument).items():
+        draw.points(ra[mine & located], dec[mine & located], marker=_MARKERS[index % len(_MARKERS)],
+                    color=_colour(index, len(named)), size=10 if small else 28, label=_counted(name, mine, located))
+    if len(named) < len(names):  # the others share a grey dot and one legend entry
+        mine = ~np.isin(missions, named)
+        label = _counted(f"+{len(names) - len(named)} more missions", mine, located)
+        draw.points(ra[mine & located], dec[mine & located], marker=".", color=_REST, size=10 if small else 28,
+                    label=label)  # fmt: skip
+    for group, (colour, label) in _circle_groups(circles, named, by_instrument).items():
         ra_c, dec_c = _circle_paths(searched, circles[group[0]])
         draw.lines(ra_c, dec_c, color=colour, label=label)
     if len(searched):
@@ -146,126 +168,17 @@ def sky_plot(
                 transform=ax.transAxes, ha="center", va="center", fontsize=14, color="0.35")  # fmt: skip
     handles, labels = ax.get_legend_handles_labels()
     if handles:
-        fig.legend(handles, labels, loc="outside right upper", fontsize="small", frameon=False)
-    ax.set_title(title if title is not None else _sky_title(len(ra), len(names), len(searched)), pad=14)
+        literal_legend(fig.legend(handles, labels, loc="outside right upper", fontsize="small", frameon=False))
+    ax.set_title(title if title is not None else _sky_title(len(ra), len(names), len(searched)), pad=14, **LITERAL)
     if path is not None:
         save(fig, path, dpi)
     return fig
 
 
-def _observation_frame(observations: ObservationSource) -> tuple[pd.DataFrame, np.ndarray, dict[str, object]]:
-    """The observations as a frame, the positions searched ((n, 2) degrees) and the distances per mission."""
-    import pandas as pd
-
-    from ..query.mission import Mission
-
-    if isinstance(observations, Mission):
-        return _from_mission(observations)
-    if not isinstance(observations, pd.DataFrame):
-        if not (hasattr(observations, "colnames") or hasattr(observations, "to_table")):
-            raise InputError(f"sky_plot takes observations (a vodaxa.search result, an observation table as a "
-                             f"DataFrame, astropy Table or pyvo result, or a Mission), not "
-                             f"{type(observations).__name__}")  # fmt: skip
-        from ..tables import from_table
-
-        observations = from_table(observations)
-    attrs = observations.attrs
-    try:  # [ra, dec] pairs, as vodaxa.search records them; anything else in attrs is not drawn
-        values = np.asarray(attrs.get("positions") or [], dtype=float).reshape(-1, 2)
-    except (TypeError, ValueError):
-        values = np.empty((0, 2))
-    if not len(values):  # not recorded (too many, or a table read from a file): the targets column's "ra,dec"
-        values = _labelled_positions(observations)
-    radii = attrs.get("radius")
-    return observations, values[np.isfinite(values).all(axis=1)], dict(radii) if isinstance(radii, Mapping) else {}
-
-
-#: A position as the ``targets`` column labels one searched by coordinates (``vodaxa.search``): "ra,dec" in degrees.
-_LABEL = re.compile(r"^\s*(-?\d+(?:\.\d*)?),([+-]?\d+(?:\.\d*)?)\s*$")
-
-
-def _labelled_positions(frame: pd.DataFrame) -> np.ndarray:
-    """The positions named "ra,dec" in the ``targets`` column (those near which something was found)."""
-    if "targets" not in frame.columns:
-        return np.empty((0, 2))
-    found = {}
-    for cell in frame["targets"].dropna().astype(str).unique():
-        for label in cell.split(";"):
-            match = _LABEL.match(label)
-            if match and abs(float(match.group(2))) <= 90:
-                found[label.strip()] = (float(match.group(1)), float(match.group(2)))
-    return np.asarray(list(found.values()), dtype=float).reshape(-1, 2)
-
-
-def _from_mission(mission: Mission) -> tuple[pd.DataFrame, np.ndarray, dict[str, object]]:
-    """A Mission's selection, the positions its positional filters hold, and its search distance."""
-    from ..query.filters import Positions, PositionsAtTime
-
-    pairs: list[tuple[float, float]] = []
-    distance: object = None
-    for step in mission._history:
-        if isinstance(step, (Positions, PositionsAtTime)):
-            pairs += list(zip(step.ra, step.dec))
-            distance = step.distance
-    if pairs and distance is None:  # the mission's default, as the filter used it
-        distance = mission.spec.search_radius(mission.chosen_instruments, explicit=mission._explicit)
-    values = np.asarray(pairs, dtype=float).reshape(-1, 2)
-    return mission.filtered_obs_info, values, ({mission.name: distance} if pairs else {})
-
-
-def _sky_positions(positions: PositionsLike) -> np.ndarray:
-    """Positions as an (n, 2) array of ICRS degrees; names are resolved with Sesame."""
-    from astropy.coordinates import SkyCoord
-
-    from ..query.names import resolve_names
-
-    how = "give a SkyCoord, object names, or [ra, dec] pairs in degrees (finite, |dec| <= 90)"
-    if isinstance(positions, str) or (
-        isinstance(positions, Sequence) and len(positions) and all(isinstance(p, str) for p in positions)
-    ):
-        positions = resolve_names(cast("str | Sequence[str]", positions))  # names, as checked above
-    if isinstance(positions, SkyCoord):
-        flat = positions.icrs.reshape(1) if positions.isscalar else positions.icrs.reshape(-1)
-        return np.column_stack([flat.ra.deg, flat.dec.deg])
-    try:
-        values = np.asarray(positions, dtype=float)
-    except (TypeError, ValueError):
-        raise InputError(f"positions are not positions; {how}") from None
-    if values.ndim == 1 and values.size == 2:
-        values = values[None, :]
-    if values.ndim != 2 or values.shape[1] != 2 or not np.isfinite(values).all() or (abs(values[:, 1]) > 90).any():
-        raise InputError(f"positions must be one or more [ra, dec] pairs on the sky; {how}")
-    return values
-
-
-def _radius_by_mission(radius: DistanceLike | Mapping[str, DistanceLike]) -> dict[str, object]:
-    """``radius`` as {mission: degrees}; ``"*"`` stands for every mission."""
-    from ..query.arguments import degrees
-
-    if isinstance(radius, Mapping):
-        return {str(k): degrees(v, "radius") for k, v in radius.items()}
-    return {"*": degrees(radius, "radius")}
-
-
-def _coordinates(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """RA and Dec in degrees (NaN where unknown or off the sky) and the mission of every row."""
-    import pandas as pd
-
-    def column(*names: str) -> pd.Series | None:
-        return next((frame[n] for n in names if n in frame.columns), None)
-
-    def numbers(values: pd.Series | None) -> np.ndarray:
-        if values is None:
-            return np.full(len(frame), np.nan)
-        return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, copy=True)
-
-    ra, dec = numbers(column("ra", "s_ra")), numbers(column("dec", "s_dec"))
-    off = ~np.isfinite(ra) | ~np.isfinite(dec) | (np.abs(dec) > 90)
-    ra[off], dec[off] = np.nan, np.nan
-    names = column("mission", "obs_collection", "facility_name")
-    missions = (np.array(["observations"] * len(frame), dtype=object) if names is None
-                else names.fillna("unknown").astype(str).to_numpy(dtype=object))  # fmt: skip
-    return ra % 360, dec, missions
+def _counted(name: str, mine: np.ndarray, located: np.ndarray) -> str:
+    """A legend entry: how many observations, and how many of them have no position."""
+    count, missing = int(mine.sum()), int((mine & ~located).sum())
+    return f"{name} ({count}{f', {missing} without position' if missing else ''})"
 
 
 def _circles(
@@ -278,7 +191,8 @@ def _circles(
     out, by_instrument = {}, set()
     for name in names or list(radii):
         value = radii.get(name, radii.get("*"))
-        if value is None and len(radii) == 1 and "*" not in radii:  # a Mission's rows answered by a fallback source
+        if value is None and len(radii) == 1 and "*" not in radii and not set(radii) & set(names):
+            # a Mission's rows answered by a fallback source (another mission column): the Mission's distance
             value = next(iter(radii.values()))
         if isinstance(value, Mapping):  # per instrument: the widest field searched
             if len({float(v) for v in value.values()}) > 1:
@@ -302,28 +216,41 @@ def _widest_per_position(circles: Mapping[str, np.ndarray], count: int) -> np.nd
 
 
 def _circle_groups(
-    circles: Mapping[str, np.ndarray], names: list[str], by_instrument: set[str]
+    circles: Mapping[str, np.ndarray], named: list[str], by_instrument: set[str]
 ) -> dict[tuple[str, ...], tuple[str, str]]:
-    """Missions that searched the same distances share circles: {missions: (colour, legend label)}."""
+    """Missions that searched the same distances share circles: {missions: (colour, legend label)}; a mission of
+    ``named`` alone in its group has its colour.  Beyond _CIRCLE_LABELS groups, the rest share one label (the
+    others are "_", which matplotlib leaves out of the legend)."""
     groups: dict[tuple[float, ...], list[str]] = {}
     for name, values in circles.items():
         if values.size and np.isfinite(values).any():
             groups.setdefault(tuple(np.round(values, 9)), []).append(name)
     out = {}
     for distances, members in groups.items():
-        finite = [v for v in distances if math.isfinite(v)]
-        lo, hi = min(finite), max(finite)
-        within = f"{_angle(hi)}" if lo == hi else f"{_angle(lo)}-{_angle(hi)}"
+        notes = [f"{len(members)} missions"] if len(members) > 1 else []
         if by_instrument & set(members):
-            within = f"up to {within}"  # by instrument: the widest
+            notes.append("the widest instrument's")  # by instrument: the widest is drawn
+        within = _within(distances) + (f" ({'; '.join(notes)})" if notes else "")
         if len(members) == 1 and members[0] != "*":
-            colour = _colour(names.index(members[0]), len(names)) if members[0] in names else "0.3"
-            label = f"{members[0]}: searched within {within}"
+            colour = _colour(named.index(members[0]), len(named)) if members[0] in named else "0.3"
+            out[tuple(members)] = (colour, f"{members[0]}: searched within {within}")
         else:
-            colour = "0.3"
-            label = f"searched within {within}" + (f" ({len(members)} missions)" if len(members) > 1 else "")
-        out[tuple(members)] = (colour, label)
-    return out
+            out[tuple(members)] = ("0.3", f"searched within {within}")
+    if len(out) <= _CIRCLE_LABELS:
+        return out
+    kept = dict(list(out.items())[: _CIRCLE_LABELS - 1])
+    rest = [members for members in out if members not in kept]
+    distances = tuple(v for members in rest for v in circles[members[0]])
+    count = sum(len(members) for members in rest)
+    label = f"searched within {_within(distances)} ({count} more mission{'s' * (count != 1)})"
+    return {**kept, **{members: (_REST, label if not n else "_") for n, members in enumerate(rest)}}
+
+
+def _within(distances: tuple[float, ...]) -> str:
+    """The distances (degrees, NaN: none) as an angle or a range of them."""
+    finite = [v for v in distances if math.isfinite(v)]
+    lo, hi = min(finite), max(finite)
+    return f"{_angle(hi)}" if lo == hi else f"{_angle(lo)}-{_angle(hi)}"
 
 
 def _angle(degrees: float) -> str:

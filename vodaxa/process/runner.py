@@ -416,7 +416,7 @@ class Workspace:
 
     def quicklooks(
         self,
-        missions: Sequence[str] | None = None,
+        missions: str | Sequence[str] | None = None,
         *,
         pattern: str = "*-image.fits",
         overview: bool = True,
@@ -428,34 +428,49 @@ class Workspace:
         Each image under ``processed/<mission>/`` whose name matches ``pattern`` (the counts images of
         ``native.reduce`` and of the CIAO chain, by default) gets a PNG beside it, with the same name
         (``x-image.fits`` -> ``x-image.png``), drawn by :func:`vodaxa.plot.quicklook`; the overview,
-        :func:`vodaxa.plot.overview` of them all, is ``processed/overview.png``.  A PNG newer than its image is
-        kept (``rerun=True`` draws every one again).  An image that cannot be drawn is skipped with a
-        :class:`~vodaxa.errors.PartialResultWarning` naming it and why.
+        :func:`vodaxa.plot.overview` of them all, is ``processed/overview.png``, drawn again at every call so
+        that it shows exactly the images of that call.  A PNG newer than its image and drawn with the same
+        ``stretch`` (recorded in the PNG) is kept (``rerun=True`` draws every one again).  An image that cannot
+        be drawn, whatever the reason (not an image, too large, unreadable, a folder that cannot be written), is
+        skipped with a :class:`~vodaxa.errors.PartialResultWarning` naming it and why, and the others are drawn;
+        so is an image in a folder whose real path lies outside the workspace (a symbolic link): nothing is
+        written outside it.
 
         Parameters
         ----------
-        missions : sequence of str, optional
-            Only these missions' images (default: every mission's).
+        missions : str or sequence of str, optional
+            Only these missions' images (default: every mission's): folder names under ``processed/``, or any
+            name vodaxa knows for them (``"nustar"``).  A mission vodaxa knows that made no images here adds
+            none.
         pattern : str, optional
-            File names taken as images, a glob (default ``"*-image.fits"``; ``"*-ratemap.fits"`` for the rate
-            maps, ``"*-expmap.fits"`` for the CIAO chain's exposure maps).
+            File names taken as images, a glob relative to each mission's folder (default ``"*-image.fits"``;
+            ``"*-ratemap.fits"`` for the rate maps, ``"*-expmap.fits"`` for the CIAO chain's exposure maps).
         overview : bool, optional
             Also write the overview figure (default True).
         stretch : {'asinh', 'log', 'sqrt', 'linear'}, optional
-            How values map to grey levels (default ``"asinh"``).
+            How values map to grey levels (default ``"asinh"``); a kept PNG drawn with another is drawn again.
         rerun : bool, optional
             Draw every PNG again, even those newer than their image (default False).
 
         Returns
         -------
         list of pathlib.Path
-            The quick-look PNGs, one per image in path order, then the overview (when ``overview`` is true and
-            there are images).  Empty when the workspace has no images yet.
+            The quick-look PNGs, one per image drawn in path order, then the overview (when ``overview`` is
+            true and there are images).  Empty when the workspace has no images yet.
 
         Raises
         ------
+        vodaxa.errors.InputError
+            Before any picture: ``stretch`` is unknown, ``missions`` are not mission names or name one neither
+            in the workspace nor known to vodaxa (the message lists the workspace's), or ``pattern`` is not a
+            relative glob (absolute, or with ``..``).
         vodaxa.errors.MissingDependencyError
             matplotlib is not installed (``pip install 'vodaxa[plot]'``).
+
+        Warns
+        -----
+        vodaxa.errors.PartialResultWarning
+            For each image not drawn (and the overview, if it could not be), with the reason.
 
         See Also
         --------
@@ -474,36 +489,36 @@ class Workspace:
         >>> pictures[0].name, pictures[-1].relative_to(ws.root).as_posix()
         ('nu..._cl-image.png', 'processed/overview.png')
         """
-        import warnings
-
         from .. import plot
-        from ..errors import InputError, PartialResultWarning
+        from ..plot.batch import check_stretch, chosen_folders, drawn_with, images_under, skipped
 
         plot.require_matplotlib("Workspace.quicklooks")
+        check_stretch(stretch)
         base = self.root / "processed"
-        folders = sorted(p for p in base.iterdir() if p.is_dir() and p.name != "logs") if base.is_dir() else []
-        images = sorted(
-            path for folder in folders if missions is None or folder.name in missions
-            for path in folder.rglob(pattern) if path.is_file() and path.suffix.lower() != ".png"
-        )  # fmt: skip
-        pictures, drawn, fresh = [], [], False
+        images = images_under(chosen_folders(base, missions), pattern)
+        pictures, drawn = [], []
         for image in images:
             png = image.with_suffix(".png")
+            if not png.parent.resolve().is_relative_to(self.root):
+                skipped(f"no quick-look of {image}: its folder is outside the workspace ({png.parent.resolve()})")
+                continue
             try:
-                if rerun or not png.is_file() or png.stat().st_mtime < image.stat().st_mtime:
+                if rerun or not png.is_file() or png.stat().st_mtime < image.stat().st_mtime or (
+                        drawn_with(png) != stretch):  # fmt: skip
                     plot.quicklook(image, png, stretch=stretch)
-                    fresh = True
-            except InputError as err:
-                warnings.warn(f"no quick-look of {image}: {err}", PartialResultWarning, stacklevel=2)
+            except Exception as err:  # one image that cannot be drawn never stops the others
+                skipped(f"no quick-look of {image}", err)
                 continue
             pictures.append(png)
             drawn.append(image)
         if overview and drawn:
             target = base / "overview.png"
-            if rerun or fresh or not target.is_file() or any(target.stat().st_mtime < p.stat().st_mtime for p in drawn):
+            try:  # drawn at every call: it shows exactly the images of this one
                 plot.overview(drawn, target, stretch=stretch,
                               title=f"{self.root.name}: {len(drawn)} image{'s' * (len(drawn) != 1)}")  # fmt: skip
-            pictures.append(target)
+                pictures.append(target)
+            except Exception as err:  # the quick-looks are there whatever happens to the overview
+                skipped(f"no overview of the {len(drawn)} images", err)
         return pictures
 
 
