@@ -160,3 +160,16 @@ def test_numpy_integers_are_numbers(tmp_path):
     figure = overview([np.ones((4, 4))] * 3, columns=np.int64(2), dpi=np.int64(50))
     assert len(figure.axes) == 3
     quicklook(np.ones((4, 4)), size=(np.float32(3), 2), dpi=72.0)
+
+
+def test_a_source_among_mostly_empty_pixels_is_brighter_than_one_count():
+    """X-ray counts: 99.5 % of all pixels would be 0 or 1, so the scale is set by the pixels that have counts."""
+    import numpy as np
+
+    from vodaxa.plot import quicklook
+
+    rng = np.random.default_rng(1)
+    counts = (rng.random((200, 200)) < 0.01).astype(float)  # sparse single background counts
+    counts[95:105, 95:105] = rng.integers(20, 70, (10, 10))  # a source
+    shown = quicklook(counts).axes[0].images[0]
+    assert shown.norm.vmax > 20  # the source spans the grey levels; one count is near the bottom

@@ -48,18 +48,19 @@ def quicklook(
 ) -> Figure:
     """Draw one image for a quick look: stretched, with sky coordinates when it has them, titled from its header.
 
-    The grey levels run from the image's lowest value to its 99.5th percentile through the ``stretch``
-    (astropy.visualization), so faint structure shows next to bright sources.  An image over 512 pixels a
-    side is shown summed in square blocks (said on the colour bar; means of them where a sum would overflow),
-    read a slice of rows at a time, so single counts stay visible and memory stays small.  An image of more than
+    The grey levels run from the image's lowest value to the 99.5th percentile of the pixels above it, through the
+    ``stretch`` (astropy.visualization), so faint structure shows next to bright sources, and a source in an X-ray image
+    of mostly empty pixels is not drawn as bright as a single background count.  An image over 512 pixels a side is
+    shown summed in square blocks (said on the colour bar; means of them where a sum would overflow), read a slice of
+    rows at a time, so single counts stay visible and memory stays small.  An image of more than
     :data:`MAX_IMAGE_PIXELS` (100 million) is refused from its declared shape, before any pixel is read.  With a
     celestial WCS in the header the axes are named from its world coordinates (RA and Dec, Galactic or ecliptic
     longitude and latitude); without one, pixels.  The title names the object, ObsID, telescope and instrument
-    (``OBJECT``, ``OBS_ID``, ``TELESCOP``, ``INSTRUME``) and the file; the colour bar is in the image's
-    ``BUNIT``.  Every text is drawn as written (a ``$`` is not mathtext).  Infinite pixels are missing, like NaN;
-    values beyond 1e30 (or below 1e-30) are drawn in units of a power of ten, said on the colour bar.  An image
-    without a count (all zeros), with one value everywhere, or with no finite value is drawn with a label saying
-    so, rather than failing.  A written PNG records the stretch in its ``vodaxa-stretch`` text chunk.
+    (``OBJECT``, ``OBS_ID``, ``TELESCOP``, ``INSTRUME``) and the file; the colour bar is in the image's ``BUNIT``.
+    Every text is drawn as written (a ``$`` is not mathtext).  Infinite pixels are missing, like NaN; values beyond 1e30
+    (or below 1e-30) are drawn in units of a power of ten, said on the colour bar.  An image without a count (all
+    zeros), with one value everywhere, or with no finite value is drawn with a label saying so, rather than failing.  A
+    written PNG records the stretch in its ``vodaxa-stretch`` text chunk.
 
     Parameters
     ----------
@@ -273,7 +274,8 @@ def _celestial(header: Header | None, shape: tuple[int, ...]) -> WCS | None:
 
 
 def _show(ax: Axes, data: np.ndarray, stretch: str, note_size: str = "large") -> tuple[AxesImage, int]:
-    """``data`` drawn on ``ax`` with ``stretch`` between its minimum and 99.5th percentile (an empty image says
+    """``data`` drawn on ``ax`` with ``stretch`` between its minimum and the 99.5th percentile of the pixels above
+    it (an empty image says
     so), and the power of ten it is drawn in units of (0 but for values beyond 1e30 or below 1e-30)."""
     from astropy.visualization import (
         AsinhStretch,
@@ -298,7 +300,8 @@ def _show(ax: Axes, data: np.ndarray, stretch: str, note_size: str = "large") ->
             data = data * 10.0**first * 10.0 ** (-exponent - first)
             finite = data[np.isfinite(data)]
             lo, top = float(finite.min()), float(finite.max())
-        hi = float(np.percentile(finite, 99.5))
+        above = finite[finite > lo]  # X-ray counts are mostly empty pixels: the scale is set by those with counts
+        hi = float(np.percentile(above, 99.5)) if above.size else lo
         if hi <= lo:
             hi = top
         if hi <= lo:
