@@ -30,7 +30,9 @@ def _examples() -> list[doctest.DocTest]:
             if not (inspect.ismodule(target) or inspect.isclass(target) or callable(target)):
                 continue
             for test in finder.find(target, qualname, module=module, globs={}):
-                where = f"{test.filename}:{test.lineno}"  # a re-export (vodaxa.resolve) is the same docstring
+                # a re-export (vodaxa.resolve) is the same docstring; the line alone is not enough, since doctest
+                # gives every function a decorator wraps (contextlib.contextmanager) the decorator's line
+                where = f"{test.filename}:{test.lineno}:{test.docstring}"
                 if test.examples and where not in found:
                     found[where] = test
     return sorted(found.values(), key=lambda test: test.name)
