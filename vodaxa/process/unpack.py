@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, TypedDict
 
-from ..downloader.decompress import LIMITS
+from ..downloader import decompress
 from ..downloader.partial import write_private
 from ..errors import ProcessingError
 from .runner import ProcessReport, Task, Workspace, run_step
@@ -123,7 +123,7 @@ def extract(archive: PathLike, target: PathLike, depth: int = 1) -> Extracted:
         with tarfile.open(archive) as tar:
             members, refused = _safe_members(tar, target)
             unpacked = sum(m.size for m in members if m.isfile())
-            allowed = LIMITS.allowed(archive.stat().st_size)
+            allowed = decompress.LIMITS.allowed(archive.stat().st_size)  # read now: the process may have raised them
             if unpacked > allowed:
                 raise ProcessingError(
                     f"{archive}: its members add up to {unpacked:,} bytes from {archive.stat().st_size:,} packed, "
