@@ -34,6 +34,8 @@ extensions = [
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints", "census.py"]
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
 root_doc = "index"
+#: `name` in a docstring is a link to that Python object (a function, class, module, constant ...).
+default_role = "py:obj"
 
 # API reference: every public name of the documented modules, documented in numpydoc form.
 automodapi_toctreedirnm = "api"
@@ -126,6 +128,79 @@ def _prepare(app: object, config: object) -> None:
         shutil.rmtree(api)  # automodapi's own output: none left from older names
 
 
+def _public_signature(
+    app: object, what: str, name: str, obj: object, options: object, signature: str | None, annotation: str | None
+) -> tuple[str, str | None] | None:
+    """Leave private parameters (a leading underscore, such as ``DownloadReport``'s ``_again``) out of the
+    signatures shown; their docstrings still describe them, for numpydoc's checks."""
+    if not signature or "_" not in signature or what not in ("class", "function"):
+        return None
+    import inspect
+
+    from sphinx.util.inspect import stringify_signature
+
+    try:
+        shown = inspect.signature(obj)  # type: ignore[arg-type]  # autodoc's object: a class or a callable
+    except (TypeError, ValueError):
+        return None
+    public = [p for p in shown.parameters.values() if not p.name.startswith("_")]
+    if len(public) == len(shown.parameters):
+        return None
+    return stringify_signature(shown.replace(parameters=public), show_annotation=False), annotation
+
+
+#: The names ``import vodaxa`` gives that are defined elsewhere (``vodaxa.search``), by where they are documented
+#: (``vodaxa.query.search.search``): docstrings write them as users do, and the links go to their pages.
+REEXPORTS = {
+    f"vodaxa.{name}": "vodaxa" + module + (f".{attribute}" if attribute else "")
+    for name, (module, attribute) in vodaxa._LAZY.items()
+}
+
+
+def _reexport(app: object, env: object, node: object, contnode: object) -> object:
+    """Resolve a reference to a name ``vodaxa`` re-exports (:data:`REEXPORTS`; ``Mission`` where the current module
+    is ``vodaxa``) to the page of the name it is."""
+    if node.get("refdomain") != "py":  # type: ignore[attr-defined]
+        return None
+    target = str(node.get("reftarget", "")).lstrip("~.")  # type: ignore[attr-defined]
+    for name in (target, f"{node.get('py:module')}.{target}"):  # type: ignore[attr-defined]
+        if name in REEXPORTS:
+            domain = env.get_domain("py")  # type: ignore[attr-defined]
+            builder = app.builder  # type: ignore[attr-defined]
+            return domain.resolve_xref(env, node["refdoc"], builder, "obj", REEXPORTS[name], node, contnode)  # type: ignore[index]
+    return None
+
+
+def _data_docstring(app: object, what: str, name: str, obj: object, options: object, lines: list[str]) -> None:
+    """A constant documented without a ``#:`` comment where autodoc looks (the module named) shows the docstring of
+    its type (``str``'s, ``float``'s): take the comment of the submodule that defines it (a re-export, such as
+    ``vodaxa.plot.LOCAL_FIELD``), else show none."""
+    import inspect
+    import sys
+
+    from sphinx.pycode import ModuleAnalyzer, PycodeError
+
+    if what not in ("data", "attribute") or inspect.isclass(obj) or not lines:
+        return
+    own = inspect.getdoc(type(obj)) or ""
+    if "\n".join(lines).strip() != inspect.cleandoc(own).strip():
+        return
+    module, _, attribute = name.rpartition(".")
+    comment: list[str] = []
+    for where in sorted(m for m in list(sys.modules) if m.startswith(module + ".")):
+        if getattr(sys.modules[where], attribute, None) is obj:
+            try:
+                comment = ModuleAnalyzer.for_module(where).find_attr_docs().get(("", attribute), [])
+            except PycodeError:
+                continue
+            if comment:
+                break
+    lines[:] = list(comment)
+
+
 def setup(app: object) -> None:
     """Sphinx's hook: prepare the sources when the configuration is read (not when this file is imported)."""
     app.connect("config-inited", _prepare)  # type: ignore[attr-defined]
+    app.connect("autodoc-process-signature", _public_signature)  # type: ignore[attr-defined]
+    app.connect("missing-reference", _reexport)  # type: ignore[attr-defined]
+    app.connect("autodoc-process-docstring", _data_docstring, priority=400)  # type: ignore[attr-defined]  # before numpydoc

@@ -1,12 +1,28 @@
 """vodaxa: from "these targets, these missions" to verified files and reduced products, through the VO.
 
-The pipeline reads as the package: missions -> query -> resolve -> manifest -> download -> process.
+The pipeline reads as the package: missions -> query -> resolve -> manifest -> download -> process::
 
     import vodaxa
     vodaxa.missions()                                   # what is known
     nu = vodaxa.mission("nustar_pointed")               # DAXA-style filters, evaluated on the server
     nu.filter_on_name("3C 105")
     vodaxa.search(["Coma Cluster", "Perseus Cluster"])  # several missions at once
+
+`mission` and `missions` are defined here.  The other names importable from ``vodaxa`` are documented where
+they are defined:
+
+- `vodaxa.search <vodaxa.query.search.search>`: many missions and positions at once;
+  `vodaxa.Mission <vodaxa.query.mission.Mission>`: one mission's filters.
+- `vodaxa.resolve <vodaxa.resolvers.resolve>`: observations into a
+  `vodaxa.Manifest <vodaxa.manifest.Manifest>` of files.
+- `vodaxa.download <vodaxa.downloader.download>` and
+  `vodaxa.download_async <vodaxa.downloader.download_async>`: a manifest into verified files, with a
+  `vodaxa.DownloadReport <vodaxa.downloader.DownloadReport>`.
+- `vodaxa.login <vodaxa.auth.login>`, `vodaxa.logout <vodaxa.auth.logout>` and
+  `vodaxa.whoami <vodaxa.auth.whoami>`: archive logins.
+- `vodaxa.config` and `vodaxa.endpoints <vodaxa.config.endpoints>`: where each service is.
+- `vodaxa.errors`, `vodaxa.VodaxaError <vodaxa.errors.VodaxaError>` and
+  `vodaxa.VodaxaWarning <vodaxa.errors.VodaxaWarning>`: what can go wrong.
 """
 
 from __future__ import annotations

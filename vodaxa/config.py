@@ -32,8 +32,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]  # installed on Python 3.10 only
 
-__all__ = ["DEFAULT_ENDPOINTS", "ENV_ENDPOINTS", "Endpoints", "cache_dir", "endpoints"]
+__all__ = ["DEFAULT_ENDPOINTS", "ENV_ENDPOINTS", "Endpoints", "Override", "cache_dir", "check_url", "endpoints"]
 
+#: The environment variable naming an endpoints file (JSON or TOML) that overrides the defaults.
 ENV_ENDPOINTS = "VODAXA_ENDPOINTS"
 #: The origin label of endpoint layers found in the VO registry (never used for credentials).
 REGISTRY_ORIGIN = "registry"
@@ -368,7 +369,8 @@ class Endpoints:
 
 
 class Override:
-    """An endpoint layer in force from its creation until :meth:`restore` (or the end of its ``with`` block).
+    """An endpoint layer in force from its creation until :meth:`~Override.restore` (or the end of its ``with``
+    block).
 
     Made by :meth:`Endpoints.override`.
 

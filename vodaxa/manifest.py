@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["COLUMNS", "NAME_MAX", "Manifest", "safe_file_name", "safe_relative_path", "unavailable_row"]
 
+#: The columns every manifest has, in this order (archive-specific extra columns come after them).
 COLUMNS: tuple[str, ...] = (
     "mission", "obs_id", "instrument", "url", "local_path", "size", "content_type", "semantics", "category",
     "checksum", "auth_realm", "source_id", "note",
@@ -39,7 +40,8 @@ COLUMNS: tuple[str, ...] = (
 _TEXT = [c for c in COLUMNS if c != "size"]
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _SUFFIX = re.compile(r"(?:\.[A-Za-z][A-Za-z0-9]{0,7}){1,2}$")  # what a capped name keeps: ".fits.Z", ".tar.gz"
-NAME_MAX = 200  # bytes (UTF-8) of a file name: under the usual 255 even with ".part.json" added
+#: Bytes (UTF-8) of a file name: under the usual 255 even with ".part.json" added.
+NAME_MAX = 200
 
 
 def unavailable_row(obs_id: object, note: str | None, **columns: object) -> dict[str, object]:

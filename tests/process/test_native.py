@@ -62,6 +62,14 @@ def test_flare_gtis_respect_gaps_and_clip_iteratively():
     assert good.tolist() == [[0.0, 100.0], [110.0, 160.0], [170.0, 220.0]]
 
 
+def test_flare_gtis_without_a_full_bin_give_the_whole_light_curve():
+    # GTIs shorter than one bin: no bins, no GTIs, and a light curve with every key (mean and std unknown)
+    good, curve = native.flare_gtis(np.array([1.0, 2.0]), np.array([[0.0, 50.0]]), bin_size=100)
+    assert good.shape == (0, 2)
+    assert sorted(curve) == ["counts", "kept", "mean", "starts", "std"]
+    assert curve["starts"].size == 0 and np.isnan(curve["mean"]) and np.isnan(curve["std"])
+
+
 def test_filter_events_by_hand(tmp_path):
     times = np.array([5.0, 15.0, 25.0, 35.0, 45.0, 55.0, 65.0, 75.0])
     energy = np.array([300.0, 600.0, 1000.0, 2000.0, 8000.0, 900.0, 1500.0, 5000.0])

@@ -48,7 +48,10 @@ def test_a_tarball_bomb_is_not_unpacked(tmp_path, monkeypatch):
         tar.addfile(info, io.BytesIO(ZEROS))
     archive = tmp_path / "field.tar.gz"
     archive.write_bytes(buffer.getvalue())
-    monkeypatch.setattr(unpack, "LIMITS", SMALL)
+    monkeypatch.setattr(dec, "LIMITS", SMALL)  # the limits the downloads use, and the messages name
     with pytest.raises(ProcessingError, match="decompression bomb"):
         unpack.extract(archive, tmp_path / "out")
     assert not (tmp_path / "out" / "big.fits").exists()
+    monkeypatch.setattr(dec, "LIMITS", dec.Limits(floor=16 << 20))  # raised, as the message says: unpacked
+    assert unpack.extract(archive, tmp_path / "out")["files"] == 1
+    assert (tmp_path / "out" / "big.fits").stat().st_size == len(ZEROS)

@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # the pipeline's types, for annotations only: this module sta
     from ..resolvers.datalink import LinkRow
     from ..resolvers.request import ResolveRequest
 
-__all__ = ["Archive", "archives", "by_name", "datalink_terms", "get", "load", "register"]
+__all__ = ["BUILTIN", "Archive", "archives", "by_name", "datalink_terms", "get", "load", "register"]
 
 #: An archive's resolver: ``async (ResolveRequest) -> Manifest``.
 Resolver: TypeAlias = "Callable[[ResolveRequest], Awaitable[Manifest]]"

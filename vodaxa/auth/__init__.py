@@ -1,9 +1,11 @@
 """Credentials: where they live (keyring, environment), archive logins (ESO tokens), and the scoping
-that keeps each secret on its own archive's hosts.
+that keeps each secret on its own archive's hosts::
 
     vodaxa.login("eso")            # username/password from the environment, keyring or a prompt
-    vodaxa.whoami()                # {'eso': 'astro (token valid for 3590 s)'}
+    vodaxa.whoami()                # {'eso': 'astro (token valid for 28799 s)'}: ESO's tokens last 8 hours
     vodaxa.logout("eso")
+
+:func:`login` shows the same against the sandbox, run as an example.
 """
 
 from __future__ import annotations

@@ -86,8 +86,8 @@ def _normalised(path: str) -> str:
 
 
 class ScopedAuth:
-    """Realms and the credentials attached to them; :meth:`headers_for` and :meth:`params_for` are what every
-    request consults, for every URL and redirect hop.
+    """Realms and the credentials attached to them; :meth:`~ScopedAuth.headers_for` and
+    :meth:`~ScopedAuth.params_for` are what every request consults, for every URL and redirect hop.
 
     The process has one, :func:`vodaxa.auth.scope`; :func:`vodaxa.login` and :func:`vodaxa.auth.use` add to it.
     Safe across threads.

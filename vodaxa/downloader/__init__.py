@@ -52,7 +52,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TEMPLATE = "{local_path}"  # resolvers already write <mission>/<obs_id>/<path>
+#: Where each file goes under the destination, by default: its manifest ``local_path`` (resolvers already write
+#: ``<mission>/<obs_id>/<path>``).
+DEFAULT_TEMPLATE = "{local_path}"
 
 
 def host_limits(max_per_host: int | None = None) -> dict[str, int]:

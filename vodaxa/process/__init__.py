@@ -1,6 +1,7 @@
 """Processing: steps that turn downloaded data into cleaned events and images, recorded in a ledger
 beside the data, rerun only where missing, on a local pool or any ``concurrent.futures`` executor
-(a dask.distributed ``Client.get_executor()`` spreads them over a cluster).
+(a dask.distributed ``Client.get_executor()`` spreads them over a cluster).  The steps are in
+`vodaxa.process.native` (no CIAO needed), `vodaxa.process.chandra` (CIAO) and `vodaxa.process.unpack`::
 
     ws = vodaxa.process.Workspace("data/")              # the folder vodaxa.download filled
     vodaxa.process.chandra.full_process_chandra(ws)     # CIAO, as DAXA runs it
@@ -17,7 +18,7 @@ __all__ = [
     "STEPS", "ProcessReport", "Task", "TaskResult", "Workspace", "chandra", "execute", "native", "run_step", "unpack",
 ]  # fmt: skip
 
-#: Every step ``Workspace.update()`` can replay, by the name it is recorded under.
+#: Every step :meth:`Workspace.update` can replay, by the name it is recorded under.
 STEPS = {
     "prepare_chandra_info": chandra.prepare_chandra_info,
     "chandra_repro": chandra.chandra_repro,

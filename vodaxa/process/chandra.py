@@ -1,6 +1,7 @@
-"""Chandra through CIAO, as DAXA runs it: ``prepare_chandra_info`` (oif.fits), ``chandra_repro``,
-``deflare`` (sigma method), ``cleaned_chandra_evts``, ``flux_image`` and ``rate_image``, with DAXA's
-parameters, defaults and product names, on a :class:`~vodaxa.process.runner.Workspace`.
+"""Chandra through CIAO, as DAXA runs it: `prepare_chandra_info` (oif.fits), `chandra_repro`,
+`deflare` (sigma method), `cleaned_chandra_evts`, `flux_image` and `rate_image`, with DAXA's
+parameters, defaults and product names, on a :class:`~vodaxa.process.Workspace`;
+`full_process_chandra` runs them all.
 
 Each uid is ``<ObsID><INST><sub-exposure>`` (``1843ACISE001``); products go to
 ``processed/chandra/<ObsID>/{events,cleaning,images,misc}/obsid<o>-inst<i>-subexp<se>-...``.
@@ -15,14 +16,18 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from ..errors import CiaoNotFoundError, ProcessingError
 from .runner import ProcessReport, Task, Workspace, run_step
 
+if TYPE_CHECKING:
+    from ..typing import PathLike
+
 __all__ = [
     "CSC_BANDS",
     "DependencyError",
+    "ObservationInfo",
     "chandra_repro",
     "cleaned_chandra_evts",
     "deflare",
@@ -49,7 +54,26 @@ NATIVE_ADVICE = "use vodaxa.process.native for reductions without CIAO"
 
 
 def find_ciao(timeout: float = 60) -> dict[str, str]:
-    """The CIAO and CALDB versions (``ciaover -v``); CiaoNotFoundError if CIAO or its CALDB is missing."""
+    """Find CIAO and its CALDB, and say which versions they are (``ciaover -v``).
+
+    Every CIAO step calls it first, so a missing CIAO is said once, before anything runs.
+
+    Parameters
+    ----------
+    timeout : float, optional
+        Seconds ``ciaover -v`` may take (60 by default).
+
+    Returns
+    -------
+    dict of str to str
+        ``{"ciao": version, "caldb": version}``.
+
+    Raises
+    ------
+    vodaxa.errors.CiaoNotFoundError
+        If ``ciaover`` is not on PATH, fails, names no CIAO version or does not answer in time, or the CALDB is
+        not installed; the message says how to install CIAO, or to use `vodaxa.process.native` instead.
+    """
     if shutil.which("ciaover") is None:
         raise CiaoNotFoundError(
             "CIAO is not available (no 'ciaover' on PATH): install CIAO and start its environment "
@@ -70,9 +94,84 @@ def find_ciao(timeout: float = 60) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------------- oif.fits
-def parse_oif(path: str | Path) -> dict[str, Any]:
-    """What an ObsID's ``oif.fits`` says: instrument, detector, grating, mode, pointing, and whether the
-    observation can be processed (active, single OBI, no alternating exposures)."""
+class ObservationInfo(TypedDict):
+    """What an ObsID's ``oif.fits`` says, as :func:`parse_oif` reads it (and the ledger keeps it).
+
+    Attributes
+    ----------
+    instrument : str
+        ``ACIS`` or ``HRC`` (INSTRUME).
+    detector : str
+        The detector, from DETNAM (``ACIS-7`` gives ``7``).
+    grating : bool
+        Whether a grating was in (GRATING is not ``NONE``).
+    grating_name : str
+        GRATING: ``NONE``, ``HETG`` or ``LETG``.
+    sequence : str
+        The sequence number (SEQ_NUM).
+    obs_mode : str
+        OBS_MODE (``POINTING``, ...).
+    mode : str
+        The data mode (DATAMODE: ``FAINT``, ``VFAINT``, ...).
+    ra_nom, dec_nom, roll_nom : float
+        The nominal pointing and roll, in degrees (NaN when absent).
+    active : bool
+        Whether the observation has an EVT2, an EVT1 and an aspect solution.
+    alt_exp_mode : bool
+        Whether it was taken in alternating exposure mode (EVT1 files ``_e1_`` and ``_e2_``).
+    multi_obi : bool
+        Whether it holds several observation intervals (OBIs).
+    sub_exp_ids : list of str
+        The sub-exposures processed, ``["E001"]``, or one ``E<obi>`` per OBI.
+    file_content_counts : dict of str to int
+        How many files of each MEMBER_CONTENT the index lists.
+    process : bool
+        Whether the observation can be processed: active, a single OBI, no alternating exposures.
+    reason : str
+        Why it cannot be (empty when it can).
+    """
+
+    instrument: str
+    detector: str
+    grating: bool
+    grating_name: str
+    sequence: str
+    obs_mode: str
+    mode: str
+    ra_nom: float
+    dec_nom: float
+    roll_nom: float
+    active: bool
+    alt_exp_mode: bool
+    multi_obi: bool
+    sub_exp_ids: list[str]
+    file_content_counts: dict[str, int]
+    process: bool
+    reason: str
+
+
+def parse_oif(path: PathLike) -> ObservationInfo:
+    """Read an ObsID's ``oif.fits``: instrument, detector, grating, mode, pointing, and whether the
+    observation can be processed (active, single OBI, no alternating exposures).
+
+    Pure Python (astropy); no CIAO is needed.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``oif.fits`` file of a downloaded ObsID.
+
+    Returns
+    -------
+    ObservationInfo
+        What the file says, with ``process`` and the ``reason`` why not.
+
+    Raises
+    ------
+    vodaxa.errors.ProcessingError
+        If the file cannot be read as a Chandra observation index (no second HDU, or no MEMBER_CONTENT or
+        MEMBER_LOCATION column).
+    """
     from astropy.io import fits
 
     try:
@@ -89,7 +188,13 @@ def parse_oif(path: str | Path) -> dict[str, Any]:
     multi = len(evt1) > 1 and not alternating
     obis = sorted({m.group(1) for x in evt1 if (m := re.search(r"_(\d{3})N\d{3}", Path(x).name))})
     grating = str(header.get("GRATING", "NONE")).strip().upper()
-    info = {
+    process = active and not alternating and not multi
+    reason = (
+        "" if process else
+        "not active (no EVT2, EVT1 or aspect solution)" if not active else
+        "alternating exposure mode (not processed yet)" if alternating else "multiple OBIs (not processed yet)"
+    )  # fmt: skip
+    return {
         "instrument": str(header.get("INSTRUME", "")).strip().upper(),
         "detector": str(header.get("DETNAM", "")).strip().split("-")[-1],
         "grating": grating != "NONE",
@@ -105,18 +210,34 @@ def parse_oif(path: str | Path) -> dict[str, Any]:
         "multi_obi": multi,
         "sub_exp_ids": ["E" + o for o in obis] if multi else ["E001"],
         "file_content_counts": {c: content.count(c) for c in sorted(set(content))},
+        "process": process,
+        "reason": reason,
     }
-    info["process"] = active and not alternating and not multi
-    info["reason"] = (
-        "" if info["process"] else
-        "not active (no EVT2, EVT1 or aspect solution)" if not active else
-        "alternating exposure mode (not processed yet)" if alternating else "multiple OBIs (not processed yet)"
-    )  # fmt: skip
-    return info
 
 
 def prepare_chandra_info(workspace: Workspace, *, executor: concurrent.futures.Executor | None = None) -> ProcessReport:
-    """Parse every downloaded ObsID's oif.fits (pure Python, no CIAO); the ledger keeps what it found."""
+    """Read every downloaded ObsID's ``oif.fits`` (:func:`parse_oif`; pure Python, no CIAO), the first step.
+
+    The ledger keeps what each says (step ``prepare_chandra_info``, one uid per ObsID); the later steps process
+    the observations it found processable, and list the others with the reason.
+
+    Parameters
+    ----------
+    workspace : vodaxa.process.Workspace
+        The folder `vodaxa.download` filled, with Chandra ObsIDs under ``chandra/<ObsID>/``.
+    executor : concurrent.futures.Executor, optional
+        Where the tasks run (a local pool by default).
+
+    Returns
+    -------
+    vodaxa.process.ProcessReport
+        One task per ObsID: done or failed (an unreadable or missing ``oif.fits``).
+
+    Raises
+    ------
+    vodaxa.errors.ProcessingError
+        If the workspace holds no Chandra observation.
+    """
     folder = workspace.root / MISSION
     obs_ids = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
     if not obs_ids:
@@ -129,7 +250,7 @@ def prepare_chandra_info(workspace: Workspace, *, executor: concurrent.futures.E
     return run_step(workspace, "prepare_chandra_info", {}, tasks, executor=executor)
 
 
-def _oif_task(path: str) -> dict[str, Any]:
+def _oif_task(path: str) -> ObservationInfo:
     return parse_oif(path)
 
 
@@ -176,7 +297,13 @@ def _uid(obs: str, inst: str, sub: str) -> str:
 
 
 class DependencyError(ProcessingError):
-    """A step found no observation for which the step it depends on succeeded."""
+    """Raised when a step finds no observation for which the step it depends on succeeded: run that one first.
+
+    Parameters
+    ----------
+    *args : object
+        The message (a str, which names the step to run first) and any further arguments, as for ``Exception``.
+    """
 
 
 def _done_before(ws: Workspace, step: str, needed: str) -> list[tuple[str, str, str, dict[str, Any]]]:
@@ -211,7 +338,44 @@ def chandra_repro(
     executor: concurrent.futures.Executor | None = None, rerun: bool = False,
 ) -> ProcessReport:  # fmt: skip
     """Re-reduce each ObsID with the latest calibrations (CIAO ``chandra_repro``), keeping the evt2,
-    default GTI, bad pixels, FOV, mask and aspect solution (and HRC's dead-time file)."""
+    default GTI, bad pixels, FOV, mask and aspect solution (and HRC's dead-time file).
+
+    Each processable observation and sub-exposure found by :func:`prepare_chandra_info` is one task; the
+    products go to ``processed/chandra/<ObsID>/{events,cleaning,misc}/`` under DAXA's names.
+
+    Parameters
+    ----------
+    workspace : vodaxa.process.Workspace
+        The folder `vodaxa.download` filled, after :func:`prepare_chandra_info`.
+    destreak : bool, optional
+        Remove ACIS-S4 streaks (``destreak=yes``, the default).
+    check_very_faint : bool, optional
+        Clean very-faint-mode background (``check_vf_pha``; False by default).
+    pix_adj : {"default", "edser", "none", "randomize"}, optional
+        The pixel randomisation (``"default"`` by default).
+    asol_update : bool, optional
+        Apply the latest aspect solution boresight correction (True by default).
+    grating_pi_filter : bool, optional
+        Filter grating data on PI (``pi_filter``; True by default).
+    timeout : float, optional
+        Seconds each CIAO command may take (no limit by default).
+    executor : concurrent.futures.Executor, optional
+        Where the tasks run (a local pool by default; ``client.get_executor()`` for a dask cluster).
+    rerun : bool, optional
+        Run every task again, even those already done with the same arguments (False by default).
+
+    Returns
+    -------
+    vodaxa.process.ProcessReport
+        One task per observation and sub-exposure: done, already done (skipped) or failed, with its log.
+
+    Raises
+    ------
+    vodaxa.errors.ProcessingError
+        If ``pix_adj`` is not one of the four, or :func:`prepare_chandra_info` has not run.
+    vodaxa.errors.CiaoNotFoundError
+        If CIAO or its CALDB is missing (:func:`find_ciao`).
+    """
     if pix_adj not in ("default", "edser", "none", "randomize"):
         raise ProcessingError(f"pix_adj={pix_adj!r}: use 'default', 'edser', 'none' or 'randomize'")
     find_ciao()
@@ -244,8 +408,46 @@ def deflare(
     time_bin_size: float = 200.0, lc_lo_en: float = 0.5, lc_hi_en: float = 7.0, *, timeout: float | None = None,
     executor: concurrent.futures.Executor | None = None, rerun: bool = False,
 ) -> ProcessReport:  # fmt: skip
-    """Flare-free GTIs (CIAO ``dmextract`` light curve, then ``deflare`` method=sigma); energies in keV,
-    ``time_bin_size`` in seconds; HRC light curves take no energy filter."""
+    """Find flare-free GTIs: a light curve (CIAO ``dmextract``), then ``deflare`` method=sigma.
+
+    Energies are in keV, ``time_bin_size`` in seconds; HRC light curves take no energy filter.  Products go to
+    ``processed/chandra/<ObsID>/cleaning/`` (``-lightcurve.fits``, ``-flaringGTI.fits``).
+
+    Parameters
+    ----------
+    workspace : vodaxa.process.Workspace
+        The folder `vodaxa.download` filled, after :func:`chandra_repro`.
+    method : str, optional
+        ``"sigma"``, the only method supported (as in DAXA).
+    allowed_sigma : float, optional
+        How many standard deviations from the mean rate a bin may be and be kept (3 by default).
+    min_length : int, optional
+        The fewest consecutive good bins that make a GTI (3 by default).
+    time_bin_size : float, optional
+        The light curve's bin width in seconds (200 by default).
+    lc_lo_en, lc_hi_en : float, optional
+        The light curve's energy band in keV, ACIS only (0.5 to 7 by default).
+    timeout : float, optional
+        Seconds each CIAO command may take (no limit by default).
+    executor : concurrent.futures.Executor, optional
+        Where the tasks run (a local pool by default; ``client.get_executor()`` for a dask cluster).
+    rerun : bool, optional
+        Run every task again, even those already done with the same arguments (False by default).
+
+    Returns
+    -------
+    vodaxa.process.ProcessReport
+        One task per observation and sub-exposure for which :func:`chandra_repro` succeeded.
+
+    Raises
+    ------
+    vodaxa.errors.ProcessingError
+        If ``method`` is not ``"sigma"`` or the band is not ``0 < lc_lo_en < lc_hi_en``.
+    vodaxa.errors.CiaoNotFoundError
+        If CIAO or its CALDB is missing (:func:`find_ciao`).
+    DependencyError
+        If :func:`chandra_repro` succeeded for no observation.
+    """
     if method != "sigma":
         raise ProcessingError(f"deflare method={method!r}: only 'sigma' is supported (as in DAXA)")
     if not 0 < lc_lo_en < lc_hi_en:
@@ -274,8 +476,41 @@ def cleaned_chandra_evts(
     allowed_grades: Sequence[int] | None = None, *, timeout: float | None = None,
     executor: concurrent.futures.Executor | None = None, rerun: bool = False,
 ) -> ProcessReport:  # fmt: skip
-    """Cleaned event lists: STATUS=0, the grades (ASCA; default chandra_repro's), an energy range in keV
-    (ACIS only) with ``dmcopy``, then the flare-free GTIs."""
+    """Write cleaned event lists: STATUS=0, the grades (ASCA; default chandra_repro's), an energy range in keV
+    (ACIS only) with ``dmcopy``, then the flare-free GTIs.
+
+    Products go to ``processed/chandra/<ObsID>/events/`` (``-cleanevents.fits``, with the band in the name).
+
+    Parameters
+    ----------
+    workspace : vodaxa.process.Workspace
+        The folder `vodaxa.download` filled, after :func:`deflare`.
+    lo_en, hi_en : float, optional
+        The energy band in keV, ACIS only: both or neither (no energy filter by default).
+    allowed_grades : sequence of int, optional
+        The ASCA grades to keep, among those ``chandra_repro`` kept (0, 2, 3, 4, 6: the default).
+    timeout : float, optional
+        Seconds each CIAO command may take (no limit by default).
+    executor : concurrent.futures.Executor, optional
+        Where the tasks run (a local pool by default; ``client.get_executor()`` for a dask cluster).
+    rerun : bool, optional
+        Run every task again, even those already done with the same arguments (False by default).
+
+    Returns
+    -------
+    vodaxa.process.ProcessReport
+        One task per observation and sub-exposure for which :func:`deflare` succeeded.
+
+    Raises
+    ------
+    vodaxa.errors.ProcessingError
+        If only one of ``lo_en`` and ``hi_en`` is given, the band is not ``0 <= lo_en < hi_en``, or a grade was
+        already removed by ``chandra_repro``.
+    vodaxa.errors.CiaoNotFoundError
+        If CIAO or its CALDB is missing (:func:`find_ciao`).
+    DependencyError
+        If :func:`deflare` succeeded for no observation.
+    """
     if (lo_en is None) != (hi_en is None) or (lo_en is not None and hi_en is not None and not 0 <= lo_en < hi_en):
         raise ProcessingError(f"lo_en={lo_en}, hi_en={hi_en}: give both (keV, lo < hi) or neither")
     grades = tuple(REPRO_GRADES if allowed_grades is None else sorted({int(g) for g in allowed_grades}))
@@ -353,7 +588,47 @@ def flux_image(
     hrc_bin_size: float = 16, *, timeout: float | None = None, executor: concurrent.futures.Executor | None = None,
     rerun: bool = False,
 ) -> ProcessReport:  # fmt: skip
-    """Images, weighted exposure maps (cm^2 s ct/photon) and flux maps (photon/cm^2/s) per band (``fluximage``)."""
+    """Make images, weighted exposure maps (cm^2 s ct/photon) and flux maps (photon/cm^2/s) per band
+    (``fluximage``).
+
+    Products go to ``processed/chandra/<ObsID>/images/`` (``-image.fits``, ``-weightedexpmap.fits``,
+    ``-fluxmap.fits``) and PSF maps to ``misc/``.
+
+    Parameters
+    ----------
+    workspace : vodaxa.process.Workspace
+        The folder `vodaxa.download` filled, after :func:`cleaned_chandra_evts`.
+    en_bounds : sequence of tuple of float, optional
+        The ACIS bands, ``(lo, hi)`` in keV (the Chandra Source Catalog's, `CSC_BANDS`, by default); HRC makes
+        one wide band.
+    effective_ens : sequence of float, optional
+        Each band's effective energy in keV, inside it (the CSC's by default).
+    acis_bin_size : float, optional
+        ACIS sky pixels per image pixel (4 by default).
+    hrc_bin_size : float, optional
+        HRC sky pixels per image pixel (16 by default).
+    timeout : float, optional
+        Seconds each CIAO command may take (no limit by default).
+    executor : concurrent.futures.Executor, optional
+        Where the tasks run (a local pool by default; ``client.get_executor()`` for a dask cluster).
+    rerun : bool, optional
+        Run every task again, even those already done with the same arguments (False by default).
+
+    Returns
+    -------
+    vodaxa.process.ProcessReport
+        One task per observation and sub-exposure for which :func:`cleaned_chandra_evts` succeeded.
+
+    Raises
+    ------
+    vodaxa.errors.ProcessingError
+        If ``en_bounds`` and ``effective_ens`` differ in length or are empty, or an effective energy is outside
+        its band.
+    vodaxa.errors.CiaoNotFoundError
+        If CIAO or its CALDB is missing (:func:`find_ciao`).
+    DependencyError
+        If :func:`cleaned_chandra_evts` succeeded for no observation.
+    """
     return _images(workspace, "flux_image", "default", en_bounds, effective_ens, acis_bin_size, hrc_bin_size,
                    timeout, executor, rerun)  # fmt: skip
 
@@ -364,7 +639,46 @@ def rate_image(
     hrc_bin_size: float = 16, *, timeout: float | None = None, executor: concurrent.futures.Executor | None = None,
     rerun: bool = False,
 ) -> ProcessReport:  # fmt: skip
-    """Images, exposure maps (s) and rate maps (count/s) per band (``fluximage units=time``)."""
+    """Make images, exposure maps (s) and rate maps (count/s) per band (``fluximage units=time``).
+
+    Products go to ``processed/chandra/<ObsID>/images/`` (``-image.fits``, ``-expmap.fits``, ``-ratemap.fits``)
+    and PSF maps to ``misc/``.
+
+    Parameters
+    ----------
+    workspace : vodaxa.process.Workspace
+        The folder `vodaxa.download` filled, after :func:`cleaned_chandra_evts`.
+    en_bounds : sequence of tuple of float, optional
+        The ACIS bands, ``(lo, hi)`` in keV (the Chandra Source Catalog's, `CSC_BANDS`, by default); HRC makes
+        one wide band.
+    effective_ens : sequence of float, optional
+        Each band's effective energy in keV, inside it (the CSC's by default).
+    acis_bin_size : float, optional
+        ACIS sky pixels per image pixel (4 by default).
+    hrc_bin_size : float, optional
+        HRC sky pixels per image pixel (16 by default).
+    timeout : float, optional
+        Seconds each CIAO command may take (no limit by default).
+    executor : concurrent.futures.Executor, optional
+        Where the tasks run (a local pool by default; ``client.get_executor()`` for a dask cluster).
+    rerun : bool, optional
+        Run every task again, even those already done with the same arguments (False by default).
+
+    Returns
+    -------
+    vodaxa.process.ProcessReport
+        One task per observation and sub-exposure for which :func:`cleaned_chandra_evts` succeeded.
+
+    Raises
+    ------
+    vodaxa.errors.ProcessingError
+        If ``en_bounds`` and ``effective_ens`` differ in length or are empty, or an effective energy is outside
+        its band.
+    vodaxa.errors.CiaoNotFoundError
+        If CIAO or its CALDB is missing (:func:`find_ciao`).
+    DependencyError
+        If :func:`cleaned_chandra_evts` succeeded for no observation.
+    """
     return _images(workspace, "rate_image", "time", en_bounds, effective_ens, acis_bin_size, hrc_bin_size,
                    timeout, executor, rerun)  # fmt: skip
 
@@ -372,7 +686,38 @@ def rate_image(
 def full_process_chandra(
     workspace: Workspace, *, executor: concurrent.futures.Executor | None = None, timeout: float | None = None
 ) -> ProcessReport:
-    """Every step in DAXA's order with DAXA's defaults; observations that fail a step drop out of the later ones."""
+    """Run every step in DAXA's order with DAXA's defaults; observations that fail a step drop out of the later
+    ones.
+
+    The steps: :func:`prepare_chandra_info`, :func:`chandra_repro`, :func:`deflare`,
+    :func:`cleaned_chandra_evts`, :func:`flux_image` and :func:`rate_image`.  When no observation survives a
+    step, the chain stops there and the report says why.
+
+    Parameters
+    ----------
+    workspace : vodaxa.process.Workspace
+        The folder `vodaxa.download` filled, with Chandra ObsIDs under ``chandra/<ObsID>/``.
+    executor : concurrent.futures.Executor, optional
+        Where the tasks run (a local pool by default; ``client.get_executor()`` for a dask cluster).
+    timeout : float, optional
+        Seconds each CIAO command may take (no limit by default).
+
+    Returns
+    -------
+    vodaxa.process.ProcessReport
+        Every step's tasks: done, already done (skipped) and failed, with reasons and logs.
+
+    Raises
+    ------
+    vodaxa.errors.ProcessingError
+        If the workspace holds no Chandra observation.
+    vodaxa.errors.CiaoNotFoundError
+        If CIAO or its CALDB is missing (:func:`find_ciao`).
+
+    See Also
+    --------
+    vodaxa.process.native.reduce : Reductions without CIAO, for any mission.
+    """
     report = prepare_chandra_info(workspace, executor=executor)
     for step in (chandra_repro, deflare, cleaned_chandra_evts, flux_image, rate_image):
         try:

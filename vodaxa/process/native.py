@@ -4,6 +4,8 @@ event lists with the standard columns (TIME, X, Y, and ENERGY, GRADE, STATUS whe
 
 Outputs are FITS files with the sky WCS of the event list's X/Y columns (and a physical WCS "P"),
 and provenance keywords (CREATOR, DATE, HISTORY: the input, every filter and its parameters).
+`reduce` runs every step for every event list of a `~vodaxa.process.Workspace`; the other functions
+are the steps, for one file at a time.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
@@ -24,9 +26,17 @@ from ..errors import ProcessingError
 from .runner import ProcessReport, Task, Workspace, run_step
 from .unpack import unpack
 
+if TYPE_CHECKING:
+    from astropy.io.fits import FITS_rec, Header
+
+    from ..typing import PathLike
+
 __all__ = [
     "EVENT_PATTERNS",
     "MAX_PIXELS",
+    "FilterSummary",
+    "ImageSummary",
+    "LightCurve",
     "count_image",
     "filter_events",
     "find_event_lists",
@@ -44,6 +54,72 @@ MAX_PIXELS = 2048
 EVENT_PATTERNS = ("*evt2.fits*", "*_cl.evt*", "*EventList*.fits*", "*_evt.fits*", "*.evt.gz", "*.evt", "*EVLI*.F*")
 
 
+class LightCurve(TypedDict):
+    """The light curve :func:`flare_gtis` clipped, to plot or check what it kept.
+
+    Attributes
+    ----------
+    starts : numpy.ndarray
+        The start of each full bin, in the TIME unit of the times given.
+    counts : numpy.ndarray
+        Events in each bin.
+    kept : numpy.ndarray
+        Whether each bin survived the clipping (bool).
+    mean : float
+        The mean rate of the kept bins, in counts per TIME unit (NaN when no full bin fits in the GTIs).
+    std : float
+        The standard deviation of the kept bins' rates (NaN when no full bin fits in the GTIs).
+    """
+
+    starts: np.ndarray
+    counts: np.ndarray
+    kept: np.ndarray
+    mean: float
+    std: float
+
+
+class FilterSummary(TypedDict):
+    """What :func:`filter_events` kept.
+
+    Attributes
+    ----------
+    events_in : int
+        Events in the input list.
+    events_out : int
+        Events written.
+    exposure : float
+        Seconds inside the final GTIs (the EXPOSURE keyword written).
+    gtis : list of list of float
+        The final GTIs, ``[start, stop]`` in the event list's TIME unit.
+    """
+
+    events_in: int
+    events_out: int
+    exposure: float
+    gtis: list[list[float]]
+
+
+class ImageSummary(TypedDict):
+    """What :func:`count_image` binned.
+
+    Attributes
+    ----------
+    counts : int
+        Events in the image.
+    shape : list of int
+        The image's ``[rows, columns]`` (Y, X).
+    exposure : float
+        Seconds inside the event list's GTIs (the EXPOSURE keyword written).
+    bin_size : float
+        Sky pixels per image pixel, a side: as asked, or wider when the image would exceed `MAX_PIXELS`.
+    """
+
+    counts: int
+    shape: list[int]
+    exposure: float
+    bin_size: float
+
+
 def _creator() -> str:
     from .. import __version__
 
@@ -51,8 +127,32 @@ def _creator() -> str:
 
 
 # ---------------------------------------------------------------------------------- reading
-def read_events(path: str | Path) -> tuple[Any, Any, np.ndarray, float]:
-    """(EVENTS data, EVENTS header, GTIs as an (n, 2) array, seconds per TIME unit) of an event list."""
+def read_events(path: PathLike) -> tuple[FITS_rec, Header, np.ndarray, float]:
+    """Read an event list: its events, their header, its GTIs and its TIME unit.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A FITS event list (compressed or not) with an EVENTS extension holding at least TIME, X and Y.
+
+    Returns
+    -------
+    data : astropy.io.fits.FITS_rec
+        The EVENTS table.
+    header : astropy.io.fits.Header
+        A copy of the EVENTS header.
+    gtis : numpy.ndarray
+        The good time intervals as an ``(n, 2)`` array of ``[start, stop]`` in the TIME unit: those of the first
+        GTI (or STDGTI) extension, else ``[[TSTART, TSTOP]]`` from the header.
+    seconds : float
+        Seconds per TIME unit: 86400 when TIME is in days, else 1.
+
+    Raises
+    ------
+    vodaxa.errors.ProcessingError
+        If the file is not a readable FITS file, has no EVENTS extension, lacks TIME, X or Y, or has neither a
+        GTI extension nor TSTART and TSTOP.
+    """
     from astropy.io import fits
 
     try:
@@ -98,7 +198,25 @@ def _status_ok(data: Any) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------- GTIs
 def intersect_gtis(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The intervals common to two GTI lists ((n, 2) arrays of [start, stop))."""
+    """Intersect two lists of good time intervals.
+
+    Parameters
+    ----------
+    a, b : numpy.ndarray
+        GTI lists, ``(n, 2)`` arrays of half-open intervals ``[start, stop)``, in the same time unit.
+
+    Returns
+    -------
+    numpy.ndarray
+        The intervals common to both, sorted, as an ``(m, 2)`` array (``(0, 2)`` when they do not overlap).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vodaxa.process.native import intersect_gtis
+    >>> intersect_gtis(np.array([[0.0, 100.0], [200.0, 300.0]]), np.array([[50.0, 250.0]])).tolist()
+    [[50.0, 100.0], [200.0, 250.0]]
+    """
     out = []
     for s1, e1 in a:
         for s2, e2 in b:
@@ -110,19 +228,58 @@ def intersect_gtis(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def flare_gtis(
     times: np.ndarray, gtis: np.ndarray, bin_size: float = 200.0, sigma: float = 3.0, min_length: int = 3
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """Flare-free GTIs by sigma clipping a light curve (the idea of CIAO's ``deflare method=sigma``).
+) -> tuple[np.ndarray, LightCurve]:
+    """Find flare-free GTIs by sigma clipping a light curve (the idea of CIAO's ``deflare method=sigma``).
 
     Full ``bin_size`` bins are laid from the start of each GTI (a partial last bin is dropped); bins whose
     rate is more than ``sigma`` standard deviations from the mean of the kept bins are dropped, until
-    nothing changes; runs of at least ``min_length`` consecutive kept bins become GTIs.  Returns the GTIs
-    and the light curve (bin starts, counts, kept flags, final mean and standard deviation).
+    nothing changes; runs of at least ``min_length`` consecutive kept bins become GTIs.
+
+    Parameters
+    ----------
+    times : numpy.ndarray
+        The events' arrival times.
+    gtis : numpy.ndarray
+        The good time intervals to bin, an ``(n, 2)`` array of ``[start, stop]`` in the unit of ``times``.
+    bin_size : float, optional
+        The light curve's bin width, in the unit of ``times`` (200 by default, DAXA's seconds).
+    sigma : float, optional
+        How many standard deviations from the mean a bin may be and be kept (3 by default).
+    min_length : int, optional
+        The fewest consecutive kept bins that make a GTI (3 by default).
+
+    Returns
+    -------
+    gtis : numpy.ndarray
+        The flare-free GTIs, an ``(m, 2)`` array (``(0, 2)`` when no run is long enough).
+    curve : LightCurve
+        The light curve: bin starts, counts, kept flags, and the final mean and standard deviation.
+
+    Raises
+    ------
+    vodaxa.errors.ProcessingError
+        If ``bin_size`` or ``sigma`` is not positive, or ``min_length`` is below 1.
+
+    Examples
+    --------
+    Thirty 100 s bins of 5 events, but for a flare of 60 in the ninth:
+
+    >>> import numpy as np
+    >>> from vodaxa.process.native import flare_gtis
+    >>> times = np.concatenate([b * 100 + np.linspace(1, 99, 60 if b == 8 else 5) for b in range(30)])
+    >>> good, curve = flare_gtis(times, np.array([[0.0, 3000.0]]), bin_size=100)
+    >>> good.tolist()
+    [[0.0, 800.0], [900.0, 3000.0]]
+    >>> int(curve["kept"].sum()), round(curve["mean"], 6)
+    (29, 0.05)
     """
     if bin_size <= 0 or sigma <= 0 or min_length < 1:
         raise ProcessingError(f"bin_size={bin_size}, sigma={sigma}, min_length={min_length}: all must be positive")
     starts = np.concatenate([s + bin_size * np.arange(int((e - s) // bin_size)) for s, e in gtis] or [np.empty(0)])
     if starts.size == 0:
-        return np.empty((0, 2)), {"starts": starts, "counts": np.empty(0), "kept": np.empty(0, bool)}
+        nothing: LightCurve = {"starts": starts, "counts": np.empty(0), "kept": np.empty(0, bool),
+                               "mean": float("nan"), "std": float("nan")}  # fmt: skip
+        return np.empty((0, 2)), nothing
     order = np.sort(times)
     counts = np.searchsorted(order, starts + bin_size, side="left") - np.searchsorted(order, starts, side="left")
     rates = counts / bin_size
@@ -146,7 +303,7 @@ def flare_gtis(
         run = [i] if kept[i] else []
     if len(run) >= min_length:
         out.append((starts[run[0]], starts[run[-1]] + bin_size))
-    curve = {"starts": starts, "counts": counts, "kept": kept, "mean": mean, "std": std}
+    curve: LightCurve = {"starts": starts, "counts": counts, "kept": kept, "mean": mean, "std": std}
     return np.array(out, dtype=float).reshape(-1, 2), curve
 
 
@@ -180,11 +337,55 @@ def _write(hdus: list[Any], path: Path) -> Path:
 
 
 def filter_events(
-    infile: str | Path, outfile: str | Path, *, energy: tuple[float, float] | None = None,
+    infile: PathLike, outfile: PathLike, *, energy: tuple[float, float] | None = None,
     grades: Sequence[int] | None = None, status_zero: bool = True, gtis: np.ndarray | None = None,
-) -> dict[str, Any]:  # fmt: skip
-    """Keep events with energy in ``energy`` (keV), GRADE in ``grades``, STATUS == 0, and TIME inside
-    ``gtis`` (intersected with the file's own); write EVENTS + GTI with EXPOSURE updated."""
+) -> FilterSummary:  # fmt: skip
+    """Write the events of an event list that pass the filters: energy, grade, status and time.
+
+    Kept are the events with energy in ``energy`` (keV), GRADE in ``grades``, STATUS == 0, and TIME inside
+    ``gtis`` (intersected with the file's own); the output holds EVENTS and GTI, with EXPOSURE (and ONTIME,
+    LIVETIME where present) updated to the final GTIs, and provenance keywords.
+
+    Parameters
+    ----------
+    infile : str or os.PathLike
+        The event list (see :func:`read_events`).
+    outfile : str or os.PathLike
+        The FITS file to write (replaced whole; its folder is made).
+    energy : tuple of float, optional
+        ``(lo, hi)`` in keV: keep ``lo <= ENERGY < hi`` (no energy filter by default).
+    grades : sequence of int, optional
+        The GRADE values to keep (all by default; ignored when the list has no GRADE column).
+    status_zero : bool, optional
+        Keep only events whose STATUS bits are all clear (True by default; nothing is dropped without STATUS).
+    gtis : numpy.ndarray, optional
+        Further good time intervals, ``(n, 2)`` in the TIME unit, intersected with the file's own (such as the
+        flare-free GTIs of :func:`flare_gtis`).
+
+    Returns
+    -------
+    FilterSummary
+        Events in and out, the exposure in seconds and the final GTIs.
+
+    Raises
+    ------
+    vodaxa.errors.ProcessingError
+        If the event list cannot be read (:func:`read_events`), or ``energy`` is given for a list without an
+        ENERGY column.
+
+    Examples
+    --------
+    The 3 to 10 keV events of a NuSTAR event list, downloaded from the sandbox:
+
+    >>> import vodaxa
+    >>> from vodaxa.process import native
+    >>> manifest = vodaxa.resolve(vodaxa.search(["3C 105"], missions=["nustar_pointed"]).head(1))
+    >>> events = manifest.select(category="events").files["url"].iloc[0]
+    >>> report = vodaxa.download([events], "data/", progress=False)
+    >>> summary = native.filter_events(report.ok[0], "hard.fits", energy=(3.0, 10.0))
+    >>> summary["events_out"] < summary["events_in"]
+    True
+    """
     infile = Path(infile)
     return _filter(infile, read_events(infile), Path(outfile), energy, grades, status_zero, gtis)
 
@@ -192,7 +393,7 @@ def filter_events(
 def _filter(
     infile: Path, events: tuple[Any, Any, np.ndarray, float], outfile: Path, energy: tuple[float, float] | None,
     grades: Sequence[int] | None, status_zero: bool, gtis: np.ndarray | None,
-) -> dict[str, Any]:  # fmt: skip
+) -> FilterSummary:  # fmt: skip
     """:func:`filter_events` on an event list already read (:func:`read_events`)."""
     from astropy.io import fits
 
@@ -236,11 +437,58 @@ def _axis(header: Any, names: list[str], column: str) -> dict[str, Any]:
 
 
 def count_image(
-    infile: str | Path, outfile: str | Path, *, bin_size: float = 4, energy: tuple[float, float] | None = None
-) -> dict[str, Any]:
-    """A counts image of the events binned ``bin_size`` sky pixels a side (over the TLMIN..TLMAX range
-    of X and Y where given, else the events' extent; coarser if the image would exceed MAX_PIXELS a
-    side), with the sky WCS and a physical WCS "P"."""
+    infile: PathLike, outfile: PathLike, *, bin_size: float = 4, energy: tuple[float, float] | None = None
+) -> ImageSummary:
+    """Write a counts image of an event list, with its sky WCS.
+
+    The events are binned ``bin_size`` sky pixels a side over the TLMIN..TLMAX range of X and Y where given,
+    else the events' extent; coarser if the image would exceed `MAX_PIXELS` a side (said in HISTORY).  The
+    image carries the sky WCS of the X and Y columns and a physical WCS "P", EXPOSURE (the GTIs' total),
+    the event list's TELESCOP, INSTRUME, OBS_ID, OBJECT, DATE-OBS, TSTART, TSTOP and MJDREF, and provenance.
+
+    Parameters
+    ----------
+    infile : str or os.PathLike
+        The event list (see :func:`read_events`).
+    outfile : str or os.PathLike
+        The FITS image to write (replaced whole; its folder is made).
+    bin_size : float, optional
+        Sky pixels per image pixel, a side (4 by default).
+    energy : tuple of float, optional
+        ``(lo, hi)`` in keV: image only ``lo <= ENERGY < hi`` (all events by default).
+
+    Returns
+    -------
+    ImageSummary
+        Counts, the image's shape, the exposure in seconds and the bin size used.
+
+    Raises
+    ------
+    vodaxa.errors.ProcessingError
+        If the event list cannot be read (:func:`read_events`), or ``energy`` is given for a list without an
+        ENERGY column.
+
+    See Also
+    --------
+    rate_map : The image divided by its exposure.
+
+    Examples
+    --------
+    An image of a NuSTAR event list downloaded from the sandbox, and its rate map:
+
+    >>> import vodaxa
+    >>> from vodaxa.process import native
+    >>> manifest = vodaxa.resolve(vodaxa.search(["3C 105"], missions=["nustar_pointed"]).head(1))
+    >>> events = manifest.select(category="events").files["url"].iloc[0]
+    >>> report = vodaxa.download([events], "data/", progress=False)
+    >>> image = native.count_image(report.ok[0], "image.fits", bin_size=8)
+    >>> image["bin_size"], image["counts"] > 0
+    (8, True)
+    >>> rate = native.rate_map("image.fits", "rate.fits")
+    >>> from astropy.io import fits
+    >>> fits.getheader("rate.fits")["BUNIT"]
+    'count/s'
+    """
     from astropy.io import fits
 
     infile = Path(infile)
@@ -290,8 +538,33 @@ def count_image(
     return {"counts": int(image.sum()), "shape": list(image.shape), "exposure": exposure, "bin_size": bin_size}
 
 
-def rate_map(image_file: str | Path, outfile: str | Path, exposure: float | None = None) -> dict[str, Any]:
-    """Counts divided by the exposure in seconds (the image's EXPOSURE keyword unless given): count/s."""
+def rate_map(image_file: PathLike, outfile: PathLike, exposure: float | None = None) -> dict[str, float]:
+    """Write a rate map: a counts image divided by the exposure in seconds, in count/s.
+
+    Parameters
+    ----------
+    image_file : str or os.PathLike
+        A counts image (as :func:`count_image` writes), its primary HDU read.
+    outfile : str or os.PathLike
+        The FITS file to write (replaced whole; its folder is made), with the image's header, BUNIT ``count/s``
+        and a HISTORY line.
+    exposure : float, optional
+        The seconds to divide by (the image's EXPOSURE keyword by default).
+
+    Returns
+    -------
+    dict of str to float
+        ``{"exposure": seconds}``, the seconds divided by.
+
+    Raises
+    ------
+    vodaxa.errors.ProcessingError
+        If the exposure is not positive (or the image has no EXPOSURE and none is given).
+
+    See Also
+    --------
+    count_image : Its example makes a rate map.
+    """
     from astropy.io import fits
 
     with fits.open(image_file) as hdul:
@@ -309,8 +582,24 @@ def rate_map(image_file: str | Path, outfile: str | Path, exposure: float | None
 
 # ---------------------------------------------------------------------------------- the step
 def find_event_lists(workspace: Workspace, missions: Sequence[str] | None = None) -> list[tuple[str, str, Path]]:
-    """``(mission, obs_id, path)`` of every event list downloaded under the workspace, or unpacked from a
-    tarball by :func:`vodaxa.process.unpack.unpack` (level-1 ``evt1`` lists excluded)."""
+    """Find the event lists downloaded into a workspace, or unpacked there from a tarball.
+
+    Files matching `EVENT_PATTERNS` are looked for in each observation's folder and in what
+    :func:`vodaxa.process.unpack.unpack` unpacked for it; level-1 ``evt1`` lists and ``.part`` files are
+    excluded, and a list on disk both compressed and not is taken once, unpacked.
+
+    Parameters
+    ----------
+    workspace : vodaxa.process.Workspace
+        The folder `vodaxa.download` filled.
+    missions : sequence of str, optional
+        Look only in these missions' folders (all by default).
+
+    Returns
+    -------
+    list of tuple of (str, str, pathlib.Path)
+        ``(mission, obs_id, path)`` of every event list found, by mission and observation.
+    """
     folders = []
     for base in (workspace.root, workspace.root / "processed"):
         if not base.is_dir():
@@ -380,8 +669,72 @@ def reduce(
     allowed_sigma: float = 3.0, min_length: int = 3, image_energy: Sequence[float] | None = None, *,
     executor: concurrent.futures.Executor | None = None, rerun: bool = False,
 ) -> ProcessReport:  # fmt: skip
-    """For every downloaded event list: flare GTIs, cleaned events (``energy`` keV, ``grades``, STATUS=0,
-    GTIs), a counts image and a rate map, under ``processed/<mission>/<obs_id>/native/``."""
+    """Reduce every downloaded event list: flare GTIs, cleaned events, a counts image and a rate map.
+
+    Tarballs are unpacked first (:func:`vodaxa.process.unpack.unpack`), then each event list
+    (:func:`find_event_lists`) is one task: flare-free GTIs from its light curve (:func:`flare_gtis`), cleaned
+    events (``energy`` keV, ``grades``, STATUS = 0, those GTIs: :func:`filter_events`), a counts image
+    (:func:`count_image`) and a rate map (:func:`rate_map`), written under
+    ``processed/<mission>/<obs_id>/native/`` as ``<name>-flaregti.fits``, ``-clean.fits``, ``-image.fits`` and
+    ``-ratemap.fits``.  The step is recorded as ``native_reduce`` in the workspace's ledger: a task already done
+    with the same arguments is skipped, and one failing event list never stops the others.
+
+    Parameters
+    ----------
+    workspace : vodaxa.process.Workspace
+        The folder `vodaxa.download` filled.
+    missions : sequence of str, optional
+        Reduce only these missions' observations (all by default).
+    energy : sequence of float, optional
+        ``(lo, hi)`` in keV for the cleaned events and the light curve ((0.5, 7.0) by default); None keeps every
+        energy.  Lists without an ENERGY column are not filtered by energy.
+    grades : sequence of int, optional
+        The GRADE values to keep (all by default).
+    bin_size : float, optional
+        Sky pixels per image pixel, a side (4 by default).
+    time_bin_size : float, optional
+        The light curve's bin width in seconds (200 by default).
+    allowed_sigma : float, optional
+        How far from the mean rate, in standard deviations, a light-curve bin may be and be kept (3 by default).
+    min_length : int, optional
+        The fewest consecutive kept bins that make a GTI (3 by default).
+    image_energy : sequence of float, optional
+        ``(lo, hi)`` in keV for the images (the cleaned events' whole band by default).
+    executor : concurrent.futures.Executor, optional
+        Where the tasks run (a local pool by default; ``client.get_executor()`` for a dask cluster).
+    rerun : bool, optional
+        Run every task again, even those already done (False by default).
+
+    Returns
+    -------
+    vodaxa.process.ProcessReport
+        The unpacking's and the reduction's tasks: done, already done (skipped) and failed, with reasons and logs.
+
+    Raises
+    ------
+    vodaxa.errors.ProcessingError
+        If ``energy`` is not ``(lo, hi)`` with ``0 <= lo < hi``, or the workspace holds no event list.
+
+    See Also
+    --------
+    vodaxa.process.chandra.full_process_chandra : The CIAO chain, for Chandra.
+
+    Examples
+    --------
+    One NuSTAR observation of 3C 105 from the sandbox: four event lists (two cleaned, two unfiltered):
+
+    >>> import vodaxa
+    >>> from vodaxa.process import Workspace, native
+    >>> observations = vodaxa.search(["3C 105"], missions=["nustar_pointed"])
+    >>> report = vodaxa.download(vodaxa.resolve(observations.head(1)), "data/", progress=False)
+    >>> ws = Workspace("data/")
+    >>> native.reduce(ws)
+    <ProcessReport ok=4 skipped=0 failed=0>
+    >>> sorted(p.name for p in ws.root.glob("processed/*/*/native/*A01_cl-*"))
+    ['nu...A01_cl-clean.fits', 'nu...A01_cl-flaregti.fits', 'nu...A01_cl-image.fits', 'nu...A01_cl-ratemap.fits']
+    >>> native.reduce(ws)  # done already, with the same arguments
+    <ProcessReport ok=0 skipped=4 failed=0>
+    """
     if energy is not None and not 0 <= energy[0] < energy[1]:
         raise ProcessingError(f"energy={energy}: give (lo, hi) in keV with lo < hi")
     unpacked = unpack(workspace, missions, executor=executor)  # tarballs first (the XSA, eROSITA fields)

@@ -1,6 +1,6 @@
 """Conditions written as text, read into typed values: ``where="exposure > 10000"`` (one or more comparisons
-joined by AND, each a :class:`~.filters.Compare`) and a mission spec's row cuts (with OR, NOT and parentheses,
-for the cone-search path, which applies them to its answers in pandas).
+joined by AND, each a :class:`Compare`: `parse_where`) and a mission spec's row cuts (with OR, NOT and
+parentheses, for the cone-search path, which applies them to its answers in pandas: `parse_condition`).
 
 The grammar is a small, strict subset of ADQL's WHERE: ``column op literal`` (``= == != <> < <= > >=``),
 ``column [NOT] IN (literal, ...)``, ``column [NOT] LIKE 'pattern'``, ``column BETWEEN literal AND literal``,
@@ -18,37 +18,62 @@ from typing import Any
 from ..errors import InputError
 from .filters import Compare, Scalar
 
-__all__ = ["AllOf", "AnyOf", "Condition", "Constant", "Negation", "parse_condition", "parse_where"]
+__all__ = ["AllOf", "AnyOf", "Compare", "Condition", "Constant", "Negation", "parse_condition", "parse_where"]
 
 
 @dataclass(frozen=True)
 class AllOf:
-    """Every part holds (SQL's AND, with its NULL logic)."""
+    """A condition that holds when every part holds (SQL's AND, with its NULL logic).
+
+    Parameters
+    ----------
+    parts : tuple of Condition
+        The conditions joined.
+    """
 
     parts: tuple[Condition, ...]
 
 
 @dataclass(frozen=True)
 class AnyOf:
-    """At least one part holds (SQL's OR)."""
+    """A condition that holds when at least one part holds (SQL's OR).
+
+    Parameters
+    ----------
+    parts : tuple of Condition
+        The conditions joined.
+    """
 
     parts: tuple[Condition, ...]
 
 
 @dataclass(frozen=True)
 class Negation:
-    """The part does not hold (SQL's NOT: unknown stays unknown)."""
+    """A condition that holds when its part does not (SQL's NOT: unknown stays unknown).
+
+    Parameters
+    ----------
+    part : Condition
+        The condition negated.
+    """
 
     part: Condition
 
 
 @dataclass(frozen=True)
 class Constant:
-    """Always true or always false (``1 = 0`` in a spec's generated conditions)."""
+    """A condition always true or always false (``1 = 0`` in a spec's generated conditions).
+
+    Parameters
+    ----------
+    value : bool
+        Whether it holds.
+    """
 
     value: bool
 
 
+#: A condition as :func:`parse_condition` reads it: a comparison (:class:`Compare`), or these joined or negated.
 Condition = Compare | AllOf | AnyOf | Negation | Constant
 
 _TOKEN = re.compile(
@@ -60,13 +85,62 @@ _KEYWORDS = {"AND", "OR", "NOT", "IN", "LIKE", "BETWEEN", "IS", "NULL", "TRUE", 
 
 
 def parse_condition(text: str) -> Condition:
-    """``text`` (the grammar above) as a typed condition; InputError naming where it goes wrong."""
+    """Read a condition written in the grammar above (a small, strict subset of ADQL's WHERE).
+
+    Parameters
+    ----------
+    text : str
+        The condition, e.g. ``"exposure > 10000 AND (status = 'archived' OR status IS NULL)"``.
+
+    Returns
+    -------
+    Condition
+        The condition as typed values: :class:`Compare`, :class:`AllOf`, :class:`AnyOf`, :class:`Negation` or
+        :class:`Constant`.
+
+    Raises
+    ------
+    vodaxa.errors.InputError
+        If the text is not a condition of the grammar; the message says at which character it goes wrong and
+        gives examples.
+
+    Examples
+    --------
+    >>> from vodaxa.query.conditions import parse_condition
+    >>> parse_condition("exposure > 10000 AND (status = 'archived' OR status IS NULL)")
+    AllOf(parts=(Compare(column='exposure', op='>', value=10000), AnyOf(parts=(Compare(column='status', op='==',
+    value='archived'), Compare(column='status', op='is null', value=None)))))
+    """
     return _Parser(text).parse()
 
 
 def parse_where(text: str | Compare) -> list[Compare]:
-    """A ``where`` text as the comparisons it ANDs together (a :class:`Compare` passes through); OR and NOT are
-    refused, since each comparison becomes one filter of the history."""
+    """Read a ``where`` condition (as `vodaxa.search` and ``Mission.filter_on_column`` take it) into the
+    comparisons it ANDs together.
+
+    OR and NOT are refused, since each comparison becomes one filter of the history.
+
+    Parameters
+    ----------
+    text : str or Compare
+        Comparisons joined by AND, in the grammar above; a :class:`Compare` passes through.
+
+    Returns
+    -------
+    list of Compare
+        One comparison per term, in order.
+
+    Raises
+    ------
+    vodaxa.errors.InputError
+        If ``text`` is empty or not text, is not a condition of the grammar, or uses OR or NOT.
+
+    Examples
+    --------
+    >>> from vodaxa.query.conditions import parse_where
+    >>> [c.text() for c in parse_where("exposure > 10000 and instrument in ('ACIS-S', 'ACIS-I')")]
+    ['exposure > 10000', "instrument in ('ACIS-S', 'ACIS-I')"]
+    """
     if isinstance(text, Compare):
         return [text]
     if not isinstance(text, str) or not text.strip():

@@ -213,9 +213,41 @@ Scalar = str | int | float | bool
 
 @dataclass(frozen=True)
 class Compare(Filter):
-    """Keep observations whose ``column`` of the mission's table compares ``op`` to ``value``: a literal (``in``,
-    ``not in``: a tuple of them; ``between``: (low, high); ``is null``, ``is not null``: None).  Values are data,
-    never query text: the compilers quote them."""
+    """Keep observations whose ``column`` of the mission's table compares ``op`` to ``value``.
+
+    Values are data, never query text: the compilers quote them.  A comparison is what ``where=`` conditions
+    are read into (:func:`vodaxa.query.conditions.parse_where`), and can be given there directly.
+
+    Parameters
+    ----------
+    column : str
+        A column of the mission's table (surrounding spaces are removed).
+    op : str
+        One of the comparisons ``vodaxa.query.filters.OPS`` (``"=="``, ``"!="``, ``"<"``, ``"<="``, ``">"``,
+        ``">="``, ``"in"``, ``"not in"``, ``"like"``, ``"not like"``, ``"between"``, ``"is null"``,
+        ``"is not null"``), in any case; ``=``, ``<>`` and ``eq``, ``ne``, ``lt``, ``le``, ``gt``, ``ge`` are read
+        as their symbols.
+    value : str, int, float, bool, date, datetime, sequence or None, optional
+        A literal (dates and times become ISO text, in UTC); for ``in`` and ``not in`` a list of literals of one
+        kind, for ``between`` two, ``(low, high)``; None for ``is null`` and ``is not null`` (the default).
+
+    Raises
+    ------
+    vodaxa.errors.InputError
+        If the column is empty, ``op`` is not a comparison, or ``value`` does not have the shape ``op`` takes
+        (a list for ``in``, two ordered values for ``between``, text for ``like``, no NaN, no NUL character).
+
+    Examples
+    --------
+    >>> import vodaxa
+    >>> from vodaxa.query.conditions import Compare
+    >>> long = Compare("exposure", ">", 10000)
+    >>> long
+    Compare(column='exposure', op='>', value=10000)
+    >>> observations = vodaxa.search(None, missions=["chandra"], where=long)
+    >>> bool((observations["exposure"] > 10000).all())
+    True
+    """
 
     column: str
     op: str
@@ -233,11 +265,24 @@ class Compare(Filter):
         object.__setattr__(self, "value", _operand(op, self.value, self.column))
 
     def arguments(self) -> dict[str, object]:
+        """Give the arguments saved in a state file.
+
+        Returns
+        -------
+        dict of str to object
+            ``{"column": ..., "op": ..., "value": ...}``, JSON-ready (a tuple of values as a list).
+        """
         value = list(self.value) if isinstance(self.value, tuple) else self.value
         return {"column": self.column, "op": self.op, "value": value}
 
     def text(self) -> str:
-        """The comparison as a person would write it (for messages, never for a query)."""
+        """Write the comparison as a person would (for messages, never for a query).
+
+        Returns
+        -------
+        str
+            E.g. ``"exposure > 10000"``, ``"status in ('archived', 'processed')"``.
+        """
         if self.value is None:
             return f"{self.column} {self.op}"
         if self.op == "between":
@@ -249,8 +294,24 @@ class Compare(Filter):
         return f"{self.column} {self.op} {self.value!r}"
 
     @classmethod
-    def from_arguments(cls, args: Mapping[str, Any]) -> Compare:
-        """Read saved arguments."""
+    def from_arguments(cls, args: Mapping[str, object]) -> Compare:
+        """Read the arguments saved in a state file (as :meth:`arguments` gives them).
+
+        Parameters
+        ----------
+        args : mapping of str to object
+            ``{"column": ..., "op": ..., "value": ...}``.
+
+        Returns
+        -------
+        Compare
+            The comparison.
+
+        Raises
+        ------
+        vodaxa.errors.InputError
+            If the arguments do not make a comparison.
+        """
         column, op = args.get("column"), args.get("op")
         return cls(column, op, args.get("value"))  # type: ignore[arg-type]  # __post_init__ refuses non-text
 

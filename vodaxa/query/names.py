@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import TypeAlias
 
 import astropy.units as u
 from astropy.coordinates import SkyCoord
@@ -16,7 +17,9 @@ from ..errors import NameResolutionError
 
 __all__ = ["Resolver", "parse_jname", "resolve_names", "sesame"]
 
-Resolver = Callable[[str], SkyCoord]
+#: An object-name resolver: a function taking a name and returning its position, or raising
+#: :class:`~vodaxa.errors.NameResolutionError`; :func:`sesame` is the default.
+Resolver: TypeAlias = "Callable[[str], SkyCoord]"
 
 # J-names: J HHMMSS(.s) +/- DDMMSS(.s), or the shorter J HHMM(.m) +/- DDMM forms.
 _JNAME = re.compile(
@@ -25,7 +28,30 @@ _JNAME = re.compile(
 
 
 def parse_jname(name: str) -> SkyCoord | None:
-    """Coordinates embedded in a J-name (e.g. ``CRTS SSS100805 J194428-420209``), or None."""
+    """Read the coordinates embedded in a J-name (e.g. ``CRTS SSS100805 J194428-420209``), offline.
+
+    Both ``J HHMMSS(.s) +/-DDMMSS(.s)`` and the shorter ``J HHMM(.m) +/-DDMM`` forms are read, anywhere in the
+    name, spaces ignored.
+
+    Parameters
+    ----------
+    name : str
+        An object name.
+
+    Returns
+    -------
+    astropy.coordinates.SkyCoord or None
+        The position, ICRS; None when the name holds no J-name, or one out of range.
+
+    Examples
+    --------
+    >>> from vodaxa.query.names import parse_jname
+    >>> position = parse_jname("CRTS SSS100805 J194428-420209")
+    >>> print(f"{position.ra.deg:.4f} {position.dec.deg:.4f}")
+    296.1167 -42.0358
+    >>> parse_jname("3C 105") is None
+    True
+    """
     match = _JNAME.search(name.replace(" ", ""))
     if not match:
         return None
@@ -41,7 +67,37 @@ def parse_jname(name: str) -> SkyCoord | None:
 def resolve_names(
     names: str | Sequence[str], *, resolver: Resolver | None = None, parse_name: bool = False
 ) -> SkyCoord:
-    """One SkyCoord (ICRS) per name; ``parse_name`` tries J-name parsing before the resolver."""
+    """Resolve object names to positions: one SkyCoord (ICRS) per name.
+
+    An unresolvable name is an error, never a silent skip.
+
+    Parameters
+    ----------
+    names : str or sequence of str
+        One object name, or several.
+    resolver : callable, optional
+        A `Resolver`: a function from a name to its SkyCoord (default: :func:`sesame`, CDS Sesame at vodaxa's
+        ``cds.sesame`` endpoint).
+    parse_name : bool, optional
+        Read J-names (:func:`parse_jname`) before asking the resolver (False by default).
+
+    Returns
+    -------
+    astropy.coordinates.SkyCoord
+        An array of positions, ICRS, one per name in order (one element for a single name).
+
+    Raises
+    ------
+    vodaxa.errors.NameResolutionError
+        If no name is given, or a name cannot be resolved (whatever the resolver raised is said in the message).
+
+    Examples
+    --------
+    >>> from vodaxa.query.names import resolve_names
+    >>> positions = resolve_names(["3C 105", "Coma Cluster"])
+    >>> positions.ra.deg.round(4).tolist(), positions.dec.deg.round(4).tolist()
+    ([61.8232, 194.9531], [3.7099, 27.9806])
+    """
     items = [names] if isinstance(names, str) else list(names)
     if not items:
         raise NameResolutionError("no object names were given")

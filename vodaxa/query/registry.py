@@ -1,7 +1,8 @@
 """Service discovery through the VO registry (RegTAP, queried with pyvo): a mission's ivoid -> its TAP,
-cone-search and DataLink URLs, and an endpoint layer built from them that ``vodaxa config show`` labels
-``registry``.  The registry used is vodaxa's ``registry.tap`` endpoint (pyvo's default, GAVO's RegTAP,
-unless configured); pyvo's own global registry choice is left alone unless :func:`pyvo_registry` is used.
+cone-search and DataLink URLs (`discover`), and an endpoint layer built from them (`endpoints_from_registry`,
+`use_registry`) that ``vodaxa config show`` labels ``registry``.  The registry used is vodaxa's
+``registry.tap`` endpoint (pyvo's default, GAVO's RegTAP, unless configured); pyvo's own global registry
+choice is left alone unless :func:`pyvo_registry` is used.
 """
 
 from __future__ import annotations
@@ -29,7 +30,23 @@ _TAP, _SCS, _DATALINK = "ivo://ivoa.net/std/tap", "ivo://ivoa.net/std/conesearch
 
 @dataclass(frozen=True)
 class Discovered:
-    """What the registry says about one mission's resource: its services' access URLs (None: not offered)."""
+    """What the registry says about one mission's resource: its services' access URLs (None: not offered).
+
+    Parameters
+    ----------
+    mission : str
+        The mission's registry name in vodaxa (``"nustar_pointed"``).
+    ivoid : str
+        The resource's IVOA identifier, as the registry spells it (``ivo://nasa.heasarc/numaster``).
+    title : str
+        The resource's title (empty when the registry gives none).
+    tap : str or None
+        The access URL of its TAP service.
+    scs : str or None
+        The access URL of its Simple Cone Search (with the table's query string, for HEASARC).
+    datalink : str or None
+        The access URL of its DataLink service.
+    """
 
     mission: str
     ivoid: str
@@ -40,7 +57,13 @@ class Discovered:
 
 
 def registry_url() -> str:
-    """The RegTAP service vodaxa asks (its ``registry.tap`` endpoint)."""
+    """Say which RegTAP service vodaxa asks: its ``registry.tap`` endpoint, after overrides.
+
+    Returns
+    -------
+    str
+        The registry's TAP URL (GAVO's, ``http://reg.g-vo.org/tap``, unless configured).
+    """
     return endpoints.get("registry", "tap")
 
 
@@ -84,10 +107,44 @@ def _access_url(record: regtap.RegistryResource, standard: str) -> str | None:
 
 
 def discover(missions: str | Iterable[str], *, url: str | None = None) -> dict[str, Discovered]:
-    """The services of each mission as the registry lists them, ``{mission: Discovered}``.
+    """Ask the VO registry for each mission's services, by the mission's ivoid, in one RegTAP query.
 
-    Raises :class:`InputError` for a mission without an ivoid, :class:`ServiceError` when the registry
-    cannot be asked or does not know a mission's ivoid.
+    No credential is sent to the registry.  An interface whose URL is not http(s) with a host is skipped, with
+    a `~vodaxa.errors.RegistryWarning`, as is a record listed twice (the first is used).
+
+    Parameters
+    ----------
+    missions : str or iterable of str
+        Mission registry names (or short names), each with an ivoid (``MissionSpec.ivoid``).
+    url : str, optional
+        The RegTAP service to ask (default: :func:`registry_url`).
+
+    Returns
+    -------
+    dict of str to Discovered
+        ``{mission: Discovered}``, by the missions' registry names.
+
+    Raises
+    ------
+    vodaxa.errors.InputError
+        If a mission has no ivoid (the message lists those that have one).
+    vodaxa.errors.UnknownMissionError
+        If a name is not a known mission.
+    vodaxa.errors.QueryError
+        If the registry refuses the query.
+    vodaxa.errors.ServiceError
+        If the registry cannot be asked, or does not know a mission's ivoid.
+
+    Examples
+    --------
+    The sandbox serves a registry describing its own services:
+
+    >>> from vodaxa.query import registry
+    >>> found = registry.discover(["nustar_pointed", "chandra"])
+    >>> found["nustar_pointed"].ivoid, found["nustar_pointed"].title
+    ('ivo://nasa.heasarc/numaster', 'NuSTAR Master Catalog')
+    >>> found["nustar_pointed"].scs
+    'http://127.0.0.1:.../cgi-bin/vo/cone/coneGet.pl?table=numaster&'
     """
     names = [missions] if isinstance(missions, str) else list(missions)
     specs = [registry.get(n) for n in names]
@@ -113,9 +170,42 @@ def discover(missions: str | Iterable[str], *, url: str | None = None) -> dict[s
     return out
 
 
-def endpoints_from_registry(missions: str | Iterable[str] | None = None, *, url: str | None = None) -> dict:
-    """vodaxa endpoints ``{archive: {service: url}}`` found in the registry for ``missions`` (default: all
-    with an ivoid), in the form :meth:`vodaxa.config.Endpoints.override` takes."""
+def endpoints_from_registry(
+    missions: str | Iterable[str] | None = None, *, url: str | None = None
+) -> dict[str, dict[str, str]]:
+    """Build vodaxa endpoints from what the registry says about missions' services.
+
+    Each mission's TAP, cone-search and DataLink URLs become its archive's endpoints (the cone search without
+    the table's query string, HEASARC's DataLink as the folder above its tables).  When two missions of one
+    archive give different URLs for the same endpoint, the first is kept, with a
+    `~vodaxa.errors.RegistryWarning`.
+
+    Parameters
+    ----------
+    missions : str or iterable of str, optional
+        Mission registry names (default: every mission with an ivoid).
+    url : str, optional
+        The RegTAP service to ask (default: :func:`registry_url`).
+
+    Returns
+    -------
+    dict of str to dict of str to str
+        ``{archive: {service: url}}``, in the form :meth:`vodaxa.config.Endpoints.override` takes.
+
+    Raises
+    ------
+    vodaxa.errors.InputError
+        If a mission has no ivoid.
+    vodaxa.errors.ServiceError
+        If the registry cannot be asked, or does not know a mission's ivoid.
+
+    Examples
+    --------
+    >>> from vodaxa.query import registry
+    >>> registry.endpoints_from_registry("nustar_pointed")
+    {'heasarc': {'tap': 'http://127.0.0.1:.../xamin/vo/tap', 'scs': 'http://127.0.0.1:.../cgi-bin/vo/cone/coneGet.pl',
+                 'datalink': 'http://127.0.0.1:.../xamin/vo/datalink'}}
+    """
     names = [s.name for s in registry.specs() if s.ivoid] if missions is None else missions
     layer: dict[str, dict[str, str]] = {}
     for name, found in discover(names, url=url).items():
@@ -146,8 +236,40 @@ def endpoints_from_registry(missions: str | Iterable[str] | None = None, *, url:
 
 
 @contextlib.contextmanager
-def use_registry(missions: str | Iterable[str] | None = None, *, url: str | None = None) -> Iterator[Mapping]:
-    """Use the URLs the registry gives inside the ``with`` block (``config show`` labels them ``registry``)."""
+def use_registry(
+    missions: str | Iterable[str] | None = None, *, url: str | None = None
+) -> Iterator[Mapping[str, Mapping[str, str]]]:
+    """Use the URLs the registry gives inside the ``with`` block (``config show`` labels them ``registry``).
+
+    Credentials never follow hosts found in the registry.
+
+    Parameters
+    ----------
+    missions : str or iterable of str, optional
+        Mission registry names (default: every mission with an ivoid).
+    url : str, optional
+        The RegTAP service to ask (default: :func:`registry_url`).
+
+    Yields
+    ------
+    dict of str to dict of str to str
+        The endpoints applied, ``{archive: {service: url}}`` (:func:`endpoints_from_registry`).
+
+    Raises
+    ------
+    vodaxa.errors.InputError
+        If a mission has no ivoid.
+    vodaxa.errors.ServiceError
+        If the registry cannot be asked, or does not know a mission's ivoid.
+
+    Examples
+    --------
+    >>> import vodaxa
+    >>> from vodaxa.query import registry
+    >>> with registry.use_registry("nustar_pointed"):
+    ...     vodaxa.config.endpoints.get("heasarc", "scs")
+    'http://127.0.0.1:.../cgi-bin/vo/cone/coneGet.pl'
+    """
     layer = endpoints_from_registry(missions, url=url)
     with endpoints.override(layer, origin=REGISTRY_ORIGIN):
         yield layer
@@ -155,7 +277,27 @@ def use_registry(missions: str | Iterable[str] | None = None, *, url: str | None
 
 @contextlib.contextmanager
 def pyvo_registry(url: str | None = None) -> Iterator[str]:
-    """Point pyvo's own ``regsearch`` at ``url`` (default: vodaxa's ``registry.tap``) inside the block."""
+    """Point pyvo's own ``regsearch`` at a RegTAP service inside the ``with`` block; pyvo's choice is restored
+    after it.
+
+    Parameters
+    ----------
+    url : str, optional
+        The RegTAP service (default: vodaxa's ``registry.tap``, :func:`registry_url`).
+
+    Yields
+    ------
+    str
+        The URL pyvo asks inside the block.
+
+    Examples
+    --------
+    >>> import pyvo
+    >>> from vodaxa.query import registry
+    >>> with registry.pyvo_registry():
+    ...     len(pyvo.regsearch(ivoid="ivo://nasa.heasarc/numaster"))
+    1
+    """
     target = url or registry_url()
     before = regtap.get_RegTAP_service_url()
     regtap.choose_RegTAP_service(target)

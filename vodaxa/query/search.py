@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from ..typing import CoordinatesLike, DistanceLike, PositionsLike, TimeLike
 
-__all__ = ["empty_observations", "search", "with_separations"]
+__all__ = ["RECORDED_POSITIONS", "empty_observations", "search", "with_separations"]
 
 log = logging.getLogger(__name__)
 

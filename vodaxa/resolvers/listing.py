@@ -16,7 +16,7 @@ from ..errors import ResolveError
 from ..manifest import safe_relative_path
 from ..net import HttpClient
 
-__all__ = ["parse_listing", "walk"]
+__all__ = ["MAX_FILES", "MAX_LISTINGS", "parse_listing", "walk"]
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,30 @@ class _Links(HTMLParser):
 
 
 def parse_listing(html: str) -> tuple[list[str], list[str]]:
-    """(sub-directory names, file names) of one listing page."""
+    """Read one directory listing page: the names of its sub-directories and of its files.
+
+    Only links naming an entry of the directory itself are kept (see the module's description).
+
+    Parameters
+    ----------
+    html : str
+        The page, as Apache's ``mod_autoindex`` writes it.
+
+    Returns
+    -------
+    dirs : list of str
+        The sub-directories' names (without the trailing slash), in the page's order.
+    files : list of str
+        The files' names, in the page's order.
+
+    Examples
+    --------
+    >>> from vodaxa.resolvers.listing import parse_listing
+    >>> parse_listing('''<a href="?C=N;O=D">Name</a> <a href="/FTP/nustar/data/">Parent Directory</a>
+    ... <a href="auxil/">auxil/</a> <a href="event_cl/">event_cl/</a> <a href="nu60001022002.cat">nu60001022002.cat</a>
+    ... ''')
+    (['auxil', 'event_cl'], ['nu60001022002.cat'])
+    """
     parser = _Links()
     parser.feed(html)
     dirs: list[str] = []
@@ -61,19 +84,43 @@ def parse_listing(html: str) -> tuple[list[str], list[str]]:
     return dirs, files
 
 
-#: Listings one walk may read, and files it may list: an observation directory has tens of folders and a
-#: few thousand files at most; a tree far larger is a server gone wrong (or a loop of links).
+#: Listings one walk may read: an observation directory has tens of folders at most; a tree far larger is a
+#: server gone wrong (or a loop of links).
 MAX_LISTINGS = 2000
+#: Files one walk may list: an observation directory has a few thousand at most.
 MAX_FILES = 100_000
 
 
 async def walk(
     http: HttpClient, url: str, *, max_depth: int = 8, max_listings: int = MAX_LISTINGS, max_files: int = MAX_FILES
 ) -> list[str]:
-    """Every file below the directory ``url``, as sanitised paths relative to it (listings fetched concurrently).
+    """List every file below a directory, walking its listings (fetched concurrently).
 
-    A listing that redirects anywhere outside ``url`` (another host, or elsewhere on the same one), one read
-    twice, or a tree larger than ``max_listings``/``max_files`` is a :class:`ResolveError` naming it.
+    Parameters
+    ----------
+    http : vodaxa.net.HttpClient
+        The client the listings are fetched with (its policy: retries, deadlines, credentials).
+    url : str
+        The directory (a trailing slash is added when missing).
+    max_depth : int, optional
+        How many levels of sub-directories to walk (8 by default).
+    max_listings : int, optional
+        The most listings to read (`MAX_LISTINGS` by default).
+    max_files : int, optional
+        The most files to list (`MAX_FILES` by default).
+
+    Returns
+    -------
+    list of str
+        The files, as sanitised paths relative to ``url``, sorted; an entry whose name is not a safe path is
+        skipped, with a logged warning.
+
+    Raises
+    ------
+    vodaxa.errors.ResolveError
+        If a listing is missing (404) or fails, is not HTML, redirects anywhere outside ``url`` (another host,
+        or elsewhere on the same one) or to one read already, or the tree is larger than ``max_listings`` or
+        ``max_files``.
     """
     if not url.endswith("/"):
         url += "/"

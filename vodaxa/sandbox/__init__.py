@@ -1,4 +1,4 @@
-"""vodaxa.sandbox: an offline archive on 127.0.0.1 that answers in the real archives' shapes.
+"""vodaxa.sandbox: an offline archive on 127.0.0.1 that answers in the real archives' shapes::
 
     with vodaxa.sandbox.serve(rows=500) as sb:
         print(sb.url, sb.endpoints)   # vodaxa's endpoints point here inside the block
@@ -9,6 +9,7 @@ Each archive (HEASARC, ESO, CXC, XSA, eROSITA, CDS) is a shape in ``archives/<ar
 targets and layouts as package data in ``data/``, built on the archive-agnostic VO machinery of ``protocols/``;
 ``server``, ``shapes`` and ``settings`` assemble them.  Rows and files are synthetic and deterministic for a given
 config.  Running one needs the ``vodaxa[sandbox]`` extra (DuckDB, sqlglot); importing this package does not.
+`vodaxa.sandbox.offline` checks that nothing leaves this machine (the tests and ``vodaxa demo`` run under it).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Loopback only: while active, a connection or name lookup for any host but this machine fails loudly.
 
 The tests, the notebooks run in CI, the benchmarks and ``vodaxa demo`` run under it, so "nothing
-leaves this machine" is checked rather than hoped for.
+leaves this machine" is checked rather than hoped for: `loopback_only` for a ``with`` block, `forbid_remote` for
+the rest of the process.
 """
 
 from __future__ import annotations
@@ -17,7 +18,25 @@ _LOCAL_NAMES = {"localhost", "localhost.localdomain", ""}
 
 
 def is_local(host: object) -> bool:
-    """Whether ``host`` (a name, an address, or a socket's non-IP address) stays on this machine."""
+    """Tell whether a host stays on this machine.
+
+    Parameters
+    ----------
+    host : object
+        A host name or address (str or bytes; an IPv6 zone is ignored), or a socket's non-IP address (a Unix
+        socket's path, ...), which is local.
+
+    Returns
+    -------
+    bool
+        True for ``localhost``, an empty name, loopback and unspecified addresses, and non-IP addresses.
+
+    Examples
+    --------
+    >>> from vodaxa.sandbox.offline import is_local
+    >>> is_local("127.0.0.1"), is_local("::1"), is_local("localhost"), is_local("archive.eso.org")
+    (True, True, True, False)
+    """
     if isinstance(host, bytes):
         host = host.decode()
     if not isinstance(host, str) or host.lower() in _LOCAL_NAMES:
@@ -30,7 +49,36 @@ def is_local(host: object) -> bool:
 
 @contextlib.contextmanager
 def loopback_only(who: str = "this run") -> Iterator[None]:
-    """Refuse connections and name lookups for other hosts inside the block (``who`` names the culprit)."""
+    """Refuse connections and name lookups for other hosts inside the ``with`` block.
+
+    ``socket.connect``, ``connect_ex`` and ``sendto`` to another host raise ConnectionRefusedError, and
+    ``getaddrinfo``, ``gethostbyname`` and ``gethostbyname_ex`` of another name raise ``socket.gaierror``;
+    loopback goes through.  Guards nest: each restores what it found.
+
+    Parameters
+    ----------
+    who : str, optional
+        Who is guarded, named in the errors (``"this run"`` by default).
+
+    Yields
+    ------
+    None
+        Nothing: the guard holds inside the block.
+
+    See Also
+    --------
+    forbid_remote : The same guard for the rest of the process.
+
+    Examples
+    --------
+    >>> import socket
+    >>> from vodaxa.sandbox.offline import loopback_only
+    >>> with loopback_only("this example"):
+    ...     socket.getaddrinfo("archive.eso.org", 443)
+    Traceback (most recent call last):
+    ...
+    socket.gaierror: [Errno ...] this example may only resolve loopback names, not 'archive.eso.org'
+    """
     patched = ((socket.socket, "connect"), (socket.socket, "connect_ex"), (socket.socket, "sendto"),
                (socket, "getaddrinfo"), (socket, "gethostbyname"), (socket, "gethostbyname_ex"))  # fmt: skip
     real = {key: getattr(*key) for key in patched}
@@ -77,7 +125,17 @@ _ACTIVE: list[contextlib.AbstractContextManager[None]] = []  # guards entered fo
 
 
 def forbid_remote(who: str = "this process") -> None:
-    """:func:`loopback_only` for the rest of the process (a notebook kernel, where no block spans cells)."""
+    """Refuse connections and name lookups for other hosts for the rest of the process: :func:`loopback_only`
+    without a block, for a notebook kernel, where no block spans cells.
+
+    The guard stays until the process ends; the tutorials run in CI start with
+    ``forbid_remote('this notebook')``.
+
+    Parameters
+    ----------
+    who : str, optional
+        Who is guarded, named in the errors (``"this process"`` by default).
+    """
     guard = loopback_only(who)
     guard.__enter__()
     _ACTIVE.append(guard)  # kept: a collected guard would restore the sockets

@@ -72,7 +72,11 @@ _MJD_UNIX = 40587.0
 
 @dataclass(frozen=True)
 class FileRules:
-    """Which files of an observation directory to fetch (DAXA's per-mission rules, daxa.md section 1.4).
+    """Which files of an observation directory to fetch, per mission.
+
+    These are the rules DAXA's downloaders apply to each mission's observation directories: which raw files to
+    take, which of the archive's processed products, and which files belong to each instrument (so that the
+    files of instruments not chosen are left out).
 
     Patterns are ``fnmatch`` patterns on the path relative to the observation directory, with ``{o}``
     (ObsID) and ``{ol}`` (ObsID in lower case) filled in.  A file is kept when it matches ``raw`` (or

@@ -23,7 +23,34 @@ SESAME_HTTP = net.HttpConfig(read_timeout=20.0, body_timeout=60.0, retries=2)
 
 
 def sesame(name: str) -> SkyCoord:
-    """Resolve ``name`` with CDS Sesame (SIMBAD, then NED, then VizieR) at the configured endpoint."""
+    """Resolve an object name with CDS Sesame (SIMBAD, then NED, then VizieR) at the configured endpoint.
+
+    The endpoint is vodaxa's ``cds.sesame`` (the sandbox answers for the targets it knows); no credential is
+    sent, and a silent or trickling Sesame is given a minute, not ten (``vodaxa.archives.cds.sesame.SESAME_HTTP``:
+    20 s to start answering, 60 s for the whole answer, two retries).
+
+    Parameters
+    ----------
+    name : str
+        The object's name (``"3C 105"``, ``"Coma Cluster"``).
+
+    Returns
+    -------
+    astropy.coordinates.SkyCoord
+        The object's position, ICRS.
+
+    Raises
+    ------
+    vodaxa.errors.NameResolutionError
+        If Sesame does not answer, answers an HTTP error, or does not know the name.
+
+    Examples
+    --------
+    >>> from vodaxa.query.names import sesame
+    >>> position = sesame("3C 105")
+    >>> print(f"{position.ra.deg:.4f} {position.dec.deg:.4f}")
+    61.8232 3.7099
+    """
     url = endpoints.get("cds", "sesame").rstrip("/") + "/SNV?" + quote(name.strip())
     try:
         answer = net.session(SESAME_HTTP, credentials=False).get(url)

@@ -1,6 +1,10 @@
-"""ESO's calSelector: cascade summaries (the ``#this`` description), and association trees as Python objects,
-from one XML answer or a multipart answer holding one tree per dataset; :func:`tree_links` turns a tree into
-the rows calSelector's VOTable gives, so an answer in trees where a VOTable was asked for reads the same.
+"""ESO's calSelector: cascade summaries (the ``#this`` description: `parse_cascade`, `Cascade`), and association
+trees as Python objects (`parse_tree`, `Association`), from one XML answer or a multipart answer holding one tree
+per dataset; :func:`tree_links` turns a tree into the rows calSelector's VOTable gives, so an answer in trees where
+a VOTable was asked for reads the same.
+
+``vodaxa.resolve(frames, calibrations="raw2master")`` asks calSelector for each ESO frame's calibration
+cascade; its manifest keeps the cascade summary (``cascade_*`` columns) and the association tree as a file.
 """
 
 from __future__ import annotations
@@ -38,7 +42,35 @@ TREE_SEMANTICS = {"raw2raw": _ESO + "calSelector_raw2raw", "raw2master": _ESO + 
 
 @dataclass(frozen=True)
 class Cascade:
-    """The summary calSelector gives of one calibration cascade."""
+    """The summary calSelector gives of one calibration cascade.
+
+    A manifest's ``cascade_category``, ``cascade_complete``, ``cascade_certified``, ``cascade_mode`` and
+    ``cascade_messages`` columns hold these values for each ESO frame resolved with calibrations.
+
+    Parameters
+    ----------
+    category : str or None
+        The frame's category (``SCIENCE``, ...).
+    complete : bool or None
+        Whether every calibration the frame needs was found (None: not said).
+    certified : bool or None
+        Whether the calibrations are certified by ESO (None: not said).
+    mode : str or None
+        The mode calSelector executed, lower case: ``raw2raw`` or ``raw2master``.
+    messages : str or None
+        calSelector's messages about the cascade (None: none).
+
+    Examples
+    --------
+    >>> from vodaxa.archives.eso.calselector import parse_cascade
+    >>> cascade = parse_cascade('category="SCIENCE" certified="true" complete="false" mode="Raw2Raw"')
+    >>> cascade
+    Cascade(category='SCIENCE', complete=False, certified=True, mode='raw2raw', messages=None)
+    >>> for warning in cascade.warnings("raw2master"):
+    ...     print(warning)
+    ALERT: incomplete calibration cascade
+    asked for raw2master, calSelector ran raw2raw (no processed calibrations)
+    """
 
     category: str | None
     complete: bool | None
@@ -47,7 +79,20 @@ class Cascade:
     messages: str | None
 
     def warnings(self, requested_mode: str | None = None) -> list[str]:
-        """What a careful astronomer should be told about this cascade (ESO's notebook checks these)."""
+        """Say what a careful astronomer should be told about this cascade (ESO's notebook checks these).
+
+        Parameters
+        ----------
+        requested_mode : str, optional
+            The mode asked for (``"raw2master"``): a cascade run in another mode is said (not checked by
+            default).
+
+        Returns
+        -------
+        list of str
+            An incomplete cascade, an uncertified one, and a mode other than the one asked for, each said once;
+            empty when there is nothing to say.
+        """
         out = []
         if self.complete is False:
             out.append("ALERT: incomplete calibration cascade")
@@ -59,7 +104,22 @@ class Cascade:
 
 
 def parse_cascade(description: str | None) -> Cascade:
-    """The cascade summary in a calSelector ``#this`` description (``category="..." complete="true" ...``)."""
+    """Read the cascade summary in a calSelector ``#this`` description (``category="..." complete="true" ...``).
+
+    Parameters
+    ----------
+    description : str or None
+        The description of the ``#this`` row of calSelector's VOTable (None reads as empty).
+
+    Returns
+    -------
+    Cascade
+        The summary; a value the description does not give is None.
+
+    See Also
+    --------
+    describe : Writes such a description from an association tree.
+    """
     values = dict(_ATTRIBUTE.findall(description or ""))
 
     def flag(name: str) -> bool | None:
@@ -78,7 +138,33 @@ def parse_cascade(description: str | None) -> Cascade:
 
 @dataclass(frozen=True)
 class Association:
-    """One node of an association tree: its files, messages and the associations it needs."""
+    """One node of an association tree: its files, messages and the associations it needs.
+
+    Parameters
+    ----------
+    category : str or None
+        The association's category (``SCIENCE``, ``DARK``, ...).
+    certified : bool or None
+        Whether its calibrations are certified (None: not said).
+    complete : bool or None
+        Whether everything it needs was found (None: not said).
+    mode : str or None
+        The mode executed, lower case (said on the top association).
+    type : str or None
+        calSelector's ``type`` attribute (``main``).
+    match : str or None
+        How the calibration was matched (inner associations).
+    files : tuple of tuple of (str, str)
+        ``(category, dataset name)`` of its main files.
+    messages : tuple of str
+        calSelector's messages at this node.
+    children : tuple of Association, optional
+        The associations it needs (none by default).
+
+    See Also
+    --------
+    parse_tree : Reads a tree, with an example.
+    """
 
     category: str | None
     certified: bool | None
@@ -91,13 +177,25 @@ class Association:
     children: tuple[Association, ...] = field(default_factory=tuple)
 
     def walk(self) -> Iterator[Association]:
-        """This node and every node below it, depth first."""
+        """Go through this node and every node below it, depth first.
+
+        Yields
+        ------
+        Association
+            This node, then each child's nodes in turn.
+        """
         yield self
         for child in self.children:
             yield from child.walk()
 
     def all_files(self) -> list[str]:
-        """Every dataset named anywhere in the tree, without repeats, in order."""
+        """List every dataset named anywhere in the tree, without repeats, in order.
+
+        Returns
+        -------
+        list of str
+            The dataset names (ESO's ``dp_id``), depth first.
+        """
         return list(dict.fromkeys(name for node in self.walk() for _, name in node.files))
 
 
@@ -129,7 +227,46 @@ def _node(element: ET.Element, depth: int = 0, source: str = "calSelector") -> A
 
 
 def parse_tree(body: bytes, source: str = "calSelector") -> Association:
-    """An association tree from calSelector's XML."""
+    """Read an association tree from calSelector's XML.
+
+    Parameters
+    ----------
+    body : bytes
+        The XML, whose root is an ``<association>``.
+    source : str, optional
+        Who answered it, for the error messages (``"calSelector"`` by default).
+
+    Returns
+    -------
+    Association
+        The tree's top association.
+
+    Raises
+    ------
+    vodaxa.errors.ResolveError
+        If the XML cannot be read, its root is not an ``<association>``, or it nests deeper than 64 levels
+        (``MAX_TREE_DEPTH``; ESO's cascades are a few levels deep).
+
+    Examples
+    --------
+    A frame and the dark it needs:
+
+    >>> from vodaxa.archives.eso.calselector import describe, parse_tree
+    >>> tree = parse_tree(b'''<association category="SCIENCE" certified="true" complete="true" mode="Raw2Master">
+    ...   <mainFiles><file category="SCIENCE" name="HAWKI.2020-01-01T01:00:00.000"/></mainFiles>
+    ...   <associatedFiles>
+    ...     <association category="DARK" certified="true" complete="true" match="closest">
+    ...       <mainFiles><file category="MASTER_DARK" name="M.HAWKI.2020-01-01T12:00:00.000"/></mainFiles>
+    ...     </association>
+    ...   </associatedFiles>
+    ... </association>''')
+    >>> tree.category, tree.mode, [child.category for child in tree.children]
+    ('SCIENCE', 'raw2master', ['DARK'])
+    >>> tree.all_files()
+    ['HAWKI.2020-01-01T01:00:00.000', 'M.HAWKI.2020-01-01T12:00:00.000']
+    >>> describe(tree)
+    'category="SCIENCE" certified="true" complete="true" mode="Raw2Master" messages=""'
+    """
     try:
         root = ET.fromstring(body)
     except ET.ParseError as err:
@@ -140,7 +277,27 @@ def parse_tree(body: bytes, source: str = "calSelector") -> Association:
 
 
 def parse_multipart(body: bytes, content_type: str, source: str = "calSelector") -> dict[str, Association]:
-    """``{file name: tree}`` from a multipart answer (one ``<dp_id>_<mode>.xml`` part per dataset)."""
+    """Read the association trees of a multipart answer (one ``<dp_id>_<mode>.xml`` part per dataset).
+
+    Parameters
+    ----------
+    body : bytes
+        The answer's body.
+    content_type : str
+        Its Content-Type, with the boundary (``multipart/form-data; boundary=...``).
+    source : str, optional
+        Who answered it, for the error messages (``"calSelector"`` by default).
+
+    Returns
+    -------
+    dict of str to Association
+        ``{file name: tree}`` (a part without a file name is ``part<n>``).
+
+    Raises
+    ------
+    vodaxa.errors.ResolveError
+        If the answer is not multipart, or a part is not an association tree.
+    """
     message = email.message_from_bytes(
         f"Content-Type: {content_type}\r\n\r\n".encode() + body, policy=email.policy.default
     )
@@ -155,8 +312,28 @@ def parse_multipart(body: bytes, content_type: str, source: str = "calSelector")
 
 
 def parse_trees(body: bytes, content_type: str, source: str = "calSelector") -> dict[str, Association] | None:
-    """``{part name: tree}`` when calSelector answered association trees (one XML tree, or a multipart
-    answer of them), whatever format was asked for; None when the answer is something else (a VOTable)."""
+    """Read calSelector's answer as association trees when it is trees (one XML tree, or a multipart answer of
+    them), whatever format was asked for.
+
+    Parameters
+    ----------
+    body : bytes
+        The answer's body.
+    content_type : str
+        Its Content-Type.
+    source : str, optional
+        Who answered it, for the error messages (``"calSelector"`` by default).
+
+    Returns
+    -------
+    dict of str to Association or None
+        ``{part name: tree}`` (one tree: its name is ``""``); None when the answer is something else (a VOTable).
+
+    Raises
+    ------
+    vodaxa.errors.ResolveError
+        If the answer is trees that cannot be read.
+    """
     kind = content_type.lower()
     if kind.startswith("multipart/"):
         return parse_multipart(body, content_type, source)
@@ -167,7 +344,23 @@ def parse_trees(body: bytes, content_type: str, source: str = "calSelector") -> 
 
 
 def describe(tree: Association) -> str:
-    """The cascade summary of ``tree`` as calSelector writes it in its VOTable's ``#this`` description."""
+    """Write the cascade summary of a tree as calSelector writes it in its VOTable's ``#this`` description.
+
+    Parameters
+    ----------
+    tree : Association
+        An association tree (its top association).
+
+    Returns
+    -------
+    str
+        ``category="..." certified="..." complete="..." mode="..." type="..." messages="..."``: the values the
+        tree has, the messages of every node joined by semicolons (double quotes made single).
+
+    See Also
+    --------
+    parse_cascade : Reads such a description.
+    """
     messages = "; ".join(dict.fromkeys(m.replace('"', "'") for node in tree.walk() for m in node.messages))
     values = {
         "category": tree.category,
@@ -181,10 +374,29 @@ def describe(tree: Association) -> str:
 
 
 def tree_links(tree: Association, ident: str, file_url: str, tree_url: str) -> list[LinkRow]:
-    """The rows calSelector's VOTable gives for the frame ``ident`` whose cascade is ``tree``.
+    """Give the rows calSelector's VOTable gives for the frame ``ident`` whose cascade is ``tree``.
 
-    ``file_url`` is the DataLink service (each file is ``<file_url>?ID=ivo://eso.org/ID?<dp_id>&eso_download=file``),
-    ``tree_url`` calSelector's own URL (the tree's row points at it, with ``dp_id`` and the mode executed).
+    Parameters
+    ----------
+    tree : Association
+        The frame's association tree.
+    ident : str
+        The frame's DataLink ID (``ivo://eso.org/ID?<dp_id>``).
+    file_url : str
+        The DataLink service; each file is ``<file_url>?ID=ivo://eso.org/ID?<dp_id>&eso_download=file``.
+    tree_url : str
+        calSelector's own URL; the tree's row points at it, with ``dp_id`` and the mode executed.
+
+    Returns
+    -------
+    list of vodaxa.resolvers.datalink.LinkRow
+        The ``#this`` row (with the :func:`describe` summary), the sibling raw frames, the calibrations (each
+        once) and the association tree's row.
+
+    Raises
+    ------
+    vodaxa.errors.ResolveError
+        If the tree names no file.
     """
     prefix = ident.rpartition("?")[0] + "?"
     main = [name for _, name in tree.files]

@@ -1,6 +1,6 @@
 """Any ObsCore TAP service as a source of missions: ``ivoa.ObsCore`` rows, with DataLink (or the file itself)
-in ``access_url``.  The built-in archive is GAVO's data centre; :func:`service` adds any other (CADC, ESO, a
-DaCHS of your own) as an archive and a mission of that name, searched and resolved like the others."""
+in ``access_url``.  The built-in archive is GAVO's data centre (`ARCHIVE`); :func:`service` adds any other (CADC,
+ESO, a DaCHS of your own) as an archive and a mission of that name, searched and resolved like the others."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ARCHIVE", "service"]
 
+#: The built-in ObsCore archive, GAVO's data centre, as registered (its ``tap`` endpoint can be overridden).
 ARCHIVE = register(
     Archive(
         name="obscore",
@@ -39,10 +40,39 @@ def service(
 ) -> MissionSpec:
     """Register the ObsCore service at ``tap_url`` as archive ``name`` and a mission of the same name.
 
-    ``collection`` keeps one ``obs_collection`` (e.g. ``"MUSE"``); ``fov`` is the half-width in degrees the
-    default search distance is made from (1.2 x, as for every mission).  The URL is the archive's ``tap``
-    endpoint, so endpoint files and overrides apply to it as to any archive; calling it again with the same name
-    re-points the service.  A name already used by another mission or archive is refused.
+    The URL is the archive's ``tap`` endpoint, so endpoint files and overrides apply to it as to any archive;
+    calling it again with the same name re-points the service.  A name already used by another mission or
+    archive is refused.  The mission is then searched on its server and resolved through DataLink like any
+    built-in one (``vodaxa.mission(name)``).
+
+    Parameters
+    ----------
+    name : str
+        The archive's and the mission's name, a lower-case Python identifier (``"phase3_muse"``).
+    tap_url : str
+        The TAP service holding ``ivoa.ObsCore`` (http or https).
+    collection : str, optional
+        Keep one ``obs_collection`` (e.g. ``"MUSE"``); all rows by default.
+    fov : float, optional
+        The half-width in degrees the default search distance is made from (1.2 x, as for every mission);
+        0.25 by default.
+    title : str, optional
+        The archive's title (``"ObsCore at <tap_url>"`` by default).
+    max_connections : int, optional
+        The most parallel connections to the service (vodaxa's default by default).
+    listed : bool, optional
+        List the mission in ``vodaxa.missions()`` (False by default).
+
+    Returns
+    -------
+    vodaxa.specs.registry.MissionSpec
+        The mission's spec, registered.
+
+    Raises
+    ------
+    vodaxa.errors.InputError
+        If the name is not a lower-case identifier or is taken by another mission or archive, the URL is not
+        http(s), ``fov`` is not in (0, 180], or ``collection`` is not printable text.
     """
     import math
 
