@@ -198,9 +198,19 @@ def _data_docstring(app: object, what: str, name: str, obj: object, options: obj
     lines[:] = list(comment)
 
 
+def _no_missing_values(app: object, doctree: object) -> None:
+    """Drop the ``= <dataclasses._MISSING_TYPE object>`` autodoc shows for a dataclass field without a default."""
+    from sphinx import addnodes
+
+    for node in list(doctree.findall(addnodes.desc_annotation)):  # type: ignore[attr-defined]
+        if "_MISSING_TYPE" in node.astext():
+            node.parent.remove(node)
+
+
 def setup(app: object) -> None:
     """Sphinx's hook: prepare the sources when the configuration is read (not when this file is imported)."""
     app.connect("config-inited", _prepare)  # type: ignore[attr-defined]
+    app.connect("doctree-read", _no_missing_values)  # type: ignore[attr-defined]
     app.connect("autodoc-process-signature", _public_signature)  # type: ignore[attr-defined]
     app.connect("missing-reference", _reexport)  # type: ignore[attr-defined]
     app.connect("autodoc-process-docstring", _data_docstring, priority=400)  # type: ignore[attr-defined]  # before numpydoc
