@@ -87,6 +87,8 @@ def write_tutorials(tutorials: Path = HERE / "tutorials", notebooks: Path = ROOT
     import jupytext
     import nbformat
 
+    from vodaxa.downloader.partial import write_private
+
     if tutorials.is_symlink() or (tutorials.exists() and not tutorials.is_dir()):
         raise RuntimeError(f"{tutorials} must be a plain folder (the docs build writes its tutorials there)")
     tutorials.mkdir(exist_ok=True)
@@ -101,9 +103,7 @@ def write_tutorials(tutorials: Path = HERE / "tutorials", notebooks: Path = ROOT
         if not unchanged:  # an unchanged file keeps its time, so Sphinx keeps its cache
             if target.exists() and not target.is_symlink() and not _generated(target):
                 raise RuntimeError(f"{target} was not written by the docs build; move it away, it would be replaced")
-            partial = target.with_name(f".{target.name}.{os.getpid()}.part")
-            partial.write_text(text, encoding="utf-8")
-            os.replace(partial, target)
+            write_private(target, text)  # written aside without following links, then renamed over the target
         written.append(target)
     for stale in set(tutorials.glob("*.ipynb")) - set(written):
         if stale.is_file() and not stale.is_symlink() and _generated(stale):
