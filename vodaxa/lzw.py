@@ -15,7 +15,14 @@ vectorised with numpy; the string-table loop is plain Python, so a 30 MB file de
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+from ._lazy import LazyModule
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = LazyModule("numpy")  # imported by the first .Z file, not by every download
 
 __all__ = ["MAGIC", "compress", "decompress"]
 

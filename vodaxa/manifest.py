@@ -19,16 +19,18 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+from ._lazy import LazyModule
 from .errors import InputError, ResolveError, UnknownColumnError
 from .redact import redact
 
 if TYPE_CHECKING:
+    import pandas as pd
     from astropy.table import Table
     from pyvo.dal import DALResults
 
     from .typing import PathLike
+else:
+    pd = LazyModule("pandas")  # imported when first used (the downloader needs it only for tables)
 
 __all__ = ["COLUMNS", "NAME_MAX", "Manifest", "safe_file_name", "safe_relative_path", "unavailable_row"]
 

@@ -21,14 +21,13 @@ from string import Formatter
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import pandas as pd
-
+from .._lazy import LazyModule, loaded
 from ..config import endpoints
 from ..errors import ConfigError, DownloadError, InputError, ResolveError, VodaxaError
 from ..manifest import Manifest, digest_name, safe_relative_path
 from ..net import HttpClient, HttpConfig, run_sync
 from ..net.policy import url_problem
-from . import verified
+from . import disk, verified
 from .decompress import decompress_file, decompressed_name
 from .fetch import FileTask, confirm_on_disk, fetch_file, fsync_dirs, is_complete
 from .locks import claim
@@ -39,7 +38,12 @@ from .progress import Progress
 from .report import DownloadReport, FileResult
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ..typing import ManifestSource, PathLike
+else:
+    pd = LazyModule("pandas")  # imported when a table is handed over
+
 
 __all__ = [
     "DEFAULT_TEMPLATE",
@@ -99,8 +103,12 @@ def host_limits(max_per_host: int | None = None) -> dict[str, int]:
 
 def _missing(value: Any) -> bool:
     """A table cell holding nothing (None, NaN, NA)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return True
+    if not loaded("pandas"):  # no pandas object (NA, NaT) can exist yet
+        return False
     try:
-        return value is None or bool(pd.isna(value))
+        return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
 
@@ -111,7 +119,7 @@ def _rows(source: ManifestSource) -> list[dict[str, Any]]:
     if isinstance(source, Manifest):
         return [r for r in source.frame.to_dict("records") if r.get("url")]
     items: object = source
-    if isinstance(source, pd.DataFrame):  # manifest.files, or a selection of it: its rows, not its column names
+    if loaded("pandas") and isinstance(source, pd.DataFrame):  # manifest.files or a selection: its rows
         if "url" not in source.columns:
             raise InputError(f"download: the table has no 'url' column (its columns: {', '.join(map(str, source))})")
         items = [{k: v for k, v in r.items() if not _missing(v)} for r in source.to_dict("records")]
@@ -320,7 +328,7 @@ async def download_async(
             raise InputError(f"{name}={value!r}: use a whole number >= 1 (or leave it out for the archive's default)")
     template = _checked_template(template)
     alternatives = normalise(mirrors)
-    dest = _destination(dest)
+    dest = await disk.run(_destination, dest)  # a folder on a stalled disk must not block the caller's loop
     started = time.perf_counter()
     results: list[FileResult] = []
     tasks: list[tuple[FileTask, dict[str, Any]]] = []
@@ -356,7 +364,7 @@ async def download_async(
         unpacked_name = decompressed_name(path)
         if unpacked_name is not None:
             seen.add(unpacked_name)  # no server may name another file onto what this one unpacks to
-        size = None if pd.isna(row.get("size")) else int(row["size"])
+        size = None if _missing(row.get("size")) else int(row["size"])
         checksum = row.get("checksum") if verify else None
         mirrored = tuple(candidates(url, alternatives)[:-1])
         named = ServerName(path, url, seen) if url_named(row) and path.name == _leaf(row) else None
@@ -528,7 +536,9 @@ def _queues(tasks: list[tuple[FileTask, dict[str, Any]]], client: HttpClient) ->
     queues = []
     for host, items in by_host.items():
         allowed = client.limit(f"http://{host}/") if host else HttpConfig.per_host  # "": a local mirror
-        queues.append((iter(items), min(len(items), allowed, client.config.total)))
+        # twice the connections: while one worker's file reaches the disk, another's uses the connection (the
+        # client's gates still hold the requests in flight to the host's and the total limit)
+        queues.append((iter(items), min(len(items), 2 * min(allowed, client.config.total))))
     return queues
 
 

@@ -19,7 +19,7 @@ kept.  A file installed so, that no manifest size or checksum describes, is reco
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import gzip
 import hashlib
 import json
@@ -36,7 +36,8 @@ import aiohttp
 
 from ..errors import DownloadError, VodaxaError
 from ..net import RETRY_STATUSES, HttpClient
-from . import verified
+from . import disk, verified
+from .disk import PartWriter
 from .naming import ServerName
 from .partial import CONTENT_RANGE, open_part, part_path, read_private, state_path, validator, write_state
 from .segments import Unsplittable, fetch_segments, splittable
@@ -50,7 +51,6 @@ __all__ = ["FileTask", "confirm_on_disk", "fetch_file", "fsync_dirs", "is_comple
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20  # bytes per read: large enough for speed, small enough that memory stays flat
-WRITEBACK = 16 << 20  # every this many bytes, the disk starts writing what came (so the final fsync is short)
 REFUSED = "refused"  # _attempt's status when the archive turned the credential down
 RESUMABLE = 256 * 1024  # larger files keep their validator beside the .part so an interrupted run resumes
 UNDECLARED = "undeclared"  # _exchange's status: the body ended where the server did not say the file ends
@@ -241,6 +241,15 @@ def sniff(name: str, head: bytes, content_type: str) -> str | None:
     return None
 
 
+def _partial_state(task: FileTask, url: str, part: Path) -> tuple[int | None, dict[str, str]]:
+    """The size of the ``.part`` (None when there is none) and its validator file's contents (for this URL)."""
+    try:
+        have = part.stat().st_size
+    except FileNotFoundError:
+        return None, {}
+    return have, _loadstate_path(task, url)
+
+
 def _loadstate_path(task: FileTask, url: str) -> dict[str, str]:
     try:
         meta = json.loads(read_private(state_path(task.path)) or "{}")
@@ -318,7 +327,7 @@ async def _fetch_url(
         else:
             problem = await asyncio.to_thread(_content_problem, task, part) if task.checksum or task.fits else None
             if not problem:
-                _install(task, part, sync_dirs)
+                await disk.run(_install, task, part, sync_dirs)
                 return received
             _discard(task.path)
             last = problem
@@ -455,7 +464,7 @@ async def _attempt(
     if problem:
         _discard(task.path)
         return received, f"retry: {problem}", None
-    _install(task, part, sync_dirs)
+    await disk.run(_install, task, part, sync_dirs)
     return received, "done", None
 
 
@@ -472,11 +481,12 @@ async def _exchange(
 
     Returns (bytes received, status, Retry-After): COMPLETE, UNDECLARED (probe next), CONFIRMED, UNCONFIRMABLE
     (see :func:`_attempt`), REFUSED, "retry: why" or "why it failed"."""
-    have = part.stat().st_size if part.exists() else 0
-    meta = _loadstate_path(task, url) if part.exists() else {}
+    have, meta = await disk.run(_partial_state, task, url, part)
+    exists = have is not None
+    have = have or 0
     check = meta.get("etag") or meta.get("last_modified")
     headers: dict[str, str] = {"Accept-Encoding": "identity"}
-    probing = "segments" not in meta and part.exists() and (probe or bool(meta.get("ended") and check))
+    probing = "segments" not in meta and exists and (probe or bool(meta.get("ended") and check))
     if probing or (have and check and "segments" not in meta):
         headers["Range"] = f"bytes={have}-"
         if check:
@@ -513,6 +523,7 @@ async def _exchange(
             return 0, f"the server answered {answer.status} {answer.reason or ''}".strip(), None
         name = (task.named.offer(answer.headers) if task.named else task.path).name  # the answer that ends it names it
         total = _expected_total(answer, have)
+        prepare = None
         if answer.status == 206:
             match = CONTENT_RANGE.match(answer.headers.get("Content-Range", ""))
             if "Range" not in headers or not match or int(match.group(1)) != have:
@@ -523,7 +534,7 @@ async def _exchange(
             have, mode, meta = 0, "wb", {}  # a 200 (the server ignored Range, or the file changed): start over
             if total is None or total > RESUMABLE:  # small files just restart: spare them a validator file
                 meta = {"url": url, **validator(answer.headers), **({"total": str(total)} if total else {})}
-                write_state(state_path(task.path), meta)
+                prepare = functools.partial(write_state, state_path(task.path), meta)  # before the .part opens
         if task.size is not None and total is not None and total != task.size:
             _discard(task.path)
             if "text/html" in answer.headers.get("Content-Type", "").lower():
@@ -531,35 +542,33 @@ async def _exchange(
                            "expected (a login or error page? check your credentials)"), None  # fmt: skip
             return 0, f"the server offers {total} bytes but the manifest expects {task.size}", None
         first = True
+        out = PartWriter(part, mode, prepare)  # written on the disk worker: the loop never waits on the disk
         try:
-            with open_part(part, mode) as out:
-                async for block in answer.content.iter_chunked(CHUNK):
-                    if first and mode == "wb":
-                        mistaken = sniff(name, block[:512], answer.headers.get("Content-Type", "").lower())
-                        if mistaken:
-                            out.close()
-                            _discard(task.path)
-                            return received, mistaken, None
-                    first = False
-                    out.write(block)
-                    received += len(block)
-                    if on_bytes:
-                        on_bytes(len(block))
-                    if received % WRITEBACK < len(block):
-                        out.flush()
-                        await asyncio.to_thread(start_writeback, out.fileno())  # ms of kernel work: off the loop
-                out.flush()
-                if received > WRITEBACK:  # a large file: flush it to disk off the loop, other files go on
-                    await asyncio.to_thread(os.fsync, out.fileno())
-                else:
-                    os.fsync(out.fileno())
-        except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as err:
-            err.vodaxa_received = received  # type: ignore[union-attr]  # counted by _fetch_url, as above
+            async for block in answer.content.iter_chunked(CHUNK):
+                if first and mode == "wb":
+                    mistaken = sniff(name, block[:512], answer.headers.get("Content-Type", "").lower())
+                    if mistaken:
+                        await disk.run(_discard, task.path)
+                        return received, mistaken, None
+                first = False
+                await out.add(block)
+                received += len(block)
+                if on_bytes:
+                    on_bytes(len(block))
+        except BaseException as err:
+            await out.abandon()  # what came stays in the .part, to resume from
+            if isinstance(err, (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError)):
+                err.vodaxa_received = received  # type: ignore[union-attr]  # counted by _fetch_url, as above
             raise
         # aiohttp raises on a chunked body that ends without its terminating chunk: reaching here, a chunked 200
         # ended where the server said the file ends (a 206 without a total only ends its range)
         chunked = answer.status == 200 and "chunked" in answer.headers.get("Transfer-Encoding", "").lower()
-    size = part.stat().st_size
+    try:  # the body is in: the connection serves another file while this one reaches the disk
+        await out.finish()
+    except BaseException:
+        await out.abandon()
+        raise
+    size = out.size if out.size is not None else part.stat().st_size
     expected = total if total is not None else task.size
     if expected is not None and size != expected:
         where = "shorter" if size < expected else "longer"
@@ -598,15 +607,6 @@ def _expected_total(answer: Answer, have: int) -> int | None:
         return None
     length = answer.headers.get("Content-Length")  # raw bytes: the core never decodes Content-Encoding
     return int(length) if length and length.isdigit() else None
-
-
-def start_writeback(fd: int) -> None:
-    """Ask the kernel to start writing the file's dirty pages now, without waiting (Linux: fadvise
-    DONTNEED starts writeback and frees clean pages), so data reach the disk while more arrive."""
-    advise = getattr(os, "posix_fadvise", None)
-    if advise is not None:
-        with contextlib.suppress(OSError):  # advice only
-            advise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
 
 
 def fsync_dirs(directories: set[Path]) -> None:

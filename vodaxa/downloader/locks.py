@@ -15,6 +15,8 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from . import disk
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not on POSIX: no cross-process claim
@@ -31,32 +33,47 @@ def lock_path(path: Path) -> Path:
 @contextlib.asynccontextmanager
 async def claim(path: Path, *, poll: float = 0.2) -> AsyncIterator[bool]:
     """Hold ``path``'s lock inside the block; yields True if another process held it first (and so may have
-    fetched the file meanwhile: check before fetching again)."""
+    fetched the file meanwhile: check before fetching again).  The lock's file operations run on the disk
+    worker (:mod:`.disk`), not on the event loop."""
     if fcntl is None:
         yield False
         return
     lock = lock_path(path)
-    lock.parent.mkdir(parents=True, exist_ok=True)
     waited = False
+    while True:
+        fd = await disk.run(_take, lock)
+        if fd is not None:
+            break
+        waited = True
+        await asyncio.sleep(poll)
+    try:
+        yield waited
+    finally:
+        await asyncio.shield(disk.run(_release, lock, fd))  # done even if the download is cancelled meanwhile
+
+
+def _take(lock: Path) -> int | None:
+    """The lock's descriptor, held; None while another process holds it."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
     while True:
         fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            waited = True
-            await asyncio.sleep(poll)
-            continue
+            return None
         try:
             held = os.fstat(fd).st_ino == os.stat(lock).st_ino  # not a file its last holder removed meanwhile
         except FileNotFoundError:
             held = False
         if held:
-            break
+            return fd
         os.close(fd)
+
+
+def _release(lock: Path, fd: int) -> None:
     try:
-        yield waited
-    finally:
         with contextlib.suppress(FileNotFoundError):
             lock.unlink()  # before releasing: whoever opens the name next makes a new lock
+    finally:
         os.close(fd)

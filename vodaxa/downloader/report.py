@@ -5,10 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
+from .._lazy import LazyModule
 from ..redact import redact
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = LazyModule("pandas")  # imported when a table is asked for
 
 __all__ = ["DownloadReport", "FileResult"]
 
@@ -130,6 +135,6 @@ class DownloadReport:
 
     def __repr__(self) -> str:
         return (
-            f"<DownloadReport ok={len(self.ok)} skipped={len(self.skipped)} failed={len(self.failed)} "
+            f"<DownloadReport ok={len(self.ok)} skipped={len(self.skipped)} failed={len(self.errors)} "
             f"bytes={self.bytes:,} elapsed={self.elapsed:.2f}s>"
         )
