@@ -174,12 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     ]  # fmt: skip
     if args.json is not None:
         work = {"work": args.positions, "unit": "positions"}
-        loop_case = f"a cone per position, extrapolated from {len(picked)}" if extrapolated else "a cone per position"
         results = [
             {"tool": "vodaxa", "case": "one TAP upload query", **work, "seconds": vodaxa_s, "runs": t_vodaxa},
             {"tool": "DAXA way", "case": "whole table + local match", **work, "seconds": daxa_s, "runs": t_daxa},
-            {"tool": "pyvo loop", "case": loop_case, **work, "seconds": t_loop, "runs": [t_loop],
-             "sampled": len(picked)},
+            {"tool": "pyvo loop", "case": "a cone per position", **work, "seconds": t_loop, "runs": [t_loop],
+             "extrapolated_from": len(picked) if extrapolated else None},
         ]  # fmt: skip
         params = {"positions": args.positions, "rows": args.rows, "latency": args.latency,
                   "bandwidth_mb_s": args.bandwidth, "loop_sample": len(picked), "runs": args.runs}  # fmt: skip
