@@ -81,7 +81,8 @@ def test_bandwidth_limits_request_bodies_too(sb, faults):
     rows = "".join(f"<TR><TD>{i}</TD></TR>" for i in range(20_000))
     table = (
         '<?xml version="1.0"?><VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE>'
-        f'<TABLE><FIELD name="n" datatype="int"/><DATA><TABLEDATA>{rows}</TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>'
+        f'<TABLE><FIELD name="n" datatype="int"/><DATA><TABLEDATA>{rows}</TABLEDATA></DATA></TABLE>'
+        "</RESOURCE></VOTABLE>"
     ).encode()
     form = {"LANG": "ADQL", "QUERY": "SELECT TOP 1 n FROM TAP_UPLOAD.t", "UPLOAD": "t,param:t"}
     faults(Faults(bandwidth=len(table) / 0.5, paths=("/none",)))  # the cap applies to every path, as latency does
