@@ -7,7 +7,6 @@ Answers are stored as the VOTables they came as (no pickles), under the platform
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import threading
 import time
@@ -20,6 +19,7 @@ from astropy.table import Table
 from ..compat import safe_votable_writer
 from ..config import cache_dir
 from ..quiet import quiet
+from .uploads import votable_bytes
 
 safe_votable_writer()  # answers are cached as VOTables (see vodaxa.compat)
 
@@ -40,13 +40,13 @@ class QueryCache:
         return path
 
     @staticmethod
-    def key(url: str, adql: str, uploads: Mapping[str, Table] | None = None) -> str:
-        """A digest of everything that determines the answer."""
+    def key(url: str, adql: str, uploads: Mapping[str, Table | bytes] | None = None) -> str:
+        """A digest of everything that determines the answer (uploads as tables or as the VOTables sent)."""
         digest = hashlib.sha256(f"{url}\n{adql}".encode())
         for name in sorted(uploads or {}):
-            buffer = io.BytesIO()
-            (uploads or {})[name].write(buffer, format="votable")
-            digest.update(name.encode() + b"\0" + buffer.getvalue())
+            upload = (uploads or {})[name]
+            body = upload if isinstance(upload, bytes) else votable_bytes(upload)
+            digest.update(name.encode() + b"\0" + body)
         return digest.hexdigest()
 
     def get(self, key: str) -> Table | None:

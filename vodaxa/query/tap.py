@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import io
 import logging
 import socket
 import time
@@ -23,6 +24,7 @@ from .. import net
 from ..compat import safe_votable_writer
 from ..errors import QueryError, ServiceError, VodaxaError
 from .cache import QueryCache
+from .uploads import votable_bytes
 
 __all__ = ["TapRunner", "TruncatedResultError"]
 
@@ -80,8 +82,9 @@ class TapRunner:
     def run(self, adql: str, *, uploads: Mapping[str, Table] | None = None, authenticated: bool = False) -> Table:
         """The full answer of ``adql`` as an astropy Table; raises :class:`QueryError` on failure."""
         key = None
+        encoded = {name: votable_bytes(table) for name, table in (uploads or {}).items()}  # once for all tries
         if self.cache is not None and not authenticated:
-            key = self.cache.key(self.url, adql, uploads)
+            key = self.cache.key(self.url, adql, encoded)
             cached = self.cache.get(key)
             if cached is not None:
                 log.debug("TAP %s: %d rows from the query cache", self.url, len(cached))
@@ -94,7 +97,7 @@ class TapRunner:
         started = time.monotonic()
         while True:
             try:
-                table = self._run_async(adql, uploads, deadline) if use_async else self._run_sync(adql, uploads)
+                table = self._run_async(adql, encoded, deadline) if use_async else self._run_sync(adql, encoded)
                 break
             except (requests.ConnectionError, requests.Timeout, _Transient) as err:
                 unknown = _unknown_host(err)  # no such host (or no network): asking again in seconds does not help
@@ -114,12 +117,12 @@ class TapRunner:
         return table
 
     # ------------------------------------------------------------------------------ sync
-    def _run_sync(self, adql: str, uploads: Mapping[str, Table] | None) -> Table:
+    def _run_sync(self, adql: str, uploads: Mapping[str, bytes]) -> Table:
         # No warnings.catch_warnings here: missions query in threads at once, and that context manager swaps the
         # process-wide warning state, so interleaved calls left every later warning of the session recorded
         # into a list nobody reads.  Overflow is read from the answer's status instead.
         try:
-            result = self.service.run_sync(adql, uploads=dict(uploads) if uploads else None, maxrec=self._maxrec())
+            result = self.service.run_sync(adql, uploads=_files(uploads), maxrec=self._maxrec())
         except DALQueryError as err:
             raise QueryError(f"the TAP service {self.url} refused the query: {err}", url=self.url) from None
         except DALFormatError as err:
@@ -139,9 +142,9 @@ class TapRunner:
         return result.to_table()
 
     # ------------------------------------------------------------------------------ async
-    def _run_async(self, adql: str, uploads: Mapping[str, Table] | None, deadline: net.Deadline) -> Table:
+    def _run_async(self, adql: str, uploads: Mapping[str, bytes], deadline: net.Deadline) -> Table:
         try:
-            job = self.service.submit_job(adql, uploads=dict(uploads) if uploads else None, maxrec=self._maxrec())
+            job = self.service.submit_job(adql, uploads=_files(uploads), maxrec=self._maxrec())
         except DALServiceError as err:
             raise _classify(err, self.url) from None
         try:
@@ -187,6 +190,11 @@ class TapRunner:
                 "narrow the query (filters, positions) or raise maxrec if the service allows",
                 url=self.url,
             )
+
+
+def _files(uploads: Mapping[str, bytes]) -> dict[str, io.BytesIO] | None:
+    """The uploads as pyvo sends them: fresh file objects for each try (a retry must not find them read)."""
+    return {name: io.BytesIO(body) for name, body in uploads.items()} or None
 
 
 class _Transient(Exception):

@@ -75,6 +75,27 @@ def test_bandwidth(sb, faults):
     assert len(body) == size and time.monotonic() - started >= 0.4
 
 
+def test_bandwidth_limits_request_bodies_too(sb, faults):
+    """A slow link is slow both ways: a large TAP upload takes size / bandwidth to arrive."""
+    url = sb.endpoints["heasarc"]["tap"] + "/sync"
+    rows = "".join(f"<TR><TD>{i}</TD></TR>" for i in range(20_000))
+    table = (
+        '<?xml version="1.0"?><VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE>'
+        f'<TABLE><FIELD name="n" datatype="int"/><DATA><TABLEDATA>{rows}</TABLEDATA></DATA></TABLE>'
+        "</RESOURCE></VOTABLE>"
+    ).encode()
+    form = {"LANG": "ADQL", "QUERY": "SELECT TOP 1 n FROM TAP_UPLOAD.t", "UPLOAD": "t,param:t"}
+    faults(Faults(bandwidth=len(table) / 0.5, paths=("/none",)))  # the cap applies to every path, as latency does
+    started = time.monotonic()
+    response = requests.post(url, data=form, files={"t": ("t.xml", table)}, timeout=30)
+    assert response.status_code == 200 and time.monotonic() - started >= 0.45
+    # a chunked body (no Content-Length) is held back too, once it has arrived
+    started = time.monotonic()
+    response = requests.post(url, data=iter([b"LANG=ADQL&QUERY=SELECT+1&pad=", b"x" * (len(table) // 2)]),
+                             headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=30)  # fmt: skip
+    assert time.monotonic() - started >= 0.2
+
+
 @pytest.mark.parametrize("status", [500, 503, 429])
 def test_error_statuses(sb, faults, status):
     faults(Faults(**{f"error_{status}": 1.0}, retry_after=7, paths=("/FTP/",)))

@@ -35,7 +35,9 @@ class Faults:
     latency : float, optional
         Seconds added before every answer (default 0).
     bandwidth : float, optional
-        Bytes per second for response bodies. By default unlimited.
+        Bytes per second of each request's link, both ways: response bodies are sent at this rate, and an
+        answer waits as long as the request's body (a TAP upload, a POSTed ID list) took to arrive at it.
+        By default unlimited.
     error_500 : float, optional
         Rate of 500 answers with an HTML error page (default 0).
     error_503 : float, optional
@@ -68,7 +70,7 @@ class Faults:
     """
 
     latency: float = 0.0  # seconds added before every answer
-    bandwidth: float | None = None  # bytes per second for response bodies (None = unlimited)
+    bandwidth: float | None = None  # bytes per second, response and request bodies (None = unlimited)
     error_500: float = 0.0  # answer 500 with an HTML error page
     error_503: float = 0.0  # answer 503 with Retry-After
     error_429: float = 0.0  # answer 429 with Retry-After
@@ -158,14 +160,19 @@ class FaultInjector:
     async def middleware(
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
-        """aiohttp middleware: latency for all, error answers, and cut bodies for plain responses."""
+        """aiohttp middleware: latency for all, error answers, the bandwidth cap both ways, and cut bodies."""
         if self.faults.latency:
             await asyncio.sleep(self.faults.latency)
         decision = self.decide(request.method, request.path_qs)
         request[FAULT_KEY] = decision
         if decision.status:
             return _error_response(decision.status, self.faults.retry_after)
+        bandwidth = self.faults.bandwidth
+        if bandwidth and request.content_length:  # a link is slow both ways: the body takes its time to arrive
+            await asyncio.sleep(request.content_length / bandwidth)
         response = await handler(request)
+        if bandwidth and request.content_length is None and request.body_exists:  # chunked: known once read
+            await asyncio.sleep(request.content.total_bytes / bandwidth)
         body = getattr(response, "body", None)
         if isinstance(response, web.Response) and isinstance(body, bytes) and (decision.cut or self.faults.bandwidth):
             return await self.send(request, response.status, dict(response.headers), _chunks(body), len(body))
