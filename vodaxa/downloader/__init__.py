@@ -195,8 +195,9 @@ def _destination(dest: Any) -> Path:
 NAME_MAX, PATH_MAX = 255, 4096
 
 
-def target_path(dest: Path, row: Mapping[str, Any], template: str) -> Path:
-    """Where ``row`` is written under ``dest``; raises DownloadError if it would land outside ``dest``."""
+def target_path(dest: Path, row: Mapping[str, Any], template: str, resolved: dict[Path, Path] | None = None) -> Path:
+    """Where ``row`` is written under ``dest``; raises DownloadError if it would land outside ``dest``.
+    ``resolved`` caches the real paths of folders across the rows of one download."""
     values = {k: ("" if v is None else str(v)) for k, v in row.items()}
     values["obs_id"] = values.get("obs_id", "").split(",")[0]  # a file shared by observations goes once
     values.setdefault("mission", "")
@@ -219,9 +220,21 @@ def target_path(dest: Path, row: Mapping[str, Any], template: str) -> Path:
     if path.name in (NAMES_INDEX, verified.INDEX):  # a downloaded file there would be overwritten or appended to
         raise DownloadError(f"refusing to write {relative!r}: vodaxa keeps its own records under that name",
                             url=row.get("url"))  # fmt: skip
-    if not path.resolve().is_relative_to(dest.resolve()):  # a symlink inside dest pointing out of it
+    if _outside(dest, path, {} if resolved is None else resolved):  # a symlink inside dest pointing out of it
         raise DownloadError(f"refusing to write {relative!r}: it resolves outside {dest}", url=row.get("url"))
     return path
+
+
+def _outside(dest: Path, path: Path, resolved: dict[Path, Path]) -> bool:
+    """Whether ``path`` resolves outside ``dest``, each folder resolved once (a download writes many files to
+    few folders); the file's own name is followed only if it is a symbolic link."""
+    for folder in (dest, path.parent):
+        if folder not in resolved:
+            resolved[folder] = folder.resolve()
+    full = resolved[path.parent] / path.name
+    if full.is_symlink():
+        full = full.resolve()
+    return not full.is_relative_to(resolved[dest])
 
 
 def _keepers(planned: Sequence[tuple[Mapping[str, Any], Path]]) -> dict[Path, str]:
@@ -335,13 +348,14 @@ async def download_async(
     seen: set[Path] = set()
     owners: dict[Path, str] = {}  # path -> the URL written there
     planned: list[tuple[dict[str, Any], Path]] = []
+    folders: dict[Path, Path] = {}  # real paths, resolved once per folder
     for row in _rows(source):
         broken = url_problem(row["url"]) if isinstance(row.get("url"), str) else None
         if broken:
             results.append(FileResult(str(row.get("url")), dest, "failed", reason=broken, row=row))
             continue
         try:
-            planned.append((row, target_path(dest, row, template)))
+            planned.append((row, target_path(dest, row, template, folders)))
         except DownloadError as err:
             results.append(FileResult(str(row.get("url")), dest, "failed", reason=str(err), row=row))
     keeper = _keepers(planned)

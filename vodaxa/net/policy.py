@@ -291,7 +291,8 @@ def ambiguous(url: str) -> str | None:
     ``urlsplit`` and host B to urllib3, so a credential scoped to A would go to B.  Such a URL is never sent."""
     head = url.split("://", 1)[-1]
     authority = re.split(r"[/?#]", head, maxsplit=1)[0]
-    if "\\" in authority or any(ord(ch) < 33 or ord(ch) == 127 for ch in authority):
+    plain = authority.isascii() and authority.isprintable() and " " not in authority
+    if "\\" in authority or (not plain and any(ord(ch) < 33 or ord(ch) == 127 for ch in authority)):
         return f"the URL {redacted_text(url)!r} has a backslash or a control character where its host is named"
     return None
 
@@ -307,9 +308,11 @@ def url_problem(url: str) -> str | None:
     or a log), or None.  Which schemes are read is the caller's decision."""
     if not isinstance(url, str) or not url.strip():
         return "an empty URL"
-    if ambiguous(url):
-        return ambiguous(url)
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+    why = ambiguous(url)
+    if why:
+        return why
+    plain = url.isascii() and url.isprintable() and " " not in url  # the common case, without a loop per character
+    if not plain and any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
         return f"the URL {url!r} holds spaces or control characters"
     try:
         parts = urlsplit(url)
