@@ -195,7 +195,7 @@ def _destination(dest: Any) -> Path:
 NAME_MAX, PATH_MAX = 255, 4096
 
 
-def target_path(dest: Path, row: Mapping[str, Any], template: str, resolved: dict[Path, Path] | None = None) -> Path:
+def target_path(dest: Path, row: Mapping[str, Any], template: str, resolved: dict[Path, str] | None = None) -> Path:
     """Where ``row`` is written under ``dest``; raises DownloadError if it would land outside ``dest``.
     ``resolved`` caches the real paths of folders across the rows of one download."""
     values = {k: ("" if v is None else str(v)) for k, v in row.items()}
@@ -225,16 +225,18 @@ def target_path(dest: Path, row: Mapping[str, Any], template: str, resolved: dic
     return path
 
 
-def _outside(dest: Path, path: Path, resolved: dict[Path, Path]) -> bool:
+def _outside(dest: Path, path: Path, resolved: dict[Path, str]) -> bool:
     """Whether ``path`` resolves outside ``dest``, each folder resolved once (a download writes many files to
     few folders); the file's own name is followed only if it is a symbolic link."""
-    for folder in (dest, path.parent):
-        if folder not in resolved:
-            resolved[folder] = folder.resolve()
-    full = resolved[path.parent] / path.name
-    if full.is_symlink():
-        full = full.resolve()
-    return not full.is_relative_to(resolved[dest])
+    folder = path.parent
+    for each in (dest, folder):
+        if each not in resolved:
+            resolved[each] = os.path.realpath(each)
+    full = os.path.join(resolved[folder], path.name)
+    if os.path.islink(full):
+        full = os.path.realpath(full)
+    root = resolved[dest]
+    return not (full == root or full.startswith(root.rstrip(os.sep) + os.sep))
 
 
 def _keepers(planned: Sequence[tuple[Mapping[str, Any], Path]]) -> dict[Path, str]:
@@ -348,7 +350,7 @@ async def download_async(
     seen: set[Path] = set()
     owners: dict[Path, str] = {}  # path -> the URL written there
     planned: list[tuple[dict[str, Any], Path]] = []
-    folders: dict[Path, Path] = {}  # real paths, resolved once per folder
+    folders: dict[Path, str] = {}  # real paths, resolved once per folder
     for row in _rows(source):
         broken = url_problem(row["url"]) if isinstance(row.get("url"), str) else None
         if broken:
