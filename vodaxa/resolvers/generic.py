@@ -6,6 +6,8 @@ by links endpoint so that each endpoint still gets many IDs per request.
 from __future__ import annotations
 
 import asyncio
+import functools
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Protocol, TypeAlias
@@ -63,7 +65,7 @@ async def resolve_vo(
     groups: dict[str, list[str]] = defaultdict(list)
     records: list[dict] = []
     for service, column in descriptors:  # a result may carry several services, each keyed on its own column
-        for n, value in enumerate(table[column]):
+        for n, value in enumerate(_cells(table[column])):
             if _text(value):
                 groups[service].append(str(value))
             else:  # a row without an ID cannot be asked about: said, not skipped
@@ -83,14 +85,16 @@ async def resolve_vo(
     for service, ids in groups.items():
         for row in await engine.links(service, ids, follow=lambda r: accept(meaning(r))):
             seen.setdefault(row.key, set()).add(row.semantics or "")
-            if accept(meaning(row)) and not row.error_message and _is_directory(row):
+            wanted = accept(meaning(row))
+            if wanted and not row.error_message and _is_directory(row):
                 directories.append(row)
             else:
-                records.extend(_records(row, accept))
+                records.extend(_records(row, wanted))
         for ident in dict.fromkeys(ids):
             seen.setdefault(ident, set())
     directories = _outermost(directories)
-    records = [r for r in records if not _inside(r.get("url"), r["obs_id"], directories)]
+    if directories:
+        records = [r for r in records if not _inside(r.get("url"), r["obs_id"], directories)]
     gate = asyncio.Semaphore(8)
 
     async def expand(row: LinkRow) -> list[dict]:
@@ -136,9 +140,9 @@ def _named_by_observation(records: list[dict], table: Columns, descriptors: list
         return records
     names: dict[str, str] = {}
     for _, id_column in descriptors:
-        for asked, obs in zip(table[id_column], table[column]):
-            if _text(asked) and _text(obs):
-                names[str(asked)] = _text(obs)
+        for asked, obs in zip(_cells(table[id_column]), _cells(table[column])):
+            if _text(asked) and (text := _text(obs)):
+                names[str(asked)] = text
     out = []
     for record in records:
         obs = names.get(str(record.get("source_id")))
@@ -146,10 +150,16 @@ def _named_by_observation(records: list[dict], table: Columns, descriptors: list
             old, new = record["obs_id"], obs
             record = {**record, "obs_id": new}
             path = record.get("local_path")
-            if path and path.startswith(f"{path_component(old)}/"):
-                record["local_path"] = f"{path_component(new)}/{path.split('/', 1)[1]}"
+            if path and path.startswith(f"{_folder(str(old))}/"):
+                record["local_path"] = f"{_folder(new)}/{path.split('/', 1)[1]}"
         out.append(record)
     return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _folder(ident: str) -> str:
+    """:func:`path_component` of an observation's ID, computed once for its several files."""
+    return path_component(ident)
 
 
 def _is_directory(row: LinkRow) -> bool:
@@ -202,7 +212,7 @@ def _ident(row: LinkRow) -> str:
 
 def _key(row: LinkRow) -> str:
     """A folder name for a row's files: the observation's ID, made safe."""
-    return path_component(_ident(row))
+    return _folder(_ident(row))
 
 
 def _table_and_descriptors(source: VOSource) -> tuple[Columns, list[tuple[str, str]]]:
@@ -239,9 +249,10 @@ def _row_links(table: Columns, accept: Callable[[str | None], bool]) -> tuple[li
     others: ObsCore rows whose ``access_url`` is the file itself, and rows with no usable URL (unavailable)."""
     names = set(table.colnames)
     if "datalink_url" in names:
-        cells = [(_text(u), True) for u in table["datalink_url"]]
+        cells = [(_text(u), True) for u in _cells(table["datalink_url"])]
     elif {"access_url", "access_format"} <= names:
-        cells = [(_text(u), is_datalink(_text(f))) for u, f in zip(table["access_url"], table["access_format"])]
+        pairs = zip(_cells(table["access_url"]), _cells(table["access_format"]))
+        cells = [(_text(u), is_datalink(_text(f))) for u, f in pairs]
     else:
         return [], []
     out: list[tuple[str, str]] = []
@@ -269,6 +280,29 @@ def _row_links(table: Columns, accept: Callable[[str | None], bool]) -> tuple[li
     return out, records
 
 
+def _cells(column: Iterable[object]) -> list[object]:
+    """A column's cells as a list: through ``tolist`` (masked cells as None) where that reads each cell as
+    iterating would (numpy scalars as the Python values of the same text), else one by one."""
+    dtype = getattr(column, "dtype", None)
+    kind, size = getattr(dtype, "kind", ""), getattr(dtype, "itemsize", 0)
+    tolist = getattr(column, "tolist", None)
+    if getattr(column, "ndim", None) == 1 and callable(tolist) and (kind in "iubUO" or (kind, size) == ("f", 8)):
+        return list(tolist())
+    return list(column)
+
+
+#: The path of an http(s) URL without spaces or control characters: after the host, up to the query or fragment.
+_HTTP_PATH = re.compile(r"https?://[^/?#\[\]]*(?=[/?#]|\Z)([^?#]*)", re.IGNORECASE)
+
+
+def _url_path(url: str) -> str:
+    """``urlsplit(url).path``, without the general parser for the usual http(s) URL."""
+    plain = _HTTP_PATH.match(url)
+    if plain and url.isascii() and url.isprintable() and " " not in url:
+        return plain.group(1)
+    return urlsplit(url).path
+
+
 def _text(value: object) -> str:
     """A table cell as text; masked or empty cells are ''."""
     if value is None or value is np.ma.masked or (isinstance(value, float) and value != value):
@@ -277,22 +311,24 @@ def _text(value: object) -> str:
     return "" if text in ("--", "nan", "None") else text
 
 
-def _records(row: LinkRow, accept: Callable[[str | None], bool]) -> list[dict]:
-    """A manifest row for a link of the wanted semantics, or for an error that concerns them."""
+def _records(row: LinkRow, wanted: bool) -> list[dict]:
+    """A manifest row for a link of the wanted semantics (``wanted``: the row's are), or for an error that concerns
+    them."""
     if row.error_message:
-        if accept(meaning(row)) or row.semantics in (None, "", "#error"):
+        if wanted or row.semantics in (None, "", "#error"):
             return [_unavailable(row)]
         return []
-    if not accept(meaning(row)) or not row.access_url or is_datalink(row.content_type):
+    if not wanted or not row.access_url or is_datalink(row.content_type):
         return []
-    name = path_component(unquote(urlsplit(row.access_url).path.rstrip("/").rsplit("/", 1)[-1]), "file")
+    name = path_component(unquote(_url_path(row.access_url).rstrip("/").rsplit("/", 1)[-1]), "file")
     if (row.content_type or "").lower().startswith("text/html") and not name.lower().endswith((".html", ".htm")):
         name += ".html"  # a web page (documentation, a landing page) is saved as one
+    ident = _ident(row)
     return [
         {
-            "obs_id": _ident(row),
+            "obs_id": ident,
             "url": row.access_url,
-            "local_path": f"{_key(row)}/{name}",
+            "local_path": f"{_folder(ident)}/{name}",
             "size": row.content_length,
             "content_type": row.content_type,
             "semantics": row.semantics,
