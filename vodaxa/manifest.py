@@ -344,11 +344,10 @@ class Manifest:
                 frame[column] = None
         extras = [c for c in frame.columns if c not in COLUMNS]  # archive-specific (ESO cascade_*), kept after
         frame = frame[[*COLUMNS, *extras]]
-        for column in extras:
-            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
         frame["size"] = _sizes(frame["size"])
-        for column in _TEXT:
-            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+        texts = [*_TEXT, *extras]  # every column but size: text (or whatever a row gave), missing as None
+        values = frame[texts].astype(object)
+        frame[texts] = values.where(values.notna(), None)
         frame["note"] = [redact(n) if isinstance(n, str) else n for n in frame["note"].tolist()]  # never a credential
         bad = frame["url"].isna() & frame["note"].isna()
         if bad.any():

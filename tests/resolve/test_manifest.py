@@ -200,3 +200,28 @@ def test_merging_only_the_shared_urls_gives_what_grouping_every_url_gives(seed):
         })  # fmt: skip
     manifest = Manifest(rows)
     assert manifest.merge_duplicates() == _merged_by_grouping(manifest)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_manifest_from_dicts_is_the_manifest_from_their_dataframe(seed):
+    import random
+
+    rng = random.Random(seed)
+    values = [None, "", "a", "b/c", 3, 2.5, float("nan"), True]
+    rows = []
+    for n in range(40):
+        row = {"url": f"http://h/{n}", "local_path": f"o/{n}.fits"}
+        for column in rng.sample(["mission", "obs_id", "category", "note", "eso_extra", "size", "semantics"], 4):
+            row[column] = rng.choice([10, None, 2880, 7.0, "12"]) if column == "size" else rng.choice(values)
+        rows.append(row)
+    rows.append(unavailable_row("X", "gone", mission="m"))
+    assert Manifest(rows) == Manifest(pd.DataFrame(rows))
+    assert list(Manifest(rows).frame.columns) == list(Manifest(pd.DataFrame(rows)).frame.columns)
+
+
+@pytest.mark.parametrize("size", [-1, 2.5, True, "12abc", float("inf"), 2**63])
+def test_a_size_that_is_no_byte_count_is_named_whichever_way_the_rows_come(size):
+    rows = [{"url": "http://h/a", "local_path": "a", "size": 1}, {"url": "http://h/b", "local_path": "b", "size": size}]
+    for given in (rows, pd.DataFrame(rows)):
+        with pytest.raises(ResolveError, match="manifest row 1: size"):
+            Manifest(given)

@@ -475,11 +475,17 @@ class DataLinkEngine:
         *,
         params: Mapping[str, str] | None = None,
         follow: Follow | None = None,
+        on_rows: Callable[[Sequence[LinkRow]], None] | None = None,
     ) -> list[LinkRow]:
         """Every row for ``ids`` from the links endpoint ``service``, with the nested documents of the rows
-        ``follow`` accepts (every nested row when None) read in their place."""
+        ``follow`` accepts (every nested row when None) read in their place.
+
+        ``on_rows``, if given, sees each answer's rows of ``service`` as soon as they are read, while later
+        requests are still on the way (to prepare work on them); the rows returned are what counts, and may
+        leave out some of those seen (rows of a nested document in their place, repeats, an answer cut short).
+        """
         fetched: set[tuple[str, str]] = set()
-        rows = await self._resolve(service, ids, {**self.params, **(params or {})}, fetched)
+        rows = await self._resolve(service, ids, {**self.params, **(params or {})}, fetched, on_rows)
         return _unique(await self._follow(rows, 1, fetched, follow))
 
     async def nested(self, rows: Sequence[LinkRow], *, follow: Follow | None = None) -> list[LinkRow]:
@@ -490,7 +496,12 @@ class DataLinkEngine:
         return _unique(await self._follow(list(rows), depth, fetched, follow))
 
     async def _resolve(
-        self, service: str, ids: Sequence[str], params: Mapping[str, str], fetched: set[tuple[str, str]]
+        self,
+        service: str,
+        ids: Sequence[str],
+        params: Mapping[str, str],
+        fetched: set[tuple[str, str]],
+        on_rows: Callable[[Sequence[LinkRow]], None] | None = None,
     ) -> list[LinkRow]:
         """The rows of ``ids`` at one endpoint, from ``concurrency`` workers sharing one queue of IDs.
 
@@ -531,6 +542,7 @@ class DataLinkEngine:
                             # answer is read (still one request in flight per worker)
                             upcoming = take()
                             ahead = (upcoming, asyncio.ensure_future(self._send(service, upcoming, params)))
+                            await asyncio.sleep(0)  # let other answers in now send their next requests first
                         page_rows, overflow = await self._read(service, response)
                     except ServiceError as err:
                         reason = f"{service} failed for {len(chunk)} IDs: {err}"
@@ -554,6 +566,8 @@ class DataLinkEngine:
                             strays[0].id)  # fmt: skip
                 page_rows = [r for r in page_rows if r.key in asked]
             rows.extend(page_rows)
+            if on_rows is not None:
+                on_rows(page_rows)
             answered = {r.key for r in page_rows}
             for ident in answered & suspects.keys():
                 self._learn(service, suspects.pop(ident))  # left out, then answered: a silent cap

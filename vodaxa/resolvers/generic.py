@@ -9,7 +9,7 @@ import asyncio
 import functools
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
@@ -82,14 +82,33 @@ async def resolve_vo(
         )
     directories: list[LinkRow] = []
     seen: dict[str, set[str]] = {}  # ID asked for -> semantics of the rows it got
+    names = _observation_names(table, descriptors)
+    # each row's manifest records, made as its answer comes in (while later requests are on the way): the row and
+    # its records (None for a directory to walk), by id(row) (the rows are kept alive here, so ids are not reused)
+    prepared: dict[int, tuple[LinkRow, list[dict] | None]] = {}
+    named: dict[int, dict] = {}  # id(record) -> the record named by its observation
+
+    def prepare(row: LinkRow) -> tuple[LinkRow, list[dict] | None]:
+        wanted = accept(meaning(row))
+        made = None if wanted and not row.error_message and _is_directory(row) else _records(row, wanted)
+        for record in made or ():
+            named[id(record)] = _named(record, names)
+        prepared[id(row)] = entry = (row, made)
+        return entry
+
+    def prepare_all(rows: Sequence[LinkRow]) -> None:
+        for row in rows:
+            prepare(row)
+
     for service, ids in groups.items():
-        for row in await engine.links(service, ids, follow=lambda r: accept(meaning(r))):
+        for row in await engine.links(service, ids, follow=lambda r: accept(meaning(r)), on_rows=prepare_all):
             seen.setdefault(row.key, set()).add(row.semantics or "")
-            wanted = accept(meaning(row))
-            if wanted and not row.error_message and _is_directory(row):
+            entry = prepared.get(id(row))
+            _, made = entry if entry is not None and entry[0] is row else prepare(row)
+            if made is None:
                 directories.append(row)
             else:
-                records.extend(_records(row, wanted))
+                records.extend(made)
         for ident in dict.fromkeys(ids):
             seen.setdefault(ident, set())
     directories = _outermost(directories)
@@ -125,35 +144,39 @@ async def resolve_vo(
             others = ", ".join(sorted(s for s in found if s)) or "none"
             note = f"no links with the semantics asked for ({_describe(semantics)}); the service listed: {others}"
             records.append(unavailable_row(_last(ident), note, source_id=ident))
-    return Manifest(_named_by_observation(records, table, descriptors))
+    return Manifest([named.get(id(r)) or _named(r, names) for r in records])
 
 
 #: Columns of a VO result that name the observation a row is (HEASARC's obsid, ObsCore's obs_id).
 OBS_ID_COLUMNS = ("obs_id", "obsid", "obs_publisher_did")
 
 
-def _named_by_observation(records: list[dict], table: Columns, descriptors: list[tuple[str, str]]) -> list[dict]:
-    """Records keyed by the result's own observation ID where it has one, not by the DataLink ID (HEASARC's
-    internal row number): ``numaster?198`` becomes ObsID 30001011002, and so does its folder."""
+def _observation_names(table: Columns, descriptors: list[tuple[str, str]]) -> dict[str, str]:
+    """The result's own observation ID (HEASARC's obsid, ObsCore's obs_id) of each DataLink ID it asks about;
+    empty when it has no such column or no DataLink descriptor."""
     column = next((c for c in OBS_ID_COLUMNS if c in getattr(table, "colnames", ())), None)
-    if column is None or not descriptors:
-        return records
     names: dict[str, str] = {}
+    if column is None or not descriptors:
+        return names
     for _, id_column in descriptors:
         for asked, obs in zip(_cells(table[id_column]), _cells(table[column])):
             if _text(asked) and (text := _text(obs)):
                 names[str(asked)] = text
-    out = []
-    for record in records:
-        obs = names.get(str(record.get("source_id")))
-        if obs is not None:
-            old, new = record["obs_id"], obs
-            record = {**record, "obs_id": new}
-            path = record.get("local_path")
-            if path and path.startswith(f"{_folder(str(old))}/"):
-                record["local_path"] = f"{_folder(new)}/{path.split('/', 1)[1]}"
-        out.append(record)
-    return out
+    return names
+
+
+def _named(record: dict, names: dict[str, str]) -> dict:
+    """A record keyed by the result's own observation ID where it has one (``names``), not by the DataLink ID
+    (HEASARC's internal row number): ``numaster?198`` becomes ObsID 30001011002, and so does its folder."""
+    obs = names.get(str(record.get("source_id"))) if names else None
+    if obs is None:
+        return record
+    old, new = record["obs_id"], obs
+    record = {**record, "obs_id": new}
+    path = record.get("local_path")
+    if path and path.startswith(f"{_folder(str(old))}/"):
+        record["local_path"] = f"{_folder(new)}/{path.split('/', 1)[1]}"
+    return record
 
 
 @functools.lru_cache(maxsize=4096)
