@@ -41,6 +41,10 @@ COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 _TEXT = [c for c in COLUMNS if c != "size"]
 _DRIVE = re.compile(r"^[A-Za-z]:")
+#: A relative path with nothing to refuse or clean: segments without control characters, backslashes, "." or "..",
+#: separated by single slashes, at least one character that is not a space.
+_CLEAN_SEGMENT = r"(?!\.\.?(?:/|\Z))[^/\\\x00-\x1f]+"
+_CLEAN_PATH = re.compile(rf"(?=.*\S){_CLEAN_SEGMENT}(?:/{_CLEAN_SEGMENT})*", re.DOTALL)
 _SUFFIX = re.compile(r"(?:\.[A-Za-z][A-Za-z0-9]{0,7}){1,2}$")  # what a capped name keeps: ".fits.Z", ".tar.gz"
 #: Bytes (UTF-8) of a file name: under the usual 255 even with ".part.json" added.
 NAME_MAX = 200
@@ -105,6 +109,8 @@ def safe_relative_path(path: str) -> str:
     ...
     vodaxa.errors.ResolveError: refusing local path '../etc/passwd': it would leave the destination folder
     """
+    if isinstance(path, str) and _CLEAN_PATH.fullmatch(path) and not _DRIVE.match(path):
+        return path  # already clean (the usual case: thousands per manifest): nothing to refuse or drop
     if not isinstance(path, str) or not path.strip():
         raise ResolveError(f"refusing an empty local path {path!r}")
     if "\x00" in path or any(ord(ch) < 32 for ch in path) or "\\" in path:
@@ -224,9 +230,17 @@ def _disambiguated(paths: list[object], urls: list[object]) -> dict[int, str]:
     Of files sharing a name, the smallest URL keeps it and the others get a digest of their URL before the
     extension, so the names never depend on the order of the rows (a rerun finds each file again).
     """
-    rows = [(n, p, str(u)) for n, (p, u) in enumerate(zip(paths, urls)) if isinstance(p, str) and isinstance(u, str)]
-    folders = {"/".join(p.split("/")[:k]).casefold() for _, p, _ in rows for k in range(1, p.count("/") + 1)}
-    taken = {p.casefold() for _, p, _ in rows}
+    rows = [(n, p, u) for n, (p, u) in enumerate(zip(paths, urls)) if isinstance(p, str) and isinstance(u, str)]
+    keys = [p.casefold() for _, p, _ in rows]
+    folders = set()
+    for key in keys:  # every folder a path names, case-folded ("a/b/c" names "a" and "a/b")
+        cut = key.rfind("/")
+        while cut >= 0 and key[:cut] not in folders:
+            folders.add(key[:cut])
+            cut = key.rfind("/", 0, cut)
+    taken = set(keys)
+    if len(taken) == len(keys) and taken.isdisjoint(folders):
+        return {}  # every file has a name of its own (the usual case)
     out: dict[int, str] = {}
     groups: dict[str, list[tuple[int, str, str]]] = {}
     for n, path, url in rows:
@@ -240,6 +254,16 @@ def _disambiguated(paths: list[object], urls: list[object]) -> dict[int, str]:
             taken.add(renamed.casefold())
             out[n] = renamed
     return out
+
+
+def _joined(values: Iterable[object]) -> str | None:
+    """The distinct values (observations, missions) sharing a file, comma-separated in their order; None if none."""
+    return ",".join(dict.fromkeys(str(v) for v in values if not _missing(v))) or None
+
+
+def _missing(value: object) -> bool:
+    """Whether a cell is missing (None, NaN, pd.NA), as ``Series.dropna`` drops it."""
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
 
 
 def _renamed(path: str, url: str, taken: set[str]) -> str:
@@ -322,17 +346,18 @@ class Manifest:
                 frame[column] = None
         extras = [c for c in frame.columns if c not in COLUMNS]  # archive-specific (ESO cascade_*), kept after
         frame = frame[[*COLUMNS, *extras]]
-        for column in extras:
-            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
         frame["size"] = _sizes(frame["size"])
-        for column in _TEXT:
-            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
-        frame["note"] = [redact(n) if isinstance(n, str) else n for n in frame["note"]]  # never a credential
+        texts = [*_TEXT, *extras]  # every column but size: text (or whatever a row gave), missing as None
+        values = frame[texts].astype(object)
+        frame[texts] = values.where(values.notna(), None)
+        frame["note"] = [redact(n) if isinstance(n, str) else n for n in frame["note"].tolist()]  # never a credential
         bad = frame["url"].isna() & frame["note"].isna()
         if bad.any():
             raise ResolveError(f"{int(bad.sum())} manifest rows have neither a URL nor a note saying why")
+        clean, drive = _CLEAN_PATH.fullmatch, _DRIVE.match  # safe_relative_path's test of a clean path, inlined
         frame["local_path"] = [
-            None if u is None else safe_relative_path(p) for u, p in zip(frame["url"], frame["local_path"])
+            None if u is None else p if type(p) is str and clean(p) and not drive(p) else safe_relative_path(p)
+            for u, p in zip(frame["url"].tolist(), frame["local_path"].tolist())
         ]
         self.frame = frame.reset_index(drop=True)
 
@@ -470,13 +495,24 @@ class Manifest:
             return Manifest(self.frame)
         missing = self.frame[self.frame["url"].isna()]
         missing = missing.drop_duplicates(subset=["mission", "obs_id", "source_id", "note"])  # one reason said once
-        groups = self.frame[self.frame["url"].notna()].groupby("url", sort=False)
-        first = groups.first()
-        first["obs_id"] = groups["obs_id"].agg(lambda s: ",".join(dict.fromkeys(str(v) for v in s.dropna())) or None)
-        first["mission"] = groups["mission"].agg(lambda s: ",".join(dict.fromkeys(str(v) for v in s.dropna())) or None)
-        out = pd.concat([first.reset_index(), missing], ignore_index=True)[list(self.frame.columns)]
-        paths, notes = list(out["local_path"]), list(out["note"])
-        for n, renamed in _disambiguated(paths, list(out["url"])).items():
+        files = self.frame[self.frame["url"].notna()]
+        first = files[~files["url"].duplicated()].copy()  # one row per URL, in the order URLs first appear
+        first["obs_id"] = [None if _missing(v) else str(v) or None for v in first["obs_id"].tolist()]  # _joined([v])
+        first["mission"] = [None if _missing(v) else str(v) or None for v in first["mission"].tolist()]
+        shared = files[files["url"].duplicated(keep=False)]
+        if not shared.empty:  # only the URLs listed more than once are grouped (a python step per group)
+            groups = shared.groupby("url", sort=False)
+            merged = groups.first()  # per column, the first value that is not missing
+            merged["obs_id"] = groups["obs_id"].agg(_joined)
+            merged["mission"] = groups["mission"].agg(_joined)
+            where = first["url"].isin(merged.index).to_numpy()
+            rows = merged.loc[first.loc[where, "url"]]
+            for column in merged.columns:
+                first[column] = first[column].astype(object)
+                first.loc[where, column] = rows[column].astype(object).to_numpy()
+        out = pd.concat([first, missing], ignore_index=True)[list(self.frame.columns)]
+        paths, notes = out["local_path"].tolist(), out["note"].tolist()
+        for n, renamed in _disambiguated(paths, out["url"].tolist()).items():
             why = f"renamed from {paths[n]}, the name of another file"
             notes[n] = f"{notes[n]}; {why}" if isinstance(notes[n], str) else why
             paths[n] = renamed

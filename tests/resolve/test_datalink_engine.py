@@ -119,3 +119,108 @@ def test_vocabulary_is_shipped():
     assert narrower("http://www.ivoa.net/rdf/datalink/core#preview") >= {"#thumbnail"}
     assert is_datalink("application/x-votable+xml; content=datalink")
     assert not is_datalink("application/x-votable+xml")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> Iterator[Sandbox]:
+    """HEASARC's older IDs, but three #this file links per observation (the benchmarks' shape): nothing to walk."""
+    config = SandboxConfig(rows=200, archives=("heasarc",), datalink_max_ids=30, heasarc_datalink="files",
+                           cache=tmp_path_factory.mktemp("dlf"))  # fmt: skip
+    with Sandbox(config) as sandbox:
+        yield sandbox
+
+
+def test_once_the_cap_is_known_requests_go_out_before_answers_are_read_never_more_than_the_slots(files):
+    DataLinkEngine.learned_caps.clear()
+    service = files.endpoints["heasarc"]["datalink"] + "/numaster"
+    ids = [str(i) for i in range(1, 201)]
+    seen: list[Link] = []
+
+    async def run():
+        async with HttpClient() as http:
+            flying, most = 0, 0
+            post = http.post
+
+            async def counted(*args, **kwargs):
+                nonlocal flying, most
+                flying += 1
+                most = max(most, flying)
+                try:
+                    return await post(*args, **kwargs)
+                finally:
+                    flying -= 1
+
+            http.post = counted  # type: ignore[method-assign]  # a test double counting requests in flight
+            engine = DataLinkEngine(http, concurrency=3)
+            rows = await engine.links(service, ids, params={"sizefiles": "false"}, on_rows=seen.extend)
+            return rows, engine, most
+
+    rows, engine, most = _run(run())
+    assert most <= 3 and engine.requests <= 200 // 30 + 4  # three slots; the cap learned on the first answers
+    assert {r.key for r in rows} == set(ids) and {id(r) for r in rows} <= {id(r) for r in seen}
+    public = files.heasarc.public_mask("numaster")
+    for ident in ("1", "2", "3"):
+        got = [r for r in rows if r.key == ident]
+        if public[int(ident) - 1]:
+            assert len(got) == 3 and all(r.semantics == "#this" and not r.error_message for r in got)
+            assert all(r.content_type != "directory" and not r.access_url.endswith("/") for r in got)
+        else:
+            assert len(got) == 1 and got[0].error_message.startswith("NotFoundFault")
+
+
+def test_the_files_shape_links_files_of_the_observation_tree(files):
+    import urllib.request
+
+    service = files.endpoints["heasarc"]["datalink"] + "/numaster"
+    public = files.heasarc.public_mask("numaster")
+    ident = str(next(i + 1 for i, p in enumerate(public) if p))
+
+    async def sized():  # sizes asked for (HEASARC's default): the files are written, each row sized
+        async with HttpClient() as http:
+            return await DataLinkEngine(http).links(service, [ident])
+
+    rows = _run(sized())
+    assert len(rows) == 3
+    for row in rows:
+        with urllib.request.urlopen(row.access_url, timeout=30) as response:
+            assert len(response.read()) == row.content_length
+
+
+def test_a_pyvo_result_resolves_to_three_files_per_public_observation_named_by_obsid(files):
+    import warnings
+
+    import pyvo
+
+    import vodaxa
+
+    result = pyvo.dal.TAPService(files.endpoints["heasarc"]["tap"]).run_sync("SELECT TOP 90 * FROM numaster")
+    table = result.to_table()
+    public = files.heasarc.public_mask("numaster")
+    obsids = {str(o) for o, r in zip(table["obsid"], table["__row"]) if public[int(r) - 1]}
+    manifest = vodaxa.resolve(result)
+    files_by_obs = manifest.files.groupby("obs_id")["url"].count().to_dict()
+    assert files_by_obs == dict.fromkeys(obsids, 3)
+    assert all(p.split("/", 1)[0] == o for o, p in zip(manifest.files["obs_id"], manifest.files["local_path"]))
+    assert len(manifest.unavailable) == len(table) - len(obsids)
+    with warnings.catch_warnings():  # pyvo asks more IDs than the cap at once, and warns of the OVERFLOW answers
+        warnings.simplefilter("ignore", pyvo.dal.DALOverflowWarning)
+        linked = sum(len(links) for links in result.iter_datalinks())
+    assert linked == 3 * len(obsids) + len(table) - len(obsids)  # pyvo's peer reads the same answers
+
+
+def test_rows_longer_or_shorter_than_the_fields_and_cells_holding_elements():
+    fields = '<FIELD name="ID"/><FIELD name="access_url"/><FIELD name="eso_category"/>'  # no semantics column
+    rows = ("<TR><TD>a</TD><TD>http://h/a.fits</TD><TD>SCIENCE</TD><TD>stray cell</TD><TD>another</TD></TR>"
+            "<TR><TD>b</TD></TR>"
+            "<TR><TD>c</TD><TD>http://h/c.fits<b>bold</b></TD><TD> </TD></TR>")  # fmt: skip
+    doc = (f'<VOTABLE><RESOURCE type="results"><TABLE>{fields}<DATA><TABLEDATA>{rows}</TABLEDATA></DATA></TABLE>'
+           "</RESOURCE></VOTABLE>").encode()  # fmt: skip
+    got = parse_links(doc, "http://h/links").rows
+    assert [(r.id, r.access_url, r.semantics, dict(r.extra)) for r in got] == [
+        ("a", "http://h/a.fits", None, {"eso_category": "SCIENCE"}),
+        ("b", None, None, {"eso_category": None}),
+        ("c", "http://h/c.fits", None, {"eso_category": None}),
+    ]
+    deep = doc.replace(b"<b>bold</b>", b"<b>" * 70 + b"</b>" * 70)
+    with pytest.raises(ResolveError, match="nested deeper than"):
+        parse_links(deep, "http://h/links")

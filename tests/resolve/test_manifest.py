@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from vodaxa.errors import ResolveError
-from vodaxa.manifest import COLUMNS, Manifest, safe_relative_path
+from vodaxa.manifest import COLUMNS, Manifest, safe_relative_path, unavailable_row
 
 
 def _rows():
@@ -158,3 +158,70 @@ def test_unavailable_rows_are_kept_per_source():
         {"obs_id": "42", "source_id": "ivo://a/t2?42", "note": "NotFoundFault: x"},
     ]
     assert len(Manifest(rows).merge_duplicates().frame) == 2
+
+
+def _merged_by_grouping(manifest: Manifest) -> Manifest:
+    """merge_duplicates as it was written first: every URL grouped by pandas (the reference for the faster one)."""
+    from vodaxa.manifest import _disambiguated
+
+    frame = manifest.frame
+    missing = frame[frame["url"].isna()].drop_duplicates(subset=["mission", "obs_id", "source_id", "note"])
+    groups = frame[frame["url"].notna()].groupby("url", sort=False)
+    first = groups.first()
+    first["obs_id"] = groups["obs_id"].agg(lambda s: ",".join(dict.fromkeys(str(v) for v in s.dropna())) or None)
+    first["mission"] = groups["mission"].agg(lambda s: ",".join(dict.fromkeys(str(v) for v in s.dropna())) or None)
+    out = pd.concat([first.reset_index(), missing], ignore_index=True)[list(frame.columns)]
+    paths, notes = list(out["local_path"]), list(out["note"])
+    for n, renamed in _disambiguated(paths, list(out["url"])).items():
+        why = f"renamed from {paths[n]}, the name of another file"
+        notes[n] = f"{notes[n]}; {why}" if isinstance(notes[n], str) else why
+        paths[n] = renamed
+    return Manifest(out.assign(local_path=paths, note=notes))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_merging_only_the_shared_urls_gives_what_grouping_every_url_gives(seed):
+    import random
+
+    rng = random.Random(seed)
+    rows = []
+    for n in range(60):
+        shared = rng.random() < 0.4
+        url = f"http://h/{'cal' if shared else 'f'}{rng.randrange(6) if shared else n}"
+        if rng.random() < 0.1:
+            rows.append(unavailable_row(rng.choice(["A", "B", 7]), "not public", mission=rng.choice(["x", None])))
+            continue
+        rows.append({
+            "mission": rng.choice(["eso", "xmm", None, ""]), "obs_id": rng.choice(["A", "B", "C", 12, None, ""]),
+            "url": url, "local_path": rng.choice([f"m/{url[9:]}.fits", "m/same.fits", f"m/{n}/x"]),
+            "size": rng.choice([None, 10, 2880]), "category": rng.choice([None, "BIAS", "SCIENCE"]),
+            "checksum": rng.choice([None, "sha256:00"]), "note": rng.choice([None, "a note"]),
+            "semantics": rng.choice([None, "#this", "#calibration"]), "source_id": rng.choice([None, "s1", "s2"]),
+        })  # fmt: skip
+    manifest = Manifest(rows)
+    assert manifest.merge_duplicates() == _merged_by_grouping(manifest)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_manifest_from_dicts_is_the_manifest_from_their_dataframe(seed):
+    import random
+
+    rng = random.Random(seed)
+    values = [None, "", "a", "b/c", 3, 2.5, float("nan"), True]
+    rows = []
+    for n in range(40):
+        row = {"url": f"http://h/{n}", "local_path": f"o/{n}.fits"}
+        for column in rng.sample(["mission", "obs_id", "category", "note", "eso_extra", "size", "semantics"], 4):
+            row[column] = rng.choice([10, None, 2880, 7.0, "12"]) if column == "size" else rng.choice(values)
+        rows.append(row)
+    rows.append(unavailable_row("X", "gone", mission="m"))
+    assert Manifest(rows) == Manifest(pd.DataFrame(rows))
+    assert list(Manifest(rows).frame.columns) == list(Manifest(pd.DataFrame(rows)).frame.columns)
+
+
+@pytest.mark.parametrize("size", [-1, 2.5, True, "12abc", float("inf"), 2**63])
+def test_a_size_that_is_no_byte_count_is_named_whichever_way_the_rows_come(size):
+    rows = [{"url": "http://h/a", "local_path": "a", "size": 1}, {"url": "http://h/b", "local_path": "b", "size": size}]
+    for given in (rows, pd.DataFrame(rows)):
+        with pytest.raises(ResolveError, match="manifest row 1: size"):
+            Manifest(given)

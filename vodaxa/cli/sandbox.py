@@ -31,8 +31,9 @@ def sandbox_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer (default 0)")
     parser.add_argument("--datalink-max-ids", type=int, default=1000, help="DataLink IDs per request (default 1000)")
     parser.add_argument("--no-sizes", action="store_true", help="DataLink gives no directory sizes (faster)")
-    parser.add_argument("--heasarc-datalink", choices=["current", "legacy"], default="current",
-                        help="HEASARC's DataLink shape: today's (default) or the one before 2026")  # fmt: skip
+    parser.add_argument("--heasarc-datalink", choices=["current", "legacy", "files"], default="current",
+                        help="HEASARC's DataLink shape: today's (default), the one before 2026, or 'files' (three "
+                             "#this file links per observation, for benchmarks)")  # fmt: skip
     parser.add_argument("--calselector-trees", action="store_true",
                         help="ESO's calSelector answers association trees even when asked for a VOTable")  # fmt: skip
 

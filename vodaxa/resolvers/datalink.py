@@ -12,9 +12,11 @@ than a full VOTable parse on thousands of rows; anything else falls back to astr
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import logging
 import math
+import operator
 import re
 import xml.etree.ElementTree as ET
 from collections import deque
@@ -26,7 +28,7 @@ from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 import numpy as np
 
 from ..errors import ResolveError, ServiceError
-from ..net import HttpClient
+from ..net import HttpClient, Response
 from ..net.policy import url_problem
 from ..quiet import quiet
 
@@ -118,6 +120,12 @@ def is_datalink(content_type: str | None) -> bool:
     """Whether a content type announces a DataLink links document (parameters compared loosely)."""
     if not content_type:
         return False
+    return _is_datalink(content_type) if len(content_type) < 256 else _is_datalink.__wrapped__(content_type)
+
+
+@functools.lru_cache(maxsize=256)
+def _is_datalink(content_type: str) -> bool:
+    """:func:`is_datalink` of a content type (a links document holds few distinct ones, read thousands of times)."""
     parts = [p.strip().lower() for p in content_type.split(";")]
     return parts[0] == "application/x-votable+xml" and "content=datalink" in parts[1:]
 
@@ -181,14 +189,31 @@ PARSE_OFF_LOOP = 1 << 20
 
 def _depth(root: ET.Element) -> int:
     """How deeply ``root``'s elements nest (iteratively: no recursion for a hostile document)."""
-    deepest, stack = 0, [(root, 1)]
+    return _outline(root)[0]
+
+
+def _outline(root: ET.Element) -> tuple[int, list[ET.Element]]:
+    """How deeply ``root``'s elements nest, and its elements in document order but for the rows and cells of
+    TABLEDATA (thousands of them, and nothing a links document keeps elsewhere).
+
+    Iterative (no recursion for a hostile document), and stops past :data:`MAX_XML_DEPTH`.  A TABLEDATA whose
+    cells hold no elements (every element below it is a row or a cell: counted in C, not walked in Python) adds
+    two levels at most; any other is walked like the rest of the document, its elements listed too.
+    """
+    deepest, stack, elements = 0, [(root, 1)], []
     while stack:
         element, depth = stack.pop()
+        elements.append(element)
         deepest = max(deepest, depth)
         if depth > MAX_XML_DEPTH:
-            return depth
-        stack.extend((child, depth + 1) for child in element)
-    return deepest
+            return depth, elements
+        if len(element) and _local(element.tag) == "TABLEDATA":
+            cells = sum(map(len, element))
+            if len(list(element.iter())) == 1 + len(element) + cells:  # no cell has an element inside
+                deepest = max(deepest, depth + (2 if cells else 1))
+                continue
+        stack.extend((child, depth + 1) for child in reversed(element))
+    return deepest, elements
 
 
 async def parse_links_async(body: bytes, url: str, content_type: str = "") -> _Page:
@@ -210,11 +235,12 @@ def parse_links(body: bytes, url: str, content_type: str = "") -> _Page:
         root = ET.fromstring(body)
     except ET.ParseError as err:
         raise ResolveError(f"{url} did not answer a readable VOTable ({err}): {_snippet(body)}", url=url) from None
-    if _depth(root) > MAX_XML_DEPTH:  # a VOTable is a handful of levels deep; thousands is an attack
+    depth, elements = _outline(root)
+    if depth > MAX_XML_DEPTH:  # a VOTable is a handful of levels deep; thousands is an attack
         raise ResolveError(f"{url} answered an XML document nested deeper than {MAX_XML_DEPTH} levels", url=url)
     if _local(root.tag) != "VOTABLE":
         raise ResolveError(f"{url} answered <{_local(root.tag)}>, not a VOTable: {_snippet(body)}", url=url)
-    resources = [r for r in root.iter() if _local(r.tag) == "RESOURCE"]
+    resources = [r for r in elements if _local(r.tag) == "RESOURCE"]
     candidates = [r for r in resources if r.get("type") == "results"] or [
         r for r in resources if r.get("type") != "meta"
     ]
@@ -305,10 +331,20 @@ def _length(text: str | None) -> int | None:
     return int(value)
 
 
+#: An http(s) URL with a plain host name or address, perhaps a port, and printable ASCII after it: no password, no
+#: space or control character, nothing ambiguous about its host, which :func:`url_problem` would refuse.
+_PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::([0-9]{1,5}))?(?:[/?#][!-~]*)?")
+
+
 def _usable(access_url: str | None, error: str | None) -> tuple[str | None, str | None]:
     """A row's access_url and error_message, an unparseable URL turned into an error: one bad row must not sink
     the whole answer, it is reported unavailable with the reason."""
-    broken = url_problem(access_url) if access_url else None
+    if not access_url:
+        return access_url, error
+    plain = _PLAIN_URL.fullmatch(access_url)
+    if plain and (plain.group(1) is None or int(plain.group(1)) <= 65535):
+        return access_url, error  # nothing url_problem could object to (the usual case: thousands per resolve)
+    broken = url_problem(access_url)
     if broken:
         return None, error or f"the service sent an unusable access_url: {broken}"
     return access_url, error
@@ -316,17 +352,20 @@ def _usable(access_url: str | None, error: str | None) -> tuple[str | None, str 
 
 def _tabledata_rows(encoding: ET.Element, names: list[str], url: str) -> list[LinkRow]:
     """LinkRows straight from TABLEDATA cells (hot path: thousands of rows per resolve)."""
-    where = {n: names.index(n) if n in names else None for n in _STANDARD}
-    extras = [(i, n) for i, n in enumerate(names) if n not in _STANDARD]
     width = len(names)
+    # the standard columns' cells, in _STANDARD's order (a column the table lacks reads the padding cell: None)
+    pick = operator.itemgetter(*(names.index(n) if n in names else width for n in _STANDARD))
+    extras = [(i, n) for i, n in enumerate(names) if n not in _STANDARD]
+    pad = [None] * width
     rows = []
     for tr in encoding:
-        cells = [td.text.strip() if td.text else None for td in tr]
-        if len(cells) < width:
-            cells += [None] * (width - len(cells))
-        get = [cells[i] if i is not None else None for i in where.values()]
-        ident, access, service, error, description, semantics, ctype, length = (v or None for v in get)
-        access, error = _usable(access, error)
+        cells = [td.text.strip() or None if td.text else None for td in tr]
+        if len(cells) != width:  # a short row's missing cells are empty; cells past the FIELDs are not read
+            cells = (cells + pad)[:width]
+        cells.append(None)  # what a standard column the table lacks reads
+        ident, access, service, error, description, semantics, ctype, length = pick(cells)
+        if access is not None or error is not None:
+            access, error = _usable(access, error)
         rows.append(
             LinkRow(
                 ident or "",
@@ -337,7 +376,7 @@ def _tabledata_rows(encoding: ET.Element, names: list[str], url: str) -> list[Li
                 semantics,
                 ctype,
                 _length(length),
-                {n: cells[i] or None for i, n in extras},
+                {n: cells[i] for i, n in extras} if extras else {},
                 service=url,
             )
         )
@@ -436,11 +475,17 @@ class DataLinkEngine:
         *,
         params: Mapping[str, str] | None = None,
         follow: Follow | None = None,
+        on_rows: Callable[[Sequence[LinkRow]], None] | None = None,
     ) -> list[LinkRow]:
         """Every row for ``ids`` from the links endpoint ``service``, with the nested documents of the rows
-        ``follow`` accepts (every nested row when None) read in their place."""
+        ``follow`` accepts (every nested row when None) read in their place.
+
+        ``on_rows``, if given, sees each answer's rows of ``service`` as soon as they are read, while later
+        requests are still on the way (to prepare work on them); the rows returned are what counts, and may
+        leave out some of those seen (rows of a nested document in their place, repeats, an answer cut short).
+        """
         fetched: set[tuple[str, str]] = set()
-        rows = await self._resolve(service, ids, {**self.params, **(params or {})}, fetched)
+        rows = await self._resolve(service, ids, {**self.params, **(params or {})}, fetched, on_rows)
         return _unique(await self._follow(rows, 1, fetched, follow))
 
     async def nested(self, rows: Sequence[LinkRow], *, follow: Follow | None = None) -> list[LinkRow]:
@@ -451,16 +496,23 @@ class DataLinkEngine:
         return _unique(await self._follow(list(rows), depth, fetched, follow))
 
     async def _resolve(
-        self, service: str, ids: Sequence[str], params: Mapping[str, str], fetched: set[tuple[str, str]]
+        self,
+        service: str,
+        ids: Sequence[str],
+        params: Mapping[str, str],
+        fetched: set[tuple[str, str]],
+        on_rows: Callable[[Sequence[LinkRow]], None] | None = None,
     ) -> list[LinkRow]:
         """The rows of ``ids`` at one endpoint, from ``concurrency`` workers sharing one queue of IDs.
 
         While the cap is unknown the first chunks hold half of the IDs spread over every worker (the probe
         does useful work and no worker waits while the others' leftovers come back); IDs a capped answer
         left out go back to the front of the queue, and each worker takes the next chunk as soon as its
-        answer is in, rather than waiting for a whole round.  An ID skipped while a later one was answered,
-        or asked in a request that answered nothing, has no rows: it gets a :data:`NO_ROWS` error row.  A cap
-        is learned from OVERFLOW, or (for services that cap silently) when an ID left out is answered later.
+        answer is in, rather than waiting for a whole round; once the cap is known, that next request goes out
+        before the answer is read, so reading answers overlaps the network's wait.  An ID skipped while a later
+        one was answered, or asked in a request that answered nothing, has no rows: it gets a :data:`NO_ROWS`
+        error row.  A cap is learned from OVERFLOW, or (for services that cap silently) when an ID left out is
+        answered later.
         """
         pending = deque(i for i in dict.fromkeys(str(i) for i in ids) if (service, i) not in fetched)
         fetched.update((service, i) for i in pending)
@@ -472,59 +524,81 @@ class DataLinkEngine:
         def none_for(ident: str, why: str = NO_ROWS) -> LinkRow:
             return LinkRow(ident, error_message=why, service=service, extra={"vodaxa_no_rows": True})
 
+        def take() -> list[str]:
+            known = self._caps.get(service, self.learned_caps.get(service))
+            size = min(known, self.batch) if known else first
+            return [pending.popleft() for _ in range(min(size, len(pending)))]
+
         async def worker() -> None:
-            while pending:
-                known = self._caps.get(service, self.learned_caps.get(service))
-                size = min(known, self.batch) if known else first
-                chunk = [pending.popleft() for _ in range(min(size, len(pending)))]
-                try:
-                    page_rows, overflow = await self._batch(service, chunk, params)
-                except ServiceError as err:
-                    reason = f"{service} failed for {len(chunk)} IDs: {err}"
-                    self.failures.append(reason)
-                    log.warning("%s", reason)
-                    fault = "FatalFault" if isinstance(err, ResolveError) else "TransientFault"
-                    rows.extend(LinkRow(i, error_message=f"{fault}: {reason}", service=service) for i in chunk)
+            ahead: tuple[list[str], asyncio.Future[Response]] | None = None
+            try:
+                while pending or ahead:
+                    chunk, sent = ahead if ahead else (take(), None)
+                    ahead = None
+                    try:
+                        response = await (sent if sent is not None else self._send(service, chunk, params))
+                        if pending and self._caps.get(service, self.learned_caps.get(service)):
+                            # the cap is known: the next chunk's request goes out now and travels while this
+                            # answer is read (still one request in flight per worker)
+                            upcoming = take()
+                            ahead = (upcoming, asyncio.ensure_future(self._send(service, upcoming, params)))
+                            await asyncio.sleep(0)  # let other answers in now send their next requests first
+                        page_rows, overflow = await self._read(service, response)
+                    except ServiceError as err:
+                        reason = f"{service} failed for {len(chunk)} IDs: {err}"
+                        self.failures.append(reason)
+                        log.warning("%s", reason)
+                        fault = "FatalFault" if isinstance(err, ResolveError) else "TransientFault"
+                        rows.extend(LinkRow(i, error_message=f"{fault}: {reason}", service=service) for i in chunk)
+                        continue
+                    settle(chunk, page_rows, overflow)
+            finally:
+                if ahead:  # cancelled or failed meanwhile: the request sent ahead is not left running
+                    ahead[1].cancel()
+
+        def settle(chunk: list[str], page_rows: list[LinkRow], overflow: bool) -> None:
+            """Keep an answer's rows; put back (or report) the IDs it left out, and learn the cap from it."""
+            page_rows = _attribute(page_rows, chunk)
+            asked = set(chunk)
+            strays = [r for r in page_rows if r.key not in asked]
+            if strays:  # rows for IDs nobody asked for are not this resolve's to download
+                log.warning("%s answered %d rows for IDs not asked (first: %r); ignored", service, len(strays),
+                            strays[0].id)  # fmt: skip
+                page_rows = [r for r in page_rows if r.key in asked]
+            rows.extend(page_rows)
+            if on_rows is not None:
+                on_rows(page_rows)
+            answered = {r.key for r in page_rows}
+            for ident in answered & suspects.keys():
+                self._learn(service, suspects.pop(ident))  # left out, then answered: a silent cap
+            last = max((n for n, i in enumerate(chunk) if i in answered), default=-1)
+            retry: list[str] = []
+            for n, ident in enumerate(chunk):
+                if ident in answered:
                     continue
-                page_rows = _attribute(page_rows, chunk)
-                asked = set(chunk)
-                strays = [r for r in page_rows if r.key not in asked]
-                if strays:  # rows for IDs nobody asked for are not this resolve's to download
-                    log.warning("%s answered %d rows for IDs not asked (first: %r); ignored", service, len(strays),
-                                strays[0].id)  # fmt: skip
-                    page_rows = [r for r in page_rows if r.key in asked]
-                rows.extend(page_rows)
-                answered = {r.key for r in page_rows}
-                for ident in answered & suspects.keys():
-                    self._learn(service, suspects.pop(ident))  # left out, then answered: a silent cap
-                last = max((n for n, i in enumerate(chunk) if i in answered), default=-1)
-                retry: list[str] = []
-                for n, ident in enumerate(chunk):
-                    if ident in answered:
-                        continue
-                    if not overflow and (n < last or last < 0):
-                        rows.append(none_for(ident))  # skipped in order, or nothing at all: no rows
-                        continue
-                    tries[ident] = tries.get(ident, 0) + 1
-                    if tries[ident] >= _MAX_TRIES:
-                        rows.append(none_for(ident, f"{NO_ROWS}; asked {tries[ident]} times"))
-                    else:
-                        retry.append(ident)  # the answer was capped (OVERFLOW), or perhaps silently
-                tail = len(chunk) - last - 1
-                if not overflow and last >= 0 and tail >= max(2, len(chunk) // 10):
-                    suspects.update((i, last + 1) for i in retry)  # a silent cap, if these come back later
-                if retry and overflow and answered:
-                    # a lower bound of what the service processed: it may answer in its own order, not ours
-                    self._learn(service, len(answered))
-                if overflow and not retry and page_rows:
-                    cut = page_rows[-1].key  # every ID answered, yet OVERFLOW: the last one's links may be cut short
-                    if len(chunk) > 1:
-                        rows[:] = [r for r in rows if r.key != cut]
-                        pending.appendleft(cut)
-                    else:
-                        why = f"FatalFault: {service} flagged OVERFLOW on this ID alone: its links may be cut short"
-                        rows.append(LinkRow(cut, error_message=why, service=service))
-                pending.extendleft(reversed(retry))
+                if not overflow and (n < last or last < 0):
+                    rows.append(none_for(ident))  # skipped in order, or nothing at all: no rows
+                    continue
+                tries[ident] = tries.get(ident, 0) + 1
+                if tries[ident] >= _MAX_TRIES:
+                    rows.append(none_for(ident, f"{NO_ROWS}; asked {tries[ident]} times"))
+                else:
+                    retry.append(ident)  # the answer was capped (OVERFLOW), or perhaps silently
+            tail = len(chunk) - last - 1
+            if not overflow and last >= 0 and tail >= max(2, len(chunk) // 10):
+                suspects.update((i, last + 1) for i in retry)  # a silent cap, if these come back later
+            if retry and overflow and answered:
+                # a lower bound of what the service processed: it may answer in its own order, not ours
+                self._learn(service, len(answered))
+            if overflow and not retry and page_rows:
+                cut = page_rows[-1].key  # every ID answered, yet OVERFLOW: the last one's links may be cut short
+                if len(chunk) > 1:
+                    rows[:] = [r for r in rows if r.key != cut]
+                    pending.appendleft(cut)
+                else:
+                    why = f"FatalFault: {service} flagged OVERFLOW on this ID alone: its links may be cut short"
+                    rows.append(LinkRow(cut, error_message=why, service=service))
+            pending.extendleft(reversed(retry))
 
         while pending:  # a worker may put IDs back after the others have finished
             await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(pending)))))
@@ -542,6 +616,11 @@ class DataLinkEngine:
                 self.learned_caps[service] = cap
 
     async def _batch(self, service: str, ids: list[str], params: Mapping[str, str]) -> tuple[list[LinkRow], bool]:
+        """The rows of one request for ``ids``, and whether the service flagged OVERFLOW."""
+        return await self._read(service, await self._send(service, ids, params))
+
+    async def _send(self, service: str, ids: list[str], params: Mapping[str, str]) -> Response:
+        """The answer to one request for ``ids``; :class:`ResolveError` for an HTTP error status."""
         body = _form_body([("ID", i) for i in ids] + list(params.items()))
         response = await self.http.post(service, data=body, headers=_FORM)
         self.requests += 1
@@ -551,6 +630,10 @@ class DataLinkEngine:
                 url=service,
                 status=response.status,
             )
+        return response
+
+    async def _read(self, service: str, response: Response) -> tuple[list[LinkRow], bool]:
+        """The rows of an answer, and whether the service flagged OVERFLOW."""
         page = await parse_links_async(response.body, service, response.content_type)
         return page.rows, page.overflow
 

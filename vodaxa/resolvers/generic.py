@@ -6,8 +6,10 @@ by links endpoint so that each endpoint still gets many IDs per request.
 from __future__ import annotations
 
 import asyncio
+import functools
+import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
@@ -63,7 +65,7 @@ async def resolve_vo(
     groups: dict[str, list[str]] = defaultdict(list)
     records: list[dict] = []
     for service, column in descriptors:  # a result may carry several services, each keyed on its own column
-        for n, value in enumerate(table[column]):
+        for n, value in enumerate(_cells(table[column])):
             if _text(value):
                 groups[service].append(str(value))
             else:  # a row without an ID cannot be asked about: said, not skipped
@@ -80,17 +82,38 @@ async def resolve_vo(
         )
     directories: list[LinkRow] = []
     seen: dict[str, set[str]] = {}  # ID asked for -> semantics of the rows it got
+    names = _observation_names(table, descriptors)
+    # each row's manifest records, made as its answer comes in (while later requests are on the way): the row and
+    # its records (None for a directory to walk), by id(row) (the rows are kept alive here, so ids are not reused)
+    prepared: dict[int, tuple[LinkRow, list[dict] | None]] = {}
+    named: dict[int, dict] = {}  # id(record) -> the record named by its observation
+
+    def prepare(row: LinkRow) -> tuple[LinkRow, list[dict] | None]:
+        wanted = accept(meaning(row))
+        made = None if wanted and not row.error_message and _is_directory(row) else _records(row, wanted)
+        for record in made or ():
+            named[id(record)] = _named(record, names)
+        prepared[id(row)] = entry = (row, made)
+        return entry
+
+    def prepare_all(rows: Sequence[LinkRow]) -> None:
+        for row in rows:
+            prepare(row)
+
     for service, ids in groups.items():
-        for row in await engine.links(service, ids, follow=lambda r: accept(meaning(r))):
+        for row in await engine.links(service, ids, follow=lambda r: accept(meaning(r)), on_rows=prepare_all):
             seen.setdefault(row.key, set()).add(row.semantics or "")
-            if accept(meaning(row)) and not row.error_message and _is_directory(row):
+            entry = prepared.get(id(row))
+            _, made = entry if entry is not None and entry[0] is row else prepare(row)
+            if made is None:
                 directories.append(row)
             else:
-                records.extend(_records(row, accept))
+                records.extend(made)
         for ident in dict.fromkeys(ids):
             seen.setdefault(ident, set())
     directories = _outermost(directories)
-    records = [r for r in records if not _inside(r.get("url"), r["obs_id"], directories)]
+    if directories:
+        records = [r for r in records if not _inside(r.get("url"), r["obs_id"], directories)]
     gate = asyncio.Semaphore(8)
 
     async def expand(row: LinkRow) -> list[dict]:
@@ -121,35 +144,45 @@ async def resolve_vo(
             others = ", ".join(sorted(s for s in found if s)) or "none"
             note = f"no links with the semantics asked for ({_describe(semantics)}); the service listed: {others}"
             records.append(unavailable_row(_last(ident), note, source_id=ident))
-    return Manifest(_named_by_observation(records, table, descriptors))
+    return Manifest([named.get(id(r)) or _named(r, names) for r in records])
 
 
 #: Columns of a VO result that name the observation a row is (HEASARC's obsid, ObsCore's obs_id).
 OBS_ID_COLUMNS = ("obs_id", "obsid", "obs_publisher_did")
 
 
-def _named_by_observation(records: list[dict], table: Columns, descriptors: list[tuple[str, str]]) -> list[dict]:
-    """Records keyed by the result's own observation ID where it has one, not by the DataLink ID (HEASARC's
-    internal row number): ``numaster?198`` becomes ObsID 30001011002, and so does its folder."""
+def _observation_names(table: Columns, descriptors: list[tuple[str, str]]) -> dict[str, str]:
+    """The result's own observation ID (HEASARC's obsid, ObsCore's obs_id) of each DataLink ID it asks about;
+    empty when it has no such column or no DataLink descriptor."""
     column = next((c for c in OBS_ID_COLUMNS if c in getattr(table, "colnames", ())), None)
-    if column is None or not descriptors:
-        return records
     names: dict[str, str] = {}
+    if column is None or not descriptors:
+        return names
     for _, id_column in descriptors:
-        for asked, obs in zip(table[id_column], table[column]):
-            if _text(asked) and _text(obs):
-                names[str(asked)] = _text(obs)
-    out = []
-    for record in records:
-        obs = names.get(str(record.get("source_id")))
-        if obs is not None:
-            old, new = record["obs_id"], obs
-            record = {**record, "obs_id": new}
-            path = record.get("local_path")
-            if path and path.startswith(f"{path_component(old)}/"):
-                record["local_path"] = f"{path_component(new)}/{path.split('/', 1)[1]}"
-        out.append(record)
-    return out
+        for asked, obs in zip(_cells(table[id_column]), _cells(table[column])):
+            if _text(asked) and (text := _text(obs)):
+                names[str(asked)] = text
+    return names
+
+
+def _named(record: dict, names: dict[str, str]) -> dict:
+    """A record keyed by the result's own observation ID where it has one (``names``), not by the DataLink ID
+    (HEASARC's internal row number): ``numaster?198`` becomes ObsID 30001011002, and so does its folder."""
+    obs = names.get(str(record.get("source_id"))) if names else None
+    if obs is None:
+        return record
+    old, new = record["obs_id"], obs
+    record = {**record, "obs_id": new}
+    path = record.get("local_path")
+    if path and path.startswith(f"{_folder(str(old))}/"):
+        record["local_path"] = f"{_folder(new)}/{path.split('/', 1)[1]}"
+    return record
+
+
+@functools.lru_cache(maxsize=4096)
+def _folder(ident: str) -> str:
+    """:func:`path_component` of an observation's ID, computed once for its several files."""
+    return path_component(ident)
 
 
 def _is_directory(row: LinkRow) -> bool:
@@ -202,7 +235,7 @@ def _ident(row: LinkRow) -> str:
 
 def _key(row: LinkRow) -> str:
     """A folder name for a row's files: the observation's ID, made safe."""
-    return path_component(_ident(row))
+    return _folder(_ident(row))
 
 
 def _table_and_descriptors(source: VOSource) -> tuple[Columns, list[tuple[str, str]]]:
@@ -239,9 +272,10 @@ def _row_links(table: Columns, accept: Callable[[str | None], bool]) -> tuple[li
     others: ObsCore rows whose ``access_url`` is the file itself, and rows with no usable URL (unavailable)."""
     names = set(table.colnames)
     if "datalink_url" in names:
-        cells = [(_text(u), True) for u in table["datalink_url"]]
+        cells = [(_text(u), True) for u in _cells(table["datalink_url"])]
     elif {"access_url", "access_format"} <= names:
-        cells = [(_text(u), is_datalink(_text(f))) for u, f in zip(table["access_url"], table["access_format"])]
+        pairs = zip(_cells(table["access_url"]), _cells(table["access_format"]))
+        cells = [(_text(u), is_datalink(_text(f))) for u, f in pairs]
     else:
         return [], []
     out: list[tuple[str, str]] = []
@@ -269,6 +303,29 @@ def _row_links(table: Columns, accept: Callable[[str | None], bool]) -> tuple[li
     return out, records
 
 
+def _cells(column: Iterable[object]) -> list[object]:
+    """A column's cells as a list: through ``tolist`` (masked cells as None) where that reads each cell as
+    iterating would (numpy scalars as the Python values of the same text), else one by one."""
+    dtype = getattr(column, "dtype", None)
+    kind, size = getattr(dtype, "kind", ""), getattr(dtype, "itemsize", 0)
+    tolist = getattr(column, "tolist", None)
+    if getattr(column, "ndim", None) == 1 and callable(tolist) and (kind in "iubUO" or (kind, size) == ("f", 8)):
+        return list(tolist())
+    return list(column)
+
+
+#: The path of an http(s) URL without spaces or control characters: after the host, up to the query or fragment.
+_HTTP_PATH = re.compile(r"https?://[^/?#\[\]]*(?=[/?#]|\Z)([^?#]*)", re.IGNORECASE)
+
+
+def _url_path(url: str) -> str:
+    """``urlsplit(url).path``, without the general parser for the usual http(s) URL."""
+    plain = _HTTP_PATH.match(url)
+    if plain and url.isascii() and url.isprintable() and " " not in url:
+        return plain.group(1)
+    return urlsplit(url).path
+
+
 def _text(value: object) -> str:
     """A table cell as text; masked or empty cells are ''."""
     if value is None or value is np.ma.masked or (isinstance(value, float) and value != value):
@@ -277,22 +334,24 @@ def _text(value: object) -> str:
     return "" if text in ("--", "nan", "None") else text
 
 
-def _records(row: LinkRow, accept: Callable[[str | None], bool]) -> list[dict]:
-    """A manifest row for a link of the wanted semantics, or for an error that concerns them."""
+def _records(row: LinkRow, wanted: bool) -> list[dict]:
+    """A manifest row for a link of the wanted semantics (``wanted``: the row's are), or for an error that concerns
+    them."""
     if row.error_message:
-        if accept(meaning(row)) or row.semantics in (None, "", "#error"):
+        if wanted or row.semantics in (None, "", "#error"):
             return [_unavailable(row)]
         return []
-    if not accept(meaning(row)) or not row.access_url or is_datalink(row.content_type):
+    if not wanted or not row.access_url or is_datalink(row.content_type):
         return []
-    name = path_component(unquote(urlsplit(row.access_url).path.rstrip("/").rsplit("/", 1)[-1]), "file")
+    name = path_component(unquote(_url_path(row.access_url).rstrip("/").rsplit("/", 1)[-1]), "file")
     if (row.content_type or "").lower().startswith("text/html") and not name.lower().endswith((".html", ".htm")):
         name += ".html"  # a web page (documentation, a landing page) is saved as one
+    ident = _ident(row)
     return [
         {
-            "obs_id": _ident(row),
+            "obs_id": ident,
             "url": row.access_url,
-            "local_path": f"{_key(row)}/{name}",
+            "local_path": f"{_folder(ident)}/{name}",
             "size": row.content_length,
             "content_type": row.content_type,
             "semantics": row.semantics,

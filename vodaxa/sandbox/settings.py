@@ -35,8 +35,9 @@ class SandboxConfig:
     datalink_sizes : bool, optional
         Whether HEASARC's DataLink sizes ``#this`` directories unless asked not to (``sizefiles=false``);
         default True.
-    heasarc_datalink : {'current', 'legacy'}, optional
-        HEASARC's DataLink shape: ``"current"`` (the default, 2026) or ``"legacy"`` (see
+    heasarc_datalink : {'current', 'legacy', 'files'}, optional
+        HEASARC's DataLink shape: ``"current"`` (the default, 2026), ``"legacy"``, or ``"files"`` (the legacy
+        shape with three ``#this`` file links per observation instead of a directory, for benchmarks; see
         ``vodaxa.sandbox.archives.heasarc.links``).
     default_maxrec : int, optional
         Rows a TAP query returns when it sets no MAXREC (default 100000).

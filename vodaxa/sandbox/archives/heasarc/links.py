@@ -11,6 +11,9 @@
 * ``"legacy"`` (until 2026): the directory row has semantics ``#this`` and content type ``directory``,
   beside a ``#documentation`` page and an ``#auxiliary`` link back to the same document; observations
   without public data get an error row.
+* ``"files"`` (not a shape HEASARC has used; for benchmarks): the legacy shape's IDs and error rows, but each
+  public observation answers three ``#this`` rows that are files of its directory (the first three of its
+  layout that every observation has), so that resolving needs no directory walk.
 """
 
 from __future__ import annotations
@@ -22,12 +25,21 @@ from urllib.parse import quote
 from ....resolvers.datalink import LinkRow as Link
 from ...protocols.vo import DATALINK_MIME
 
-__all__ = ["IVO_PREFIX", "PRODUCTS", "SHAPES", "current_links", "legacy_links", "nested_links", "split_nested"]
+__all__ = [
+    "IVO_PREFIX",
+    "PRODUCTS",
+    "SHAPES",
+    "current_links",
+    "file_links",
+    "legacy_links",
+    "nested_links",
+    "split_nested",
+]
 
 IVO_PREFIX = "ivo://nasa.heasarc/"
 #: HEASARC's product vocabulary: a semantics URI per Xamin product key.
 PRODUCTS = "https://heasarc.gsfc.nasa.gov/xamin/jsp/products.jsp#"
-SHAPES = ("current", "legacy")
+SHAPES = ("current", "legacy", "files")
 #: Catalogues ``chanmaster`` rows link to (cross-links ``#link.<catalogue>``).
 _CROSS = ("csc", "xmmmaster", "rosmaster", "numaster")
 
@@ -102,6 +114,23 @@ def legacy_links(table: str, ident: str, key: str, base: str, obs_path: str, obs
             content_type=DATALINK_MIME,
             description="Links for this observation (this document)",
         ),
+    ]
+
+
+def file_links(ident: str, base: str, obs_path: str, files: Sequence[str], obsid: str, mission: str,
+               sizes: Sequence[int | None]) -> list[Link]:  # fmt: skip
+    """The ``"files"`` answer for a public observation: a ``#this`` row per file (``files`` relative to its
+    directory ``obs_path``), with its size when known."""
+    return [
+        Link(
+            ident,
+            access_url=f"{base}/FTP/{obs_path}{name}",
+            semantics="#this",
+            content_type=_content_type(name),
+            description=f"{mission} observation {obsid}: {name}",
+            content_length=size,
+        )
+        for name, size in zip(files, sizes)
     ]
 
 

@@ -6,9 +6,9 @@ URL layout as at heasarc.gsfc.nasa.gov: ``/xamin/vo/tap``, ``/xamin/vo/datalink/
 and cone search per table.  Beside the master tables, TAP publishes ``metainfo`` (default columns and
 search radii, :mod:`.meta`).  Only observations whose data are public have a directory in the
 tree, as on HEASARC.  DataLink answers in the shape chosen by ``SandboxConfig.heasarc_datalink``
-(today's by default, the older one on request; see :mod:`.links`).  Observation directories are
-written on first use (deterministically, into a cache directory keyed by the data), so a 100,000-row
-sandbox starts fast.
+(today's by default, the older one or links straight to files on request; see :mod:`.links`).  Observation
+directories are written on first use (deterministically, into a cache directory keyed by the data), so a
+100,000-row sandbox starts fast.
 """
 
 from __future__ import annotations
@@ -313,6 +313,13 @@ class HeasarcArchive:
                 Link(ident, error_message=f"NotFoundFault: {mission} observation {obsid}: {reason}", semantics="#this")
             ]
         path = self._path(table, index)
+        if self.datalink_shape == "files":
+            names = heasarc_tree.data_files(table, self.row(table, index))
+            found: list[int | None] = [None] * len(names)
+            if sizes:
+                directory = await self.tree.ensure_built(path)
+                found = [(directory / n).stat().st_size if (directory / n).is_file() else None for n in names]
+            return heasarc_links.file_links(ident, base, path, names, obsid, mission, found)
         length = None
         if sizes:
             directory = await self.tree.ensure_built(path)

@@ -38,7 +38,7 @@ import numpy as np
 from ... import datafiles
 from ...synth.synthfiles import Entry, Mission, Obs, Span, crc, mjd_date, num, obsid_text, pick, render, text
 
-__all__ = ["MISSIONS", "TREE_VERSION", "Mission", "build_observation", "observation_path", "shared_paths"]
+__all__ = ["MISSIONS", "TREE_VERSION", "Mission", "build_observation", "data_files", "observation_path", "shared_paths"]
 
 #: Bumped whenever file names or contents change, so that caches of built trees are not reused.
 TREE_VERSION = 1
@@ -397,6 +397,24 @@ def observation_path(table: str, row: Mapping[str, Any]) -> str:
     """The observation's directory below the FTP root (relative, trailing slash), by HEASARC's rules."""
     mission = _mission(table)
     return mission.path.format(**_path_fields(mission, row))
+
+
+def data_files(table: str, row: Mapping[str, Any], count: int = 3) -> list[str]:
+    """The first ``count`` files of the observation's directory that do not depend on its instruments (the
+    layout's entries without a loop, named from the row alone), relative to the directory, without writing it."""
+    mission = _mission(table)
+    fields = _path_fields(mission, row)
+    out = []
+    for entry in mission.entries:
+        if entry.over:
+            continue
+        try:
+            out.append(entry.template.format(**fields))
+        except (KeyError, IndexError):  # a name needing the observation's derived fields: not a fixed file
+            continue
+        if len(out) == count:
+            break
+    return out
 
 
 def shared_paths(table: str, row: Mapping[str, Any]) -> list[str]:
