@@ -18,7 +18,9 @@ class LazyModule:
 
     def __getattr__(self, attribute: str) -> object:
         module: ModuleType = importlib.import_module(self._name)
-        return getattr(module, attribute)
+        value = getattr(module, attribute)
+        setattr(self, attribute, value)  # found without this method from now on (hot paths ask often)
+        return value
 
 
 def loaded(name: str) -> bool:

@@ -183,6 +183,22 @@ def safe_file_name(name: str, *, limit: int = NAME_MAX) -> str:
     return stem.encode()[:room].decode(errors="ignore").rstrip() + suffix
 
 
+def _frame_of(rows: list[Mapping[str, object]]) -> pd.DataFrame:
+    """The rows as a frame of Python objects, columns in the order their names first appear: what
+    ``pd.DataFrame(rows)`` holds once its text columns are made objects again, without inferring a string
+    type for them first (most of the cost of a manifest of thousands of rows)."""
+    if not rows or not all(isinstance(row, Mapping) for row in rows):
+        return pd.DataFrame(rows)
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    if "size" in names:  # numbers stay numbers: the size column is read as pandas reads it (see _sizes)
+        sizes = pd.DataFrame({"size": [row.get("size") for row in rows]})["size"]
+    data = {name: [row.get(name) for row in rows] for name in names if name != "size"}
+    frame = pd.DataFrame(data, dtype=object)
+    if "size" in names:
+        frame.insert(names.index("size"), "size", sizes)
+    return frame
+
+
 def _sizes(column: pd.Series) -> pd.api.extensions.ExtensionArray:
     """A size column as Int64 (NA: unknown); ResolveError naming the first value that is not a byte count."""
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
@@ -340,7 +356,7 @@ class Manifest:
     """
 
     def __init__(self, rows: pd.DataFrame | Iterable[Mapping[str, object]] | None = None) -> None:
-        frame = rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows or []))
+        frame = rows.copy() if isinstance(rows, pd.DataFrame) else _frame_of(list(rows or []))
         for column in COLUMNS:
             if column not in frame.columns:
                 frame[column] = None
@@ -493,13 +509,17 @@ class Manifest:
         """
         if self.frame.empty:
             return Manifest(self.frame)
-        missing = self.frame[self.frame["url"].isna()]
-        missing = missing.drop_duplicates(subset=["mission", "obs_id", "source_id", "note"])  # one reason said once
-        files = self.frame[self.frame["url"].notna()]
-        first = files[~files["url"].duplicated()].copy()  # one row per URL, in the order URLs first appear
+        listed = self.frame["url"].notna()
+        missing = self.frame[~listed]
+        if len(missing) > 1:
+            missing = missing.drop_duplicates(subset=["mission", "obs_id", "source_id", "note"])  # a reason said once
+        files = self.frame[listed]
+        repeated = files["url"].duplicated(keep=False)
+        shared = files[repeated]
+        # one row per URL, in the order URLs first appear
+        first = files[~files["url"].duplicated()].copy() if len(shared) else files.copy()
         first["obs_id"] = [None if _missing(v) else str(v) or None for v in first["obs_id"].tolist()]  # _joined([v])
         first["mission"] = [None if _missing(v) else str(v) or None for v in first["mission"].tolist()]
-        shared = files[files["url"].duplicated(keep=False)]
         if not shared.empty:  # only the URLs listed more than once are grouped (a python step per group)
             groups = shared.groupby("url", sort=False)
             merged = groups.first()  # per column, the first value that is not missing
@@ -510,13 +530,25 @@ class Manifest:
             for column in merged.columns:
                 first[column] = first[column].astype(object)
                 first.loc[where, column] = rows[column].astype(object).to_numpy()
-        out = pd.concat([first, missing], ignore_index=True)[list(self.frame.columns)]
+        out = pd.concat([first, missing], ignore_index=True) if len(missing) else first.reset_index(drop=True)
+        out = out[list(self.frame.columns)]
         paths, notes = out["local_path"].tolist(), out["note"].tolist()
         for n, renamed in _disambiguated(paths, out["url"].tolist()).items():
             why = f"renamed from {paths[n]}, the name of another file"
             notes[n] = f"{notes[n]}; {why}" if isinstance(notes[n], str) else why
             paths[n] = renamed
-        return Manifest(out.assign(local_path=paths, note=notes))
+        merged_frame = out.assign(local_path=paths, note=notes)
+        if shared.empty:  # this manifest's checked rows, with joined IDs and digest-renamed paths: nothing to check
+            return Manifest._checked(merged_frame)
+        return Manifest(merged_frame)
+
+    @classmethod
+    def _checked(cls, frame: pd.DataFrame) -> Manifest:
+        """A manifest of ``frame``, whose rows come from manifests already (their columns, paths and notes
+        checked): not checked again."""
+        manifest = cls.__new__(cls)
+        manifest.frame = frame.reset_index(drop=True)
+        return manifest
 
     def summary(self) -> pd.DataFrame:
         """Files, files of known size and their bytes, per mission and category.

@@ -15,10 +15,13 @@ import pytest
 import vodaxa
 from vodaxa.downloader import disk, fetch, locks
 
-from .test_fetch_edges import FITS, Server, server  # noqa: F401 (the fixture)
+from .test_fetch_edges import (
+    FITS,
+    server,  # noqa: F401 (the fixture)
+)
 
 
-def test_file_bytes_syncs_and_renames_never_happen_on_the_event_loop_thread(server, tmp_path, monkeypatch):
+def test_file_bytes_syncs_and_renames_never_happen_on_the_event_loop_thread(server, tmp_path, monkeypatch):  # noqa: F811
     seen: dict[str, set[str]] = {"open_part": set(), "fsync": set(), "replace": set(), "lock": set()}
 
     def spy(name, real):

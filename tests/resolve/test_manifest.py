@@ -225,3 +225,24 @@ def test_a_size_that_is_no_byte_count_is_named_whichever_way_the_rows_come(size)
     for given in (rows, pd.DataFrame(rows)):
         with pytest.raises(ResolveError, match="manifest row 1: size"):
             Manifest(given)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_merge_without_shared_urls_is_the_checked_manifest_of_its_rows(seed):
+    import random
+
+    rng = random.Random(seed)
+    rows = []
+    for n in range(50):
+        if rng.random() < 0.1:
+            rows.append(unavailable_row(rng.choice(["A", "B", 7]), "not public", mission=rng.choice(["x", None])))
+            continue
+        rows.append({
+            "mission": rng.choice(["eso", "xmm", None, ""]), "obs_id": rng.choice(["A", "B", 12, None, ""]),
+            "url": f"http://h/f{n}", "local_path": rng.choice([f"m/f{n}.fits", "m/same.fits", "M/Same.fits", "m"]),
+            "size": rng.choice([None, 10, 2880]), "note": rng.choice([None, "a note"]),
+            "eso_extra": rng.choice([1, None]),
+        })  # fmt: skip
+    merged = Manifest(rows).merge_duplicates()  # no URL is shared: the rows are not checked a second time
+    assert merged == Manifest(merged.frame) == _merged_by_grouping(Manifest(rows))
+    assert [str(t) for t in merged.frame.dtypes] == [str(t) for t in Manifest(merged.frame).frame.dtypes]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TypeGuard, cast
 import numpy as np
 import pandas as pd
 
+from .. import _gc
 from ..errors import InputError, ResolveError, VodaxaError
 from ..manifest import Manifest, unavailable_row
 from ..net import HttpClient, HttpConfig, run_sync
@@ -28,6 +29,7 @@ from .request import OPTION_HELP, ResolveRequest
 
 if TYPE_CHECKING:
     from ..archives import Resolver
+    from ..auth import ScopedAuth
     from ..query.mission import Mission
     from ..typing import ObservationSource
 
@@ -271,6 +273,21 @@ async def _resolve(
     from .. import auth
 
     scoped = auth.scope()
+    with _gc.paused():  # thousands of rows and records are built: no collector walks over them meanwhile
+        return await _resolve_source(source, instruments, products, chosen_options, semantics, http_config, scoped)
+
+
+async def _resolve_source(
+    source: ObservationSource,
+    instruments: Iterable[str] | None,
+    products: bool,
+    chosen_options: Mapping[str, str | Iterable[str]],
+    semantics: tuple[str, ...],
+    http_config: HttpConfig | None,
+    scoped: ScopedAuth,
+) -> Manifest:
+    from .. import auth
+
     async with HttpClient(
         http_config, headers_for=scoped.headers_for, on_rejected=auth.rejected, params_for=scoped.params_for
     ) as http:

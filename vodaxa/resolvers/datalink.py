@@ -544,6 +544,7 @@ class DataLinkEngine:
                             ahead = (upcoming, asyncio.ensure_future(self._send(service, upcoming, params)))
                             await asyncio.sleep(0)  # let other answers in now send their next requests first
                         page_rows, overflow = await self._read(service, response)
+                        await asyncio.sleep(0)  # answers that came meanwhile send their next requests before settling
                     except ServiceError as err:
                         reason = f"{service} failed for {len(chunk)} IDs: {err}"
                         self.failures.append(reason)
@@ -551,13 +552,17 @@ class DataLinkEngine:
                         fault = "FatalFault" if isinstance(err, ResolveError) else "TransientFault"
                         rows.extend(LinkRow(i, error_message=f"{fault}: {reason}", service=service) for i in chunk)
                         continue
-                    settle(chunk, page_rows, overflow)
+                    kept = settle(chunk, page_rows, overflow)
+                    if on_rows is not None and kept:
+                        await asyncio.sleep(0)  # again: answers in meanwhile send their next requests first
+                        on_rows(kept)
             finally:
                 if ahead:  # cancelled or failed meanwhile: the request sent ahead is not left running
                     ahead[1].cancel()
 
-        def settle(chunk: list[str], page_rows: list[LinkRow], overflow: bool) -> None:
-            """Keep an answer's rows; put back (or report) the IDs it left out, and learn the cap from it."""
+        def settle(chunk: list[str], page_rows: list[LinkRow], overflow: bool) -> list[LinkRow]:
+            """Keep an answer's rows; put back (or report) the IDs it left out, and learn the cap from it; returns
+            the rows kept."""
             page_rows = _attribute(page_rows, chunk)
             asked = set(chunk)
             strays = [r for r in page_rows if r.key not in asked]
@@ -566,8 +571,6 @@ class DataLinkEngine:
                             strays[0].id)  # fmt: skip
                 page_rows = [r for r in page_rows if r.key in asked]
             rows.extend(page_rows)
-            if on_rows is not None:
-                on_rows(page_rows)
             answered = {r.key for r in page_rows}
             for ident in answered & suspects.keys():
                 self._learn(service, suspects.pop(ident))  # left out, then answered: a silent cap
@@ -599,6 +602,7 @@ class DataLinkEngine:
                     why = f"FatalFault: {service} flagged OVERFLOW on this ID alone: its links may be cut short"
                     rows.append(LinkRow(cut, error_message=why, service=service))
             pending.extendleft(reversed(retry))
+            return page_rows
 
         while pending:  # a worker may put IDs back after the others have finished
             await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(pending)))))

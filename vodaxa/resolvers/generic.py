@@ -86,13 +86,12 @@ async def resolve_vo(
     # each row's manifest records, made as its answer comes in (while later requests are on the way): the row and
     # its records (None for a directory to walk), by id(row) (the rows are kept alive here, so ids are not reused)
     prepared: dict[int, tuple[LinkRow, list[dict] | None]] = {}
-    named: dict[int, dict] = {}  # id(record) -> the record named by its observation
 
     def prepare(row: LinkRow) -> tuple[LinkRow, list[dict] | None]:
         wanted = accept(meaning(row))
         made = None if wanted and not row.error_message and _is_directory(row) else _records(row, wanted)
         for record in made or ():
-            named[id(record)] = _named(record, names)
+            _named(record, names)
         prepared[id(row)] = entry = (row, made)
         return entry
 
@@ -144,7 +143,7 @@ async def resolve_vo(
             others = ", ".join(sorted(s for s in found if s)) or "none"
             note = f"no links with the semantics asked for ({_describe(semantics)}); the service listed: {others}"
             records.append(unavailable_row(_last(ident), note, source_id=ident))
-    return Manifest([named.get(id(r)) or _named(r, names) for r in records])
+    return Manifest([_named(r, names) for r in records])
 
 
 #: Columns of a VO result that name the observation a row is (HEASARC's obsid, ObsCore's obs_id).
@@ -171,11 +170,13 @@ def _named(record: dict, names: dict[str, str]) -> dict:
     obs = names.get(str(record.get("source_id"))) if names else None
     if obs is None:
         return record
-    old, new = record["obs_id"], obs
-    record = {**record, "obs_id": new}
+    old = record["obs_id"]
+    record["obs_id"] = obs  # in place: each record is made for one row, and naming it twice changes nothing
     path = record.get("local_path")
-    if path and path.startswith(f"{_folder(str(old))}/"):
-        record["local_path"] = f"{_folder(new)}/{path.split('/', 1)[1]}"
+    if path and old != obs:
+        folder = _folder(str(old))
+        if path.startswith(folder) and path[len(folder) : len(folder) + 1] == "/":
+            record["local_path"] = f"{_folder(obs)}{path[len(folder):]}"
     return record
 
 
