@@ -82,7 +82,10 @@ def plan(quick: bool) -> list[Job]:
         Job("startup", "runs=7", ("--runs", "7")),
         *(Job("search", f"positions={n}", ("--positions", str(n), "--runs", "3")) for n in (500, 5000, 50000)),
         *(Job("resolve", f"observations={n}", ("--rows", str(n))) for n in (1000, 2500, 5000, 10000)),
-        *(Job("download", f"files={n}", ("--files", str(n), "--big-files", "0")) for n in (250, 500, 1000)),
+        *(
+            Job("download", f"files={n}", ("--files", str(n), "--big-files", "0", "--runs", "2"))
+            for n in (250, 500, 1000)
+        ),
         Job("download", "files=2000", ("--files", "2000")),  # the headline run, with the large-file cases
     ]
 
