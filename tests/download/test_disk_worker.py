@@ -129,3 +129,56 @@ def test_a_forked_child_gets_its_own_worker(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(Path(vodaxa.__file__).parents[1])}
     done = subprocess.run([sys.executable, "-c", code], timeout=60, env=env)
     assert done.returncode == 0
+
+
+def test_after_a_failed_write_nothing_more_goes_into_the_part(tmp_path, monkeypatch):
+    part = tmp_path / "w.part"
+    calls = {"n": 0}
+    real = disk.open_part
+
+    class Full:  # a file whose second write fails (the disk filled up)
+        def __init__(self, inner):
+            self.inner = inner
+
+        def write(self, block):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise OSError(28, "No space left on device")
+            return self.inner.write(block)
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    monkeypatch.setattr(disk, "open_part", lambda path, mode: Full(real(path, mode)))
+
+    async def main() -> None:
+        writer = disk.PartWriter(part, "wb")
+        await writer.add(b"a" * disk.FLUSH)  # written
+        await writer.add(b"b" * disk.FLUSH)  # handed over: this write fails
+        with pytest.raises(OSError, match="No space"):
+            await writer.add(b"c" * disk.FLUSH)  # reports the failure
+        await writer.abandon()  # must not reopen (and truncate) the .part, nor write "c" at its start
+
+    asyncio.run(main())
+    assert part.read_bytes() == b"a" * disk.FLUSH
+
+
+def test_a_lock_taken_after_its_taker_was_cancelled_is_released(tmp_path):
+    target = tmp_path / "f.fits"
+    gate = threading.Event()
+
+    async def main() -> None:
+        disk_blocked = asyncio.ensure_future(disk.run(gate.wait, 5))  # the worker is busy: the lock is taken late
+        waiter = asyncio.ensure_future(locks.claim(target).__aenter__())
+        await asyncio.sleep(0.05)
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        gate.set()
+        await disk_blocked
+        await asyncio.sleep(0.1)  # the late release runs on the worker
+        async with locks.claim(target, poll=0.01) as waited:  # free again: not held by a forgotten descriptor
+            assert waited is False
+
+    asyncio.run(asyncio.wait_for(main(), 10))
+    assert not locks.lock_path(target).exists()

@@ -242,3 +242,25 @@ def test_sigkill_mid_split_then_resume(served, tmp_path, monkeypatch):
     refetched = sent[0] - size
     print(f"the server sent {sent[0]} bytes for a {size}-byte file; {refetched} were sent twice")
     assert 0 <= refetched <= 0.10 * size and not list(dest.glob("*.part*"))
+
+
+def test_ranged_writes_checkpoints_and_fsync_never_happen_on_the_event_loop_thread(served, tmp_path, monkeypatch):
+    server, bodies = served
+    seen: dict[str, set[str]] = {"pwrite": set(), "fsync": set(), "open": set(), "close": set()}
+
+    def spy(name, real):
+        def call(*args, **kwargs):
+            seen[name].add(threading.current_thread().name)
+            return real(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(segments.os, "pwrite", spy("pwrite", os.pwrite))
+    monkeypatch.setattr(segments.os, "fsync", spy("fsync", os.fsync))
+    monkeypatch.setattr(segments.os, "open", spy("open", os.open))
+    monkeypatch.setattr(segments.os, "close", spy("close", os.close))
+    row = _row(server, "files", "huge.dat", bodies["huge.dat"])
+    report = vodaxa.download([row], tmp_path, splits=4, progress=False)
+    assert (tmp_path / "huge.dat").read_bytes() == bodies["huge.dat"] and not report.errors
+    for name, threads in seen.items():
+        assert threads and threading.current_thread().name not in threads, (name, threads)

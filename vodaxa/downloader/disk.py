@@ -135,6 +135,7 @@ class PartWriter:
         self.path, self.mode = path, mode
         self._prepare = prepare  # run on the worker just before the file is opened (the .part's validator file)
         self._file: IO[bytes] | None = None
+        self._opened = False  # once closed (after an error, or at the end), the file is never opened again
         self._blocks: list[bytes] = []
         self._gathered = 0
         self._written = 0
@@ -159,8 +160,10 @@ class PartWriter:
         await self._submit(final=not large)
         if large:  # a long fsync runs on its own thread: the worker goes on with other files' small jobs
             assert self._file is not None
-            await asyncio.to_thread(os.fsync, self._file.fileno())
-            await run(self._finalise)
+            try:
+                await asyncio.to_thread(os.fsync, self._file.fileno())
+            finally:
+                await asyncio.shield(run(self._finalise))  # closed whatever happened
 
     async def abandon(self) -> None:
         """Write what was gathered and close (no fsync), after the write in flight; errors are not raised (the
@@ -184,11 +187,14 @@ class PartWriter:
     def _write(self, blocks: list[bytes], final: bool, sync: bool = True) -> None:  # on the worker
         try:
             if self._file is None:
+                if self._opened:
+                    return  # closed after a failed write: nothing more goes into it (it would land at the wrong place)
                 if not blocks and not final and self.mode != "wb":
                     return  # nothing came: an older .part stays as it was (a fresh start truncates it, below)
                 if self._prepare is not None:
                     self._prepare()
                     self._prepare = None
+                self._opened = True
                 self._file = open_part(self.path, self.mode)
             before = self._written
             for block in blocks:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import os
 from collections.abc import AsyncIterator
@@ -41,7 +42,12 @@ async def claim(path: Path, *, poll: float = 0.2) -> AsyncIterator[bool]:
     lock = lock_path(path)
     waited = False
     while True:
-        fd = await disk.run(_take, lock)
+        taking = asyncio.ensure_future(disk.run(_take, lock))
+        try:
+            fd = await asyncio.shield(taking)
+        except asyncio.CancelledError:  # the lock may be taken all the same: released as soon as it is
+            taking.add_done_callback(functools.partial(_release_when_taken, lock))
+            raise
         if fd is not None:
             break
         waited = True
@@ -69,6 +75,13 @@ def _take(lock: Path) -> int | None:
         if held:
             return fd
         os.close(fd)
+
+
+def _release_when_taken(lock: Path, taking: asyncio.Future[int | None]) -> None:
+    """Release a lock whose taking finished after its taker was cancelled (else this process would hold it
+    until it exits, and a later download of the same file here would wait for ever)."""
+    if not taking.cancelled() and taking.exception() is None and (fd := taking.result()) is not None:
+        disk.after(functools.partial(_release, lock, fd))
 
 
 def _release(lock: Path, fd: int) -> None:

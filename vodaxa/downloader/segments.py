@@ -22,6 +22,7 @@ import aiohttp
 
 from ..errors import DownloadError
 from ..net import RETRY_STATUSES, HttpClient
+from . import disk
 from .partial import CONTENT_RANGE, open_part_fd, read_private, state_path, write_private
 from .partial import validator as validator_of
 
@@ -99,13 +100,13 @@ async def fetch_segments(
     (the partial file and its map stay for the next run) or ``sniff`` rejects the first bytes.
     ``on_answer`` sees the headers of each range answer before its bytes (the server may name the file).
     """
-    saved = _load(part, path, url, size)
+    saved = await disk.run(_load, part, path, url, size)
     segments, agreed = (saved[0], saved[1]) if saved else (plan(size, splits), None)
     validator: dict[str, str] = {}
     if saved:
         log.info("%s: resuming %d segments (%d of %d bytes here)", url, len(segments),
                  sum(n - s for s, _, n in segments), size)  # fmt: skip
-    fd = open_part_fd(part, "r+b")
+    fd = await disk.run(open_part_fd, part, "r+b")
     received, rejected = 0, False
     every = max(CHECKPOINT_MIN, size // CHECKPOINTS)
 
@@ -144,7 +145,7 @@ async def fetch_segments(
                         raise Unsplittable("the file changed on the server between two ranges")
                     if tag and not agreed:
                         agreed, validator = tag, here
-                        _save(path, url, size, segments, validator)
+                        await disk.run(_save, path, url, size, _copy(segments), validator)
                     if on_answer is not None:
                         on_answer(answer.headers)
                     since = 0
@@ -156,7 +157,7 @@ async def fetch_segments(
                                 raise DownloadError(f"{url}: {why}", url=url)
                         if seg[2] + len(block) > seg[1]:
                             raise Unsplittable("the server sent more bytes than the range asked for")
-                        os.pwrite(fd, block, seg[2])
+                        await disk.run(os.pwrite, fd, block, seg[2])  # on the disk worker, never the loop
                         seg[2] += len(block)
                         received += len(block)
                         since += len(block)
@@ -164,7 +165,7 @@ async def fetch_segments(
                             on_bytes(len(block))
                         if since >= every:
                             since = 0
-                            _save(path, url, size, segments, validator)
+                            await disk.run(_save, path, url, size, _copy(segments), validator)
                     if seg[2] < seg[1]:
                         last = f"the range ended after {seg[2] - seg[0]} of {seg[1] - seg[0]} bytes"
             except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as err:
@@ -172,8 +173,7 @@ async def fetch_segments(
                 log.info("%s: %s in bytes %d-%d; will resume", url, last, seg[2], seg[1] - 1)
 
     try:
-        if os.fstat(fd).st_size != size:
-            os.ftruncate(fd, size)  # sparse: the space is claimed as the segments arrive
+        await disk.run(_sized, fd, size)
         if agreed:
             validator = {"etag": agreed} if agreed.startswith('"') else {"last_modified": agreed}
         tasks = [asyncio.ensure_future(segment(seg)) for seg in segments if seg[2] < seg[1]]
@@ -184,12 +184,29 @@ async def fetch_segments(
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
-        os.fsync(fd)
+        await asyncio.to_thread(os.fsync, fd)  # long for a large file: not on the disk worker either
     finally:
-        os.close(fd)
-        if rejected:  # not the file at all: nothing here is worth resuming
-            part.unlink(missing_ok=True)
-            state_path(path).unlink(missing_ok=True)
-        else:
-            _save(path, url, size, segments, validator)
+        # after every write queued before it (the worker keeps their order): no write can reach a reused descriptor
+        await asyncio.shield(disk.run(_finish, fd, part, path, url, size, _copy(segments), validator, rejected))
     return received
+
+
+def _copy(segments: list[list[int]]) -> list[list[int]]:
+    """The segment map as it is now (the worker writes it while the loop moves on)."""
+    return [list(seg) for seg in segments]
+
+
+def _sized(fd: int, size: int) -> None:
+    if os.fstat(fd).st_size != size:
+        os.ftruncate(fd, size)  # sparse: the space is claimed as the segments arrive
+
+
+def _finish(fd: int, part: Path, path: Path, url: str, size: int, segments: list[list[int]],
+            validator: dict[str, str], rejected: bool) -> None:  # fmt: skip
+    """Close the ``.part`` and keep its map, or drop both when the bytes were not the file at all."""
+    os.close(fd)
+    if rejected:  # not the file at all: nothing here is worth resuming
+        part.unlink(missing_ok=True)
+        state_path(path).unlink(missing_ok=True)
+    else:
+        _save(path, url, size, segments, validator)
