@@ -518,8 +518,9 @@ class Manifest:
         shared = files[repeated]
         # one row per URL, in the order URLs first appear
         first = files[~files["url"].duplicated()].copy() if len(shared) else files.copy()
-        first["obs_id"] = [None if _missing(v) else str(v) or None for v in first["obs_id"].tolist()]  # _joined([v])
-        first["mission"] = [None if _missing(v) else str(v) or None for v in first["mission"].tolist()]
+        for column in ("obs_id", "mission"):  # _joined([v]) of each; objects, as the constructor makes text columns
+            joined = [None if _missing(v) else str(v) or None for v in first[column].tolist()]
+            first[column] = pd.Series(joined, index=first.index, dtype=object)
         if not shared.empty:  # only the URLs listed more than once are grouped (a python step per group)
             groups = shared.groupby("url", sort=False)
             merged = groups.first()  # per column, the first value that is not missing

@@ -182,3 +182,15 @@ def test_a_lock_taken_after_its_taker_was_cancelled_is_released(tmp_path):
 
     asyncio.run(asyncio.wait_for(main(), 10))
     assert not locks.lock_path(target).exists()
+
+
+@pytest.mark.parametrize("value", [None, float("nan"), "numpy-nan32", "numpy-nat"])
+def test_a_missing_size_of_any_kind_is_unknown_without_pandas(value, monkeypatch):
+    import numpy as np
+
+    from vodaxa import downloader
+
+    value = {"numpy-nan32": np.float32("nan"), "numpy-nat": np.datetime64("NaT")}.get(value, value)
+    monkeypatch.setattr(downloader, "loaded", lambda name: False)  # as in a process that never imported pandas
+    assert downloader._missing(value) is True
+    assert downloader._missing(2880) is False and downloader._missing("x") is False

@@ -246,3 +246,13 @@ def test_a_merge_without_shared_urls_is_the_checked_manifest_of_its_rows(seed):
     merged = Manifest(rows).merge_duplicates()  # no URL is shared: the rows are not checked a second time
     assert merged == Manifest(merged.frame) == _merged_by_grouping(Manifest(rows))
     assert [str(t) for t in merged.frame.dtypes] == [str(t) for t in Manifest(merged.frame).frame.dtypes]
+
+
+def test_a_merged_manifest_of_text_ids_round_trips_and_keeps_object_columns():
+    rows = [{"mission": "m", "obs_id": str(n), "url": f"http://h/{n}.fits", "local_path": f"m/{n}.fits"}
+            for n in (1, 2)]  # fmt: skip
+    rows.append(unavailable_row("3", "gone", mission="m"))
+    merged = Manifest(rows).merge_duplicates()
+    assert merged.frame["obs_id"].dtype == object and merged.frame["mission"].dtype == object
+    assert Manifest.from_json(merged.to_json()) == merged == Manifest(merged.frame)
+    merged.frame.loc[0, "obs_id"] = 40765085200  # an object column takes what a user puts there

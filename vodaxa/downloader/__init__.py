@@ -103,8 +103,13 @@ def host_limits(max_per_host: int | None = None) -> dict[str, int]:
 
 def _missing(value: Any) -> bool:
     """A table cell holding nothing (None, NaN, NA)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None:
         return True
+    try:
+        if value != value:  # NaN of any float type, numpy's NaT
+            return True
+    except (TypeError, ValueError):  # pandas' NA answers NA, an array answers an array
+        pass
     if not loaded("pandas"):  # no pandas object (NA, NaT) can exist yet
         return False
     try:
