@@ -165,17 +165,17 @@ def draw(merged: Mapping[str, Mapping[str, list[dict]]], path: Path) -> Path:
 
     A benchmark measured at one size only (startup: one command) is drawn as bars instead.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib import ticker
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     names = [n for n in ("download", "resolve", "search", "startup") if merged.get(n, {}).get("results")]
     names += sorted(n for n in merged if n not in names and merged[n].get("results"))
     columns = min(2, max(1, len(names)))
     rows = max(1, -(-len(names) // columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(6.4 * columns, 4.6 * rows), squeeze=False)
+    fig = Figure(figsize=(6.4 * columns, 4.6 * rows))  # no pyplot: no global state in the caller's process
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(rows, columns, squeeze=False)
     for ax in axes.flat[len(names) :]:
         ax.set_visible(False)
     for ax, name in zip(axes.flat, names):
@@ -212,7 +212,6 @@ def draw(merged: Mapping[str, Mapping[str, list[dict]]], path: Path) -> Path:
         ax.set_title(name)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 

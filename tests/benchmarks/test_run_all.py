@@ -191,3 +191,13 @@ def test_plans_name_the_scripts_and_sizes(run_all):
     assert sizes["search"] == ["positions=500", "positions=5000", "positions=50000"]
     assert sizes["resolve"] == [f"observations={n}" for n in (1000, 2500, 5000, 10000)]
     assert sizes["download"] == [f"files={n}" for n in (250, 500, 1000, 2000)]
+
+
+def test_the_growth_plot_leaves_no_pyplot_behind(run_all, tmp_path):
+    if "matplotlib.pyplot" in sys.modules:
+        pytest.skip("pyplot was imported by another test")
+    run_all.draw({"resolve": {"results": [
+        {"tool": "vodaxa", "case": "", "work": 1000, "unit": "observations", "seconds": 0.1, "runs": [0.1]},
+        {"tool": "vodaxa", "case": "", "work": 10000, "unit": "observations", "seconds": 1.0, "runs": [1.0]},
+    ]}}, tmp_path / "growth.png")  # fmt: skip
+    assert (tmp_path / "growth.png").stat().st_size > 0 and "matplotlib.pyplot" not in sys.modules
