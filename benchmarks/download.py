@@ -8,7 +8,7 @@
   (c) vodaxa's peak RSS during (b), measured on its own process;
   (d) one large file with each connection capped (a long path, a throttling server): vodaxa whole and
       split in ranges, against curl and parfive splitting as much.
-Targets (issue 18): (a) <= 1.2x the floor (files x latency / connections) and >= 2x faster than parfive at
+Targets: (a) <= 1.2x the floor (files x latency / connections) and >= 2x faster than parfive at
 equal connections, in every run; (b) >= 1x the throughput of curl with fsync; (c) peak RSS < 150 MB.
 Imports are done before any timing, for vodaxa and the peers alike.
 
@@ -121,7 +121,7 @@ def serve(root: Path, latency: float, cap: float, port_file: Path) -> None:
     app.router.add_get("/files/{name}", handler(injector))
     app.router.add_get("/capped/{name}", handler(capped))
 
-    async def main() -> None:
+    async def main() -> int:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
@@ -232,14 +232,14 @@ def fresh(path: Path) -> Path:
     return path
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--files", type=int, default=2000)
-    parser.add_argument("--size", type=int, default=64 * 1024)
-    parser.add_argument("--latency", type=float, default=0.02)
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--big-files", type=int, default=4)
-    parser.add_argument("--big-size", type=int, default=256 * 1024**2)
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, default=2000, help="small files in (a)")
+    parser.add_argument("--size", type=int, default=64 * 1024, help="bytes of each small file")
+    parser.add_argument("--latency", type=float, default=0.02, help="seconds before each answer in (a)")
+    parser.add_argument("--connections", type=int, default=8, help="connections of vodaxa and parfive in (a)")
+    parser.add_argument("--big-files", type=int, default=4, help="large files in (b) and (c); 0 skips (b)-(d)")
+    parser.add_argument("--big-size", type=int, default=256 * 1024**2, help="bytes of each large file")
     parser.add_argument("--sample", type=int, default=200, help="files the sequential loop is timed on")
     parser.add_argument("--cap", type=float, default=64 * 1024**2, help="bytes/s per connection in (d)")
     parser.add_argument("--runs", type=int, default=5, help="consecutive runs of vodaxa and parfive in (a)")
@@ -249,7 +249,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.latency, args.cap, args.port_file)
-        return
+        return 0
 
     with tempfile.TemporaryDirectory(prefix="vodaxa-bench-") as tmp:
         work = Path(tmp)
@@ -273,9 +273,17 @@ def main() -> None:
             figures = report(args, work, root, base, f"http://127.0.0.1:{fast}/files/", small, big)
             if args.json:
                 args.json.write_text(json.dumps(figures, indent=1))
+            return 0 if all(c["ok"] for c in figures["checks"]) else 1
         finally:
             server.terminate()
             server.wait(10)
+
+
+HEADLINE = 1000  # files from which the (a) targets apply
+
+
+def verdict(ok: bool) -> str:
+    return "" if ok else "  MISSED"
 
 
 def spread(values: list[float]) -> str:
@@ -289,7 +297,7 @@ def report(args: argparse.Namespace, work: Path, root: Path, base: str, fast: st
     floor = len(urls) * args.latency / c
     out: dict = {"benchmark": "download", "params": {k: v for k, v in vars(args).items() if k not in ("serve",
                  "port_file", "json")}, "results": [], "checks": []}  # fmt: skip
-    files = {"work": len(urls), "unit": "files", "case": f"{len(urls)} x {args.size // 1024} KiB"}
+    files = {"work": len(urls), "unit": "files", "case": f"{args.size // 1024} KiB files"}  # same at every size
     print(f"\n(a) {len(urls)} files x {args.size // 1024} KiB, {args.latency * 1000:.0f} ms latency, "
           f"{c} connections; floor {floor:.2f} s; {args.runs} runs in a row")  # fmt: skip
     t_v, t_pc = [], []
@@ -313,8 +321,11 @@ def report(args: argparse.Namespace, work: Path, root: Path, base: str, fast: st
         print(f"  {name:<42} {seconds:8.2f} s  {seconds / floor:5.2f}x floor  {note}")
     to_floor = [t / floor for t in t_v]
     vs_parfive = [p / v for p, v in zip(t_pc, t_v)]
-    print(f"  vodaxa / floor   = {spread(to_floor)} (target <= 1.2 in every run)")
-    print(f"  parfive / vodaxa = {spread(vs_parfive)} (target >= 2 in every run)")
+    headline = len(urls) >= HEADLINE  # the targets apply from 1,000 files; fewer show the growth curve
+    held = (max(to_floor) <= 1.2, min(vs_parfive) >= 2)
+    targets = ("<= 1.2 in every run", ">= 2 in every run") if headline else (f"none below {HEADLINE:,} files",) * 2
+    print(f"  vodaxa / floor   = {spread(to_floor)} (target {targets[0]}){verdict(held[0] or not headline)}")
+    print(f"  parfive / vodaxa = {spread(vs_parfive)} (target {targets[1]}){verdict(held[1] or not headline)}")
     out["results"] += [
         {"tool": "vodaxa", **files, "seconds": statistics.median(t_v), "runs": t_v},
         {"tool": f"parfive (max_conn={c})", **files, "seconds": statistics.median(t_pc), "runs": t_pc},
@@ -322,11 +333,11 @@ def report(args: argparse.Namespace, work: Path, root: Path, base: str, fast: st
         {"tool": "sequential requests", **files, "seconds": t_s, "runs": [t_s]},
         {"tool": "floor", **files, "seconds": floor, "runs": [floor]},
     ]
-    out["checks"] += [
-        {"name": "(a) vodaxa / floor", "value": max(to_floor), "target": "<= 1.2", "ok": max(to_floor) <= 1.2,
-         "runs": to_floor},
-        {"name": f"(a) parfive (max_conn={c}) / vodaxa", "value": min(vs_parfive), "target": ">= 2",
-         "ok": min(vs_parfive) >= 2, "runs": vs_parfive},
+    out["checks"] += [  # the value is the worst run: the target must hold in every one
+        {"name": "(a) vodaxa / floor", "value": max(to_floor), "target": "<= 1.2" if headline else targets[0],
+         "ok": held[0] or not headline, "runs": to_floor},
+        {"name": f"(a) parfive (max_conn={c}) / vodaxa", "value": min(vs_parfive),
+         "target": ">= 2" if headline else targets[1], "ok": held[1] or not headline, "runs": vs_parfive},
     ]  # fmt: skip
     for name in ("v", "pc", "pd", "s"):
         shutil.rmtree(work / name)
@@ -347,9 +358,10 @@ def report(args: argparse.Namespace, work: Path, root: Path, base: str, fast: st
     print(f"  curl --parallel              {t_c:8.2f} s  {total / t_c / 2**20:8.1f} MiB/s  (page cache only)")
     print(f"  curl --parallel, then fsync  {t_cd:8.2f} s  {total / t_cd / 2**20:8.1f} MiB/s  (on disk, as vodaxa)")
     print(f"  vodaxa (fsyncs every file)   {t_b:8.2f} s  {total / t_b / 2**20:8.1f} MiB/s  "
-          f"{t_cd / t_b:.2f}x durable curl's (target >= 1); {t_c / t_b:.2f}x page-cache curl's")  # fmt: skip
-    print(f"\n(c) vodaxa peak RSS during (b): {rss:.0f} MB (target < 150 MB)")
-    large = {"work": len(big), "unit": "files", "case": f"{len(big)} x {args.big_size / 2**20:.0f} MiB"}
+          f"{t_cd / t_b:.2f}x durable curl's (target >= 1){verdict(t_cd >= t_b)}; {t_c / t_b:.2f}x page-cache "
+          "curl's")  # fmt: skip
+    print(f"\n(c) vodaxa peak RSS during (b): {rss:.0f} MB (target < 150 MB){verdict(rss < 150)}")
+    large = {"work": len(big), "unit": "files", "case": f"{args.big_size / 2**20:.0f} MiB files"}
     out["results"] += [
         {"tool": "vodaxa", **large, "seconds": t_b, "runs": [t_b], "peak_rss_mb": rss},
         {"tool": "curl --parallel + fsync", **large, "seconds": t_cd, "runs": [t_cd]},
@@ -365,6 +377,10 @@ def report(args: argparse.Namespace, work: Path, root: Path, base: str, fast: st
     url = base.replace("/files/", "/capped/") + name
     row = [{"url": url, "local_path": name, "size": size}]  # resolvers' manifests carry the size
     print(f"\n(d) 1 file x {size / 2**20:.0f} MiB, each connection capped at {args.cap / 2**20:.0f} MiB/s")
+    from vodaxa.downloader import segments
+
+    if not segments.splittable(size, 4):
+        print(f"  (vodaxa splits files of {segments.SPLIT_MIN / 2**20:.0f} MiB and more: this one is fetched whole)")
     timings = [
         ("curl (one connection)", run_curl([url], fresh(work / "d"))),
         ("vodaxa splits=1", run_vodaxa(row, fresh(work / "d"), 8, splits=1)),
@@ -375,11 +391,12 @@ def report(args: argparse.Namespace, work: Path, root: Path, base: str, fast: st
     for label, seconds in timings:
         print(f"  {label:<26} {seconds:8.2f} s  {size / seconds / 2**20:8.1f} MiB/s  "
               f"{timings[0][1] / seconds:.2f}x curl")  # fmt: skip
-    capped = {"work": 1, "unit": "files", "case": f"1 x {size / 2**20:.0f} MiB, capped connections"}
+    capped = {"work": 1, "unit": "files", "case": f"{size / 2**20:.0f} MiB file, capped connections"}
     out["results"] += [{"tool": label, **capped, "seconds": seconds, "runs": [seconds]} for label, seconds in timings]
     return out
 
 
 if __name__ == "__main__":
     with loopback_only("the benchmark"):  # everything runs on 127.0.0.1
-        main()
+        code = main()
+    sys.exit(code)

@@ -51,6 +51,7 @@ from vodaxa.resolvers.datalink import DataLinkEngine
 from vodaxa.sandbox.offline import loopback_only
 
 CONCURRENCY = 4
+HEADLINE = 1000  # observations from which the targets apply
 QUERY = "SELECT * FROM numaster"
 
 
@@ -229,7 +230,11 @@ def measure(args: argparse.Namespace, endpoints: dict, n: int) -> dict:
     assert isinstance(manifest, vodaxa.Manifest)
     engine_runs, engine_out = timed(lambda: asyncio.run(run_engine(service, ids)), args.repeats)
     n_engine, requests = engine_out
-    iter_runs, n_iter = timed(lambda: sum(len(links) for links in result.iter_datalinks()), args.iter_repeats)
+    try:
+        iter_runs, n_iter = timed(lambda: sum(len(links) for links in result.iter_datalinks()), args.iter_repeats)
+    except pyvo.dal.DALServiceError as err:  # today's HEASARC shape answers IDs pyvo cannot match to its rows
+        print(f"pyvo iter_datalinks() cannot read the {args.shape!r} shape ({str(err)[:80]}...); not compared")
+        iter_runs, n_iter = [math.nan], 0
     sample = min(args.per_row_sample or len(ids), len(ids))
     t_row, n_row = run_per_row(result, sample) if sample else (math.nan, 0)
     bodies = fetch_answers(service, ids, args.cap)
@@ -277,9 +282,14 @@ def report(args: argparse.Namespace, m: dict) -> tuple[list[dict], list[dict]]:
     if m["sample"]:
         checks.append({"name": f"per-row / engine ({n} obs)", "value": m["per_row"] / t_eng, "target": ">= 50",
                        "ok": m["per_row"] / t_eng >= 50, "runs": [m["per_row"] / r for r in m["engine"]]})  # fmt: skip
+    checks = [c for c in checks if not math.isnan(c["value"])]  # a peer that could not run is not compared
+    if n < HEADLINE:  # the targets are the issue's, for 1,000 observations and more: smaller sizes show the curve
+        for c in checks:
+            c["target"], c["ok"] = f"none below {HEADLINE:,} observations", True
     for c in checks:
-        print(f"{c['name']:<36} = {c['value']:7.2f}x (target {c['target']}){'' if c['ok'] else '  MISSED'}")
-    case = f"{n} obs x 3 links"
+        verdict = "" if c["ok"] else "  MISSED"
+        print(f"{c['name']:<36} = {c['value']:7.2f}x (target {c['target']}){verdict}")
+    case = f"{args.shape} shape, cap {args.cap}"  # the same at every size: the plot joins the sizes
     common = {"case": case, "work": n, "unit": "observations"}
     results = [
         {"tool": "vodaxa", **common, "seconds": t_res, "runs": m["resolve"],
@@ -288,13 +298,14 @@ def report(args: argparse.Namespace, m: dict) -> tuple[list[dict], list[dict]]:
         {"tool": "floor", **common, "seconds": floor, "runs": [floor]},
         {"tool": "vodaxa DataLinkEngine", **common, "seconds": t_eng, "runs": m["engine"]},
     ]  # fmt: skip
+    results = [r for r in results if not math.isnan(r["seconds"])]
     if m["sample"]:
         results.append({"tool": "pyvo getdatalink per row", **common, "seconds": m["per_row"], "runs": [m["per_row"]]})
     return results, checks
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", default="1000,10000",
                         help="observations, or several sizes comma-separated (the growth curve)")  # fmt: skip
     parser.add_argument("--latency", type=float, default=0.02)

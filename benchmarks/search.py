@@ -165,8 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     loop_ratio, daxa_ratio = t_loop / vodaxa_s, daxa_s / vodaxa_s
     loop_ok = loop_ratio >= TARGET_LOOP or args.positions < TARGET_FROM
     goal = f"target >= {TARGET_LOOP:g}x" if args.positions >= TARGET_FROM else f"no target under {TARGET_FROM}"
-    print(f"ratio loop / vodaxa   = {loop_ratio:7.1f}x   ({goal})")
-    print(f"ratio DAXA / vodaxa   = {daxa_ratio:7.1f}x   (target > 1x)")
+    loop_missed = args.positions >= TARGET_FROM and loop_ratio < TARGET_LOOP
+    print(f"ratio loop / vodaxa   = {loop_ratio:7.1f}x   ({goal}){'  MISSED' if loop_missed else ''}")
+    print(f"ratio DAXA / vodaxa   = {daxa_ratio:7.1f}x   (target > 1x){'' if daxa_ratio > 1 else '  MISSED'}")
     print("answers agree" if same else "ANSWERS DIFFER")
     checks = [
         {"name": "pyvo loop / vodaxa", "value": loop_ratio,

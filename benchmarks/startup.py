@@ -5,7 +5,7 @@ Each command runs in a fresh interpreter, ``--runs`` times, and the median wall 
     call after ``pip install`` does;
   * warm: the bytecode is cached, as every later call.
 Peers measured in the same run: a bare ``python -c pass`` (the floor no package goes under) and
-``import pyvo`` (the VO client most astronomers already import). Targets on this machine (issue 15):
+``import pyvo`` (the VO client most astronomers already import). Targets on this machine:
 ``import vodaxa`` under 0.4 s and ``vodaxa --help`` under 0.3 s, warm; the script exits 1 when one is missed.
 ``--json PATH`` writes the figures as benchmarks/run_all.py collects them (work: 1 command).
 
