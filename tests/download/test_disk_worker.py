@@ -22,7 +22,8 @@ from .test_fetch_edges import (
 
 
 def test_file_bytes_syncs_and_renames_never_happen_on_the_event_loop_thread(server, tmp_path, monkeypatch):  # noqa: F811
-    seen: dict[str, set[str]] = {"open_part": set(), "fsync": set(), "replace": set(), "lock": set()}
+    vodaxa.download([server.url("/data/warm.fits")], tmp_path / "warm", progress=False)  # lazy imports done
+    seen: dict[str, set[str]] = {"open_part": set(), "fsync": set(), "replace": set(), "lock": set(), "stat": set()}
 
     def spy(name, real):
         def call(*args, **kwargs):
@@ -35,8 +36,9 @@ def test_file_bytes_syncs_and_renames_never_happen_on_the_event_loop_thread(serv
     monkeypatch.setattr(disk.os, "fsync", spy("fsync", os.fsync))
     monkeypatch.setattr(fetch.os, "replace", spy("replace", os.replace))
     monkeypatch.setattr(locks.os, "open", spy("lock", os.open))
+    monkeypatch.setattr(locks.os, "stat", spy("stat", os.stat))  # planning: what is on disk already
     urls = [server.url(f"/data/f{i}.fits") for i in range(12)]
-    report = vodaxa.download(urls, tmp_path, progress=False)
+    report = vodaxa.download(urls, tmp_path / "data", progress=False)
     assert len(report.ok) == 12 and all(p.read_bytes() == FITS for p in report.ok)
     loop_thread = threading.current_thread().name  # download() runs its loop here (no loop was running)
     for name, threads in seen.items():
@@ -194,3 +196,17 @@ def test_a_missing_size_of_any_kind_is_unknown_without_pandas(value, monkeypatch
     monkeypatch.setattr(downloader, "loaded", lambda name: False)  # as in a process that never imported pandas
     assert downloader._missing(value) is True
     assert downloader._missing(2880) is False and downloader._missing("x") is False
+
+
+def test_a_file_another_process_finished_after_planning_is_not_fetched_again(server, tmp_path, monkeypatch):  # noqa: F811
+    url = server.url("/data/done.fits")
+    real = locks._held
+
+    def finished_meanwhile(lock):  # another process completed the file between planning and this lock
+        (tmp_path / "done.fits").write_bytes(FITS)
+        return real(lock)
+
+    monkeypatch.setattr(locks, "_held", finished_meanwhile)
+    before = len(server.requests)
+    report = vodaxa.download([{"url": url, "local_path": "done.fits", "size": len(FITS)}], tmp_path, progress=False)
+    assert report.skipped == [tmp_path / "done.fits"] and len(server.requests) == before

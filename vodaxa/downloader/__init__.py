@@ -356,67 +356,73 @@ async def download_async(
     owners: dict[Path, str] = {}  # path -> the URL written there
     planned: list[tuple[dict[str, Any], Path]] = []
     folders: dict[Path, str] = {}  # real paths, resolved once per folder
-    for row in _rows(source):
-        broken = url_problem(row["url"]) if isinstance(row.get("url"), str) else None
-        if broken:
-            results.append(FileResult(str(row.get("url")), dest, "failed", reason=broken, row=row))
-            continue
-        try:
-            planned.append((row, target_path(dest, row, template, folders)))
-        except DownloadError as err:
-            results.append(FileResult(str(row.get("url")), dest, "failed", reason=str(err), row=row))
-    keeper = _keepers(planned)
-    for row, path in planned:
-        url = str(row["url"])
-        claimed = recorded_owner(path)  # a name an earlier run gave another URL's file (the server named it)
-        if keeper.get(path, url) != url or (claimed is not None and claimed != url):
-            if path in owners and owners[path] == url:
+
+    def plan() -> dict[str, int]:  # on the disk worker: deciding what to fetch reads the destination and indexes
+        for row in _rows(source):
+            broken = url_problem(row["url"]) if isinstance(row.get("url"), str) else None
+            if broken:
+                results.append(FileResult(str(row.get("url")), dest, "failed", reason=broken, row=row))
+                continue
+            try:
+                planned.append((row, target_path(dest, row, template, folders)))
+            except DownloadError as err:
+                results.append(FileResult(str(row.get("url")), dest, "failed", reason=str(err), row=row))
+        keeper = _keepers(planned)
+        for row, path in planned:
+            url = str(row["url"])
+            claimed = recorded_owner(path)  # a name an earlier run gave another URL's file (the server named it)
+            if keeper.get(path, url) != url or (claimed is not None and claimed != url):
+                if path in owners and owners[path] == url:
+                    continue  # the same file listed twice
+                if not (url_named(row) and path.name == _leaf(row)):
+                    other = owners.get(path) or keeper.get(path) or claimed
+                    why = f"another file of this download ({other}) has the same path {path.relative_to(dest)}"
+                    results.append(FileResult(url, path, "failed", reason=why, row=row))
+                    continue
+                path = _beside(path, url, owners)  # two URLs ending alike (get?id=1, get?id=2): both kept, stably
+            elif path in owners:
                 continue  # the same file listed twice
-            if not (url_named(row) and path.name == _leaf(row)):
-                other = owners.get(path) or keeper.get(path) or claimed
-                why = f"another file of this download ({other}) has the same path {path.relative_to(dest)}"
-                results.append(FileResult(url, path, "failed", reason=why, row=row))
-                continue
-            path = _beside(path, url, owners)  # two URLs ending alike (get?id=1, get?id=2): both kept, stably
-        elif path in owners:
-            continue  # the same file listed twice
-        owners[path] = url
-        seen.add(path)
-        unpacked_name = decompressed_name(path)
-        if unpacked_name is not None:
-            seen.add(unpacked_name)  # no server may name another file onto what this one unpacks to
-        size = None if _missing(row.get("size")) else int(row["size"])
-        checksum = row.get("checksum") if verify else None
-        mirrored = tuple(candidates(url, alternatives)[:-1])
-        named = ServerName(path, url, seen) if url_named(row) and path.name == _leaf(row) else None
-        task = FileTask(url, path, size if verify else None, checksum, mirrored, fits=verify == "fits", splits=splits,
-                        named=named)  # fmt: skip
-        earlier = recorded(path, url) if named else None  # named by the server in an earlier run
-        if named is not None and earlier is not None:
-            named.previous = earlier
-            seen.add(earlier)
-            if overwrite:
-                earlier.unlink(missing_ok=True)
-            elif (done := _complete(replace(task, path=earlier, named=None), decompress)) is not None:
-                results.append(FileResult(task.url, done, "skipped", row=row))
-                continue
-        unpacked = decompressed_name(path)
-        if unpacked is not None and not (unpacks(path, decompress) or verified.recorded(unpacked, url)):
-            unpacked = None  # a file of that name vodaxa did not unpack from this URL: not taken for it
-        if not overwrite and unpacked is not None and unpacked.exists() and not path.exists():
-            results.append(FileResult(task.url, unpacked, "skipped", row=row))  # decompressed in an earlier run
-        elif path.exists() and not overwrite and is_complete(task):
-            results.append(FileResult(task.url, path, "skipped", row=row))
-        else:
-            if overwrite:
-                path.unlink(missing_ok=True)
-            tasks.append((task, row))
+            owners[path] = url
+            seen.add(path)
+            unpacked_name = decompressed_name(path)
+            if unpacked_name is not None:
+                seen.add(unpacked_name)  # no server may name another file onto what this one unpacks to
+            size = None if _missing(row.get("size")) else int(row["size"])
+            checksum = row.get("checksum") if verify else None
+            mirrored = tuple(candidates(url, alternatives)[:-1])
+            named = ServerName(path, url, seen) if url_named(row) and path.name == _leaf(row) else None
+            task = FileTask(url, path, size if verify else None, checksum, mirrored, fits=verify == "fits",
+                            splits=splits, named=named)  # fmt: skip
+            earlier = recorded(path, url) if named else None  # named by the server in an earlier run
+            if named is not None and earlier is not None:
+                named.previous = earlier
+                seen.add(earlier)
+                if overwrite:
+                    earlier.unlink(missing_ok=True)
+                elif (done := _complete(replace(task, path=earlier, named=None), decompress)) is not None:
+                    results.append(FileResult(task.url, done, "skipped", row=row))
+                    continue
+            unpacked = decompressed_name(path)
+            if unpacked is not None and not (unpacks(path, decompress) or verified.recorded(unpacked, url)):
+                unpacked = None  # a file of that name vodaxa did not unpack from this URL: not taken for it
+            if not overwrite and unpacked is not None and unpacked.exists() and not path.exists():
+                results.append(FileResult(task.url, unpacked, "skipped", row=row))  # decompressed in an earlier run
+            elif path.exists() and not overwrite and is_complete(task):
+                results.append(FileResult(task.url, path, "skipped", row=row))
+            else:
+                if overwrite:
+                    path.unlink(missing_ok=True)
+                tasks.append((task, row))
+
+        return host_limits(max_per_host)  # the archives' registry (its plugins are found on disk the first time)
+
+    limits = await disk.run(plan)
 
     own = http is None
     config = HttpConfig(
         per_host=max_per_host or HttpConfig.per_host,
         total=max_total or HttpConfig.total,
-        host_limits=host_limits(max_per_host),
+        host_limits=limits,
     )
     if http is None:
         from .. import auth  # credentials go only to their own archive's hosts (vodaxa.auth.scoped)
@@ -435,10 +441,17 @@ async def download_async(
     async def worker(pending: Iterator[tuple[FileTask, dict[str, Any]]]) -> None:
         for task, row in pending:
             try:
-                async with claim(task.path) as waited:  # one writer per file, also across processes
-                    done = _done_meanwhile(task, decompress) if waited else None
-                    if done is None and not overwrite:
-                        done = await _confirmed_on_disk(client, task, deadline)
+                found: list[Path | None] = [None, None]  # complete already; on disk, to be confirmed
+
+                def look(waited: bool, task: FileTask = task, found: list[Path | None] = found) -> None:
+                    # on the disk worker, with the lock held: another process may have fetched it meanwhile
+                    found[0] = _done_meanwhile(task, decompress) if waited or not overwrite else None
+                    found[1] = _on_disk(task) if found[0] is None and not overwrite else None
+
+                async with claim(task.path, then=look):  # one writer per file, also across processes
+                    done = found[0]
+                    if done is None and found[1] is not None:
+                        done = await _confirmed_on_disk(client, task, found[1], deadline)
                     if done is not None:  # another process fetched it while this one waited, or it was whole
                         results.append(FileResult(task.url, done, "skipped", row=row))
                         bar.add_file(row.get("mission"))
@@ -491,19 +504,22 @@ def _done_meanwhile(task: FileTask, decompress: bool | str) -> Path | None:
     return _complete(replace(task, named=None), decompress)
 
 
-async def _confirmed_on_disk(http: HttpClient, task: FileTask, deadline: float | None) -> Path | None:
-    """Where ``task``'s file already is, whole as the server confirms, when no size or checksum could tell and
-    vodaxa did not record it (left by another tool, or by a vodaxa before the record): see
-    :func:`~.fetch.confirm_on_disk`.  None: fetch it."""
+def _on_disk(task: FileTask) -> Path | None:
+    """The file already where ``task``'s would go, when no size or checksum could judge it (then the server is
+    asked: :func:`_confirmed_on_disk`); None when there is none, or it was judged already."""
     if task.size is not None or task.checksum:
         return None  # is_complete judged it already: a file on disk is not the one described
     for path in (task.named.previous if task.named else None, task.path):
         if path is not None and path.is_file() and not path.is_symlink():
-            left = None if deadline is None else deadline - time.monotonic()
-            if await confirm_on_disk(http, replace(task, path=path, named=None), left):
-                return path
-            return None
+            return path
     return None
+
+
+async def _confirmed_on_disk(http: HttpClient, task: FileTask, path: Path, deadline: float | None) -> Path | None:
+    """``path`` if the file there is ``task``'s whole file as the server confirms (vodaxa did not record it: left
+    by another tool, or by a vodaxa before the record): see :func:`~.fetch.confirm_on_disk`.  None: fetch it."""
+    left = None if deadline is None else deadline - time.monotonic()
+    return path if await confirm_on_disk(http, replace(task, path=path, named=None), left) else None
 
 
 def unpacks(path: Path, decompress: bool | str) -> bool:

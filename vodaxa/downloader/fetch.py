@@ -242,7 +242,9 @@ def sniff(name: str, head: bytes, content_type: str) -> str | None:
 
 
 def _partial_state(task: FileTask, url: str, part: Path) -> tuple[int | None, dict[str, str]]:
-    """The size of the ``.part`` (None when there is none) and its validator file's contents (for this URL)."""
+    """The size of the ``.part`` (None when there is none) and its validator file's contents (for this URL);
+    the folder is made if missing."""
+    part.parent.mkdir(parents=True, exist_ok=True)
     try:
         have = part.stat().st_size
     except FileNotFoundError:
@@ -275,8 +277,7 @@ async def fetch_file(
 
     Raises DownloadError (naming every source tried) when no source gave a verified file.
     """
-    task.path.parent.mkdir(parents=True, exist_ok=True)
-    reasons = []
+    reasons = []  # the folder is made by the first job on the disk worker (_partial_state, or the ranged open)
     for source in (*task.mirrors, task.url):
         try:
             if source.startswith(("http://", "https://")):
@@ -383,6 +384,7 @@ def _copy_local(task: FileTask, source: Path, on_bytes: Callable[[int], None] | 
     if not source.is_file():
         raise DownloadError(f"{source}: not in the local mirror")
     part = part_path(task.path)
+    part.parent.mkdir(parents=True, exist_ok=True)
     with source.open("rb") as src, open_part(part, "wb") as out:
         while block := src.read(CHUNK):
             out.write(block)

@@ -13,7 +13,7 @@ import contextlib
 import functools
 import hashlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from . import disk
@@ -32,17 +32,20 @@ def lock_path(path: Path) -> Path:
 
 
 @contextlib.asynccontextmanager
-async def claim(path: Path, *, poll: float = 0.2) -> AsyncIterator[bool]:
+async def claim(path: Path, *, poll: float = 0.2, then: Callable[[bool], object] | None = None) -> AsyncIterator[bool]:
     """Hold ``path``'s lock inside the block; yields True if another process held it first (and so may have
     fetched the file meanwhile: check before fetching again).  The lock's file operations run on the disk
-    worker (:mod:`.disk`), not on the event loop."""
+    worker (:mod:`.disk`), not on the event loop; so does ``then(waited)``, right after the lock is taken
+    (to look at the file on disk in the same trip)."""
     if fcntl is None:
+        if then is not None:
+            await disk.run(then, False)
         yield False
         return
     lock = lock_path(path)
     waited = False
     while True:
-        taking = asyncio.ensure_future(disk.run(_take, lock))
+        taking = asyncio.ensure_future(disk.run(_take, lock, then, waited))
         try:
             fd = await asyncio.shield(taking)
         except asyncio.CancelledError:  # the lock may be taken all the same: released as soon as it is
@@ -58,8 +61,19 @@ async def claim(path: Path, *, poll: float = 0.2) -> AsyncIterator[bool]:
         await asyncio.shield(disk.run(_release, lock, fd))  # done even if the download is cancelled meanwhile
 
 
-def _take(lock: Path) -> int | None:
-    """The lock's descriptor, held; None while another process holds it."""
+def _take(lock: Path, then: Callable[[bool], object] | None = None, waited: bool = False) -> int | None:
+    """The lock's descriptor, held (and ``then(waited)`` called); None while another process holds it."""
+    fd = _held(lock)
+    if fd is not None and then is not None:
+        try:
+            then(waited)
+        except BaseException:
+            _release(lock, fd)
+            raise
+    return fd
+
+
+def _held(lock: Path) -> int | None:
     lock.parent.mkdir(parents=True, exist_ok=True)
     while True:
         fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)

@@ -106,7 +106,7 @@ async def fetch_segments(
     if saved:
         log.info("%s: resuming %d segments (%d of %d bytes here)", url, len(segments),
                  sum(n - s for s, _, n in segments), size)  # fmt: skip
-    fd = await disk.run(open_part_fd, part, "r+b")
+    fd = await disk.run(_open, part)
     received, rejected = 0, False
     every = max(CHECKPOINT_MIN, size // CHECKPOINTS)
 
@@ -189,6 +189,12 @@ async def fetch_segments(
         # after every write queued before it (the worker keeps their order): no write can reach a reused descriptor
         await asyncio.shield(disk.run(_finish, fd, part, path, url, size, _copy(segments), validator, rejected))
     return received
+
+
+def _open(part: Path) -> int:
+    """The ``.part``'s descriptor for writing ranges, its folder made if missing."""
+    part.parent.mkdir(parents=True, exist_ok=True)
+    return open_part_fd(part, "r+b")
 
 
 def _copy(segments: list[list[int]]) -> list[list[int]]:
