@@ -86,12 +86,14 @@ async def resolve_vo(
     # each row's manifest records, made as its answer comes in (while later requests are on the way): the row and
     # its records (None for a directory to walk), by id(row) (the rows are kept alive here, so ids are not reused)
     prepared: dict[int, tuple[LinkRow, list[dict] | None]] = {}
+    named: set[int] = set()  # id() of the records named already (they are kept alive in ``prepared``)
 
     def prepare(row: LinkRow) -> tuple[LinkRow, list[dict] | None]:
         wanted = accept(meaning(row))
         made = None if wanted and not row.error_message and _is_directory(row) else _records(row, wanted)
         for record in made or ():
             _named(record, names)
+            named.add(id(record))
         prepared[id(row)] = entry = (row, made)
         return entry
 
@@ -143,7 +145,7 @@ async def resolve_vo(
             others = ", ".join(sorted(s for s in found if s)) or "none"
             note = f"no links with the semantics asked for ({_describe(semantics)}); the service listed: {others}"
             records.append(unavailable_row(_last(ident), note, source_id=ident))
-    return Manifest([_named(r, names) for r in records])
+    return Manifest([r if id(r) in named else _named(r, names) for r in records])
 
 
 #: Columns of a VO result that name the observation a row is (HEASARC's obsid, ObsCore's obs_id).
