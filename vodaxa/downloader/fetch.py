@@ -37,7 +37,6 @@ import aiohttp
 from ..errors import DownloadError, VodaxaError
 from ..net import RETRY_STATUSES, HttpClient
 from . import disk, verified
-from .disk import PartWriter
 from .naming import ServerName
 from .partial import CONTENT_RANGE, open_part, part_path, read_private, state_path, validator, write_state
 from .segments import Unsplittable, fetch_segments, splittable
@@ -544,7 +543,7 @@ async def _exchange(
                            "expected (a login or error page? check your credentials)"), None  # fmt: skip
             return 0, f"the server offers {total} bytes but the manifest expects {task.size}", None
         first = True
-        out = PartWriter(part, mode, prepare)  # written on the disk worker: the loop never waits on the disk
+        out = disk.PartWriter(part, mode, prepare)  # written on the disk worker: the loop never waits on the disk
         try:
             async for block in answer.content.iter_chunked(CHUNK):
                 if first and mode == "wb":

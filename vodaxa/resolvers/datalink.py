@@ -187,11 +187,6 @@ MAX_XML_DEPTH = 64
 PARSE_OFF_LOOP = 1 << 20
 
 
-def _depth(root: ET.Element) -> int:
-    """How deeply ``root``'s elements nest (iteratively: no recursion for a hostile document)."""
-    return _outline(root)[0]
-
-
 def _outline(root: ET.Element) -> tuple[int, list[ET.Element]]:
     """How deeply ``root``'s elements nest, and its elements in document order but for the rows and cells of
     TABLEDATA (thousands of them, and nothing a links document keeps elsewhere).
@@ -618,10 +613,6 @@ class DataLinkEngine:
             self._caps[service] = cap
             if cap > 1:
                 self.learned_caps[service] = cap
-
-    async def _batch(self, service: str, ids: list[str], params: Mapping[str, str]) -> tuple[list[LinkRow], bool]:
-        """The rows of one request for ``ids``, and whether the service flagged OVERFLOW."""
-        return await self._read(service, await self._send(service, ids, params))
 
     async def _send(self, service: str, ids: list[str], params: Mapping[str, str]) -> Response:
         """The answer to one request for ``ids``; :class:`ResolveError` for an HTTP error status."""
