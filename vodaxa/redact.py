@@ -35,6 +35,8 @@ def redact(text: str) -> str:
     """``text`` with every registered secret and every credential query parameter's value replaced by ``***``."""
     if not isinstance(text, str):
         text = str(text)
+    if not _SECRETS and "=" not in text and "@" not in text:
+        return text  # no secret registered, no parameter, no user:password@: nothing to hide (the usual note)
     with _LOCK:
         secrets = sorted(_SECRETS, key=len, reverse=True)
     for secret in secrets:

@@ -256,3 +256,68 @@ def test_a_merged_manifest_of_text_ids_round_trips_and_keeps_object_columns():
     assert merged.frame["obs_id"].dtype == object and merged.frame["mission"].dtype == object
     assert Manifest.from_json(merged.to_json()) == merged == Manifest(merged.frame)
     merged.frame.loc[0, "obs_id"] = 40765085200  # an object column takes what a user puts there
+
+
+def _plain_rows(rng, n_rows: int, shared_urls: bool = False) -> list[dict]:
+    """Rows as resolvers make them: text or None in every column, whole byte counts (or None) as sizes."""
+    rows = []
+    for n in range(n_rows):
+        if rng.random() < 0.15:
+            rows.append(unavailable_row(rng.choice(["A", "B", "7"]), rng.choice(["not public", "gone ?token=s3cr3t"]),
+                                        mission=rng.choice(["x", None]), source_id=rng.choice(["s1", None])))
+            continue
+        url = f"http://h/{'cal' if shared_urls and rng.random() < 0.3 else 'f'}{rng.randrange(4) if shared_urls else n}"
+        row = {"obs_id": rng.choice(["A", "B", "", None]), "url": url,
+               "local_path": rng.choice([f"m/f{n}.fits", "m/same.fits", "M/Same.fits", "m", "m//./f.fits"]),
+               "size": rng.choice([None, 0, 10, 2880, 2**40])}  # fmt: skip
+        for column in rng.sample(["mission", "category", "note", "eso_extra", "semantics", "source_id"], 3):
+            row[column] = rng.choice([None, "", "a", "b/c", "token=abc"])
+        rows.append(row)
+    return rows
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_plain_rows_make_the_frame_the_general_path_makes(seed):
+    import random
+
+    from vodaxa.manifest import _checked_frame, _frame_of, _plain_frame
+
+    rows = _plain_rows(random.Random(seed), 60)
+    assert _plain_frame(rows) is not None  # the one-pass path is the one taken
+    pd.testing.assert_frame_equal(Manifest(rows).frame, _checked_frame(_frame_of(rows)), check_exact=True)
+    assert Manifest(rows) == Manifest(pd.DataFrame(rows))
+    assert "s3cr3t" not in Manifest(rows).frame.to_string()
+
+
+@pytest.mark.parametrize(
+    ("row", "error"),
+    [({"url": "http://h/a", "local_path": "../up"}, "leave the destination"),
+     ({"url": "http://h/a", "local_path": None}, "empty local path"),
+     ({"url": None, "local_path": None}, "1 manifest rows have neither a URL nor a note")],
+)  # fmt: skip
+def test_plain_rows_are_refused_as_the_general_path_refuses_them(row, error):
+    from vodaxa.manifest import _checked_frame, _frame_of
+
+    rows = [{"url": "http://h/ok", "local_path": "ok.fits", "size": 1}, row]
+    for build in (Manifest, lambda r: _checked_frame(_frame_of(r))):
+        with pytest.raises(ResolveError, match=error):
+            build(rows)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_plain_merge_is_the_merge_of_grouping_every_url(seed):
+    import random
+
+    rng = random.Random(seed)
+    rows = _plain_rows(rng, 60) + [unavailable_row("7", "gone", mission="x")] * 2
+    for row in rows:  # a redacted note is redacted again by the reference, which eats the "; " a rename adds
+        row["note"] = row.get("note") and row["note"].replace("token=", "t ")
+    manifest = Manifest(rows)
+    assert manifest._merged_plain() is not None  # no URL listed twice: the list path is the one taken
+    merged, reference = manifest.merge_duplicates(), _merged_by_grouping(manifest)
+    pd.testing.assert_frame_equal(merged.frame, reference.frame, check_exact=True)
+    assert merged == Manifest(merged.frame)
+    assert len(merged.unavailable) < len(manifest.unavailable)  # a reason said once
+    shared = Manifest(_plain_rows(rng, 60, shared_urls=True))
+    assert shared._merged_plain() is None  # shared URLs are grouped by the general path
+    assert shared.merge_duplicates() == _merged_by_grouping(shared)

@@ -73,10 +73,19 @@ def run_sync(coro: Awaitable[T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(_as_coroutine(coro))
+        box: list[T] = []
+        asyncio.run(_into(coro, box))
+        return box[0]
     future = asyncio.run_coroutine_threadsafe(_as_coroutine(coro), _background_loop())
     return future.result()
 
 
 async def _as_coroutine(awaitable: Awaitable[T]) -> T:
     return await awaitable
+
+
+async def _into(awaitable: Awaitable[T], box: list[T]) -> None:
+    """Await ``awaitable`` into ``box``, so that its task's result is None: on its way out ``asyncio.run`` formats
+    the task (result included) while putting back the SIGINT handler, twice, and the repr of a large result
+    (a manifest, a table of thousands of rows) took milliseconds each time."""
+    box.append(await awaitable)

@@ -22,6 +22,7 @@ import xml.etree.ElementTree as ET
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from types import ModuleType
 from typing import ClassVar
 from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
@@ -86,7 +87,9 @@ def semantics_filter(semantics: Semantics) -> Callable[[str | None], bool]:
         return lambda term: True
     wanted = frozenset().union(*(narrower(t) for t in terms))
     folded = frozenset(t.lower() for t in wanted if t.startswith("#"))  # core terms: '#THIS' means '#this'
-    return lambda term: term is not None and (_short(term) in wanted or _short(term).lower() in folded)
+    return lambda term: term is not None and (
+        (term in wanted and not term.startswith(_CORE)) or _short(term) in wanted or _short(term).lower() in folded
+    )  # the first test is the usual case, a short term as asked
 
 
 def semantics_terms(semantics: object) -> tuple[str, ...]:
@@ -107,13 +110,20 @@ def semantics_terms(semantics: object) -> tuple[str, ...]:
 def meaning(row: LinkRow) -> str | None:
     """The semantics a row stands for: an archive's own term read as the core term it means (HEASARC's
     ``products.jsp#nustar.obs`` is ``#this``; see ``Archive.datalink_terms``), else the term itself."""
-    from .. import archives
-
-    for alias in archives.datalink_terms():
+    for alias in _archives().datalink_terms():
         term = alias(row)
         if term is not None:
             return term
     return row.semantics
+
+
+@functools.cache
+def _archives() -> ModuleType:
+    """:mod:`vodaxa.archives`, imported on first use (it imports this module), then kept at hand: :func:`meaning`
+    runs for every row."""
+    from .. import archives
+
+    return archives
 
 
 def is_datalink(content_type: str | None) -> bool:
@@ -353,6 +363,7 @@ def _tabledata_rows(encoding: ET.Element, names: list[str], url: str) -> list[Li
     extras = [(i, n) for i, n in enumerate(names) if n not in _STANDARD]
     pad = [None] * width
     rows = []
+    new = object.__new__
     for tr in encoding:
         cells = [td.text.strip() or None if td.text else None for td in tr]
         if len(cells) != width:  # a short row's missing cells are empty; cells past the FIELDs are not read
@@ -361,20 +372,13 @@ def _tabledata_rows(encoding: ET.Element, names: list[str], url: str) -> list[Li
         ident, access, service, error, description, semantics, ctype, length = pick(cells)
         if access is not None or error is not None:
             access, error = _usable(access, error)
-        rows.append(
-            LinkRow(
-                ident or "",
-                access,
-                service,
-                error,
-                description,
-                semantics,
-                ctype,
-                _length(length),
-                {n: cells[i] for i, n in extras} if extras else {},
-                service=url,
-            )
-        )
+        row = new(LinkRow)  # LinkRow(...) without the frozen dataclass's thirteen setattr calls
+        row.__dict__.update(
+            id=ident or "", access_url=access, service_def=service, error_message=error, description=description,
+            semantics=semantics, content_type=ctype, content_length=_length(length),
+            extra={n: cells[i] for i, n in extras} if extras else {}, depth=0, parent=None, service=url, origin=None,
+        )  # fmt: skip
+        rows.append(row)
     return rows
 
 
@@ -725,7 +729,8 @@ _PLAIN = re.compile(r"^[A-Za-z0-9._~-]*$")
 
 def _form_body(pairs: Sequence[tuple[str, str]]) -> bytes:
     """A urlencoded form, quoting only the values that need it (hundreds of IDs per request)."""
-    return "&".join(f"{quote_plus(k)}={v if _PLAIN.match(v) else quote_plus(v)}" for k, v in pairs).encode()
+    plain = _PLAIN.match
+    return "&".join(f"{k if plain(k) else quote_plus(k)}={v if plain(v) else quote_plus(v)}" for k, v in pairs).encode()
 
 
 def _split_id(url: str) -> tuple[str, str, tuple[tuple[str, str], ...]] | None:
