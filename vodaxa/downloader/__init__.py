@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from string import Formatter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from .._lazy import LazyModule, loaded
@@ -122,7 +122,7 @@ def _rows(source: ManifestSource) -> list[dict[str, Any]]:
     """Manifest rows with a URL, or rows made from plain URLs (or mappings without ``local_path``): those are
     named after the URL's last segment until the server names them (see :mod:`.naming`)."""
     if isinstance(source, Manifest):
-        return [r for r in source.frame.to_dict("records") if r.get("url")]
+        return [cast("dict[str, Any]", r) for r in source.frame.to_dict("records") if r.get("url")]
     items: object = source
     if loaded("pandas") and isinstance(source, pd.DataFrame):  # manifest.files or a selection: its rows
         if "url" not in source.columns:

@@ -165,7 +165,7 @@ def _observation_names(table: Columns, descriptors: list[tuple[str, str]]) -> di
     return names
 
 
-def _named(record: dict, names: dict[str, str]) -> dict:
+def _named(record: dict, names: Mapping[str, str]) -> dict:
     """A record keyed by the result's own observation ID where it has one (``names``), not by the DataLink ID
     (HEASARC's internal row number): ``numaster?198`` becomes ObsID 30001011002, and so does its folder."""
     obs = names.get(str(record.get("source_id"))) if names else None
