@@ -543,7 +543,6 @@ class DataLinkEngine:
                             ahead = (upcoming, asyncio.ensure_future(self._send(service, upcoming, params)))
                             await asyncio.sleep(0)  # let other answers in now send their next requests first
                         page_rows, overflow = await self._read(service, response)
-                        await asyncio.sleep(0)  # answers that came meanwhile send their next requests before settling
                     except ServiceError as err:
                         reason = f"{service} failed for {len(chunk)} IDs: {err}"
                         self.failures.append(reason)
@@ -551,9 +550,13 @@ class DataLinkEngine:
                         fault = "FatalFault" if isinstance(err, ResolveError) else "TransientFault"
                         rows.extend(LinkRow(i, error_message=f"{fault}: {reason}", service=service) for i in chunk)
                         continue
+                    # settled before anything else runs, so the cap an answer teaches sizes every next request
                     kept = settle(chunk, page_rows, overflow)
+                    if ahead is None and pending:  # not sent above (the cap was unknown): it goes out now, sized by
+                        upcoming = take()  # what this answer taught, before this answer's rows are prepared
+                        ahead = (upcoming, asyncio.ensure_future(self._send(service, upcoming, params)))
+                    await asyncio.sleep(0)  # answers in meanwhile send their next requests before the rows are made
                     if on_rows is not None and kept:
-                        await asyncio.sleep(0)  # again: answers in meanwhile send their next requests first
                         on_rows(kept)
             finally:
                 if ahead:  # cancelled or failed meanwhile: the request sent ahead is not left running
