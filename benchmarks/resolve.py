@@ -274,8 +274,9 @@ def report(args: argparse.Namespace, m: dict) -> tuple[list[dict], list[dict]]:
          "runs": per_run},
         {"name": f"iter_datalinks / vodaxa ({n} obs)", "value": t_iter / t_res, "target": ">= 1",
          "ok": t_iter / t_res >= 1, "runs": [t_iter / r for r in m["resolve"]]},
-        {"name": f"engine / requests floor ({n} obs)", "value": t_eng / m["wait"], "target": "<= 2",
-         "ok": t_eng / m["wait"] <= 2, "runs": [r / m["wait"] for r in m["engine"]]},
+        # the engine reads the answers too: its floor is the same as resolve's, the wait plus parsing those bytes
+        {"name": f"engine / floor ({n} obs)", "value": t_eng / floor, "target": "<= 2", "ok": t_eng / floor <= 2,
+         "runs": [r / floor for r in m["engine"]]},
         {"name": f"iter_datalinks / engine ({n} obs)", "value": t_iter / t_eng, "target": ">= 3",
          "ok": t_iter / t_eng >= 3, "runs": [t_iter / r for r in m["engine"]]},
     ]  # fmt: skip

@@ -191,7 +191,11 @@ def _frame_of(rows: list[Mapping[str, object]]) -> pd.DataFrame:
         return pd.DataFrame(rows)
     names = list(dict.fromkeys(name for row in rows for name in row))
     if "size" in names:  # numbers stay numbers: the size column is read as pandas reads it (see _sizes)
-        sizes = pd.DataFrame({"size": [row.get("size") for row in rows]})["size"]
+        values: list[Any] = [row.get("size") for row in rows]
+        if {*map(type, values)} <= {int, type(None)} and all(0 <= v < 2**63 for v in values if v is not None):
+            sizes = pd.Series(pd.array(values, dtype="Int64"), name="size")  # exact (not through float64)
+        else:
+            sizes = pd.DataFrame({"size": values})["size"]
     data = {name: [row.get(name) for row in rows] for name in names if name != "size"}
     frame = pd.DataFrame(data, dtype=object)
     if "size" in names:
@@ -211,15 +215,17 @@ def _checked_frame(frame: pd.DataFrame) -> pd.DataFrame:
     texts = [*_TEXT, *extras]  # every column but size: text (or whatever a row gave), missing as None
     values = frame[texts].astype(object)
     frame[texts] = values.where(values.notna(), None)
-    frame["note"] = [redact(n) if isinstance(n, str) else n for n in frame["note"].tolist()]  # never a credential
+    notes = [redact(n) if isinstance(n, str) else n for n in frame["note"].tolist()]  # never a credential
+    frame["note"] = pd.Series(notes, index=frame.index, dtype=object)  # objects, as every text column
     bad = frame["url"].isna() & frame["note"].isna()
     if bad.any():
         raise ResolveError(f"{int(bad.sum())} manifest rows have neither a URL nor a note saying why")
     clean, drive = _CLEAN_PATH.fullmatch, _DRIVE.match  # safe_relative_path's test of a clean path, inlined
-    frame["local_path"] = [
+    paths = [
         None if u is None else p if type(p) is str and clean(p) and not drive(p) else safe_relative_path(p)
         for u, p in zip(frame["url"].tolist(), frame["local_path"].tolist())
     ]
+    frame["local_path"] = pd.Series(paths, index=frame.index, dtype=object)
     return frame.reset_index(drop=True)
 
 
@@ -251,19 +257,18 @@ def _plain_frame(rows: list) -> pd.DataFrame | None:
     for name in names:
         if name != "size" and not {*map(type, columns[name])} <= _PLAIN:
             return None
-    urls, notes = columns["url"], columns["note"]
-    notes[:] = [None if n is None else redact(n) for n in notes]  # never a credential
-    bad = sum(1 for u, n in zip(urls, notes) if u is None and n is None)
+    urls = columns["url"]
+    columns["note"] = [None if n is None else redact(n) for n in columns["note"]]  # never a credential
+    bad = sum(1 for u, n in zip(urls, columns["note"]) if u is None and n is None)
     if bad:
         raise ResolveError(f"{bad} manifest rows have neither a URL nor a note saying why")
     clean, drive = _CLEAN_PATH.fullmatch, _DRIVE.match
-    paths = [
+    columns["local_path"] = [
         None if u is None else p if type(p) is str and clean(p) and not drive(p) else safe_relative_path(p)
         for u, p in zip(urls, columns["local_path"])
     ]
     frame = pd.DataFrame({name: values for name, values in columns.items() if name != "size"}, dtype=object)
     frame.insert(COLUMNS.index("size"), "size", pd.array(sizes, dtype="Int64"))
-    frame["note"], frame["local_path"] = notes, paths  # given as lists, as the general path gives them: same dtypes
     return frame
 
 
@@ -596,7 +601,8 @@ class Manifest:
             why = f"renamed from {paths[n]}, the name of another file"
             notes[n] = f"{notes[n]}; {why}" if isinstance(notes[n], str) else why
             paths[n] = renamed
-        merged_frame = out.assign(local_path=paths, note=notes)
+        merged_frame = out.assign(local_path=pd.Series(paths, index=out.index, dtype=object),
+                                  note=pd.Series(notes, index=out.index, dtype=object))  # fmt: skip
         if shared.empty:  # this manifest's checked rows, with joined IDs and digest-renamed paths: nothing to check
             return Manifest._checked(merged_frame)
         return Manifest(merged_frame)
@@ -633,7 +639,8 @@ class Manifest:
             why = f"renamed from {paths[n]}, the name of another file"
             notes[n] = f"{notes[n]}; {why}" if isinstance(notes[n], str) else why
             paths[n] = path
-        out["local_path"], out["note"] = paths, notes  # as lists, as the general path gives them: same dtypes
+        out["local_path"] = pd.Series(paths, dtype=object)
+        out["note"] = pd.Series(notes, dtype=object)
         return Manifest._checked(out)
 
     @classmethod
@@ -730,7 +737,10 @@ class Manifest:
             raise ResolveError("not a vodaxa manifest ('rows' must be a list of objects, one per file)")
         if columns is not None and (not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)):
             raise ResolveError("not a vodaxa manifest ('columns' must be a list of column names)")
-        return cls(pd.DataFrame(rows, columns=columns))
+        frame = pd.DataFrame(rows, columns=columns)
+        if "size" in frame.columns and rows:
+            frame["size"] = _frame_of([{"size": row.get("size")} for row in rows])["size"].array  # exact, not float
+        return cls(frame)
 
     def to_table(self, *, votable: bool = False) -> Table:
         """The manifest as an astropy Table, which :meth:`from_table` reads back.

@@ -82,13 +82,15 @@ async def resolve_vo(
         )
     directories: list[LinkRow] = []
     seen: dict[str, set[str]] = {}  # ID asked for -> semantics of the rows it got
-    names = _observation_names(table, descriptors)
+    names: dict[str, str] = {}  # filled by the first answer's rows: reading them waits for no request
     # each row's manifest records, made as its answer comes in (while later requests are on the way): the row and
     # its records (None for a directory to walk), by id(row) (the rows are kept alive here, so ids are not reused)
     prepared: dict[int, tuple[LinkRow, list[dict] | None]] = {}
     named: set[int] = set()  # id() of the records named already (they are kept alive in ``prepared``)
 
     def prepare(row: LinkRow) -> tuple[LinkRow, list[dict] | None]:
+        if not prepared:
+            names.update(_observation_names(table, descriptors))
         wanted = accept(meaning(row))
         made = None if wanted and not row.error_message and _is_directory(row) else _records(row, wanted, names)
         for record in made or ():
@@ -144,6 +146,8 @@ async def resolve_vo(
             others = ", ".join(sorted(s for s in found if s)) or "none"
             note = f"no links with the semantics asked for ({_describe(semantics)}); the service listed: {others}"
             records.append(unavailable_row(_last(ident), note, source_id=ident))
+    if not prepared:  # no row came (or none was prepared): the rows made here are named too
+        names.update(_observation_names(table, descriptors))
     return Manifest([r if id(r) in named else _named(r, names) for r in records])
 
 
