@@ -321,3 +321,14 @@ def test_a_plain_merge_is_the_merge_of_grouping_every_url(seed):
     shared = Manifest(_plain_rows(rng, 60, shared_urls=True))
     assert shared._merged_plain() is None  # shared URLs are grouped by the general path
     assert shared.merge_duplicates() == _merged_by_grouping(shared)
+
+
+def test_text_columns_hold_objects_and_byte_counts_past_2_53_stay_exact():
+    rows = [{"url": "http://h/a", "local_path": "a", "size": 2**53 + 1, "note": "n"},
+            {"url": "http://h/b", "local_path": "b", "size": None}, unavailable_row("X", "gone")]  # fmt: skip
+    made = Manifest(rows)
+    for manifest in (made, Manifest(pd.DataFrame(rows)), Manifest.from_json(made.to_json()), made.merge_duplicates()):
+        assert all(manifest.frame[c].dtype == object for c in manifest.frame.columns if c != "size")
+        assert manifest.frame["local_path"].tolist()[2] is None and manifest.frame["note"].tolist()[1] is None
+    assert Manifest.from_json(made.to_json()) == made
+    assert made.frame["size"].tolist()[0] == Manifest.from_json(made.to_json()).frame["size"].tolist()[0] == 2**53 + 1
