@@ -10,7 +10,8 @@ Timed on the sandbox (its own process, 127.0.0.1), at each size given to ``--row
     notebook's way; timed on a sample of rows and scaled);
   * the peak RSS while one ``vodaxa.resolve`` runs, in a process of its own that ran the TAP query first.
 Targets: resolve <= 2x the floor at every size, growing linearly (seconds per observation printed per size);
-the engine >= 50x faster than per-row and >= 3x faster than iter_datalinks.  vodaxa learns the cap in each run
+the engine alone <= 2x the same floor (it reads the same answers), >= 50x faster than per-row and >= 3x faster
+than iter_datalinks.  vodaxa learns the cap in each run
 (the cold case), while the floor counts requests as if the cap were known.
 
 The sandbox answers in the ``files`` DataLink shape (HEASARC's legacy IDs, three ``#this`` file links per
