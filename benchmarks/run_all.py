@@ -149,7 +149,36 @@ def merge(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, list[dict
             merged["runs"].extend(float(r) for r in (check.get("runs") or [check["value"]]))
             merged["value"] = statistics.median(merged["values"])
             merged["ok"] = bool(merged["ok"] and check.get("ok"))
+    for section in out.values():
+        section["checks"] += growth_checks(section["results"])
     return out
+
+
+#: The most vodaxa's time per unit of work may grow from the smallest size to the largest (1: exactly linear; a
+#: fixed cost makes it less; the margin is for a noisy machine).
+GROWTH_LIMIT = 1.2
+
+
+def growth_checks(results: Iterable[Mapping[str, Any]]) -> list[dict]:
+    """Whether vodaxa's time grows linearly with the work, per case measured at several sizes: the time ratio over
+    the work ratio, largest size to smallest (each size a separate run of its script)."""
+    cases: dict[str, list[Mapping[str, Any]]] = {}
+    for result in results:
+        if result.get("tool") == "vodaxa":
+            cases.setdefault(str(result.get("case")), []).append(result)
+    checks = []
+    for case, sized in cases.items():
+        sized = sorted(sized, key=lambda r: r["work"])
+        small, large = sized[0], sized[-1]
+        if len(sized) < 2 or small["work"] == large["work"] or not small["seconds"]:
+            continue
+        value = (large["seconds"] / small["seconds"]) / (large["work"] / small["work"])
+        checks.append({
+            "label": "growth", "name": f"vodaxa time ratio / work ratio, {case} ({small['work']:,} to "
+            f"{large['work']:,} {small.get('unit', '')})", "value": value, "target": f"<= {GROWTH_LIMIT}",
+            "ok": value <= GROWTH_LIMIT, "values": [value], "runs": [r["seconds"] / r["work"] for r in sized],
+        })  # fmt: skip
+    return checks
 
 
 def machine() -> dict[str, Any]:

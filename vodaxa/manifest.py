@@ -443,9 +443,11 @@ class Manifest:
 
     def __repr__(self) -> str:
         missions = ", ".join(sorted({str(m) for m in self.frame["mission"].dropna() if str(m).strip()}))
-        files = f"{len(self)} file{'s' * (len(self) != 1)}"
-        known = int(self.files["size"].notna().sum())
-        partly = " known" if known < len(self) else ""
+        listed = self.frame["url"].notna()
+        count, lacking = int(listed.sum()), int((~listed).sum())  # files to fetch; observations or files withheld
+        files = f"{count} file{'s' * (count != 1)}" + (f", {lacking} unavailable" if lacking else "")
+        known = int(self.frame.loc[listed, "size"].notna().sum())
+        partly = " known" if known < count else ""
         sizes = f"{self.total_bytes()} bytes{partly}" if known else "sizes unknown"
         return f"<Manifest: {files}, {sizes}" + (f", missions {missions}>" if missions else ">")
 

@@ -201,3 +201,15 @@ def test_the_growth_plot_leaves_no_pyplot_behind(run_all, tmp_path):
         {"tool": "vodaxa", "case": "", "work": 10000, "unit": "observations", "seconds": 1.0, "runs": [1.0]},
     ]}}, tmp_path / "growth.png")  # fmt: skip
     assert (tmp_path / "growth.png").stat().st_size > 0 and "matplotlib.pyplot" not in sys.modules
+
+
+def test_growth_is_checked_across_the_sizes_of_separate_runs(run_all):
+    merged = run_all.merge(_records())
+    (growth,) = [c for c in merged["download"]["checks"] if c["label"] == "growth"]
+    assert growth["value"] == pytest.approx(1.0) and growth["ok"] and "250 to 1,000 files" in growth["name"]
+    (search,) = [c for c in merged["search"]["checks"] if c["label"] == "growth"]
+    assert search["value"] == pytest.approx((4.0 / 2.5) / 10) and search["ok"]
+    assert not [c for c in merged["startup"]["checks"] if c["label"] == "growth"]  # one size: nothing to compare
+    slow = run_all.growth_checks([{"tool": "vodaxa", "case": "c", "work": w, "unit": "files", "seconds": w * w}
+                                  for w in (10, 20)])  # fmt: skip
+    assert slow[0]["value"] == pytest.approx(2.0) and not slow[0]["ok"]

@@ -101,3 +101,34 @@ def test_run_sync_hands_back_the_result_without_formatting_it():
 
     with pytest.raises(KeyError, match="told"):
         run_sync(fail())
+
+
+def test_rows_come_back_in_the_order_the_ids_were_asked_whatever_order_the_answers_come_in():
+    import asyncio
+
+    from aiohttp import web
+
+    from tests.servers import AppThread
+    from vodaxa.net import HttpClient
+    from vodaxa.resolvers.datalink import DataLinkEngine
+
+    async def links(request: web.Request) -> web.Response:
+        ids = [v for k, v in (await request.post()).items() if k == "ID"]
+        if "1" in ids:
+            await asyncio.sleep(0.3)  # the first request's answer comes last
+        rows = [LinkRow(i, access_url=f"http://h/{i}.fits", semantics="#this") for i in ids]
+        return web.Response(body=links_document(rows), content_type="application/x-votable+xml")
+
+    app = web.Application()
+    app.router.add_post("/links", links)
+    server = AppThread(app)
+    try:
+
+        async def run() -> list[str]:
+            async with HttpClient() as http:
+                rows = await DataLinkEngine(http, concurrency=3).links(f"{server.base}/links", list("123456"))
+                return [r.id for r in rows]
+
+        assert run_sync(run()) == list("123456")
+    finally:
+        server.close()

@@ -332,3 +332,10 @@ def test_text_columns_hold_objects_and_byte_counts_past_2_53_stay_exact():
         assert manifest.frame["local_path"].tolist()[2] is None and manifest.frame["note"].tolist()[1] is None
     assert Manifest.from_json(made.to_json()) == made
     assert made.frame["size"].tolist()[0] == Manifest.from_json(made.to_json()).frame["size"].tolist()[0] == 2**53 + 1
+
+
+def test_the_repr_counts_files_and_unavailable_rows_apart():
+    rows = [{"url": "http://h/a", "local_path": "a", "size": 3}, unavailable_row("X", "gone", mission="m")]
+    manifest = Manifest(rows)
+    assert repr(manifest) == "<Manifest: 1 file, 1 unavailable, 3 bytes, missions m>"
+    assert repr(Manifest()) == "<Manifest: 0 files, sizes unknown>"

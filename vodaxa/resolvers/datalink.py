@@ -485,7 +485,10 @@ class DataLinkEngine:
         """
         fetched: set[tuple[str, str]] = set()
         rows = await self._resolve(service, ids, {**self.params, **(params or {})}, fetched, on_rows)
-        return _unique(await self._follow(rows, 1, fetched, follow))
+        rows = _unique(await self._follow(rows, 1, fetched, follow))
+        # in the order the IDs were asked (answers arrive in any order): the same manifest on every run
+        rank = {ident: n for n, ident in enumerate(dict.fromkeys(str(i) for i in ids))}
+        return sorted(rows, key=lambda r: rank.get(r.key, len(rank)))
 
     async def nested(self, rows: Sequence[LinkRow], *, follow: Follow | None = None) -> list[LinkRow]:
         """``rows`` with the nested documents of those ``follow`` accepts read in their place (for resolvers
