@@ -207,3 +207,14 @@ def test_a_sandbox_that_cannot_start_leaves_no_port_open(tmp_path):
     finally:
         blocker.close()
     assert consecutive_ports(65536 - len(ports))["registry"] == 65535
+
+
+def test_an_unknown_mission_is_refused_before_any_name_is_looked_up(monkeypatch, capsys):
+    import vodaxa.query.names as names
+
+    def never(*args, **kwargs):
+        raise AssertionError("a name was looked up")
+
+    monkeypatch.setattr(names, "resolve_names", never)
+    assert main(["search", "nosuch", "--name", "3C 105"]) == 2
+    assert "unknown mission 'nosuch'" in capsys.readouterr().err

@@ -227,6 +227,10 @@ def cmd_search(args: argparse.Namespace) -> int:
             raise InputError(f"--name {name!r}: give an object name, e.g. --name '3C 105'")
     _check_window(args.start, args.end)
     _check_where(args.where)
+    from ..specs import registry
+
+    for mission in [] if args.missions == ["all"] else args.missions:
+        registry.get(mission)  # an unknown mission is bad input before any name is looked up
     fmt = output_format(args.output, args.format)  # all checked before any query: bad input writes nothing
     if args.plot is not None:
         _check_plot(args.plot)
