@@ -194,10 +194,12 @@ def _frame_of(rows: list[Mapping[str, object]]) -> pd.DataFrame:
         values: list[Any] = [row.get("size") for row in rows]
         if {*map(type, values)} <= {int, type(None)} and all(0 <= v < 2**63 for v in values if v is not None):
             sizes = pd.Series(pd.array(values, dtype="Int64"), name="size")  # exact (not through float64)
+        elif any(type(v) is int and not -(2**53) <= v <= 2**53 for v in values):  # beside a float or text:
+            sizes = pd.Series(values, dtype=object, name="size")  # each read by _sizes, not rounded through float64
         else:
             sizes = pd.DataFrame({"size": values})["size"]
     data = {name: [row.get(name) for row in rows] for name in names if name != "size"}
-    frame = pd.DataFrame(data, dtype=object)
+    frame = pd.DataFrame(data, dtype=object, index=range(len(rows)))  # rows without any column are rows too
     if "size" in names:
         frame.insert(names.index("size"), "size", sizes)
     return frame

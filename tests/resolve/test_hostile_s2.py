@@ -1,0 +1,88 @@
+"""Hostile review of the resolve path's shortcuts: the general code they fall back to must give what they give."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import OrderedDict
+from urllib.parse import parse_qsl, urlencode
+
+import pytest
+
+from vodaxa.errors import ResolveError
+from vodaxa.manifest import Manifest, _checked_frame, _frame_of
+from vodaxa.net.client import Response
+from vodaxa.resolvers.datalink import DATALINK_MIME, DataLinkEngine, LinkRow, _form_body, parse_links
+from vodaxa.sandbox.protocols.vo import links_document
+
+
+class _Row(dict):
+    """A mapping that is not exactly a dict: the one-pass path leaves it to the general one."""
+
+
+@pytest.mark.parametrize("rows", [[{}], [{}, {}], [_Row()], [OrderedDict(), _Row()]])
+def test_a_row_without_any_column_is_refused_by_every_path_not_dropped(rows):
+    # the general path made a frame of no columns, hence of no rows: the row was lost without a word
+    for build in (Manifest, lambda r: _checked_frame(_frame_of(r))):
+        with pytest.raises(ResolveError, match=f"{len(rows)} manifest rows have neither a URL nor a note"):
+            build(rows)
+
+
+@pytest.mark.parametrize("other", [1.0, 7.5e3, "12"])
+def test_a_byte_count_past_2_53_stays_exact_beside_a_size_written_otherwise(other):
+    big = 2**53 + 1  # a float64 cannot hold it: read through one, it became 2**53
+    rows = [{"url": "http://h/a", "local_path": "a", "size": big}, {"url": "http://h/b", "local_path": "b", "size": other}]
+    assert Manifest(rows).frame["size"].tolist() == [big, int(float(other))]
+    text = json.dumps({"vodaxa_manifest": 1, "rows": rows})  # a manifest written by hand or by another tool
+    assert Manifest.from_json(text).frame["size"].tolist() == [big, int(float(other))]
+
+
+def test_a_size_past_2_63_beside_a_float_is_named_as_given():
+    rows = [{"url": "http://h/a", "local_path": "a", "size": 2**64}, {"url": "http://h/b", "local_path": "b", "size": 1.0}]
+    with pytest.raises(ResolveError, match=f"manifest row 0: size {2**64} is not a byte count"):
+        Manifest(rows)
+
+
+@pytest.mark.parametrize(
+    "pairs",
+    [[("ID", "abc\n")], [("ID\n", "x")], [("ID", "ivo://a?1\n")], [("ID", "\n")], [("ID", "a"), ("RESPONSEFORMAT\n", "v\n")]],
+)
+def test_form_bodies_are_what_urlencode_makes_even_for_a_trailing_newline(pairs):
+    # the plain test was `^...$`, and `$` also matches before a final newline: that was sent raw
+    assert _form_body(pairs) == urlencode(pairs).encode()
+
+
+_TABLE = (
+    '<?xml version="1.0" encoding="{}"?><VOTABLE><RESOURCE type="results"><TABLE><FIELD name="ID" datatype="char"/>'
+    "<DATA><TABLEDATA><TR><TD>a</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>"
+)
+
+
+@pytest.mark.parametrize("encoding", ["bogus", "rot13", "base64", "shift_jis", "utf-32", "utf-7", "idna", "undefined"])
+def test_a_links_document_declaring_an_odd_encoding_is_a_resolve_error(encoding):
+    with pytest.raises(ResolveError, match="readable VOTable"):
+        parse_links(_TABLE.format(encoding).encode(), "http://svc/links", DATALINK_MIME)
+
+
+def test_an_answer_in_an_odd_encoding_fails_its_batch_only():
+    class Service:
+        """Answers the first request in an encoding Python cannot read XML in, the others as usual."""
+
+        calls = 0
+
+        async def post(self, url: str, data: bytes, headers: object = None) -> Response:
+            self.calls += 1
+            ids = [v for k, v in parse_qsl(data.decode()) if k == "ID"]
+            if self.calls == 1:
+                return Response(200, url, {"Content-Type": DATALINK_MIME}, _TABLE.format("bogus").encode())
+            body = links_document([LinkRow(i, access_url=f"http://h/{i}.fits", semantics="#this") for i in ids])
+            return Response(200, url, {"Content-Type": DATALINK_MIME}, body)
+
+    async def resolve() -> list[LinkRow]:
+        engine = DataLinkEngine(Service(), batch=2, concurrency=2)  # type: ignore[arg-type]
+        return await engine.links("http://svc/links", [f"i{n}" for n in range(8)])
+
+    rows = asyncio.run(resolve())
+    assert {r.key for r in rows} == {f"i{n}" for n in range(8)}  # every ID: its files, or an error row saying why
+    failed = [r for r in rows if r.error_message]
+    assert len(failed) == 2 and all("readable VOTable" in r.error_message for r in failed)
