@@ -238,7 +238,7 @@ def parse_links(body: bytes, url: str, content_type: str = "") -> _Page:
         )
     try:
         root = ET.fromstring(body)
-    except ET.ParseError as err:
+    except (ET.ParseError, LookupError, ValueError) as err:  # LookupError, ValueError: an encoding expat cannot read
         raise ResolveError(f"{url} did not answer a readable VOTable ({err}): {_snippet(body)}", url=url) from None
     depth, elements = _outline(root)
     if depth > MAX_XML_DEPTH:  # a VOTable is a handful of levels deep; thousands is an attack
@@ -727,7 +727,7 @@ def _unique(rows: list[LinkRow]) -> list[LinkRow]:
 
 
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-_PLAIN = re.compile(r"^[A-Za-z0-9._~-]*$")
+_PLAIN = re.compile(r"[A-Za-z0-9._~-]*\Z")  # \Z, not $: "$" also matches before a final newline
 
 
 def _form_body(pairs: Sequence[tuple[str, str]]) -> bytes:
