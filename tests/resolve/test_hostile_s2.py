@@ -31,21 +31,33 @@ def test_a_row_without_any_column_is_refused_by_every_path_not_dropped(rows):
 @pytest.mark.parametrize("other", [1.0, 7.5e3, "12"])
 def test_a_byte_count_past_2_53_stays_exact_beside_a_size_written_otherwise(other):
     big = 2**53 + 1  # a float64 cannot hold it: read through one, it became 2**53
-    rows = [{"url": "http://h/a", "local_path": "a", "size": big}, {"url": "http://h/b", "local_path": "b", "size": other}]
+    rows = [
+        {"url": "http://h/a", "local_path": "a", "size": big},
+        {"url": "http://h/b", "local_path": "b", "size": other},
+    ]
     assert Manifest(rows).frame["size"].tolist() == [big, int(float(other))]
     text = json.dumps({"vodaxa_manifest": 1, "rows": rows})  # a manifest written by hand or by another tool
     assert Manifest.from_json(text).frame["size"].tolist() == [big, int(float(other))]
 
 
 def test_a_size_past_2_63_beside_a_float_is_named_as_given():
-    rows = [{"url": "http://h/a", "local_path": "a", "size": 2**64}, {"url": "http://h/b", "local_path": "b", "size": 1.0}]
+    rows = [
+        {"url": "http://h/a", "local_path": "a", "size": 2**64},
+        {"url": "http://h/b", "local_path": "b", "size": 1.0},
+    ]
     with pytest.raises(ResolveError, match=f"manifest row 0: size {2**64} is not a byte count"):
         Manifest(rows)
 
 
 @pytest.mark.parametrize(
     "pairs",
-    [[("ID", "abc\n")], [("ID\n", "x")], [("ID", "ivo://a?1\n")], [("ID", "\n")], [("ID", "a"), ("RESPONSEFORMAT\n", "v\n")]],
+    [
+        [("ID", "abc\n")],
+        [("ID\n", "x")],
+        [("ID", "ivo://a?1\n")],
+        [("ID", "\n")],
+        [("ID", "a"), ("RESPONSEFORMAT\n", "v\n")],
+    ],
 )
 def test_form_bodies_are_what_urlencode_makes_even_for_a_trailing_newline(pairs):
     # the plain test was `^...$`, and `$` also matches before a final newline: that was sent raw
@@ -79,10 +91,51 @@ def test_an_answer_in_an_odd_encoding_fails_its_batch_only():
             return Response(200, url, {"Content-Type": DATALINK_MIME}, body)
 
     async def resolve() -> list[LinkRow]:
-        engine = DataLinkEngine(Service(), batch=2, concurrency=2)  # type: ignore[arg-type]
+        engine = DataLinkEngine(Service(), batch=2, concurrency=2)  # a stand-in for HttpClient: post is all it calls
         return await engine.links("http://svc/links", [f"i{n}" for n in range(8)])
 
     rows = asyncio.run(resolve())
     assert {r.key for r in rows} == {f"i{n}" for n in range(8)}  # every ID: its files, or an error row saying why
     failed = [r for r in rows if r.error_message]
     assert len(failed) == 2 and all("readable VOTable" in r.error_message for r in failed)
+
+
+def test_a_failing_worker_leaves_no_request_running_and_none_sent_after_the_resolve_failed():
+    class Service:
+        """Answers every ID after a few turns of the loop; counts the requests made and those still open."""
+
+        calls = 0
+        open = 0
+
+        async def post(self, url: str, data: bytes, headers: object = None) -> Response:
+            self.calls += 1
+            self.open += 1
+            try:
+                for _ in range(1 + self.calls % 3):
+                    await asyncio.sleep(0)
+                ids = [v for k, v in parse_qsl(data.decode()) if k == "ID"]
+                body = links_document([LinkRow(i, access_url=f"http://h/{i}.fits", semantics="#this") for i in ids])
+                return Response(200, url, {"Content-Type": DATALINK_MIME}, body)
+            finally:
+                self.open -= 1
+
+    seen: list[int] = []
+
+    def on_rows(rows: object) -> None:  # a bug in whatever prepares the rows: the first answer's call fails
+        seen.append(1)
+        if len(seen) == 1:
+            raise RuntimeError("preparing the rows failed")
+
+    async def resolve() -> tuple[int, int, int, int]:
+        service = Service()
+        engine = DataLinkEngine(service, batch=2, concurrency=4)  # a stand-in for HttpClient: post is all it calls
+        with pytest.raises(RuntimeError, match="preparing the rows failed"):
+            await engine.links("http://svc/links", [f"i{n}" for n in range(40)], on_rows=on_rows)
+        at_return = (service.calls, service.open)
+        for _ in range(100):  # the loop turns on: nothing of the failed resolve may go on
+            await asyncio.sleep(0)
+        return (*at_return, service.calls, len(asyncio.all_tasks()) - 1)
+
+    calls, still_open, calls_later, tasks_later = asyncio.run(resolve())
+    assert still_open == 0 and tasks_later == 0
+    assert calls_later == calls  # no request sent after the resolve failed

@@ -561,6 +561,7 @@ class DataLinkEngine:
             finally:
                 if ahead:  # cancelled or failed meanwhile: the request sent ahead is not left running
                     ahead[1].cancel()
+                    await asyncio.wait([ahead[1]])  # nor still unwinding when the resolve has ended
 
         def settle(chunk: list[str], page_rows: list[LinkRow], overflow: bool) -> list[LinkRow]:
             """Keep an answer's rows; put back (or report) the IDs it left out, and learn the cap from it; returns
@@ -607,7 +608,14 @@ class DataLinkEngine:
             return page_rows
 
         while pending:  # a worker may put IDs back after the others have finished
-            await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(pending)))))
+            workers = [asyncio.ensure_future(worker()) for _ in range(min(self.concurrency, len(pending)))]
+            try:
+                await asyncio.gather(*workers)
+            except BaseException:  # one failed (gather leaves the others running): they stop, and are waited for
+                for other in workers:
+                    other.cancel()
+                await asyncio.wait(workers)
+                raise
         return rows
 
     def _learn(self, service: str, cap: int) -> None:
