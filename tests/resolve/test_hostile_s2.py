@@ -139,3 +139,14 @@ def test_a_failing_worker_leaves_no_request_running_and_none_sent_after_the_reso
     calls, still_open, calls_later, tasks_later = asyncio.run(resolve())
     assert still_open == 0 and tasks_later == 0
     assert calls_later == calls  # no request sent after the resolve failed
+
+
+@pytest.mark.parametrize("columns", [["url", "local_path", "size", "size"], ["url", "local_path", "extra", "extra"]])
+def test_a_manifest_naming_a_column_twice_is_refused_with_a_resolve_error(columns):
+    import pandas as pd
+
+    text = json.dumps({"vodaxa_manifest": 1, "columns": columns, "rows": [{"url": "http://h/a", "local_path": "a"}]})
+    with pytest.raises(ResolveError, match="more than once"):  # was an AttributeError or a ValueError of pandas'
+        Manifest.from_json(text)
+    with pytest.raises(ResolveError, match="more than once"):
+        Manifest(pd.DataFrame([["http://h/a", "a", None, None]], columns=columns))
