@@ -558,10 +558,12 @@ class DataLinkEngine:
                     await asyncio.sleep(0)  # answers in meanwhile send their next requests before the rows are made
                     if on_rows is not None and kept:
                         on_rows(kept)
-            finally:
+            except BaseException as exc:
                 if ahead:  # cancelled or failed meanwhile: the request sent ahead is not left running
                     ahead[1].cancel()
-                    await asyncio.wait([ahead[1]])  # nor still unwinding when the resolve has ended
+                    if not isinstance(exc, GeneratorExit):  # (a coroutine closed unfinished may not wait)
+                        await asyncio.wait([ahead[1]])  # nor still unwinding when the resolve has ended
+                raise
 
         def settle(chunk: list[str], page_rows: list[LinkRow], overflow: bool) -> list[LinkRow]:
             """Keep an answer's rows; put back (or report) the IDs it left out, and learn the cap from it; returns
@@ -611,10 +613,11 @@ class DataLinkEngine:
             workers = [asyncio.ensure_future(worker()) for _ in range(min(self.concurrency, len(pending)))]
             try:
                 await asyncio.gather(*workers)
-            except BaseException:  # one failed (gather leaves the others running): they stop, and are waited for
-                for other in workers:
-                    other.cancel()
-                await asyncio.wait(workers)
+            except BaseException as exc:  # one failed (gather leaves the others running): they stop, waited for
+                if not isinstance(exc, GeneratorExit):  # (not when a coroutine closed unfinished: its loop is gone)
+                    for other in workers:
+                        other.cancel()
+                    await asyncio.wait(workers)
                 raise
         return rows
 
