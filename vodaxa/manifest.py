@@ -194,10 +194,12 @@ def _frame_of(rows: list[Mapping[str, object]]) -> pd.DataFrame:
         values: list[Any] = [row.get("size") for row in rows]
         if {*map(type, values)} <= {int, type(None)} and all(0 <= v < 2**63 for v in values if v is not None):
             sizes = pd.Series(pd.array(values, dtype="Int64"), name="size")  # exact (not through float64)
+        elif any(type(v) is int and not -(2**53) <= v <= 2**53 for v in values):  # beside a float or text:
+            sizes = pd.Series(values, dtype=object, name="size")  # each read by _sizes, not rounded through float64
         else:
             sizes = pd.DataFrame({"size": values})["size"]
     data = {name: [row.get(name) for row in rows] for name in names if name != "size"}
-    frame = pd.DataFrame(data, dtype=object)
+    frame = pd.DataFrame(data, dtype=object, index=range(len(rows)))  # rows without any column are rows too
     if "size" in names:
         frame.insert(names.index("size"), "size", sizes)
     return frame
@@ -206,6 +208,8 @@ def _frame_of(rows: list[Mapping[str, object]]) -> pd.DataFrame:
 def _checked_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A manifest's frame from any rows: every column there (missing ones empty) in order, sizes as Int64, missing
     text as None, notes redacted, paths checked; ResolveError for a row with neither a URL nor a note."""
+    if frame.columns.has_duplicates:
+        raise ResolveError(f"manifest columns {_twice(frame.columns)} are named more than once")
     for column in COLUMNS:
         if column not in frame.columns:
             frame[column] = None
@@ -227,6 +231,12 @@ def _checked_frame(frame: pd.DataFrame) -> pd.DataFrame:
     ]
     frame["local_path"] = pd.Series(paths, index=frame.index, dtype=object)
     return frame.reset_index(drop=True)
+
+
+def _twice(columns: Iterable[object]) -> list[object]:
+    """The column names given more than once."""
+    names = list(columns)
+    return list(dict.fromkeys(c for n, c in enumerate(names) if c in names[:n]))
 
 
 _NONE = type(None)
@@ -739,6 +749,8 @@ class Manifest:
             raise ResolveError("not a vodaxa manifest ('rows' must be a list of objects, one per file)")
         if columns is not None and (not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)):
             raise ResolveError("not a vodaxa manifest ('columns' must be a list of column names)")
+        if columns is not None and len(set(columns)) < len(columns):
+            raise ResolveError(f"not a vodaxa manifest (columns {_twice(columns)} are named more than once)")
         frame = pd.DataFrame(rows, columns=columns)
         if "size" in frame.columns and rows:
             frame["size"] = _frame_of([{"size": row.get("size")} for row in rows])["size"].array  # exact, not float

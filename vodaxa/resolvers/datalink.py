@@ -238,7 +238,7 @@ def parse_links(body: bytes, url: str, content_type: str = "") -> _Page:
         )
     try:
         root = ET.fromstring(body)
-    except ET.ParseError as err:
+    except (ET.ParseError, LookupError, ValueError) as err:  # LookupError, ValueError: an encoding expat cannot read
         raise ResolveError(f"{url} did not answer a readable VOTable ({err}): {_snippet(body)}", url=url) from None
     depth, elements = _outline(root)
     if depth > MAX_XML_DEPTH:  # a VOTable is a handful of levels deep; thousands is an attack
@@ -561,9 +561,12 @@ class DataLinkEngine:
                     await asyncio.sleep(0)  # answers in meanwhile send their next requests before the rows are made
                     if on_rows is not None and kept:
                         on_rows(kept)
-            finally:
+            except BaseException as exc:
                 if ahead:  # cancelled or failed meanwhile: the request sent ahead is not left running
                     ahead[1].cancel()
+                    if not isinstance(exc, GeneratorExit):  # (a coroutine closed unfinished may not wait)
+                        await asyncio.wait([ahead[1]])  # nor still unwinding when the resolve has ended
+                raise
 
         def settle(chunk: list[str], page_rows: list[LinkRow], overflow: bool) -> list[LinkRow]:
             """Keep an answer's rows; put back (or report) the IDs it left out, and learn the cap from it; returns
@@ -610,7 +613,15 @@ class DataLinkEngine:
             return page_rows
 
         while pending:  # a worker may put IDs back after the others have finished
-            await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(pending)))))
+            workers = [asyncio.ensure_future(worker()) for _ in range(min(self.concurrency, len(pending)))]
+            try:
+                await asyncio.gather(*workers)
+            except BaseException as exc:  # one failed (gather leaves the others running): they stop, waited for
+                if not isinstance(exc, GeneratorExit):  # (not when a coroutine closed unfinished: its loop is gone)
+                    for other in workers:
+                        other.cancel()
+                    await asyncio.wait(workers)
+                raise
         return rows
 
     def _learn(self, service: str, cap: int) -> None:
@@ -730,7 +741,7 @@ def _unique(rows: list[LinkRow]) -> list[LinkRow]:
 
 
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-_PLAIN = re.compile(r"^[A-Za-z0-9._~-]*$")
+_PLAIN = re.compile(r"[A-Za-z0-9._~-]*\Z")  # \Z, not $: "$" also matches before a final newline
 
 
 def _form_body(pairs: Sequence[tuple[str, str]]) -> bytes:
