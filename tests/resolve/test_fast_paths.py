@@ -132,3 +132,21 @@ def test_rows_come_back_in_the_order_the_ids_were_asked_whatever_order_the_answe
         assert run_sync(run()) == list("123456")
     finally:
         server.close()
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, SystemExit])
+def test_run_sync_inside_a_running_loop_hands_an_interrupt_back_and_keeps_working(error):
+    import asyncio
+
+    async def interrupted() -> None:
+        raise error()
+
+    async def answer() -> int:
+        return 42
+
+    async def notebook_cell() -> int:  # a running loop, as in Jupyter: run_sync uses its background loop
+        with pytest.raises(error):
+            run_sync(interrupted())
+        return run_sync(answer())  # the background loop still runs
+
+    assert asyncio.run(notebook_cell()) == 42

@@ -150,3 +150,12 @@ def test_a_manifest_naming_a_column_twice_is_refused_with_a_resolve_error(column
         Manifest.from_json(text)
     with pytest.raises(ResolveError, match="more than once"):
         Manifest(pd.DataFrame([["http://h/a", "a", None, None]], columns=columns))
+
+
+@pytest.mark.parametrize("encoding", ["bogus", "rot13", "utf-32"])
+def test_an_association_tree_in_an_encoding_expat_cannot_read_is_a_resolve_error(encoding):
+    from vodaxa.archives.eso.calselector import parse_tree
+
+    body = f'<?xml version="1.0" encoding="{encoding}"?><association/>'.encode()
+    with pytest.raises(ResolveError, match="readable association tree"):
+        parse_tree(body)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 __all__ = ["run_sync"]
 
@@ -76,16 +76,30 @@ def run_sync(coro: Awaitable[T]) -> T:
         box: list[T] = []
         asyncio.run(_into(coro, box))
         return box[0]
-    future = asyncio.run_coroutine_threadsafe(_as_coroutine(coro), _background_loop())
-    return future.result()
+    carried: list[Any] = []
+    future = asyncio.run_coroutine_threadsafe(_into(coro, carried, escaped=True), _background_loop())
+    future.result()
+    if isinstance(carried[0], _Escaped):  # raised here, in the caller, where it belongs
+        raise carried[0].error
+    return carried[0]
 
 
-async def _as_coroutine(awaitable: Awaitable[T]) -> T:
-    return await awaitable
+class _Escaped:
+    """A KeyboardInterrupt or SystemExit raised by a coroutine on the background loop, carried back to the caller:
+    raised there, it would end the loop's thread and leave the caller waiting forever."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
 
 
-async def _into(awaitable: Awaitable[T], box: list[T]) -> None:
+async def _into(awaitable: Awaitable[T], box: list[Any], *, escaped: bool = False) -> None:
     """Await ``awaitable`` into ``box``, so that its task's result is None: on its way out ``asyncio.run`` formats
     the task (result included) while putting back the SIGINT handler, twice, and the repr of a large result
-    (a manifest, a table of thousands of rows) took milliseconds each time."""
-    box.append(await awaitable)
+    (a manifest, a table of thousands of rows) took milliseconds each time.  With ``escaped``, a KeyboardInterrupt
+    or SystemExit goes into ``box`` as :class:`_Escaped`."""
+    try:
+        box.append(await awaitable)
+    except (KeyboardInterrupt, SystemExit) as err:
+        if not escaped:
+            raise
+        box.append(_Escaped(err))

@@ -269,7 +269,7 @@ def parse_tree(body: bytes, source: str = "calSelector") -> Association:
     """
     try:
         root = ET.fromstring(body)
-    except ET.ParseError as err:
+    except (ET.ParseError, LookupError, ValueError) as err:  # LookupError, ValueError: an encoding expat cannot read
         raise ResolveError(f"{source} did not answer a readable association tree ({err})") from None
     if root.tag != "association":
         raise ResolveError(f"{source} answered <{root.tag}>, not an association tree")
