@@ -190,19 +190,43 @@ def _frame_of(rows: list[Mapping[str, object]]) -> pd.DataFrame:
     if not rows or not all(isinstance(row, Mapping) for row in rows):
         return pd.DataFrame(rows)
     names = list(dict.fromkeys(name for row in rows for name in row))
-    if "size" in names:  # numbers stay numbers: the size column is read as pandas reads it (see _sizes)
-        values: list[Any] = [row.get("size") for row in rows]
-        if {*map(type, values)} <= {int, type(None)} and all(0 <= v < 2**63 for v in values if v is not None):
-            sizes = pd.Series(pd.array(values, dtype="Int64"), name="size")  # exact (not through float64)
-        elif any(type(v) is int and not -(2**53) <= v <= 2**53 for v in values):  # beside a float or text:
-            sizes = pd.Series(values, dtype=object, name="size")  # each read by _sizes, not rounded through float64
-        else:
-            sizes = pd.DataFrame({"size": values})["size"]
+    if "size" in names:
+        sizes = _size_column([row.get("size") for row in rows])
     data = {name: [row.get(name) for row in rows] for name in names if name != "size"}
     frame = pd.DataFrame(data, dtype=object, index=range(len(rows)))  # rows without any column are rows too
     if "size" in names:
         frame.insert(names.index("size"), "size", sizes)
     return frame
+
+
+def _size_column(values: list[Any]) -> pd.Series:
+    """Sizes as a column :func:`_sizes` reads: numbers stay numbers, as pandas reads them, but whole byte counts
+    are never rounded through float64 (past 2**53)."""
+    if {*map(type, values)} <= {int, _NONE} and all(0 <= v < 2**63 for v in values if v is not None):
+        return pd.Series(pd.array(values, dtype="Int64"), name="size")
+    if any(type(v) is int and not -(2**53) <= v <= 2**53 for v in values):  # beside a float or text:
+        return pd.Series(values, dtype=object, name="size")  # each read by _sizes
+    return pd.DataFrame({"size": values})["size"]
+
+
+def _checked_notes(notes: list[Any]) -> list[Any]:
+    """Notes without any credential."""
+    return [redact(n) if isinstance(n, str) else n for n in notes]
+
+
+def _checked_paths(urls: list[Any], paths: list[Any]) -> list[Any]:
+    """Each file's local path checked and cleaned (:func:`safe_relative_path`, its test of a clean path inlined for
+    thousands of rows); None for a row without a URL."""
+    clean, drive = _CLEAN_PATH.fullmatch, _DRIVE.match
+    return [
+        None if u is None else p if type(p) is str and clean(p) and not drive(p) else safe_relative_path(p)
+        for u, p in zip(urls, paths)
+    ]
+
+
+def _refuse_unexplained(count: int) -> None:
+    if count:
+        raise ResolveError(f"{count} manifest rows have neither a URL nor a note saying why")
 
 
 def _checked_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -219,16 +243,10 @@ def _checked_frame(frame: pd.DataFrame) -> pd.DataFrame:
     texts = [*_TEXT, *extras]  # every column but size: text (or whatever a row gave), missing as None
     values = frame[texts].astype(object)
     frame[texts] = values.where(values.notna(), None)
-    notes = [redact(n) if isinstance(n, str) else n for n in frame["note"].tolist()]  # never a credential
+    notes = _checked_notes(frame["note"].tolist())
     frame["note"] = pd.Series(notes, index=frame.index, dtype=object)  # objects, as every text column
-    bad = frame["url"].isna() & frame["note"].isna()
-    if bad.any():
-        raise ResolveError(f"{int(bad.sum())} manifest rows have neither a URL nor a note saying why")
-    clean, drive = _CLEAN_PATH.fullmatch, _DRIVE.match  # safe_relative_path's test of a clean path, inlined
-    paths = [
-        None if u is None else p if type(p) is str and clean(p) and not drive(p) else safe_relative_path(p)
-        for u, p in zip(frame["url"].tolist(), frame["local_path"].tolist())
-    ]
+    _refuse_unexplained(int((frame["url"].isna() & frame["note"].isna()).sum()))
+    paths = _checked_paths(frame["url"].tolist(), frame["local_path"].tolist())
     frame["local_path"] = pd.Series(paths, index=frame.index, dtype=object)
     return frame.reset_index(drop=True)
 
@@ -268,15 +286,9 @@ def _plain_frame(rows: list) -> pd.DataFrame | None:
         if name != "size" and not {*map(type, columns[name])} <= _PLAIN:
             return None
     urls = columns["url"]
-    columns["note"] = [None if n is None else redact(n) for n in columns["note"]]  # never a credential
-    bad = sum(1 for u, n in zip(urls, columns["note"]) if u is None and n is None)
-    if bad:
-        raise ResolveError(f"{bad} manifest rows have neither a URL nor a note saying why")
-    clean, drive = _CLEAN_PATH.fullmatch, _DRIVE.match
-    columns["local_path"] = [
-        None if u is None else p if type(p) is str and clean(p) and not drive(p) else safe_relative_path(p)
-        for u, p in zip(urls, columns["local_path"])
-    ]
+    columns["note"] = _checked_notes(columns["note"])
+    _refuse_unexplained(sum(1 for u, n in zip(urls, columns["note"]) if u is None and n is None))
+    columns["local_path"] = _checked_paths(urls, columns["local_path"])
     frame = pd.DataFrame({name: values for name, values in columns.items() if name != "size"}, dtype=object)
     frame.insert(COLUMNS.index("size"), "size", pd.array(sizes, dtype="Int64"))
     return frame
@@ -353,6 +365,23 @@ def _disambiguated(paths: list[object], urls: list[object]) -> dict[int, str]:
             taken.add(renamed.casefold())
             out[n] = renamed
     return out
+
+
+def _renamed_clashes(paths: list[Any], notes: list[Any], urls: list[Any]) -> tuple[list[Any], list[Any]]:
+    """``paths`` with the files that would land on another's path renamed (:func:`_disambiguated`), and ``notes``
+    saying so."""
+    for n, renamed in _disambiguated(paths, urls).items():
+        why = f"renamed from {paths[n]}, the name of another file"
+        notes[n] = f"{notes[n]}; {why}" if isinstance(notes[n], str) else why
+        paths[n] = renamed
+    return paths, notes
+
+
+def _one_id(value: object) -> str | None:
+    """:func:`_joined` of one value: the text of an ID (an observation's, a mission's), None if missing or empty."""
+    if type(value) is str:  # the usual case
+        return value or None
+    return None if _missing(value) else str(value) or None
 
 
 def _joined(values: Iterable[object]) -> str | None:
@@ -594,7 +623,7 @@ class Manifest:
         # one row per URL, in the order URLs first appear
         first = files[~files["url"].duplicated()].copy() if len(shared) else files.copy()
         for column in ("obs_id", "mission"):  # _joined([v]) of each; objects, as the constructor makes text columns
-            joined = [None if _missing(v) else str(v) or None for v in first[column].tolist()]
+            joined = [_one_id(v) for v in first[column].tolist()]
             first[column] = pd.Series(joined, index=first.index, dtype=object)
         if not shared.empty:  # only the URLs listed more than once are grouped (a python step per group)
             groups = shared.groupby("url", sort=False)
@@ -608,11 +637,7 @@ class Manifest:
                 first.loc[where, column] = rows[column].astype(object).to_numpy()
         out = pd.concat([first, missing], ignore_index=True) if len(missing) else first.reset_index(drop=True)
         out = out[list(self.frame.columns)]
-        paths, notes = out["local_path"].tolist(), out["note"].tolist()
-        for n, renamed in _disambiguated(paths, out["url"].tolist()).items():
-            why = f"renamed from {paths[n]}, the name of another file"
-            notes[n] = f"{notes[n]}; {why}" if isinstance(notes[n], str) else why
-            paths[n] = renamed
+        paths, notes = _renamed_clashes(out["local_path"].tolist(), out["note"].tolist(), out["url"].tolist())
         merged_frame = out.assign(local_path=pd.Series(paths, index=out.index, dtype=object),
                                   note=pd.Series(notes, index=out.index, dtype=object))  # fmt: skip
         if shared.empty:  # this manifest's checked rows, with joined IDs and digest-renamed paths: nothing to check
@@ -642,15 +667,9 @@ class Manifest:
         out = frame.take(files + missing).reset_index(drop=True)
         for column in ("obs_id", "mission"):  # as _joined([value]) for a file, a missing one's left as it is
             values = frame[column].tolist()
-            joined = [
-                v if type(v := values[n]) is str and v else None if _missing(v) else str(v) or None for n in files
-            ]
+            joined = [_one_id(values[n]) for n in files]
             out[column] = pd.Series(joined + [values[n] for n in missing], dtype=object)
-        paths, notes = out["local_path"].tolist(), out["note"].tolist()
-        for n, path in _disambiguated(paths, out["url"].tolist()).items():
-            why = f"renamed from {paths[n]}, the name of another file"
-            notes[n] = f"{notes[n]}; {why}" if isinstance(notes[n], str) else why
-            paths[n] = path
+        paths, notes = _renamed_clashes(out["local_path"].tolist(), out["note"].tolist(), out["url"].tolist())
         out["local_path"] = pd.Series(paths, dtype=object)
         out["note"] = pd.Series(notes, dtype=object)
         return Manifest._checked(out)
@@ -753,7 +772,7 @@ class Manifest:
             raise ResolveError(f"not a vodaxa manifest (columns {_twice(columns)} are named more than once)")
         frame = pd.DataFrame(rows, columns=columns)
         if "size" in frame.columns and rows:
-            frame["size"] = _frame_of([{"size": row.get("size")} for row in rows])["size"].array  # exact, not float
+            frame["size"] = _size_column([row.get("size") for row in rows]).array  # exact, not through float64
         return cls(frame)
 
     def to_table(self, *, votable: bool = False) -> Table:

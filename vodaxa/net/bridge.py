@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 __all__ = ["run_sync"]
 
@@ -70,18 +70,16 @@ def run_sync(coro: Awaitable[T]) -> T:
     >>> run_sync(answer())
     42
     """
+    box: list[Any] = []
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        box: list[T] = []
         asyncio.run(_into(coro, box))
-        return box[0]
-    carried: list[Any] = []
-    future = asyncio.run_coroutine_threadsafe(_into(coro, carried, escaped=True), _background_loop())
-    future.result()
-    if isinstance(carried[0], _Escaped):  # raised here, in the caller, where it belongs
-        raise carried[0].error
-    return carried[0]
+    else:
+        asyncio.run_coroutine_threadsafe(_into(coro, box, escaped=True), _background_loop()).result()
+    if isinstance(box[0], _Escaped):  # raised here, in the caller, where it belongs
+        raise box[0].error
+    return cast(T, box[0])
 
 
 class _Escaped:

@@ -352,7 +352,7 @@ def _records(row: LinkRow, wanted: bool, names: Mapping[str, str] | None = None)
     them; named as :func:`_named` names it when ``names`` is given."""
     if row.error_message:
         if wanted or row.semantics in (None, "", "#error"):
-            return [_named(_unavailable(row), names) if names else _unavailable(row)]
+            return [_named(_unavailable(row), names or {})]
         return []
     if not wanted or not row.access_url or is_datalink(row.content_type):
         return []
